@@ -1,0 +1,1 @@
+# conflate/ build fragment (included by the top-level Makefile.am).

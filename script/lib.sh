@@ -1,0 +1,34 @@
+# Shared by script/run and script/test: install what is missing, then build.
+# Sourced, not executed. Works on a fresh Debian 12 machine as root.
+
+MOXI_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Debian packages needed to build and run moxi.
+MOXI_BUILD_PACKAGES="g++ make autoconf automake pkg-config libevent-dev libcurl4-openssl-dev
+  rapidjson-dev libmemcached-dev libcppunit-dev zlib1g-dev memcached"
+# Extra packages the tests use (real peers and tools).
+MOXI_TEST_PACKAGES="libmemcached-tools ruby ruby-sinatra thin"
+
+# install_packages PKG...: installs the packages that are not installed yet;
+# does nothing (and needs no network) when all are present.
+install_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "== installing: ${missing[*]}"
+  local sudo=
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# build_tree DIR [CONFIGURE ARGS...]: autoreconf when needed, configure DIR
+# (an out-of-tree build) when needed, then make. Make itself decides what is stale.
+build_tree() {
+  local dir=$1; shift
+  (cd "$MOXI_TOP" && { [ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi; })
+  mkdir -p "$MOXI_TOP/$dir"
+  (cd "$MOXI_TOP/$dir" && { [ -f Makefile ] || "$MOXI_TOP/configure" "$@"; } && make -j"$(nproc)")
+}

@@ -1,0 +1,1 @@
+# src/ build fragment (included by the top-level Makefile.am).

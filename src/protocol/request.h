@@ -1,0 +1,201 @@
+// The normalized request/response model. Every client protocol decodes into
+// a Request and every backend protocol is encoded from one, so any client
+// protocol reaches any backend protocol without per-pair code.
+//
+// Ownership: a Request belongs to the worker thread that decoded it. It is
+// reused from a per-worker pool, so its vectors and strings keep their
+// capacity and steady-state traffic allocates nothing per request.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "src/util/evbuf.h"
+
+namespace moxi::protocol {
+
+enum class Protocol : uint8_t { Ascii, Binary };
+
+// What the client asked for, independent of the wire format.
+enum class Op : uint8_t {
+  Get,        // ascii get/gets (one or many keys); binary GET/GETQ/GETK/GETKQ
+  Gat,        // ascii gat/gats; binary GAT/GATQ/GATK/GATKQ (exptime)
+  Set,        // ascii set, and ascii cas (cas != 0); binary SET/SETQ
+  Add,
+  Replace,
+  Append,
+  Prepend,
+  Incr,
+  Decr,
+  Delete,
+  Touch,
+  Flush,      // broadcast to every server of the bucket
+  Stats,      // broadcast, answers merged
+  Version,    // answered locally
+  Verbosity,  // answered locally
+  Noop,       // answered locally, in order (binary)
+  Quit,       // answered locally: close after earlier replies are written
+  Invalid,    // a decode error to answer in order (error_* fields)
+};
+
+// memcached binary protocol status codes; also the normalized outcome of an
+// operation whatever protocol the backend spoke.
+enum class Status : uint16_t {
+  Success = 0x0000,
+  KeyNotFound = 0x0001,
+  KeyExists = 0x0002,
+  TooLarge = 0x0003,
+  InvalidArguments = 0x0004,
+  NotStored = 0x0005,
+  DeltaBadValue = 0x0006,
+  NotMyVbucket = 0x0007,
+  AuthError = 0x0020,
+  AuthContinue = 0x0021,
+  UnknownCommand = 0x0081,
+  OutOfMemory = 0x0082,
+  NotSupported = 0x0083,
+  InternalError = 0x0084,
+  Busy = 0x0085,
+  TemporaryFailure = 0x0086,
+};
+
+// How an ascii client is told about a failure that has no memcached status
+// of its own (the proxy's own errors, or an ascii backend's error line).
+enum class ErrorClass : uint8_t {
+  None,         // use the status
+  Error,        // "ERROR"
+  ClientError,  // "CLIENT_ERROR <message>"
+  ServerError,  // "SERVER_ERROR <message>"
+};
+
+// The outcome for one key (or for the whole request when it has no key).
+struct Result {
+  Status status = Status::Success;
+  ErrorClass error_class = ErrorClass::None;
+  std::string message;  // text after CLIENT_ERROR/SERVER_ERROR, or a binary error body
+  bool hit = false;     // get/gat: a value was found
+  uint32_t flags = 0;
+  uint64_t cas = 0;
+  uint64_t number = 0;  // incr/decr: the new value
+  EvBuf value;          // get/gat hit: the value bytes (moved, not copied)
+
+  void reset() {
+    status = Status::Success;
+    error_class = ErrorClass::None;
+    message.clear();
+    hit = false;
+    flags = 0;
+    cas = 0;
+    number = 0;
+    value.clear();
+  }
+  // A proxy-side failure, e.g. server_error(Status::InternalError, "proxy downstream closed 127.0.0.1").
+  void server_error(Status s, std::string_view text) {
+    status = s;
+    error_class = ErrorClass::ServerError;
+    message.assign(text);
+  }
+};
+
+struct KeySpan {
+  uint32_t offset;
+  uint32_t length;
+};
+
+struct Request {
+  Protocol protocol = Protocol::Ascii;
+  Op op = Op::Invalid;
+
+  // Client wire details needed to answer in the client's own format.
+  uint8_t opcode = 0;        // binary: the request opcode, echoed in the response
+  uint32_t opaque = 0;       // binary: echoed in the response
+  bool quiet = false;        // binary quiet variant: no reply on the "boring" outcome
+  bool return_key = false;   // binary GETK/GETKQ/GATK/GATKQ: the key is returned
+  bool noreply = false;      // ascii noreply: no reply at all
+  bool want_cas = false;     // ascii gets/gats: VALUE lines carry the cas
+
+  // Arguments (only those the op uses are meaningful).
+  std::string key_bytes;      // every key, concatenated
+  std::vector<KeySpan> keys;  // one per key, in the client's order (duplicates kept)
+  uint32_t flags = 0;
+  int64_t exptime = 0;        // signed: a negative ascii exptime means "already expired"
+  uint64_t cas = 0;           // compare-and-swap value; ascii "cas" is Op::Set with cas != 0
+  uint64_t delta = 0;         // incr/decr
+  uint64_t initial = 0;       // binary incr/decr initial value
+  bool create = false;        // binary incr/decr: create with `initial` (expiration != 0xffffffff)
+  bool has_exptime = false;   // flush_all with a delay
+  uint32_t verbosity = 0;
+  std::string stats_args;     // "stats ARGS" / binary STAT key
+  EvBuf value;                // storage commands: the value bytes, without the trailing CRLF
+
+  // Op::Invalid: how to answer. Ascii uses error_class/error_text (e.g.
+  // ClientError "bad command line format"); binary uses error_status.
+  ErrorClass error_class = ErrorClass::Error;
+  std::string error_text;
+  Status error_status = Status::UnknownCommand;
+  bool close_after = false;   // close the connection once this reply is written
+
+  // Routing, filled by the router: the vBucket id of each key (0 for ketama).
+  std::vector<uint16_t> vbuckets;
+
+  // One result per key, or a single one for keyless ops.
+  std::vector<Result> results;
+
+  // Broadcast stats: merged (name, value) pairs in first-seen order.
+  std::vector<std::pair<std::string, std::string>> stats;
+
+  std::string_view key(size_t i) const {
+    return std::string_view(key_bytes).substr(keys[i].offset, keys[i].length);
+  }
+  size_t key_count() const { return keys.size(); }
+  void add_key(std::string_view k) {
+    keys.push_back(KeySpan{static_cast<uint32_t>(key_bytes.size()), static_cast<uint32_t>(k.size())});
+    key_bytes.append(k);
+  }
+  // Sizes `results` to one per key (at least one), each reset.
+  void prepare_results() {
+    size_t n = keys.empty() ? 1 : keys.size();
+    results.resize(n);
+    for (auto& r : results) r.reset();
+  }
+
+  // Back to a blank request, keeping allocated capacity.
+  void reset() {
+    protocol = Protocol::Ascii;
+    op = Op::Invalid;
+    opcode = 0;
+    opaque = 0;
+    quiet = return_key = noreply = want_cas = false;
+    key_bytes.clear();
+    keys.clear();
+    flags = 0;
+    exptime = 0;
+    cas = delta = initial = 0;
+    create = has_exptime = false;
+    verbosity = 0;
+    stats_args.clear();
+    value.clear();
+    error_class = ErrorClass::Error;
+    error_text.clear();
+    error_status = Status::UnknownCommand;
+    close_after = false;
+    vbuckets.clear();
+    for (auto& r : results) r.reset();
+    results.clear();
+    stats.clear();
+  }
+};
+
+// Limits the decoders enforce (memcached's defaults).
+struct Limits {
+  uint32_t max_key_length = 250;
+  uint32_t max_value_length = 1024 * 1024;  // the backend's item size limit
+  uint32_t max_line_length = 2048;          // ascii command line, except get/gets/gat/gats
+  uint32_t max_multiget_line = 256 * 1024;  // ascii get line with many keys
+  uint32_t max_keys = 4096;                 // keys in one multiget
+};
+
+}  // namespace moxi::protocol

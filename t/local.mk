@@ -1,0 +1,14 @@
+# t/ build fragment: the shared CppUnit runner and support code, then one test
+# binary per module (each fragment below adds its own).
+noinst_LIBRARIES += t/libtestsupport.a
+t_libtestsupport_a_SOURCES = \
+	t/support/test_main.cc \
+	t/support/tsv.cc t/support/tsv.h
+t_libtestsupport_a_CPPFLAGS = $(AM_CPPFLAGS) -DMOXI_SRCDIR='"$(abs_top_srcdir)"' $(CPPUNIT_CFLAGS)
+
+TEST_SUPPORT_CPPFLAGS = $(AM_CPPFLAGS) -DMOXI_SRCDIR='"$(abs_top_srcdir)"' -DMOXI_BUILDDIR='"$(abs_top_builddir)"' $(CPPUNIT_CFLAGS)
+
+include t/vbucket.mk
+include t/protocol.mk
+include t/proxy.mk
+include t/conflate.mk

@@ -1,0 +1,1 @@
+# t/ fragment for the vbucket tests.

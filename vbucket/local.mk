@@ -1,0 +1,1 @@
+# vbucket/ build fragment (included by the top-level Makefile.am).

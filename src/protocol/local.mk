@@ -1,0 +1,1 @@
+# src/protocol/ fragment: codecs (added to src/libmoxi.a).

@@ -6,3 +6,4 @@ src_libmoxi_a_SOURCES = \
 src_libmoxi_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBEVENT_CFLAGS) $(LIBMEMCACHED_CFLAGS) $(LIBCURL_CFLAGS)
 
 include src/protocol/local.mk
+include src/core/local.mk

@@ -1,0 +1,1139 @@
+// moxi command line: see options.h. The tables below are the single source for
+// the parser and the generated parts of --help; t/options checks that
+// man/moxi.1 names every entry too.
+#include "src/core/options.h"
+
+#include <curl/curlver.h>
+#include <event2/event.h>
+#include <libmemcached-1.0/configure.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <set>
+#include <thread>
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+namespace moxi {
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Small string helpers.
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char a = s[i];
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+    if (a != prefix[i]) return false;
+  }
+  return true;
+}
+
+bool is_url(std::string_view s) { return starts_with_nocase(s, "http://") || starts_with_nocase(s, "https://"); }
+
+// A user value in an error message: quoted, and shortened when long (JSON).
+std::string quote(std::string_view s) {
+  constexpr size_t kMax = 60;
+  std::string out = "\"";
+  if (s.size() > kMax) {
+    out.append(s.substr(0, kMax));
+    out.append("...");
+  } else {
+    out.append(s);
+  }
+  out.push_back('"');
+  return out;
+}
+
+// Splits on any of `seps`; keeps empty pieces.
+std::vector<std::string_view> split_any(std::string_view s, std::string_view seps) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (;;) {
+    size_t pos = s.find_first_of(seps, start);
+    out.push_back(s.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start));
+    if (pos == std::string_view::npos) break;
+    start = pos + 1;
+  }
+  return out;
+}
+
+// Splits on `sep` outside JSON strings, braces and brackets, so a ';' inside a
+// {json} section does not cut it.
+std::vector<std::string_view> split_top_level(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  int depth = 0;
+  bool in_string = false;
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"' && depth > 0) {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    } else if (c == sep && depth == 0) {
+      out.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  out.push_back(s.substr(start));
+  return out;
+}
+
+// Drops the lines whose first non-blank character is '#'.
+std::string strip_comment_lines(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::string_view line : split_any(text, "\n")) {
+    if (!trim(line).starts_with('#')) {
+      out.append(line);
+      out.push_back('\n');
+    }
+  }
+  if (!out.empty()) out.pop_back();
+  return out;
+}
+
+// A whole number written with digits only (no sign, no spaces, no suffix) and <= max.
+std::optional<uint64_t> parse_number(std::string_view s, uint64_t max) {
+  if (s.empty() || s.size() > 19) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > max) return std::nullopt;
+  return v;
+}
+
+std::optional<uint16_t> parse_port(std::string_view s, uint16_t min) {
+  auto v = parse_number(s, 65535);
+  if (!v || *v < min) return std::nullopt;
+  return static_cast<uint16_t>(*v);
+}
+
+// Reads a whole file; on failure returns nullopt and sets `error` to strerror.
+std::optional<std::string> read_whole_file(const std::string& path, std::string& error) {
+  errno = 0;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    error = std::strerror(errno);
+    return std::nullopt;
+  }
+  std::string out;
+  char buf[8192];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  bool failed = std::ferror(f) != 0;
+  int saved = errno;
+  std::fclose(f);
+  if (failed) {
+    error = std::strerror(saved != 0 ? saved : EIO);
+    return std::nullopt;
+  }
+  return out;
+}
+
+bool is_file_value(std::string_view v) { return v.starts_with('.') || v.starts_with('/'); }
+
+// ---------------------------------------------------------------------------
+// -Z behaviors.
+
+using Field = std::variant<std::monostate, std::chrono::milliseconds Behaviors::*, uint32_t Behaviors::*,
+                           uint16_t Behaviors::*, bool Behaviors::*, DownstreamProtocol Behaviors::*,
+                           std::string Behaviors::*>;
+
+struct BehaviorEntry {
+  BehaviorKeyInfo info;
+  Field field;  // monostate for ignored keys
+};
+
+constexpr auto I = Support::Implemented;
+constexpr auto P = Support::Planned;
+constexpr auto G = Support::Ignored;
+using VK = ValueKind;
+using B = Behaviors;
+
+// Order: documentation order of the primary keys, then ignored keys, then synonyms.
+constexpr BehaviorEntry kBehaviorEntries[] = {
+    {{"downstream_max", "", VK::Count, I, "1024", "concurrent requests per worker per bucket; 0 = unlimited"},
+     &B::downstream_max},
+    {{"downstream_conn_max", "", VK::Count, I, "4", "connections per worker per backend server; 0 = unlimited"},
+     &B::downstream_conn_max},
+    {{"downstream_timeout", "", VK::Millis, I, "5000", "time a request may take once it has its connections"},
+     &B::downstream_timeout},
+    {{"downstream_conn_queue_timeout", "", VK::Millis, I, "200", "time a request may wait for a busy server's connection"},
+     &B::downstream_conn_queue_timeout},
+    {{"wait_queue_timeout", "", VK::Millis, I, "200", "time a request may wait for a free slot (downstream_max)"},
+     &B::wait_queue_timeout},
+    {{"connect_timeout", "", VK::Millis, I, "400", "time to connect to a backend server"}, &B::connect_timeout},
+    {{"connect_max_errors", "", VK::Count, I, "5", "consecutive errors before a server is avoided; 0 = never"},
+     &B::connect_max_errors},
+    {{"connect_retry_interval", "", VK::Millis, I, "30000", "how long a failing server is avoided"},
+     &B::connect_retry_interval},
+    {{"downstream_protocol", "", VK::Protocol, I, "unset", "ascii or binary to the backends (see below)"},
+     &B::downstream_protocol},
+    {{"downstream_retry", "", VK::Count, I, "1", "retries when a connection closes before any reply"},
+     &B::downstream_retry},
+    {{"port_listen", "", VK::Port, I, "11211", "listen port for URL configs and bare {json}; 0 = any free port"},
+     &B::port_listen},
+    {{"cycle", "", VK::Millis, I, "200", "clock resolution for queue timeouts"}, &B::cycle},
+    {{"time_stats", "", VK::Bool, I, "0", "1 = keep connect and wait time histograms"}, &B::time_stats},
+    {{"mcs_opts", "", VK::McsOpts, I, "none", "hash options; only distribution:ketama-weighted"},
+     &B::mcs_opts},
+    {{"usr", "", VK::String, P, "none", "SASL user for backends; HTTP user for URLs without auth"}, &B::usr},
+    {{"pwd", "", VK::String, P, "none", "password for usr"}, &B::pwd},
+    {{"auth_timeout", "", VK::Millis, P, "100", "time for SASL authentication on a new connection"}, &B::auth_timeout},
+    {{"config_cache", "", VK::String, P, "none", "file that keeps the last good URL config"},
+     &B::config_cache},
+    {{"nmv_max_retries", "", VK::Count, P, "0", "NOT_MY_VBUCKET retries per request; 0 = 2 x servers"},
+     &B::nmv_max_retries},
+    {{"admin_port", "", VK::Port, P, "0", "admin HTTP port (stats, health); 0 = off"}, &B::admin_port},
+    // Accepted for compatibility with the original's command lines; warned about and ignored.
+    {{"front_cache_max", "", VK::Count, G, "200", "front cache (not implemented)"}, std::monostate{}},
+    {{"front_cache_lifespan", "", VK::Millis, G, "0", "front cache (not implemented)"}, std::monostate{}},
+    {{"front_cache_spec", "", VK::String, G, "none", "front cache (not implemented)"}, std::monostate{}},
+    {{"front_cache_unspec", "", VK::String, G, "none", "front cache (not implemented)"}, std::monostate{}},
+    {{"key_stats_max", "", VK::Count, G, "4000", "key stats (not implemented)"}, std::monostate{}},
+    {{"key_stats_lifespan", "", VK::Millis, G, "0", "key stats (not implemented)"}, std::monostate{}},
+    {{"key_stats_spec", "", VK::String, G, "none", "key stats (not implemented)"}, std::monostate{}},
+    {{"key_stats_unspec", "", VK::String, G, "none", "key stats (not implemented)"}, std::monostate{}},
+    {{"optimize_set", "", VK::String, G, "none", "fire-and-forget set (not implemented)"}, std::monostate{}},
+    {{"downstream_weight", "", VK::Count, G, "0", "default server weight (give :WEIGHT per server)"},
+     std::monostate{}},
+    {{"default_bucket_name", "", VK::String, G, "none", "multi-bucket gateway (not implemented)"}, std::monostate{}},
+    {{"bucket", "", VK::String, G, "none", "bucket select after SASL (not implemented)"}, std::monostate{}},
+    {{"host", "", VK::String, G, "none", "per-server host of the old MCP configs"}, std::monostate{}},
+    {{"port", "", VK::Port, G, "0", "per-server port of the old MCP configs (the listen port is port_listen)"},
+     std::monostate{}},
+    // Synonyms (same field, same kind).
+    {{"concurrency", "downstream_max", VK::Count, I, "1024", "= downstream_max"}, &B::downstream_max},
+    {{"timeout", "downstream_timeout", VK::Millis, I, "5000", "= downstream_timeout"}, &B::downstream_timeout},
+    {{"downstream_conn_timeout", "downstream_timeout", VK::Millis, I, "5000", "= downstream_timeout"},
+     &B::downstream_timeout},
+    {{"protocol", "downstream_protocol", VK::Protocol, I, "unset", "= downstream_protocol"},
+     &B::downstream_protocol},
+    {{"retry", "downstream_retry", VK::Count, I, "1", "= downstream_retry"}, &B::downstream_retry},
+    {{"weight", "downstream_weight", VK::Count, G, "0", "= downstream_weight"}, std::monostate{}},
+};
+
+constexpr auto kBehaviorInfos = [] {
+  std::array<BehaviorKeyInfo, std::size(kBehaviorEntries)> a{};
+  for (size_t i = 0; i < a.size(); ++i) a[i] = kBehaviorEntries[i].info;
+  return a;
+}();
+
+constexpr uint64_t kMaxMillis = std::numeric_limits<int32_t>::max();  // about 24.8 days
+constexpr uint64_t kMaxCount = std::numeric_limits<int32_t>::max();
+
+struct ParsedValue {
+  std::chrono::milliseconds ms{0};
+  uint64_t number = 0;
+  bool flag = false;
+  DownstreamProtocol protocol = DownstreamProtocol::Unset;
+  std::string text;
+};
+
+// Checks `value` against `kind`; returns the reason on error.
+std::optional<std::string> parse_value(ValueKind kind, std::string_view value, ParsedValue& out) {
+  switch (kind) {
+    case ValueKind::Millis: {
+      auto v = parse_number(value, kMaxMillis);
+      if (!v) {
+        if (parse_number(value, std::numeric_limits<uint64_t>::max() / 10))
+          return quote(value) + " is too large (at most " + std::to_string(kMaxMillis) + " ms)";
+        return quote(value) + " is not a number of milliseconds";
+      }
+      out.ms = std::chrono::milliseconds(*v);
+      return std::nullopt;
+    }
+    case ValueKind::Count: {
+      auto v = parse_number(value, kMaxCount);
+      if (!v) {
+        if (parse_number(value, std::numeric_limits<uint64_t>::max() / 10))
+          return quote(value) + " is too large (at most " + std::to_string(kMaxCount) + ")";
+        return quote(value) + " is not a whole number";
+      }
+      out.number = *v;
+      return std::nullopt;
+    }
+    case ValueKind::Port: {
+      auto v = parse_port(value, 0);
+      if (!v) return quote(value) + " is not a port number (0-65535)";
+      out.number = *v;
+      return std::nullopt;
+    }
+    case ValueKind::Bool:
+      if (value == "1" || value == "true") {
+        out.flag = true;
+      } else if (value == "0" || value == "false") {
+        out.flag = false;
+      } else {
+        return quote(value) + " is not a boolean (0, 1, true or false)";
+      }
+      return std::nullopt;
+    case ValueKind::Protocol:
+      if (value == "ascii" || value == "memcached-ascii" || value == "membase-ascii") {
+        out.protocol = DownstreamProtocol::Ascii;
+      } else if (value == "binary" || value == "memcached-binary" || value == "membase-binary") {
+        out.protocol = DownstreamProtocol::Binary;
+      } else {
+        return quote(value) + " is not a protocol (ascii or binary)";
+      }
+      return std::nullopt;
+    case ValueKind::McsOpts:
+      if (!value.empty() && value != "distribution:ketama-weighted")
+        return quote(value) + " is not supported (only distribution:ketama-weighted)";
+      out.text.assign(value);
+      return std::nullopt;
+    case ValueKind::String:
+      out.text.assign(value);
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+void store(const Field& field, const ParsedValue& v, Behaviors& b) {
+  std::visit(
+      [&](auto member) {
+        using M = decltype(member);
+        if constexpr (std::is_same_v<M, std::chrono::milliseconds Behaviors::*>) {
+          b.*member = v.ms;
+        } else if constexpr (std::is_same_v<M, uint32_t Behaviors::*>) {
+          b.*member = static_cast<uint32_t>(v.number);
+        } else if constexpr (std::is_same_v<M, uint16_t Behaviors::*>) {
+          b.*member = static_cast<uint16_t>(v.number);
+        } else if constexpr (std::is_same_v<M, bool Behaviors::*>) {
+          b.*member = v.flag;
+        } else if constexpr (std::is_same_v<M, DownstreamProtocol Behaviors::*>) {
+          b.*member = v.protocol;
+        } else if constexpr (std::is_same_v<M, std::string Behaviors::*>) {
+          b.*member = v.text;
+        }
+      },
+      field);
+}
+
+const BehaviorEntry* find_behavior(std::string_view key) {
+  for (const auto& e : kBehaviorEntries)
+    if (e.info.name == key) return &e;
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------
+// -z cluster configurations.
+
+// Decodes %XX in URL user info; other bytes are kept as they are.
+std::string percent_decode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+struct ParsedUrl {
+  std::string url;                    // without user info
+  std::optional<Credentials> userinfo;
+};
+
+std::optional<std::string> parse_url(std::string_view raw, ParsedUrl& out) {
+  if (!is_url(raw)) return quote(raw) + " is not an http:// or https:// URL";
+  size_t scheme_end = raw.find("://") + 3;
+  size_t authority_end = raw.find_first_of("/?#", scheme_end);
+  if (authority_end == std::string_view::npos) authority_end = raw.size();
+  std::string_view authority = raw.substr(scheme_end, authority_end - scheme_end);
+  size_t at = authority.rfind('@');
+  out.userinfo.reset();
+  if (at != std::string_view::npos) {
+    std::string_view info = authority.substr(0, at);
+    size_t colon = info.find(':');
+    Credentials c;
+    c.user = percent_decode(info.substr(0, colon));
+    if (colon != std::string_view::npos) c.password = percent_decode(info.substr(colon + 1));
+    out.userinfo = std::move(c);
+    authority = authority.substr(at + 1);
+  }
+  if (authority.empty()) return quote(raw) + " has no host";
+  out.url.assign(raw.substr(0, scheme_end));
+  out.url.append(authority);
+  out.url.append(raw.substr(authority_end));
+  return std::nullopt;
+}
+
+// Credentials from "USER%PASSWORD" (split at the first '%'; no '%' = user only).
+Credentials parse_auth(std::string_view v) {
+  Credentials c;
+  size_t pct = v.find('%');
+  c.user.assign(v.substr(0, pct));
+  if (pct != std::string_view::npos) c.password.assign(v.substr(pct + 1));
+  return c;
+}
+
+// Adds URLs (separated by ',' or '|') to `src`, collecting user info.
+std::optional<std::string> add_urls(std::string_view list, UrlSource& src,
+                                    std::optional<Credentials>& userinfo) {
+  for (std::string_view piece : split_any(list, ",|")) {
+    std::string_view u = trim(piece);
+    if (u.empty()) return "empty URL in " + quote(trim(list));
+    ParsedUrl p;
+    if (auto err = parse_url(u, p)) return err;
+    if (p.userinfo) {
+      if (userinfo && *userinfo != *p.userinfo) return "the URLs carry different user:password credentials";
+      userinfo = p.userinfo;
+    }
+    src.urls.push_back(std::move(p.url));
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_url_section(std::string_view section, std::string_view file,
+                                             std::vector<ConfigSource>& out, std::vector<std::string>* warnings) {
+  UrlSource src;
+  src.file.assign(file);
+  std::optional<Credentials> userinfo;
+  std::optional<Credentials> explicit_auth;
+  bool auth_key = false;
+  if (is_url(section)) {
+    if (auto err = add_urls(section, src, userinfo)) return err;
+  } else {
+    for (std::string_view piece : split_any(section, ",\r\n")) {
+      std::string_view item = trim(piece);
+      if (item.empty() || item.starts_with('#')) continue;
+      size_t eq = item.find('=');
+      if (eq == std::string_view::npos) {
+        if (is_url(item)) {  // "url=http://a,http://b": the comma list form of the usage text
+          if (auto err = add_urls(item, src, userinfo)) return err;
+          continue;
+        }
+        if (item == section && item.find_first_of("./") != std::string_view::npos && item.find(':') == std::string_view::npos)
+          return quote(item) + " is not a configuration (to read a file, write ./" + std::string(item) + ")";
+        return quote(item) + " is not a configuration (expected PORT=SERVERS, PORT={json}, URL, url=URL or ./FILE)";
+      }
+      std::string_view key = trim(item.substr(0, eq));
+      std::string_view value = trim(item.substr(eq + 1));
+      if (key == "url" || key == "host") {
+        if (value.empty()) return std::string(key) + "= has no URL";
+        if (auto err = add_urls(value, src, userinfo)) return err;
+      } else if (key == "auth" || key == "apikey") {
+        auth_key = true;
+        if (value.empty()) {
+          explicit_auth.reset();
+        } else {
+          explicit_auth = parse_auth(value);
+        }
+      } else if (key == "config" || key == "dbpath") {
+        if (warnings) warnings->push_back(std::string(key) + "=" + std::string(value) + ": ignored (use -Z config_cache=PATH)");
+      } else {
+        return "unknown configuration key " + quote(key) + " in " + quote(item) + " (expected url=, auth=, or PORT=...)";
+      }
+    }
+    if (src.urls.empty()) return "missing url=URL in " + quote(section);
+  }
+  if (auth_key) {
+    if (userinfo && explicit_auth != userinfo) return "auth= and the user:password in the URL differ";
+    src.auth = explicit_auth;
+    src.auth_given = true;
+  } else if (userinfo) {
+    src.auth = userinfo;
+    src.auth_given = true;
+  }
+  out.emplace_back(std::move(src));
+  return std::nullopt;
+}
+
+// "PORT = CONFIG" when `section` starts with digits then '='.
+bool is_static_section(std::string_view section) {
+  size_t i = 0;
+  while (i < section.size() && section[i] >= '0' && section[i] <= '9') ++i;
+  if (i == 0) return false;
+  while (i < section.size() && is_space(section[i])) ++i;
+  return i < section.size() && section[i] == '=';
+}
+
+std::optional<std::string> parse_static_section(std::string_view section, std::string_view file,
+                                                std::vector<ConfigSource>& out) {
+  size_t eq = section.find('=');
+  std::string_view port_text = trim(section.substr(0, eq));
+  StaticSection s;
+  s.file.assign(file);
+  auto port = parse_port(port_text, 0);
+  if (!port) return "port " + quote(port_text) + " is not a port number (0-65535)";
+  s.port = *port;
+  s.text.assign(trim(section.substr(eq + 1)));
+  std::string where = "port " + std::string(port_text) + ": ";
+  if (s.text.empty()) return where + "empty configuration";
+  if (s.text.front() == '{') {
+    s.json = true;
+  } else if (auto err = parse_server_list(s.text, s.servers)) {
+    return where + *err;
+  }
+  out.emplace_back(std::move(s));
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------
+// Command-line options.
+
+constexpr auto R = Support::Rejected;
+
+constexpr OptionInfo kOptions[] = {
+    {"-z", "", "CONFIG", I, "cluster configuration (see above); may be repeated"},
+    {"-Z", "", "KEY=VALUE[,...]", I, "behaviors (see below); -Z ./FILE or -Z /FILE reads them from a file"},
+    {"-p", "", "PORT", I, "listen port for URL configs and bare {json} (= -Z port_listen; default 11211)"},
+    {"-l", "", "ADDR", I, "listen on this address only (default: every interface)"},
+    {"-t", "", "NUM", I, "worker threads (default: the number of cores)"},
+    {"-c", "", "NUM", I, "maximum simultaneous client connections (default 1024)"},
+    {"-d", "", "", I, "run as a daemon"},
+    {"-P", "", "FILE", I, "write the process id to FILE"},
+    {"-v", "", "", I, "verbose: -v errors, -vv requests, -vvv internal state"},
+    {"-o", "", "FILE", P, "log to FILE instead of stderr (-O is the same)"},
+    {"-O", "", "FILE", P, "= -o"},
+    {"", "--check-config", "", P, "check the options and the configuration, then exit"},
+    {"", "--describe-stats", "", P, "list the stats moxi reports, then exit"},
+    {"-h", "--help", "", I, "show this help and exit"},
+    {"-V", "--version", "", I, "show the version and library versions and exit"},
+    // The original's embedded memcached server and other old flags: accepted, warned about, no effect.
+    {"-m", "", "MB", G, "embedded server memory"},
+    {"-M", "", "", G, "embedded server: no eviction"},
+    {"-k", "", "", G, "mlockall"},
+    {"-f", "", "FACTOR", G, "slab growth factor"},
+    {"-n", "", "BYTES", G, "minimum item size"},
+    {"-L", "", "", G, "large pages"},
+    {"-C", "", "", G, "no CAS"},
+    {"-D", "", "CHAR", G, "stats detail delimiter"},
+    {"-U", "", "PORT", G, "embedded server UDP port"},
+    {"-r", "", "", G, "raise the core file limit"},
+    {"-a", "", "MASK", G, "UNIX socket mask"},
+    {"-R", "", "NUM", G, "requests per event"},
+    {"-b", "", "NUM", G, "listen backlog"},
+    {"-B", "", "PROTO", G, "client protocol (moxi always detects it)"},
+    {"-Y", "", "y|n", G, "exit on end of stdin"},
+    // Refused: honouring them silently would be wrong.
+    {"-s", "", "FILE", R, "UNIX socket: not supported; listen on TCP with -l/-p"},
+    {"-u", "", "USER", R, "setuid: not supported; start moxi as that user"},
+    {"-X", "", "", R, "mcmux mode: not supported"},
+};
+
+constexpr unsigned kMaxWorkers = 1024;
+constexpr unsigned kMaxConnections = 1 << 20;
+
+const OptionInfo* find_short(char c) {
+  for (const auto& o : kOptions)
+    if (o.name.size() == 2 && o.name[1] == c) return &o;
+  return nullptr;
+}
+
+const OptionInfo* find_long(std::string_view name) {
+  for (const auto& o : kOptions)
+    if (o.long_name == name) return &o;
+  return nullptr;
+}
+
+std::string usage_error(std::string_view text) { return "moxi: " + std::string(text); }
+
+// Everything parse_options accumulates.
+class Parser {
+ public:
+  explicit Parser(const EnvLookup& env) : env_(env) {}
+
+  ParseOutcome run(const std::vector<std::string>& args) {
+    // 1. The environment first, so that -Z usr=/pwd= override it.
+    if (env_) {
+      if (auto u = env_("MOXI_SASL_PLAIN_USR")) opts_.behaviors.usr = *u;
+      if (auto p = env_("MOXI_SASL_PLAIN_PWD")) opts_.behaviors.pwd = *p;
+    }
+    // 2. Options and arguments, in order (later values win).
+    bool only_arguments = false;
+    for (size_t i = 0; i < args.size() && !failed(); ++i) {
+      const std::string& a = args[i];
+      if (only_arguments || a.size() < 2 || a[0] != '-') {
+        argument(a);
+      } else if (a == "--") {
+        only_arguments = true;
+      } else if (a.starts_with("--")) {
+        long_option(a);
+      } else {
+        short_options(args, i);
+      }
+    }
+    if (failed()) return std::move(outcome_);
+    // 3. Requests that need no configuration.
+    if (opts_.show_help || opts_.show_version || opts_.describe_stats) return success();
+    // 4. A configuration is required.
+    if (opts_.sources.empty()) fail("need cluster configuration (-z or URL); see moxi -h");
+    // 5. Fill in what depends on the final behaviors, then check the ports.
+    if (!failed()) resolve();
+    if (failed()) return std::move(outcome_);
+    return success();
+  }
+
+ private:
+  bool failed() const { return !outcome_.error.empty(); }
+
+  // Records the first error; later ones are dropped.
+  void fail(std::string_view text, int status = kExitUsage) {
+    if (!failed()) {
+      outcome_.error = usage_error(text);
+      outcome_.exit_status = status;
+    }
+  }
+
+  ParseOutcome success() {
+    outcome_.options = std::move(opts_);
+    outcome_.exit_status = kExitOk;
+    return std::move(outcome_);
+  }
+
+  void warn(std::string_view text) { opts_.warnings.push_back("moxi: warning: " + std::string(text)); }
+
+  void long_option(const std::string& a) {
+    std::string_view name = a;
+    size_t eq = name.find('=');
+    if (eq != std::string_view::npos) name = name.substr(0, eq);
+    const OptionInfo* o = find_long(name);
+    if (!o) {
+      fail("unknown option " + quote(name) + " (see moxi -h)");
+      return;
+    }
+    if (eq != std::string_view::npos) {
+      fail(std::string(name) + " takes no value");
+      return;
+    }
+    apply(*o, "");
+  }
+
+  // A cluster of short options: "-dvv", "-t4", "-t 4", "-vz 11211=a".
+  void short_options(const std::vector<std::string>& args, size_t& i) {
+    const std::string& a = args[i];
+    for (size_t j = 1; j < a.size() && !failed(); ++j) {
+      const OptionInfo* o = find_short(a[j]);
+      if (!o) {
+        fail("unknown option " + quote(std::string("-") + a[j]) + " (see moxi -h)");
+        return;
+      }
+      if (o->argument.empty()) {
+        apply(*o, "");
+        continue;
+      }
+      if (j + 1 < a.size()) {
+        apply(*o, std::string_view(a).substr(j + 1));
+      } else if (i + 1 < args.size()) {
+        apply(*o, args[++i]);
+      } else {
+        fail(std::string(o->name) + ": missing " + std::string(o->argument));
+      }
+      return;
+    }
+  }
+
+  void apply(const OptionInfo& o, std::string_view value) {
+    std::string_view name = o.name.empty() ? o.long_name : o.name;
+    if (o.support == Support::Ignored) {
+      warn(std::string(name) + ": ignored (" + std::string(o.help) + ")");
+      return;
+    }
+    if (o.support == Support::Rejected) {
+      fail(std::string(name) + ": " + std::string(o.help));
+      return;
+    }
+    std::string where = std::string(name) + ": ";
+    if (name == "-z") {
+      cluster_config(value);
+    } else if (name == "-Z") {
+      behaviors(value);
+    } else if (name == "-p") {
+      auto port = parse_port(value, 0);
+      if (!port) {
+        fail(where + quote(value) + " is not a port number (0-65535)");
+        return;
+      }
+      opts_.behaviors.port_listen = *port;
+    } else if (name == "-l") {
+      if (value.empty()) {
+        fail(where + "empty address");
+        return;
+      }
+      opts_.listen_address.assign(value);
+    } else if (name == "-t") {
+      auto n = parse_number(value, kMaxWorkers);
+      if (!n || *n == 0) {
+        fail(where + quote(value) + " is not a number of workers (1-" + std::to_string(kMaxWorkers) + ")");
+        return;
+      }
+      opts_.workers = static_cast<unsigned>(*n);
+    } else if (name == "-c") {
+      auto n = parse_number(value, kMaxConnections);
+      if (!n || *n == 0) {
+        fail(where + quote(value) + " is not a number of connections (1-" + std::to_string(kMaxConnections) + ")");
+        return;
+      }
+      opts_.max_connections = static_cast<unsigned>(*n);
+    } else if (name == "-d") {
+      opts_.daemonize = true;
+    } else if (name == "-P") {
+      if (value.empty()) {
+        fail(where + "empty file name");
+        return;
+      }
+      opts_.pidfile.assign(value);
+    } else if (name == "-v") {
+      opts_.verbosity = std::min(opts_.verbosity + 1, 3);
+    } else if (name == "-o" || name == "-O") {
+      // The original's convention: "stderr" or "" mean stderr.
+      opts_.log_file = value == "stderr" ? std::string() : std::string(value);
+    } else if (name == "--check-config") {
+      opts_.check_config = true;
+    } else if (name == "--describe-stats") {
+      opts_.describe_stats = true;
+    } else if (name == "-h") {
+      opts_.show_help = true;
+    } else if (name == "-V") {
+      opts_.show_version = true;
+    }
+  }
+
+  // Reads FILE for "-z ./FILE" / "-Z /FILE"; nullopt after a failure.
+  std::optional<std::string> read_named_file(std::string_view flag, std::string_view path) {
+    std::string err;
+    auto text = read_whole_file(std::string(path), err);
+    if (!text) {
+      fail(std::string(flag) + " " + std::string(path) + ": cannot read: " + err, kExitNoInput);
+      return std::nullopt;
+    }
+    if (trim(*text).empty()) {
+      fail(std::string(flag) + " " + std::string(path) + ": file is empty");
+      return std::nullopt;
+    }
+    return text;
+  }
+
+  void cluster_config(std::string_view value) {
+    std::string where = "-z";
+    std::string text(value);
+    std::string file;
+    if (is_file_value(trim(value))) {
+      file.assign(trim(value));
+      where += " " + file;
+      auto contents = read_named_file("-z", file);
+      if (!contents) return;
+      text = std::move(*contents);
+    }
+    add_sources(where, text, file);
+  }
+
+  void add_sources(const std::string& where, std::string_view text, const std::string& file) {
+    std::vector<std::string> warnings;
+    if (auto err = parse_cluster_config(text, file, opts_.sources, &warnings)) {
+      fail(where + ": " + *err);
+      return;
+    }
+    for (const auto& w : warnings) warn(where + ": " + w);
+  }
+
+  void behaviors(std::string_view value) {
+    std::string where = "-Z ";
+    std::string text(value);
+    if (is_file_value(trim(value))) {
+      std::string path(trim(value));
+      where += path + ": ";
+      auto contents = read_named_file("-Z", path);
+      if (!contents) return;
+      text = std::move(*contents);
+    }
+    std::vector<std::string> ignored;
+    if (auto err = parse_behaviors(text, opts_.behaviors, &ignored)) {
+      fail(where + *err);
+      return;
+    }
+    for (const auto& key : ignored) warn("-Z " + key + ": accepted but ignored (not implemented)");
+  }
+
+  // A positional argument: a config URL (or url=/auth= list), as the original's trailing argument.
+  void argument(const std::string& a) {
+    std::string_view v = trim(a);
+    if (is_url(v) || v.starts_with("url=") || v.starts_with("auth=") || v.starts_with("apikey=")) {
+      add_sources("argument", v, "");
+      return;
+    }
+    if (v.find('@') != std::string_view::npos) {
+      fail("argument " + quote(v) + ": not a config URL (XMPP/JID configurations are not supported; give an http:// URL)");
+      return;
+    }
+    fail("unexpected argument " + quote(v) + " (give a configuration with -z, or an http:// URL)");
+  }
+
+  // Fills ports and credentials that depend on the final behaviors; checks that
+  // no two listeners want the same port.
+  void resolve() {
+    Behaviors& b = opts_.behaviors;
+    std::set<uint16_t> ports;
+    size_t on_port_listen = 0;
+    for (auto& src : opts_.sources) {
+      if (auto* s = std::get_if<StaticSection>(&src)) {
+        if (s->port_from_listen) {
+          s->port = b.port_listen;
+          ++on_port_listen;
+        } else if (s->port != 0 && !ports.insert(s->port).second) {
+          fail("-z: port " + std::to_string(s->port) + " is given to two configurations");
+          return;
+        }
+      } else if (auto* u = std::get_if<UrlSource>(&src)) {
+        ++on_port_listen;
+        if (!u->auth_given && !b.usr.empty()) u->auth = Credentials{b.usr, b.pwd};
+      }
+    }
+    if (on_port_listen > 1) {
+      fail("only one configuration may listen on port_listen (" + std::to_string(b.port_listen) +
+           "): write PORT = {json}, and put failover URLs in one list (URL,URL)");
+      return;
+    }
+    if (on_port_listen == 1 && b.port_listen != 0 && !ports.insert(b.port_listen).second) {
+      fail("port " + std::to_string(b.port_listen) + " is both a -z PORT and port_listen (-p)");
+      return;
+    }
+    if (b.admin_port != 0 && ports.count(b.admin_port)) {
+      fail("-Z admin_port: " + std::to_string(b.admin_port) + " is also a proxy listen port");
+      return;
+    }
+  }
+
+  const EnvLookup& env_;
+  Options opts_;
+  ParseOutcome outcome_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Public functions.
+
+DownstreamProtocol effective_downstream_protocol(DownstreamProtocol configured, bool vbucket) {
+  if (vbucket) return DownstreamProtocol::Binary;
+  return configured == DownstreamProtocol::Unset ? DownstreamProtocol::Ascii : configured;
+}
+
+std::span<const BehaviorKeyInfo> behavior_keys() { return kBehaviorInfos; }
+
+std::span<const OptionInfo> option_table() { return kOptions; }
+
+std::optional<std::string> parse_behaviors(std::string_view text, Behaviors& out,
+                                           std::vector<std::string>* ignored_keys) {
+  Behaviors next = out;
+  std::vector<std::string> ignored;
+  for (std::string_view line : split_any(text, "\n")) {
+    if (trim(line).starts_with('#')) continue;
+    for (std::string_view piece : split_any(line, ",")) {
+      std::string_view item = trim(piece);
+      if (item.empty() || item.starts_with('#')) continue;
+      size_t eq = item.find('=');
+      std::string_view key = trim(item.substr(0, eq));
+      if (eq == std::string_view::npos) return std::string(key) + ": missing \"=VALUE\"";
+      std::string_view value = trim(item.substr(eq + 1));
+      const BehaviorEntry* e = find_behavior(key);
+      if (!e) return std::string(key) + ": unknown behavior key (value " + quote(value) + ")";
+      ParsedValue v;
+      if (auto err = parse_value(e->info.kind, value, v)) return std::string(key) + ": " + *err;
+      if (std::holds_alternative<std::monostate>(e->field)) {
+        if (std::find(ignored.begin(), ignored.end(), key) == ignored.end()) ignored.emplace_back(key);
+      } else {
+        store(e->field, v, next);
+      }
+    }
+  }
+  out = std::move(next);
+  if (ignored_keys) ignored_keys->insert(ignored_keys->end(), ignored.begin(), ignored.end());
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_server_list(std::string_view text, std::vector<ServerSpec>& out) {
+  std::vector<ServerSpec> servers;
+  for (std::string_view piece : split_any(text, ",")) {
+    std::string_view entry = trim(piece);
+    std::string where = "server " + quote(entry) + ": ";
+    if (entry.empty()) return "empty server entry in " + quote(trim(text));
+    ServerSpec s;
+    std::string_view rest;
+    if (entry.starts_with('[')) {
+      size_t close = entry.find(']');
+      if (close == std::string_view::npos) return where + "missing ']'";
+      s.host.assign(entry.substr(1, close - 1));
+      rest = entry.substr(close + 1);
+      if (!rest.empty() && rest.front() != ':') return where + "expected ':' after ']'";
+    } else {
+      size_t colon = entry.find(':');
+      s.host.assign(entry.substr(0, colon));
+      if (colon != std::string_view::npos) rest = entry.substr(colon);
+    }
+    if (s.host.empty()) return where + "empty host name";
+    if (!rest.empty()) {
+      rest.remove_prefix(1);  // ':'
+      size_t colon = rest.find(':');
+      std::string_view port_text = rest.substr(0, colon);
+      auto port = parse_port(port_text, 1);
+      if (!port) return where + quote(port_text) + " is not a port number (1-65535)";
+      s.port = *port;
+      if (colon != std::string_view::npos) {
+        std::string_view weight_text = rest.substr(colon + 1);
+        if (weight_text.find(':') != std::string_view::npos)
+          return where + "too many ':' (write IPv6 addresses as [ADDR]:PORT)";
+        auto weight = parse_number(weight_text, kMaxCount);
+        if (!weight || *weight == 0) return where + quote(weight_text) + " is not a weight (a whole number from 1)";
+        s.weight = static_cast<uint32_t>(*weight);
+      }
+    }
+    servers.push_back(std::move(s));
+  }
+  out.insert(out.end(), servers.begin(), servers.end());
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_cluster_config(std::string_view text, std::string_view file,
+                                                std::vector<ConfigSource>& out, std::vector<std::string>* warnings) {
+  std::string cleaned = strip_comment_lines(text);
+  std::vector<ConfigSource> sources;
+  for (std::string_view piece : split_top_level(cleaned, ';')) {
+    std::string_view section = trim(piece);
+    if (section.empty()) continue;
+    if (section.front() == '{') {
+      StaticSection s;
+      s.port_from_listen = true;
+      s.json = true;
+      s.text.assign(section);
+      s.file.assign(file);
+      sources.emplace_back(std::move(s));
+    } else if (is_static_section(section)) {
+      if (auto err = parse_static_section(section, file, sources)) return err;
+    } else if (auto err = parse_url_section(section, file, sources, warnings)) {
+      return err;
+    }
+  }
+  if (sources.empty()) return std::string("empty configuration");
+  for (auto& s : sources) out.push_back(std::move(s));
+  return std::nullopt;
+}
+
+unsigned default_workers() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+ParseOutcome parse_options(const std::vector<std::string>& args, const EnvLookup& env) {
+  Parser parser(env);
+  return parser.run(args);
+}
+
+ParseOutcome parse_options(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  EnvLookup env = [](std::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+  return parse_options(args, env);
+}
+
+namespace {
+
+std::string placeholder(ValueKind kind) {
+  switch (kind) {
+    case ValueKind::Millis: return "MS";
+    case ValueKind::Count: return "N";
+    case ValueKind::Port: return "PORT";
+    case ValueKind::Bool: return "0|1";
+    case ValueKind::Protocol: return "PROTO";
+    case ValueKind::String: return "TEXT";
+    case ValueKind::McsOpts: return "OPTS";
+  }
+  return "VALUE";
+}
+
+// "  LEFT<pad>TEXT": LEFT padded to `width` (TEXT starts on the next line when
+// LEFT is too long); TEXT is wrapped at 79 columns, continued at `width` + 2.
+void row(std::string& out, std::string_view left, std::string_view text, size_t width) {
+  constexpr size_t kColumns = 79;
+  const size_t indent = width + 2;
+  std::string line = "  " + std::string(left);
+  if (line.size() + 1 > indent) {
+    out += line + "\n";
+    line.clear();
+  }
+  line.resize(indent, ' ');
+  size_t base = indent;
+  for (std::string_view word : split_any(text, " ")) {
+    if (word.empty()) continue;
+    if (line.size() > base && line.size() + 1 + word.size() > kColumns) {
+      out += line + "\n";
+      line.assign(indent, ' ');
+    }
+    if (line.size() > base) line += ' ';
+    line += word;
+  }
+  out += line + "\n";
+}
+
+// TEXT wrapped at 79 columns, the first line indented by `indent`, the others by `indent` + 2.
+void paragraph(std::string& out, std::string_view text, size_t indent) {
+  constexpr size_t kColumns = 79;
+  size_t base = indent;
+  std::string line(base, ' ');
+  for (std::string_view word : split_any(text, " ")) {
+    if (word.empty()) continue;
+    if (line.size() > base && line.size() + 1 + word.size() > kColumns) {
+      out += line + "\n";
+      base = indent + 2;
+      line.assign(base, ' ');
+    }
+    if (line.size() > base) line += ' ';
+    line += word;
+  }
+  out += line + "\n";
+}
+
+std::string join_names(Support support, bool behaviors) {
+  std::string out;
+  auto add = [&](std::string_view name) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  };
+  if (behaviors) {
+    for (const auto& k : kBehaviorInfos)
+      if (k.support == support && k.synonym_of.empty()) add(k.name);
+  } else {
+    for (const auto& o : kOptions)
+      if (o.support == support) add(o.name);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string help_text() {
+  std::string out;
+  out += "Usage: moxi [OPTIONS] -z CONFIG [-z CONFIG...]\n"
+         "       moxi [OPTIONS] URL[,URL...]\n"
+         "\n"
+         "moxi is a memcached proxy. Clients speak the memcached protocol (ascii or\n"
+         "binary) to moxi; moxi sends each key to the backend server that owns it\n"
+         "(ketama over a server list, or a vBucket map).\n"
+         "\n"
+         "Cluster configuration (one is required):\n"
+         "  -z PORT=HOST[:PORT[:WEIGHT]][,HOST...]\n"
+         "                         listen on PORT; ketama over memcached servers\n"
+         "                         (server port default 11211; PORT 0 = any free port)\n"
+         "  -z PORT={JSON}         listen on PORT; route by the cluster map in JSON\n"
+         "  -z ./FILE, -z /FILE    read the configuration from a file (a value that\n"
+         "                         starts with . or /): PORT = CONFIG sections,\n"
+         "                         separated by ;\n"
+         "  -z 'A;B'               several sections, each with its own port\n"
+         "  URL[,URL...]           [planned] stream the cluster map from http(s) URLs,\n"
+         "                         tried in order; listen on -p / port_listen;\n"
+         "                         http://USER:PASSWORD@HOST/... sets HTTP credentials\n"
+         "  -z url=URL[|URL...][,auth=USER%PASSWORD]\n"
+         "                         [planned] the same, credentials given apart\n"
+         "\n"
+         "Options:\n";
+  for (const auto& o : kOptions) {
+    if (o.support == Support::Ignored || o.support == Support::Rejected || o.name == "-z") continue;
+    std::string left;
+    if (o.name == "-v") {
+      left = "-v, -vv, -vvv";
+    } else {
+      left.assign(o.name);
+      if (!o.name.empty() && !o.long_name.empty()) left += ", ";
+      left += o.long_name;
+      if (!o.argument.empty()) {
+        left += " ";
+        left += o.argument;
+      }
+    }
+    std::string text(o.help);
+    if (o.support == Support::Planned) text = "[planned] " + text;
+    row(out, left, text, 23);
+  }
+  out += "\nBehaviors (-Z KEY=VALUE,...; MS = milliseconds, 0 = no timeout):\n";
+  for (const auto& k : kBehaviorInfos) {
+    if (!k.synonym_of.empty() || k.support == Support::Ignored) continue;
+    std::string left = std::string(k.name) + "=" + placeholder(k.kind);
+    std::string text = std::string(k.help) + " (default " + std::string(k.default_text) + ")";
+    if (k.support == Support::Planned) text = "[planned] " + text;
+    row(out, left, text, 33);
+  }
+  paragraph(out,
+            "downstream_protocol: ascii (or memcached-ascii, membase-ascii) or binary (or "
+            "memcached-binary, membase-binary). Unset: binary for vBucket maps, ascii for server lists. "
+            "vBucket maps always use binary.",
+            2);
+  std::string synonyms = "Synonyms:";
+  for (const auto& k : kBehaviorInfos) {
+    if (k.synonym_of.empty()) continue;
+    synonyms += " " + std::string(k.name) + "=" + std::string(k.synonym_of);
+  }
+  paragraph(out, synonyms + ". Items starting with # are comments.", 2);
+  paragraph(out, "Accepted but ignored (with a warning): " + join_names(Support::Ignored, true) + ".", 2);
+  out += "\nEnvironment:\n";
+  row(out, "MOXI_SASL_PLAIN_USR, MOXI_SASL_PLAIN_PWD", "[planned] defaults for -Z usr and pwd", 23);
+  out += "\n";
+  paragraph(out, "Old moxi flags accepted and ignored (with a warning): " + join_names(Support::Ignored, false) + ".",
+            0);
+  std::string refused = "Refused:";
+  for (const auto& o : kOptions) {
+    if (o.support != Support::Rejected) continue;
+    std::string_view what = o.help.substr(0, o.help.find(':'));
+    refused += std::string(refused.size() > 8 ? ", " : " ") + std::string(o.name) + " (" + std::string(what) + ")";
+  }
+  paragraph(out, refused + ".", 0);
+  out += "\n";
+  paragraph(out, "[planned]: parsed and checked now; takes effect in a later release.", 0);
+  paragraph(out,
+            "Exit status: 0 ok, 1 run-time failure, 64 usage error, 65 invalid cluster configuration, "
+            "66 unreadable file. See moxi(1).",
+            0);
+  return out;
+}
+
+std::string version_text() {
+  std::string out = "moxi " PACKAGE_VERSION "\n";
+  out += "libevent ";
+  out += event_get_version();
+  out += ", libcurl " LIBCURL_VERSION ", libmemcached " LIBMEMCACHED_VERSION_STRING "\n";
+  return out;
+}
+
+}  // namespace moxi

@@ -1,0 +1,201 @@
+// moxi command line: argv (and the files that -z/-Z name) to a validated
+// Options value. Parsing only: nothing here listens, connects, logs or exits.
+//
+//   argv ──▶ parse_options ──▶ ParseOutcome { Options | error + exit status }
+//                 │  -Z text / -Z FILE ──▶ parse_behaviors ──▶ Behaviors
+//                 │  -z text / -z FILE / URL argument ──▶ parse_cluster_config ──▶ ConfigSource…
+//                 ▼
+//            help_text() / version_text() / the tables below (the man page agrees with them)
+//
+// Thread: any (pure functions; the only outside state read is the environment,
+// through the EnvLookup that parse_options is given).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace moxi {
+
+// Exit statuses (sysexits.h values) that main() must use.
+inline constexpr int kExitOk = 0;         // success; also -h, --version, --describe-stats
+inline constexpr int kExitFailure = 1;    // a run-time failure (cannot listen, cannot daemonize, ...)
+inline constexpr int kExitUsage = 64;     // EX_USAGE: a bad option, -z or -Z value
+inline constexpr int kExitDataErr = 65;   // EX_DATAERR: options parse but the cluster config is
+                                          // invalid (bad JSON or map), also for --check-config
+inline constexpr int kExitNoInput = 66;   // EX_NOINPUT: a file named by -z/-Z cannot be read
+
+// The protocol moxi speaks to the backend servers.
+//   Unset  — not given: binary for vBucket buckets, ascii for plain server lists.
+//   Ascii  — memcached ascii. vBucket buckets still use binary (they need the
+//            vBucket id and NOT_MY_VBUCKET, which ascii lacks): the caller
+//            overrides it and warns once.
+//   Binary — memcached binary.
+enum class DownstreamProtocol : uint8_t { Unset, Ascii, Binary };
+
+// The protocol to use for one bucket; `vbucket` is true when the bucket routes
+// by a vBucket map. Never returns Unset.
+DownstreamProtocol effective_downstream_protocol(DownstreamProtocol configured, bool vbucket);
+
+// -Z behaviors. Timeouts are milliseconds; 0 means "no timeout" (or "no limit"
+// for counts) unless the field says otherwise. Defaults are the original moxi's.
+struct Behaviors {
+  std::chrono::milliseconds cycle{200};                          // clock quantum
+  uint32_t downstream_max = 1024;                                // concurrent requests per worker per bucket; 0 = unlimited
+  uint32_t downstream_conn_max = 4;                              // backend conns per worker per server; 0 = unlimited
+  uint32_t downstream_retry = 1;                                 // retries when a conn closes before any reply byte
+  DownstreamProtocol downstream_protocol = DownstreamProtocol::Unset;
+  std::chrono::milliseconds downstream_timeout{5000};            // a request, once its conns are obtained
+  std::chrono::milliseconds downstream_conn_queue_timeout{200};  // waiting for a pooled conn (conn_max reached)
+  std::chrono::milliseconds wait_queue_timeout{200};             // waiting for a request slot (downstream_max reached)
+  std::chrono::milliseconds connect_timeout{400};                // a non-blocking connect()
+  std::chrono::milliseconds auth_timeout{100};                   // SASL auth on a new backend conn
+  uint32_t connect_max_errors = 5;                               // consecutive errors before a server is avoided; 0 = never
+  std::chrono::milliseconds connect_retry_interval{30000};       // how long it is avoided
+  bool time_stats = false;                                       // keep the timing histograms
+  std::string mcs_opts;                                          // "" or "distribution:ketama-weighted" (the only hash)
+  std::string usr;                                               // SASL user for backends; HTTP user for URLs without auth
+  std::string pwd;                                               // its password
+  uint16_t port_listen = 11211;                                  // listen port for URL configurations (and bare JSON)
+  std::string config_cache;                                      // last good config is kept here; "" = nowhere
+  uint32_t nmv_max_retries = 0;                                  // NOT_MY_VBUCKET retries; 0 = 2 x servers
+  uint16_t admin_port = 0;                                       // admin HTTP port; 0 = off (not "any port")
+};
+
+// The value kinds of behavior keys (also used by the help and the man page).
+enum class ValueKind : uint8_t { Millis, Count, Port, Bool, Protocol, String, McsOpts };
+
+// How far moxi honours an option or a behavior key today.
+enum class Support : uint8_t {
+  Implemented,  // takes effect
+  Planned,      // parsed and validated; takes effect in a later release ("[planned]" in --help and the man page)
+  Ignored,      // accepted for compatibility, warned about, no effect
+  Rejected,     // recognised, refused with an error that says why
+};
+
+struct BehaviorKeyInfo {
+  std::string_view name;
+  std::string_view synonym_of;  // "" for a primary key, else the primary key's name
+  ValueKind kind;
+  Support support;
+  std::string_view default_text;  // as shown in the help and the man page
+  std::string_view help;          // one line
+};
+
+// Every -Z key the parser knows, primary keys first in documentation order, then synonyms.
+std::span<const BehaviorKeyInfo> behavior_keys();
+
+struct OptionInfo {
+  std::string_view name;       // short form "-t", or "" when there is only a long form
+  std::string_view long_name;  // "--version", or ""
+  std::string_view argument;   // "NUM", "" for a flag
+  Support support;
+  std::string_view help;      // one line
+};
+
+// Every command-line option the parser knows.
+std::span<const OptionInfo> option_table();
+
+// Applies a -Z list ("k=v,k=v", commas or newlines between items, surrounding
+// white space ignored, items and whole lines starting with '#' are comments)
+// to `out`. All or nothing: on error `out` is unchanged. Returns the error as
+// "KEY: reason" naming the key as written and the value, e.g.
+//   downstream_timeout: "abc" is not a number of milliseconds
+// `ignored_keys`, when given, receives the accepted-but-ignored keys seen (the
+// caller warns about them).
+std::optional<std::string> parse_behaviors(std::string_view text, Behaviors& out,
+                                           std::vector<std::string>* ignored_keys = nullptr);
+
+struct Credentials {
+  std::string user;
+  std::string password;
+  bool operator==(const Credentials&) const = default;
+};
+
+struct ServerSpec {
+  std::string host;       // name or address; IPv6 without the brackets
+  uint16_t port = 11211;
+  uint32_t weight = 0;    // 0 = not given (ketama-weighted treats it as 1)
+  bool operator==(const ServerSpec&) const = default;
+};
+
+// "PORT = CONFIG": a fixed cluster that is never reconfigured.
+struct StaticSection {
+  uint16_t port = 0;               // listen port; 0 = let the OS choose
+  bool port_from_listen = false;   // a bare {json} without "PORT =": port is -Z port_listen / -p
+  std::string text;                // CONFIG as given, trimmed
+  bool json = false;               // text starts with '{': a cluster map for the vbucket module to parse
+  std::vector<ServerSpec> servers; // !json: the parsed server list (ketama)
+  std::string file;                // the -z file it came from; "" if inline
+};
+
+// Cluster-manager URLs that stream the configuration (tried in order).
+struct UrlSource {
+  std::vector<std::string> urls;     // http:// or https://, credentials removed
+  std::optional<Credentials> auth;   // HTTP basic auth; nullopt = none
+  bool auth_given = false;           // auth=/apikey= or user:pw@ was given (auth= alone means "none");
+                                     // when false, parse_options fills auth from -Z usr/pwd
+  std::string file;                  // the -z file it came from; "" if inline
+};
+
+using ConfigSource = std::variant<StaticSection, UrlSource>;
+
+// Parses one -z value or URL argument (after a file's contents were read):
+// ';'-separated sections (a ';' inside JSON braces or strings does not split),
+// each "PORT = servers", "PORT = {json}", a bare "{json}", "http://URL[,URL]",
+// or "key=value" items (url=, host=, auth=, apikey=, config=, dbpath=, #comment).
+// Appends to `out`; returns the error "reason" (without the "moxi: -z: " prefix).
+// `file` is recorded in the sections; `warnings` receives notes about ignored items.
+std::optional<std::string> parse_cluster_config(std::string_view text, std::string_view file,
+                                                std::vector<ConfigSource>& out,
+                                                std::vector<std::string>* warnings = nullptr);
+
+// A server list "host[:port[:weight]],..." ("[v6addr]:port" for IPv6).
+std::optional<std::string> parse_server_list(std::string_view text, std::vector<ServerSpec>& out);
+
+// Number of workers when -t is not given: the number of cores, at least 1.
+unsigned default_workers();
+
+struct Options {
+  std::string listen_address;        // -l; "" = every interface
+  unsigned workers = default_workers();  // -t
+  unsigned max_connections = 1024;   // -c: simultaneous client connections
+  bool daemonize = false;            // -d
+  std::string pidfile;               // -P; "" = none
+  int verbosity = 0;                 // -v/-vv/-vvv: 0..3
+  std::string log_file;              // -o/-O; "" = stderr
+  bool check_config = false;         // --check-config
+  bool describe_stats = false;       // --describe-stats
+  bool show_help = false;            // -h/--help
+  bool show_version = false;         // -V/--version
+  Behaviors behaviors;               // -Z, env MOXI_SASL_PLAIN_USR/PWD, -p
+  std::vector<ConfigSource> sources; // -z and URL arguments, in order
+  std::vector<std::string> warnings; // whole lines ("moxi: warning: ..."); main prints each to stderr
+};
+
+struct ParseOutcome {
+  std::optional<Options> options;  // set on success
+  std::string error;               // on failure: one line "moxi: ..." without a newline
+  int exit_status = kExitOk;       // on failure: kExitUsage or kExitNoInput
+  bool ok() const { return options.has_value(); }
+};
+
+// Reads an environment variable; nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+// `args` excludes the program name. Reads the files that -z and -Z name.
+// When help, version or describe-stats is asked for, no configuration is required.
+ParseOutcome parse_options(const std::vector<std::string>& args, const EnvLookup& env);
+// argv[0] is skipped; the environment is read with getenv.
+ParseOutcome parse_options(int argc, char** argv);
+
+std::string help_text();     // for -h/--help, ends with a newline
+std::string version_text();  // for -V/--version, ends with a newline
+
+}  // namespace moxi

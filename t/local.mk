@@ -12,3 +12,4 @@ include t/vbucket.mk
 include t/protocol.mk
 include t/proxy.mk
 include t/conflate.mk
+include t/options.mk

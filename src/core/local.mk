@@ -3,3 +3,6 @@
 src_libmoxi_a_SOURCES += \
 	src/core/options.h \
 	src/core/options.cc
+
+man_MANS += man/moxi.1
+EXTRA_DIST += man/moxi.1

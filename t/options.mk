@@ -9,3 +9,8 @@ t_options_tests_SOURCES = \
 	t/options/helpers.h
 t_options_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(LIBEVENT_CFLAGS)
 t_options_tests_LDADD = t/libtestsupport.a src/libmoxi.a $(LIBEVENT_LIBS) $(CPPUNIT_LIBS)
+# The fixtures these tests read (t/fixtures is not distributed as a whole yet).
+EXTRA_DIST += \
+	t/fixtures/moxi-t/vbucket1.cfg \
+	t/fixtures/moxi-t/moxi_mock.cfg \
+	t/fixtures/moxi-t/vbucket_rest1.cfg

@@ -3,7 +3,10 @@
 noinst_LIBRARIES += t/libtestsupport.a
 t_libtestsupport_a_SOURCES = \
 	t/support/test_main.cc \
-	t/support/tsv.cc t/support/tsv.h
+	t/support/tsv.cc t/support/tsv.h \
+	t/support/deadline.h \
+	t/support/temp_dir.cc t/support/temp_dir.h \
+	t/support/process.cc t/support/process.h
 t_libtestsupport_a_CPPFLAGS = $(AM_CPPFLAGS) -DMOXI_SRCDIR='"$(abs_top_srcdir)"' $(CPPUNIT_CFLAGS)
 
 TEST_SUPPORT_CPPFLAGS = $(AM_CPPFLAGS) -DMOXI_SRCDIR='"$(abs_top_srcdir)"' -DMOXI_BUILDDIR='"$(abs_top_builddir)"' $(CPPUNIT_CFLAGS)
@@ -12,3 +15,4 @@ include t/vbucket.mk
 include t/protocol.mk
 include t/proxy.mk
 include t/conflate.mk
+include t/harness.mk

@@ -5,6 +5,7 @@ check_PROGRAMS += t/harness_tests
 TESTS += t/harness_tests
 t_harness_tests_SOURCES = \
 	t/harness/check.h \
+	t/harness/binary_codec_test.cc \
 	t/harness/process_test.cc \
 	t/harness/port_file_test.cc
 t_harness_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS)

@@ -7,7 +7,8 @@ t_libtestsupport_a_SOURCES = \
 	t/support/deadline.h \
 	t/support/temp_dir.cc t/support/temp_dir.h \
 	t/support/process.cc t/support/process.h \
-	t/support/port_file.cc t/support/port_file.h
+	t/support/port_file.cc t/support/port_file.h \
+	t/support/client.cc t/support/client.h
 t_libtestsupport_a_CPPFLAGS = $(AM_CPPFLAGS) -DMOXI_SRCDIR='"$(abs_top_srcdir)"' $(CPPUNIT_CFLAGS)
 
 TEST_SUPPORT_CPPFLAGS = $(AM_CPPFLAGS) -DMOXI_SRCDIR='"$(abs_top_srcdir)"' -DMOXI_BUILDDIR='"$(abs_top_builddir)"' $(CPPUNIT_CFLAGS)

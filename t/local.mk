@@ -8,8 +8,11 @@ t_libtestsupport_a_SOURCES = \
 	t/support/temp_dir.cc t/support/temp_dir.h \
 	t/support/process.cc t/support/process.h \
 	t/support/port_file.cc t/support/port_file.h \
+	t/support/servers.cc t/support/servers.h \
 	t/support/client.cc t/support/client.h
-t_libtestsupport_a_CPPFLAGS = $(AM_CPPFLAGS) -DMOXI_SRCDIR='"$(abs_top_srcdir)"' $(CPPUNIT_CFLAGS)
+# servers.cc needs MOXI_BUILDDIR (where src/moxi is built), so the library
+# uses the same flags as the test binaries.
+t_libtestsupport_a_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS)
 
 TEST_SUPPORT_CPPFLAGS = $(AM_CPPFLAGS) -DMOXI_SRCDIR='"$(abs_top_srcdir)"' -DMOXI_BUILDDIR='"$(abs_top_builddir)"' $(CPPUNIT_CFLAGS)
 

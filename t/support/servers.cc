@@ -74,6 +74,8 @@ std::string Memcached::log() const { return read_from(dir_.file("memcached.log")
 
 void Memcached::start(int port, Deadline deadline) {
   const std::string log_path = dir_.file("memcached.log");
+  int bind_failures = 0;
+  std::string bind_error;
   for (int attempt = 1;; ++attempt) {
     // A fresh port file name per start: a stale file can never be mistaken
     // for the new process's report.
@@ -103,11 +105,21 @@ void Memcached::start(int port, Deadline deadline) {
       if (proc.running()) proc.kill(SIGKILL);
       proc.stop();
       const std::string output = read_from(log_path, log_start);
-      const bool bind_race = port > 0 && output.find("Address already in use") != std::string::npos;
-      if (bind_race && attempt < kMaxBindAttempts && !deadline.expired()) continue;
-      throw std::runtime_error(std::string("memcached did not start") +
-                               (port > 0 ? " on port " + std::to_string(port) : std::string()) + " (attempt " +
-                               std::to_string(attempt) + "): " + e.what() + "\n--- memcached output ---\n" + output);
+      if (port > 0 && output.find("Address already in use") != std::string::npos) {
+        ++bind_failures;
+        bind_error = output;
+        if (attempt < kMaxBindAttempts && !deadline.expired()) continue;
+      }
+      // The last attempt may have been cut short by the deadline; the bind
+      // failures before it are the real story, so they are reported too.
+      std::string message = std::string("memcached did not start") +
+                            (port > 0 ? " on port " + std::to_string(port) : std::string()) + " (attempt " +
+                            std::to_string(attempt) + "): " + e.what() + "\n--- memcached output ---\n" + output;
+      if (bind_failures > 0 && bind_error != output) {
+        message += "\n--- " + std::to_string(bind_failures) + " earlier attempt(s) failed to bind; last output ---\n" +
+                   bind_error;
+      }
+      throw std::runtime_error(message);
     }
   }
 }

@@ -3,8 +3,16 @@
 noinst_LIBRARIES += t/libtestsupport.a
 t_libtestsupport_a_SOURCES = \
 	t/support/test_main.cc \
-	t/support/tsv.cc t/support/tsv.h
-t_libtestsupport_a_CPPFLAGS = $(AM_CPPFLAGS) -DMOXI_SRCDIR='"$(abs_top_srcdir)"' $(CPPUNIT_CFLAGS)
+	t/support/tsv.cc t/support/tsv.h \
+	t/support/deadline.h \
+	t/support/temp_dir.cc t/support/temp_dir.h \
+	t/support/process.cc t/support/process.h \
+	t/support/port_file.cc t/support/port_file.h \
+	t/support/servers.cc t/support/servers.h \
+	t/support/client.cc t/support/client.h
+# servers.cc needs MOXI_BUILDDIR (where src/moxi is built), so the library
+# uses the same flags as the test binaries.
+t_libtestsupport_a_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS)
 
 TEST_SUPPORT_CPPFLAGS = $(AM_CPPFLAGS) -DMOXI_SRCDIR='"$(abs_top_srcdir)"' -DMOXI_BUILDDIR='"$(abs_top_builddir)"' $(CPPUNIT_CFLAGS)
 
@@ -13,3 +21,4 @@ include t/protocol.mk
 include t/proxy.mk
 include t/conflate.mk
 include t/options.mk
+include t/harness.mk

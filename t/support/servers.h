@@ -1,0 +1,132 @@
+// Real servers for integration tests: memcached backends and moxi itself.
+//
+// Each object owns its process (stopped and reaped by the destructor) and a
+// private temp dir for its port file and log. Ports are chosen by the OS and
+// learned from the port file (see port_file.h); nothing listens anywhere but
+// 127.0.0.1.
+//
+// Typical end-to-end test:
+//
+//   Memcached a, b;
+//   Moxi moxi({"-z", "0=" + a.address() + "," + b.address()});  // args illustrative
+//   TestClient c(moxi.port());
+//   CPPUNIT_ASSERT_EQUAL_MESSAGE(moxi.log(), std::string("STORED"), c.set("k", "v"));
+//   a.kill(SIGKILL);   // fault: backend crashes
+//   ...
+//   a.restart();       // same port, empty cache
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "t/support/deadline.h"
+#include "t/support/process.h"
+#include "t/support/temp_dir.h"
+
+namespace moxi::test {
+
+// memcached -l 127.0.0.1 -p <port> -U 0 -t 1 [extra args], where <port> is
+// -1 (memcached 1.6's "any free port"; -p 0 would disable TCP) on first start
+// and the previous port on restart(). Runs in its temp dir with stdout and
+// stderr appended to log(). The binary is $MOXI_TEST_MEMCACHED if set, else
+// "memcached" from PATH. When the tests run as root, "-u root" is added.
+class Memcached {
+ public:
+  // Starts and waits for the port file; throws std::runtime_error with the
+  // log if memcached does not come up before the deadline.
+  explicit Memcached(std::vector<std::string> extra_args = {}, Deadline startup = std::chrono::seconds(5));
+  ~Memcached();  // stops and reaps; removes the temp dir
+
+  Memcached(const Memcached&) = delete;
+  Memcached& operator=(const Memcached&) = delete;
+
+  int port() const { return port_; }
+  std::string address() const;  // "127.0.0.1:PORT"
+  pid_t pid() const;            // of the current process; -1 once stopped
+  bool running();
+
+  // Stops the current process if there is one, then starts a fresh memcached on
+  // the SAME port (all data is gone). If the bind fails with EADDRINUSE (the
+  // port was taken meanwhile) the exit is seen at once through the pidfd and
+  // the start is retried, until the deadline.
+  void restart(Deadline deadline = std::chrono::seconds(5));
+  // Ends the process at once (SIGKILL: memcached only acts on SIGTERM at its
+  // next once-a-second clock tick, and has nothing to flush) and reaps it;
+  // returns the wait status. port() stays valid for restart().
+  int stop();
+  // Sends a signal, e.g. SIGKILL to simulate a crash (running() turns false
+  // once it is dead; restart() brings it back on the same port).
+  void kill(int sig);
+  // SIGSTOP / SIGCONT: the process keeps its sockets but stops answering.
+  // pause() returns once the process is actually stopped.
+  void pause();
+  void resume();
+
+  // Everything memcached printed on stdout and stderr (all starts).
+  std::string log() const;
+  const std::string& dir() const { return dir_.path(); }
+  Process& process();
+
+ private:
+  void start(int port, Deadline deadline);
+
+  TempDir dir_{"moxi-memcached"};
+  std::vector<std::string> extra_args_;
+  std::optional<Process> process_;
+  int port_ = 0;
+  int starts_ = 0;
+};
+
+struct MoxiOptions {
+  // Extra environment for moxi.
+  std::vector<std::pair<std::string, std::string>> env;
+  // Program to run; empty means default_binary().
+  std::string binary;
+  std::chrono::milliseconds startup = std::chrono::seconds(10);
+};
+
+// MOXI_BUILDDIR/src/moxi with the given args, MOXI_PORT_FILENAME set to a
+// file in its temp dir, cwd = the temp dir, stdout+stderr captured to
+// log(). Startup waits for the port file (one "TCP INET: <port>" line per
+// listening port).
+class Moxi {
+ public:
+  using Options = MoxiOptions;
+
+  // Throws std::runtime_error with the log if moxi exits or does not report
+  // its ports in time.
+  explicit Moxi(std::vector<std::string> args, Options options = {});
+  ~Moxi();
+
+  Moxi(const Moxi&) = delete;
+  Moxi& operator=(const Moxi&) = delete;
+
+  static std::string default_binary();  // MOXI_BUILDDIR "/src/moxi"
+  static bool available();              // default_binary() exists and is executable
+
+  const std::vector<int>& ports() const { return ports_; }
+  int port() const { return ports_.front(); }  // the first reported port
+  std::string address() const;                 // "127.0.0.1:" + port()
+  pid_t pid() const { return process_.pid(); }
+  bool running() { return process_.running(); }
+  int stop(Deadline grace = std::chrono::seconds(2)) { return process_.stop(grace); }
+  Process& process() { return process_; }
+
+  // Captured stdout+stderr so far, for failure messages.
+  std::string log() const;
+  const std::string& dir() const { return dir_.path(); }
+
+ private:
+  static Process spawn(const TempDir& dir, const std::vector<std::string>& args, const Options& options);
+
+  TempDir dir_{"moxi-moxi"};
+  Process process_;
+  std::vector<int> ports_;
+};
+
+}  // namespace moxi::test

@@ -6,7 +6,16 @@ vbucket_libvbucket_a_SOURCES = \
 	vbucket/result.h \
 	vbucket/key_hash.cc vbucket/key_hash.h \
 	vbucket/ketama.cc vbucket/ketama.h \
-	vbucket/config.cc vbucket/config.h
+	vbucket/config.cc vbucket/config.h \
+	vbucket/host_port.cc vbucket/host_port.h \
+	vbucket/json_util.cc vbucket/json_util.h \
+	vbucket/text_file.cc vbucket/text_file.h \
+	vbucket/bucket_json.cc vbucket/bucket_json.h \
+	vbucket/config_parse.cc vbucket/config_parse.h \
+	vbucket/buckets_parse.cc vbucket/buckets_parse.h vbucket/buckets_json.h \
+	vbucket/server_list_parse.cc vbucket/server_list_parse.h \
+	vbucket/static_config_parse.cc vbucket/static_config_parse.h \
+	vbucket/config_loader.cc vbucket/config_loader.h
 vbucket_libvbucket_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBMEMCACHED_CFLAGS)
 
 # Link line for anything that uses the library.

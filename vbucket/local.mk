@@ -15,7 +15,9 @@ vbucket_libvbucket_a_SOURCES = \
 	vbucket/buckets_parse.cc vbucket/buckets_parse.h vbucket/buckets_json.h \
 	vbucket/server_list_parse.cc vbucket/server_list_parse.h \
 	vbucket/static_config_parse.cc vbucket/static_config_parse.h \
-	vbucket/config_loader.cc vbucket/config_loader.h
+	vbucket/config_loader.cc vbucket/config_loader.h \
+	vbucket/config_diff.cc vbucket/config_diff.h \
+	vbucket/vbucket_view.cc vbucket/vbucket_view.h
 vbucket_libvbucket_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBMEMCACHED_CFLAGS)
 
 # Link line for anything that uses the library.

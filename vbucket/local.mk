@@ -17,9 +17,16 @@ vbucket_libvbucket_a_SOURCES = \
 	vbucket/static_config_parse.cc vbucket/static_config_parse.h \
 	vbucket/config_loader.cc vbucket/config_loader.h \
 	vbucket/config_diff.cc vbucket/config_diff.h \
-	vbucket/vbucket_view.cc vbucket/vbucket_view.h
+	vbucket/vbucket_view.cc vbucket/vbucket_view.h \
+	vbucket/vbuckettool.cc vbucket/vbuckettool.h
 vbucket_libvbucket_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBMEMCACHED_CFLAGS)
 
 # Link line for anything that uses the library.
 VBUCKET_LIBS = vbucket/libvbucket.a $(LIBMEMCACHED_LIBS)
 
+bin_PROGRAMS += vbucket/vbuckettool
+vbucket_vbuckettool_SOURCES = vbucket/vbuckettool_main.cc
+vbucket_vbuckettool_LDADD = $(VBUCKET_LIBS)
+
+man_MANS += man/vbuckettool.1
+EXTRA_DIST += man/vbuckettool.1 vbucket/README.md

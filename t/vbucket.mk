@@ -12,6 +12,7 @@ t_vbucket_tests_SOURCES = \
 	t/vbucket/nmv_test.cc \
 	t/vbucket/diff_test.cc \
 	t/vbucket/property_test.cc \
+	t/vbucket/concurrency_test.cc \
 	t/vbucket/vbuckettool_test.cc
 t_vbucket_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(LIBMEMCACHED_CFLAGS) $(ZLIB_CFLAGS)
 t_vbucket_tests_LDADD = t/libtestsupport.a vbucket/libvbucket.a $(LIBMEMCACHED_LIBS) $(ZLIB_LIBS) $(CPPUNIT_LIBS)

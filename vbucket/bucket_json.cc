@@ -1,0 +1,354 @@
+#include "vbucket/bucket_json.h"
+
+#include <algorithm>
+#include <bit>
+#include <new>
+#include <optional>
+#include <vector>
+
+#include "vbucket/host_port.h"
+#include "vbucket/json_util.h"
+
+namespace moxi::vbucket::detail {
+namespace {
+
+using rapidjson::Value;
+
+// libvbucket's messages, kept verbatim so that logs and tests written against
+// libvbucket still match; we append the field and the detail.
+constexpr const char* kNumReplicasMessage = "Expected number <= 4 for numReplicas";
+constexpr const char* kServerListType = "Expected array for serverList";
+constexpr const char* kServerListEmpty = "Empty serverList";
+constexpr const char* kServerListStrings = "Expected array of strings for serverList";
+constexpr const char* kVBucketCount = "Number of vBuckets must be a power of two > 0 and <= 65536";
+constexpr const char* kRowShape = "Expected array of arrays each with numReplicas + 1 ints for vBucketMap";
+constexpr const char* kServerId = "Server ID must be >= -1 and < num_servers";
+constexpr const char* kNodeLocatorType = "Expected string for nodeLocator";
+
+// What a node of nodes[] contributes; see cluster-config.md §1.1.
+struct Node {
+  std::string authority;  // node_host(hostname) + ":" + ports.direct, after $HOST substitution
+  std::string hostname;   // the REST "hostname", after $HOST substitution
+  std::optional<std::string> couch_api_base;
+  bool this_node = false;
+};
+
+class BucketReader {
+ public:
+  BucketReader(const Value& bucket, const BucketJsonContext& context) : bucket_(bucket), context_(context) {}
+
+  Result<ConfigPtr> read() {
+    if (!bucket_.IsObject())
+      return fail("(document)", std::string("expected a JSON object, got ") + type_name(bucket_));
+    ConfigSpec spec;
+    spec.document = context_.document;
+    if (!read_credentials(spec) || !read_distribution(spec)) return failure();
+    const bool ok = spec.distribution == Distribution::ketama ? read_ketama(spec) : read_vbucket(spec);
+    if (!ok) return failure();
+    auto built = Config::build(std::move(spec));
+    if (!built) return Result<ConfigPtr>::failure(context_.field_prefix + built.error());
+    return built;
+  }
+
+ private:
+  Result<ConfigPtr> failure() const { return Result<ConfigPtr>::failure(error_); }
+  Result<ConfigPtr> fail(const std::string& field, const std::string& reason) {
+    set_error(field, reason);
+    return failure();
+  }
+  bool set_error(const std::string& field, const std::string& reason) {
+    error_ = context_.field_prefix + field + ": " + reason;
+    return false;
+  }
+
+  // Credentials always come from the top level, whatever the shape (the
+  // user/password inside 1.6-era vBucketServerMaps are ignored, as in libvbucket).
+  bool read_credentials(ConfigSpec& spec) {
+    if (const Value* name = find_member(bucket_, "name"); name && !name->IsNull()) {
+      if (!name->IsString()) return set_error("name", std::string("expected a string, got ") + type_name(*name));
+      // The "default" bucket needs no authentication, hence no user.
+      if (as_string_view(*name) != "default") spec.user = std::string(as_string_view(*name));
+    }
+    if (const Value* pw = find_member(bucket_, "saslPassword"); pw && !pw->IsNull()) {
+      if (!pw->IsString()) return set_error("saslPassword", std::string("expected a string, got ") + type_name(*pw));
+      spec.password = std::string(as_string_view(*pw));
+    }
+    return true;
+  }
+
+  // Unlike libvbucket, an unknown nodeLocator is an error: libvbucket returns
+  // an empty config with rc 0, which a proxy could only misroute with.
+  bool read_distribution(ConfigSpec& spec) {
+    const Value* locator = find_member(bucket_, "nodeLocator");
+    if (locator == nullptr || locator->IsNull()) return true;
+    if (!locator->IsString())
+      return set_error("nodeLocator", std::string(kNodeLocatorType) + " (got " + type_name(*locator) + ")");
+    const std::string_view name = as_string_view(*locator);
+    if (name == "vbucket") {
+      spec.distribution = Distribution::vbucket;
+    } else if (name == "ketama") {
+      spec.distribution = Distribution::ketama;
+    } else {
+      return set_error("nodeLocator",
+                       "unknown node locator \"" + std::string(name) + "\" (expected \"vbucket\" or \"ketama\")");
+    }
+    return true;
+  }
+
+  // The map object: vBucketServerMap in an envelope, else the bucket itself
+  // (bare form). Sets map_ and map_prefix_.
+  bool locate_map() {
+    const Value* envelope = find_member(bucket_, "vBucketServerMap");
+    if (envelope == nullptr || envelope->IsNull()) {
+      map_ = &bucket_;
+      map_prefix_.clear();
+      return true;
+    }
+    if (!envelope->IsObject())
+      return set_error("vBucketServerMap", std::string("expected an object, got ") + type_name(*envelope));
+    map_ = envelope;
+    map_prefix_ = "vBucketServerMap.";
+    return true;
+  }
+
+  bool read_vbucket(ConfigSpec& spec) {
+    if (!locate_map() || !read_num_replicas(spec)) return false;
+    const Value* list = find_member(*map_, "serverList");
+    if (!read_server_list(list, spec.servers)) return false;
+    std::vector<Node> nodes;
+    if (!read_nodes(nodes, /*required=*/false)) return false;
+    attach_nodes(nodes, spec.servers, /*with_couch_and_this_node=*/true);
+
+    const Value* map = find_member(*map_, "vBucketMap");
+    if (map == nullptr || !map->IsArray())
+      return set_error(map_prefix_ + "vBucketMap", std::string("Expected array for vBucketMap (") +
+                                                       (map ? "got " + std::string(type_name(*map)) : "missing") + ")");
+    const size_t n = map->Size();
+    if (n == 0)
+      return set_error(
+          map_prefix_ + "vBucketMap",
+          std::string(kVBucketCount) + " (got 0: no vBuckets available; service maybe still initializing)");
+    if (n > static_cast<size_t>(kMaxVBuckets) || !std::has_single_bit(n))
+      return set_error(map_prefix_ + "vBucketMap", std::string(kVBucketCount) + " (got " + std::to_string(n) + ")");
+    const int num_servers = static_cast<int>(spec.servers.size());
+    if (!read_rows(*map, n, "vBucketMap", spec.num_replicas, num_servers, spec.vbucket_map)) return false;
+
+    // Present only during a rebalance. Extra rows are ignored, as in libvbucket.
+    const Value* forward = find_member(*map_, "vBucketMapForward");
+    if (forward != nullptr && !forward->IsNull()) {
+      if (!forward->IsArray())
+        return set_error(map_prefix_ + "vBucketMapForward",
+                         std::string("expected an array of rows, got ") + type_name(*forward));
+      if (forward->Size() < n)
+        return set_error(map_prefix_ + "vBucketMapForward", "has " + std::to_string(forward->Size()) +
+                                                                " rows, fewer than the " + std::to_string(n) +
+                                                                " vBuckets of vBucketMap");
+      if (!read_rows(*forward, n, "vBucketMapForward", spec.num_replicas, num_servers, spec.vbucket_map_forward))
+        return false;
+    }
+    return true;
+  }
+
+  bool read_num_replicas(ConfigSpec& spec) {
+    const Value* value = find_member(*map_, "numReplicas");
+    std::string detail;
+    if (value == nullptr) {
+      detail = "missing";
+      // libvbucket gives this very error for a {"buckets":[...]} document;
+      // say what the document probably is.
+      if (is_multi_bucket_document(bucket_))
+        detail += "; this is a multi-bucket {\"buckets\":[...]} document, read it with parse_buckets()";
+    } else if (auto n = as_int(*value); !n) {
+      detail = std::string("got ") + (value->IsNumber() ? "a non-integer number" : type_name(*value));
+    } else if (*n < 0 || *n > kMaxReplicas) {
+      detail = "got " + std::to_string(*n);
+    } else {
+      spec.num_replicas = *n;
+      return true;
+    }
+    return set_error(map_prefix_ + "numReplicas", std::string(kNumReplicasMessage) + " (" + detail + ")");
+  }
+
+  bool read_server_list(const Value* list, std::vector<Server>& servers) {
+    const std::string field = map_prefix_ + "serverList";
+    if (list == nullptr) return set_error(field, std::string(kServerListType) + " (missing)");
+    if (!list->IsArray()) return set_error(field, std::string(kServerListType) + " (got " + type_name(*list) + ")");
+    if (list->Empty()) return set_error(field, kServerListEmpty);
+    for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+      const Value& entry = (*list)[i];
+      const std::string entry_field = field + "[" + std::to_string(i) + "]";
+      if (!entry.IsString())
+        return set_error(entry_field, std::string(kServerListStrings) + " (got " + type_name(entry) + ")");
+      std::string authority = substitute_host(as_string_view(entry), context_.peer);
+      auto split = split_authority(authority);
+      if (!split)
+        return set_error(entry_field, "expected \"host:port\" with a port 1..65535, got \"" + authority + "\"");
+      Server server;
+      server.authority = std::move(authority);
+      server.host = std::move(split->host);
+      server.port = split->port;
+      servers.push_back(std::move(server));
+    }
+    return true;
+  }
+
+  // nodes[] is read from the top level of the bucket in every shape.
+  bool read_nodes(std::vector<Node>& nodes, bool required) {
+    const Value* list = find_member(bucket_, "nodes");
+    if (list == nullptr || list->IsNull()) {
+      if (required) return set_error("nodes", "a ketama bucket needs nodes[] or vBucketServerMap.serverList (missing)");
+      return true;
+    }
+    if (!list->IsArray())
+      return set_error("nodes", std::string("expected an array of objects, got ") + type_name(*list));
+    if (required && list->Empty()) return set_error("nodes", "a ketama bucket needs at least one node");
+    for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+      const Value& node = (*list)[i];
+      const std::string field = "nodes[" + std::to_string(i) + "]";
+      if (!node.IsObject()) return set_error(field, std::string("expected an object, got ") + type_name(node));
+      const Value* hostname = find_member(node, "hostname");
+      if (hostname == nullptr || !hostname->IsString())
+        return set_error(field + ".hostname", std::string("expected a string (") +
+                                                  (hostname ? "got " + std::string(type_name(*hostname)) : "missing") +
+                                                  ")");
+      const Value* ports = find_member(node, "ports");
+      if (ports == nullptr || !ports->IsObject())
+        return set_error(field + ".ports", std::string("expected an object (") +
+                                               (ports ? "got " + std::string(type_name(*ports)) : "missing") + ")");
+      const Value* direct = find_member(*ports, "direct");
+      std::optional<int> port = direct ? as_int(*direct) : std::nullopt;
+      if (!port || *port < 1 || *port > 65535)
+        return set_error(field + ".ports.direct", std::string("expected a port number 1..65535 (") +
+                                                      (direct ? (port ? "got " + std::to_string(*port)
+                                                                      : "got " + std::string(type_name(*direct)))
+                                                              : "missing") +
+                                                      ")");
+      Node out;
+      const std::string_view raw_hostname = as_string_view(*hostname);
+      out.authority =
+          substitute_host(std::string(node_host(raw_hostname)) + ":" + std::to_string(*port), context_.peer);
+      out.hostname = substitute_host(raw_hostname, context_.peer);
+      if (const Value* couch = find_member(node, "couchApiBase"); couch && !couch->IsNull()) {
+        if (!couch->IsString())
+          return set_error(field + ".couchApiBase", std::string("expected a string, got ") + type_name(*couch));
+        out.couch_api_base = substitute_host(as_string_view(*couch), context_.peer);
+      }
+      if (const Value* self = find_member(node, "thisNode"); self && !self->IsNull()) {
+        if (!self->IsBool())
+          return set_error(field + ".thisNode", std::string("expected a boolean, got ") + type_name(*self));
+        out.this_node = self->GetBool();
+      }
+      nodes.push_back(std::move(out));
+    }
+    return true;
+  }
+
+  // Nodes are matched to servers by authority, not by position: ns_server
+  // promises the same order, but libvbucket never relied on it (see
+  // testapp-config-couch-api-base). Unmatched nodes are ignored.
+  static void attach_nodes(const std::vector<Node>& nodes, std::vector<Server>& servers,
+                           bool with_couch_and_this_node) {
+    for (const Node& node : nodes) {
+      for (Server& server : servers) {
+        if (server.authority != node.authority) continue;
+        server.rest_api_server = node.hostname;
+        if (with_couch_and_this_node) {
+          server.couch_api_base = node.couch_api_base;
+          server.config_node = node.this_node;
+        }
+      }
+    }
+  }
+
+  bool read_rows(const Value& rows, size_t count, const char* name, int num_replicas, int num_servers,
+                 std::vector<std::vector<int>>& out) {
+    const size_t width = static_cast<size_t>(num_replicas) + 1;
+    out.reserve(count);
+    for (size_t vb = 0; vb < count; ++vb) {
+      const Value& row = rows[static_cast<rapidjson::SizeType>(vb)];
+      const std::string field = map_prefix_ + name + "[" + std::to_string(vb) + "]";
+      if (!row.IsArray())
+        return set_error(field, std::string(kRowShape) + " (vBucket " + std::to_string(vb) + " is " + type_name(row) +
+                                    ", not an array)");
+      if (row.Size() != width)
+        return set_error(field, std::string(kRowShape) + " (vBucket " + std::to_string(vb) + " has " +
+                                    std::to_string(row.Size()) + " entries; numReplicas is " +
+                                    std::to_string(num_replicas) + ")");
+      std::vector<int> ids;
+      ids.reserve(width);
+      for (rapidjson::SizeType j = 0; j < row.Size(); ++j) {
+        const std::string cell = field + "[" + std::to_string(j) + "]";
+        auto id = as_int(row[j]);
+        if (!id)
+          return set_error(cell, std::string(kRowShape) + " (vBucket " + std::to_string(vb) + " entry " +
+                                     std::to_string(j) + " is " + type_name(row[j]) + ")");
+        if (*id < -1 || *id >= num_servers)
+          return set_error(cell, std::string(kServerId) + " (vBucket " + std::to_string(vb) + " names server " +
+                                     std::to_string(*id) + "; num_servers is " + std::to_string(num_servers) + ")");
+        ids.push_back(*id);
+      }
+      out.push_back(std::move(ids));
+    }
+    return true;
+  }
+
+  // Memcached buckets. Like moxi, prefer vBucketServerMap.serverList when a
+  // ketama bucket carries one (ketama_rest_mixed.cfg); otherwise use nodes[]
+  // as libvbucket does, every node whatever its "status". The servers are
+  // sorted with strcmp like libvbucket, so server indexes (and compare())
+  // do not depend on the order the cluster lists nodes in.
+  bool read_ketama(ConfigSpec& spec) {
+    const Value* envelope = find_member(bucket_, "vBucketServerMap");
+    if (envelope != nullptr && !envelope->IsNull() && !envelope->IsObject())
+      return set_error("vBucketServerMap", std::string("expected an object, got ") + type_name(*envelope));
+    const Value* list = envelope && envelope->IsObject() ? find_member(*envelope, "serverList") : nullptr;
+    std::vector<Node> nodes;
+    if (list != nullptr && !list->IsNull()) {
+      map_prefix_ = "vBucketServerMap.";
+      if (!read_server_list(list, spec.servers) || !read_nodes(nodes, /*required=*/false)) return false;
+      attach_nodes(nodes, spec.servers, /*with_couch_and_this_node=*/false);
+    } else {
+      if (!read_nodes(nodes, /*required=*/true)) return false;
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        auto split = split_authority(nodes[i].authority);
+        if (!split)
+          return set_error("nodes[" + std::to_string(i) + "].hostname",
+                           "cannot form \"host:port\" from it (got \"" + nodes[i].authority + "\")");
+        Server server;
+        server.authority = nodes[i].authority;
+        server.host = std::move(split->host);
+        server.port = split->port;
+        server.rest_api_server = nodes[i].hostname;
+        spec.servers.push_back(std::move(server));
+      }
+    }
+    std::stable_sort(spec.servers.begin(), spec.servers.end(),
+                     [](const Server& a, const Server& b) { return a.authority < b.authority; });
+    return true;
+  }
+
+  const Value& bucket_;
+  const BucketJsonContext& context_;
+  const Value* map_ = nullptr;
+  std::string map_prefix_;
+  std::string error_;
+};
+
+}  // namespace
+
+bool is_multi_bucket_document(const rapidjson::Value& root) noexcept {
+  const Value* buckets = root.IsObject() ? find_member(root, "buckets") : nullptr;
+  return buckets != nullptr && buckets->IsArray();
+}
+
+Result<ConfigPtr> config_from_json(const rapidjson::Value& bucket, const BucketJsonContext& context) noexcept {
+  try {
+    return BucketReader(bucket, context).read();
+  } catch (const std::bad_alloc&) {
+    return Result<ConfigPtr>::failure(context.field_prefix + "out of memory while reading the config");
+  } catch (...) {
+    return Result<ConfigPtr>::failure(context.field_prefix + "unexpected error while reading the config");
+  }
+}
+
+}  // namespace moxi::vbucket::detail

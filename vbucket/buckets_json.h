@@ -1,0 +1,19 @@
+// Internal (not part of the public API): the multi-bucket reader working on
+// an already parsed document, shared by parse_buckets() and the loader.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vbucket/buckets_parse.h"
+
+namespace moxi::vbucket::detail {
+
+Result<std::vector<Bucket>> buckets_from_json(const rapidjson::Value& root, std::string_view peer,
+                                              const std::shared_ptr<const std::string>& document) noexcept;
+
+}  // namespace moxi::vbucket::detail

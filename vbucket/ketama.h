@@ -1,0 +1,68 @@
+// KetamaRing: key -> server for memcached buckets (nodeLocator "ketama") and
+// plain server lists, computed by libmemcached itself.
+//
+// Why libmemcached rather than our own continuum: moxi must place a key on
+// exactly the server a libmemcached client with the same server list would
+// pick. The ring is built with MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED (MD5 key
+// hash, 160 points per server for equal weights), which equals libvbucket's
+// ketama as long as no server uses port 11211 (libmemcached then hashes the
+// bare host name) and the server count keeps libmemcached's float rounding at
+// 160 points (true up to 24 equal-weight servers); see cluster-config.md §4.2.
+//
+// Thread-safety: build once, then lookups are read-only
+// (memcached_generate_hash() on a const memcached_st touches no state), so
+// one ring may be shared by any number of threads. Not copyable.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vbucket/result.h"
+
+struct memcached_st;
+
+namespace moxi::vbucket {
+
+class KetamaRing {
+  // Passkey: the constructor is public for std::make_unique, but only
+  // build() can create a Key.
+  class Key {
+    friend class KetamaRing;
+    Key() = default;
+  };
+
+ public:
+  struct Member {
+    std::string host;
+    std::uint16_t port = 0;
+    std::uint32_t weight = 1;  // relative share of the ring; 0 is treated as 1
+  };
+
+  // Builds the ring; member i of `members` is server index i. Fails (with a
+  // message naming the member) if the list is empty or libmemcached rejects a
+  // host name.
+  static Result<std::unique_ptr<const KetamaRing>> build(const std::vector<Member>& members) noexcept;
+
+  explicit KetamaRing(const Key&) noexcept {}
+  ~KetamaRing();
+  KetamaRing(const KetamaRing&) = delete;
+  KetamaRing& operator=(const KetamaRing&) = delete;
+
+  // Index (into the members given to build()) of the server owning `key`.
+  int server_for_key(std::string_view key) const noexcept;
+
+ private:
+  struct MemcachedFree {
+    void operator()(memcached_st* memc) const noexcept;
+  };
+  std::unique_ptr<memcached_st, MemcachedFree> memc_;
+  // libmemcached server position -> our server index. Today they are equal
+  // (we add in order and never enable host sorting); the table keeps that an
+  // explicit, checked fact rather than an assumption.
+  std::vector<int> position_to_index_;
+};
+
+}  // namespace moxi::vbucket

@@ -3,6 +3,7 @@ check_PROGRAMS += t/protocol_tests
 TESTS += t/protocol_tests
 t_protocol_tests_SOURCES = \
 	t/protocol/test_util.h t/protocol/test_util.cc \
-	t/protocol/numbers_test.cc
+	t/protocol/numbers_test.cc \
+	t/protocol/tables_test.cc
 t_protocol_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(LIBEVENT_CFLAGS)
 t_protocol_tests_LDADD = t/libtestsupport.a src/libmoxi.a $(LIBEVENT_LIBS) $(CPPUNIT_LIBS)

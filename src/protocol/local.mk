@@ -1,4 +1,6 @@
 # src/protocol/ fragment: codecs (added to src/libmoxi.a).
 src_libmoxi_a_SOURCES += \
 	src/protocol/binary_format.h \
-	src/protocol/ascii_numbers.h src/protocol/ascii_numbers.cc
+	src/protocol/ascii_numbers.h src/protocol/ascii_numbers.cc \
+	src/protocol/status_text.h src/protocol/status_text.cc \
+	src/protocol/stats_merge.h src/protocol/stats_merge.cc

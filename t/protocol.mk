@@ -4,6 +4,8 @@ TESTS += t/protocol_tests
 t_protocol_tests_SOURCES = \
 	t/protocol/test_util.h t/protocol/test_util.cc \
 	t/protocol/numbers_test.cc \
-	t/protocol/tables_test.cc
+	t/protocol/tables_test.cc \
+	t/protocol/ascii_client_decode_test.cc \
+	t/protocol/ascii_client_encode_test.cc
 t_protocol_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(LIBEVENT_CFLAGS)
 t_protocol_tests_LDADD = t/libtestsupport.a src/libmoxi.a $(LIBEVENT_LIBS) $(CPPUNIT_LIBS)

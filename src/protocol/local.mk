@@ -6,4 +6,5 @@ src_libmoxi_a_SOURCES += \
 	src/protocol/stats_merge.h src/protocol/stats_merge.cc \
 	src/protocol/wire_util.h \
 	src/protocol/client_codec.h \
-	src/protocol/ascii_client.cc
+	src/protocol/ascii_client.cc \
+	src/protocol/binary_client.cc

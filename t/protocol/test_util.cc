@@ -149,14 +149,17 @@ Decoded decode_stream(ClientCodec& codec, std::string_view input, const std::vec
       req.reset();
       DecodeStatus st = codec.decode(in.get(), req);
       if (st == DecodeStatus::NeedMore) break;
+      // After a close the rest of the input is never decoded; count it as
+      // left over whatever had arrived, so the result does not depend on
+      // the cuts.
       if (st == DecodeStatus::Close) {
         d.closed = true;
-        d.left = in.size();
+        d.left = in.size() + (input.size() - at);
         return d;
       }
       d.requests.push_back(describe(req));
       if (req.close_after) {
-        d.left = in.size();
+        d.left = in.size() + (input.size() - at);
         return d;
       }
     }

@@ -7,4 +7,6 @@ src_libmoxi_a_SOURCES += \
 	src/protocol/wire_util.h \
 	src/protocol/client_codec.h \
 	src/protocol/ascii_client.cc \
-	src/protocol/binary_client.cc
+	src/protocol/binary_client.cc \
+	src/protocol/backend_codec.h src/protocol/backend_common.h \
+	src/protocol/ascii_backend.cc

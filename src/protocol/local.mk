@@ -9,4 +9,5 @@ src_libmoxi_a_SOURCES += \
 	src/protocol/ascii_client.cc \
 	src/protocol/binary_client.cc \
 	src/protocol/backend_codec.h src/protocol/backend_common.h \
-	src/protocol/ascii_backend.cc
+	src/protocol/ascii_backend.cc \
+	src/protocol/binary_backend.cc

@@ -1,0 +1,608 @@
+// memcached ascii protocol, backend side (proxy -> memcached requests,
+// memcached -> proxy replies).
+//
+// Requests:
+//  * get/gets/gat/gats: one line with all the op's keys ("gets"/"gats" when
+//    the client wants CAS, or is a binary client, whose responses always
+//    carry it). memcached closes the connection on a gat line longer than
+//    2048 bytes that arrives in pieces (only get/gets lines may be long), so
+//    gat key lists are split into several lines of at most 2048 bytes;
+//  * storage: "<verb> <key> <flags> <exptime> <bytes>[ <cas>]\r\n<data>\r\n",
+//    "cas" whenever the request has a CAS (also a binary ADD/REPLACE with
+//    CAS, which memcached treats as a CAS store); the value is referenced,
+//    not copied; a negative exptime is passed through (memcached: expired);
+//  * incr/decr "<verb> <key> <delta>"; a binary client's incr with an
+//    initial value (auto-create) is sent as "incr" followed by
+//    "add <key> 0 <exptime> <len>\r\n<initial>": if the incr misses, the add
+//    creates the item with the initial value, which is what memcached does
+//    internally for binary incr (equally non-atomic);
+//  * delete, touch, flush_all [delay], stats [args], version, verbosity;
+//    a binary NOOP is sent as "version" (a cheap request with a reply).
+// Requests ascii cannot express are not sent; a "version" stands in for them
+// so the reply order is kept, and the keys get an error: a key containing a
+// space, CR, LF or NUL, or longer than 250 bytes (InvalidArguments), CAS on
+// incr/decr/delete/append/prepend (NotSupported).
+//
+// Replies: VALUE lines are matched to the op's keys in order (memcached
+// answers hits in request order, a duplicated key at each occurrence); keys
+// skipped before a VALUE or left at END are misses (KeyNotFound). Reply
+// words map to statuses the way memcached's binary protocol would report the
+// same outcome (add NOT_STORED -> KeyExists, replace NOT_STORED ->
+// KeyNotFound), so a binary client sees what memcached would tell it.
+// Error lines: "CLIENT_ERROR cannot increment or decrement non-numeric
+// value" -> DeltaBadValue, "SERVER_ERROR object too large for cache" ->
+// TooLarge, "SERVER_ERROR out of memory..." -> OutOfMemory, "SERVER_ERROR
+// not my vbucket" -> NotMyVbucket, "SERVER_ERROR temporary failure" ->
+// TemporaryFailure; any other ERROR/CLIENT_ERROR/SERVER_ERROR line keeps its
+// class and text (statuses UnknownCommand/InvalidArguments/InternalError).
+// Anything else is a Desync.
+#include <event2/buffer.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+
+#include "src/protocol/ascii_numbers.h"
+#include "src/protocol/backend_common.h"
+#include "src/protocol/stats_merge.h"
+#include "src/protocol/wire_util.h"
+
+namespace moxi::protocol {
+namespace {
+
+using backend::kCasUnsupported;
+using backend::kNotForwarded;
+using backend::kUnsendableKey;
+
+constexpr size_t kMaxReplyLine = 64 * 1024;  // longer without a newline: not memcached talking
+constexpr size_t kMaxGatLine = 2048;         // memcached's limit for lines other than get/gets
+constexpr size_t kMaxAsciiKey = 250;
+constexpr std::string_view kUnsendableText = "key cannot be sent over the ascii protocol";
+constexpr std::string_view kCasText = "CAS on this command needs a binary backend";
+constexpr std::string_view kNotForwardedText = "command is answered by the proxy";
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+bool sendable(std::string_view key) {
+  if (key.empty() || key.size() > kMaxAsciiKey) return false;
+  for (char c : key) {
+    if (c == ' ' || c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
+}
+
+bool all_digits(std::string_view s) {
+  if (s.empty() || s.size() > 20) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// Maps an ERROR / CLIENT_ERROR / SERVER_ERROR line onto status + class +
+// message. Returns false when the line is not an error line.
+bool parse_error_line(std::string_view line, Status& status, ErrorClass& cls, std::string_view& message) {
+  auto rest = [&](std::string_view prefix) {
+    std::string_view r = line.substr(prefix.size());
+    if (!r.empty() && r[0] == ' ') r.remove_prefix(1);
+    return r;
+  };
+  if (line == "ERROR" || starts_with(line, "ERROR ")) {
+    status = Status::UnknownCommand;
+    cls = ErrorClass::Error;
+    message = rest("ERROR");
+    return true;
+  }
+  if (starts_with(line, "CLIENT_ERROR")) {
+    message = rest("CLIENT_ERROR");
+    if (message == "cannot increment or decrement non-numeric value") {
+      status = Status::DeltaBadValue;
+      cls = ErrorClass::None;
+      message = {};
+    } else {
+      status = Status::InvalidArguments;
+      cls = ErrorClass::ClientError;
+    }
+    return true;
+  }
+  if (starts_with(line, "SERVER_ERROR")) {
+    message = rest("SERVER_ERROR");
+    cls = ErrorClass::None;
+    if (message == "object too large for cache") {
+      status = Status::TooLarge;
+    } else if (starts_with(message, "out of memory")) {
+      status = Status::OutOfMemory;
+    } else if (message == "not my vbucket") {
+      status = Status::NotMyVbucket;
+    } else if (message == "temporary failure") {
+      status = Status::TemporaryFailure;
+    } else {
+      status = Status::InternalError;
+      cls = ErrorClass::ServerError;
+      return true;
+    }
+    message = {};
+    return true;
+  }
+  return false;
+}
+
+void set_result(Result& r, Status status, ErrorClass cls = ErrorClass::None, std::string_view message = {}) {
+  r.reset();
+  r.status = status;
+  r.error_class = cls;
+  r.message.assign(message);
+}
+
+class AsciiBackendCodec final : public BackendCodec {
+ public:
+  void encode(BackendOp& op, evbuffer* out) override;
+  BackendDecode decode(BackendOp& op, evbuffer* in) override;
+
+ private:
+  enum class Line { Ready, NeedMore, Desync };
+  // Finds the next reply line (without CRLF); `consumed` counts its bytes
+  // including the line end. The view is valid until `in` is modified.
+  Line peek_line(evbuffer* in, std::string_view& line, size_t& consumed);
+
+  void encode_get(BackendOp& op, evbuffer* out);
+  void stand_in(BackendOp& op, uint8_t why, evbuffer* out);
+  BackendDecode decode_get(BackendOp& op, evbuffer* in);
+  BackendDecode decode_stats(BackendOp& op, evbuffer* in);
+  BackendDecode decode_incr(BackendOp& op, std::string_view line);
+  BackendDecode decode_single(BackendOp& op, std::string_view line);
+
+  size_t need_ = 0;  // bytes the pending VALUE needs before it can be read
+};
+
+// ---------------------------------------------------------------------------
+// Encoding
+
+bool is_gat(const Request& req) { return req.op == Op::Gat; }
+
+// The end (exclusive position in key_indexes) of the request line that
+// starts at key position `start`, and whether it carries any key. get/gets
+// lines carry every key; gat lines stop before passing kMaxGatLine bytes.
+// Encoder and decoder both call this, so they agree on the batches.
+uint32_t batch_end(const BackendOp& op, uint32_t start, bool* has_key) {
+  const Request& req = *op.request;
+  const uint32_t n = static_cast<uint32_t>(op.key_indexes.size());
+  size_t length = 4 /* "gats" */ + 1 + 11 /* exptime */ + 2 /* CRLF */;
+  bool any = false;
+  uint32_t end = start;
+  for (; end < n; ++end) {
+    std::string_view k = req.key(op.key_indexes[end]);
+    if (!sendable(k)) continue;
+    if (any && is_gat(req) && length + 1 + k.size() > kMaxGatLine) break;
+    length += 1 + k.size();
+    any = true;
+  }
+  if (has_key) *has_key = any;
+  return end;
+}
+
+void AsciiBackendCodec::stand_in(BackendOp& op, uint8_t why, evbuffer* out) {
+  op.stand_in = why;
+  evbuffer_add(out, "version\r\n", 9);
+}
+
+void AsciiBackendCodec::encode_get(BackendOp& op, evbuffer* out) {
+  const Request& req = *op.request;
+  const bool cas = req.want_cas || req.protocol == Protocol::Binary;
+  std::string_view verb = is_gat(req) ? (cas ? "gats" : "gat") : (cas ? "gets" : "get");
+  const uint32_t n = static_cast<uint32_t>(op.key_indexes.size());
+  bool has_key = false;
+  op.batch_end = batch_end(op, 0, &has_key);
+  if (!has_key) {
+    stand_in(op, kUnsendableKey, out);
+    return;
+  }
+  wire::LineWriter w(out);
+  for (uint32_t start = 0; start < n;) {
+    uint32_t end = batch_end(op, start, &has_key);
+    if (has_key) {
+      w.str(verb);
+      if (is_gat(req)) w.ch(' ').i64(backend::ascii_exptime(req.exptime));
+      for (uint32_t pos = start; pos < end; ++pos) {
+        std::string_view k = req.key(op.key_indexes[pos]);
+        if (sendable(k)) w.ch(' ').str(k);
+      }
+      w.crlf();
+    }
+    start = end;
+  }
+}
+
+void AsciiBackendCodec::encode(BackendOp& op, evbuffer* out) {
+  Request& req = backend::prepare(op);
+  if (backend::is_keyed(req.op) && op.key_indexes.empty()) return stand_in(op, backend::kNoKeys, out);
+  if (backend::is_keyed(req.op) && req.op != Op::Get && req.op != Op::Gat) {
+    if (!sendable(req.key(op.key_indexes[0]))) return stand_in(op, kUnsendableKey, out);
+  }
+  wire::LineWriter w(out);
+  switch (req.op) {
+    case Op::Get:
+    case Op::Gat:
+      w.flush();
+      encode_get(op, out);
+      return;
+    case Op::Set:
+    case Op::Add:
+    case Op::Replace:
+    case Op::Append:
+    case Op::Prepend: {
+      std::string_view verb;
+      switch (req.op) {
+        case Op::Add: verb = "add"; break;
+        case Op::Replace: verb = "replace"; break;
+        case Op::Append: verb = "append"; break;
+        case Op::Prepend: verb = "prepend"; break;
+        default: verb = "set"; break;
+      }
+      if (req.cas != 0) {
+        if (req.op == Op::Append || req.op == Op::Prepend) {
+          w.flush();
+          return stand_in(op, kCasUnsupported, out);
+        }
+        verb = "cas";
+      }
+      w.str(verb).ch(' ').str(req.key(op.key_indexes[0])).ch(' ').u64(req.flags).ch(' ');
+      w.i64(backend::ascii_exptime(req.exptime)).ch(' ').u64(req.value.size());
+      if (req.cas != 0) w.ch(' ').u64(req.cas);
+      w.crlf();
+      w.flush();
+      wire::add_reference(out, req.value.get());
+      evbuffer_add(out, "\r\n", 2);
+      return;
+    }
+    case Op::Incr:
+    case Op::Decr: {
+      if (req.cas != 0) {
+        w.flush();
+        return stand_in(op, kCasUnsupported, out);
+      }
+      std::string_view key = req.key(op.key_indexes[0]);
+      w.str(req.op == Op::Incr ? "incr " : "decr ").str(key).ch(' ').u64(req.delta).crlf();
+      if (req.create) {
+        char digits[24];
+        size_t len = static_cast<size_t>(format_u64(req.initial, digits) - digits);
+        w.str("add ").str(key).str(" 0 ").i64(backend::ascii_exptime(req.exptime)).ch(' ').u64(len).crlf();
+        w.str(std::string_view(digits, len)).crlf();
+      }
+      return;
+    }
+    case Op::Delete:
+      if (req.cas != 0) {
+        w.flush();
+        return stand_in(op, kCasUnsupported, out);
+      }
+      w.str("delete ").str(req.key(op.key_indexes[0])).crlf();
+      return;
+    case Op::Touch:
+      w.str("touch ").str(req.key(op.key_indexes[0])).ch(' ').i64(backend::ascii_exptime(req.exptime)).crlf();
+      return;
+    case Op::Flush:
+      w.str("flush_all");
+      if (req.has_exptime) w.ch(' ').i64(backend::ascii_exptime(req.exptime));
+      w.crlf();
+      return;
+    case Op::Stats:
+      if (req.stats_args.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+        w.flush();
+        return stand_in(op, kUnsendableKey, out);
+      }
+      w.str("stats");
+      if (!req.stats_args.empty()) w.ch(' ').str(req.stats_args);
+      w.crlf();
+      return;
+    case Op::Verbosity:
+      w.str("verbosity ").u64(req.verbosity).crlf();
+      return;
+    case Op::Version:
+    case Op::Noop:
+      w.str("version\r\n");
+      return;
+    case Op::Quit:
+    case Op::Invalid:
+      w.flush();
+      return stand_in(op, kNotForwarded, out);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Decoding
+
+AsciiBackendCodec::Line AsciiBackendCodec::peek_line(evbuffer* in, std::string_view& line, size_t& consumed) {
+  const size_t avail = evbuffer_get_length(in);
+  ptrdiff_t nl = wire::find_newline(in, 0);
+  if (nl < 0) return avail > kMaxReplyLine ? Line::Desync : Line::NeedMore;
+  if (static_cast<size_t>(nl) > kMaxReplyLine) return Line::Desync;
+  consumed = static_cast<size_t>(nl) + 1;
+  const char* p = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(consumed)));
+  size_t len = static_cast<size_t>(nl);
+  if (len > 0 && p[len - 1] == '\r') --len;
+  line = std::string_view(p, len);
+  return Line::Ready;
+}
+
+BackendDecode AsciiBackendCodec::decode(BackendOp& op, evbuffer* in) {
+  Request& req = *op.request;
+  if (req.op == Op::Get || req.op == Op::Gat) {
+    if (op.stand_in == backend::kNoStandIn) return decode_get(op, in);
+  } else if (req.op == Op::Stats && op.stand_in == backend::kNoStandIn) {
+    return decode_stats(op, in);
+  }
+
+  for (;;) {
+    std::string_view line;
+    size_t consumed = 0;
+    Line l = peek_line(in, line, consumed);
+    if (l == Line::NeedMore) return BackendDecode::NeedMore;
+    if (l == Line::Desync) return BackendDecode::Desync;
+
+    BackendDecode d;
+    if (op.stand_in != backend::kNoStandIn) {
+      if (!starts_with(line, "VERSION")) return BackendDecode::Desync;
+      const uint8_t why = op.stand_in;
+      std::string_view text = why == kUnsendableKey ? kUnsendableText : why == kCasUnsupported ? kCasText : kNotForwardedText;
+      Status status = why == kUnsendableKey ? Status::InvalidArguments
+                      : why == kCasUnsupported ? Status::NotSupported
+                                               : Status::InternalError;
+      ErrorClass cls = why == kUnsendableKey ? ErrorClass::ClientError : ErrorClass::ServerError;
+      if (why == backend::kNoKeys) {
+        // nothing was asked
+      } else if (op.key_indexes.empty()) {
+        backend::note_shared_error(req.results[0], status, cls, text);
+      } else {
+        for (size_t pos = 0; pos < op.key_indexes.size(); ++pos) set_result(backend::result_for(op, pos), status, cls, text);
+      }
+      d = BackendDecode::Done;
+    } else if (req.op == Op::Incr || req.op == Op::Decr) {
+      d = decode_incr(op, line);
+    } else {
+      d = decode_single(op, line);
+    }
+    if (d == BackendDecode::Desync) return d;
+    evbuffer_drain(in, consumed);
+    if (d == BackendDecode::Done) return d;
+  }
+}
+
+// One reply line for storage, delete, touch, flush, verbosity, version, noop.
+BackendDecode AsciiBackendCodec::decode_single(BackendOp& op, std::string_view line) {
+  Request& req = *op.request;
+  Status status;
+  ErrorClass cls;
+  std::string_view message;
+  const bool keyed = !op.key_indexes.empty();
+  if (parse_error_line(line, status, cls, message)) {
+    if (keyed) {
+      set_result(backend::result_for(op, 0), status, cls, message);
+    } else {
+      backend::note_shared_error(req.results[0], status, cls, message);
+    }
+    return BackendDecode::Done;
+  }
+  switch (req.op) {
+    case Op::Set:
+    case Op::Add:
+    case Op::Replace:
+    case Op::Append:
+    case Op::Prepend: {
+      Result& r = backend::result_for(op, 0);
+      if (line == "STORED") {
+        set_result(r, Status::Success);
+      } else if (line == "NOT_STORED") {
+        // What memcached's binary protocol says for the same outcome.
+        set_result(r, req.op == Op::Add       ? Status::KeyExists
+                      : req.op == Op::Replace ? Status::KeyNotFound
+                                              : Status::NotStored);
+      } else if (line == "EXISTS") {
+        set_result(r, Status::KeyExists);
+      } else if (line == "NOT_FOUND") {
+        set_result(r, Status::KeyNotFound);
+      } else {
+        return BackendDecode::Desync;
+      }
+      return BackendDecode::Done;
+    }
+    case Op::Delete:
+    case Op::Touch: {
+      Result& r = backend::result_for(op, 0);
+      if (line == (req.op == Op::Delete ? "DELETED" : "TOUCHED")) {
+        set_result(r, Status::Success);
+      } else if (line == "NOT_FOUND") {
+        set_result(r, Status::KeyNotFound);
+      } else {
+        return BackendDecode::Desync;
+      }
+      return BackendDecode::Done;
+    }
+    case Op::Flush:
+    case Op::Verbosity:
+      return line == "OK" ? BackendDecode::Done : BackendDecode::Desync;
+    case Op::Version:
+    case Op::Noop: {
+      if (!starts_with(line, "VERSION")) return BackendDecode::Desync;
+      Result& r = req.results[0];
+      if (req.op == Op::Version && r.status == Status::Success && r.error_class == ErrorClass::None) {
+        std::string_view v = line.substr(7);
+        if (!v.empty() && v[0] == ' ') v.remove_prefix(1);
+        r.message.assign(v);
+      }
+      return BackendDecode::Done;
+    }
+    default:
+      return BackendDecode::Desync;
+  }
+}
+
+BackendDecode AsciiBackendCodec::decode_incr(BackendOp& op, std::string_view line) {
+  Request& req = *op.request;
+  Result& r = backend::result_for(op, 0);
+  Status status;
+  ErrorClass cls;
+  std::string_view message;
+  if (op.phase == 0) {
+    uint64_t number = 0;
+    if (all_digits(line) && parse_u64(line, number)) {
+      set_result(r, Status::Success);
+      r.number = number;
+    } else if (line == "NOT_FOUND") {
+      set_result(r, Status::KeyNotFound);
+    } else if (parse_error_line(line, status, cls, message)) {
+      set_result(r, status, cls, message);
+    } else {
+      return BackendDecode::Desync;
+    }
+    if (!req.create) return BackendDecode::Done;
+    op.phase = 1;  // the add's reply follows
+    return BackendDecode::NeedMore;
+  }
+  // The add that creates a missing counter: it only matters if the incr missed.
+  const bool missed = r.status == Status::KeyNotFound && r.error_class == ErrorClass::None;
+  if (line == "STORED") {
+    if (missed) {
+      set_result(r, Status::Success);
+      r.number = req.initial;
+    }
+  } else if (line == "NOT_STORED" || line == "EXISTS" || line == "NOT_FOUND") {
+    if (missed) set_result(r, Status::NotStored);  // created by someone else meanwhile, as memcached reports
+  } else if (parse_error_line(line, status, cls, message)) {
+    if (missed) set_result(r, status, cls, message);
+  } else {
+    return BackendDecode::Desync;
+  }
+  return BackendDecode::Done;
+}
+
+BackendDecode AsciiBackendCodec::decode_get(BackendOp& op, evbuffer* in) {
+  Request& req = *op.request;
+  const uint32_t n = static_cast<uint32_t>(op.key_indexes.size());
+
+  // Closes the positions [cursor, upto) that got no VALUE: a miss, or the
+  // error for keys that were never sent.
+  auto close_positions = [&](uint32_t upto, bool error, Status st, ErrorClass cls, std::string_view msg) {
+    for (; op.cursor < upto; ++op.cursor) {
+      Result& r = backend::result_for(op, op.cursor);
+      if (!sendable(req.key(op.key_indexes[op.cursor]))) {
+        set_result(r, Status::InvalidArguments, ErrorClass::ClientError, kUnsendableText);
+      } else if (error) {
+        set_result(r, st, cls, msg);
+      } else {
+        set_result(r, Status::KeyNotFound);
+      }
+    }
+  };
+  // After a batch's END (or error line): on to the next batch that was sent.
+  auto next_batch = [&]() -> bool {
+    while (op.cursor < n) {
+      bool has_key = false;
+      op.batch_end = batch_end(op, op.cursor, &has_key);
+      if (has_key) return false;
+      close_positions(op.batch_end, false, Status::Success, ErrorClass::None, {});
+    }
+    return true;  // all done
+  };
+
+  for (;;) {
+    if (need_ > 0 && evbuffer_get_length(in) < need_) return BackendDecode::NeedMore;
+    std::string_view line;
+    size_t consumed = 0;
+    Line l = peek_line(in, line, consumed);
+    if (l == Line::NeedMore) return BackendDecode::NeedMore;
+    if (l == Line::Desync) return BackendDecode::Desync;
+
+    if (starts_with(line, "VALUE ")) {
+      // VALUE <key> <flags> <bytes>[ <cas>]
+      std::string_view f[5];
+      size_t count = 0;
+      std::string_view rest = line.substr(6);
+      while (!rest.empty() && count < 5) {
+        size_t sp = rest.find(' ');
+        f[count++] = rest.substr(0, sp);
+        rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+      }
+      uint64_t flags = 0;
+      uint64_t bytes = 0;
+      uint64_t cas = 0;
+      if (!rest.empty() || count < 3 || count > 4 || !all_digits(f[1]) || !all_digits(f[2]) ||
+          !parse_u64(f[1], flags) || flags > UINT32_MAX || !parse_u64(f[2], bytes) || bytes > INT32_MAX ||
+          (count == 4 && !(all_digits(f[3]) && parse_u64(f[3], cas)))) {
+        return BackendDecode::Desync;
+      }
+      const size_t total = consumed + static_cast<size_t>(bytes) + 2;
+      if (evbuffer_get_length(in) < total) {
+        need_ = total;
+        return BackendDecode::NeedMore;
+      }
+      need_ = 0;
+      uint32_t pos = op.cursor;
+      while (pos < op.batch_end && req.key(op.key_indexes[pos]) != f[0]) ++pos;
+      if (pos == op.batch_end) return BackendDecode::Desync;  // a value we did not ask for (now)
+      close_positions(pos, false, Status::Success, ErrorClass::None, {});
+      Result& r = backend::result_for(op, pos);
+      r.reset();
+      r.hit = true;
+      r.flags = static_cast<uint32_t>(flags);
+      r.cas = cas;
+      evbuffer_drain(in, consumed);
+      evbuffer_remove_buffer(in, r.value.get(), static_cast<size_t>(bytes));
+      char crlf[2];
+      evbuffer_remove(in, crlf, 2);
+      if (crlf[0] != '\r' || crlf[1] != '\n') return BackendDecode::Desync;
+      op.cursor = pos + 1;
+      continue;
+    }
+
+    Status status;
+    ErrorClass cls;
+    std::string_view message;
+    if (line == "END") {
+      close_positions(op.batch_end, false, Status::Success, ErrorClass::None, {});
+    } else if (parse_error_line(line, status, cls, message)) {
+      close_positions(op.batch_end, true, status, cls, message);
+    } else {
+      return BackendDecode::Desync;
+    }
+    evbuffer_drain(in, consumed);
+    if (next_batch()) return BackendDecode::Done;
+  }
+}
+
+BackendDecode AsciiBackendCodec::decode_stats(BackendOp& op, evbuffer* in) {
+  Request& req = *op.request;
+  for (;;) {
+    std::string_view line;
+    size_t consumed = 0;
+    Line l = peek_line(in, line, consumed);
+    if (l == Line::NeedMore) return BackendDecode::NeedMore;
+    if (l == Line::Desync) return BackendDecode::Desync;
+    Status status;
+    ErrorClass cls;
+    std::string_view message;
+    BackendDecode d = BackendDecode::NeedMore;
+    if (starts_with(line, "STAT ")) {
+      std::string_view rest = line.substr(5);
+      size_t sp = rest.find(' ');
+      std::string_view name = rest.substr(0, sp);
+      std::string_view value = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+      merge_stat(req, name, value);
+    } else if (line == "END" || line == "RESET" || line == "OK") {
+      d = BackendDecode::Done;
+    } else if (parse_error_line(line, status, cls, message)) {
+      backend::note_shared_error(req.results[0], status, cls, message);
+      d = BackendDecode::Done;
+    } else {
+      return BackendDecode::Desync;
+    }
+    evbuffer_drain(in, consumed);
+    if (d == BackendDecode::Done) return d;
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<BackendCodec> make_ascii_backend_codec() { return std::make_unique<AsciiBackendCodec>(); }
+
+}  // namespace moxi::protocol

@@ -1,0 +1,100 @@
+// Implementation note: rather than re-deriving strtoul's corner cases (sign
+// handling, overflow, whitespace), each parser copies the token into a small
+// NUL-terminated buffer and calls the C library exactly as memcached does.
+#include "src/protocol/ascii_numbers.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace moxi::protocol {
+namespace {
+
+// A NUL-terminated copy of a token; tokens longer than the inline buffer
+// (possible: "0000...01" is a valid number) fall back to the heap.
+class CString {
+ public:
+  explicit CString(std::string_view s) {
+    if (s.size() < sizeof(small_)) {
+      std::memcpy(small_, s.data(), s.size());
+      small_[s.size()] = '\0';
+      ptr_ = small_;
+    } else {
+      big_.assign(s);
+      ptr_ = big_.c_str();
+    }
+  }
+  const char* c_str() const { return ptr_; }
+
+ private:
+  char small_[64];
+  std::string big_;
+  const char* ptr_;
+};
+
+bool ends_number(const char* str, const char* endptr) {
+  return std::isspace(static_cast<unsigned char>(*endptr)) || (*endptr == '\0' && endptr != str);
+}
+
+}  // namespace
+
+bool parse_u32(std::string_view token, uint32_t& out) {
+  CString s(token);
+  const char* str = s.c_str();
+  char* endptr = nullptr;
+  errno = 0;
+  unsigned long l = std::strtoul(str, &endptr, 10);
+  if (errno == ERANGE || str == endptr) return false;
+  if (!ends_number(str, endptr)) return false;
+  if (static_cast<long>(l) < 0 && std::memchr(str, '-', endptr - str) != nullptr) return false;
+  out = static_cast<uint32_t>(l);
+  return true;
+}
+
+bool parse_i32(std::string_view token, int32_t& out) {
+  CString s(token);
+  const char* str = s.c_str();
+  char* endptr = nullptr;
+  errno = 0;
+  long l = std::strtol(str, &endptr, 10);
+  if (errno == ERANGE || str == endptr) return false;
+  if (!ends_number(str, endptr)) return false;
+  out = static_cast<int32_t>(l);  // memcached truncates the same way
+  return true;
+}
+
+bool parse_u64(std::string_view token, uint64_t& out) {
+  CString s(token);
+  const char* str = s.c_str();
+  char* endptr = nullptr;
+  errno = 0;
+  unsigned long long ull = std::strtoull(str, &endptr, 10);
+  if (errno == ERANGE || str == endptr) return false;
+  if (!ends_number(str, endptr)) return false;
+  if (static_cast<long long>(ull) < 0 && std::memchr(str, '-', endptr - str) != nullptr) return false;
+  out = ull;
+  return true;
+}
+
+char* format_u64(uint64_t v, char* buf) {
+  char tmp[20];
+  int n = 0;
+  do {
+    tmp[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n > 0) *buf++ = tmp[--n];
+  return buf;
+}
+
+char* format_i64(int64_t v, char* buf) {
+  if (v < 0) {
+    *buf++ = '-';
+    return format_u64(static_cast<uint64_t>(0) - static_cast<uint64_t>(v), buf);
+  }
+  return format_u64(static_cast<uint64_t>(v), buf);
+}
+
+}  // namespace moxi::protocol

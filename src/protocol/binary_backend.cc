@@ -1,0 +1,311 @@
+// memcached binary protocol, backend side (proxy -> memcached requests,
+// memcached -> proxy responses).
+//
+// Requests: GETK/GATK per key (not the quiet variants, so every key gets an
+// answer and the reply count is known), SET/ADD/REPLACE with flags and
+// expiration extras, APPEND/PREPEND, DELETE, INCREMENT/DECREMENT (an ascii
+// client's incr never auto-creates: expiration 0xffffffff), TOUCH, FLUSH
+// (with the delay as extras when given), STAT (key = the stats arguments),
+// VERSION, NOOP, VERBOSITY. CAS travels in the header; the vBucket id of a
+// keyed request is request->vbuckets[key index] when the router filled
+// vbuckets, else 0. A negative (ascii) exptime is sent as 30 days + 1 s, the
+// absolute time memcached itself uses for "already expired" (see
+// backend_common.h).
+//
+// Every frame carries an opaque from a per-connection counter; a response
+// whose magic, opcode or opaque is not the one expected next is a Desync
+// (the stream and our queue disagree, so nothing after it can be trusted).
+// A GETK/GATK response must also echo the key that was asked for.
+//
+// Responses: status 0 fills the result (a hit moves the value bytes into
+// Result::value with evbuffer_remove_buffer); any other status lands as is in
+// the key's Result with the response body as its message (e.g. 0x0007 ->
+// Status::NotMyVbucket, which the core retries). STAT responses are merged
+// until the empty terminator.
+#include <event2/buffer.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+
+#include "src/protocol/backend_common.h"
+#include "src/protocol/binary_format.h"
+#include "src/protocol/stats_merge.h"
+#include "src/protocol/wire_util.h"
+
+namespace moxi::protocol {
+namespace {
+
+using binary::Opcode;
+
+uint8_t opcode_for(Op op) {
+  switch (op) {
+    case Op::Get: return static_cast<uint8_t>(Opcode::GetK);
+    case Op::Gat: return static_cast<uint8_t>(Opcode::GatK);
+    case Op::Set: return static_cast<uint8_t>(Opcode::Set);
+    case Op::Add: return static_cast<uint8_t>(Opcode::Add);
+    case Op::Replace: return static_cast<uint8_t>(Opcode::Replace);
+    case Op::Append: return static_cast<uint8_t>(Opcode::Append);
+    case Op::Prepend: return static_cast<uint8_t>(Opcode::Prepend);
+    case Op::Incr: return static_cast<uint8_t>(Opcode::Increment);
+    case Op::Decr: return static_cast<uint8_t>(Opcode::Decrement);
+    case Op::Delete: return static_cast<uint8_t>(Opcode::Delete);
+    case Op::Touch: return static_cast<uint8_t>(Opcode::Touch);
+    case Op::Flush: return static_cast<uint8_t>(Opcode::Flush);
+    case Op::Stats: return static_cast<uint8_t>(Opcode::Stat);
+    case Op::Version: return static_cast<uint8_t>(Opcode::Version);
+    case Op::Verbosity: return static_cast<uint8_t>(Opcode::Verbosity);
+    default: return static_cast<uint8_t>(Opcode::Noop);  // Noop, and the stand-in for Quit/Invalid
+  }
+}
+
+class BinaryBackendCodec final : public BackendCodec {
+ public:
+  void encode(BackendOp& op, evbuffer* out) override;
+  BackendDecode decode(BackendOp& op, evbuffer* in) override;
+
+ private:
+  void write_frame(evbuffer* out, uint8_t opcode, uint16_t vbucket, uint64_t cas, const uint8_t* extras,
+                   uint8_t extras_length, std::string_view key, evbuffer* value);
+
+  uint32_t next_opaque_ = 1;
+  size_t need_ = 0;  // bytes the pending response frame needs
+};
+
+void BinaryBackendCodec::write_frame(evbuffer* out, uint8_t opcode, uint16_t vbucket, uint64_t cas,
+                                     const uint8_t* extras, uint8_t extras_length, std::string_view key,
+                                     evbuffer* value) {
+  const size_t value_length = value ? evbuffer_get_length(value) : 0;
+  binary::Header h;
+  h.magic = binary::kRequestMagic;
+  h.opcode = opcode;
+  h.key_length = static_cast<uint16_t>(key.size());
+  h.extras_length = extras_length;
+  h.vbucket_or_status = vbucket;
+  h.body_length = static_cast<uint32_t>(extras_length + key.size() + value_length);
+  h.opaque = next_opaque_++;
+  h.cas = cas;
+  uint8_t raw[binary::kHeaderSize + 20];
+  binary::encode_header(h, raw);
+  if (extras_length > 0) std::memcpy(raw + binary::kHeaderSize, extras, extras_length);
+  evbuffer_add(out, raw, binary::kHeaderSize + extras_length);
+  if (!key.empty()) evbuffer_add(out, key.data(), key.size());
+  if (value_length > 0) wire::add_reference(out, value);  // kept in the request for a retry
+}
+
+void BinaryBackendCodec::encode(BackendOp& op, evbuffer* out) {
+  Request& req = backend::prepare(op);
+  op.opaque_base = next_opaque_;
+  const uint8_t opcode = opcode_for(req.op);
+  auto vbucket_of = [&](size_t pos) -> uint16_t {
+    uint32_t i = op.key_indexes[pos];
+    return i < req.vbuckets.size() ? req.vbuckets[i] : 0;
+  };
+  uint8_t extras[20];
+  if (backend::is_keyed(req.op) && op.key_indexes.empty()) {
+    op.stand_in = backend::kNoKeys;
+    write_frame(out, static_cast<uint8_t>(Opcode::Noop), 0, 0, nullptr, 0, {}, nullptr);
+    return;
+  }
+  switch (req.op) {
+    case Op::Get:
+      for (size_t pos = 0; pos < op.key_indexes.size(); ++pos) {
+        write_frame(out, opcode, vbucket_of(pos), 0, nullptr, 0, req.key(op.key_indexes[pos]), nullptr);
+      }
+      return;
+    case Op::Gat:
+      binary::put32(extras, backend::binary_exptime(req.exptime));
+      for (size_t pos = 0; pos < op.key_indexes.size(); ++pos) {
+        write_frame(out, opcode, vbucket_of(pos), 0, extras, binary::kTouchExtras, req.key(op.key_indexes[pos]),
+                    nullptr);
+      }
+      return;
+    case Op::Set:
+    case Op::Add:
+    case Op::Replace:
+      binary::put32(extras, req.flags);
+      binary::put32(extras + 4, backend::binary_exptime(req.exptime));
+      write_frame(out, opcode, vbucket_of(0), req.cas, extras, binary::kStorageExtras, req.key(op.key_indexes[0]),
+                  req.value.get());
+      return;
+    case Op::Append:
+    case Op::Prepend:
+      write_frame(out, opcode, vbucket_of(0), req.cas, nullptr, 0, req.key(op.key_indexes[0]), req.value.get());
+      return;
+    case Op::Incr:
+    case Op::Decr:
+      binary::put64(extras, req.delta);
+      binary::put64(extras + 8, req.initial);
+      binary::put32(extras + 16, req.create ? backend::binary_exptime(req.exptime) : binary::kNoAutoCreate);
+      write_frame(out, opcode, vbucket_of(0), req.cas, extras, binary::kArithExtras, req.key(op.key_indexes[0]),
+                  nullptr);
+      return;
+    case Op::Delete:
+      write_frame(out, opcode, vbucket_of(0), req.cas, nullptr, 0, req.key(op.key_indexes[0]), nullptr);
+      return;
+    case Op::Touch:
+      binary::put32(extras, backend::binary_exptime(req.exptime));
+      write_frame(out, opcode, vbucket_of(0), 0, extras, binary::kTouchExtras, req.key(op.key_indexes[0]), nullptr);
+      return;
+    case Op::Flush:
+      if (req.has_exptime) {
+        // memcached flushes at once for a delay <= 0.
+        binary::put32(extras, req.exptime > 0 ? backend::binary_exptime(req.exptime) : 0);
+        write_frame(out, opcode, 0, 0, extras, binary::kFlushExtras, {}, nullptr);
+      } else {
+        write_frame(out, opcode, 0, 0, nullptr, 0, {}, nullptr);
+      }
+      return;
+    case Op::Stats:
+      write_frame(out, opcode, 0, 0, nullptr, 0, req.stats_args, nullptr);
+      return;
+    case Op::Verbosity:
+      binary::put32(extras, req.verbosity);
+      write_frame(out, opcode, 0, 0, extras, binary::kVerbosityExtras, {}, nullptr);
+      return;
+    case Op::Version:
+    case Op::Noop:
+      write_frame(out, opcode, 0, 0, nullptr, 0, {}, nullptr);
+      return;
+    case Op::Quit:
+    case Op::Invalid:
+      // Never forwarded (QUIT would close the shared connection): a NOOP
+      // keeps the reply order and the result says why.
+      op.stand_in = backend::kNotForwarded;
+      write_frame(out, opcode, 0, 0, nullptr, 0, {}, nullptr);
+      return;
+  }
+}
+
+void fill_error(Result& r, Status status, evbuffer* body, size_t length) {
+  r.reset();
+  r.status = status;
+  if (length > 0) {
+    r.message.resize(length);
+    evbuffer_remove(body, r.message.data(), length);
+  }
+}
+
+BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
+  Request& req = *op.request;
+  const bool multi = req.op == Op::Get || req.op == Op::Gat;
+  const uint8_t expected_opcode =
+      op.stand_in == backend::kNoStandIn ? opcode_for(req.op) : static_cast<uint8_t>(Opcode::Noop);
+  for (;;) {
+    const size_t avail = evbuffer_get_length(in);
+    if (avail < binary::kHeaderSize || avail < need_) return BackendDecode::NeedMore;
+    uint8_t raw[binary::kHeaderSize];
+    evbuffer_copyout(in, raw, sizeof(raw));
+    const binary::Header h = binary::decode_header(raw);
+    const uint32_t expected_opaque = op.opaque_base + (multi ? op.cursor : 0);
+    if (h.magic != binary::kResponseMagic || h.opcode != expected_opcode || h.opaque != expected_opaque ||
+        size_t{h.extras_length} + h.key_length > h.body_length) {
+      return BackendDecode::Desync;
+    }
+    const size_t frame = binary::kHeaderSize + h.body_length;
+    if (avail < frame) {
+      need_ = frame;
+      return BackendDecode::NeedMore;
+    }
+    need_ = 0;
+    const Status status = static_cast<Status>(h.vbucket_or_status);
+    const size_t value_length = h.body_length - h.extras_length - h.key_length;
+    evbuffer_drain(in, binary::kHeaderSize);
+
+    if (op.stand_in != backend::kNoStandIn) {
+      evbuffer_drain(in, h.body_length);
+      if (op.stand_in == backend::kNotForwarded) {
+        backend::note_shared_error(req.results[0], Status::InternalError, ErrorClass::ServerError,
+                                   "command is answered by the proxy");
+      }
+      return BackendDecode::Done;
+    }
+
+    if (multi) {
+      Result& r = backend::result_for(op, op.cursor);
+      std::string_view asked = req.key(op.key_indexes[op.cursor]);
+      uint8_t extras[4] = {};
+      size_t extras_read = std::min<size_t>(h.extras_length, sizeof(extras));
+      evbuffer_remove(in, extras, extras_read);
+      evbuffer_drain(in, h.extras_length - extras_read);
+      if (h.key_length > 0) {
+        const char* k = reinterpret_cast<const char*>(evbuffer_pullup(in, h.key_length));
+        if (std::string_view(k, h.key_length) != asked) return BackendDecode::Desync;
+        evbuffer_drain(in, h.key_length);
+      }
+      if (status == Status::Success) {
+        r.reset();
+        r.hit = true;
+        r.flags = binary::get32(extras);
+        r.cas = h.cas;
+        evbuffer_remove_buffer(in, r.value.get(), value_length);
+      } else {
+        fill_error(r, status, in, value_length);
+      }
+      if (++op.cursor < op.key_indexes.size()) continue;
+      return BackendDecode::Done;
+    }
+
+    if (req.op == Op::Stats) {
+      if (status != Status::Success) {
+        std::string body(value_length, '\0');
+        evbuffer_drain(in, h.extras_length + h.key_length);
+        evbuffer_remove(in, body.data(), value_length);
+        backend::note_shared_error(req.results[0], status, ErrorClass::None, body);
+        return BackendDecode::Done;
+      }
+      if (h.key_length == 0 && h.body_length == 0) return BackendDecode::Done;  // terminator
+      evbuffer_drain(in, h.extras_length);
+      const char* kv = reinterpret_cast<const char*>(evbuffer_pullup(in, h.key_length + value_length));
+      merge_stat(req, std::string_view(kv, h.key_length), std::string_view(kv + h.key_length, value_length));
+      evbuffer_drain(in, h.key_length + value_length);
+      continue;
+    }
+
+    if (op.key_indexes.empty()) {
+      // Keyless: flush, version, noop, verbosity.
+      evbuffer_drain(in, h.extras_length + h.key_length);
+      Result& r = req.results[0];
+      if (status != Status::Success) {
+        std::string body(value_length, '\0');
+        evbuffer_remove(in, body.data(), value_length);
+        backend::note_shared_error(r, status, ErrorClass::None, body);
+      } else if (req.op == Op::Version && r.status == Status::Success && r.error_class == ErrorClass::None) {
+        r.message.resize(value_length);
+        evbuffer_remove(in, r.message.data(), value_length);
+      } else {
+        evbuffer_drain(in, value_length);
+      }
+      return BackendDecode::Done;
+    }
+
+    // One keyed reply: storage, delete, incr/decr, touch.
+    Result& r = backend::result_for(op, 0);
+    uint8_t extras[4] = {};
+    size_t extras_read = std::min<size_t>(h.extras_length, sizeof(extras));
+    evbuffer_remove(in, extras, extras_read);
+    evbuffer_drain(in, h.extras_length - extras_read + h.key_length);
+    if (status != Status::Success) {
+      fill_error(r, status, in, value_length);
+      return BackendDecode::Done;
+    }
+    r.reset();
+    r.cas = h.cas;
+    if (req.op == Op::Incr || req.op == Op::Decr) {
+      if (value_length != 8) return BackendDecode::Desync;
+      uint8_t number[8];
+      evbuffer_remove(in, number, sizeof(number));
+      r.number = binary::get64(number);
+      return BackendDecode::Done;
+    }
+    if (req.op == Op::Touch && extras_read == 4) r.flags = binary::get32(extras);
+    evbuffer_drain(in, value_length);
+    return BackendDecode::Done;
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<BackendCodec> make_binary_backend_codec() { return std::make_unique<BinaryBackendCodec>(); }
+
+}  // namespace moxi::protocol

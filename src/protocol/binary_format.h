@@ -1,0 +1,134 @@
+// The memcached binary protocol on the wire: magic bytes, opcodes and the
+// 24-byte packet header (all fields big endian). Shared by the binary client
+// codec (client -> proxy) and the binary backend codec (proxy -> memcached),
+// so the byte layout is written down exactly once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace moxi::protocol::binary {
+
+inline constexpr uint8_t kRequestMagic = 0x80;
+inline constexpr uint8_t kResponseMagic = 0x81;
+inline constexpr size_t kHeaderSize = 24;
+
+// Opcodes memcached 1.6 serves (plus VERBOSITY from the spec, answered by
+// the proxy itself). The SASL opcodes are listed so they can be recognised;
+// the proxy does not implement SASL and answers them as unknown commands,
+// as memcached does when started without SASL.
+enum class Opcode : uint8_t {
+  Get = 0x00,
+  Set = 0x01,
+  Add = 0x02,
+  Replace = 0x03,
+  Delete = 0x04,
+  Increment = 0x05,
+  Decrement = 0x06,
+  Quit = 0x07,
+  Flush = 0x08,
+  GetQ = 0x09,
+  Noop = 0x0a,
+  Version = 0x0b,
+  GetK = 0x0c,
+  GetKQ = 0x0d,
+  Append = 0x0e,
+  Prepend = 0x0f,
+  Stat = 0x10,
+  SetQ = 0x11,
+  AddQ = 0x12,
+  ReplaceQ = 0x13,
+  DeleteQ = 0x14,
+  IncrementQ = 0x15,
+  DecrementQ = 0x16,
+  QuitQ = 0x17,
+  FlushQ = 0x18,
+  AppendQ = 0x19,
+  PrependQ = 0x1a,
+  Verbosity = 0x1b,
+  Touch = 0x1c,
+  Gat = 0x1d,
+  GatQ = 0x1e,
+  SaslListMechs = 0x20,
+  SaslAuth = 0x21,
+  SaslStep = 0x22,
+  GatK = 0x23,
+  GatKQ = 0x24,
+};
+
+// Extras sizes of the commands that carry extras.
+inline constexpr uint8_t kStorageExtras = 8;   // flags u32, expiration u32
+inline constexpr uint8_t kArithExtras = 20;    // delta u64, initial u64, expiration u32
+inline constexpr uint8_t kTouchExtras = 4;     // expiration u32 (TOUCH, GAT*)
+inline constexpr uint8_t kFlushExtras = 4;     // expiration u32 (optional)
+inline constexpr uint8_t kVerbosityExtras = 4; // level u32
+inline constexpr uint8_t kGetResponseExtras = 4;  // flags u32
+
+// Incr/decr expiration meaning "do not create the item when it is missing".
+inline constexpr uint32_t kNoAutoCreate = 0xffffffff;
+
+// One packet header in host byte order. The 16-bit field at offset 6 is the
+// vBucket id in a request and the status in a response.
+struct Header {
+  uint8_t magic = 0;
+  uint8_t opcode = 0;
+  uint16_t key_length = 0;
+  uint8_t extras_length = 0;
+  uint8_t data_type = 0;
+  uint16_t vbucket_or_status = 0;
+  uint32_t body_length = 0;
+  uint32_t opaque = 0;
+  uint64_t cas = 0;
+};
+
+inline void put16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+inline void put32(uint8_t* p, uint32_t v) {
+  for (int i = 3; i >= 0; --i, v >>= 8) p[i] = static_cast<uint8_t>(v);
+}
+inline void put64(uint8_t* p, uint64_t v) {
+  for (int i = 7; i >= 0; --i, v >>= 8) p[i] = static_cast<uint8_t>(v);
+}
+inline uint16_t get16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+inline uint32_t get32(const uint8_t* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | p[i];
+  return v;
+}
+inline uint64_t get64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+inline void encode_header(const Header& h, uint8_t* out /* kHeaderSize bytes */) {
+  out[0] = h.magic;
+  out[1] = h.opcode;
+  put16(out + 2, h.key_length);
+  out[4] = h.extras_length;
+  out[5] = h.data_type;
+  put16(out + 6, h.vbucket_or_status);
+  put32(out + 8, h.body_length);
+  // The opaque is an uninterpreted 32-bit token: written in network order
+  // so a reader sees the same number the writer meant.
+  put32(out + 12, h.opaque);
+  put64(out + 16, h.cas);
+}
+
+inline Header decode_header(const uint8_t* in /* kHeaderSize bytes */) {
+  Header h;
+  h.magic = in[0];
+  h.opcode = in[1];
+  h.key_length = get16(in + 2);
+  h.extras_length = in[4];
+  h.data_type = in[5];
+  h.vbucket_or_status = get16(in + 6);
+  h.body_length = get32(in + 8);
+  h.opaque = get32(in + 12);
+  h.cas = get64(in + 16);
+  return h;
+}
+
+}  // namespace moxi::protocol::binary

@@ -1,0 +1,74 @@
+// Client-side codecs: turn the bytes a client sends into Requests and
+// Requests (with their results) into the bytes the client expects back.
+//
+// One codec instance per client connection; it keeps only the little state
+// that must survive between reads (bytes still to swallow after a rejected
+// value, how far the current line was already scanned). The connection code
+// calls decode() once per request and encode() once per reply, so the
+// virtual dispatch happens per request, never per byte.
+//
+//   evbuffer (socket) --decode--> Request --core/route/backends--> Request.results
+//                                                                    |
+//   evbuffer (socket) <--encode-----------------------------------------+
+//
+// Thread: a codec belongs to the worker thread owning its connection.
+#pragma once
+
+#include <event2/buffer.h>
+
+#include <memory>
+
+#include "src/protocol/request.h"
+
+namespace moxi::protocol {
+
+enum class DecodeStatus {
+  NeedMore,  // no complete request yet; call again when more bytes arrived
+  Ready,     // `req` holds one request (possibly Op::Invalid, to answer in order)
+  Close,     // protocol garbage beyond recovery (e.g. bad binary magic): close now, write nothing
+};
+
+class ClientCodec {
+ public:
+  virtual ~ClientCodec() = default;
+
+  // Decodes at most one request from the front of `in`, draining exactly its
+  // bytes, into `req` (which the caller has reset). `req` is written only
+  // when Ready is returned.
+  //
+  // Contract details:
+  //  * NeedMore may still drain bytes that are known to be garbage (the rest
+  //    of a value rejected as too large); nothing else is consumed until a
+  //    whole request is buffered.
+  //  * Decode errors are not failures of the call: they come back Ready as an
+  //    Op::Invalid request whose reply (see encode) matches memcached's.
+  //  * A request with close_after set (quit, an over-long ascii line, a
+  //    binary frame memcached would close on) is the last one: write its reply
+  //    (after the earlier replies), then close; do not call decode again.
+  //  * Values are moved out of `in` (evbuffer_remove_buffer), not copied.
+  virtual DecodeStatus decode(evbuffer* in, Request& req) = 0;
+
+  // Appends the reply for a completed request (results/stats filled) to
+  // `out`; writes nothing where noreply/quiet says so. Result values are
+  // moved into `out` (zero copy), so the results' value buffers are empty
+  // afterwards.
+  //
+  // Result conventions the encoders rely on:
+  //  * Get/Gat: results[i] belongs to key i. A hit has hit=true; anything
+  //    else is a miss or a per-key failure.
+  //  * Version: results[0].message holds the version text.
+  //  * Stats: request.stats holds the merged pairs, in output order.
+  //  * A Result with error_class != None is a proxy/backend error with its
+  //    own text (Result::message); otherwise the status picks the text.
+  virtual void encode(const Request& req, evbuffer* out) = 0;
+};
+
+// memcached's ascii ("text") protocol. See ascii_client.cc for the exact
+// error behaviour; in short it answers malformed input byte for byte like
+// memcached 1.6, except where noted there.
+std::unique_ptr<ClientCodec> make_ascii_client_codec(const Limits& limits);
+
+// memcached's binary protocol (request magic 0x80).
+std::unique_ptr<ClientCodec> make_binary_client_codec(const Limits& limits);
+
+}  // namespace moxi::protocol

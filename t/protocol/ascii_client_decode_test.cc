@@ -1,0 +1,535 @@
+// Ascii client decoder: every command form and every malformed case. The
+// expected texts were checked against memcached 1.6.18 by hand (and, for the
+// malformed ones, by memcached_live_test.cc when memcached is installed).
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "src/protocol/client_codec.h"
+#include "t/protocol/test_util.h"
+
+namespace moxi::protocol {
+
+using test::printable;
+
+namespace {
+
+// Decodes the whole input (as one read) and renders what a client would see
+// for the requests that the decoder answers by itself (Op::Invalid: their
+// encoded reply), and a short marker for the others ("<set k>"), so a test
+// reads like a memcached transcript.
+std::string transcript(std::string_view input, const Limits& limits = Limits{}, bool* closed = nullptr,
+                       size_t* left = nullptr) {
+  auto codec = make_ascii_client_codec(limits);
+  EvBuf in;
+  EvBuf out;
+  in.append(input);
+  Request req;
+  std::string t;
+  for (;;) {
+    req.reset();
+    DecodeStatus st = codec->decode(in.get(), req);
+    if (st == DecodeStatus::NeedMore) break;
+    if (st == DecodeStatus::Close) {
+      t += "<close>";
+      break;
+    }
+    if (req.op == Op::Invalid) {
+      codec->encode(req, out.get());
+      t += test::take(out);
+    } else {
+      std::string d = test::describe(req);
+      t += "<" + d.substr(0, d.find(' ')) + (req.key_count() ? " " + std::string(req.key(0)) : "") + ">";
+    }
+    if (req.close_after) {
+      t += "<close>";
+      if (closed) *closed = true;
+      break;
+    }
+  }
+  if (left) *left = in.size();
+  return t;
+}
+
+Request decode1(std::string_view input, DecodeStatus expect = DecodeStatus::Ready, size_t* left = nullptr) {
+  auto codec = make_ascii_client_codec(Limits{});
+  Request req;
+  DecodeStatus st = test::decode_one(*codec, input, req, left);
+  CPPUNIT_ASSERT_EQUAL_MESSAGE(printable(input), static_cast<int>(expect), static_cast<int>(st));
+  return req;
+}
+
+std::string keys_of(const Request& req) {
+  std::string s;
+  for (size_t i = 0; i < req.key_count(); ++i) s += (i ? "," : "") + std::string(req.key(i));
+  return s;
+}
+
+#define ASSERT_TRANSCRIPT(expected, input) \
+  CPPUNIT_ASSERT_EQUAL_MESSAGE(printable(input), printable(expected), printable(transcript(input)))
+
+}  // namespace
+
+class AsciiClientDecodeTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(AsciiClientDecodeTest);
+  CPPUNIT_TEST(testGetForms);
+  CPPUNIT_TEST(testGatForms);
+  CPPUNIT_TEST(testGetErrors);
+  CPPUNIT_TEST(testStorageForms);
+  CPPUNIT_TEST(testCasForms);
+  CPPUNIT_TEST(testValueWithEmbeddedCrlf);
+  CPPUNIT_TEST(testStorageWaitsForValue);
+  CPPUNIT_TEST(testStorageTokenErrors);
+  CPPUNIT_TEST(testStorageNumberErrors);
+  CPPUNIT_TEST(testValueLengthLimits);
+  CPPUNIT_TEST(testTooLargeSwallowsValue);
+  CPPUNIT_TEST(testTooLargeSwallowAcrossReads);
+  CPPUNIT_TEST(testBadDataChunk);
+  CPPUNIT_TEST(testKeyLength);
+  CPPUNIT_TEST(testIncrDecr);
+  CPPUNIT_TEST(testDelete);
+  CPPUNIT_TEST(testTouch);
+  CPPUNIT_TEST(testFlushAll);
+  CPPUNIT_TEST(testVerbosityVersionQuitStats);
+  CPPUNIT_TEST(testUnknownAndEmpty);
+  CPPUNIT_TEST(testHttpClosesSilently);
+  CPPUNIT_TEST(testLineEndings);
+  CPPUNIT_TEST(testLineTooLong);
+  CPPUNIT_TEST(testLongGetLines);
+  CPPUNIT_TEST(testTooManyKeys);
+  CPPUNIT_TEST(testIncompleteLineNeedsMore);
+  CPPUNIT_TEST_SUITE_END();
+
+ public:
+  void testGetForms() {
+    Request r = decode1("get a\r\n");
+    CPPUNIT_ASSERT(r.op == Op::Get && !r.want_cas && r.protocol == Protocol::Ascii);
+    CPPUNIT_ASSERT_EQUAL(std::string("a"), keys_of(r));
+
+    r = decode1("get a b a c\r\n");  // duplicates kept, order kept
+    CPPUNIT_ASSERT_EQUAL(std::string("a,b,a,c"), keys_of(r));
+
+    r = decode1("gets   k1  k2 \r\n");
+    CPPUNIT_ASSERT(r.op == Op::Get && r.want_cas);
+    CPPUNIT_ASSERT_EQUAL(std::string("k1,k2"), keys_of(r));
+
+    r = decode1("   get x\r\n");  // leading spaces are fine
+    CPPUNIT_ASSERT_EQUAL(std::string("x"), keys_of(r));
+
+    r = decode1("bget x\r\n");  // memcached's ancient alias
+    CPPUNIT_ASSERT(r.op == Op::Get);
+
+    r = decode1("get noreply\r\n");  // "noreply" is just a key for get
+    CPPUNIT_ASSERT(!r.noreply);
+    CPPUNIT_ASSERT_EQUAL(std::string("noreply"), keys_of(r));
+
+    r = decode1("get a\tb\r\n");  // only spaces separate tokens
+    CPPUNIT_ASSERT_EQUAL(std::string("a\tb"), keys_of(r));
+
+    std::string many = "get";
+    for (int i = 0; i < 100; ++i) many += " k" + std::to_string(i);
+    r = decode1(many + "\r\n");  // more than memcached's 24 tokens per pass
+    CPPUNIT_ASSERT_EQUAL(size_t{100}, r.key_count());
+    CPPUNIT_ASSERT_EQUAL(std::string("k99"), std::string(r.key(99)));
+  }
+
+  void testGatForms() {
+    Request r = decode1("gat 100 a b\r\n");
+    CPPUNIT_ASSERT(r.op == Op::Gat && !r.want_cas);
+    CPPUNIT_ASSERT_EQUAL(int64_t{100}, r.exptime);
+    CPPUNIT_ASSERT_EQUAL(std::string("a,b"), keys_of(r));
+
+    r = decode1("gats -1 a\r\n");
+    CPPUNIT_ASSERT(r.op == Op::Gat && r.want_cas);
+    CPPUNIT_ASSERT_EQUAL(int64_t{-1}, r.exptime);
+
+    r = decode1("gat 4294967297 a\r\n");  // truncated to 32 bits like memcached
+    CPPUNIT_ASSERT_EQUAL(int64_t{1}, r.exptime);
+
+    r = decode1("gat 100\r\n");  // memcached answers just END
+    CPPUNIT_ASSERT(r.op == Op::Gat);
+    CPPUNIT_ASSERT_EQUAL(size_t{0}, r.key_count());
+  }
+
+  void testGetErrors() {
+    ASSERT_TRANSCRIPT("ERROR\r\n", "get\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "gets\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "gat\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "getx a\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "GET a\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR invalid exptime argument\r\n", "gat a\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR invalid exptime argument\r\n", "gat x a\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\n", "get a " + std::string(251, 'k') + " b\r\n");
+  }
+
+  void testStorageForms() {
+    struct Case {
+      const char* line;
+      Op op;
+    } cases[] = {{"set", Op::Set}, {"add", Op::Add}, {"replace", Op::Replace}, {"append", Op::Append},
+                 {"prepend", Op::Prepend}};
+    for (const auto& c : cases) {
+      Request r = decode1(std::string(c.line) + " k 42 -5 3\r\nabc\r\n");
+      CPPUNIT_ASSERT(r.op == c.op);
+      CPPUNIT_ASSERT_EQUAL(std::string("k"), keys_of(r));
+      CPPUNIT_ASSERT_EQUAL(uint32_t{42}, r.flags);
+      CPPUNIT_ASSERT_EQUAL(int64_t{-5}, r.exptime);  // negative passes through: "expired"
+      CPPUNIT_ASSERT_EQUAL(std::string("abc"), r.value.str());
+      CPPUNIT_ASSERT(!r.noreply);
+      CPPUNIT_ASSERT_EQUAL(uint64_t{0}, r.cas);
+    }
+    Request r = decode1("set k 0 0 1 noreply\r\nx\r\n");
+    CPPUNIT_ASSERT(r.noreply);
+    r = decode1("set k 0 0 1 whatever\r\nx\r\n");  // a 6th token that is not noreply is ignored
+    CPPUNIT_ASSERT(!r.noreply && r.op == Op::Set);
+    r = decode1("set k 0 0 0\r\n\r\n");  // empty value
+    CPPUNIT_ASSERT_EQUAL(std::string(""), r.value.str());
+    r = decode1("set k 4294967295 0 1\r\nx\r\n");
+    CPPUNIT_ASSERT_EQUAL(uint32_t{4294967295u}, r.flags);
+    r = decode1("set k 4294967296 0 1\r\nx\r\n");  // memcached truncates flags
+    CPPUNIT_ASSERT_EQUAL(uint32_t{0}, r.flags);
+    r = decode1("set k 0 2147483648 1\r\nx\r\n");  // ... and exptime (to a negative: expired)
+    CPPUNIT_ASSERT_EQUAL(int64_t{INT32_MIN}, r.exptime);
+    r = decode1("set k 0 0 4294967297\r\nx\r\n");  // ... and even the length
+    CPPUNIT_ASSERT_EQUAL(std::string("x"), r.value.str());
+    r = decode1("set k 0 0 +1\r\nx\r\n");
+    CPPUNIT_ASSERT_EQUAL(std::string("x"), r.value.str());
+  }
+
+  void testCasForms() {
+    Request r = decode1("cas k 1 2 3 99\r\nabc\r\n");
+    CPPUNIT_ASSERT(r.op == Op::Set);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{99}, r.cas);
+    CPPUNIT_ASSERT(!r.noreply);
+    r = decode1("cas k 1 2 3 99 noreply\r\nabc\r\n");
+    CPPUNIT_ASSERT(r.noreply);
+    // memcached can never satisfy cas 0 (EXISTS or NOT_FOUND); it must not
+    // become an unconditional set.
+    r = decode1("cas k 0 0 1 0\r\nx\r\n");
+    CPPUNIT_ASSERT_EQUAL(UINT64_MAX, r.cas);
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\nERROR\r\n", "cas k 0 0 1 -1\r\nx\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\nERROR\r\n", "cas k 0 0 1\r\nx\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\nERROR\r\n", "cas k 0 0 1 2 noreply x\r\nx\r\n");
+  }
+
+  void testValueWithEmbeddedCrlf() {
+    Request r = decode1("set k 0 0 8\r\na\r\nb\r\n\r\n\r\n");
+    CPPUNIT_ASSERT_EQUAL(std::string("a\r\nb\r\n\r\n"), r.value.str());
+    r = decode1(std::string("set k 0 0 3\r\n\0\r\n\r\n", 18));  // binary-safe values
+    CPPUNIT_ASSERT_EQUAL(std::string("\0\r\n", 3), r.value.str());
+  }
+
+  void testStorageWaitsForValue() {
+    auto codec = make_ascii_client_codec(Limits{});
+    EvBuf in;
+    Request req;
+    in.append("set k 0 0 5\r\nab");
+    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::NeedMore);
+    CPPUNIT_ASSERT_EQUAL(size_t{15}, in.size());  // nothing consumed
+    CPPUNIT_ASSERT(req.key_count() == 0 && req.op == Op::Invalid);  // req untouched
+    in.append("cde\r");
+    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::NeedMore);
+    in.append("\nget k\r\n");
+    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT_EQUAL(std::string("abcde"), req.value.str());
+    req.reset();
+    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(req.op == Op::Get);
+    CPPUNIT_ASSERT_EQUAL(size_t{0}, in.size());
+  }
+
+  void testStorageTokenErrors() {
+    // Wrong token counts: ERROR, and the value line is read as a command.
+    ASSERT_TRANSCRIPT("ERROR\r\n", "set a 0 0\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\nERROR\r\n", "set a 0 0 1 noreply extra\r\nx\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\nERROR\r\n", "add a 0 0 1 2 3\r\nx\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "append\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\nERROR\r\n", "prepend k\r\nx\r\n");
+  }
+
+  void testStorageNumberErrors() {
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\nERROR\r\n", "set a x 0 1\r\nx\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\nERROR\r\n", "set a -1 0 1\r\nx\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\nERROR\r\n", "set a 0 abc 1\r\nx\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\nERROR\r\n", "set a 0 0 1x\r\nx\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\nERROR\r\n", "replace a 0 0 -1\r\nabc\r\n");
+    // noreply silences the error, but the value line still reads as a command
+    ASSERT_TRANSCRIPT("ERROR\r\n", "set a 0 0 noreply\r\nx\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "set a x 0 1 noreply\r\nx\r\n");
+    ASSERT_TRANSCRIPT("<set a>", "set a 0 0 1 foo\r\nx\r\n");
+    ASSERT_TRANSCRIPT("<set a>", "set a 0  0 1\r\nx\r\n");
+    ASSERT_TRANSCRIPT("<set a>", "set a -0 0 1\r\nx\r\n");
+  }
+
+  void testValueLengthLimits() {
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\n", "set a 0 0 2147483646\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\nERROR\r\n", "set a 0 0 2147483648\r\nx\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\n", "set a 0 0 99999999999999999999\r\n");
+  }
+
+  void testTooLargeSwallowsValue() {
+    Limits small;
+    small.max_value_length = 10;
+    std::string input = "set a 0 0 11\r\n" + std::string(11, 'z') + "\r\nget a\r\n";
+    CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR object too large for cache\\r\\n<get a>"),
+                         printable(transcript(input, small)));
+    // exactly <bytes>+2 are swallowed, whatever they are (as memcached)
+    input = "set a 0 0 11\r\n" + std::string(11, 'z') + "XXget a\r\n";
+    CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR object too large for cache\\r\\n<get a>"),
+                         printable(transcript(input, small)));
+    input = "set a 0 0 11 noreply\r\n" + std::string(11, 'z') + "\r\nget a\r\n";
+    CPPUNIT_ASSERT_EQUAL(std::string("<get a>"), printable(transcript(input, small)));
+    // 10 bytes are fine
+    CPPUNIT_ASSERT_EQUAL(std::string("<set a>"), printable(transcript("set a 0 0 10\r\n0123456789\r\n", small)));
+
+    // The rejected set keeps its key (the core may unlink the stale item, as memcached does).
+    auto codec = make_ascii_client_codec(small);
+    Request req;
+    test::decode_one(*codec, "set a 0 0 11\r\n", req);
+    CPPUNIT_ASSERT(req.op == Op::Invalid);
+    CPPUNIT_ASSERT_EQUAL(std::string("a"), keys_of(req));
+    // Default limit: 1 MiB.
+    std::string big = "set a 0 0 1048577\r\n" + std::string(1048577, 'v') + "\r\nversion\r\n";
+    CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR object too large for cache\\r\\n<version>"),
+                         printable(transcript(big)));
+  }
+
+  void testTooLargeSwallowAcrossReads() {
+    Limits small;
+    small.max_value_length = 10;
+    auto codec = make_ascii_client_codec(small);
+    EvBuf in;
+    Request req;
+    in.append("set a 0 0 100\r\n0123456789");
+    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(req.op == Op::Invalid);
+    CPPUNIT_ASSERT_EQUAL(size_t{0}, in.size());
+    for (int i = 0; i < 9; ++i) {
+      in.append("0123456789");
+      req.reset();
+      CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::NeedMore);
+      CPPUNIT_ASSERT_EQUAL(size_t{0}, in.size());  // swallowed as it arrives, never buffered
+    }
+    in.append("\r");
+    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::NeedMore);
+    in.append("\nversion\r\n");
+    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(req.op == Op::Version);
+  }
+
+  void testBadDataChunk() {
+    // memcached reads <bytes>+2 and then checks for \r\n; the rest is the next command.
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad data chunk\r\nERROR\r\n", "set a 0 0 1\r\nxyz\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad data chunk\r\nERROR\r\n", "set a 0 0 1\r\nx\nget a\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n<get a>", "set a 0 0 1 noreply\r\nxyz\r\nget a\r\n");
+    Request r = decode1("set a 0 0 1\r\nxyz");
+    CPPUNIT_ASSERT(r.op == Op::Invalid && r.value.empty());
+  }
+
+  void testKeyLength() {
+    const std::string k250(250, 'k');
+    const std::string k251(251, 'k');
+    CPPUNIT_ASSERT(decode1("get " + k250 + "\r\n").op == Op::Get);
+    CPPUNIT_ASSERT(decode1("set " + k250 + " 0 0 1\r\nx\r\n").op == Op::Set);
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\n", "get " + k251 + "\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\nERROR\r\n", "set " + k251 + " 0 0 1\r\nx\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\n", "delete " + k251 + "\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\n", "incr " + k251 + " 1\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\n", "touch " + k251 + " 1\r\n");
+    ASSERT_TRANSCRIPT("", "touch " + k251 + " 1 noreply\r\n");
+  }
+
+  void testIncrDecr() {
+    Request r = decode1("incr n 5\r\n");
+    CPPUNIT_ASSERT(r.op == Op::Incr && !r.create && !r.noreply);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{5}, r.delta);
+    r = decode1("decr n 18446744073709551615 noreply\r\n");
+    CPPUNIT_ASSERT(r.op == Op::Decr && r.noreply);
+    CPPUNIT_ASSERT_EQUAL(UINT64_MAX, r.delta);
+    r = decode1("incr n 1 foo\r\n");
+    CPPUNIT_ASSERT(r.op == Op::Incr && !r.noreply);
+    ASSERT_TRANSCRIPT("ERROR\r\n", "incr n\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "incr\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "incr n 1 2 3\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR invalid numeric delta argument\r\n", "incr n x\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR invalid numeric delta argument\r\n", "decr n -1\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR invalid numeric delta argument\r\n", "incr n 18446744073709551616\r\n");
+    ASSERT_TRANSCRIPT("", "incr n x noreply\r\n");
+  }
+
+  void testDelete() {
+    Request r = decode1("delete k\r\n");
+    CPPUNIT_ASSERT(r.op == Op::Delete && !r.noreply);
+    CPPUNIT_ASSERT(decode1("delete k 0\r\n").op == Op::Delete);
+    r = decode1("delete k noreply\r\n");
+    CPPUNIT_ASSERT(r.op == Op::Delete && r.noreply);
+    r = decode1("delete k 0 noreply\r\n");
+    CPPUNIT_ASSERT(r.op == Op::Delete && r.noreply);
+    const std::string usage = "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n";
+    ASSERT_TRANSCRIPT(usage, "delete k 1\r\n");
+    ASSERT_TRANSCRIPT(usage, "delete k 0 foo\r\n");
+    ASSERT_TRANSCRIPT(usage, "delete k 1 0\r\n");
+    ASSERT_TRANSCRIPT("", "delete k foo noreply\r\n");
+    ASSERT_TRANSCRIPT("", "delete k 1 noreply\r\n");  // the usage error is silenced by noreply
+    ASSERT_TRANSCRIPT("ERROR\r\n", "delete\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "delete a b c d\r\n");
+  }
+
+  void testTouch() {
+    Request r = decode1("touch k 10\r\n");
+    CPPUNIT_ASSERT(r.op == Op::Touch && !r.noreply);
+    CPPUNIT_ASSERT_EQUAL(int64_t{10}, r.exptime);
+    r = decode1("touch k -1 noreply\r\n");
+    CPPUNIT_ASSERT(r.noreply);
+    CPPUNIT_ASSERT_EQUAL(int64_t{-1}, r.exptime);
+    CPPUNIT_ASSERT(decode1("touch k 10 foo\r\n").op == Op::Touch);
+    ASSERT_TRANSCRIPT("ERROR\r\n", "touch k\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "touch a 1 2 3\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR invalid exptime argument\r\n", "touch k x\r\n");
+  }
+
+  void testFlushAll() {
+    Request r = decode1("flush_all\r\n");
+    CPPUNIT_ASSERT(r.op == Op::Flush && !r.has_exptime && !r.noreply);
+    r = decode1("flush_all 0\r\n");
+    CPPUNIT_ASSERT(r.has_exptime);
+    CPPUNIT_ASSERT_EQUAL(int64_t{0}, r.exptime);
+    r = decode1("flush_all noreply\r\n");
+    CPPUNIT_ASSERT(r.noreply && !r.has_exptime);
+    r = decode1("flush_all 10 noreply\r\n");
+    CPPUNIT_ASSERT(r.noreply && r.has_exptime);
+    CPPUNIT_ASSERT_EQUAL(int64_t{10}, r.exptime);
+    r = decode1("flush_all -1\r\n");
+    CPPUNIT_ASSERT_EQUAL(int64_t{-1}, r.exptime);
+    r = decode1("flush_all 1 2\r\n");  // memcached: the 2 is ignored
+    CPPUNIT_ASSERT(r.op == Op::Flush && !r.noreply);
+    CPPUNIT_ASSERT_EQUAL(int64_t{1}, r.exptime);
+    ASSERT_TRANSCRIPT("CLIENT_ERROR invalid exptime argument\r\n", "flush_all x\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR invalid exptime argument\r\n", "flush_all noreply x\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "flush_all 1 2 3\r\n");
+    ASSERT_TRANSCRIPT("", "flush_all x noreply\r\n");
+  }
+
+  void testVerbosityVersionQuitStats() {
+    Request r = decode1("verbosity 1\r\n");
+    CPPUNIT_ASSERT(r.op == Op::Verbosity && !r.noreply);
+    CPPUNIT_ASSERT_EQUAL(uint32_t{1}, r.verbosity);
+    CPPUNIT_ASSERT(decode1("verbosity 1 noreply\r\n").noreply);
+    CPPUNIT_ASSERT(decode1("verbosity 1 2\r\n").op == Op::Verbosity);
+    CPPUNIT_ASSERT_EQUAL(uint32_t{0}, decode1("verbosity 4294967296\r\n").verbosity);
+    ASSERT_TRANSCRIPT("ERROR\r\n", "verbosity\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "verbosity 1 2 3\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\n", "verbosity x\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\n", "verbosity -1\r\n");
+    ASSERT_TRANSCRIPT("", "verbosity noreply\r\n");
+
+    CPPUNIT_ASSERT(decode1("version\r\n").op == Op::Version);
+    CPPUNIT_ASSERT(decode1("version x y\r\n").op == Op::Version);
+
+    r = decode1("quit\r\n");
+    CPPUNIT_ASSERT(r.op == Op::Quit && r.close_after);
+    CPPUNIT_ASSERT(decode1("quit x\r\n").close_after);
+    bool closed = false;
+    CPPUNIT_ASSERT_EQUAL(std::string("<quit><close>"), transcript("quit\r\nversion\r\n", Limits{}, &closed));
+
+    r = decode1("stats\r\n");
+    CPPUNIT_ASSERT(r.op == Op::Stats && r.stats_args.empty());
+    r = decode1("stats  slabs\r\n");
+    CPPUNIT_ASSERT_EQUAL(std::string("slabs"), r.stats_args);
+    r = decode1("stats proxy  config x\r\n");
+    CPPUNIT_ASSERT_EQUAL(std::string("proxy config x"), r.stats_args);
+    r = decode1("stats reset\r\n");
+    CPPUNIT_ASSERT_EQUAL(std::string("reset"), r.stats_args);
+  }
+
+  void testUnknownAndEmpty() {
+    ASSERT_TRANSCRIPT("ERROR\r\n", "bogus\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "x\r\n");  // single-character commands do not exist
+    ASSERT_TRANSCRIPT("ERROR\r\n", "\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "   \r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "mn\r\n");  // meta commands: not served by the proxy
+    ASSERT_TRANSCRIPT("ERROR\r\n", "mg foo v\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "slabs reassign 1 2\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "shutdown\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "lru_crawler crawl all\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\nERROR\r\n<version>", "foo\r\nbar baz\r\nversion\r\n");
+  }
+
+  void testHttpClosesSilently() {
+    bool closed = false;
+    CPPUNIT_ASSERT_EQUAL(std::string("<close>"), transcript("GET / HTTP/1.1\r\nHost: x\r\n\r\n", Limits{}, &closed));
+    CPPUNIT_ASSERT(closed);
+    CPPUNIT_ASSERT_EQUAL(std::string("<close>"), transcript("POST /x HTTP/1.0\r\n"));
+    // commands memcached knows take their own path (no HTTP check)
+    ASSERT_TRANSCRIPT("<get />", "get / HTTP/1.1\r\n");
+    ASSERT_TRANSCRIPT("ERROR\r\n", "slabs HTTP/1.1\r\n");
+    ASSERT_TRANSCRIPT("<stats>", "stats / HTTP/1.1\r\n");
+  }
+
+  void testLineEndings() {
+    CPPUNIT_ASSERT(decode1("get a\n").op == Op::Get);  // bare \n is a line end
+    Request r = decode1("set a 0 0 1\nx\r\n");
+    CPPUNIT_ASSERT_EQUAL(std::string("x"), r.value.str());
+    r = decode1("set a 0 0 1\r\r\nx\r\n");  // "1\r": the \r ends the number like a space
+    CPPUNIT_ASSERT_EQUAL(std::string("x"), r.value.str());
+    r = decode1("get a\r\r\n");
+    CPPUNIT_ASSERT_EQUAL(std::string("a\r"), keys_of(r));  // only one \r is dropped
+    // memcached tokenizes with strlen: the line ends at a NUL
+    r = decode1(std::string("get a\0b c\r\n", 11));
+    CPPUNIT_ASSERT_EQUAL(std::string("a"), keys_of(r));
+  }
+
+  void testLineTooLong() {
+    bool closed = false;
+    size_t left = 1;
+    // No newline within 2048 bytes of a non-get line: memcached closes.
+    std::string t = transcript(std::string(2049, 'x'), Limits{}, &closed, &left);
+    CPPUNIT_ASSERT_EQUAL(std::string("CLIENT_ERROR line too long\\r\\n<close>"), printable(t));
+    CPPUNIT_ASSERT(closed);
+    CPPUNIT_ASSERT_EQUAL(size_t{0}, left);
+    // The decision does not depend on how the line arrived (memcached's does).
+    ASSERT_TRANSCRIPT("CLIENT_ERROR line too long\r\n<close>", std::string(3000, 'x') + "\r\nversion\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR line too long\r\n<close>", "set " + std::string(3000, 'k') + " 0 0 1\r\nx\r\n");
+    // 2048 bytes before the \n are still fine ("x..x\r" = 2048 here)
+    ASSERT_TRANSCRIPT("ERROR\r\n<version>", std::string(2047, 'x') + "\r\nversion\r\n");
+    ASSERT_TRANSCRIPT("CLIENT_ERROR line too long\r\n<close>", std::string(2048, 'x') + "\r\nversion\r\n");
+  }
+
+  void testLongGetLines() {
+    std::string keys;
+    for (int i = 0; i < 3000; ++i) keys += " k";
+    ASSERT_TRANSCRIPT("<get k><version>", "get" + keys + "\r\nversion\r\n");
+    ASSERT_TRANSCRIPT("<get k>", "  gets" + keys + "\r\n");
+    ASSERT_TRANSCRIPT("<gat k>", "gat 0" + keys + "\r\n");
+    // too many leading spaces: not treated as a get line
+    ASSERT_TRANSCRIPT("CLIENT_ERROR line too long\r\n<close>", std::string(101, ' ') + "get" + keys + "\r\n");
+    // a long get line with an over-long key is a normal key error
+    ASSERT_TRANSCRIPT("CLIENT_ERROR bad command line format\r\n", "  get " + std::string(3000, 'k') + "\r\n");
+    // beyond max_multiget_line even a get closes
+    Limits small;
+    small.max_multiget_line = 4096;
+    CPPUNIT_ASSERT_EQUAL(std::string("<get k>"), printable(transcript("get" + keys.substr(0, 4000) + "\r\n", small)));
+    CPPUNIT_ASSERT_EQUAL(std::string("CLIENT_ERROR line too long\\r\\n<close>"),
+                         printable(transcript("get" + keys + "\r\n", small)));
+  }
+
+  void testTooManyKeys() {
+    Limits small;
+    small.max_keys = 3;
+    CPPUNIT_ASSERT_EQUAL(std::string("<get a>"), printable(transcript("get a b c\r\n", small)));
+    CPPUNIT_ASSERT_EQUAL(std::string("CLIENT_ERROR too many keys\\r\\n<version>"),
+                         printable(transcript("get a b c d\r\nversion\r\n", small)));
+  }
+
+  void testIncompleteLineNeedsMore() {
+    size_t left = 0;
+    decode1("get a", DecodeStatus::NeedMore, &left);
+    CPPUNIT_ASSERT_EQUAL(size_t{5}, left);
+    decode1("", DecodeStatus::NeedMore, &left);
+    decode1("set a 0 0 1\r\nx\r", DecodeStatus::NeedMore, &left);
+    CPPUNIT_ASSERT_EQUAL(size_t{15}, left);
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(AsciiClientDecodeTest);
+
+}  // namespace moxi::protocol

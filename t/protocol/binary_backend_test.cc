@@ -1,0 +1,423 @@
+// Binary backend codec: exact request frames, response parsing (split reads,
+// NOT_MY_VBUCKET, errors, desync detection).
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <functional>
+
+#include "src/protocol/backend_codec.h"
+#include "src/protocol/binary_format.h"
+#include "t/protocol/test_util.h"
+
+namespace moxi::protocol {
+
+using binary::Opcode;
+using test::be32;
+using test::be64;
+using test::encode_frame;
+using test::Frame;
+
+namespace {
+
+uint8_t op(Opcode o) { return static_cast<uint8_t>(o); }
+
+Request make(Op o, std::initializer_list<std::string_view> keys = {}) {
+  Request r;
+  r.op = o;
+  for (auto k : keys) r.add_key(k);
+  r.prepare_results();
+  return r;
+}
+
+// Encodes with a fresh codec; returns the frames sent.
+std::vector<Frame> sent(Request& req, std::vector<uint32_t> indexes = {}) {
+  auto codec = make_binary_backend_codec();
+  BackendOp bop;
+  bop.request = &req;
+  bop.key_indexes = std::move(indexes);
+  EvBuf out;
+  codec->encode(bop, out.get());
+  std::string rest;
+  auto frames = test::parse_frames(out.str(), &rest);
+  CPPUNIT_ASSERT_EQUAL(std::string(), rest);
+  return frames;
+}
+
+Frame response(uint8_t opcode, uint32_t opaque, Status status = Status::Success, std::string extras = "",
+               std::string key = "", std::string value = "", uint64_t cas = 0) {
+  Frame f;
+  f.magic = binary::kResponseMagic;
+  f.opcode = opcode;
+  f.opaque = opaque;
+  f.vbucket_or_status = static_cast<uint16_t>(status);
+  f.extras = std::move(extras);
+  f.key = std::move(key);
+  f.value = std::move(value);
+  f.cas = cas;
+  return f;
+}
+
+// A codec that has sent one op, so the test can answer it.
+struct Conversation {
+  std::unique_ptr<BackendCodec> codec = make_binary_backend_codec();
+  BackendOp bop;
+  std::vector<Frame> frames;
+  EvBuf in;
+
+  explicit Conversation(Request& req, std::vector<uint32_t> indexes = {}) {
+    bop.request = &req;
+    bop.key_indexes = std::move(indexes);
+    EvBuf out;
+    codec->encode(bop, out.get());
+    frames = test::parse_frames(out.str());
+  }
+  BackendDecode feed(const std::string& bytes) {
+    in.append(bytes);
+    return codec->decode(bop, in.get());
+  }
+  BackendDecode trickle(const std::string& bytes) {
+    BackendDecode d = BackendDecode::NeedMore;
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      in.append(bytes.substr(i, 1));
+      d = codec->decode(bop, in.get());
+      if (d != BackendDecode::NeedMore) {
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("finished early", bytes.size(), i + 1);
+        return d;
+      }
+    }
+    return d;
+  }
+};
+
+void status_is(Status s, const Result& r) { CPPUNIT_ASSERT_EQUAL(static_cast<int>(s), static_cast<int>(r.status)); }
+
+void check_request(const Frame& f, uint8_t opcode, uint16_t vbucket, std::string extras, std::string key,
+                   std::string value, uint64_t cas = 0) {
+  CPPUNIT_ASSERT_EQUAL(int{binary::kRequestMagic}, int{f.magic});
+  CPPUNIT_ASSERT_EQUAL(int{opcode}, int{f.opcode});
+  CPPUNIT_ASSERT_EQUAL(int{vbucket}, int{f.vbucket_or_status});
+  ASSERT_BYTES(extras, f.extras);
+  ASSERT_BYTES(key, f.key);
+  ASSERT_BYTES(value, f.value);
+  CPPUNIT_ASSERT_EQUAL(cas, f.cas);
+}
+
+}  // namespace
+
+class BinaryBackendTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(BinaryBackendTest);
+  CPPUNIT_TEST(testEncodeGets);
+  CPPUNIT_TEST(testEncodeStorage);
+  CPPUNIT_TEST(testEncodeExptimes);
+  CPPUNIT_TEST(testEncodeArithmetic);
+  CPPUNIT_TEST(testEncodeOthers);
+  CPPUNIT_TEST(testOpaquesIncrease);
+  CPPUNIT_TEST(testDecodeMultiget);
+  CPPUNIT_TEST(testDecodeSplitReads);
+  CPPUNIT_TEST(testNotMyVbucket);
+  CPPUNIT_TEST(testDecodeMutations);
+  CPPUNIT_TEST(testDecodeStats);
+  CPPUNIT_TEST(testDecodeKeyless);
+  CPPUNIT_TEST(testDesync);
+  CPPUNIT_TEST(testPipelinedOps);
+  CPPUNIT_TEST_SUITE_END();
+
+ public:
+  void testEncodeGets() {
+    Request r = make(Op::Get, {"a", "bb", "a"});
+    r.vbuckets = {7, 1023, 7};
+    auto f = sent(r);
+    CPPUNIT_ASSERT_EQUAL(size_t{3}, f.size());  // GETK per key, duplicates included
+    check_request(f[0], op(Opcode::GetK), 7, "", "a", "");
+    check_request(f[1], op(Opcode::GetK), 1023, "", "bb", "");
+    check_request(f[2], op(Opcode::GetK), 7, "", "a", "");
+    f = sent(r, {1});
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, f.size());
+    check_request(f[0], op(Opcode::GetK), 1023, "", "bb", "");
+    Request nov = make(Op::Get, {"a"});  // ketama: no vbuckets
+    check_request(sent(nov)[0], op(Opcode::GetK), 0, "", "a", "");
+    Request g = make(Op::Gat, {"a", "b"});
+    g.exptime = 300;
+    f = sent(g);
+    check_request(f[0], op(Opcode::GatK), 0, be32(300), "a", "");
+    check_request(f[1], op(Opcode::GatK), 0, be32(300), "b", "");
+  }
+
+  void testEncodeStorage() {
+    Request s = make(Op::Set, {"k"});
+    s.vbuckets = {42};
+    s.flags = 0xcafe;
+    s.exptime = 60;
+    s.cas = 0x1122334455667788ull;
+    s.value.append("v\r\nv");
+    check_request(sent(s)[0], op(Opcode::Set), 42, be32(0xcafe) + be32(60), "k", "v\r\nv", 0x1122334455667788ull);
+    CPPUNIT_ASSERT_EQUAL(std::string("v\r\nv"), s.value.str());  // still there for a retry
+    Request a = make(Op::Add, {"k"});
+    check_request(sent(a)[0], op(Opcode::Add), 0, be32(0) + be32(0), "k", "");
+    Request r = make(Op::Replace, {"k"});
+    check_request(sent(r)[0], op(Opcode::Replace), 0, be32(0) + be32(0), "k", "");
+    Request ap = make(Op::Append, {"k"});
+    ap.value.append("t");
+    ap.cas = 3;
+    check_request(sent(ap)[0], op(Opcode::Append), 0, "", "k", "t", 3);
+    Request pp = make(Op::Prepend, {"k"});
+    pp.value.append("h");
+    check_request(sent(pp)[0], op(Opcode::Prepend), 0, "", "k", "h");
+  }
+
+  void testEncodeExptimes() {
+    // An ascii negative exptime ("expired") must not become a far-future uint32.
+    Request s = make(Op::Set, {"k"});
+    s.exptime = -1;
+    check_request(sent(s)[0], op(Opcode::Set), 0, be32(0) + be32(2592001), "k", "");
+    s.exptime = INT32_MIN;
+    check_request(sent(s)[0], op(Opcode::Set), 0, be32(0) + be32(2592001), "k", "");
+    Request t = make(Op::Touch, {"k"});
+    t.exptime = -10;
+    check_request(sent(t)[0], op(Opcode::Touch), 0, be32(2592001), "k", "");
+    Request g = make(Op::Gat, {"k"});
+    g.exptime = 4294967295;  // a binary client's value passes unchanged
+    check_request(sent(g)[0], op(Opcode::GatK), 0, be32(4294967295u), "k", "");
+  }
+
+  void testEncodeArithmetic() {
+    Request i = make(Op::Incr, {"n"});  // from ascii: never auto-create
+    i.delta = 5;
+    check_request(sent(i)[0], op(Opcode::Increment), 0, be64(5) + be64(0) + be32(0xffffffff), "n", "");
+    Request d = make(Op::Decr, {"n"});  // from binary with an initial value
+    d.delta = 1;
+    d.initial = 10;
+    d.create = true;
+    d.exptime = 0;
+    d.cas = 8;
+    check_request(sent(d)[0], op(Opcode::Decrement), 0, be64(1) + be64(10) + be32(0), "n", "", 8);
+  }
+
+  void testEncodeOthers() {
+    Request del = make(Op::Delete, {"k"});
+    del.cas = 4;
+    check_request(sent(del)[0], op(Opcode::Delete), 0, "", "k", "", 4);
+    Request f = make(Op::Flush);
+    check_request(sent(f)[0], op(Opcode::Flush), 0, "", "", "");
+    f.has_exptime = true;
+    f.exptime = 30;
+    check_request(sent(f)[0], op(Opcode::Flush), 0, be32(30), "", "");
+    f.exptime = -1;  // ascii "flush_all -1": at once
+    check_request(sent(f)[0], op(Opcode::Flush), 0, be32(0), "", "");
+    Request st = make(Op::Stats);
+    check_request(sent(st)[0], op(Opcode::Stat), 0, "", "", "");
+    st.stats_args = "slabs";
+    check_request(sent(st)[0], op(Opcode::Stat), 0, "", "slabs", "");
+    Request v = make(Op::Version);
+    check_request(sent(v)[0], op(Opcode::Version), 0, "", "", "");
+    Request n = make(Op::Noop);
+    check_request(sent(n)[0], op(Opcode::Noop), 0, "", "", "");
+    Request vb = make(Op::Verbosity);
+    vb.verbosity = 3;
+    check_request(sent(vb)[0], op(Opcode::Verbosity), 0, be32(3), "", "");
+    Request q = make(Op::Quit);  // never QUIT on a shared connection
+    check_request(sent(q)[0], op(Opcode::Noop), 0, "", "", "");
+  }
+
+  void testOpaquesIncrease() {
+    auto codec = make_binary_backend_codec();
+    Request a = make(Op::Get, {"a", "b"});
+    Request b = make(Op::Delete, {"c"});
+    BackendOp oa;
+    oa.request = &a;
+    BackendOp ob;
+    ob.request = &b;
+    EvBuf out;
+    codec->encode(oa, out.get());
+    codec->encode(ob, out.get());
+    auto f = test::parse_frames(out.str());
+    CPPUNIT_ASSERT_EQUAL(size_t{3}, f.size());
+    CPPUNIT_ASSERT_EQUAL(f[0].opaque + 1, f[1].opaque);
+    CPPUNIT_ASSERT_EQUAL(f[1].opaque + 1, f[2].opaque);
+  }
+
+  void testDecodeMultiget() {
+    Request r = make(Op::Get, {"a", "b", "c"});
+    Conversation c(r);
+    std::string reply = encode_frame(response(op(Opcode::GetK), c.frames[0].opaque, Status::Success, be32(5), "a",
+                                              "va\r\nl", 77)) +
+                        encode_frame(response(op(Opcode::GetK), c.frames[1].opaque, Status::KeyNotFound, "", "b")) +
+                        encode_frame(response(op(Opcode::GetK), c.frames[2].opaque, Status::Success, be32(0), "c", ""));
+    CPPUNIT_ASSERT(c.feed(reply) == BackendDecode::Done);
+    CPPUNIT_ASSERT_EQUAL(size_t{0}, c.in.size());
+    CPPUNIT_ASSERT(r.results[0].hit);
+    CPPUNIT_ASSERT_EQUAL(std::string("va\r\nl"), r.results[0].value.str());
+    CPPUNIT_ASSERT_EQUAL(uint32_t{5}, r.results[0].flags);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{77}, r.results[0].cas);
+    CPPUNIT_ASSERT(!r.results[1].hit);
+    status_is(Status::KeyNotFound, r.results[1]);
+    CPPUNIT_ASSERT(r.results[2].hit && r.results[2].value.empty());
+  }
+
+  void testDecodeSplitReads() {
+    Request r = make(Op::Gat, {"a", "b"});
+    Conversation c(r);
+    std::string reply =
+        encode_frame(response(op(Opcode::GatK), c.frames[0].opaque, Status::Success, be32(1), "a", "xyz")) +
+        encode_frame(response(op(Opcode::GatK), c.frames[1].opaque, Status::Success, be32(2), "b", "0123456789"));
+    CPPUNIT_ASSERT(c.trickle(reply) == BackendDecode::Done);
+    CPPUNIT_ASSERT_EQUAL(std::string("xyz"), r.results[0].value.str());
+    CPPUNIT_ASSERT_EQUAL(std::string("0123456789"), r.results[1].value.str());
+  }
+
+  void testNotMyVbucket() {
+    Request r = make(Op::Get, {"a", "b"});
+    r.vbuckets = {3, 4};
+    Conversation c(r);
+    std::string reply =
+        encode_frame(response(op(Opcode::GetK), c.frames[0].opaque, Status::NotMyVbucket, "", "", "")) +
+        encode_frame(response(op(Opcode::GetK), c.frames[1].opaque, Status::Success, be32(0), "b", "v"));
+    CPPUNIT_ASSERT(c.feed(reply) == BackendDecode::Done);
+    status_is(Status::NotMyVbucket, r.results[0]);
+    CPPUNIT_ASSERT(r.results[1].hit);
+    // the retry to another server overwrites the first answer
+    Conversation retry(r, {0});
+    CPPUNIT_ASSERT(retry.feed(encode_frame(response(op(Opcode::GetK), retry.frames[0].opaque, Status::Success,
+                                                    be32(0), "a", "v"))) == BackendDecode::Done);
+    CPPUNIT_ASSERT(r.results[0].hit);
+    status_is(Status::Success, r.results[0]);
+
+    Request s = make(Op::Set, {"k"});
+    Conversation cs(s);
+    CPPUNIT_ASSERT(cs.feed(encode_frame(response(op(Opcode::Set), cs.frames[0].opaque, Status::NotMyVbucket, "", "",
+                                                 "{\"rev\":7}"))) == BackendDecode::Done);
+    status_is(Status::NotMyVbucket, s.results[0]);
+    CPPUNIT_ASSERT_EQUAL(std::string("{\"rev\":7}"), s.results[0].message);
+  }
+
+  void testDecodeMutations() {
+    Request s = make(Op::Set, {"k"});
+    Conversation cs(s);
+    CPPUNIT_ASSERT(cs.feed(encode_frame(response(op(Opcode::Set), cs.frames[0].opaque, Status::Success, "", "", "",
+                                                 99))) == BackendDecode::Done);
+    status_is(Status::Success, s.results[0]);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{99}, s.results[0].cas);
+
+    Request a = make(Op::Add, {"k"});
+    Conversation ca(a);
+    CPPUNIT_ASSERT(ca.feed(encode_frame(response(op(Opcode::Add), ca.frames[0].opaque, Status::KeyExists, "", "",
+                                                 "Data exists for key."))) == BackendDecode::Done);
+    status_is(Status::KeyExists, a.results[0]);
+    CPPUNIT_ASSERT_EQUAL(std::string("Data exists for key."), a.results[0].message);
+    CPPUNIT_ASSERT(a.results[0].error_class == ErrorClass::None);
+
+    Request i = make(Op::Incr, {"n"});
+    Conversation ci(i);
+    CPPUNIT_ASSERT(ci.trickle(encode_frame(response(op(Opcode::Increment), ci.frames[0].opaque, Status::Success, "",
+                                                    "", be64(12345), 6))) == BackendDecode::Done);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{12345}, i.results[0].number);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{6}, i.results[0].cas);
+
+    Request ib = make(Op::Incr, {"n"});
+    Conversation cib(ib);
+    CPPUNIT_ASSERT(cib.feed(encode_frame(response(op(Opcode::Increment), cib.frames[0].opaque, Status::Success, "", "",
+                                                  "1234"))) == BackendDecode::Desync);  // not 8 bytes
+
+    Request t = make(Op::Touch, {"k"});
+    Conversation ct(t);
+    CPPUNIT_ASSERT(ct.feed(encode_frame(response(op(Opcode::Touch), ct.frames[0].opaque, Status::Success, be32(17)))) ==
+                   BackendDecode::Done);
+    CPPUNIT_ASSERT_EQUAL(uint32_t{17}, t.results[0].flags);
+
+    Request d = make(Op::Delete, {"k"});
+    Conversation cd(d);
+    CPPUNIT_ASSERT(cd.feed(encode_frame(response(op(Opcode::Delete), cd.frames[0].opaque, Status::KeyNotFound, "", "",
+                                                 "Not found"))) == BackendDecode::Done);
+    status_is(Status::KeyNotFound, d.results[0]);
+  }
+
+  void testDecodeStats() {
+    Request s = make(Op::Stats);
+    s.stats = {{"curr_items", "1"}};
+    Conversation c(s);
+    uint32_t o = c.frames[0].opaque;
+    std::string reply = encode_frame(response(op(Opcode::Stat), o, Status::Success, "", "pid", "10")) +
+                        encode_frame(response(op(Opcode::Stat), o, Status::Success, "", "curr_items", "2")) +
+                        encode_frame(response(op(Opcode::Stat), o));
+    CPPUNIT_ASSERT(c.trickle(reply) == BackendDecode::Done);
+    CPPUNIT_ASSERT_EQUAL(size_t{2}, s.stats.size());
+    CPPUNIT_ASSERT_EQUAL(std::string("3"), s.stats[0].second);
+    CPPUNIT_ASSERT_EQUAL(std::string("pid"), s.stats[1].first);
+    Request bad = make(Op::Stats);
+    bad.stats_args = "bogus";
+    Conversation cb(bad);
+    CPPUNIT_ASSERT(cb.feed(encode_frame(response(op(Opcode::Stat), cb.frames[0].opaque, Status::KeyNotFound, "", "",
+                                                 "Not found"))) == BackendDecode::Done);
+    status_is(Status::KeyNotFound, bad.results[0]);
+  }
+
+  void testDecodeKeyless() {
+    Request v = make(Op::Version);
+    Conversation cv(v);
+    CPPUNIT_ASSERT(cv.feed(encode_frame(response(op(Opcode::Version), cv.frames[0].opaque, Status::Success, "", "",
+                                                 "1.6.18"))) == BackendDecode::Done);
+    CPPUNIT_ASSERT_EQUAL(std::string("1.6.18"), v.results[0].message);
+    Request f = make(Op::Flush);
+    f.results[0].status = Status::Success;
+    Conversation cf(f);
+    CPPUNIT_ASSERT(cf.feed(encode_frame(response(op(Opcode::Flush), cf.frames[0].opaque, Status::AuthError, "", "",
+                                                 "Auth failure."))) == BackendDecode::Done);
+    status_is(Status::AuthError, f.results[0]);
+    Conversation cf2(f);  // another server succeeds: the error stays
+    CPPUNIT_ASSERT(cf2.feed(encode_frame(response(op(Opcode::Flush), cf2.frames[0].opaque))) == BackendDecode::Done);
+    status_is(Status::AuthError, f.results[0]);
+    Request q = make(Op::Quit);
+    Conversation cq(q);
+    CPPUNIT_ASSERT(cq.feed(encode_frame(response(op(Opcode::Noop), cq.frames[0].opaque))) == BackendDecode::Done);
+    status_is(Status::InternalError, q.results[0]);
+  }
+
+  void testDesync() {
+    auto check = [](const std::function<Frame(const Frame&)>& mutate, const char* what) {
+      Request r = make(Op::Get, {"a"});
+      Conversation c(r);
+      Frame good = response(op(Opcode::GetK), c.frames[0].opaque, Status::Success, be32(0), "a", "v");
+      CPPUNIT_ASSERT_MESSAGE(what, c.feed(encode_frame(mutate(good))) == BackendDecode::Desync);
+    };
+    check([](Frame f) { f.magic = 0x80; return f; }, "request magic");
+    check([](Frame f) { f.opaque += 1; return f; }, "opaque");
+    check([](Frame f) { f.opcode = op(Opcode::Get); return f; }, "opcode");
+    check([](Frame f) { f.key = "b"; return f; }, "another key");
+    check([](Frame f) { f.body_length_override = 2; return f; }, "extras+key beyond body");
+    // garbage instead of a header
+    Request r = make(Op::Delete, {"k"});
+    Conversation c(r);
+    CPPUNIT_ASSERT(c.feed("ERROR\r\n" + std::string(20, 'x')) == BackendDecode::Desync);
+    Request n = make(Op::Delete, {"k"});
+    Conversation cn(n);
+    CPPUNIT_ASSERT(cn.feed(std::string(23, '\x81')) == BackendDecode::NeedMore);
+  }
+
+  void testPipelinedOps() {
+    auto codec = make_binary_backend_codec();
+    Request g = make(Op::Get, {"a"});
+    Request s = make(Op::Set, {"b"});
+    BackendOp og;
+    og.request = &g;
+    BackendOp os;
+    os.request = &s;
+    EvBuf out;
+    codec->encode(og, out.get());
+    codec->encode(os, out.get());
+    auto f = test::parse_frames(out.str());
+    std::string set_reply = encode_frame(response(op(Opcode::Set), f[1].opaque));
+    EvBuf in;
+    in.append(encode_frame(response(op(Opcode::GetK), f[0].opaque, Status::KeyNotFound, "", "a")) +
+              set_reply.substr(0, 10));
+    CPPUNIT_ASSERT(codec->decode(og, in.get()) == BackendDecode::Done);
+    CPPUNIT_ASSERT_EQUAL(size_t{10}, in.size());
+    CPPUNIT_ASSERT(codec->decode(os, in.get()) == BackendDecode::NeedMore);
+    in.append(set_reply.substr(10));
+    CPPUNIT_ASSERT(codec->decode(os, in.get()) == BackendDecode::Done);
+    status_is(Status::KeyNotFound, g.results[0]);
+    status_is(Status::Success, s.results[0]);
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(BinaryBackendTest);
+
+}  // namespace moxi::protocol

@@ -2,8 +2,28 @@
 noinst_LIBRARIES += src/libmoxi.a
 src_libmoxi_a_SOURCES = \
 	src/util/evbuf.h \
-	src/protocol/request.h
+	src/protocol/request.h \
+	src/routing/snapshot.cc src/routing/snapshot.h \
+	src/upstream/server_connection.cc src/upstream/server_connection.h \
+	src/upstream/server_group.cc src/upstream/server_group.h \
+	src/core/app.cc src/core/app.h \
+	src/core/client_connection.cc src/core/client_connection.h \
+	src/core/counters.h \
+	src/core/dispatch.cc \
+	src/core/exchange.h \
+	src/core/listener.cc src/core/listener.h \
+	src/core/notify.cc src/core/notify.h \
+	src/core/settings.h \
+	src/core/static_config.cc src/core/static_config.h \
+	src/core/stream.cc src/core/stream.h \
+	src/core/worker.cc src/core/worker.h
 src_libmoxi_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBEVENT_CFLAGS) $(LIBMEMCACHED_CFLAGS) $(LIBCURL_CFLAGS)
 
 include src/protocol/local.mk
 include src/core/local.mk
+
+# The moxi binary: main() only.
+bin_PROGRAMS += src/moxi
+src_moxi_SOURCES = src/main.cc
+src_moxi_CPPFLAGS = $(src_libmoxi_a_CPPFLAGS)
+src_moxi_LDADD = src/libmoxi.a vbucket/libvbucket.a $(LIBEVENT_LIBS) $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) -lpthread

@@ -1,1 +1,11 @@
-# t/ fragment for the proxy tests.
+# t/ fragment: end-to-end tests of the moxi binary against real memcached.
+check_PROGRAMS += t/proxy_tests
+TESTS += t/proxy_tests
+t_proxy_tests_SOURCES = \
+	t/proxy/cluster.cc t/proxy/cluster.h \
+	t/proxy/ascii_commands_test.cc \
+	t/proxy/binary_commands_test.cc \
+	t/proxy/faults_test.cc \
+	t/proxy/topology_test.cc
+t_proxy_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS)
+t_proxy_tests_LDADD = t/libtestsupport.a vbucket/libvbucket.a $(LIBMEMCACHED_LIBS) $(CPPUNIT_LIBS)

@@ -1,0 +1,52 @@
+// App: the main thread. Binds the listening sockets, starts the workers with
+// the first snapshot, and waits for a signal to stop.
+#pragma once
+
+#include <event2/event.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "src/core/counters.h"
+#include "src/core/listener.h"
+#include "src/core/settings.h"
+#include "src/core/worker.h"
+#include "src/routing/snapshot.h"
+
+namespace moxi {
+
+struct AppSettings {
+  ProxySettings proxy;
+  int workers = 1;
+  int64_t max_connections = 1024;
+  std::string listen_address;  // empty: every interface
+  std::string port_file;       // MOXI_PORT_FILENAME: report bound ports there
+};
+
+class App {
+ public:
+  explicit App(AppSettings settings);
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  // Binds every port of `snapshot` (port 0: the OS chooses) and starts the
+  // workers. On failure nothing is left running and `error` says why.
+  bool start(std::shared_ptr<const Snapshot> snapshot, std::string& error);
+  // Serves until SIGINT or SIGTERM, then stops the workers. Returns the exit status.
+  int run();
+  const std::vector<int>& bound_ports() const { return bound_ports_; }
+
+ private:
+  static void on_signal(evutil_socket_t, short, void* arg);
+
+  AppSettings settings_;
+  event_base* base_;
+  std::vector<event*> signal_events_;
+  ConnectionBudget budget_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<int> bound_ports_;
+};
+
+}  // namespace moxi

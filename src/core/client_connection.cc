@@ -1,0 +1,119 @@
+#include "src/core/client_connection.h"
+
+#include <event2/buffer.h>
+
+#include "src/core/worker.h"
+
+namespace moxi {
+
+ClientConnection::ClientConnection(Worker& worker, int fd, size_t port_index, uint64_t id)
+    : StreamConnection(worker, fd), port_index_(port_index), id_(id) {
+  set_reading(true);
+}
+
+ClientConnection::~ClientConnection() {
+  // Exchanges still at a backend outlive us; they see client == nullptr and
+  // are recycled by the worker when their replies arrive.
+  for (Exchange* ex : inflight_) {
+    ex->client = nullptr;
+    if (ex->complete()) worker_.exchanges().put(ex);
+  }
+}
+
+void ClientConnection::on_readable() {
+  int n = read_some();
+  if (n == -2) return;
+  if (n <= 0) {
+    on_io_error(n == 0 ? 0 : errno);
+    return;
+  }
+  process_input();
+}
+
+void ClientConnection::process_input() {
+  if (closed_) return;
+  const ProxySettings& settings = worker_.settings();
+  if (!codec_) {
+    unsigned char first;
+    if (evbuffer_copyout(in_.get(), &first, 1) != 1) return;
+    codec_ = first == 0x80 ? protocol::make_binary_client_codec(settings.limits)
+                           : protocol::make_ascii_client_codec(settings.limits);
+  }
+  const Bucket* bucket = worker_.snapshot().ports[port_index_].bucket.get();
+  in_process_ = true;
+  while (!closing_ && inflight_.size() < settings.max_client_inflight && output_size() < settings.max_client_output &&
+         in_.size() > 0) {
+    Exchange* ex = worker_.exchanges().get();
+    protocol::DecodeStatus status = codec_->decode(in_.get(), ex->request);
+    if (status == protocol::DecodeStatus::NeedMore) {
+      worker_.exchanges().put(ex);
+      break;
+    }
+    if (status == protocol::DecodeStatus::Close) {
+      worker_.exchanges().put(ex);
+      closing_ = true;
+      break;
+    }
+    ex->client = this;
+    ex->client_id = id_;
+    inflight_.push_back(ex);
+    ++worker_.counters().requests_total;
+    worker_.dispatch(ex, *bucket);
+  }
+  in_process_ = false;
+  write_completed();
+  update_reading();
+}
+
+void ClientConnection::on_exchange_complete() {
+  // A request failed synchronously inside dispatch: process_input writes it
+  // when its loop ends, so don't re-enter it.
+  if (in_process_) return;
+  write_completed();
+  if (!closed_) process_input();
+}
+
+void ClientConnection::write_completed() {
+  bool wrote = false;
+  while (!inflight_.empty() && inflight_.front()->complete()) {
+    Exchange* ex = inflight_.front();
+    inflight_.pop_front();
+    if (!closed_) {
+      codec_->encode(ex->request, out_.get());
+      if (ex->request.op == protocol::Op::Quit || ex->request.close_after) closing_ = true;
+      wrote = true;
+    }
+    worker_.exchanges().put(ex);
+  }
+  if (wrote) mark_dirty();
+  if (closing_ && inflight_.empty() && output_size() == 0) close();
+}
+
+void ClientConnection::update_reading() {
+  if (closed_) return;
+  const ProxySettings& settings = worker_.settings();
+  bool room = !closing_ && inflight_.size() < settings.max_client_inflight && output_size() < settings.max_client_output;
+  if (!room && reading() && !closing_) ++worker_.counters().client_backpressure;
+  set_reading(room);
+}
+
+void ClientConnection::on_drained() {
+  if (closed_) return;
+  if (closing_ && inflight_.empty()) {
+    close();
+    return;
+  }
+  // Output drained: decode what back-pressure held back, then resume reading.
+  if (!reading() && !closing_) process_input();
+}
+
+void ClientConnection::on_io_error(int) { close(); }
+
+void ClientConnection::close() {
+  if (closed_) return;
+  closed_ = true;
+  close_socket();
+  worker_.retire(this);
+}
+
+}  // namespace moxi

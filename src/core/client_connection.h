@@ -1,0 +1,50 @@
+// A client (upstream) connection: detects the protocol from the first byte
+// (0x80 = binary), decodes pipelined requests, hands each to the worker for
+// routing, and writes the replies strictly in request order.
+//
+// Memory bound: at most settings.max_client_inflight requests in flight and
+// settings.max_client_output reply bytes unsent; past either, the
+// connection stops reading until it drains (back-pressure, not buffering).
+//
+// Thread contract: owned by its worker, used only on the worker thread.
+#pragma once
+
+#include <deque>
+#include <memory>
+
+#include "src/core/exchange.h"
+#include "src/core/stream.h"
+#include "src/protocol/client_codec.h"
+#include "src/routing/snapshot.h"
+
+namespace moxi {
+
+class ClientConnection final : public StreamConnection {
+ public:
+  ClientConnection(Worker& worker, int fd, size_t port_index, uint64_t id);
+  ~ClientConnection() override;
+
+  // An exchange of this connection completed: write what is now in order.
+  void on_exchange_complete();
+  size_t port_index() const { return port_index_; }
+
+ private:
+  void on_readable() override;
+  void on_drained() override;
+  void on_io_error(int err) override;
+  // Decodes and dispatches as many requests as the bounds allow.
+  void process_input();
+  void write_completed();
+  void update_reading();
+  void close();
+
+  size_t port_index_;
+  uint64_t id_;
+  std::unique_ptr<protocol::ClientCodec> codec_;
+  std::deque<Exchange*> inflight_;  // in request order
+  bool closing_ = false;             // quit seen or fatal input: close once replies are written
+  bool closed_ = false;
+  bool in_process_ = false;          // process_input is on the stack: completions wait for it
+};
+
+}  // namespace moxi

@@ -1,0 +1,90 @@
+// An Exchange is one client request in flight inside a worker: the decoded
+// Request plus the bookkeeping needed to answer it in order. A PendingOp is
+// the part of an exchange sent to one backend connection.
+//
+// Thread contract: both live and die on the worker thread that decoded the
+// request. They are recycled through per-worker free lists (Pool), so steady
+// traffic allocates nothing.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "src/protocol/backend_codec.h"
+#include "src/protocol/request.h"
+
+namespace moxi {
+
+class ClientConnection;
+struct Exchange;
+
+struct PendingOp {
+  protocol::BackendOp op;
+  Exchange* exchange = nullptr;
+  uint64_t sent_at_ms = 0;  // worker clock when queued; drives downstream_timeout
+  uint32_t attempts = 0;    // resends after a connection closed before any reply byte
+  int server_index = -1;    // index in the exchange's bucket server list
+  void reset() {
+    op.reset();
+    exchange = nullptr;
+    sent_at_ms = 0;
+    attempts = 0;
+    server_index = -1;
+  }
+};
+
+// Marks every key of `op` (or the keyless result) failed with a proxy error.
+inline void fail_op(PendingOp& op, protocol::Status status, std::string_view message) {
+  protocol::Request& req = *op.op.request;
+  if (op.op.key_indexes.empty()) {
+    req.results[0].server_error(status, message);
+    return;
+  }
+  for (uint32_t k : op.op.key_indexes) req.results[k].server_error(status, message);
+}
+
+struct Exchange {
+  protocol::Request request;
+  ClientConnection* client = nullptr;  // null once the client went away: the answer is dropped
+  uint64_t client_id = 0;              // the client's worker-local id: picks its backend connections
+  uint32_t outstanding = 0;            // PendingOps not answered yet
+  uint32_t nmv_retries = 0;            // NOT_MY_VBUCKET re-routes used
+  void reset() {
+    request.reset();
+    client = nullptr;
+    client_id = 0;
+    outstanding = 0;
+    nmv_retries = 0;
+  }
+  bool complete() const { return outstanding == 0; }
+};
+
+// A free list of T (with a reset() method). Objects handed out stay owned by
+// the pool's storage; callers give them back with put().
+template <typename T>
+class Pool {
+ public:
+  T* get() {
+    if (free_.empty()) {
+      all_.push_back(std::make_unique<T>());
+      return all_.back().get();
+    }
+    T* t = free_.back();
+    free_.pop_back();
+    return t;
+  }
+  void put(T* t) {
+    t->reset();
+    free_.push_back(t);
+  }
+  size_t allocated() const { return all_.size(); }
+  size_t in_use() const { return all_.size() - free_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<T>> all_;
+  std::vector<T*> free_;
+};
+
+}  // namespace moxi

@@ -1,0 +1,110 @@
+#include "src/core/listener.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace moxi {
+
+namespace {
+
+std::string describe(const sockaddr* sa) {
+  char host[NI_MAXHOST], serv[NI_MAXSERV];
+  if (getnameinfo(sa, sa->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in), host, sizeof host, serv,
+                  sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+    return "?";
+  return sa->sa_family == AF_INET6 ? "[" + std::string(host) + "]:" + serv : std::string(host) + ":" + serv;
+}
+
+int bound_port(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return -1;
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
+}  // namespace
+
+bool open_listeners(const std::string& address, int port, int copies, ListenGroup& out, std::string& error) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  const std::string want = (address.empty() ? "*" : address) + ":" + std::to_string(port);
+  int rc = getaddrinfo(address.empty() ? nullptr : address.c_str(), std::to_string(port).c_str(), &hints, &res);
+  if (rc != 0) {
+    error = "cannot listen on " + want + ": " + gai_strerror(rc);
+    return false;
+  }
+  out.port = port;
+  out.per_worker.assign(static_cast<size_t>(copies), {});
+  auto close_all = [&out] {
+    for (auto& fds : out.per_worker)
+      for (int f : fds) ::close(f);
+    out.per_worker.clear();
+  };
+  bool any = false;
+  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+    for (int copy = 0; copy < copies; ++copy) {
+      int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+      if (fd < 0) continue;
+      int one = 1;
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+      if (ai->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+      // With port 0 the first socket picks the port; the other copies join it.
+      if (out.port != 0) {
+        if (ai->ai_family == AF_INET6) {
+          reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_port = htons(static_cast<uint16_t>(out.port));
+        } else {
+          reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_port = htons(static_cast<uint16_t>(out.port));
+        }
+      }
+      if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, 1024) != 0) {
+        int err = errno;
+        ::close(fd);
+        if (ai->ai_family == AF_INET6 && err == EAFNOSUPPORT) break;
+        error = "cannot listen on " + describe(ai->ai_addr) + ": " + std::strerror(err);
+        close_all();
+        freeaddrinfo(res);
+        return false;
+      }
+      if (out.port == 0) out.port = bound_port(fd);
+      if (copy == 0) out.bound.push_back(describe(ai->ai_addr));
+      out.per_worker[static_cast<size_t>(copy)].push_back(fd);
+      any = true;
+    }
+  }
+  freeaddrinfo(res);
+  if (!any) {
+    close_all();
+    error = "cannot listen on " + want + ": no usable address";
+    return false;
+  }
+  return true;
+}
+
+bool write_port_file(const std::string& path, const std::vector<int>& ports, std::string& error) {
+  const std::string tmp = path + ".lck";
+  FILE* f = std::fopen(tmp.c_str(), "w");
+  if (!f) {
+    error = "cannot write port file " + tmp + ": " + std::strerror(errno);
+    return false;
+  }
+  for (int port : ports) std::fprintf(f, "TCP INET: %d\n", port);
+  std::fclose(f);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    error = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace moxi

@@ -1,0 +1,103 @@
+#include "src/core/stream.h"
+
+#include <event2/buffer.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "src/core/worker.h"
+
+namespace moxi {
+
+namespace {
+// One read takes at most this much; bounds the input buffer growth per event.
+constexpr int kReadChunk = 64 * 1024;
+}  // namespace
+
+StreamConnection::StreamConnection(Worker& worker, int fd) : worker_(worker) {
+  if (fd >= 0) attach(fd);
+}
+
+StreamConnection::~StreamConnection() { close_socket(); }
+
+void StreamConnection::attach(int fd) {
+  close_socket();
+  fd_ = fd;
+  create_events();
+}
+
+void StreamConnection::create_events() {
+  read_ev_ = event_new(worker_.base(), fd_, EV_READ | EV_PERSIST, &StreamConnection::read_cb, this);
+  write_ev_ = event_new(worker_.base(), fd_, EV_WRITE, &StreamConnection::write_cb, this);
+  reading_ = writing_ = false;
+}
+
+void StreamConnection::free_events() {
+  if (read_ev_) event_free(read_ev_);
+  if (write_ev_) event_free(write_ev_);
+  read_ev_ = write_ev_ = nullptr;
+  reading_ = writing_ = false;
+}
+
+void StreamConnection::close_socket() {
+  free_events();
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+void StreamConnection::set_reading(bool on) {
+  if (!read_ev_ || on == reading_) return;
+  if (on) {
+    event_add(read_ev_, nullptr);
+  } else {
+    event_del(read_ev_);
+  }
+  reading_ = on;
+}
+
+void StreamConnection::mark_dirty() {
+  if (dirty_ || fd_ < 0) return;
+  dirty_ = true;
+  worker_.add_dirty(this);
+}
+
+int StreamConnection::read_some() {
+  int n = evbuffer_read(in_.get(), fd_, kReadChunk);
+  if (n > 0) return n;
+  if (n == 0) return 0;
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return -2;
+  return -1;
+}
+
+bool StreamConnection::flush() {
+  if (fd_ < 0) return false;
+  if (writing_) return true;  // EV_WRITE is armed; write_cb continues
+  while (out_.size() > 0) {
+    int n = evbuffer_write(out_.get(), fd_);
+    if (n > 0) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      writing_ = true;
+      event_add(write_ev_, nullptr);
+      return true;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    on_io_error(n < 0 ? errno : 0);
+    return false;
+  }
+  on_drained();
+  return true;
+}
+
+void StreamConnection::read_cb(evutil_socket_t, short, void* arg) {
+  static_cast<StreamConnection*>(arg)->on_readable();
+}
+
+void StreamConnection::write_cb(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<StreamConnection*>(arg);
+  self->writing_ = false;
+  self->flush();
+}
+
+}  // namespace moxi

@@ -1,0 +1,79 @@
+// StreamConnection: the non-blocking socket plumbing shared by client and
+// backend connections — read into an input evbuffer, collect output in an
+// output evbuffer, and write it once per event-loop turn.
+//
+// Why not bufferevent: a bufferevent writes from its own write callback,
+// which costs an epoll_ctl per reply. Here a connection that has output is
+// put on the worker's dirty list and written right after the loop turn's
+// callbacks ran, so replies produced for many requests in one turn leave in
+// one write(), and EV_WRITE is only armed when the kernel buffer is full.
+//
+// Thread contract: owned and used only by its worker thread.
+#pragma once
+
+#include <event2/event.h>
+
+#include <cstddef>
+
+#include "src/util/evbuf.h"
+
+namespace moxi {
+
+class Worker;
+
+class StreamConnection {
+ public:
+  StreamConnection(const StreamConnection&) = delete;
+  StreamConnection& operator=(const StreamConnection&) = delete;
+  virtual ~StreamConnection();
+
+  // Writes pending output now (called by the worker after each loop turn).
+  // Returns false when the socket failed; the subclass was told via on_io_error.
+  bool flush();
+  bool dirty() const { return dirty_; }
+  void clear_dirty() { dirty_ = false; }
+  int fd() const { return fd_; }
+  size_t output_size() const { return out_.size(); }
+
+ protected:
+  StreamConnection(Worker& worker, int fd);
+
+  // Starts or stops read interest (stopping is how back-pressure works).
+  void set_reading(bool on);
+  bool reading() const { return reading_; }
+  // Queues this connection for a write at the end of the loop turn.
+  void mark_dirty();
+  // Reads what the socket has into in_. Returns bytes read, 0 on EOF, -1 on
+  // a socket error, -2 when nothing was available (EAGAIN).
+  int read_some();
+  // Closes the socket (events removed); the object stays valid.
+  void close_socket();
+  // Attaches a new socket (backend reconnect); events are re-created.
+  void attach(int fd);
+
+  // The socket is readable (read interest on).
+  virtual void on_readable() = 0;
+  // A flush left no output queued (called after every complete flush).
+  virtual void on_drained() {}
+  // A read or write failed with errno `err`, or the peer closed (err = 0).
+  virtual void on_io_error(int err) = 0;
+
+  Worker& worker_;
+  EvBuf in_;
+  EvBuf out_;
+
+ private:
+  static void read_cb(evutil_socket_t, short, void* arg);
+  static void write_cb(evutil_socket_t, short, void* arg);
+  void create_events();
+  void free_events();
+
+  int fd_ = -1;
+  event* read_ev_ = nullptr;
+  event* write_ev_ = nullptr;
+  bool reading_ = false;
+  bool writing_ = false;  // EV_WRITE armed: the kernel buffer was full
+  bool dirty_ = false;
+};
+
+}  // namespace moxi

@@ -1,0 +1,113 @@
+// Worker: one thread, one event_base. It owns its client connections, its
+// backend connection groups, its request pools and its counters; nothing it
+// owns is touched by another thread. Other threads reach it only through
+// post() (the notify queue).
+#pragma once
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "src/core/counters.h"
+#include "src/core/exchange.h"
+#include "src/core/notify.h"
+#include "src/core/settings.h"
+#include "src/routing/snapshot.h"
+
+namespace moxi {
+
+class ClientConnection;
+class ServerGroup;
+class StreamConnection;
+
+// Shared by all workers: the -c limit is global, so it is one atomic touched
+// only on accept and close, never per request.
+struct ConnectionBudget {
+  std::atomic<int64_t> current{0};
+  int64_t max = 1024;
+};
+
+class Worker {
+ public:
+  Worker(int id, ProxySettings settings, ConnectionBudget& budget);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Starts the thread. `listen_fds` pairs a listening socket (this worker's
+  // SO_REUSEPORT member) with the port index in the snapshot it serves.
+  void start(std::shared_ptr<const Snapshot> snapshot, std::vector<std::pair<int, size_t>> listen_fds);
+  // Thread-safe: stops accepting and ends the loop; join() waits for it.
+  void stop();
+  void join();
+  // Thread-safe: runs `task` on this worker's thread.
+  void post(std::function<void()> task);
+
+  // ---- worker-thread only ----
+  int id() const { return id_; }
+  event_base* base() const { return base_; }
+  uint64_t now_ms() const;
+  const ProxySettings& settings() const { return settings_; }
+  Counters& counters() { return counters_; }
+  const Snapshot& snapshot() const { return *snapshot_; }
+  Pool<Exchange>& exchanges() { return exchanges_; }
+  Pool<PendingOp>& ops() { return ops_; }
+
+  void add_dirty(StreamConnection* conn) { dirty_.push_back(conn); }
+  ServerGroup& server_group(const BackendServer& server, protocol::Protocol protocol);
+  // A closed client connection is destroyed after the current loop turn.
+  void retire(ClientConnection* conn);
+  // Routes a freshly decoded request (called by ClientConnection).
+  void dispatch(Exchange* exchange, const Bucket& bucket);
+  // A backend answered (or failed) `op`; finishes its exchange when it was the last.
+  void on_op_done(PendingOp* op);
+
+ private:
+  void run();
+  void flush_dirty();
+  static void accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* arg);
+  void on_accept(int fd, size_t port_index);
+  void finish(Exchange* exchange);
+  // The worker's groups for a bucket's servers, by server index (cached per bucket).
+  const std::vector<ServerGroup*>& groups_for(const Bucket& bucket);
+  void dispatch_keys(Exchange* exchange, const Bucket& bucket);
+  void dispatch_broadcast(Exchange* exchange, const Bucket& bucket);
+  void answer_locally(Exchange* exchange);
+
+  struct ListenerSlot {
+    Worker* worker;
+    size_t port_index;
+    evconnlistener* listener;
+  };
+
+  int id_;
+  ProxySettings settings_;
+  ConnectionBudget& budget_;
+  event_base* base_;
+  std::unique_ptr<NotifyQueue> notify_;
+  std::thread thread_;
+  bool stopping_ = false;
+
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::vector<std::unique_ptr<ListenerSlot>> listeners_;
+  std::unordered_map<ClientConnection*, std::unique_ptr<ClientConnection>> clients_;
+  std::vector<std::unique_ptr<ClientConnection>> graveyard_;
+  std::map<std::pair<std::string, protocol::Protocol>, std::unique_ptr<ServerGroup>> groups_;
+  std::unordered_map<const Bucket*, std::vector<ServerGroup*>> bucket_groups_;
+  std::vector<PendingOp*> scratch_ops_;  // dispatch_keys: one slot per server
+  std::vector<StreamConnection*> dirty_;
+  Pool<Exchange> exchanges_;
+  Pool<PendingOp> ops_;
+  Counters counters_;
+};
+
+}  // namespace moxi

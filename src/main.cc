@@ -1,0 +1,83 @@
+// moxi: a vBucket-aware memcached proxy. main() only wires the library
+// together: parse the command line, build the first snapshot, run the App.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "src/core/app.h"
+#include "src/core/options.h"
+#include "src/core/static_config.h"
+
+namespace {
+
+moxi::AppSettings app_settings(const moxi::Options& options) {
+  moxi::AppSettings s;
+  const moxi::Behaviors& b = options.behaviors;
+  s.proxy.downstream_conn_max = b.downstream_conn_max;
+  s.proxy.downstream_timeout_ms = static_cast<uint64_t>(b.downstream_timeout.count());
+  s.proxy.connect_timeout_ms = static_cast<uint64_t>(b.connect_timeout.count());
+  s.proxy.downstream_retry = b.downstream_retry;
+  s.proxy.nmv_max_retries = b.nmv_max_retries;
+  s.workers = static_cast<int>(options.workers);
+  s.max_connections = options.max_connections;
+  s.listen_address = options.listen_address;
+  if (const char* port_file = std::getenv("MOXI_PORT_FILENAME")) s.port_file = port_file;
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  moxi::ParseOutcome parsed = moxi::parse_options(argc, argv);
+  if (!parsed.ok()) {
+    std::cerr << parsed.error << "\n";
+    return parsed.exit_status;
+  }
+  const moxi::Options& options = *parsed.options;
+  for (const auto& warning : options.warnings) std::cerr << warning << "\n";
+  if (options.show_help) {
+    std::cout << moxi::help_text();
+    return moxi::kExitOk;
+  }
+  if (options.show_version) {
+    std::cout << moxi::version_text();
+    return moxi::kExitOk;
+  }
+  std::string error;
+  std::shared_ptr<const moxi::Snapshot> snapshot = moxi::build_static_snapshot(options, error);
+  if (!snapshot) {
+    std::cerr << "moxi: " << error << "\n";
+    return moxi::kExitDataErr;
+  }
+  if (options.check_config) {
+    for (const auto& binding : snapshot->ports)
+      std::cout << "port " << binding.port << ": " << binding.bucket->servers.size() << " servers, "
+                << (binding.bucket->vbucket_routing() ? "vbucket" : "ketama") << "\n";
+    return moxi::kExitOk;
+  }
+  if (options.daemonize && daemon(1, 0) != 0) {
+    std::perror("moxi: cannot daemonize");
+    return moxi::kExitFailure;
+  }
+  if (!options.pidfile.empty()) {
+    std::ofstream pid(options.pidfile);
+    if (!pid) {
+      std::cerr << "moxi: cannot write pid file " << options.pidfile << "\n";
+      return moxi::kExitFailure;
+    }
+    pid << getpid() << "\n";
+  }
+  moxi::App app(app_settings(options));
+  if (!app.start(snapshot, error)) {
+    std::cerr << "moxi: " << error << "\n";
+    return moxi::kExitFailure;
+  }
+  if (options.verbosity > 0)
+    for (int port : app.bound_ports()) std::cerr << "moxi: listening on port " << port << "\n";
+  int status = app.run();
+  if (!options.pidfile.empty()) ::unlink(options.pidfile.c_str());
+  return status;
+}

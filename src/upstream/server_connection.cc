@@ -1,0 +1,217 @@
+#include "src/upstream/server_connection.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "src/core/worker.h"
+#include "src/upstream/server_group.h"
+
+namespace moxi {
+
+using protocol::Status;
+
+ServerConnection::ServerConnection(Worker& worker, ServerGroup& group)
+    : StreamConnection(worker, -1),
+      group_(group),
+      codec_(group.protocol() == protocol::Protocol::Binary ? protocol::make_binary_backend_codec()
+                                                            : protocol::make_ascii_backend_codec()) {
+  timer_ev_ = evtimer_new(worker.base(), &ServerConnection::timer_cb, this);
+}
+
+ServerConnection::~ServerConnection() {
+  if (connect_ev_) event_free(connect_ev_);
+  event_free(timer_ev_);
+}
+
+void ServerConnection::submit(PendingOp* op) {
+  if (state_ == State::Closed) start_connect();
+  if (state_ == State::Closed) {
+    // The connect failed at once; start_connect already failed what was queued.
+    waiting_.push_back(op);
+    fail_all(Status::InternalError, group_.error_text("write to downstream"));
+    return;
+  }
+  const bool was_idle = waiting_.empty();
+  codec_->encode(op->op, out_.get());
+  waiting_.push_back(op);
+  if (state_ == State::Connected) mark_dirty();
+  if (was_idle && worker_.settings().downstream_timeout_ms > 0 && state_ == State::Connected)
+    arm_timer(worker_.settings().downstream_timeout_ms);
+}
+
+void ServerConnection::start_connect() {
+  const BackendServer& server = group_.server();
+  int fd = ::socket(server.sockaddr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    ++worker_.counters().backend_connect_errors;
+    group_.on_failure();
+    return;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ++worker_.counters().backend_connects;
+  bytes_received_ = 0;
+  in_.clear();
+  out_.clear();
+  codec_ = group_.protocol() == protocol::Protocol::Binary ? protocol::make_binary_backend_codec()
+                                                          : protocol::make_ascii_backend_codec();
+  int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&server.sockaddr), server.sockaddr_len);
+  if (rc < 0 && errno != EINPROGRESS) {
+    ::close(fd);
+    ++worker_.counters().backend_connect_errors;
+    group_.on_failure();
+    return;
+  }
+  attach(fd);
+  state_ = State::Connecting;
+  connect_started_ms_ = worker_.now_ms();
+  if (connect_ev_) event_free(connect_ev_);
+  connect_ev_ = event_new(worker_.base(), fd, EV_WRITE, &ServerConnection::connect_cb, this);
+  event_add(connect_ev_, nullptr);
+  if (worker_.settings().connect_timeout_ms > 0) arm_timer(worker_.settings().connect_timeout_ms);
+}
+
+void ServerConnection::connect_cb(evutil_socket_t fd, short, void* arg) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+  static_cast<ServerConnection*>(arg)->on_connect_result(err);
+}
+
+void ServerConnection::on_connect_result(int err) {
+  if (err != 0) {
+    ++worker_.counters().backend_connect_errors;
+    group_.on_failure();
+    fail_all(Status::InternalError, group_.error_text("write to downstream"));
+    return;
+  }
+  state_ = State::Connected;
+  group_.on_connected();
+  set_reading(true);
+  if (!waiting_.empty()) {
+    mark_dirty();
+    if (worker_.settings().downstream_timeout_ms > 0) arm_timer(worker_.settings().downstream_timeout_ms);
+  } else {
+    evtimer_del(timer_ev_);
+  }
+}
+
+void ServerConnection::arm_timer(uint64_t delay_ms) {
+  timeval tv{static_cast<time_t>(delay_ms / 1000), static_cast<suseconds_t>((delay_ms % 1000) * 1000)};
+  evtimer_add(timer_ev_, &tv);
+}
+
+void ServerConnection::timer_cb(evutil_socket_t, short, void* arg) { static_cast<ServerConnection*>(arg)->on_timer(); }
+
+void ServerConnection::on_timer() {
+  const uint64_t now = worker_.now_ms();
+  if (state_ == State::Connecting) {
+    ++worker_.counters().backend_connect_errors;
+    group_.on_failure();
+    fail_all(Status::Busy, group_.error_text("downstream timeout"));
+    return;
+  }
+  if (state_ != State::Connected || waiting_.empty()) return;
+  const uint64_t timeout = worker_.settings().downstream_timeout_ms;
+  const uint64_t deadline = waiting_.front()->sent_at_ms + timeout;
+  if (now < deadline) {
+    arm_timer(deadline - now);
+    return;
+  }
+  // The oldest request waited too long. Replies still to come would be out
+  // of step with the queue, so the connection goes with it.
+  ++worker_.counters().backend_timeouts;
+  group_.on_failure();
+  fail_all(Status::Busy, group_.error_text("downstream timeout"));
+}
+
+void ServerConnection::on_readable() {
+  int n = read_some();
+  if (n == -2) return;
+  if (n <= 0) {
+    on_io_error(n == 0 ? 0 : errno);
+    return;
+  }
+  bytes_received_ += static_cast<uint64_t>(n);
+  while (!waiting_.empty()) {
+    PendingOp* op = waiting_.front();
+    protocol::BackendDecode r = codec_->decode(op->op, in_.get());
+    if (r == protocol::BackendDecode::NeedMore) break;
+    if (r == protocol::BackendDecode::Desync) {
+      ++worker_.counters().backend_desyncs;
+      fail_all(Status::InternalError, group_.error_text("downstream protocol error"));
+      return;
+    }
+    waiting_.pop_front();
+    worker_.on_op_done(op);
+  }
+  if (waiting_.empty() && in_.size() > 0) {
+    // Bytes nobody asked for: the stream can no longer be trusted.
+    ++worker_.counters().backend_desyncs;
+    fail_all(Status::InternalError, group_.error_text("downstream protocol error"));
+    return;
+  }
+  if (!waiting_.empty() && worker_.settings().downstream_timeout_ms > 0) {
+    // Progress was made: the timer now guards the new oldest request.
+    const uint64_t deadline = waiting_.front()->sent_at_ms + worker_.settings().downstream_timeout_ms;
+    const uint64_t now = worker_.now_ms();
+    arm_timer(deadline > now ? deadline - now : 0);
+  }
+}
+
+void ServerConnection::on_io_error(int) { connection_lost("downstream closed"); }
+
+void ServerConnection::connection_lost(const char* why) {
+  if (waiting_.empty()) {
+    // An idle connection closed by the server: forget it quietly.
+    close_socket();
+    state_ = State::Closed;
+    evtimer_del(timer_ev_);
+    return;
+  }
+  ++worker_.counters().backend_closed;
+  // A reused connection that died before answering anything (the server
+  // restarted while it sat idle): resend once on a fresh connection.
+  const bool retry = bytes_received_ == 0 && state_ == State::Connected;
+  std::deque<PendingOp*> ops;
+  ops.swap(waiting_);
+  close_socket();
+  state_ = State::Closed;
+  evtimer_del(timer_ev_);
+  in_.clear();
+  out_.clear();
+  for (PendingOp* op : ops) {
+    if (retry && op->attempts < worker_.settings().downstream_retry) {
+      ++op->attempts;
+      ++worker_.counters().backend_retries;
+      group_.submit(op);
+      continue;
+    }
+    fail_op(*op, Status::InternalError, group_.error_text(why));
+    worker_.on_op_done(op);
+  }
+}
+
+void ServerConnection::fail_all(Status status, const std::string& message) {
+  std::deque<PendingOp*> ops;
+  ops.swap(waiting_);
+  close_socket();
+  state_ = State::Closed;
+  evtimer_del(timer_ev_);
+  if (connect_ev_) {
+    event_free(connect_ev_);
+    connect_ev_ = nullptr;
+  }
+  in_.clear();
+  out_.clear();
+  for (PendingOp* op : ops) {
+    fail_op(*op, status, message);
+    worker_.on_op_done(op);
+  }
+}
+
+}  // namespace moxi

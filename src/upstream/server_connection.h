@@ -1,0 +1,58 @@
+// One TCP connection from a worker to a backend server, pipelined: requests
+// are encoded into the output buffer as they come and leave with the
+// worker's end-of-turn flush; replies are matched to requests in order.
+//
+// Thread contract: owned by its ServerGroup, used only on the worker thread.
+#pragma once
+
+#include <deque>
+#include <memory>
+
+#include "src/core/exchange.h"
+#include "src/core/stream.h"
+#include "src/protocol/backend_codec.h"
+#include "src/routing/snapshot.h"
+
+namespace moxi {
+
+class ServerGroup;
+
+class ServerConnection final : public StreamConnection {
+ public:
+  ServerConnection(Worker& worker, ServerGroup& group);
+  ~ServerConnection() override;
+
+  // Encodes `op` and queues it; starts a connect when not connected.
+  void submit(PendingOp* op);
+  size_t outstanding() const { return waiting_.size(); }
+  bool connected() const { return state_ == State::Connected; }
+  bool closed() const { return state_ == State::Closed; }
+  // Fails every queued request with `message` and closes the socket.
+  void fail_all(protocol::Status status, const std::string& message);
+
+ private:
+  enum class State { Closed, Connecting, Connected };
+
+  void start_connect();
+  void on_connect_result(int err);
+  void on_readable() override;
+  void on_io_error(int err) override;
+  void on_timer();
+  void arm_timer(uint64_t delay_ms);
+  // The socket is gone; retries what may safely be retried, fails the rest.
+  void connection_lost(const char* why);
+
+  static void connect_cb(evutil_socket_t fd, short, void* arg);
+  static void timer_cb(evutil_socket_t, short, void* arg);
+
+  ServerGroup& group_;
+  std::unique_ptr<protocol::BackendCodec> codec_;
+  std::deque<PendingOp*> waiting_;  // in send order; the head is answered next
+  State state_ = State::Closed;
+  event* connect_ev_ = nullptr;
+  event* timer_ev_ = nullptr;
+  uint64_t connect_started_ms_ = 0;
+  uint64_t bytes_received_ = 0;  // since the connect; 0 means a reused socket may have died idle
+};
+
+}  // namespace moxi

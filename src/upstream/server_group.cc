@@ -1,0 +1,66 @@
+#include "src/upstream/server_group.h"
+
+#include <algorithm>
+#include <cstddef>
+
+#include "src/core/worker.h"
+#include "src/upstream/server_connection.h"
+
+namespace moxi {
+
+namespace {
+// Connections per worker per server when downstream_conn_max is 0 ("no limit").
+constexpr size_t kUnlimitedSlots = 16;
+}  // namespace
+
+ServerGroup::ServerGroup(Worker& worker, BackendServer server, protocol::Protocol protocol)
+    : worker_(worker), server_(std::move(server)), protocol_(protocol) {}
+
+ServerGroup::~ServerGroup() = default;
+
+bool ServerGroup::in_backoff() const { return consecutive_failures_ > 0 && worker_.now_ms() < retry_at_ms_; }
+
+void ServerGroup::on_connected() { consecutive_failures_ = 0; }
+
+void ServerGroup::on_failure() {
+  const ProxySettings& s = worker_.settings();
+  uint32_t shift = std::min<uint32_t>(consecutive_failures_, 16);
+  uint64_t delay = std::min<uint64_t>(s.backoff_min_ms << shift, s.backoff_max_ms);
+  ++consecutive_failures_;
+  retry_at_ms_ = worker_.now_ms() + delay;
+}
+
+ServerConnection* ServerGroup::connection_for(uint64_t client_id) {
+  if (connections_.empty()) {
+    const uint32_t max = worker_.settings().downstream_conn_max;
+    connections_.resize(max == 0 ? kUnlimitedSlots : max);
+  }
+  auto& slot = connections_[client_id % connections_.size()];
+  if (!slot) slot = std::make_unique<ServerConnection>(worker_, *this);
+  return slot.get();
+}
+
+void ServerGroup::submit(PendingOp* op) {
+  if (server_.sockaddr_len == 0 || in_backoff()) {
+    // Fail fast: the server is known down (or its name did not resolve).
+    fail_op(*op, protocol::Status::InternalError, error_text("write to downstream"));
+    worker_.on_op_done(op);
+    return;
+  }
+  connection_for(op->exchange->client_id)->submit(op);
+}
+
+bool ServerGroup::close_idle() {
+  bool busy = false;
+  for (auto& conn : connections_) {
+    if (!conn) continue;
+    if (conn->outstanding() == 0) {
+      conn->fail_all(protocol::Status::InternalError, error_text("downstream closed"));
+    } else {
+      busy = true;
+    }
+  }
+  return !busy;
+}
+
+}  // namespace moxi

@@ -1,0 +1,59 @@
+// ServerGroup: a worker's connections to one backend server (keyed by
+// address and protocol, not by snapshot, so a config swap keeps them), with
+// the server's health: consecutive failures and a reconnect backoff during
+// which requests fail fast instead of waiting on a dead server.
+//
+// Thread contract: owned by one worker, used only on its thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "src/core/exchange.h"
+#include "src/routing/snapshot.h"
+
+namespace moxi {
+
+class ServerConnection;
+class Worker;
+
+class ServerGroup {
+ public:
+  ServerGroup(Worker& worker, BackendServer server, protocol::Protocol protocol);
+  ~ServerGroup();
+
+  // Sends `op` on its client's connection to this server, opening it when
+  // needed; fails it at once while the server is in backoff.
+  void submit(PendingOp* op);
+
+  const BackendServer& server() const { return server_; }
+  protocol::Protocol protocol() const { return protocol_; }
+  Worker& worker() { return worker_; }
+
+  // Health bookkeeping, called by the connections.
+  void on_connected();
+  void on_failure();
+  bool in_backoff() const;
+  // "proxy write to downstream 127.0.0.1" and friends name the host.
+  std::string error_text(const char* what) const { return std::string("proxy ") + what + " " + server_.host; }
+
+  size_t connection_count() const { return connections_.size(); }
+  // Closes idle connections (the server left the config); true when none remain busy.
+  bool close_idle();
+
+ private:
+  // A client's requests to one server always use the same connection
+  // (client id modulo the slot count), so they are answered in the order
+  // they were sent; clients spread over downstream_conn_max connections.
+  ServerConnection* connection_for(uint64_t client_id);
+
+  Worker& worker_;
+  BackendServer server_;
+  protocol::Protocol protocol_;
+  std::vector<std::unique_ptr<ServerConnection>> connections_;  // slots, created on first use
+  uint32_t consecutive_failures_ = 0;
+  uint64_t retry_at_ms_ = 0;
+};
+
+}  // namespace moxi

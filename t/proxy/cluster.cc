@@ -1,0 +1,52 @@
+#include "t/proxy/cluster.h"
+
+#include <stdexcept>
+
+#include "vbucket/config_parse.h"
+#include "vbucket/server_list_parse.h"
+
+namespace moxi::test {
+
+std::string vbucket_map_json(const std::vector<std::string>& servers, int vbuckets) {
+  std::string json = R"({"hashAlgorithm":"CRC","numReplicas":0,"serverList":[)";
+  for (size_t i = 0; i < servers.size(); ++i) json += (i ? ",\"" : "\"") + servers[i] + "\"";
+  json += R"(],"vBucketMap":[)";
+  for (int v = 0; v < vbuckets; ++v)
+    json += (v ? ",[" : "[") + std::to_string(v % static_cast<int>(servers.size())) + "]";
+  return json + "]}";
+}
+
+Cluster::Cluster(ClusterOptions options) {
+  std::vector<std::string> addresses;
+  for (int i = 0; i < options.backends; ++i) {
+    backends_.push_back(std::make_unique<Memcached>());
+    addresses.push_back(backends_.back()->address());
+  }
+  if (options.routing == Routing::VBucket) {
+    std::string json = vbucket_map_json(addresses, options.vbuckets);
+    auto parsed = vbucket::parse_config(json);
+    if (!parsed.ok()) throw std::runtime_error("test map does not parse: " + parsed.error());
+    config_ = parsed.value();
+    config_text_ = "0=" + json;
+  } else {
+    std::string list;
+    for (size_t i = 0; i < addresses.size(); ++i) list += (i ? "," : "") + addresses[i];
+    auto parsed = vbucket::parse_server_list(list);
+    if (!parsed.ok()) throw std::runtime_error("test server list does not parse: " + parsed.error());
+    config_ = parsed.value();
+    config_text_ = "0=" + list;
+  }
+  std::vector<std::string> args = {"-l", "127.0.0.1", "-t", "2", "-z", config_text_};
+  std::string behaviors;
+  if (!options.downstream_protocol.empty()) behaviors = "downstream_protocol=" + options.downstream_protocol;
+  for (const auto& b : options.behaviors) behaviors += (behaviors.empty() ? "" : ",") + b;
+  if (!behaviors.empty()) args.insert(args.end(), {"-Z", behaviors});
+  args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
+  moxi_ = std::make_unique<Moxi>(args);
+}
+
+int Cluster::port() const { return moxi_->port(); }
+
+int Cluster::owner(std::string_view key) const { return config_->server_for_key(key); }
+
+}  // namespace moxi::test

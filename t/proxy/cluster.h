@@ -1,0 +1,56 @@
+// Cluster: the fixture of the end-to-end proxy tests — N real memcached
+// backends on OS-chosen loopback ports and one moxi in front of them, in
+// ketama or vBucket mode, plus the routing oracle (the vbucket library on
+// the same server list) to check where each key landed.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "t/support/client.h"
+#include "t/support/servers.h"
+#include "vbucket/config.h"
+
+namespace moxi::test {
+
+enum class Routing { Ketama, VBucket };
+
+struct ClusterOptions {
+  int backends = 2;
+  Routing routing = Routing::Ketama;
+  std::string downstream_protocol;      // "", "ascii" or "binary" (-Z downstream_protocol)
+  std::vector<std::string> behaviors;   // more -Z items, e.g. "downstream_timeout=300"
+  std::vector<std::string> extra_args;  // more moxi arguments
+  int vbuckets = 64;
+};
+
+class Cluster {
+ public:
+  explicit Cluster(ClusterOptions options = {});
+
+  int port() const;  // moxi's
+  TestClient client() const { return TestClient(port()); }
+  TestClient direct(int backend) const { return TestClient(backends_[static_cast<size_t>(backend)]->port()); }
+  Memcached& backend(int i) { return *backends_[static_cast<size_t>(i)]; }
+  int backend_count() const { return static_cast<int>(backends_.size()); }
+  Moxi& moxi() { return *moxi_; }
+  // The backend index the routing oracle assigns to `key`.
+  int owner(std::string_view key) const;
+  // The -z value moxi was started with.
+  const std::string& config_text() const { return config_text_; }
+  const vbucket::ConfigPtr& config() const { return config_; }
+
+ private:
+  std::vector<std::unique_ptr<Memcached>> backends_;
+  std::unique_ptr<Moxi> moxi_;
+  std::string config_text_;
+  vbucket::ConfigPtr config_;
+};
+
+// A bare vBucketServerMap JSON with `vbuckets` rows spread round-robin over
+// `servers` ("host:port"), no replicas.
+std::string vbucket_map_json(const std::vector<std::string>& servers, int vbuckets);
+
+}  // namespace moxi::test

@@ -1,0 +1,186 @@
+// What clients see when backends die, stall or come back, and when clients
+// send garbage: exactly memcached's replies for malformed input, prompt
+// SERVER_ERRORs (never a hang) for dead backends, and recovery without a
+// restart of moxi.
+#include <cppunit/TestFixture.h>
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <csignal>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "t/proxy/cluster.h"
+
+namespace moxi::test {
+namespace {
+
+// Reads reply lines up to the END of the sync marker, or until the peer closes.
+std::vector<std::string> replies_until_sync(TestClient& c) {
+  std::vector<std::string> lines;
+  try {
+    for (;;) {
+      std::string line = c.read_line();
+      if (line == "END") break;
+      lines.push_back(line);
+    }
+  } catch (const PeerClosed&) {
+    lines.push_back("<closed>");
+  }
+  return lines;
+}
+
+std::string key_on(const Cluster& cluster, int backend, const std::string& prefix) {
+  for (int i = 0;; ++i) {
+    std::string k = prefix + std::to_string(i);
+    if (cluster.owner(k) == backend) return k;
+  }
+}
+
+class FaultsTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(FaultsTest);
+  CPPUNIT_TEST(testMalformedInputMatchesMemcached);
+  CPPUNIT_TEST(testBackendKilledThenRestarted);
+  CPPUNIT_TEST(testBackendStoppedTimesOutOthersUnaffected);
+  CPPUNIT_TEST(testRefusedBackendFailsFast);
+  CPPUNIT_TEST(testTruncatedClientInputHarmsNobody);
+  CPPUNIT_TEST(testMultigetWithDeadServerGivesMisses);
+  CPPUNIT_TEST_SUITE_END();
+
+ public:
+  void testMalformedInputMatchesMemcached() {
+    Cluster cluster;
+    const std::string long_key(251, 'k');
+    const std::vector<std::string> inputs = {
+        "bogus\r\n",
+        "\r\n",
+        "set k 0 0 abc\r\n",
+        "set k 0 0 -1\r\n",
+        "set k abc 0 1\r\nx\r\n",
+        "set k 0 0 3\r\nabcd\r\n",
+        "set k 0 0\r\n",
+        "get\r\n",
+        "get " + long_key + "\r\n",
+        "set " + long_key + " 0 0 1\r\nx\r\n",
+        "incr k abc\r\n",
+        "incr k\r\n",
+        "delete k 5\r\n",
+        "touch k\r\n",
+        "verbosity\r\n",
+        "flush_all abc\r\n",
+        "cas k 0 0 1\r\nx\r\n",
+        "set k 0 0 2000000\r\n" + std::string(2000000, 'x') + "\r\n",
+        "GET k\r\n",
+    };
+    for (const auto& input : inputs) {
+      TestClient proxy = cluster.client();
+      TestClient direct = cluster.direct(0);
+      proxy.send(input + "get __sync__\r\n");
+      direct.send(input + "get __sync__\r\n");
+      auto expected = replies_until_sync(direct);
+      auto got = replies_until_sync(proxy);
+      std::string what = "input: " + escape_bytes(input, 60);
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(what, expected.size(), got.size());
+      for (size_t i = 0; i < expected.size(); ++i) CPPUNIT_ASSERT_EQUAL_MESSAGE(what, expected[i], got[i]);
+    }
+  }
+
+  void testBackendKilledThenRestarted() {
+    ClusterOptions o;
+    o.behaviors = {"downstream_timeout=2000"};
+    Cluster cluster(o);
+    const std::string k0 = key_on(cluster, 0, "dead"), k1 = key_on(cluster, 1, "alive");
+    TestClient c = cluster.client();
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set(k0, "a"));
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set(k1, "b"));
+    cluster.backend(0).kill(SIGKILL);
+    std::string reply = c.set(k0, "again");
+    CPPUNIT_ASSERT_MESSAGE(reply, reply.rfind("SERVER_ERROR proxy ", 0) == 0);
+    CPPUNIT_ASSERT_EQUAL(std::string("b"), c.get(k1).value());
+    cluster.backend(0).restart();
+    // Service resumes by itself once the reconnect backoff (at most 1 s) passes.
+    Deadline deadline = Deadline(std::chrono::seconds(10));
+    while ((reply = c.set(k0, "back")) != "STORED") {
+      CPPUNIT_ASSERT_MESSAGE("moxi never reconnected: " + reply, !deadline.expired());
+      CPPUNIT_ASSERT_MESSAGE(reply, reply.rfind("SERVER_ERROR proxy ", 0) == 0);
+    }
+    CPPUNIT_ASSERT_EQUAL(std::string("back"), c.get(k0).value());
+  }
+
+  void testBackendStoppedTimesOutOthersUnaffected() {
+    ClusterOptions o;
+    o.behaviors = {"downstream_timeout=300"};
+    Cluster cluster(o);
+    const std::string k0 = key_on(cluster, 0, "stop"), k1 = key_on(cluster, 1, "run");
+    TestClient c = cluster.client();
+    TestClient other = cluster.client();
+    c.set(k0, "x");
+    cluster.backend(0).pause();
+    c.send("get " + k0 + "\r\n");
+    // While the first client waits, the other backend serves the other client.
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), other.set(k1, "y"));
+    CPPUNIT_ASSERT_EQUAL(std::string("y"), other.get(k1).value());
+    CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR proxy downstream timeout 127.0.0.1"), c.read_line());
+    cluster.backend(0).resume();
+    Deadline deadline = Deadline(std::chrono::seconds(10));
+    std::optional<std::string> v;
+    for (;;) {
+      c.send("get " + k0 + "\r\n");
+      std::string line = c.read_line();
+      if (line.rfind("VALUE ", 0) == 0) {
+        CPPUNIT_ASSERT_EQUAL(std::string("x"), c.read_line());
+        CPPUNIT_ASSERT_EQUAL(std::string("END"), c.read_line());
+        break;
+      }
+      CPPUNIT_ASSERT_MESSAGE("no recovery: " + line, !deadline.expired());
+    }
+  }
+
+  void testRefusedBackendFailsFast() {
+    Cluster cluster;
+    const std::string k0 = key_on(cluster, 0, "refused");
+    cluster.backend(0).stop();
+    TestClient c = cluster.client();
+    for (int i = 0; i < 5; ++i) {
+      std::string reply = c.set(k0, "x");
+      CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR proxy write to downstream 127.0.0.1"), reply);
+    }
+  }
+
+  void testTruncatedClientInputHarmsNobody() {
+    Cluster cluster;
+    {
+      TestClient half = cluster.client();
+      half.send("set trunc 0 0 100\r\nonly-part");
+    }
+    {
+      TestClient half = cluster.client();
+      half.send("get a b c");  // no CRLF, then gone
+    }
+    {
+      TestClient bin = cluster.client();
+      bin.send(std::string("\x80\x01\x00\x05", 4));  // a quarter of a binary header
+    }
+    TestClient c = cluster.client();
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("trunc", "whole"));
+    CPPUNIT_ASSERT_EQUAL(std::string("whole"), c.get("trunc").value());
+  }
+
+  void testMultigetWithDeadServerGivesMisses() {
+    Cluster cluster;
+    const std::string k0 = key_on(cluster, 0, "gone"), k1 = key_on(cluster, 1, "here");
+    TestClient c = cluster.client();
+    c.set(k0, "0");
+    c.set(k1, "1");
+    cluster.backend(0).stop();
+    auto items = c.retrieve("get " + k0 + " " + k1);
+    CPPUNIT_ASSERT_EQUAL(size_t(1), items.size());
+    CPPUNIT_ASSERT_EQUAL(k1, items[0].key);
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(FaultsTest);
+
+}  // namespace
+}  // namespace moxi::test

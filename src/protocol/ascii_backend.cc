@@ -31,10 +31,13 @@
 // KeyNotFound), so a binary client sees what memcached would tell it.
 // Error lines: "CLIENT_ERROR cannot increment or decrement non-numeric
 // value" -> DeltaBadValue, "SERVER_ERROR object too large for cache" ->
-// TooLarge, "SERVER_ERROR out of memory..." -> OutOfMemory, "SERVER_ERROR
-// not my vbucket" -> NotMyVbucket, "SERVER_ERROR temporary failure" ->
-// TemporaryFailure; any other ERROR/CLIENT_ERROR/SERVER_ERROR line keeps its
-// class and text (statuses UnknownCommand/InvalidArguments/InternalError).
+// TooLarge, "SERVER_ERROR not my vbucket" -> NotMyVbucket, "SERVER_ERROR
+// temporary failure" -> TemporaryFailure (plain statuses: each client
+// protocol then prints its own canonical text, which for ascii is the same
+// line); "SERVER_ERROR out of memory..." -> OutOfMemory keeping its class
+// and text (memcached has several wordings); any other ERROR/CLIENT_ERROR/
+// SERVER_ERROR line keeps its class and text (statuses UnknownCommand/
+// InvalidArguments/InternalError).
 // Anything else is a Desync.
 #include <event2/buffer.h>
 
@@ -111,7 +114,11 @@ bool parse_error_line(std::string_view line, Status& status, ErrorClass& cls, st
     if (message == "object too large for cache") {
       status = Status::TooLarge;
     } else if (starts_with(message, "out of memory")) {
+      // memcached has several of these ("... storing object", "... writing
+      // get response"); keep the exact words for ascii clients.
       status = Status::OutOfMemory;
+      cls = ErrorClass::ServerError;
+      return true;
     } else if (message == "not my vbucket") {
       status = Status::NotMyVbucket;
     } else if (message == "temporary failure") {

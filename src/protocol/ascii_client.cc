@@ -471,22 +471,22 @@ DecodeStatus AsciiClientCodec::decode_storage(evbuffer* in, const Tokens& tok, V
   if (vlen < 0 || vlen > INT_MAX - 2) return fail(ErrorClass::ClientError, kBadFormat);
   const size_t data = static_cast<size_t>(vlen) + 2;
   if (static_cast<uint64_t>(vlen) > limits_.max_value_length) {
-    evbuffer_drain(in, consumed);
-    size_t now = std::min(data, evbuffer_get_length(in));
-    evbuffer_drain(in, now);
-    swallow_ = data - now;
     invalid(req, ErrorClass::ServerError, kTooLarge, noreply);
     // memcached also unlinks the old item of a set it could not store, so a
     // later get does not return stale data; the key stays in the Invalid
     // request so the core can do the same (a delete) if it wants to.
+    // (Copied before the drain below frees the line the token points into.)
     if (verb == Verb::Set) req.add_key(tok.t[1]);
+    evbuffer_drain(in, consumed);
+    size_t now = std::min(data, evbuffer_get_length(in));
+    evbuffer_drain(in, now);
+    swallow_ = data - now;
     return DecodeStatus::Ready;
   }
   if (evbuffer_get_length(in) < consumed + data) {
     need_ = consumed + data;
     return DecodeStatus::NeedMore;  // req untouched; the line stays buffered
   }
-  evbuffer_drain(in, consumed);
   switch (verb) {
     case Verb::Add: req.op = Op::Add; break;
     case Verb::Replace: req.op = Op::Replace; break;
@@ -499,6 +499,7 @@ DecodeStatus AsciiClientCodec::decode_storage(evbuffer* in, const Tokens& tok, V
   req.flags = flags;
   req.exptime = exptime;
   req.cas = cas;
+  evbuffer_drain(in, consumed);  // only now: the tokens point into the line
   evbuffer_remove_buffer(in, req.value.get(), static_cast<size_t>(vlen));
   char crlf[2];
   evbuffer_remove(in, crlf, 2);

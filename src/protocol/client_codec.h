@@ -55,7 +55,15 @@ class ClientCodec {
   //
   // Result conventions the encoders rely on:
   //  * Get/Gat: results[i] belongs to key i. A hit has hit=true; anything
-  //    else is a miss or a per-key failure.
+  //    else is a miss or a per-key failure. Ascii: hits are written in the
+  //    client's key order (a duplicated key at each occurrence), then END;
+  //    a key that failed (error_class ServerError, or an error status other
+  //    than KeyNotFound) reads as a miss, EXCEPT when every key of the
+  //    request failed: then the first key's error line (e.g. "SERVER_ERROR
+  //    proxy downstream timeout") replaces the whole reply, so a get whose
+  //    only server is down does not pass for a miss. Binary (one key per
+  //    request): a miss is KeyNotFound (silent for the quiet opcodes), a
+  //    failure is an error response.
   //  * Version: results[0].message holds the version text.
   //  * Stats: request.stats holds the merged pairs, in output order.
   //  * A Result with error_class != None is a proxy/backend error with its

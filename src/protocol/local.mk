@@ -1,4 +1,5 @@
 # src/protocol/ fragment: codecs (added to src/libmoxi.a).
+EXTRA_DIST += src/protocol/README.md
 src_libmoxi_a_SOURCES += \
 	src/protocol/binary_format.h \
 	src/protocol/ascii_numbers.h src/protocol/ascii_numbers.cc \

@@ -75,7 +75,8 @@ enum class ErrorClass : uint8_t {
 struct Result {
   Status status = Status::Success;
   ErrorClass error_class = ErrorClass::None;
-  std::string message;  // text after CLIENT_ERROR/SERVER_ERROR, or a binary error body
+  std::string message;  // text after CLIENT_ERROR/SERVER_ERROR, or a binary error body;
+                        // for a successful Op::Version, the version text
   bool hit = false;     // get/gat: a value was found
   uint32_t flags = 0;
   uint64_t cas = 0;

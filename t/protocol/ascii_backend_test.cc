@@ -356,7 +356,8 @@ class AsciiBackendTest : public CppUnit::TestFixture {
     } cases[] = {
         {"CLIENT_ERROR cannot increment or decrement non-numeric value", Status::DeltaBadValue, ErrorClass::None, ""},
         {"SERVER_ERROR object too large for cache", Status::TooLarge, ErrorClass::None, ""},
-        {"SERVER_ERROR out of memory storing object", Status::OutOfMemory, ErrorClass::None, ""},
+        {"SERVER_ERROR out of memory storing object", Status::OutOfMemory, ErrorClass::ServerError,
+         "out of memory storing object"},
         {"SERVER_ERROR not my vbucket", Status::NotMyVbucket, ErrorClass::None, ""},
         {"SERVER_ERROR temporary failure", Status::TemporaryFailure, ErrorClass::None, ""},
         {"SERVER_ERROR proxy downstream timeout", Status::InternalError, ErrorClass::ServerError,

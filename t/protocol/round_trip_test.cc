@@ -91,6 +91,7 @@ class RoundTripTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testBinaryIncrCreateOverAscii);
   CPPUNIT_TEST(testBinaryStatsOverAscii);
   CPPUNIT_TEST(testBinaryQuietOverAscii);
+  CPPUNIT_TEST(testAsciiOverAsciiKeepsServerWords);
   CPPUNIT_TEST_SUITE_END();
 
   std::unique_ptr<ClientCodec> ascii_client_ = make_ascii_client_codec(Limits{});
@@ -270,6 +271,24 @@ class RoundTripTest : public CppUnit::TestFixture {
     auto f = test::parse_frames(reply);
     CPPUNIT_ASSERT_EQUAL(size_t{1}, f.size());  // quiet commands still report errors
     CPPUNIT_ASSERT_EQUAL(static_cast<int>(Status::KeyNotFound), int{f[0].vbucket_or_status});
+  }
+
+  void testAsciiOverAsciiKeepsServerWords() {
+    std::string sent;
+    std::string reply = through(
+        *ascii_client_, *ascii_backend_, "get a b\r\n",
+        [](const std::string&) { return "SERVER_ERROR out of memory writing get response\r\n"; }, &sent);
+    ASSERT_BYTES("get a b\r\n", sent);
+    ASSERT_BYTES("SERVER_ERROR out of memory writing get response\r\n", reply);
+    reply = through(*ascii_client_, *ascii_backend_, "incr a 1\r\n", [](const std::string&) {
+      return "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n";
+    });
+    ASSERT_BYTES("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n", reply);
+    reply = through(*ascii_client_, *ascii_backend_, "set a 0 0 1\r\nx\r\n",
+                    [](const std::string&) { return "SERVER_ERROR object too large for cache\r\n"; });
+    ASSERT_BYTES("SERVER_ERROR object too large for cache\r\n", reply);
+    reply = through(*ascii_client_, *ascii_backend_, "touch a 1\r\n", [](const std::string&) { return "TOUCHED\r\n"; });
+    ASSERT_BYTES("TOUCHED\r\n", reply);
   }
 };
 

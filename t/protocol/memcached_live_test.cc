@@ -1,0 +1,396 @@
+// Tests against a real memcached (skipped when /usr/bin/memcached is absent):
+//  * differential: for malformed ascii input, the replies our decoder
+//    produces must be byte-identical to memcached's;
+//  * both backend codecs drive a real memcached through the same script and
+//    must read the same outcomes.
+// memcached is started per test on an ephemeral port (-p -1, port learnt
+// from MEMCACHED_PORT_FILENAME, waited for with inotify, no sleeps), and
+// stopped in tearDown.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+
+#include "src/protocol/backend_codec.h"
+#include "src/protocol/client_codec.h"
+#include "t/protocol/test_util.h"
+
+namespace moxi::protocol {
+
+namespace {
+
+constexpr const char* kMemcached = "/usr/bin/memcached";
+
+// One memcached process on 127.0.0.1 and an ephemeral port.
+class LiveMemcached {
+ public:
+  LiveMemcached() {
+    char tmpl[] = "/tmp/moxi-protocol-test-XXXXXX";
+    if (!mkdtemp(tmpl)) return;
+    dir_ = tmpl;
+    const std::string port_file = dir_ + "/port";
+    int ifd = inotify_init1(IN_CLOEXEC);
+    if (ifd < 0) return;
+    inotify_add_watch(ifd, dir_.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE);
+    pid_ = fork();
+    if (pid_ == 0) {
+      setenv("MEMCACHED_PORT_FILENAME", port_file.c_str(), 1);
+      int devnull = open("/dev/null", O_WRONLY);
+      if (devnull >= 0) dup2(devnull, 2);
+      // memcached refuses to run as root without -u; "-u root" keeps us root.
+      if (geteuid() == 0) {
+        execl(kMemcached, kMemcached, "-l", "127.0.0.1", "-p", "-1", "-U", "0", "-u", "root", nullptr);
+      } else {
+        execl(kMemcached, kMemcached, "-l", "127.0.0.1", "-p", "-1", "-U", "0", nullptr);
+      }
+      _exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (pid_ > 0 && port_ == 0) {
+      std::ifstream f(port_file);
+      std::string word;
+      while (f >> word) {
+        if (word.find_first_not_of("0123456789") == std::string::npos) port_ = std::atoi(word.c_str());
+      }
+      if (port_ != 0) break;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || waitpid(pid_, nullptr, WNOHANG) != 0) break;
+      pollfd p{ifd, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) > 0) {
+        char events[4096];
+        (void)!read(ifd, events, sizeof(events));
+      }
+    }
+    close(ifd);
+  }
+  ~LiveMemcached() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (!dir_.empty()) {
+      std::remove((dir_ + "/port").c_str());
+      std::remove((dir_ + "/port.lck").c_str());
+      rmdir(dir_.c_str());
+    }
+  }
+  LiveMemcached(const LiveMemcached&) = delete;
+  LiveMemcached& operator=(const LiveMemcached&) = delete;
+
+  int port() const { return port_; }
+
+  // A blocking connection with a receive timeout, so a wrong expectation
+  // fails the test instead of hanging it.
+  int connect_fd() const {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+      close(fd);
+      return -1;
+    }
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+  }
+
+ private:
+  std::string dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+bool have_memcached() { return access(kMemcached, X_OK) == 0; }
+
+void send_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    CPPUNIT_ASSERT(n > 0);
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+// Reads until `until` has been seen at the end of the data.
+std::string read_until(int fd, std::string_view until) {
+  std::string got;
+  char buf[65536];
+  while (got.size() < until.size() || got.compare(got.size() - until.size(), until.size(), until) != 0) {
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    CPPUNIT_ASSERT_MESSAGE("memcached went quiet: " + test::printable(got), n > 0);
+    got.append(buf, static_cast<size_t>(n));
+  }
+  return got;
+}
+
+// Sends one op over `fd` with `codec` and reads until the op is decoded.
+void exchange(int fd, BackendCodec& codec, BackendOp& op) {
+  EvBuf out;
+  codec.encode(op, out.get());
+  send_all(fd, out.str());
+  EvBuf in;
+  char buf[65536];
+  for (;;) {
+    BackendDecode d = codec.decode(op, in.get());
+    CPPUNIT_ASSERT(d != BackendDecode::Desync);
+    if (d == BackendDecode::Done) break;
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    CPPUNIT_ASSERT_MESSAGE("memcached went quiet", n > 0);
+    in.append(std::string_view(buf, static_cast<size_t>(n)));
+  }
+  CPPUNIT_ASSERT_EQUAL(size_t{0}, in.size());
+}
+
+}  // namespace
+
+class MemcachedLiveTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(MemcachedLiveTest);
+  CPPUNIT_TEST(testMalformedAsciiMatchesMemcached);
+  CPPUNIT_TEST(testAsciiBackendAgainstMemcached);
+  CPPUNIT_TEST(testBinaryBackendAgainstMemcached);
+  CPPUNIT_TEST_SUITE_END();
+
+  std::unique_ptr<LiveMemcached> server_;
+
+ public:
+  void setUp() override {
+    if (!have_memcached()) {
+      std::cerr << "(memcached not installed: live test skipped) ";
+      return;
+    }
+    server_ = std::make_unique<LiveMemcached>();
+    CPPUNIT_ASSERT_MESSAGE("memcached did not start", server_->port() != 0);
+  }
+  void tearDown() override { server_.reset(); }
+
+  void testMalformedAsciiMatchesMemcached() {
+    if (!server_) return;
+    const std::string k251(251, 'k');
+    const std::vector<std::string> inputs = {
+        "get\r\n", "gets\r\n", "gat\r\n", "gat a\r\n", "gat x a b\r\n", "getx a\r\n", "GET a\r\n",
+        "get a " + k251 + "\r\n", "set a 0 0\r\n", "set a 0 0 1 noreply extra\r\nx\r\n", "set a x 0 1\r\nx\r\n",
+        "set a -1 0 1\r\nx\r\n", "set a 0 abc 1\r\nx\r\n", "set a 0 0 1x\r\nx\r\n", "set a 0 0 -1\r\nabc\r\n",
+        "set a 0 0 noreply\r\nx\r\n", "set a x 0 1 noreply\r\nx\r\n", "set a 0 0 2147483648\r\nx\r\n",
+        "set " + k251 + " 0 0 1\r\nx\r\n", "set a 0 0 1\r\nxyz\r\n", "set a 0 0 1 noreply\r\nxyz\r\n",
+        "set a 0 0 1\r\nx\nget\r\n", "cas k 0 0 1 -1\r\nx\r\n", "cas k 0 0 1\r\nx\r\n", "append\r\n",
+        "prepend k\r\nx\r\n", "add a 0 0 1 2 3\r\nx\r\n",
+        "set big 0 0 2000000\r\n" + std::string(2000000, 'z') + "\r\n",
+        "set big 0 0 2000000 noreply\r\n" + std::string(2000000, 'z') + "\r\n", "incr\r\n", "incr n\r\n",
+        "incr n 1 2 3\r\n", "incr n x\r\n", "decr n -1\r\n", "incr n 18446744073709551616\r\n",
+        "incr n x noreply\r\n", "incr " + k251 + " 1\r\n", "delete\r\n", "delete a b c d\r\n", "delete k 1\r\n",
+        "delete k 0 foo\r\n", "delete k 1 0\r\n", "delete k 1 noreply\r\n", "delete k foo noreply\r\n",
+        "delete " + k251 + "\r\n", "touch k\r\n", "touch a 1 2 3\r\n", "touch k x\r\n", "touch k x noreply\r\n",
+        "touch " + k251 + " 1\r\n", "flush_all x\r\n", "flush_all noreply x\r\n", "flush_all 1 2 3\r\n",
+        "flush_all x noreply\r\n", "verbosity\r\n", "verbosity 1 2 3\r\n", "verbosity x\r\n", "verbosity -1\r\n",
+        "verbosity noreply\r\n", "bogus\r\n", "x\r\n", "\r\n", "\n", "   \r\n", "foo\r\nbar baz\r\n",
+        std::string("bogus\0get a\r\n", 13), std::string(2047, 'x') + "\r\n",
+    };
+    int fd = server_->connect_fd();
+    CPPUNIT_ASSERT(fd >= 0);
+    send_all(fd, "version\r\n");
+    const std::string version_line = read_until(fd, "\r\n");
+    const std::string version = version_line.substr(8, version_line.size() - 10);
+
+    auto codec = make_ascii_client_codec(Limits{});
+    for (const std::string& input : inputs) {
+      // The trailing "version" is a sentinel: its reply ends memcached's answer.
+      const std::string stream = input + "version\r\n";
+      send_all(fd, stream);
+      const std::string theirs = read_until(fd, version_line);
+
+      EvBuf in;
+      EvBuf out;
+      in.append(stream);
+      Request req;
+      for (;;) {
+        req.reset();
+        DecodeStatus st = codec->decode(in.get(), req);
+        if (st != DecodeStatus::Ready) break;
+        if (req.op == Op::Version) {
+          req.prepare_results();
+          req.results[0].message = version;
+        } else {
+          CPPUNIT_ASSERT_MESSAGE("valid request in " + test::printable(input), req.op == Op::Invalid);
+        }
+        codec->encode(req, out.get());
+      }
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(test::printable(input), test::printable(theirs), test::printable(out.str()));
+    }
+    close(fd);
+  }
+
+  // The same script through either backend codec; `binary` picks the codec.
+  void run_backend_script(bool binary) {
+    int fd = server_->connect_fd();
+    CPPUNIT_ASSERT(fd >= 0);
+    auto codec = binary ? make_binary_backend_codec() : make_ascii_backend_codec();
+    BackendOp op;
+    auto run = [&](Request& req) {
+      op.reset();
+      op.request = &req;
+      exchange(fd, *codec, op);
+    };
+    auto make = [](Op o, std::initializer_list<std::string_view> keys = {}) {
+      Request r;
+      r.op = o;
+      for (auto k : keys) r.add_key(k);
+      r.prepare_results();
+      return r;
+    };
+    auto status = [](const Request& r, size_t i = 0) { return static_cast<int>(r.results[i].status); };
+    const int ok = static_cast<int>(Status::Success);
+
+    Request set = make(Op::Set, {"k"});
+    set.flags = 77;
+    set.value.append("va\r\nlue");
+    run(set);
+    CPPUNIT_ASSERT_EQUAL(ok, status(set));
+
+    Request get = make(Op::Get, {"k", "missing", "k"});
+    get.want_cas = true;
+    run(get);
+    CPPUNIT_ASSERT(get.results[0].hit && get.results[2].hit && !get.results[1].hit);
+    CPPUNIT_ASSERT_EQUAL(std::string("va\r\nlue"), get.results[0].value.str());
+    CPPUNIT_ASSERT_EQUAL(std::string("va\r\nlue"), get.results[2].value.str());
+    CPPUNIT_ASSERT_EQUAL(uint32_t{77}, get.results[0].flags);
+    CPPUNIT_ASSERT_EQUAL(static_cast<int>(Status::KeyNotFound), status(get, 1));
+    const uint64_t cas = get.results[0].cas;
+    CPPUNIT_ASSERT(cas != 0);
+
+    Request add = make(Op::Add, {"k"});
+    add.value.append("x");
+    run(add);
+    CPPUNIT_ASSERT_EQUAL(static_cast<int>(Status::KeyExists), status(add));
+
+    Request replace = make(Op::Replace, {"nope"});
+    replace.value.append("x");
+    run(replace);
+    CPPUNIT_ASSERT_EQUAL(static_cast<int>(Status::KeyNotFound), status(replace));
+
+    Request append = make(Op::Append, {"nope"});
+    append.value.append("x");
+    run(append);
+    CPPUNIT_ASSERT_EQUAL(static_cast<int>(Status::NotStored), status(append));
+
+    Request cas_bad = make(Op::Set, {"k"});
+    cas_bad.cas = cas + 1000;
+    cas_bad.value.append("x");
+    run(cas_bad);
+    CPPUNIT_ASSERT_EQUAL(static_cast<int>(Status::KeyExists), status(cas_bad));
+    Request cas_missing = make(Op::Set, {"nope"});
+    cas_missing.cas = cas;
+    run(cas_missing);
+    CPPUNIT_ASSERT_EQUAL(static_cast<int>(Status::KeyNotFound), status(cas_missing));
+    Request cas_ok = make(Op::Set, {"k"});
+    cas_ok.cas = cas;
+    cas_ok.value.append("10");
+    run(cas_ok);
+    CPPUNIT_ASSERT_EQUAL(ok, status(cas_ok));
+
+    Request incr = make(Op::Incr, {"k"});
+    incr.delta = 5;
+    run(incr);
+    CPPUNIT_ASSERT_EQUAL(ok, status(incr));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{15}, incr.results[0].number);
+    Request decr = make(Op::Decr, {"k"});
+    decr.delta = 100;
+    run(decr);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{0}, decr.results[0].number);
+
+    Request text = make(Op::Set, {"t"});
+    text.value.append("abc");
+    run(text);
+    Request bad_incr = make(Op::Incr, {"t"});
+    bad_incr.delta = 1;
+    run(bad_incr);
+    CPPUNIT_ASSERT_EQUAL(static_cast<int>(Status::DeltaBadValue), status(bad_incr));
+    Request miss_incr = make(Op::Incr, {"nope"});
+    run(miss_incr);  // never auto-created (ascii semantics)
+    CPPUNIT_ASSERT_EQUAL(static_cast<int>(Status::KeyNotFound), status(miss_incr));
+    Request create = make(Op::Incr, {"counter"});  // binary semantics: create with the initial value
+    create.create = true;
+    create.initial = 42;
+    create.delta = 1;
+    run(create);
+    CPPUNIT_ASSERT_EQUAL(ok, status(create));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{42}, create.results[0].number);
+    run(create);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{43}, create.results[0].number);
+
+    // A negative exptime means "already expired" on either protocol.
+    Request expired = make(Op::Set, {"gone"});
+    expired.exptime = -1;
+    expired.value.append("x");
+    run(expired);
+    CPPUNIT_ASSERT_EQUAL(ok, status(expired));
+    Request check = make(Op::Get, {"gone"});
+    run(check);
+    CPPUNIT_ASSERT(!check.results[0].hit);
+
+    Request touch = make(Op::Touch, {"k"});
+    touch.exptime = 100;
+    run(touch);
+    CPPUNIT_ASSERT_EQUAL(ok, status(touch));
+    Request touch_miss = make(Op::Touch, {"nope"});
+    run(touch_miss);
+    CPPUNIT_ASSERT_EQUAL(static_cast<int>(Status::KeyNotFound), status(touch_miss));
+    Request gat = make(Op::Gat, {"k", "nope"});
+    gat.exptime = 100;
+    run(gat);
+    CPPUNIT_ASSERT(gat.results[0].hit && !gat.results[1].hit);
+
+    Request del = make(Op::Delete, {"k"});
+    run(del);
+    CPPUNIT_ASSERT_EQUAL(ok, status(del));
+    run(del);
+    CPPUNIT_ASSERT_EQUAL(static_cast<int>(Status::KeyNotFound), status(del));
+
+    Request version = make(Op::Version);
+    run(version);
+    CPPUNIT_ASSERT_EQUAL(std::string("1.6"), version.results[0].message.substr(0, 3));
+
+    Request stats = make(Op::Stats);
+    run(stats);
+    CPPUNIT_ASSERT(stats.stats.size() > 20);
+    CPPUNIT_ASSERT_EQUAL(std::string("pid"), stats.stats[0].first);
+    Request bad_stats = make(Op::Stats);
+    bad_stats.stats_args = "bogus";
+    run(bad_stats);
+    CPPUNIT_ASSERT(status(bad_stats) != ok);
+
+    Request noop = make(Op::Noop);
+    run(noop);
+    Request flush = make(Op::Flush);
+    run(flush);
+    CPPUNIT_ASSERT_EQUAL(ok, status(flush));
+    Request after = make(Op::Get, {"t"});
+    run(after);
+    CPPUNIT_ASSERT(!after.results[0].hit);
+    close(fd);
+  }
+
+  void testAsciiBackendAgainstMemcached() {
+    if (server_) run_backend_script(false);
+  }
+  void testBinaryBackendAgainstMemcached() {
+    if (server_) run_backend_script(true);
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(MemcachedLiveTest);
+
+}  // namespace moxi::protocol

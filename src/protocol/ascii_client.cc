@@ -583,6 +583,12 @@ void AsciiClientCodec::encode_get(const Request& req, evbuffer* out) {
 
 void AsciiClientCodec::encode_stats(const Request& req, evbuffer* out) {
   const Result& r = result_at(req, 0);
+  if (r.status == Status::KeyNotFound && r.error_class == ErrorClass::None) {
+    // A binary backend's answer to an unknown stats group; memcached's ascii
+    // side says ERROR for it ("stats bogus", "stats noreply").
+    evbuffer_add(out, "ERROR\r\n", 7);
+    return;
+  }
   if (r.status != Status::Success || r.error_class != ErrorClass::None) {
     write_result_line(Op::Stats, false, r, out);
     return;

@@ -196,6 +196,11 @@ class AsciiClientEncodeTest : public CppUnit::TestFixture {
     bad.results[0].status = Status::UnknownCommand;
     bad.results[0].error_class = ErrorClass::Error;
     ASSERT_BYTES("ERROR\r\n", reply(bad));
+    // A binary backend's "no such stats group" reads as memcached's ascii ERROR.
+    Request unknown_group = make(Op::Stats);
+    unknown_group.stats_args = "noreply";
+    unknown_group.results[0].status = Status::KeyNotFound;
+    ASSERT_BYTES("ERROR\r\n", reply(unknown_group));
   }
 
   void testVersion() {

@@ -22,6 +22,7 @@ struct Counters {
   uint64_t backend_desyncs = 0;
   uint64_t not_my_vbucket = 0;
   uint64_t client_backpressure = 0;          // times a client was paused for sending faster than answers
+  uint64_t wait_queue_timeouts = 0;          // requests failed after waiting wait_queue_timeout for a slot
 
   Counters& operator+=(const Counters& o) {
     client_connections_total += o.client_connections_total;
@@ -39,6 +40,7 @@ struct Counters {
     backend_desyncs += o.backend_desyncs;
     not_my_vbucket += o.not_my_vbucket;
     client_backpressure += o.client_backpressure;
+    wait_queue_timeouts += o.wait_queue_timeouts;
     return *this;
   }
 };

@@ -11,13 +11,13 @@ namespace moxi {
 using protocol::Op;
 using protocol::Status;
 
-const std::vector<ServerGroup*>& Worker::groups_for(const Bucket& bucket) {
-  auto it = bucket_groups_.find(&bucket);
-  if (it != bucket_groups_.end()) return it->second;
-  std::vector<ServerGroup*> groups;
-  groups.reserve(bucket.servers.size());
-  for (const auto& server : bucket.servers) groups.push_back(&server_group(server, bucket.downstream_protocol));
-  return bucket_groups_.emplace(&bucket, std::move(groups)).first->second;
+Worker::BucketState& Worker::state_for(const Bucket& bucket) {
+  auto it = buckets_.find(&bucket);
+  if (it != buckets_.end()) return it->second;
+  BucketState state;
+  state.groups.reserve(bucket.servers.size());
+  for (const auto& server : bucket.servers) state.groups.push_back(&server_group(server, bucket.downstream_protocol));
+  return buckets_.emplace(&bucket, std::move(state)).first->second;
 }
 
 void Worker::dispatch(Exchange* ex, const Bucket& bucket) {
@@ -31,13 +31,57 @@ void Worker::dispatch(Exchange* ex, const Bucket& bucket) {
     case Op::Quit:
       answer_locally(ex);
       return;
-    case Op::Flush:
-    case Op::Stats:
-      dispatch_broadcast(ex, bucket);
-      return;
     default:
-      dispatch_keys(ex, bucket);
-      return;
+      break;
+  }
+  BucketState& state = state_for(bucket);
+  const uint32_t max = settings_.downstream_max;
+  if (max != 0 && (state.active >= max || !state.waiting.empty())) {
+    // Over downstream_max: wait for a slot (first come, first served). It
+    // counts as outstanding so nobody recycles it while it waits.
+    ex->outstanding = 1;
+    state.waiting.emplace_back(ex, now_ms());
+    if (settings_.wait_queue_timeout_ms > 0 && !evtimer_pending(wait_timer_, nullptr)) {
+      timeval tv{static_cast<time_t>(settings_.wait_queue_timeout_ms / 1000),
+                 static_cast<suseconds_t>((settings_.wait_queue_timeout_ms % 1000) * 1000)};
+      evtimer_add(wait_timer_, &tv);
+    }
+    return;
+  }
+  route(ex, bucket, state);
+}
+
+void Worker::route(Exchange* ex, const Bucket& bucket, BucketState& state) {
+  ++state.active;
+  ex->admitted_to = &bucket;
+  if (ex->request.op == Op::Flush || ex->request.op == Op::Stats) {
+    dispatch_broadcast(ex, state);
+  } else {
+    dispatch_keys(ex, bucket, state);
+  }
+}
+
+void Worker::wait_timer_cb(evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->expire_waiters(); }
+
+void Worker::expire_waiters() {
+  const uint64_t now = now_ms();
+  const uint64_t timeout = settings_.wait_queue_timeout_ms;
+  uint64_t next = 0;  // queue time of the oldest waiter left, 0 = none
+  for (auto& [bucket, state] : buckets_) {
+    while (!state.waiting.empty() && state.waiting.front().second + timeout <= now) {
+      Exchange* ex = state.waiting.front().first;
+      state.waiting.pop_front();
+      ++counters_.wait_queue_timeouts;
+      for (auto& r : ex->request.results) r.server_error(Status::Busy, "proxy wait queue timeout");
+      ex->outstanding = 0;
+      finish(ex);
+    }
+    if (!state.waiting.empty() && (next == 0 || state.waiting.front().second < next)) next = state.waiting.front().second;
+  }
+  if (next != 0) {
+    uint64_t delay = next + timeout > now ? next + timeout - now : 1;
+    timeval tv{static_cast<time_t>(delay / 1000), static_cast<suseconds_t>((delay % 1000) * 1000)};
+    evtimer_add(wait_timer_, &tv);
   }
 }
 
@@ -47,9 +91,9 @@ void Worker::answer_locally(Exchange* ex) {
   finish(ex);
 }
 
-void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket) {
+void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& state) {
   protocol::Request& req = ex->request;
-  const auto& groups = groups_for(bucket);
+  const auto& groups = state.groups;
   const vbucket::Config& config = *bucket.config;
   const bool by_vbucket = bucket.vbucket_routing();
   const size_t nkeys = req.key_count();
@@ -97,8 +141,8 @@ void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket) {
   }
 }
 
-void Worker::dispatch_broadcast(Exchange* ex, const Bucket& bucket) {
-  const auto& groups = groups_for(bucket);
+void Worker::dispatch_broadcast(Exchange* ex, BucketState& state) {
+  const auto& groups = state.groups;
   ex->outstanding = static_cast<uint32_t>(groups.size());
   if (groups.empty()) {
     finish(ex);
@@ -126,6 +170,24 @@ void Worker::on_op_done(PendingOp* op) {
 }
 
 void Worker::finish(Exchange* ex) {
+  if (ex->admitted_to) {
+    // Its slot frees: admit the oldest waiter of that bucket.
+    const auto* bucket = static_cast<const Bucket*>(ex->admitted_to);
+    ex->admitted_to = nullptr;
+    BucketState& state = buckets_.at(bucket);
+    --state.active;
+    // A waiter admitted here may fail at once and come back through finish():
+    // the outer call keeps admitting, so the stack stays flat.
+    if (!state.admitting) {
+      state.admitting = true;
+      while (!state.waiting.empty() && state.active < settings_.downstream_max) {
+        Exchange* next = state.waiting.front().first;
+        state.waiting.pop_front();
+        route(next, *bucket, state);
+      }
+      state.admitting = false;
+    }
+  }
   for (const auto& r : ex->request.results)
     if (r.error_class == protocol::ErrorClass::ServerError) {
       ++counters_.request_errors;

@@ -51,12 +51,14 @@ struct Exchange {
   uint64_t client_id = 0;              // the client's worker-local id: picks its backend connections
   uint32_t outstanding = 0;            // PendingOps not answered yet
   uint32_t nmv_retries = 0;            // NOT_MY_VBUCKET re-routes used
+  const void* admitted_to = nullptr;   // the bucket whose downstream_max slot it holds
   void reset() {
     request.reset();
     client = nullptr;
     client_id = 0;
     outstanding = 0;
     nmv_retries = 0;
+    admitted_to = nullptr;
   }
   bool complete() const { return outstanding == 0; }
 };

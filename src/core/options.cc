@@ -185,18 +185,18 @@ using B = Behaviors;
 constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"downstream_max", "", VK::Count, I, "1024", "concurrent requests per worker per bucket; 0 = unlimited"},
      &B::downstream_max},
-    {{"downstream_conn_max", "", VK::Count, I, "4", "connections per worker per backend server; 0 = unlimited"},
+    {{"downstream_conn_max", "", VK::Count, I, "4", "pipelined connections per worker per backend server; 0 = 16"},
      &B::downstream_conn_max},
     {{"downstream_timeout", "", VK::Millis, I, "5000", "time a request may take once it has its connections"},
      &B::downstream_timeout},
-    {{"downstream_conn_queue_timeout", "", VK::Millis, I, "200", "time a request may wait for a busy server's connection"},
+    {{"downstream_conn_queue_timeout", "", VK::Millis, G, "200", "no effect: requests pipeline on their connection, they never queue for one"},
      &B::downstream_conn_queue_timeout},
     {{"wait_queue_timeout", "", VK::Millis, I, "200", "time a request may wait for a free slot (downstream_max)"},
      &B::wait_queue_timeout},
     {{"connect_timeout", "", VK::Millis, I, "400", "time to connect to a backend server"}, &B::connect_timeout},
-    {{"connect_max_errors", "", VK::Count, I, "5", "consecutive errors before a server is avoided; 0 = never"},
+    {{"connect_max_errors", "", VK::Count, I, "5", "consecutive failures before reconnects back off; 0 = never"},
      &B::connect_max_errors},
-    {{"connect_retry_interval", "", VK::Millis, I, "30000", "how long a failing server is avoided"},
+    {{"connect_retry_interval", "", VK::Millis, I, "30000", "cap of the doubling reconnect back-off"},
      &B::connect_retry_interval},
     {{"downstream_protocol", "", VK::Protocol, I, "unset", "ascii or binary to the backends (see below)"},
      &B::downstream_protocol},
@@ -204,8 +204,8 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
      &B::downstream_retry},
     {{"port_listen", "", VK::Port, I, "11211", "listen port for URL configs and bare {json}; 0 = any free port"},
      &B::port_listen},
-    {{"cycle", "", VK::Millis, I, "200", "clock resolution for queue timeouts"}, &B::cycle},
-    {{"time_stats", "", VK::Bool, I, "0", "1 = keep connect and wait time histograms"}, &B::time_stats},
+    {{"cycle", "", VK::Millis, G, "200", "no effect: timers are exact, there is no clock quantum"}, &B::cycle},
+    {{"time_stats", "", VK::Bool, P, "0", "1 = keep connect and wait time histograms"}, &B::time_stats},
     {{"mcs_opts", "", VK::McsOpts, I, "none", "hash options; only distribution:ketama-weighted"},
      &B::mcs_opts},
     {{"usr", "", VK::String, P, "none", "SASL user for backends; HTTP user for URLs without auth"}, &B::usr},
@@ -872,11 +872,10 @@ std::optional<std::string> parse_behaviors(std::string_view text, Behaviors& out
       if (!e) return std::string(key) + ": unknown behavior key (value " + quote(value) + ")";
       ParsedValue v;
       if (auto err = parse_value(e->info.kind, value, v)) return std::string(key) + ": " + *err;
-      if (std::holds_alternative<std::monostate>(e->field)) {
-        if (std::find(ignored.begin(), ignored.end(), key) == ignored.end()) ignored.emplace_back(key);
-      } else {
-        store(e->field, v, next);
-      }
+      if (e->info.support == Support::Ignored &&
+          std::find(ignored.begin(), ignored.end(), key) == ignored.end())
+        ignored.emplace_back(key);
+      if (!std::holds_alternative<std::monostate>(e->field)) store(e->field, v, next);
     }
   }
   out = std::move(next);

@@ -16,6 +16,7 @@ Worker::Worker(int id, ProxySettings settings, ConnectionBudget& budget)
     : id_(id), settings_(std::move(settings)), budget_(budget), base_(event_base_new()) {
   if (!base_) throw std::runtime_error("event_base_new failed");
   notify_ = std::make_unique<NotifyQueue>(base_);
+  wait_timer_ = evtimer_new(base_, &Worker::wait_timer_cb, this);
 }
 
 Worker::~Worker() {
@@ -31,6 +32,7 @@ Worker::~Worker() {
     if (slot->listener) evconnlistener_free(slot->listener);
   listeners_.clear();
   notify_.reset();
+  event_free(wait_timer_);
   event_base_free(base_);
 }
 

@@ -8,6 +8,7 @@
 #include <event2/listener.h>
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -77,11 +78,24 @@ class Worker {
   static void accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* arg);
   void on_accept(int fd, size_t port_index);
   void finish(Exchange* exchange);
-  // The worker's groups for a bucket's servers, by server index (cached per bucket).
-  const std::vector<ServerGroup*>& groups_for(const Bucket& bucket);
-  void dispatch_keys(Exchange* exchange, const Bucket& bucket);
-  void dispatch_broadcast(Exchange* exchange, const Bucket& bucket);
+  // What a worker keeps per bucket: its server groups by server index, and
+  // the downstream_max admission (requests at the backends, and the queue of
+  // those waiting for a slot, each with the time it was queued).
+  struct BucketState {
+    std::vector<ServerGroup*> groups;
+    uint32_t active = 0;
+    std::deque<std::pair<Exchange*, uint64_t>> waiting;
+    bool admitting = false;  // finish() is admitting waiters further up the stack
+  };
+  BucketState& state_for(const Bucket& bucket);
+  // Sends an admitted exchange to its servers.
+  void route(Exchange* exchange, const Bucket& bucket, BucketState& state);
+  void dispatch_keys(Exchange* exchange, const Bucket& bucket, BucketState& state);
+  void dispatch_broadcast(Exchange* exchange, BucketState& state);
   void answer_locally(Exchange* exchange);
+  // Fails waiters older than wait_queue_timeout; re-arms for the next one.
+  void expire_waiters();
+  static void wait_timer_cb(evutil_socket_t, short, void* arg);
 
   struct ListenerSlot {
     Worker* worker;
@@ -102,7 +116,8 @@ class Worker {
   std::unordered_map<ClientConnection*, std::unique_ptr<ClientConnection>> clients_;
   std::vector<std::unique_ptr<ClientConnection>> graveyard_;
   std::map<std::pair<std::string, protocol::Protocol>, std::unique_ptr<ServerGroup>> groups_;
-  std::unordered_map<const Bucket*, std::vector<ServerGroup*>> bucket_groups_;
+  std::unordered_map<const Bucket*, BucketState> buckets_;
+  event* wait_timer_ = nullptr;
   std::vector<PendingOp*> scratch_ops_;  // dispatch_keys: one slot per server
   std::vector<StreamConnection*> dirty_;
   Pool<Exchange> exchanges_;

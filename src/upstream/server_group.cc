@@ -18,15 +18,23 @@ ServerGroup::ServerGroup(Worker& worker, BackendServer server, protocol::Protoco
 
 ServerGroup::~ServerGroup() = default;
 
-bool ServerGroup::in_backoff() const { return consecutive_failures_ > 0 && worker_.now_ms() < retry_at_ms_; }
+bool ServerGroup::in_backoff() const { return retry_at_ms_ != 0 && worker_.now_ms() < retry_at_ms_; }
 
-void ServerGroup::on_connected() { consecutive_failures_ = 0; }
+void ServerGroup::on_connected() {
+  consecutive_failures_ = 0;
+  retry_at_ms_ = 0;
+}
 
 void ServerGroup::on_failure() {
+  // The first connect_max_errors failures in a row retry at once (a refused
+  // connect costs nothing on a LAN); after that, requests fail fast for a
+  // delay that doubles from backoff_min up to connect_retry_interval, and
+  // the first request after it tries again.
   const ProxySettings& s = worker_.settings();
-  uint32_t shift = std::min<uint32_t>(consecutive_failures_, 16);
-  uint64_t delay = std::min<uint64_t>(s.backoff_min_ms << shift, s.backoff_max_ms);
   ++consecutive_failures_;
+  if (s.connect_max_errors == 0 || consecutive_failures_ <= s.connect_max_errors) return;
+  uint32_t shift = std::min<uint32_t>(consecutive_failures_ - s.connect_max_errors - 1, 20);
+  uint64_t delay = std::min<uint64_t>(s.backoff_min_ms << shift, s.connect_retry_interval_ms);
   retry_at_ms_ = worker_.now_ms() + delay;
 }
 

@@ -5,7 +5,13 @@
 #include <cppunit/TestFixture.h>
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <csignal>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -181,6 +187,108 @@ class FaultsTest : public CppUnit::TestFixture {
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(FaultsTest);
+
+}  // namespace
+}  // namespace moxi::test
+
+namespace moxi::test {
+namespace {
+
+long rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+class LimitsTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(LimitsTest);
+  CPPUNIT_TEST(testWaitQueueTimeout);
+  CPPUNIT_TEST(testClientThatNeverReadsIsBounded);
+  CPPUNIT_TEST(testConnectionLimitRefusesCleanly);
+  CPPUNIT_TEST_SUITE_END();
+
+ public:
+  void testWaitQueueTimeout() {
+    ClusterOptions o;
+    o.behaviors = {"downstream_max=1", "wait_queue_timeout=200", "downstream_timeout=5000"};
+    o.extra_args = {"-t", "1"};
+    Cluster cluster(o);
+    const std::string k0 = key_on(cluster, 0, "slow"), k1 = key_on(cluster, 1, "queued");
+    TestClient a = cluster.client(), b = cluster.client();
+    a.set(k0, "a");
+    cluster.backend(0).pause();
+    a.send("get " + k0 + "\r\n");      // holds the only slot
+    CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR proxy wait queue timeout"), b.request("get " + k1));
+    cluster.backend(0).resume();
+    CPPUNIT_ASSERT_EQUAL("VALUE " + k0 + " 0 1", a.read_line());
+    CPPUNIT_ASSERT_EQUAL(std::string("a"), a.read_line());
+    CPPUNIT_ASSERT_EQUAL(std::string("END"), a.read_line());
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), b.set(k1, "now"));
+  }
+
+  void testClientThatNeverReadsIsBounded() {
+    Cluster cluster;
+    TestClient setter = cluster.client();
+    const std::string big(100 * 1024, 'b');
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), setter.set("big", big));
+    const long before = rss_kib(cluster.moxi().pid());
+    // A million gets of 100 KiB would be 100 GiB of replies; the client reads none.
+    TestClient hog = cluster.client();
+    int flags = fcntl(hog.fd(), F_GETFL);
+    fcntl(hog.fd(), F_SETFL, flags | O_NONBLOCK);
+    std::string requests;
+    for (int i = 0; i < 1000000; ++i) requests += "get big\r\n";
+    size_t sent = 0;
+    Deadline deadline(std::chrono::seconds(20));
+    while (sent < requests.size()) {
+      ssize_t n = ::send(hog.fd(), requests.data() + sent, requests.size() - sent, MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+        continue;
+      }
+      CPPUNIT_ASSERT(errno == EAGAIN);
+      // moxi stopped reading this client if its socket stays full.
+      pollfd p{hog.fd(), POLLOUT, 0};
+      if (::poll(&p, 1, 300) == 0) break;
+      CPPUNIT_ASSERT_MESSAGE("moxi kept reading a client that never reads", !deadline.expired());
+    }
+    CPPUNIT_ASSERT_MESSAGE("moxi read every request of a client that never reads", sent < requests.size());
+    // Others are served meanwhile, and moxi's memory stayed bounded.
+    TestClient other = cluster.client();
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), other.set("small", "x"));
+    CPPUNIT_ASSERT_EQUAL(std::string("x"), other.get("small").value());
+    const long after = rss_kib(cluster.moxi().pid());
+    CPPUNIT_ASSERT_MESSAGE("RSS grew from " + std::to_string(before) + " to " + std::to_string(after) + " KiB",
+                           after - before < 64 * 1024);
+  }
+
+  void testConnectionLimitRefusesCleanly() {
+    ClusterOptions o;
+    o.extra_args = {"-c", "2"};
+    Cluster cluster(o);
+    TestClient a = cluster.client(), b = cluster.client();
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), a.set("x", "1"));
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), b.set("y", "2"));
+    TestClient c = cluster.client();
+    CPPUNIT_ASSERT_EQUAL(std::string("ERROR Too many open connections"), c.read_line());
+    CPPUNIT_ASSERT(c.expect_closed(Deadline(std::chrono::seconds(2))));
+    a.close();
+    // A slot frees when a client leaves; the next one gets in (the close is
+    // noticed asynchronously, so the first attempts may still be refused).
+    Deadline deadline(std::chrono::seconds(5));
+    for (;;) {
+      TestClient d = cluster.client();
+      d.send("version\r\n");
+      std::string line = d.read_line();
+      if (line.rfind("VERSION", 0) == 0) break;
+      CPPUNIT_ASSERT_EQUAL(std::string("ERROR Too many open connections"), line);
+      CPPUNIT_ASSERT(!deadline.expired());
+    }
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(LimitsTest);
 
 }  // namespace
 }  // namespace moxi::test

@@ -233,12 +233,16 @@ class LimitsTest : public CppUnit::TestFixture {
     const std::string big(100 * 1024, 'b');
     CPPUNIT_ASSERT_EQUAL(std::string("STORED"), setter.set("big", big));
     const long before = rss_kib(cluster.moxi().pid());
-    // A million gets of 100 KiB would be 100 GiB of replies; the client reads none.
+    // 6M gets of 100 KiB would be 600 GiB of replies; the client reads none.
+    // The 54 MB of requests outsize any socket buffers (tcp_rmem allows 32 MiB),
+    // so the send blocks for good only if moxi stops reading.
     TestClient hog = cluster.client();
     int flags = fcntl(hog.fd(), F_GETFL);
     fcntl(hog.fd(), F_SETFL, flags | O_NONBLOCK);
     std::string requests;
-    for (int i = 0; i < 1000000; ++i) requests += "get big\r\n";
+    const std::string one = "get big\r\n";
+    requests.reserve(one.size() * 6000000);
+    for (int i = 0; i < 6000000; ++i) requests += one;
     size_t sent = 0;
     Deadline deadline(std::chrono::seconds(20));
     while (sent < requests.size()) {

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -36,17 +37,16 @@ class CountingListener : public CppUnit::TestListener {
   bool failed_this_ = false;
 };
 
-// Selects tests whose full name contains a substring.
-void collect(CppUnit::Test* test, const std::string& filter, CppUnit::TestRunner& runner) {
-  if (test->getChildTestCount() == 0) {
-    if (test->getName().find(filter) != std::string::npos) runner.addTest(test);
+// Paths ("All Tests/Suite/test") of the tests or suites whose name contains
+// `filter`; a matching suite is taken whole.
+void collect(CppUnit::Test* test, const std::string& filter, const std::string& prefix,
+             std::vector<std::string>& paths) {
+  const std::string path = prefix.empty() ? test->getName() : prefix + "/" + test->getName();
+  if (!prefix.empty() && test->getName().find(filter) != std::string::npos) {
+    paths.push_back(path);
     return;
   }
-  if (test->getName().find(filter) != std::string::npos) {
-    runner.addTest(test);
-    return;
-  }
-  for (int i = 0; i < test->getChildTestCount(); ++i) collect(test->getChildTestAt(i), filter, runner);
+  for (int i = 0; i < test->getChildTestCount(); ++i) collect(test->getChildTestAt(i), filter, path, paths);
 }
 
 }  // namespace
@@ -56,10 +56,14 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   CppUnit::Test* all = CppUnit::TestFactoryRegistry::getRegistry().makeTest();
   CppUnit::TestRunner runner;
+  runner.addTest(all);  // the runner owns the whole tree, selected or not
+  std::vector<std::string> paths;
   if (argc > 1) {
-    collect(all, argv[1], runner);
-  } else {
-    runner.addTest(all);
+    collect(all, argv[1], "", paths);
+    if (paths.empty()) {
+      std::cerr << "no test matches '" << argv[1] << "'\n";
+      return 2;
+    }
   }
   CppUnit::TestResult controller;
   CppUnit::TestResultCollector collector;
@@ -68,7 +72,11 @@ int main(int argc, char** argv) {
   controller.addListener(&collector);
   controller.addListener(&counter);
   controller.addListener(&progress);
-  runner.run(controller);
+  if (paths.empty()) {
+    runner.run(controller);
+  } else {
+    for (const auto& path : paths) runner.run(controller, path);
+  }
   CppUnit::CompilerOutputter(&collector, std::cerr).write();
   std::cout << counter.passed << " passed, " << counter.failed << " failed" << std::endl;
   return counter.failed == 0 ? 0 : 1;

@@ -39,7 +39,7 @@ void ClientConnection::process_input() {
     codec_ = first == 0x80 ? protocol::make_binary_client_codec(settings.limits)
                            : protocol::make_ascii_client_codec(settings.limits);
   }
-  const Bucket* bucket = worker_.snapshot().ports[port_index_].bucket.get();
+  const std::shared_ptr<const Bucket>& bucket = worker_.snapshot().ports[port_index_].bucket;
   in_process_ = true;
   while (!closing_ && inflight_.size() < settings.max_client_inflight && output_size() < settings.max_client_output &&
          in_.size() > 0) {
@@ -58,7 +58,7 @@ void ClientConnection::process_input() {
     ex->client_id = id_;
     inflight_.push_back(ex);
     ++worker_.counters().requests_total;
-    worker_.dispatch(ex, *bucket);
+    worker_.dispatch(ex, bucket);
   }
   in_process_ = false;
   write_completed();

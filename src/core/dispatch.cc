@@ -1,5 +1,6 @@
-// Request routing inside a worker: local answers, keyed requests (one op per
-// server, multigets grouped per server), broadcasts, and completion.
+// Request routing inside a worker: local answers, admission (downstream_max
+// and its wait queue), keyed requests (one op per server, multigets grouped
+// per server), broadcasts, NOT_MY_VBUCKET re-routing, and completion.
 #include <string>
 
 #include "src/core/client_connection.h"
@@ -11,16 +12,39 @@ namespace moxi {
 using protocol::Op;
 using protocol::Status;
 
-Worker::BucketState& Worker::state_for(const Bucket& bucket) {
-  auto it = buckets_.find(&bucket);
-  if (it != buckets_.end()) return it->second;
-  BucketState state;
-  state.groups.reserve(bucket.servers.size());
-  for (const auto& server : bucket.servers) state.groups.push_back(&server_group(server, bucket.downstream_protocol));
-  return buckets_.emplace(&bucket, std::move(state)).first->second;
+namespace {
+
+void arm(event* timer, uint64_t delay_ms) {
+  timeval tv{static_cast<time_t>(delay_ms / 1000), static_cast<suseconds_t>((delay_ms % 1000) * 1000)};
+  evtimer_add(timer, &tv);
 }
 
-void Worker::dispatch(Exchange* ex, const Bucket& bucket) {
+}  // namespace
+
+Worker::BucketState& Worker::state_for(const std::shared_ptr<const Bucket>& bucket) {
+  auto it = buckets_.find(bucket.get());
+  if (it != buckets_.end()) return it->second;
+  BucketState state;
+  state.bucket = bucket;
+  if (bucket->vbucket_routing()) state.view = std::make_unique<vbucket::VBucketView>(bucket->config);
+  state.groups.reserve(bucket->servers.size());
+  for (const auto& server : bucket->servers) state.groups.push_back(&server_group(server, bucket->downstream_protocol));
+  return buckets_.emplace(bucket.get(), std::move(state)).first->second;
+}
+
+bool Worker::in_snapshot(const Bucket* bucket) const {
+  for (const auto& binding : snapshot_->ports)
+    if (binding.bucket.get() == bucket) return true;
+  return false;
+}
+
+void Worker::drop_if_retired(const Bucket* bucket) {
+  auto it = buckets_.find(bucket);
+  if (it == buckets_.end() || it->second.active != 0 || !it->second.waiting.empty() || in_snapshot(bucket)) return;
+  buckets_.erase(it);
+}
+
+void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket) {
   protocol::Request& req = ex->request;
   req.prepare_results();
   switch (req.op) {
@@ -31,8 +55,20 @@ void Worker::dispatch(Exchange* ex, const Bucket& bucket) {
     case Op::Quit:
       answer_locally(ex);
       return;
+    case Op::Stats:
+      if (req.stats_args == "proxy" || req.stats_args.rfind("proxy ", 0) == 0) {
+        answer_locally(ex);
+        return;
+      }
+      break;
     default:
       break;
+  }
+  if (!bucket) {
+    // Started from a config URL and no map has arrived yet.
+    for (auto& r : req.results) r.server_error(Status::TemporaryFailure, "proxy no cluster map loaded yet");
+    finish(ex);
+    return;
   }
   BucketState& state = state_for(bucket);
   const uint32_t max = settings_.downstream_max;
@@ -41,14 +77,11 @@ void Worker::dispatch(Exchange* ex, const Bucket& bucket) {
     // counts as outstanding so nobody recycles it while it waits.
     ex->outstanding = 1;
     state.waiting.emplace_back(ex, now_ms());
-    if (settings_.wait_queue_timeout_ms > 0 && !evtimer_pending(wait_timer_, nullptr)) {
-      timeval tv{static_cast<time_t>(settings_.wait_queue_timeout_ms / 1000),
-                 static_cast<suseconds_t>((settings_.wait_queue_timeout_ms % 1000) * 1000)};
-      evtimer_add(wait_timer_, &tv);
-    }
+    if (settings_.wait_queue_timeout_ms > 0 && !evtimer_pending(wait_timer_, nullptr))
+      arm(wait_timer_, settings_.wait_queue_timeout_ms);
     return;
   }
-  route(ex, bucket, state);
+  route(ex, *bucket, state);
 }
 
 void Worker::route(Exchange* ex, const Bucket& bucket, BucketState& state) {
@@ -66,38 +99,45 @@ void Worker::wait_timer_cb(evutil_socket_t, short, void* arg) { static_cast<Work
 void Worker::expire_waiters() {
   const uint64_t now = now_ms();
   const uint64_t timeout = settings_.wait_queue_timeout_ms;
+  std::vector<Exchange*> expired;
   uint64_t next = 0;  // queue time of the oldest waiter left, 0 = none
   for (auto& [bucket, state] : buckets_) {
     while (!state.waiting.empty() && state.waiting.front().second + timeout <= now) {
-      Exchange* ex = state.waiting.front().first;
+      expired.push_back(state.waiting.front().first);
       state.waiting.pop_front();
-      ++counters_.wait_queue_timeouts;
-      for (auto& r : ex->request.results) r.server_error(Status::Busy, "proxy wait queue timeout");
-      ex->outstanding = 0;
-      finish(ex);
     }
     if (!state.waiting.empty() && (next == 0 || state.waiting.front().second < next)) next = state.waiting.front().second;
   }
-  if (next != 0) {
-    uint64_t delay = next + timeout > now ? next + timeout - now : 1;
-    timeval tv{static_cast<time_t>(delay / 1000), static_cast<suseconds_t>((delay % 1000) * 1000)};
-    evtimer_add(wait_timer_, &tv);
+  // Finished outside the loop: finishing may drop a retired bucket's state.
+  for (Exchange* ex : expired) {
+    ++counters_.wait_queue_timeouts;
+    for (auto& r : ex->request.results) r.server_error(Status::Busy, "proxy wait queue timeout");
+    ex->outstanding = 0;
+    finish(ex);
   }
+  if (next != 0) arm(wait_timer_, next + timeout > now ? next + timeout - now : 1);
 }
 
 void Worker::answer_locally(Exchange* ex) {
   protocol::Request& req = ex->request;
   if (req.op == Op::Version) req.results[0].message = settings_.version;
+  if (req.op == Op::Stats) {
+    // "stats proxy": this worker's view; the operations work will sum workers.
+    req.stats.emplace_back("proxy_config_generation", std::to_string(snapshot_->generation));
+    req.stats.emplace_back("proxy_config_source", snapshot_->source.empty() ? "static" : snapshot_->source);
+    req.stats.emplace_back("proxy_worker", std::to_string(id_));
+    req.stats.emplace_back("proxy_requests", std::to_string(counters_.requests_total));
+    req.stats.emplace_back("proxy_not_my_vbucket", std::to_string(counters_.not_my_vbucket));
+    req.stats.emplace_back("proxy_request_errors", std::to_string(counters_.request_errors));
+  }
   finish(ex);
 }
 
 void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& state) {
   protocol::Request& req = ex->request;
   const auto& groups = state.groups;
-  const vbucket::Config& config = *bucket.config;
-  const bool by_vbucket = bucket.vbucket_routing();
   const size_t nkeys = req.key_count();
-  if (by_vbucket) req.vbuckets.resize(nkeys);
+  if (state.view) req.vbuckets.resize(nkeys);
   if (nkeys > 1) counters_.multiget_keys += nkeys;
 
   scratch_ops_.assign(groups.size(), nullptr);
@@ -105,18 +145,18 @@ void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& stat
   for (size_t k = 0; k < nkeys; ++k) {
     std::string_view key = req.key(k);
     int server;
-    if (by_vbucket) {
-      int vb = config.vbucket_for_key(key);
+    if (state.view) {
+      int vb = bucket.config->vbucket_for_key(key);
       req.vbuckets[k] = static_cast<uint16_t>(vb);
-      server = config.master(vb);
+      server = state.view->master(vb);
     } else {
-      server = config.server_for_key(key);
+      server = bucket.config->server_for_key(key);
     }
     if (server < 0 || static_cast<size_t>(server) >= groups.size()) {
       req.results[k].server_error(Status::InternalError, "proxy no server for key");
       continue;
     }
-    PendingOp*& op = scratch_ops_[server];
+    PendingOp*& op = scratch_ops_[static_cast<size_t>(server)];
     if (!op) {
       op = ops_.get();
       op->exchange = ex;
@@ -133,12 +173,17 @@ void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& stat
     finish(ex);
     return;
   }
-  for (size_t s = 0; s < scratch_ops_.size(); ++s) {
-    if (PendingOp* op = scratch_ops_[s]) {
+  // A synchronous failure can finish this exchange and admit a waiter, which
+  // routes through here again: submit from a list of our own.
+  std::vector<PendingOp*> ops;
+  ops.swap(scratch_ops_);
+  for (size_t s = 0; s < ops.size(); ++s) {
+    if (PendingOp* op = ops[s]) {
       op->sent_at_ms = now_ms();
       groups[s]->submit(op);
     }
   }
+  if (scratch_ops_.capacity() < ops.capacity()) scratch_ops_.swap(ops);  // keep the capacity
 }
 
 void Worker::dispatch_broadcast(Exchange* ex, BucketState& state) {
@@ -158,12 +203,63 @@ void Worker::dispatch_broadcast(Exchange* ex, BucketState& state) {
   }
 }
 
+bool Worker::retry_not_my_vbucket(PendingOp* op) {
+  Exchange* ex = op->exchange;
+  protocol::Request& req = ex->request;
+  const auto* bucket = static_cast<const Bucket*>(ex->admitted_to);
+  auto it = bucket ? buckets_.find(bucket) : buckets_.end();
+  if (it == buckets_.end() || !it->second.view) return false;
+  BucketState& state = it->second;
+  const uint32_t bound = settings_.nmv_max_retries != 0 ? settings_.nmv_max_retries
+                                                         : 2 * static_cast<uint32_t>(bucket->servers.size());
+  bool any = false;
+  for (uint32_t k : op->op.key_indexes)
+    if (req.results[k].status == Status::NotMyVbucket) any = true;
+  if (!any) return false;
+  if (ex->nmv_retries >= bound) return false;
+  ++ex->nmv_retries;
+  // Learn the move once per vBucket, then send each refused key where the
+  // view now points; keys answered normally keep their results.
+  scratch_ops_.assign(state.groups.size(), nullptr);
+  std::vector<PendingOp*> fresh;
+  for (uint32_t k : op->op.key_indexes) {
+    if (req.results[k].status != Status::NotMyVbucket) continue;
+    ++counters_.not_my_vbucket;
+    const int vb = req.vbuckets[k];
+    int next = state.view->master(vb);
+    if (next == op->server_index) next = state.view->found_incorrect_master(vb, op->server_index);
+    if (next < 0 || static_cast<size_t>(next) >= state.groups.size()) continue;  // stays NOT_MY_VBUCKET
+    PendingOp*& retry = scratch_ops_[static_cast<size_t>(next)];
+    if (!retry) {
+      retry = ops_.get();
+      retry->exchange = ex;
+      retry->op.request = &req;
+      retry->server_index = next;
+      retry->sent_at_ms = now_ms();
+      fresh.push_back(retry);
+    }
+    retry->op.key_indexes.push_back(k);
+  }
+  if (fresh.empty()) return false;
+  ex->outstanding += static_cast<uint32_t>(fresh.size());
+  for (PendingOp* retry : fresh) state.groups[static_cast<size_t>(retry->server_index)]->submit(retry);
+  return true;
+}
+
 void Worker::on_op_done(PendingOp* op) {
   Exchange* ex = op->exchange;
   protocol::Request& req = ex->request;
-  if (req.key_count() > 1) {
-    for (uint32_t k : op->op.key_indexes)
-      if (req.results[k].error_class == protocol::ErrorClass::ServerError) ++counters_.multiget_key_misses_on_error;
+  if (!op->op.key_indexes.empty() && !retry_not_my_vbucket(op)) {
+    for (uint32_t k : op->op.key_indexes) {
+      protocol::Result& r = req.results[k];
+      if (r.status == Status::NotMyVbucket && (req.op == Op::Get || req.op == Op::Gat)) {
+        // Out of re-routes: a read is a miss, as if the key were not there.
+        r.reset();
+        r.status = Status::KeyNotFound;
+      }
+      if (req.key_count() > 1 && r.error_class == protocol::ErrorClass::ServerError)
+        ++counters_.multiget_key_misses_on_error;
+    }
   }
   ops_.put(op);
   if (--ex->outstanding == 0) finish(ex);
@@ -186,6 +282,7 @@ void Worker::finish(Exchange* ex) {
         route(next, *bucket, state);
       }
       state.admitting = false;
+      drop_if_retired(bucket);
     }
   }
   for (const auto& r : ex->request.results)

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <set>
 #include <stdexcept>
 
 #include "src/core/client_connection.h"
@@ -119,6 +120,21 @@ void Worker::retire(ClientConnection* conn) {
   clients_.erase(it);
   --counters_.client_connections_current;
   budget_.current.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Worker::install(std::shared_ptr<const Snapshot> snapshot) {
+  snapshot_ = std::move(snapshot);
+  // Groups are keyed by server address, so servers that stay keep their
+  // connections; the others close theirs as they become idle.
+  std::set<std::pair<std::string, protocol::Protocol>> wanted;
+  for (const auto& binding : snapshot_->ports)
+    if (binding.bucket)
+      for (const auto& server : binding.bucket->servers) wanted.emplace(server.address, binding.bucket->downstream_protocol);
+  for (auto& [key, group] : groups_) group->set_retiring(wanted.count(key) == 0);
+  std::vector<const Bucket*> stale;
+  for (const auto& [bucket, state] : buckets_)
+    if (!in_snapshot(bucket)) stale.push_back(bucket);
+  for (const Bucket* bucket : stale) drop_if_retired(bucket);
 }
 
 ServerGroup& Worker::server_group(const BackendServer& server, protocol::Protocol protocol) {

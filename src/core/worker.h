@@ -23,6 +23,7 @@
 #include "src/core/notify.h"
 #include "src/core/settings.h"
 #include "src/routing/snapshot.h"
+#include "vbucket/vbucket_view.h"
 
 namespace moxi {
 
@@ -67,8 +68,14 @@ class Worker {
   ServerGroup& server_group(const BackendServer& server, protocol::Protocol protocol);
   // A closed client connection is destroyed after the current loop turn.
   void retire(ClientConnection* conn);
-  // Routes a freshly decoded request (called by ClientConnection).
-  void dispatch(Exchange* exchange, const Bucket& bucket);
+  // Routes a freshly decoded request (called by ClientConnection). A null
+  // bucket means no cluster map is loaded yet: the client is told so.
+  void dispatch(Exchange* exchange, const std::shared_ptr<const Bucket>& bucket);
+  // Switches to a new snapshot (posted by the main thread). Requests already
+  // admitted finish on the bucket they started with; new ones use the new
+  // map. Connections to servers still in the map are kept; those to removed
+  // servers close once idle.
+  void install(std::shared_ptr<const Snapshot> snapshot);
   // A backend answered (or failed) `op`; finishes its exchange when it was the last.
   void on_op_done(PendingOp* op);
 
@@ -82,12 +89,20 @@ class Worker {
   // the downstream_max admission (requests at the backends, and the queue of
   // those waiting for a slot, each with the time it was queued).
   struct BucketState {
+    std::shared_ptr<const Bucket> bucket;  // kept alive while requests use it
+    std::unique_ptr<vbucket::VBucketView> view;  // vBucket buckets: NOT_MY_VBUCKET lessons, until the next map
     std::vector<ServerGroup*> groups;
     uint32_t active = 0;
     std::deque<std::pair<Exchange*, uint64_t>> waiting;
     bool admitting = false;  // finish() is admitting waiters further up the stack
   };
-  BucketState& state_for(const Bucket& bucket);
+  BucketState& state_for(const std::shared_ptr<const Bucket>& bucket);
+  // Forgets the state of a bucket that left the snapshot once nothing uses it.
+  void drop_if_retired(const Bucket* bucket);
+  bool in_snapshot(const Bucket* bucket) const;
+  // Re-sends the keys of `op` that a server refused with NOT_MY_VBUCKET to
+  // the server the vBucket view names next; false when the bound is spent.
+  bool retry_not_my_vbucket(PendingOp* op);
   // Sends an admitted exchange to its servers.
   void route(Exchange* exchange, const Bucket& bucket, BucketState& state);
   void dispatch_keys(Exchange* exchange, const Bucket& bucket, BucketState& state);

@@ -39,6 +39,7 @@ struct PortBinding {
 
 struct Snapshot {
   uint64_t generation = 0;
+  std::string source;  // where the map came from: a URL (no password) or "" for static configs
   std::vector<PortBinding> ports;
 };
 

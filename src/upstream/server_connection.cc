@@ -155,6 +155,11 @@ void ServerConnection::on_readable() {
     fail_all(Status::InternalError, group_.error_text("downstream protocol error"));
     return;
   }
+  if (waiting_.empty() && group_.retiring()) {
+    // The server left the map: this connection was only finishing its queue.
+    close_idle();
+    return;
+  }
   if (!waiting_.empty() && worker_.settings().downstream_timeout_ms > 0) {
     // Progress was made: the timer now guards the new oldest request.
     const uint64_t deadline = waiting_.front()->sent_at_ms + worker_.settings().downstream_timeout_ms;
@@ -164,6 +169,15 @@ void ServerConnection::on_readable() {
 }
 
 void ServerConnection::on_io_error(int) { connection_lost("downstream closed"); }
+
+void ServerConnection::close_idle() {
+  if (!waiting_.empty() || state_ == State::Closed) return;
+  close_socket();
+  state_ = State::Closed;
+  evtimer_del(timer_ev_);
+  in_.clear();
+  out_.clear();
+}
 
 void ServerConnection::connection_lost(const char* why) {
   if (waiting_.empty()) {

@@ -29,6 +29,8 @@ class ServerConnection final : public StreamConnection {
   bool closed() const { return state_ == State::Closed; }
   // Fails every queued request with `message` and closes the socket.
   void fail_all(protocol::Status status, const std::string& message);
+  // Closes the socket; only when nothing is outstanding.
+  void close_idle();
 
  private:
   enum class State { Closed, Connecting, Connected };

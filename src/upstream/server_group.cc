@@ -49,6 +49,8 @@ ServerConnection* ServerGroup::connection_for(uint64_t client_id) {
 }
 
 void ServerGroup::submit(PendingOp* op) {
+  // Requests still routed here (by a map in flight, or a new map that has the
+  // server again) keep it usable.
   if (server_.sockaddr_len == 0 || in_backoff()) {
     // Fail fast: the server is known down (or its name did not resolve).
     fail_op(*op, protocol::Status::InternalError, error_text("write to downstream"));
@@ -58,17 +60,11 @@ void ServerGroup::submit(PendingOp* op) {
   connection_for(op->exchange->client_id)->submit(op);
 }
 
-bool ServerGroup::close_idle() {
-  bool busy = false;
-  for (auto& conn : connections_) {
-    if (!conn) continue;
-    if (conn->outstanding() == 0) {
-      conn->fail_all(protocol::Status::InternalError, error_text("downstream closed"));
-    } else {
-      busy = true;
-    }
-  }
-  return !busy;
+void ServerGroup::set_retiring(bool retiring) {
+  retiring_ = retiring;
+  if (!retiring_) return;
+  for (auto& conn : connections_)
+    if (conn && conn->outstanding() == 0) conn->close_idle();
 }
 
 }  // namespace moxi

@@ -38,9 +38,10 @@ class ServerGroup {
   // "proxy write to downstream 127.0.0.1" and friends name the host.
   std::string error_text(const char* what) const { return std::string("proxy ") + what + " " + server_.host; }
 
-  size_t connection_count() const { return connections_.size(); }
-  // Closes idle connections (the server left the config); true when none remain busy.
-  bool close_idle();
+  // The server left the config (or came back): a retiring group closes each
+  // connection as soon as it has nothing outstanding.
+  void set_retiring(bool retiring);
+  bool retiring() const { return retiring_; }
 
  private:
   // A client's requests to one server always use the same connection
@@ -54,6 +55,7 @@ class ServerGroup {
   std::vector<std::unique_ptr<ServerConnection>> connections_;  // slots, created on first use
   uint32_t consecutive_failures_ = 0;
   uint64_t retry_at_ms_ = 0;
+  bool retiring_ = false;
 };
 
 }  // namespace moxi

@@ -8,6 +8,7 @@ namespace moxi {
 App::App(AppSettings settings) : settings_(std::move(settings)), base_(event_base_new()) {
   if (!base_) throw std::runtime_error("event_base_new failed");
   budget_.max = settings_.max_connections;
+  notify_ = std::make_unique<NotifyQueue>(base_);
   std::signal(SIGPIPE, SIG_IGN);
 }
 
@@ -16,6 +17,7 @@ App::~App() {
   for (auto& w : workers_) w->join();
   workers_.clear();
   for (event* ev : signal_events_) event_free(ev);
+  notify_.reset();
   event_base_free(base_);
 }
 
@@ -34,6 +36,7 @@ bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
     groups.push_back(std::move(group));
   }
   if (!settings_.port_file.empty() && !write_port_file(settings_.port_file, bound_ports_, error)) return false;
+  current_ = snapshot;
   for (int w = 0; w < nworkers; ++w) {
     std::vector<std::pair<int, size_t>> fds;
     for (size_t p = 0; p < groups.size(); ++p)
@@ -42,6 +45,16 @@ bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
     workers_.back()->start(snapshot, std::move(fds));
   }
   return true;
+}
+
+void App::post(std::function<void()> task) { notify_->post(std::move(task)); }
+
+void App::publish(std::shared_ptr<const Snapshot> snapshot) {
+  current_ = snapshot;
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    worker->post([worker, snapshot] { worker->install(snapshot); });
+  }
 }
 
 void App::on_signal(evutil_socket_t, short, void* arg) { event_base_loopbreak(static_cast<App*>(arg)->base_); }

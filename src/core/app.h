@@ -4,12 +4,14 @@
 
 #include <event2/event.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "src/core/counters.h"
 #include "src/core/listener.h"
+#include "src/core/notify.h"
 #include "src/core/settings.h"
 #include "src/core/worker.h"
 #include "src/routing/snapshot.h"
@@ -36,6 +38,13 @@ class App {
   bool start(std::shared_ptr<const Snapshot> snapshot, std::string& error);
   // Serves until SIGINT or SIGTERM, then stops the workers. Returns the exit status.
   int run();
+  // Thread-safe: runs `task` on the main thread (config sources post here).
+  void post(std::function<void()> task);
+  // Main thread: gives every worker `snapshot` (its generation must be the
+  // next one). Workers switch through their notify queues.
+  void publish(std::shared_ptr<const Snapshot> snapshot);
+  // Main thread: the snapshot most recently published.
+  const std::shared_ptr<const Snapshot>& current() const { return current_; }
   const std::vector<int>& bound_ports() const { return bound_ports_; }
 
  private:
@@ -47,6 +56,8 @@ class App {
   ConnectionBudget budget_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<int> bound_ports_;
+  std::unique_ptr<NotifyQueue> notify_;
+  std::shared_ptr<const Snapshot> current_;
 };
 
 }  // namespace moxi

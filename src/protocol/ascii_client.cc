@@ -513,14 +513,6 @@ DecodeStatus AsciiClientCodec::decode_storage(evbuffer* in, const Tokens& tok, V
 // ---------------------------------------------------------------------------
 // Encoding
 
-const Result& result_at(const Request& req, size_t i) {
-  static const Result missing = [] {
-    Result r;
-    r.server_error(Status::InternalError, "proxy produced no result");
-    return r;
-  }();
-  return i < req.results.size() ? req.results[i] : missing;
-}
 
 void write_error_class_line(ErrorClass cls, std::string_view message, evbuffer* out) {
   wire::LineWriter w(out);
@@ -561,13 +553,13 @@ bool get_key_failed(const Result& r) {
 void AsciiClientCodec::encode_get(const Request& req, evbuffer* out) {
   const size_t n = req.key_count();
   bool all_failed = n > 0;
-  for (size_t i = 0; i < n && all_failed; ++i) all_failed = get_key_failed(result_at(req, i));
+  for (size_t i = 0; i < n && all_failed; ++i) all_failed = get_key_failed(req_result(req, i));
   if (all_failed) {
-    write_result_line(req.op, false, result_at(req, 0), out);
+    write_result_line(req.op, false, req_result(req, 0), out);
     return;
   }
   for (size_t i = 0; i < n; ++i) {
-    const Result& r = result_at(req, i);
+    const Result& r = req_result(req, i);
     if (!r.hit) continue;
     {
       wire::LineWriter w(out);
@@ -582,7 +574,7 @@ void AsciiClientCodec::encode_get(const Request& req, evbuffer* out) {
 }
 
 void AsciiClientCodec::encode_stats(const Request& req, evbuffer* out) {
-  const Result& r = result_at(req, 0);
+  const Result& r = req_result(req, 0);
   if (r.status == Status::KeyNotFound && r.error_class == ErrorClass::None) {
     // A binary backend's answer to an unknown stats group; memcached's ascii
     // side says ERROR for it ("stats bogus", "stats noreply").
@@ -614,7 +606,7 @@ void AsciiClientCodec::encode(const Request& req, evbuffer* out) {
       return;
     case Op::Incr:
     case Op::Decr: {
-      const Result& r = result_at(req, 0);
+      const Result& r = req_result(req, 0);
       if (r.status == Status::Success && r.error_class == ErrorClass::None) {
         wire::LineWriter w(out);
         w.u64(r.number).crlf();
@@ -627,7 +619,7 @@ void AsciiClientCodec::encode(const Request& req, evbuffer* out) {
       encode_stats(req, out);
       return;
     case Op::Version: {
-      const Result& r = result_at(req, 0);
+      const Result& r = req_result(req, 0);
       if (r.status == Status::Success && r.error_class == ErrorClass::None) {
         wire::LineWriter w(out);
         w.str("VERSION ").str(r.message).crlf();
@@ -648,7 +640,7 @@ void AsciiClientCodec::encode(const Request& req, evbuffer* out) {
     case Op::Touch:
     case Op::Flush:
     case Op::Verbosity:
-      write_result_line(req.op, req.op == Op::Set && req.cas != 0, result_at(req, 0), out);
+      write_result_line(req.op, req.op == Op::Set && req.cas != 0, req_result(req, 0), out);
       return;
   }
 }

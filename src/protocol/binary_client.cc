@@ -274,14 +274,6 @@ DecodeStatus BinaryClientCodec::decode(evbuffer* in, Request& req) {
 // ---------------------------------------------------------------------------
 // Encoding
 
-const Result& result_at(const Request& req, size_t i) {
-  static const Result missing = [] {
-    Result r;
-    r.server_error(Status::InternalError, "proxy produced no result");
-    return r;
-  }();
-  return i < req.results.size() ? req.results[i] : missing;
-}
 
 // Writes one response packet; `value` (optional) is moved, not copied.
 void write_response(evbuffer* out, const Request& req, Status status, uint64_t cas, const void* extras,
@@ -316,7 +308,7 @@ void write_error(evbuffer* out, const Request& req, const Result& r) {
 }
 
 void encode_get(const Request& req, evbuffer* out) {
-  const Result& r = result_at(req, 0);
+  const Result& r = req_result(req, 0);
   std::string_view key = req.key_count() > 0 ? req.key(0) : std::string_view();
   if (r.hit) {
     uint8_t flags[4];
@@ -339,7 +331,7 @@ void encode_get(const Request& req, evbuffer* out) {
 }
 
 void encode_stats(const Request& req, evbuffer* out) {
-  const Result& r = result_at(req, 0);
+  const Result& r = req_result(req, 0);
   if (failed(r)) {
     write_error(out, req, r);
     return;
@@ -371,7 +363,7 @@ void encode_response(const Request& req, evbuffer* out) {
     default:
       break;
   }
-  const Result& r = result_at(req, 0);
+  const Result& r = req_result(req, 0);
   if (failed(r)) {
     write_error(out, req, r);  // quiet commands still report errors
     return;

@@ -190,6 +190,17 @@ struct Request {
   }
 };
 
+// The result of key `i` (or of the keyless op); a request the core left
+// without results reads as a proxy error rather than crashing an encoder.
+inline const Result& req_result(const Request& req, size_t i) {
+  static const Result missing = [] {
+    Result r;
+    r.server_error(Status::InternalError, "proxy produced no result");
+    return r;
+  }();
+  return i < req.results.size() ? req.results[i] : missing;
+}
+
 // Limits the decoders enforce (memcached's defaults).
 struct Limits {
   uint32_t max_key_length = 250;

@@ -8,6 +8,7 @@ src_libmoxi_a_SOURCES = \
 	src/upstream/server_group.cc src/upstream/server_group.h \
 	src/core/app.cc src/core/app.h \
 	src/core/client_connection.cc src/core/client_connection.h \
+	src/core/config_follower.cc src/core/config_follower.h \
 	src/core/counters.h \
 	src/core/dispatch.cc \
 	src/core/exchange.h \
@@ -26,4 +27,4 @@ include src/core/local.mk
 bin_PROGRAMS += src/moxi
 src_moxi_SOURCES = src/main.cc
 src_moxi_CPPFLAGS = $(src_libmoxi_a_CPPFLAGS)
-src_moxi_LDADD = src/libmoxi.a vbucket/libvbucket.a $(LIBEVENT_LIBS) $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) -lpthread
+src_moxi_LDADD = src/libmoxi.a conflate/libconflate.a vbucket/libvbucket.a $(LIBEVENT_LIBS) $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) -lpthread

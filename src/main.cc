@@ -6,8 +6,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <vector>
 
 #include "src/core/app.h"
+#include "src/core/config_follower.h"
 #include "src/core/options.h"
 #include "src/core/static_config.h"
 
@@ -51,15 +54,21 @@ int main(int argc, char** argv) {
     return moxi::kExitOk;
   }
   std::string error;
-  std::shared_ptr<const moxi::Snapshot> snapshot = moxi::build_static_snapshot(options, error);
+  std::vector<moxi::UrlPort> url_ports;
+  std::shared_ptr<const moxi::Snapshot> snapshot = moxi::build_initial_snapshot(options, url_ports, error);
   if (!snapshot) {
     std::cerr << "moxi: " << error << "\n";
     return moxi::kExitDataErr;
   }
   if (options.check_config) {
-    for (const auto& binding : snapshot->ports)
+    for (const auto& binding : snapshot->ports) {
+      if (!binding.bucket) {
+        std::cout << "port " << binding.port << ": follows a config URL\n";
+        continue;
+      }
       std::cout << "port " << binding.port << ": " << binding.bucket->servers.size() << " servers, "
                 << (binding.bucket->vbucket_routing() ? "vbucket" : "ketama") << "\n";
+    }
     return moxi::kExitOk;
   }
   if (options.daemonize && daemon(1, 0) != 0) {
@@ -81,7 +90,14 @@ int main(int argc, char** argv) {
   }
   if (options.verbosity > 0)
     for (int port : app.bound_ports()) std::cerr << "moxi: listening on port " << port << "\n";
+  std::vector<std::unique_ptr<moxi::ConfigFollower>> followers;
+  for (const auto& url : url_ports) {
+    followers.push_back(std::make_unique<moxi::ConfigFollower>(app, *url.source, options.behaviors, url.port_index,
+                                                                options.verbosity));
+    followers.back()->start();
+  }
   int status = app.run();
+  for (auto& follower : followers) follower->stop();
   if (!options.pidfile.empty()) ::unlink(options.pidfile.c_str());
   return status;
 }

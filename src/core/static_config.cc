@@ -29,16 +29,18 @@ vbucket::Result<vbucket::ConfigPtr> parse_json_section(const std::string& text) 
 
 }  // namespace
 
-std::shared_ptr<const Snapshot> build_static_snapshot(const Options& options, std::string& error) {
+std::shared_ptr<const Snapshot> build_initial_snapshot(const Options& options, std::vector<UrlPort>& url_ports,
+                                                       std::string& error) {
   auto snapshot = std::make_shared<Snapshot>();
-  snapshot->generation = 1;
+  snapshot->generation = 1;  // URL ports serve "no map yet" in it
   bool warned_ascii = false;
   for (const ConfigSource& source : options.sources) {
-    const auto* section = std::get_if<StaticSection>(&source);
-    if (!section) {
-      error = "config URLs are not supported yet; use -z PORT=host:port,... or -z ./file.cfg";
-      return nullptr;
+    if (const auto* url = std::get_if<UrlSource>(&source)) {
+      url_ports.push_back(UrlPort{snapshot->ports.size(), url});
+      snapshot->ports.push_back(PortBinding{options.behaviors.port_listen, nullptr});
+      continue;
     }
+    const auto* section = std::get_if<StaticSection>(&source);
     const int port = section->port;
     auto parsed = section->json ? parse_json_section(section->text) : vbucket::parse_server_list(section->text);
     if (!parsed.ok()) {

@@ -1,0 +1,79 @@
+#include "src/core/config_follower.h"
+
+#include <iostream>
+
+#include "conflate/http_stream_source.h"
+#include "conflate/url_source_options.h"
+
+namespace moxi {
+
+namespace {
+
+// Which bucket of a document a port serves: the only one, else "default",
+// else the first (a {"buckets":[...]} document lists "default" first).
+const vbucket::Bucket* pick_bucket(const conflate::ConfigUpdate& update) {
+  if (update.buckets.empty()) return nullptr;
+  for (const auto& b : update.buckets)
+    if (b.name == "default") return &b;
+  return &update.buckets.front();
+}
+
+}  // namespace
+
+ConfigFollower::ConfigFollower(App& app, const UrlSource& source, const Behaviors& behaviors, size_t port_index,
+                               int verbosity)
+    : app_(app), port_index_(port_index), downstream_protocol_(behaviors.downstream_protocol), verbosity_(verbosity) {
+  source_ = std::make_unique<conflate::HttpStreamSource>(
+      conflate::http_options_from(source, behaviors),
+      [this](conflate::ConfigUpdate update) {
+        // Source thread: hand over and return.
+        auto shared = std::make_shared<conflate::ConfigUpdate>(std::move(update));
+        app_.post([this, shared] { apply(*shared); });
+      },
+      [this](const conflate::SourceStatus& status) { app_.post([this, status] { report(status); }); });
+}
+
+ConfigFollower::~ConfigFollower() { stop(); }
+
+void ConfigFollower::start() { source_->start(); }
+
+void ConfigFollower::stop() {
+  if (source_) source_->stop();
+}
+
+void ConfigFollower::report(const conflate::SourceStatus& status) {
+  using Kind = conflate::SourceStatus::Kind;
+  // Problems are always worth a line; the happy path only when asked.
+  const bool problem = status.kind != Kind::connected;
+  if (problem || verbosity_ > 0) std::cerr << "moxi: config " << conflate::to_string(status.kind) << ": " << status.message << "\n";
+}
+
+void ConfigFollower::apply(const conflate::ConfigUpdate& update) {
+  const std::shared_ptr<const Snapshot>& current = app_.current();
+  const vbucket::Bucket* chosen = pick_bucket(update);
+  if (!chosen) {
+    std::cerr << "moxi: config from " << update.source << " has no bucket; keeping generation " << current->generation
+              << "\n";
+    return;
+  }
+  const auto& old = current->ports[port_index_].bucket;
+  if (old && old->name == chosen->name && old->config->same_document(chosen->config->document())) return;
+  const bool vbucket = chosen->config->distribution() == vbucket::Distribution::vbucket;
+  const protocol::Protocol downstream =
+      effective_downstream_protocol(downstream_protocol_, vbucket) == DownstreamProtocol::Binary
+          ? protocol::Protocol::Binary
+          : protocol::Protocol::Ascii;
+  // Build the whole snapshot first; workers see it only once it is complete.
+  auto next = std::make_shared<Snapshot>(*current);
+  next->generation = current->generation + 1;
+  next->source = update.source;
+  next->ports[port_index_].bucket = make_bucket(chosen->name, chosen->config, downstream);
+  std::cerr << "moxi: config generation " << next->generation << " from " << update.source
+            << (update.from_cache ? " (cached copy)" : "") << ": bucket " << chosen->name << ", "
+            << chosen->config->num_servers() << " servers, "
+            << (vbucket ? std::to_string(chosen->config->num_vbuckets()) + " vBuckets" : std::string("ketama"))
+            << "\n";
+  app_.publish(std::move(next));
+}
+
+}  // namespace moxi

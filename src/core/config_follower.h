@@ -1,0 +1,43 @@
+// ConfigFollower: follows a cluster's config from a config URL (the streaming
+// REST API) and hot-swaps each validated map into the workers.
+//
+// Threads: the conflate source calls back on its own thread; the follower
+// posts each update to the App's main thread, which builds the complete new
+// snapshot (resolving server names) and only then publishes it, so a map
+// that cannot be built changes nothing. Workers switch through their notify
+// queues. start()/stop() belong to the main thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "conflate/config_source.h"
+#include "src/core/app.h"
+#include "src/core/options.h"
+
+namespace moxi {
+
+class ConfigFollower {
+ public:
+  // `port_index` is the snapshot port (port_listen) the followed bucket serves.
+  ConfigFollower(App& app, const UrlSource& source, const Behaviors& behaviors, size_t port_index, int verbosity);
+  ~ConfigFollower();
+  ConfigFollower(const ConfigFollower&) = delete;
+  ConfigFollower& operator=(const ConfigFollower&) = delete;
+
+  void start();
+  void stop();
+
+ private:
+  // Main thread.
+  void apply(const conflate::ConfigUpdate& update);
+  void report(const conflate::SourceStatus& status);
+
+  App& app_;
+  size_t port_index_;
+  DownstreamProtocol downstream_protocol_;
+  int verbosity_;
+  std::unique_ptr<conflate::ConfigSource> source_;
+};
+
+}  // namespace moxi

@@ -24,3 +24,4 @@ include t/proxy.mk
 include t/conflate.mk
 include t/options.mk
 include t/harness.mk
+include t/restmock.mk

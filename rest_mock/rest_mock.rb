@@ -141,16 +141,18 @@ module RestMock
     # if its bucket is gone, as ns_server does when a bucket is deleted).
     def push_config
       json = @hub.document_for(self)
-      return finish(clean: true) unless json
+      return send_document(nil, :end) unless json
 
       send_document(json.gsub('$HOST', @host), :config)
     end
 
-    # One document: its own chunk, then the delimiter as a separate chunk.
-    # Held back while the hub is stalled.
+    # One document: its own chunk, then the delimiter as a separate chunk
+    # (what :end, doc nil: the clean end of the stream). Held back while the
+    # hub is stalled.
     def send_document(doc, what)
       return unless @open
       return @pending << [doc, what] if @hub.stalled?
+      return finish(clean: true) if what == :end
 
       write_document(doc)
       write_document(DELIMITER)

@@ -26,6 +26,7 @@ class ControlTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(garbage_is_pushed_then_configs_continue);
   CPPUNIT_TEST(oversized_garbage_has_the_asked_size);
   CPPUNIT_TEST(stall_holds_everything_until_resume);
+  CPPUNIT_TEST(stall_holds_the_end_of_a_removed_bucket);
   CPPUNIT_TEST(drop_ends_every_stream_abruptly);
   CPPUNIT_TEST(clean_drop_ends_with_the_last_chunk);
   CPPUNIT_TEST(reset_restores_the_start);
@@ -149,6 +150,18 @@ class ControlTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(!state.stalled);
     CPPUNIT_ASSERT_EQUAL(0, state.pending);
     CPPUNIT_ASSERT_EQUAL(2L, state.configs_pushed);
+  }
+
+  void stall_holds_the_end_of_a_removed_bucket() {
+    HttpStream s(mock().url(kStream));
+    const std::string first = s.next_config(5s);
+    mock().stall();
+    mock().set_config(bucket_config("other", {"127.0.0.1:12001"}));
+    CPPUNIT_ASSERT_EQUAL(1, mock().state().pending);
+    CPPUNIT_ASSERT_MESSAGE("the stream ended while stalled", s.quiet_until(100ms));
+    mock().resume();
+    CPPUNIT_ASSERT_MESSAGE("ended badly: " + s.error(), s.wait_end(5s));
+    CPPUNIT_ASSERT_EQUAL(first + std::string(kConfigDelimiter), s.received());
   }
 
   void drop_ends_every_stream_abruptly() {

@@ -9,10 +9,12 @@ t_libtestsupport_a_SOURCES = \
 	t/support/process.cc t/support/process.h \
 	t/support/port_file.cc t/support/port_file.h \
 	t/support/servers.cc t/support/servers.h \
-	t/support/client.cc t/support/client.h
+	t/support/client.cc t/support/client.h \
+	t/support/rest_mock.cc t/support/rest_mock.h
 # servers.cc needs MOXI_BUILDDIR (where src/moxi is built), so the library
-# uses the same flags as the test binaries.
-t_libtestsupport_a_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS)
+# uses the same flags as the test binaries. rest_mock.cc speaks HTTP through
+# libcurl: binaries that use it add $(LIBCURL_LIBS) (its header keeps curl out).
+t_libtestsupport_a_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(LIBCURL_CFLAGS)
 
 TEST_SUPPORT_CPPFLAGS = $(AM_CPPFLAGS) -DMOXI_SRCDIR='"$(abs_top_srcdir)"' -DMOXI_BUILDDIR='"$(abs_top_builddir)"' $(CPPUNIT_CFLAGS)
 
@@ -22,3 +24,4 @@ include t/proxy.mk
 include t/conflate.mk
 include t/options.mk
 include t/harness.mk
+include t/restmock.mk

@@ -26,3 +26,4 @@ include t/proxy.mk
 include t/conflate.mk
 include t/options.mk
 include t/harness.mk
+include t/fakebackend.mk

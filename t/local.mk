@@ -10,7 +10,11 @@ t_libtestsupport_a_SOURCES = \
 	t/support/port_file.cc t/support/port_file.h \
 	t/support/servers.cc t/support/servers.h \
 	t/support/client.cc t/support/client.h \
-	t/support/rest_mock.cc t/support/rest_mock.h
+	t/support/rest_mock.cc t/support/rest_mock.h \
+	t/support/vbucket_server.cc t/support/vbucket_server.h
+# vbucket_server.cc (the fake vBucket-aware backend) uses the key hash, so a
+# binary that uses it also links vbucket/libvbucket.a and $(LIBMEMCACHED_LIBS);
+# the others never pull its object out of the archive.
 # servers.cc needs MOXI_BUILDDIR (where src/moxi is built), so the library
 # uses the same flags as the test binaries. rest_mock.cc speaks HTTP through
 # libcurl: binaries that use it add $(LIBCURL_LIBS) (its header keeps curl out).
@@ -25,3 +29,4 @@ include t/conflate.mk
 include t/options.mk
 include t/harness.mk
 include t/restmock.mk
+include t/fakebackend.mk

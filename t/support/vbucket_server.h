@@ -1,0 +1,200 @@
+// VBucketServer: an in-process fake memcached that speaks the binary protocol
+// and enforces vBucket ownership, for testing moxi's vBucket routing.
+//
+// Plain memcached ignores the vBucket id in a request header (bytes 6-7), so a
+// proxy that sends a key to the wrong server or with the wrong id still
+// "works" against it. This server answers a keyed request whose vBucket it
+// does not own with NOT_MY_VBUCKET (0x0007), the way a Couchbase data node
+// does, so tests can check that the proxy re-routes. Several instances in one
+// test process make a cluster; each runs its own thread.
+//
+// Each instance listens on 127.0.0.1 on a port the OS picks and serves every
+// connection from one thread with poll(2); no libevent. Typical use:
+//
+//   VBucketServer a, b;                 // both own every vBucket at first
+//   a.set_owned({0, 1}); b.set_owned({2, 3});
+//   a.check_vbucket_hash(4);            // also reject a wrong id for the key
+//   ... start moxi with a 4-vBucket map over a.address(), b.address() ...
+//   CPPUNIT_ASSERT(a.wait_for_requests(1, std::chrono::seconds(2)));
+//   CPPUNIT_ASSERT_EQUAL(uint64_t(0), a.nmv_count());
+//
+// Protocol (binary only, magic 0x80): GET/GETQ/GETK/GETKQ, SET/ADD/REPLACE
+// (+Q), DELETE(Q), INCREMENT/DECREMENT(Q), APPEND/PREPEND(Q), TOUCH,
+// GAT/GATQ/GATK/GATKQ, NOOP, VERSION, VERBOSITY, FLUSH(Q) (with an optional
+// delay), STAT (only the default group) and QUIT(Q). Statuses, error texts,
+// quiet rules, CAS rules and packet validation follow memcached 1.6 (checked
+// against memcached 1.6.18 by t/fakebackend), including its quirks:
+//   - SET/ADD/REPLACE with a non-zero CAS are compare-and-swap: NOT_FOUND
+//     when the key is missing, KEY_EXISTS on a mismatch, stored on a match
+//     (ADD too);
+//   - INCR/DECR keep the stored text's length when the new number fits
+//     ("10" decremented is "9 "), wrap at 2^64, stop at 0, and create the
+//     item from `initial` unless the expiration is 0xffffffff;
+//   - a malformed packet gets "Invalid arguments" (0x04) and the connection
+//     is closed after it; an unknown opcode gets 0x81 and the connection
+//     lives; keys over 250 bytes are malformed;
+//   - a value over Options::max_value_size is "Too large." (0x03); for SET the
+//     old item is deleted too.
+// Deliberate differences from memcached: a first byte other than 0x80 closes
+// the connection (memcached would switch to the ascii protocol); a header
+// whose keylen + extlen exceed bodylen, or a body over 64 MiB, closes it with
+// "Invalid arguments"; TOUCH/GAT and STAT must not carry a value; an unknown
+// opcode's body is skipped (memcached 1.6 loses its place and drops the
+// connection). The "pid" stat is id(), unique per instance in the process
+// (all instances share the real pid), so a test can tell which server
+// answered. The other stats: uptime, time, version, curr_connections,
+// total_connections, cmd_get (GET*), cmd_set (SET/ADD/REPLACE/APPEND/PREPEND),
+// cmd_touch (TOUCH, GAT*), get_hits, get_misses, curr_items, requests,
+// not_my_vbucket, bad_vbucket.
+//
+// vBuckets: only keyed commands are checked (GET*, SET/ADD/REPLACE*,
+// DELETE*, INCR/DECR*, APPEND/PREPEND*, TOUCH, GAT*). A well-formed keyed
+// request is checked in this order:
+//   1. check_vbucket_hash(n) enabled and the header's id is not
+//      vbucket_hash(key) & (n - 1): "Invalid arguments" (0x04) with the body
+//      "vbucket mismatch: request has N, key hashes to M", counted by
+//      bad_vbucket_count(); the connection stays open.
+//   2. the id is not owned: NOT_MY_VBUCKET (0x0007) with the body set by
+//      set_not_my_vbucket_body() (empty by default; a real server sends its
+//      cluster config there), counted by nmv_count().
+// Both are errors, so quiet commands get them too. Keyless commands (NOOP,
+// VERSION, STAT, FLUSH, QUIT, VERBOSITY, unknown opcodes) are always served.
+// A new server owns every vBucket.
+//
+// Holding replies: after hold_replies() the server keeps reading and
+// counting requests (requests(), received(), wait_for_requests()) but does
+// not execute them, so no reply is sent. release_replies() executes the held
+// requests against the state at that moment (ownership changed meanwhile
+// applies) and answers them in order; release_replies(n) lets just the next
+// n requests through in arrival order across connections. A test can thus
+// keep a request "in flight" at the backend for as long as it likes.
+//
+// Time: expirations follow memcached (0 = never, up to 30 days relative,
+// beyond that a unix time; a unix time in the past is already expired).
+// The clock is real time plus advance_time(), so TTLs are testable without
+// sleeping.
+//
+// Thread-safety: every public member may be called from any thread; one
+// mutex guards the store, the counters and the settings, and the server
+// thread holds it while it executes requests. The destructor stops the
+// server and joins its thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "t/support/deadline.h"
+
+namespace moxi::test {
+
+class VBucketServer {
+ public:
+  struct Options {
+    // VERSION reply and the "version" stat.
+    std::string version = "1.6.18-vbucket-fake";
+    // Larger values are refused with "Too large." (memcached's own limit is
+    // a little under its 1 MiB item size, as the item header counts).
+    std::size_t max_value_size = 1024 * 1024;
+  };
+
+  // One request as it arrived, in arrival order (logged before any check).
+  struct Request {
+    uint8_t opcode = 0;
+    uint16_t vbucket = 0;  // header bytes 6-7
+    std::string key;
+    uint32_t opaque = 0;
+  };
+
+  // An item in the store.
+  struct Item {
+    std::string value;
+    uint32_t flags = 0;
+    uint64_t cas = 0;
+  };
+
+  // Binds 127.0.0.1:0 and starts the server thread; throws
+  // std::runtime_error if the socket cannot be set up.
+  VBucketServer();
+  explicit VBucketServer(Options options);
+  ~VBucketServer();  // stop()
+
+  VBucketServer(const VBucketServer&) = delete;
+  VBucketServer& operator=(const VBucketServer&) = delete;
+
+  int port() const { return port_; }
+  std::string address() const;  // "127.0.0.1:PORT"
+  // Unique per instance in this process; also the "pid" stat.
+  uint32_t id() const { return id_; }
+
+  // --- vBucket ownership ---------------------------------------------------
+  void set_owned(std::set<uint16_t> vbuckets);
+  void own_all();
+  bool owns(uint16_t vbucket) const;
+  // With num_vbuckets (a power of two) also answer a keyed request whose
+  // header id differs from vbucket_hash(key) & (num_vbuckets - 1) with
+  // "Invalid arguments". 0 turns the check off. Throws std::invalid_argument
+  // for a count that is not a power of two or exceeds 65536.
+  void check_vbucket_hash(uint32_t num_vbuckets);
+  // The body of NOT_MY_VBUCKET replies (default empty).
+  void set_not_my_vbucket_body(std::string body);
+
+  // --- the store (direct access, no request is counted) -------------------
+  std::size_t item_count() const;  // live (unexpired) items
+  std::optional<std::string> get(std::string_view key) const;
+  std::optional<Item> item(std::string_view key) const;
+  // Stores key = value as SET would (new CAS, no expiration).
+  void put(std::string_view key, std::string_view value, uint32_t flags = 0);
+  // Moves the server's clock forward (expirations, delayed flush).
+  void advance_time(std::chrono::seconds by);
+
+  // --- counters ------------------------------------------------------------
+  uint64_t requests() const;           // request packets received (all kinds)
+  uint64_t nmv_count() const;          // NOT_MY_VBUCKET replies
+  uint64_t bad_vbucket_count() const;  // vbucket-hash mismatches
+  std::vector<Request> received() const;
+  std::size_t connections() const;  // open now
+  uint64_t accepted() const;        // ever accepted
+  // Block until the counter reaches n (true) or the deadline passes or the
+  // server stops (false). Event-driven, no polling loop.
+  bool wait_for_requests(uint64_t n, Deadline deadline) const;
+  bool wait_for_connections(std::size_t n, Deadline deadline) const;
+
+  // --- holding replies -----------------------------------------------------
+  void hold_replies();
+  // Opens the gate; returns once every held request has been executed (its
+  // reply queued for writing).
+  void release_replies();
+  // Keeps the gate closed but lets the next n requests through (ones held
+  // now first, then later arrivals); returns once the held ones among them
+  // have been executed.
+  void release_replies(std::size_t n);
+  std::size_t held_requests() const;
+
+  // --- connections and lifetime --------------------------------------------
+  // Closes every client connection (held requests and unsent replies are
+  // dropped) and returns once they are closed; keeps listening.
+  void close_all_connections();
+  // Closes the listener and every connection and joins the thread; new
+  // connections are refused afterwards. Idempotent.
+  void stop();
+  bool running() const;
+
+ private:
+  struct State;
+  void run();
+
+  std::unique_ptr<State> state_;
+  int port_ = 0;
+  uint32_t id_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace moxi::test

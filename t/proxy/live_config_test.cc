@@ -1,0 +1,454 @@
+// moxi following a cluster: config from rest_mock's stream, hot swaps under
+// load, NOT_MY_VBUCKET re-routing against backends that enforce vBucket
+// ownership, URL failover, bad documents, and the config cache.
+#include <cppunit/TestFixture.h>
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "t/support/client.h"
+#include "t/support/rest_mock.h"
+#include "t/support/servers.h"
+#include "t/support/temp_dir.h"
+#include "t/support/vbucket_server.h"
+#include "vbucket/key_hash.h"
+
+namespace moxi::test {
+namespace {
+
+constexpr int kVBuckets = 64;
+
+// A bucket document: vBucket v is mastered by owner(v); with a forward map
+// when `forward` is given.
+std::string bucket_json(const std::vector<std::string>& servers, const std::function<int(int)>& owner,
+                        const std::function<int(int)>* forward = nullptr, int vbuckets = kVBuckets) {
+  std::string json = R"({"name":"default","nodeLocator":"vbucket","vBucketServerMap":{"hashAlgorithm":"CRC","numReplicas":0,"serverList":[)";
+  for (size_t i = 0; i < servers.size(); ++i) json += (i ? ",\"" : "\"") + servers[i] + "\"";
+  json += R"(],"vBucketMap":[)";
+  for (int v = 0; v < vbuckets; ++v) json += (v ? ",[" : "[") + std::to_string(owner(v)) + "]";
+  json += "]";
+  if (forward) {
+    json += R"(,"vBucketMapForward":[)";
+    for (int v = 0; v < vbuckets; ++v) json += (v ? ",[" : "[") + std::to_string((*forward)(v)) + "]";
+    json += "]";
+  }
+  return json + "}}";
+}
+
+int vbucket_of(const std::string& key) { return static_cast<int>(vbucket::vbucket_hash(key) & (kVBuckets - 1)); }
+
+std::string stream_url(const RestMock& mock) { return mock.url("/pools/default/bucketsStreaming/default"); }
+
+// The generation the worker serving `c` has; -1 if none reported.
+long generation(TestClient& c) {
+  c.send("stats proxy\r\n");
+  long gen = -1;
+  for (std::string line; (line = c.read_line()) != "END";)
+    if (line.rfind("STAT proxy_config_generation ", 0) == 0) gen = std::stol(line.substr(29));
+  return gen;
+}
+
+// Waits (a bounded loop of requests, no sleeping) until every one of
+// `clients` is served by generation >= `gen`.
+void wait_generation(std::vector<TestClient*> clients, long gen, Deadline deadline = std::chrono::seconds(10)) {
+  for (TestClient* c : clients) {
+    long seen;
+    while ((seen = generation(*c)) < gen)
+      CPPUNIT_ASSERT_MESSAGE("generation " + std::to_string(seen) + " never reached " + std::to_string(gen),
+                             !deadline.expired());
+  }
+}
+
+std::unique_ptr<Moxi> follow(const std::string& url, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"-l", "127.0.0.1", "-t", "2", "-Z", "port_listen=0"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.push_back(url);
+  return std::make_unique<Moxi>(args);
+}
+
+// Sets `key` until it is stored (the first map may still be on its way).
+void set_eventually(TestClient& c, const std::string& key, const std::string& value,
+                    Deadline deadline = std::chrono::seconds(10)) {
+  std::string reply;
+  while ((reply = c.set(key, value)) != "STORED")
+    CPPUNIT_ASSERT_MESSAGE("never stored: " + reply, !deadline.expired());
+}
+
+class LiveConfigTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(LiveConfigTest);
+  CPPUNIT_TEST(testNoMapYetIsAPromptError);
+  CPPUNIT_TEST(testFollowsMapChangesAndClosesRemovedServers);
+  CPPUNIT_TEST(testIdenticalDocumentChangesNothing);
+  CPPUNIT_TEST(testGarbageAndOversizedDocumentsKeepLastGoodMap);
+  CPPUNIT_TEST(testUrlFailoverToSecondServer);
+  CPPUNIT_TEST(testBasicAuth);
+  CPPUNIT_TEST(testRestartWithConfigServerDownUsesCache);
+  CPPUNIT_TEST_SUITE_END();
+
+ public:
+  void testNoMapYetIsAPromptError() {
+    RestMock mock;
+    mock.fail_next(503, 1000000);
+    auto moxi = follow(stream_url(mock));
+    TestClient c(moxi->port());
+    CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR proxy no cluster map loaded yet"), c.request("get k"));
+    c.send_binary(bin::request(bin::kGet, "k", "", "", 5));
+    BinaryPacket r = c.read_binary();
+    CPPUNIT_ASSERT_EQUAL(uint16_t(0x86), r.status());
+    CPPUNIT_ASSERT_EQUAL(uint32_t(5), r.opaque);
+    // Local commands still work.
+    CPPUNIT_ASSERT_EQUAL(std::string("VERSION 2.0.0"), c.request("version"));
+    Memcached mc;
+    mock.set_config(bucket_json({mc.address()}, [](int) { return 0; }));
+    mock.fail_next(503, 0);
+    set_eventually(c, "k", "v");
+    CPPUNIT_ASSERT_EQUAL(std::string("v"), TestClient(mc.port()).get("k").value());
+  }
+
+  void testFollowsMapChangesAndClosesRemovedServers() {
+    VBucketServer a, b, gone;
+    RestMock mock(RestMockOptions{.config_json = bucket_json({a.address(), b.address(), gone.address()},
+                                                             [](int v) { return v % 3; })});
+    auto moxi = follow(stream_url(mock));
+    TestClient c(moxi->port());
+    for (int i = 0; i < 60; ++i) set_eventually(c, "k" + std::to_string(i), "v");
+    CPPUNIT_ASSERT(gone.item_count() > 0);
+    CPPUNIT_ASSERT(gone.connections() > 0);
+    // Fail the third server over: its vBuckets move to the first two.
+    a.own_all();
+    b.own_all();
+    mock.set_config(bucket_json({a.address(), b.address()}, [](int v) { return v % 2; }));
+    wait_generation({&c}, 2);
+    const uint64_t before = gone.requests();
+    for (int i = 0; i < 60; ++i) CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("n" + std::to_string(i), "w"));
+    CPPUNIT_ASSERT_EQUAL(before, gone.requests());
+    CPPUNIT_ASSERT_EQUAL(std::string("w"), (vbucket_of("n1") % 2 == 0 ? a : b).get("n1").value());
+    // Its idle connections are closed.
+    Deadline deadline(std::chrono::seconds(5));
+    while (gone.connections() != 0) {
+      CPPUNIT_ASSERT_MESSAGE("connections to the removed server stay open", !deadline.expired());
+      std::this_thread::yield();
+    }
+  }
+
+  void testIdenticalDocumentChangesNothing() {
+    Memcached mc;
+    const std::string json = bucket_json({mc.address()}, [](int) { return 0; });
+    RestMock mock(RestMockOptions{.config_json = json});
+    auto moxi = follow(stream_url(mock));
+    TestClient c(moxi->port());
+    set_eventually(c, "x", "1");
+    const long gen = generation(c);
+    mock.set_config(json);
+    mock.set_config(json);
+    // A real change afterwards shows the identical ones were skipped, not lost.
+    Memcached mc2;
+    mock.set_config(bucket_json({mc2.address()}, [](int) { return 0; }));
+    wait_generation({&c}, gen + 1);
+    CPPUNIT_ASSERT_EQUAL(gen + 1, generation(c));
+  }
+
+  void testGarbageAndOversizedDocumentsKeepLastGoodMap() {
+    Memcached mc;
+    RestMock mock(RestMockOptions{.config_json = bucket_json({mc.address()}, [](int) { return 0; })});
+    auto moxi = follow(stream_url(mock));
+    TestClient c(moxi->port());
+    set_eventually(c, "a", "1");
+    const long gen = generation(c);
+    mock.push_garbage();
+    mock.push_garbage(std::size_t(40) << 20);  // 40 MiB: over the document cap
+    mock.set_config(R"({"name":"default","vBucketServerMap":{"serverList":[],"vBucketMap":[]}})");
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("b", "2"));
+    CPPUNIT_ASSERT_EQUAL(gen, generation(c));
+    Memcached mc2;
+    mock.set_config(bucket_json({mc2.address()}, [](int) { return 0; }));
+    wait_generation({&c}, gen + 1);
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("c", "3"));
+    CPPUNIT_ASSERT_EQUAL(std::string("3"), TestClient(mc2.port()).get("c").value());
+  }
+
+  void testUrlFailoverToSecondServer() {
+    Memcached mc1, mc2;
+    RestMock first(RestMockOptions{.config_json = bucket_json({mc1.address()}, [](int) { return 0; })});
+    RestMock second(RestMockOptions{.config_json = bucket_json({mc2.address()}, [](int) { return 0; })});
+    auto moxi = follow(stream_url(first) + "," + stream_url(second));
+    TestClient c(moxi->port());
+    set_eventually(c, "k", "first");
+    CPPUNIT_ASSERT_EQUAL(std::string("first"), TestClient(mc1.port()).get("k").value());
+    first.kill();
+    // moxi keeps serving the last map, then moves to the second URL's map.
+    Deadline deadline(std::chrono::seconds(15));
+    while (!TestClient(mc2.port()).get("k").has_value()) {
+      CPPUNIT_ASSERT_MESSAGE("never followed the second URL", !deadline.expired());
+      CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("k", "second"));
+    }
+  }
+
+  void testBasicAuth() {
+    Memcached mc;
+    RestMockOptions o;
+    o.config_json = bucket_json({mc.address()}, [](int) { return 0; });
+    o.user = "bucketuser";
+    o.password = "s3cret";
+    RestMock mock(o);
+    auto good = follow("auth=bucketuser%s3cret,url=" + stream_url(mock));
+    TestClient c(good->port());
+    set_eventually(c, "k", "v");
+    auto bad = follow("auth=bucketuser%wrong,url=" + stream_url(mock));
+    TestClient d(bad->port());
+    mock.wait_until("min_auth_failures=1");
+    CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR proxy no cluster map loaded yet"), d.request("get k"));
+    CPPUNIT_ASSERT(bad->running());
+    CPPUNIT_ASSERT(bad->log().find("authentication failed") != std::string::npos);
+    CPPUNIT_ASSERT(bad->log().find("wrong") == std::string::npos);  // no password in logs
+  }
+
+  void testRestartWithConfigServerDownUsesCache() {
+    Memcached mc;
+    TempDir dir;
+    const std::string cache = dir.file("moxi-config.json");
+    std::string url;
+    {
+      RestMock mock(RestMockOptions{.config_json = bucket_json({mc.address()}, [](int) { return 0; })});
+      url = stream_url(mock);
+      auto moxi = follow(url, {"-Z", "config_cache=" + cache});
+      TestClient c(moxi->port());
+      set_eventually(c, "cached", "yes");
+    }
+    // The config server is gone; a new moxi serves from the saved map.
+    auto moxi = follow(url, {"-Z", "config_cache=" + cache});
+    TestClient c(moxi->port());
+    Deadline deadline(std::chrono::seconds(10));
+    std::optional<std::string> v;
+    while (!(v = c.get("cached"))) CPPUNIT_ASSERT_MESSAGE("cache not used", !deadline.expired());
+    CPPUNIT_ASSERT_EQUAL(std::string("yes"), *v);
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(LiveConfigTest);
+
+// NOT_MY_VBUCKET against backends that enforce ownership, with a static map
+// that is wrong on purpose.
+class NotMyVBucketTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(NotMyVBucketTest);
+  CPPUNIT_TEST(testStaleMapIsCorrectedByRetries);
+  CPPUNIT_TEST(testForwardMapIsTriedFirst);
+  CPPUNIT_TEST(testMultigetResendsOnlyRefusedKeys);
+  CPPUNIT_TEST(testBoundMakesReadsMissesAndWritesErrors);
+  CPPUNIT_TEST_SUITE_END();
+
+ public:
+  static std::unique_ptr<Moxi> static_moxi(const std::string& json, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"-l", "127.0.0.1", "-t", "1", "-z", "0=" + json};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<Moxi>(args);
+  }
+
+  void testStaleMapIsCorrectedByRetries() {
+    VBucketServer a, b;
+    a.set_owned({});  // the map says a owns everything; b really does
+    b.own_all();
+    a.check_vbucket_hash(kVBuckets);
+    b.check_vbucket_hash(kVBuckets);
+    auto moxi = static_moxi(bucket_json({a.address(), b.address()}, [](int) { return 0; }));
+    TestClient c(moxi->port());
+    for (int i = 0; i < 20; ++i) CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("s" + std::to_string(i), "v"));
+    CPPUNIT_ASSERT_EQUAL(std::string("v"), c.get("s3").value());
+    CPPUNIT_ASSERT_EQUAL(std::string("v"), b.get("s3").value());
+    CPPUNIT_ASSERT(a.nmv_count() > 0);
+    CPPUNIT_ASSERT_EQUAL(uint64_t(0), a.bad_vbucket_count() + b.bad_vbucket_count());
+    // The lesson is kept per worker: later requests go straight to b.
+    const uint64_t nmv = a.nmv_count();
+    std::set<int> vbs;
+    for (int i = 0; i < 20; ++i) vbs.insert(vbucket_of("s" + std::to_string(i)));
+    for (int i = 0; i < 20; ++i) c.set("s" + std::to_string(i), "again");
+    CPPUNIT_ASSERT_EQUAL(nmv, a.nmv_count());
+  }
+
+  void testForwardMapIsTriedFirst() {
+    VBucketServer a, b, c3;
+    a.set_owned({});
+    b.set_owned({});
+    c3.own_all();  // the forward map names the third server
+    std::function<int(int)> forward = [](int) { return 2; };
+    auto moxi = static_moxi(bucket_json({a.address(), b.address(), c3.address()}, [](int) { return 0; }, &forward));
+    TestClient c(moxi->port());
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("fwd", "v"));
+    CPPUNIT_ASSERT_EQUAL(uint64_t(1), a.nmv_count());
+    CPPUNIT_ASSERT_EQUAL(uint64_t(0), b.requests());  // never tried round-robin
+    CPPUNIT_ASSERT_EQUAL(std::string("v"), c3.get("fwd").value());
+  }
+
+  void testMultigetResendsOnlyRefusedKeys() {
+    VBucketServer a, b;
+    std::set<uint16_t> even;
+    for (uint16_t v = 0; v < kVBuckets; v += 2) even.insert(v);
+    a.set_owned(even);  // a owns the even vBuckets only; the map says all
+    b.own_all();
+    auto moxi = static_moxi(bucket_json({a.address(), b.address()}, [](int) { return 0; }));
+    std::vector<std::string> keys;
+    for (int i = 0; i < 30; ++i) {
+      keys.push_back("m" + std::to_string(i));
+      (vbucket_of(keys.back()) % 2 == 0 ? a : b).put(keys.back(), "val" + std::to_string(i));
+    }
+    TestClient c(moxi->port());
+    auto got = c.get_multi(keys);
+    CPPUNIT_ASSERT_EQUAL(keys.size(), got.size());
+    for (size_t i = 0; i < keys.size(); ++i) CPPUNIT_ASSERT_EQUAL(keys[i], got[i].first);
+    // b saw only the keys a refused.
+    std::set<std::string> at_b;
+    for (const auto& r : b.received()) at_b.insert(r.key);
+    for (const auto& k : keys) CPPUNIT_ASSERT_EQUAL(vbucket_of(k) % 2 == 1, at_b.count(k) == 1);
+  }
+
+  void testBoundMakesReadsMissesAndWritesErrors() {
+    VBucketServer a, b;
+    a.set_owned({});
+    b.set_owned({});  // nobody owns anything
+    auto moxi = static_moxi(bucket_json({a.address(), b.address()}, [](int) { return 0; }), {"-Z", "nmv_max_retries=3"});
+    TestClient c(moxi->port());
+    CPPUNIT_ASSERT_EQUAL(std::string("END"), c.request("get lost"));
+    CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR not my vbucket"), c.set("lost", "v"));
+    c.send_binary(bin::request(bin::kSet, "lost", "v", bin::set_extras(0, 0), 9));
+    CPPUNIT_ASSERT_EQUAL(bin::kNotMyVbucket, c.read_binary().status());
+    // 3 retries per request at most: the first try plus 3 re-routes.
+    const uint64_t before = a.requests() + b.requests();
+    c.request("delete lost");
+    CPPUNIT_ASSERT_EQUAL(uint64_t(4), a.requests() + b.requests() - before);
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(NotMyVBucketTest);
+
+// 20+ clients set and read back keys through moxi while the map moves
+// vBuckets between servers, first announced with a forward map, then final.
+class RebalanceTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(RebalanceTest);
+  CPPUNIT_TEST(testRebalanceUnderLoadLosesNothing);
+  CPPUNIT_TEST_SUITE_END();
+
+ public:
+  void testRebalanceUnderLoadLosesNothing() {
+    std::vector<std::unique_ptr<VBucketServer>> servers;
+    std::vector<std::string> addresses;
+    for (int i = 0; i < 3; ++i) {
+      servers.push_back(std::make_unique<VBucketServer>());
+      addresses.push_back(servers.back()->address());
+    }
+    // Layout n: vBucket v lives on (v + n) % 3.
+    auto layout = [](int n) { return std::function<int(int)>([n](int v) { return (v + n) % 3; }); };
+    auto own = [&](int n) {
+      for (int s = 0; s < 3; ++s) {
+        std::set<uint16_t> mine;
+        for (int v = 0; v < kVBuckets; ++v)
+          if (layout(n)(v) == s) mine.insert(static_cast<uint16_t>(v));
+        servers[static_cast<size_t>(s)]->set_owned(mine);
+      }
+    };
+    own(0);
+    RestMock mock(RestMockOptions{.config_json = bucket_json(addresses, layout(0))});
+    auto moxi = follow(stream_url(mock));
+    {
+      TestClient probe(moxi->port());
+      set_eventually(probe, "probe", "1");
+    }
+
+    constexpr int kClients = 20;
+    std::mutex mutex;
+    std::condition_variable progress;
+    std::map<std::string, std::string> latest;  // every key written, with its last value
+    std::atomic<long> ops{0};
+    std::atomic<bool> stop{false};
+    std::vector<std::string> failures;
+    std::vector<std::thread> clients;
+    for (int id = 0; id < kClients; ++id) {
+      clients.emplace_back([&, id] {
+        try {
+          TestClient c(moxi->port(), std::chrono::seconds(10));
+          for (long n = 0; !stop.load(); ++n) {
+            const std::string key = "c" + std::to_string(id) + "-" + std::to_string(n % 50);
+            const std::string value = std::to_string(n);
+            std::string reply = c.set(key, value);
+            if (reply != "STORED") throw std::runtime_error("set " + key + ": " + reply);
+            {
+              std::lock_guard<std::mutex> lock(mutex);
+              latest[key] = value;
+            }
+            auto got = c.get(key);
+            // A value read is always the latest; a miss is allowed only
+            // while its vBucket's data is being copied (checked at the end).
+            if (got && *got != value) throw std::runtime_error("wrong value for " + key + ": " + *got);
+            if (++ops % 200 == 0) progress.notify_all();
+          }
+        } catch (const std::exception& e) {
+          std::lock_guard<std::mutex> lock(mutex);
+          failures.push_back("client " + std::to_string(id) + ": " + e.what());
+          progress.notify_all();
+        }
+      });
+    }
+    auto wait_ops = [&](long more) {
+      const long target = ops.load() + more;
+      std::unique_lock<std::mutex> lock(mutex);
+      const bool ok = progress.wait_for(lock, std::chrono::seconds(30),
+                                        [&] { return ops.load() >= target || !failures.empty(); });
+      CPPUNIT_ASSERT_MESSAGE("clients made no progress", ok);
+    };
+
+    long generation_expected = 0;
+    for (int move = 1; move <= 3; ++move) {
+      wait_ops(2000);
+      const auto from = layout(move - 1), to = layout(move);
+      // 1. The cluster announces the move: current map plus forward map.
+      mock.set_config(bucket_json(addresses, from, &to));
+      // 2. The data moves: every server holds its requests while ownership
+      //    changes and the moved items are copied, then serves again (the
+      //    proxy meets NOT_MY_VBUCKET and follows the forward map).
+      for (auto& s : servers) s->hold_replies();
+      own(move);
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        for (const auto& [key, value] : latest) {
+          const int v = vbucket_of(key);
+          auto& old_owner = *servers[static_cast<size_t>(from(v))];
+          auto& new_owner = *servers[static_cast<size_t>(to(v))];
+          if (&old_owner == &new_owner || new_owner.item(key)) continue;
+          if (auto item = old_owner.item(key)) new_owner.put(key, item->value, item->flags);
+        }
+      }
+      for (auto& s : servers) s->release_replies();
+      wait_ops(2000);
+      // 3. The final map.
+      mock.set_config(bucket_json(addresses, to));
+      generation_expected += 2;
+    }
+    wait_ops(2000);
+    stop = true;
+    for (auto& t : clients) t.join();
+    CPPUNIT_ASSERT_MESSAGE(failures.empty() ? "" : failures.front(), failures.empty());
+
+    // Every set is readable afterwards, with its last value.
+    TestClient check(moxi->port());
+    for (const auto& [key, value] : latest) {
+      auto got = check.get(key);
+      CPPUNIT_ASSERT_MESSAGE("lost " + key, got.has_value());
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(key, value, *got);
+    }
+    uint64_t nmv = 0;
+    for (auto& s : servers) nmv += s->nmv_count();
+    CPPUNIT_ASSERT_MESSAGE("the moves never exercised NOT_MY_VBUCKET", nmv > 0);
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(RebalanceTest);
+
+}  // namespace
+}  // namespace moxi::test

@@ -1,1 +1,8 @@
 # conflate/ build fragment (included by the top-level Makefile.am).
+# Getting cluster configs: the streaming REST client (libcurl, its own
+# thread), the file source, the config cache. Validation is vbucket/'s; no
+# libevent here.
+noinst_LIBRARIES += conflate/libconflate.a
+conflate_libconflate_a_SOURCES = \
+	conflate/stream_splitter.cc conflate/stream_splitter.h
+conflate_libconflate_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCURL_CFLAGS)

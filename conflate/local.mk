@@ -4,5 +4,10 @@
 # libevent here.
 noinst_LIBRARIES += conflate/libconflate.a
 conflate_libconflate_a_SOURCES = \
-	conflate/stream_splitter.cc conflate/stream_splitter.h
+	conflate/stream_splitter.cc conflate/stream_splitter.h \
+	conflate/document.cc conflate/document.h \
+	conflate/document_filter.cc conflate/document_filter.h
 conflate_libconflate_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCURL_CFLAGS)
+
+# Link line for anything that uses the library.
+CONFLATE_LIBS = conflate/libconflate.a vbucket/libvbucket.a $(LIBCURL_LIBS) $(LIBMEMCACHED_LIBS) -lpthread

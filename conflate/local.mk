@@ -6,7 +6,9 @@ noinst_LIBRARIES += conflate/libconflate.a
 conflate_libconflate_a_SOURCES = \
 	conflate/stream_splitter.cc conflate/stream_splitter.h \
 	conflate/document.cc conflate/document.h \
-	conflate/document_filter.cc conflate/document_filter.h
+	conflate/document_filter.cc conflate/document_filter.h \
+	conflate/url.cc conflate/url.h \
+	conflate/backoff.cc conflate/backoff.h
 conflate_libconflate_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCURL_CFLAGS)
 
 # Link line for anything that uses the library.

@@ -8,7 +8,9 @@ conflate_libconflate_a_SOURCES = \
 	conflate/document.cc conflate/document.h \
 	conflate/document_filter.cc conflate/document_filter.h \
 	conflate/url.cc conflate/url.h \
-	conflate/backoff.cc conflate/backoff.h
+	conflate/backoff.cc conflate/backoff.h \
+	conflate/document_file.cc conflate/document_file.h \
+	conflate/config_cache.cc conflate/config_cache.h
 conflate_libconflate_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCURL_CFLAGS)
 
 # Link line for anything that uses the library.

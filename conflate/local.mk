@@ -4,13 +4,15 @@
 # libevent here.
 noinst_LIBRARIES += conflate/libconflate.a
 conflate_libconflate_a_SOURCES = \
+	conflate/config_source.cc conflate/config_source.h \
 	conflate/stream_splitter.cc conflate/stream_splitter.h \
 	conflate/document.cc conflate/document.h \
 	conflate/document_filter.cc conflate/document_filter.h \
 	conflate/url.cc conflate/url.h \
 	conflate/backoff.cc conflate/backoff.h \
 	conflate/document_file.cc conflate/document_file.h \
-	conflate/config_cache.cc conflate/config_cache.h
+	conflate/config_cache.cc conflate/config_cache.h \
+	conflate/file_source.cc conflate/file_source.h
 conflate_libconflate_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCURL_CFLAGS)
 
 # Link line for anything that uses the library.

@@ -8,10 +8,11 @@ conflate_libconflate_a_SOURCES = \
 	conflate/stream_splitter.cc conflate/stream_splitter.h \
 	conflate/document.cc conflate/document.h \
 	conflate/document_filter.cc conflate/document_filter.h \
-	conflate/url.cc conflate/url.h \
-	conflate/backoff.cc conflate/backoff.h \
 	conflate/document_file.cc conflate/document_file.h \
 	conflate/config_cache.cc conflate/config_cache.h \
+	conflate/url.cc conflate/url.h \
+	conflate/backoff.cc conflate/backoff.h \
+	conflate/http_transfer.cc conflate/http_transfer.h \
 	conflate/file_source.cc conflate/file_source.h
 conflate_libconflate_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCURL_CFLAGS)
 

@@ -3,6 +3,9 @@
 // deadline only bounds a failure, it never paces the test.
 #pragma once
 
+#include <sys/types.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -20,6 +23,7 @@ class Collector {
   UpdateCallback on_update() {
     return [this](ConfigUpdate update) {
       std::lock_guard lock(mutex_);
+      thread_ = ::gettid();
       updates_.push_back(std::move(update));
       changed_.notify_all();
     };
@@ -27,6 +31,7 @@ class Collector {
   StatusCallback on_status() {
     return [this](const SourceStatus& status) {
       std::lock_guard lock(mutex_);
+      thread_ = ::gettid();
       statuses_.push_back(status);
       changed_.notify_all();
     };
@@ -68,6 +73,12 @@ class Collector {
     std::lock_guard lock(mutex_);
     return count_locked(kind);
   }
+  // The kernel thread id that ran the last callback (the source's thread).
+  pid_t callback_thread() const {
+    std::lock_guard lock(mutex_);
+    return thread_;
+  }
+
   // Every status, one per line, for assertion messages.
   std::string log() const {
     std::lock_guard lock(mutex_);
@@ -87,6 +98,7 @@ class Collector {
   std::condition_variable changed_;
   std::vector<ConfigUpdate> updates_;
   std::vector<SourceStatus> statuses_;
+  pid_t thread_ = 0;
 };
 
 }  // namespace moxi::conflate::test

@@ -20,3 +20,5 @@ conflate_libconflate_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCURL_CFLAGS)
 
 # Link line for anything that uses the library.
 CONFLATE_LIBS = conflate/libconflate.a vbucket/libvbucket.a $(LIBCURL_LIBS) $(LIBMEMCACHED_LIBS) -lpthread
+
+EXTRA_DIST += conflate/README.md

@@ -1,0 +1,55 @@
+#include "conflate/document.h"
+
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <string>
+
+#include "vbucket/config_parse.h"
+
+namespace moxi::conflate {
+namespace {
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Exact match first, then case-insensitive: the vbucket library's lookup rule.
+const rapidjson::Value* member(const rapidjson::Value& object, std::string_view name) {
+  const rapidjson::Value* loose = nullptr;
+  for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
+    const std::string_view key(it->name.GetString(), it->name.GetStringLength());
+    if (key == name) return &it->value;
+    if (loose == nullptr && key.size() == name.size() &&
+        std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) { return lower(a) == lower(b); }))
+      loose = &it->value;
+  }
+  return loose;
+}
+
+}  // namespace
+
+vbucket::Result<std::vector<vbucket::Bucket>> parse_document(std::string_view text, std::string_view peer) noexcept {
+  using R = vbucket::Result<std::vector<vbucket::Bucket>>;
+  try {
+    std::string name = "default";
+    {
+      rapidjson::Document doc;
+      doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
+      if (!doc.HasParseError() && doc.IsObject()) {
+        const rapidjson::Value* buckets = member(doc, "buckets");
+        if (buckets != nullptr && buckets->IsArray()) return vbucket::parse_buckets(text, peer);
+        const rapidjson::Value* n = member(doc, "name");
+        if (n != nullptr && n->IsString() && n->GetStringLength() > 0) name.assign(n->GetString(), n->GetStringLength());
+      }
+      // Anything else (not JSON, not an object) gets parse_config's own error.
+    }
+    auto config = vbucket::parse_config(text, peer);
+    if (!config) return R::failure(config.error());
+    std::vector<vbucket::Bucket> out;
+    out.push_back(vbucket::Bucket{std::move(name), std::move(config).value()});
+    return R::success(std::move(out));
+  } catch (...) {
+    return R::failure("out of memory while reading the config");
+  }
+}
+
+}  // namespace moxi::conflate

@@ -1,0 +1,42 @@
+// Small URL helpers for the HTTP source: what to show in logs, which host
+// replaces $HOST, whether a URL streams, and the heartbeat query parameter.
+// They read "scheme://[user[:password]@]host[:port][/path][?query][#frag]"
+// and do not validate: libcurl does that when it connects.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace moxi::conflate {
+
+// The URL with the password of its user info replaced by "****"
+// ("http://u:pw@h/x" -> "http://u:****@h/x"); unchanged without one.
+std::string mask_url(std::string_view url);
+
+// `text` with every occurrence of `secret` replaced by "****" (no change when
+// the secret is empty). Used on every message a source emits, so that a
+// password echoed by a server or an error text never reaches a log.
+std::string mask_secret(std::string_view text, std::string_view secret);
+
+// The host of the URL, without user info and port; an IPv6 literal keeps its
+// brackets ("http://[::1]:8091/" -> "[::1]"). This is the peer that replaces
+// "$HOST" in the documents fetched from it. "" if there is no host.
+std::string url_host(std::string_view url);
+
+// True when the path names a streaming endpoint: any "...Streaming..." path
+// (bucketsStreaming, bucketsStreamingConfig, saslBucketsStreaming,
+// poolsStreaming, nodeServicesStreaming) or the 2.5+ terse stream
+// "/pools/default/bs/NAME". Other URLs (e.g. /pools/default/buckets/NAME)
+// answer one document and are polled.
+bool is_streaming_url(std::string_view url);
+
+// The URL with "heartbeat=SECONDS" added to its query (ns_server then writes
+// a bare delimiter every SECONDS, which keeps the stall detector quiet on an
+// idle but healthy stream). Unchanged when `every` is under one second or
+// the query already has a heartbeat parameter.
+std::string with_heartbeat(std::string_view url, std::chrono::seconds every);
+
+}  // namespace moxi::conflate

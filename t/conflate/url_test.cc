@@ -1,0 +1,69 @@
+// URL helpers: masking, the $HOST peer, streaming detection, heartbeat.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "conflate/url.h"
+
+namespace moxi::conflate {
+
+class UrlTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(UrlTest);
+  CPPUNIT_TEST(mask_hides_the_password_only);
+  CPPUNIT_TEST(mask_secret_everywhere);
+  CPPUNIT_TEST(host_for_dollar_host);
+  CPPUNIT_TEST(streaming_endpoints);
+  CPPUNIT_TEST(heartbeat_parameter);
+  CPPUNIT_TEST_SUITE_END();
+
+ public:
+  void mask_hides_the_password_only() {
+    CPPUNIT_ASSERT_EQUAL(std::string("http://Administrator:****@10.0.0.1:8091/pools/default/bucketsStreaming/b"),
+                         mask_url("http://Administrator:s3cret@10.0.0.1:8091/pools/default/bucketsStreaming/b"));
+    CPPUNIT_ASSERT_EQUAL(std::string("http://user:****@h/x?p=a@b"), mask_url("http://user:p:w@h/x?p=a@b"));
+    CPPUNIT_ASSERT_EQUAL(std::string("http://user@h/x"), mask_url("http://user@h/x"));
+    CPPUNIT_ASSERT_EQUAL(std::string("http://h:8091/x?u=a:b@c"), mask_url("http://h:8091/x?u=a:b@c"));
+    CPPUNIT_ASSERT_EQUAL(std::string("http://h:8091"), mask_url("http://h:8091"));
+  }
+
+  void mask_secret_everywhere() {
+    CPPUNIT_ASSERT_EQUAL(std::string("a **** b ****"), mask_secret("a pw b pw", "pw"));
+    CPPUNIT_ASSERT_EQUAL(std::string("nothing"), mask_secret("nothing", ""));
+    CPPUNIT_ASSERT_EQUAL(std::string("********"), mask_secret("xxxx", "xx"));
+  }
+
+  void host_for_dollar_host() {
+    CPPUNIT_ASSERT_EQUAL(std::string("10.0.0.1"), url_host("http://10.0.0.1:8091/pools/default/buckets/default"));
+    CPPUNIT_ASSERT_EQUAL(std::string("cb.example.com"), url_host("https://u:p@cb.example.com/pools"));
+    CPPUNIT_ASSERT_EQUAL(std::string("[::1]"), url_host("http://[::1]:8091/pools"));
+    CPPUNIT_ASSERT_EQUAL(std::string("h"), url_host("http://h"));
+    CPPUNIT_ASSERT_EQUAL(std::string("h"), url_host("http://h?x=1"));
+  }
+
+  void streaming_endpoints() {
+    CPPUNIT_ASSERT(is_streaming_url("http://h:8091/pools/default/bucketsStreaming/default"));
+    CPPUNIT_ASSERT(is_streaming_url("http://h:8091/pools/default/bucketsStreamingConfig/default"));
+    CPPUNIT_ASSERT(is_streaming_url("http://h:8091/pools/default/saslBucketsStreaming"));
+    CPPUNIT_ASSERT(is_streaming_url("http://h:8091/pools/default/bs/default"));
+    CPPUNIT_ASSERT(!is_streaming_url("http://h:8091/pools/default/buckets/default"));
+    CPPUNIT_ASSERT(!is_streaming_url("http://h:8091/pools/default/b/default"));
+    CPPUNIT_ASSERT(!is_streaming_url("http://h:8091/pools/default/buckets/default?x=Streaming"));
+    CPPUNIT_ASSERT(!is_streaming_url("http://Streaming:8091/pools/default/buckets/x"));
+  }
+
+  void heartbeat_parameter() {
+    using std::chrono::seconds;
+    CPPUNIT_ASSERT_EQUAL(std::string("http://h/pools/default/bucketsStreaming/b?heartbeat=10"),
+                         with_heartbeat("http://h/pools/default/bucketsStreaming/b", seconds(10)));
+    CPPUNIT_ASSERT_EQUAL(std::string("http://h/bs/b?bucket_uuid=u&heartbeat=5"),
+                         with_heartbeat("http://h/bs/b?bucket_uuid=u", seconds(5)));
+    CPPUNIT_ASSERT_EQUAL(std::string("http://h/bs/b?heartbeat=5"), with_heartbeat("http://h/bs/b?", seconds(5)));
+    CPPUNIT_ASSERT_EQUAL(std::string("http://h/bs/b?heartbeat=3#f"), with_heartbeat("http://h/bs/b#f", seconds(3)));
+    CPPUNIT_ASSERT_EQUAL(std::string("http://h/bs/b?heartbeat=1"), with_heartbeat("http://h/bs/b?heartbeat=1", seconds(9)));
+    CPPUNIT_ASSERT_EQUAL(std::string("http://h/bs/b?a=1&heartbeat=1"),
+                         with_heartbeat("http://h/bs/b?a=1&heartbeat=1", seconds(9)));
+    CPPUNIT_ASSERT_EQUAL(std::string("http://h/bs/b"), with_heartbeat("http://h/bs/b", seconds(0)));
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(UrlTest);
+
+}  // namespace moxi::conflate

@@ -45,6 +45,12 @@ std::string bucket_json(const std::vector<std::string>& servers, const std::func
 
 int vbucket_of(const std::string& key) { return static_cast<int>(vbucket::vbucket_hash(key) & (kVBuckets - 1)); }
 
+RestMockOptions mock_with(std::string config_json) {
+  RestMockOptions o;
+  o.config_json = std::move(config_json);
+  return o;
+}
+
 std::string stream_url(const RestMock& mock) { return mock.url("/pools/default/bucketsStreaming/default"); }
 
 // The generation the worker serving `c` has; -1 if none reported.
@@ -100,8 +106,9 @@ class LiveConfigTest : public CppUnit::TestFixture {
     auto moxi = follow(stream_url(mock));
     TestClient c(moxi->port());
     CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR proxy no cluster map loaded yet"), c.request("get k"));
-    c.send_binary(bin::request(bin::kGet, "k", "", "", 5));
-    BinaryPacket r = c.read_binary();
+    TestClient b(moxi->port());  // the protocol is per connection
+    b.send_binary(bin::request(bin::kGet, "k", "", "", 5));
+    BinaryPacket r = b.read_binary();
     CPPUNIT_ASSERT_EQUAL(uint16_t(0x86), r.status());
     CPPUNIT_ASSERT_EQUAL(uint32_t(5), r.opaque);
     // Local commands still work.
@@ -115,8 +122,7 @@ class LiveConfigTest : public CppUnit::TestFixture {
 
   void testFollowsMapChangesAndClosesRemovedServers() {
     VBucketServer a, b, gone;
-    RestMock mock(RestMockOptions{.config_json = bucket_json({a.address(), b.address(), gone.address()},
-                                                             [](int v) { return v % 3; })});
+    RestMock mock(mock_with(bucket_json({a.address(), b.address(), gone.address()}, [](int v) { return v % 3; })));
     auto moxi = follow(stream_url(mock));
     TestClient c(moxi->port());
     for (int i = 0; i < 60; ++i) set_eventually(c, "k" + std::to_string(i), "v");
@@ -142,7 +148,7 @@ class LiveConfigTest : public CppUnit::TestFixture {
   void testIdenticalDocumentChangesNothing() {
     Memcached mc;
     const std::string json = bucket_json({mc.address()}, [](int) { return 0; });
-    RestMock mock(RestMockOptions{.config_json = json});
+    RestMock mock(mock_with(json));
     auto moxi = follow(stream_url(mock));
     TestClient c(moxi->port());
     set_eventually(c, "x", "1");
@@ -158,7 +164,7 @@ class LiveConfigTest : public CppUnit::TestFixture {
 
   void testGarbageAndOversizedDocumentsKeepLastGoodMap() {
     Memcached mc;
-    RestMock mock(RestMockOptions{.config_json = bucket_json({mc.address()}, [](int) { return 0; })});
+    RestMock mock(mock_with(bucket_json({mc.address()}, [](int) { return 0; })));
     auto moxi = follow(stream_url(mock));
     TestClient c(moxi->port());
     set_eventually(c, "a", "1");
@@ -177,8 +183,8 @@ class LiveConfigTest : public CppUnit::TestFixture {
 
   void testUrlFailoverToSecondServer() {
     Memcached mc1, mc2;
-    RestMock first(RestMockOptions{.config_json = bucket_json({mc1.address()}, [](int) { return 0; })});
-    RestMock second(RestMockOptions{.config_json = bucket_json({mc2.address()}, [](int) { return 0; })});
+    RestMock first(mock_with(bucket_json({mc1.address()}, [](int) { return 0; })));
+    RestMock second(mock_with(bucket_json({mc2.address()}, [](int) { return 0; })));
     auto moxi = follow(stream_url(first) + "," + stream_url(second));
     TestClient c(moxi->port());
     set_eventually(c, "k", "first");
@@ -217,7 +223,7 @@ class LiveConfigTest : public CppUnit::TestFixture {
     const std::string cache = dir.file("moxi-config.json");
     std::string url;
     {
-      RestMock mock(RestMockOptions{.config_json = bucket_json({mc.address()}, [](int) { return 0; })});
+      RestMock mock(mock_with(bucket_json({mc.address()}, [](int) { return 0; })));
       url = stream_url(mock);
       auto moxi = follow(url, {"-Z", "config_cache=" + cache});
       TestClient c(moxi->port());
@@ -354,7 +360,7 @@ class RebalanceTest : public CppUnit::TestFixture {
       }
     };
     own(0);
-    RestMock mock(RestMockOptions{.config_json = bucket_json(addresses, layout(0))});
+    RestMock mock(mock_with(bucket_json(addresses, layout(0))));
     auto moxi = follow(stream_url(mock));
     {
       TestClient probe(moxi->port());

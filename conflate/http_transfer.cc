@@ -26,6 +26,24 @@ CURL* as_easy(void* p) { return static_cast<CURL*>(p); }
 
 bool is_2xx(long status) { return status >= 200 && status < 300; }
 
+// libcurl's messages carry timings ("Failed to connect to h port 1 after 0 ms:
+// Couldn't connect to server"). Drop them, so that the same failure gives the
+// same text each time and is reported once.
+std::string without_timings(std::string text) {
+  for (std::size_t at = text.find(" after "); at != std::string::npos; at = text.find(" after ", at + 1)) {
+    std::size_t end = at + 7;
+    while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+    if (end == at + 7) continue;
+    for (std::string_view unit : {" milliseconds", " ms"}) {
+      if (text.compare(end, unit.size(), unit) == 0) {
+        text.erase(at, end + unit.size() - at);
+        break;
+      }
+    }
+  }
+  return text;
+}
+
 }  // namespace
 
 HttpTransfer::HttpTransfer() {
@@ -160,7 +178,7 @@ std::optional<TransferResult> HttpTransfer::collect() {
       result.kind = TransferResult::Kind::complete;
     } else {
       result.kind = TransferResult::Kind::network_error;
-      result.detail = error_buffer_[0] != '\0' ? std::string(error_buffer_) : std::string(curl_easy_strerror(rc));
+      result.detail = without_timings(error_buffer_[0] != '\0' ? std::string(error_buffer_) : std::string(curl_easy_strerror(rc)));
     }
     release_easy();
     return result;

@@ -54,7 +54,8 @@ struct TransferResult {
   };
   Kind kind = Kind::complete;
   long http_status = 0;  // 0 when no status line arrived
-  std::string detail;    // network_error: libcurl's message; http_error: the start of the body; stalled: ""
+  std::string detail;    // network_error: libcurl's message without timings; http_error: the start of
+                         // the body on one line; stalled: ""
 };
 
 class HttpTransfer {

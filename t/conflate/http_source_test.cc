@@ -115,6 +115,7 @@ class HttpSourceTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(delimiter_split_across_chunks);
   CPPUNIT_TEST(document_split_across_chunks);
   CPPUNIT_TEST(first_url_refuses_second_is_used);
+  CPPUNIT_TEST(a_server_that_stays_down_is_reported_once);
   CPPUNIT_TEST(first_url_dies_mid_stream_second_takes_over);
   CPPUNIT_TEST(auth_failure_is_reported_once_and_retried);
   CPPUNIT_TEST(forbidden_is_an_auth_failure_too);
@@ -221,6 +222,21 @@ class HttpSourceTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(dead.url(kStreamPath), down[0].source);
     CPPUNIT_ASSERT_MESSAGE(down[0].message, down[0].message.starts_with("cannot connect to " + dead.url(kStreamPath) + ": "));
     CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), source.stats().reconnects);
+  }
+
+  void a_server_that_stays_down_is_reported_once() {
+    test::RefusingPort dead;
+    auto options = fast({dead.url(kStreamPath)});
+    options.backoff_min = options.backoff_max = 1ms;
+    test::Collector seen;
+    HttpStreamSource source(options, seen.on_update(), seen.on_status());
+    source.start();
+    CPPUNIT_ASSERT(wait_stats(source, [](const HttpSourceStats& s) { return s.reconnects >= 5; }));
+    source.stop();
+    auto down = seen.statuses(Kind::disconnected);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(seen.log(), std::size_t(1), down.size());
+    // libcurl's timing ("after 0 ms") is not part of the text.
+    CPPUNIT_ASSERT_MESSAGE(down[0].message, down[0].message.find(" ms") == std::string::npos);
   }
 
   void first_url_dies_mid_stream_second_takes_over() {
@@ -471,7 +487,7 @@ class HttpSourceTest : public CppUnit::TestFixture {
     source.start();
     CPPUNIT_ASSERT_MESSAGE(seen.log(), seen.wait_updates(1));
     source.stop();
-    const auto& config = seen.updates()[0].buckets.at(0).config;
+    const auto config = seen.updates()[0].buckets.at(0).config;
     CPPUNIT_ASSERT_EQUAL(std::string("127.0.0.1:11210"), config->server(0));
     CPPUNIT_ASSERT_EQUAL(std::string("127.0.0.1:8091"), config->servers().at(0).rest_api_server.value_or(""));
   }

@@ -211,9 +211,9 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"usr", "", VK::String, P, "none", "SASL user for backends; HTTP user for URLs without auth"}, &B::usr},
     {{"pwd", "", VK::String, P, "none", "password for usr"}, &B::pwd},
     {{"auth_timeout", "", VK::Millis, P, "100", "time for SASL authentication on a new connection"}, &B::auth_timeout},
-    {{"config_cache", "", VK::String, P, "none", "file that keeps the last good URL config"},
+    {{"config_cache", "", VK::String, I, "none", "file that keeps the last good URL config"},
      &B::config_cache},
-    {{"nmv_max_retries", "", VK::Count, P, "0", "NOT_MY_VBUCKET retries per request; 0 = 2 x servers"},
+    {{"nmv_max_retries", "", VK::Count, I, "0", "NOT_MY_VBUCKET retries per request; 0 = 2 x servers"},
      &B::nmv_max_retries},
     {{"admin_port", "", VK::Port, P, "0", "admin HTTP port (stats, health); 0 = off"}, &B::admin_port},
     // Accepted for compatibility with the original's command lines; warned about and ignored.
@@ -527,7 +527,7 @@ constexpr OptionInfo kOptions[] = {
     {"-v", "", "", I, "verbose: -v errors, -vv requests, -vvv internal state"},
     {"-o", "", "FILE", P, "log to FILE instead of stderr (-O is the same)"},
     {"-O", "", "FILE", P, "= -o"},
-    {"", "--check-config", "", P, "check the options and the configuration, then exit"},
+    {"", "--check-config", "", I, "check the options and the configuration, then exit"},
     {"", "--describe-stats", "", P, "list the stats moxi reports, then exit"},
     {"-h", "--help", "", I, "show this help and exit"},
     {"-V", "--version", "", I, "show the version and library versions and exit"},
@@ -1061,11 +1061,11 @@ std::string help_text() {
          "                         starts with . or /): PORT = CONFIG sections,\n"
          "                         separated by ;\n"
          "  -z 'A;B'               several sections, each with its own port\n"
-         "  URL[,URL...]           [planned] stream the cluster map from http(s) URLs,\n"
+         "  URL[,URL...]           stream the cluster map from http(s) URLs,\n"
          "                         tried in order; listen on -p / port_listen;\n"
          "                         http://USER:PASSWORD@HOST/... sets HTTP credentials\n"
          "  -z url=URL[|URL...][,auth=USER%PASSWORD]\n"
-         "                         [planned] the same, credentials given apart\n"
+         "                         the same, credentials given apart\n"
          "\n"
          "Options:\n";
   for (const auto& o : kOptions) {

@@ -49,11 +49,14 @@ bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
 
 void App::post(std::function<void()> task) { notify_->post(std::move(task)); }
 
-void App::publish(std::shared_ptr<const Snapshot> snapshot) {
+void App::publish(std::shared_ptr<const Snapshot> snapshot, std::function<void()> installed) {
   current_ = snapshot;
   for (auto& w : workers_) {
     Worker* worker = w.get();
-    worker->post([worker, snapshot] { worker->install(snapshot); });
+    worker->post([worker, snapshot, installed] {
+      worker->install(snapshot);
+      if (installed) installed();
+    });
   }
 }
 

@@ -41,8 +41,10 @@ class App {
   // Thread-safe: runs `task` on the main thread (config sources post here).
   void post(std::function<void()> task);
   // Main thread: gives every worker `snapshot` (its generation must be the
-  // next one). Workers switch through their notify queues.
-  void publish(std::shared_ptr<const Snapshot> snapshot);
+  // next one). Workers switch through their notify queues; each then calls
+  // `installed` (if given) on its own thread, so it must be thread-safe.
+  void publish(std::shared_ptr<const Snapshot> snapshot, std::function<void()> installed = {});
+  size_t worker_count() const { return workers_.size(); }
   // Main thread: the snapshot most recently published.
   const std::shared_ptr<const Snapshot>& current() const { return current_; }
   const std::vector<int>& bound_ports() const { return bound_ports_; }

@@ -1,5 +1,8 @@
 #include "src/core/config_follower.h"
 
+#include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <iostream>
 
 #include "conflate/http_stream_source.h"
@@ -28,7 +31,8 @@ ConfigFollower::ConfigFollower(App& app, const UrlSource& source, const Behavior
       [this](conflate::ConfigUpdate update) {
         // Source thread: hand over and return.
         auto shared = std::make_shared<conflate::ConfigUpdate>(std::move(update));
-        app_.post([this, shared] { apply(*shared); });
+        const auto arrived = std::chrono::steady_clock::now();
+        app_.post([this, shared, arrived] { apply(*shared, arrived); });
       },
       [this](const conflate::SourceStatus& status) { app_.post([this, status] { report(status); }); });
 }
@@ -48,7 +52,7 @@ void ConfigFollower::report(const conflate::SourceStatus& status) {
   if (problem || verbosity_ > 0) std::cerr << "moxi: config " << conflate::to_string(status.kind) << ": " << status.message << "\n";
 }
 
-void ConfigFollower::apply(const conflate::ConfigUpdate& update) {
+void ConfigFollower::apply(const conflate::ConfigUpdate& update, std::chrono::steady_clock::time_point arrived) {
   const std::shared_ptr<const Snapshot>& current = app_.current();
   const vbucket::Bucket* chosen = pick_bucket(update);
   if (!chosen) {
@@ -73,7 +77,18 @@ void ConfigFollower::apply(const conflate::ConfigUpdate& update) {
             << chosen->config->num_servers() << " servers, "
             << (vbucket ? std::to_string(chosen->config->num_vbuckets()) + " vBuckets" : std::string("ketama"))
             << "\n";
-  app_.publish(std::move(next));
+  // The last worker to switch reports how long the swap took, from the
+  // document's arrival to every worker serving it.
+  const uint64_t generation = next->generation;
+  auto remaining = std::make_shared<std::atomic<size_t>>(app_.worker_count());
+  const int verbosity = verbosity_;
+  app_.publish(std::move(next), [remaining, arrived, generation, verbosity] {
+    if (remaining->fetch_sub(1) != 1 || verbosity == 0) return;
+    const auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - arrived).count();
+    std::fprintf(stderr, "moxi: config generation %llu live on every worker %.3f ms after it arrived\n",
+                 static_cast<unsigned long long>(generation), static_cast<double>(us) / 1000.0);
+  });
 }
 
 }  // namespace moxi

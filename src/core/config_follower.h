@@ -8,6 +8,7 @@
 // queues. start()/stop() belong to the main thread.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -30,7 +31,7 @@ class ConfigFollower {
 
  private:
   // Main thread.
-  void apply(const conflate::ConfigUpdate& update);
+  void apply(const conflate::ConfigUpdate& update, std::chrono::steady_clock::time_point arrived);
   void report(const conflate::SourceStatus& status);
 
   App& app_;

@@ -15,3 +15,21 @@ bench_bench_swap_SOURCES = bench/bench_swap.cc
 bench_bench_swap_CPPFLAGS = $(src_libmoxi_a_CPPFLAGS) $(BENCHMARK_CFLAGS)
 bench_bench_swap_LDADD = src/libmoxi.a vbucket/libvbucket.a $(LIBEVENT_LIBS) $(LIBMEMCACHED_LIBS) $(BENCHMARK_LIBS) -lpthread
 endif
+# loadgen: memcached ascii load generator used by bench/run-proxies.
+noinst_PROGRAMS += bench/loadgen
+bench_loadgen_SOURCES = bench/loadgen.cc
+bench_loadgen_CPPFLAGS = $(AM_CPPFLAGS) $(LIBEVENT_CFLAGS)
+bench_loadgen_LDADD = $(LIBEVENT_LIBS) -lpthread
+
+# bench/run-proxies: the side-by-side proxy benchmark (python3). In a build
+# tree it is also build/bench/run-proxies, a link to the source script that
+# finds src/moxi and bench/loadgen of that tree next to itself. The stamp is
+# made with loadgen, so that plain `make` provides the link.
+EXTRA_DIST += bench/run-proxies bench/README.md
+EXTRA_bench_loadgen_DEPENDENCIES = bench/run-proxies.stamp
+CLEANFILES += bench/run-proxies.stamp
+bench/run-proxies.stamp:
+	$(AM_V_GEN)$(MKDIR_P) bench && \
+	if test "$(abs_srcdir)" != "$(abs_builddir)"; then \
+	  ln -sf "$(abs_srcdir)/bench/run-proxies" bench/run-proxies; \
+	fi && touch $@

@@ -185,7 +185,7 @@ using B = Behaviors;
 constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"downstream_max", "", VK::Count, I, "1024", "concurrent requests per worker per bucket; 0 = unlimited"},
      &B::downstream_max},
-    {{"downstream_conn_max", "", VK::Count, I, "4", "pipelined connections per worker per backend server; 0 = 16"},
+    {{"downstream_conn_max", "", VK::Count, I, "1", "pipelined connections per worker per backend server; 0 = 16"},
      &B::downstream_conn_max},
     {{"downstream_timeout", "", VK::Millis, I, "5000", "time a request may take once it has its connections"},
      &B::downstream_timeout},

@@ -48,7 +48,7 @@ DownstreamProtocol effective_downstream_protocol(DownstreamProtocol configured, 
 struct Behaviors {
   std::chrono::milliseconds cycle{200};                          // clock quantum
   uint32_t downstream_max = 1024;                                // concurrent requests per worker per bucket; 0 = unlimited
-  uint32_t downstream_conn_max = 4;                              // backend conns per worker per server; 0 = unlimited
+  uint32_t downstream_conn_max = 1;                              // pipelined backend conns per worker per server; 0 = 16
   uint32_t downstream_retry = 1;                                 // retries when a conn closes before any reply byte
   DownstreamProtocol downstream_protocol = DownstreamProtocol::Unset;
   std::chrono::milliseconds downstream_timeout{5000};            // a request, once its conns are obtained

@@ -10,7 +10,7 @@
 namespace moxi {
 
 struct ProxySettings {
-  uint32_t downstream_conn_max = 4;       // connections per worker per backend server
+  uint32_t downstream_conn_max = 1;       // pipelined connections per worker per backend server (0 = 16)
   uint32_t downstream_max = 1024;         // requests at the backends per worker per bucket (0 = no limit)
   uint64_t wait_queue_timeout_ms = 200;   // a request's wait for a downstream_max slot (0 = none)
   uint32_t connect_max_errors = 5;        // consecutive failures before reconnects back off (0 = never)

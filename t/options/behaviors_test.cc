@@ -51,7 +51,7 @@ class BehaviorsTest : public CppUnit::TestFixture {
     Behaviors b;
     CPPUNIT_ASSERT(b.cycle == milliseconds(200));
     CPPUNIT_ASSERT_EQUAL(1024u, b.downstream_max);
-    CPPUNIT_ASSERT_EQUAL(4u, b.downstream_conn_max);
+    CPPUNIT_ASSERT_EQUAL(1u, b.downstream_conn_max);
     CPPUNIT_ASSERT_EQUAL(1u, b.downstream_retry);
     CPPUNIT_ASSERT(b.downstream_protocol == DownstreamProtocol::Unset);
     CPPUNIT_ASSERT(b.downstream_timeout == milliseconds(5000));

@@ -130,6 +130,7 @@ class LiveConfigTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(gone.connections() > 0);
     // Fail the third server over: its vBuckets move to the first two.
     const long gen = generation(c);
+    const uint64_t accepted_a = a.accepted(), accepted_b = b.accepted();
     a.own_all();
     b.own_all();
     mock.set_config(bucket_json({a.address(), b.address()}, [](int v) { return v % 2; }));
@@ -137,6 +138,9 @@ class LiveConfigTest : public CppUnit::TestFixture {
     const uint64_t before = gone.requests();
     for (int i = 0; i < 60; ++i) CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("n" + std::to_string(i), "w"));
     CPPUNIT_ASSERT_EQUAL(before, gone.requests());
+    // Servers that stay keep their connections: the swap opened none.
+    CPPUNIT_ASSERT_EQUAL(accepted_a, a.accepted());
+    CPPUNIT_ASSERT_EQUAL(accepted_b, b.accepted());
     CPPUNIT_ASSERT_EQUAL(std::string("w"), (vbucket_of("n1") % 2 == 0 ? a : b).get("n1").value());
     // Its idle connections are closed.
     Deadline deadline(std::chrono::seconds(5));

@@ -3,8 +3,12 @@
 #include <cppunit/TestFixture.h>
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <poll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -12,6 +16,7 @@
 
 #include "t/proxy/cluster.h"
 #include "t/support/process.h"
+#include "t/support/port_file.h"
 #include "t/support/temp_dir.h"
 
 namespace moxi::test {
@@ -132,6 +137,61 @@ class TopologyTest : public CppUnit::TestFixture {
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(TopologyTest);
+
+}  // namespace
+}  // namespace moxi::test
+
+namespace moxi::test {
+namespace {
+
+// -d and -P: the parent returns at once, the daemon serves, writes its pid,
+// and removes the pid file when SIGTERM stops it.
+class DaemonTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(DaemonTest);
+  CPPUNIT_TEST(testDaemonWithPidFile);
+  CPPUNIT_TEST_SUITE_END();
+
+ public:
+  void testDaemonWithPidFile() {
+    Memcached mc;
+    TempDir dir;
+    const std::string pidfile = dir.file("moxi.pid"), portfile = dir.file("ports");
+    Process::Options po;
+    po.env = {{"MOXI_PORT_FILENAME", portfile}};
+    Process parent({Moxi::default_binary(), "-d", "-P", pidfile, "-l", "127.0.0.1", "-t", "1", "-z",
+                    "0=" + mc.address()},
+                   po);
+    auto status = parent.wait_exit(Deadline(std::chrono::seconds(10)));
+    CPPUNIT_ASSERT(status.has_value() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+    const int port = wait_for_port_file(portfile, Deadline(std::chrono::seconds(10)));
+    std::ifstream in(pidfile);
+    pid_t pid = 0;
+    in >> pid;
+    CPPUNIT_ASSERT(pid > 0);
+    const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    CPPUNIT_ASSERT(pidfd >= 0);
+    // The daemon is not our child: make sure a failed assertion still stops it.
+    struct Reaper {
+      pid_t pid;
+      int pidfd;
+      ~Reaper() {
+        pollfd p{pidfd, POLLIN, 0};
+        if (::poll(&p, 1, 0) == 0) ::kill(pid, SIGKILL);
+        ::close(pidfd);
+      }
+    } reaper{pid, pidfd};
+    {
+      TestClient c(port);
+      CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("daemon", "yes"));
+    }
+    ::kill(pid, SIGTERM);
+    pollfd p{pidfd, POLLIN, 0};
+    CPPUNIT_ASSERT_EQUAL(1, ::poll(&p, 1, 10000));
+    CPPUNIT_ASSERT(!std::ifstream(pidfile).good());
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(DaemonTest);
 
 }  // namespace
 }  // namespace moxi::test

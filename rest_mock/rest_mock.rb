@@ -394,7 +394,16 @@ module RestMock
     def call(env)
       path = env['PATH_INFO'].to_s
       @log&.puts("#{env['REQUEST_METHOD']} #{path}#{env['QUERY_STRING'].to_s.empty? ? '' : "?#{env['QUERY_STRING']}"}")
-      return @app.call(env) if path.start_with?('/control/')
+      if path.start_with?('/control/')
+        # curl --data-binary labels a JSON map as a form; Rack would parse a
+        # big one as form fields and fail before any route runs.
+        if env['CONTENT_TYPE'].to_s.start_with?('application/x-www-form-urlencoded') && (input = env['rack.input'])
+          head = input.read(64).to_s
+          input.rewind
+          env['CONTENT_TYPE'] = 'application/json' if head.lstrip.start_with?('{')
+        end
+        return @app.call(env)
+      end
 
       @hub.count_request(path)
       delay = @hub.delay_ms
@@ -553,7 +562,10 @@ module RestMock
     # ---- control API (no auth, no delay, no injected errors)
 
     post '/control/config' do
-      text = params['config'] || request.body.read
+      # A raw JSON body is the config (Gate relabels curl's form type).
+      raw = request.body.read
+      request.body.rewind
+      text = raw.lstrip.start_with?('{') ? raw : (params['config'] || raw)
       begin
         buckets = Config.parse(text, settings.default_bucket)
       rescue ConfigError => e

@@ -20,7 +20,7 @@
 //     not keep its bytes: once the pending piece is known to be too long, it
 //     keeps only a count of trailing '\n' bytes (a possible delimiter start)
 //     until the next delimiter, so memory stays at max_document_bytes plus
-//     one feed.
+//     one feed plus the 3 bytes of a delimiter cut off at the end of a feed.
 //   * finish() ends the body (a non-streaming response, or a stream that
 //     ended): whatever remains is one more piece, under the same rules.
 //

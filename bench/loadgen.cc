@@ -46,7 +46,6 @@
 
 namespace {
 
-constexpr std::string_view kKeyPrefix = "lg:";
 constexpr int kMaxMultiget = 1024;
 
 struct Options {
@@ -66,6 +65,8 @@ struct Options {
   double max_time = 300;
   double drain_timeout = 10;
   uint64_t seed = 1;
+  std::string key_prefix = "lg:";
+  int idle_connections = 0;  // opened first, never used, held until the end
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -87,7 +88,12 @@ struct Options {
                "  --drain-timeout S    wait at most S s for replies after the end (default 10)\n"
                "  --threads T          event-loop threads (default 1)\n"
                "  --warmup-set         first set every key once (not measured)\n"
-               "  --seed N             random seed (default 1)\n",
+               "  --seed N             random seed (default 1)\n"
+               "  --key-prefix S       keys are S + a zero-padded index (default lg:)\n"
+               "  --idle-connections N also open N connections that send nothing and hold\n"
+               "                       them until the end; with --connections 0, print one\n"
+               "                       JSON line once they are open and hold them for\n"
+               "                       --duration seconds (or until killed)\n",
                kMaxMultiget);
   std::exit(2);
 }
@@ -161,6 +167,10 @@ Options parse_options(int argc, char** argv) {
       o.drain_timeout = parse_double("--drain-timeout", v);
     } else if (a == "--threads") {
       o.threads = parse_num<int>("--threads", v);
+    } else if (a == "--key-prefix") {
+      o.key_prefix = v;
+    } else if (a == "--idle-connections") {
+      o.idle_connections = parse_num<int>("--idle-connections", v);
     } else if (a == "--seed") {
       o.seed = parse_num<uint64_t>("--seed", v);
     } else {
@@ -170,7 +180,8 @@ Options parse_options(int argc, char** argv) {
   if (o.ports.empty()) usage("--port is required");
   for (int p : o.ports)
     if (p <= 0 || p > 65535) usage("bad --port");
-  if (o.connections < 1) usage("--connections must be at least 1");
+  if (o.idle_connections < 0) usage("bad --idle-connections");
+  if (o.connections < (o.idle_connections > 0 ? 0 : 1)) usage("--connections must be at least 1");
   if (o.pipeline < 1) usage("--pipeline must be at least 1");
   if (o.get_ratio < 0 || o.get_ratio > 1) usage("--get-ratio must be within 0..1");
   if (o.keys < 1) usage("--keys must be at least 1");
@@ -179,9 +190,11 @@ Options parse_options(int argc, char** argv) {
   if (o.value_size < 0) usage("bad --value-size");
   if (o.duration <= 0 || o.max_time <= 0 || o.drain_timeout <= 0) usage("times must be positive");
   if (o.threads < 1) usage("--threads must be at least 1");
-  if (o.threads > o.connections) o.threads = o.connections;
+  if (o.threads > o.connections) o.threads = std::max(o.connections, 1);
   size_t digits = std::to_string(o.keys - 1).size();
-  if (o.key_size < static_cast<int>(kKeyPrefix.size() + digits) || o.key_size > 250)
+  if (o.key_prefix.empty() || o.key_prefix.find_first_of(" \r\n") != std::string::npos)
+    usage("bad --key-prefix");
+  if (o.key_size < static_cast<int>(o.key_prefix.size() + digits) || o.key_size > 250)
     usage("--key-size too small for the key space (or above memcached's 250)");
   return o;
 }
@@ -199,15 +212,16 @@ timeval to_timeval(double seconds) {
   return tv;
 }
 
-// Keys are "lg:" + the zero-padded index, key_size bytes long; all of them
+// Keys are --key-prefix ("lg:") + the zero-padded index, key_size bytes long; all of them
 // live in one buffer. A key's value is its bytes repeated to value_size.
 class KeySpace {
  public:
-  KeySpace(uint32_t n, int key_size) : n_(n), size_(static_cast<size_t>(key_size)), buf_(n * size_) {
+  KeySpace(uint32_t n, int key_size, std::string prefix)
+      : n_(n), size_(static_cast<size_t>(key_size)), prefix_(std::move(prefix)), buf_(n * size_) {
     for (uint32_t i = 0; i < n; ++i) {
       char* k = &buf_[i * size_];
       std::memset(k, '0', size_);
-      std::memcpy(k, kKeyPrefix.data(), kKeyPrefix.size());
+      std::memcpy(k, prefix_.data(), prefix_.size());
       std::string digits = std::to_string(i);
       std::memcpy(k + size_ - digits.size(), digits.data(), digits.size());
     }
@@ -215,9 +229,9 @@ class KeySpace {
   std::string_view key(uint32_t i) const { return {&buf_[i * size_], size_}; }
   // The index of a key this space made, or -1.
   int64_t index_of(std::string_view k) const {
-    if (k.size() != size_ || k.substr(0, kKeyPrefix.size()) != kKeyPrefix) return -1;
+    if (k.size() != size_ || k.substr(0, prefix_.size()) != prefix_) return -1;
     uint64_t v = 0;
-    for (char c : k.substr(kKeyPrefix.size())) {
+    for (char c : k.substr(prefix_.size())) {
       if (c < '0' || c > '9') return -1;
       v = v * 10 + static_cast<uint64_t>(c - '0');
     }
@@ -241,6 +255,7 @@ class KeySpace {
  private:
   uint32_t n_;
   size_t size_;
+  std::string prefix_;
   std::vector<char> buf_;
 };
 
@@ -585,31 +600,36 @@ bool Conn::parse(uint64_t now) {
   return count_ > 0 || in_start_ == in_end_;
 }
 
+// A blocking TCP connection to host:port, or -1 (the reason on stderr).
+int connect_to(const Options& o, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  std::string ps = std::to_string(port);
+  int rc = getaddrinfo(o.host.c_str(), ps.c_str(), &hints, &res);
+  if (rc != 0) {
+    std::fprintf(stderr, "loadgen: %s: %s\n", o.host.c_str(), gai_strerror(rc));
+    return -1;
+  }
+  int fd = ::socket(res->ai_family, res->ai_socktype, res->ai_protocol);
+  if (fd < 0 || ::connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
+    std::fprintf(stderr, "loadgen: connect %s:%d: %s\n", o.host.c_str(), port, std::strerror(errno));
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  return fd;
+}
+
 bool Thread::connect_all(const std::vector<int>& ports, int first, int n, int stride) {
   base_ = event_base_new();
   if (!base_) return false;
   timer_ = evtimer_new(base_, &Thread::on_timer, this);
   const Options& o = sh_.opt;
   for (int c = first; c < n; c += stride) {
-    int port = ports[static_cast<size_t>(c) % ports.size()];
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    std::string ps = std::to_string(port);
-    int rc = getaddrinfo(o.host.c_str(), ps.c_str(), &hints, &res);
-    if (rc != 0) {
-      std::fprintf(stderr, "loadgen: %s: %s\n", o.host.c_str(), gai_strerror(rc));
-      return false;
-    }
-    int fd = ::socket(res->ai_family, res->ai_socktype, res->ai_protocol);
-    if (fd < 0 || ::connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
-      std::fprintf(stderr, "loadgen: connect %s:%d: %s\n", o.host.c_str(), port, std::strerror(errno));
-      if (fd >= 0) ::close(fd);
-      freeaddrinfo(res);
-      return false;
-    }
-    freeaddrinfo(res);
+    int fd = connect_to(o, ports[static_cast<size_t>(c) % ports.size()]);
+    if (fd < 0) return false;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     evutil_make_socket_nonblocking(fd);
@@ -703,9 +723,35 @@ double percentile_us(std::vector<uint32_t>& v, double q) {
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
+  rlimit nofile;  // thousands of connections: the soft limit up to the hard one
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   Options opt = parse_options(argc, argv);
-  KeySpace ks(opt.keys, opt.key_size);
+  KeySpace ks(opt.keys, opt.key_size, opt.key_prefix);
   Shared sh{opt, ks};
+
+  // Idle connections: opened before the load, spread round-robin over the
+  // ports, never written to, closed only when the process exits.
+  std::vector<int> idle;
+  for (int c = 0; c < opt.idle_connections; ++c) {
+    int fd = connect_to(opt, opt.ports[static_cast<size_t>(c) % opt.ports.size()]);
+    if (fd < 0) {
+      std::fprintf(stderr, "loadgen: %d of %d idle connections open\n", c, opt.idle_connections);
+      return 3;
+    }
+    idle.push_back(fd);
+  }
+  if (opt.connections == 0) {  // only hold them
+    std::printf("{\"idle_connections\": %zu}\n", idle.size());
+    std::fflush(stdout);
+    timespec ts = {static_cast<time_t>(opt.duration), 0};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    for (int fd : idle) ::close(fd);
+    return 0;
+  }
 
   std::vector<std::unique_ptr<Thread>> threads;
   for (int t = 0; t < opt.threads; ++t) {
@@ -775,7 +821,9 @@ int main(int argc, char** argv) {
   num("multiget", std::to_string(opt.multiget));
   num("get_ratio", fmt("%g", opt.get_ratio));
   num("threads", std::to_string(opt.threads));
+  num("idle_connections", std::to_string(idle.size()));
   j += "}";
   std::printf("%s\n", j.c_str());
+  for (int fd : idle) ::close(fd);
   return 0;
 }

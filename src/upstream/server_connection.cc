@@ -170,8 +170,7 @@ void ServerConnection::on_readable() {
 
 void ServerConnection::on_io_error(int) { connection_lost("downstream closed"); }
 
-void ServerConnection::close_idle() {
-  if (!waiting_.empty() || state_ == State::Closed) return;
+void ServerConnection::drop_socket() {
   close_socket();
   state_ = State::Closed;
   evtimer_del(timer_ev_);
@@ -179,12 +178,15 @@ void ServerConnection::close_idle() {
   out_.clear();
 }
 
+void ServerConnection::close_idle() {
+  if (!waiting_.empty() || state_ == State::Closed) return;
+  drop_socket();
+}
+
 void ServerConnection::connection_lost(const char* why) {
   if (waiting_.empty()) {
     // An idle connection closed by the server: forget it quietly.
-    close_socket();
-    state_ = State::Closed;
-    evtimer_del(timer_ev_);
+    drop_socket();
     return;
   }
   ++worker_.counters().backend_closed;
@@ -193,11 +195,7 @@ void ServerConnection::connection_lost(const char* why) {
   const bool retry = bytes_received_ == 0 && state_ == State::Connected;
   std::deque<PendingOp*> ops;
   ops.swap(waiting_);
-  close_socket();
-  state_ = State::Closed;
-  evtimer_del(timer_ev_);
-  in_.clear();
-  out_.clear();
+  drop_socket();
   for (PendingOp* op : ops) {
     if (retry && op->attempts < worker_.settings().downstream_retry) {
       ++op->attempts;
@@ -213,15 +211,11 @@ void ServerConnection::connection_lost(const char* why) {
 void ServerConnection::fail_all(Status status, const std::string& message) {
   std::deque<PendingOp*> ops;
   ops.swap(waiting_);
-  close_socket();
-  state_ = State::Closed;
-  evtimer_del(timer_ev_);
+  drop_socket();
   if (connect_ev_) {
     event_free(connect_ev_);
     connect_ev_ = nullptr;
   }
-  in_.clear();
-  out_.clear();
   for (PendingOp* op : ops) {
     fail_op(*op, status, message);
     worker_.on_op_done(op);

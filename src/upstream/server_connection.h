@@ -40,6 +40,8 @@ class ServerConnection final : public StreamConnection {
   void on_readable() override;
   void on_io_error(int err) override;
   void on_timer();
+  // Closes the socket and forgets buffered bytes; queued ops are the caller's.
+  void drop_socket();
   void arm_timer(uint64_t delay_ms);
   // The socket is gone; retries what may safely be retried, fails the rest.
   void connection_lost(const char* why);

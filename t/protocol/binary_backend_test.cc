@@ -15,10 +15,10 @@ using test::be32;
 using test::be64;
 using test::encode_frame;
 using test::Frame;
+using test::op;
 
 namespace {
 
-uint8_t op(Opcode o) { return static_cast<uint8_t>(o); }
 
 Request make(Op o, std::initializer_list<std::string_view> keys = {}) {
   Request r;

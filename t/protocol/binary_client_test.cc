@@ -13,10 +13,10 @@ using test::be32;
 using test::be64;
 using test::encode_frame;
 using test::Frame;
+using test::op;
 
 namespace {
 
-uint8_t op(Opcode o) { return static_cast<uint8_t>(o); }
 
 Frame req(Opcode o, std::string key = "", std::string extras = "", std::string value = "", uint32_t opaque = 0,
           uint64_t cas = 0) {

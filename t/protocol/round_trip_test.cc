@@ -19,10 +19,10 @@ using test::be32;
 using test::be64;
 using test::encode_frame;
 using test::Frame;
+using test::op;
 
 namespace {
 
-uint8_t op(Opcode o) { return static_cast<uint8_t>(o); }
 
 // Runs one request through client decode, backend encode, the scripted
 // backend (`server` gets the bytes the proxy sent and returns its reply),

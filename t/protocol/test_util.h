@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "src/protocol/binary_format.h"
 #include "src/protocol/client_codec.h"
 #include "src/protocol/request.h"
 #include "src/util/evbuf.h"
@@ -39,6 +40,8 @@ std::string encode_frame(const Frame& f);
 // Splits a byte string into frames; anything after the last complete frame
 // is returned in `rest`.
 std::vector<Frame> parse_frames(std::string bytes, std::string* rest = nullptr);
+// An opcode as the byte a Frame carries.
+inline uint8_t op(binary::Opcode o) { return static_cast<uint8_t>(o); }
 std::string be32(uint32_t v);
 std::string be64(uint64_t v);
 

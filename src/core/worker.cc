@@ -7,6 +7,7 @@
 
 #include <set>
 #include <stdexcept>
+#include <utility>
 
 #include "src/core/client_connection.h"
 #include "src/upstream/server_group.h"
@@ -53,7 +54,8 @@ void Worker::post(std::function<void()> task) { notify_->post(std::move(task)); 
 void Worker::stop() {
   post([this] {
     stopping_ = true;
-    for (auto& slot : listeners_) evconnlistener_disable(slot->listener);
+    for (auto& slot : listeners_)
+      if (slot->listener) evconnlistener_disable(slot->listener);
   });
 }
 
@@ -111,6 +113,30 @@ void Worker::on_accept(int fd, size_t port_index) {
   auto conn = std::make_unique<ClientConnection>(*this, fd, port_index, counters_.client_connections_total);
   ClientConnection* raw = conn.get();
   clients_.emplace(raw, std::move(conn));
+  if (draining_) raw->drain();
+}
+
+void Worker::begin_drain(std::function<void()> done) {
+  draining_ = true;
+  drain_done_ = std::move(done);
+  for (auto& slot : listeners_) {
+    if (!slot->listener) continue;
+    // The kernel completed these handshakes: to the client they are
+    // connected, so serve them rather than reset them with the socket.
+    const int lfd = evconnlistener_get_fd(slot->listener);
+    for (;;) {
+      const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) break;
+      on_accept(fd, slot->port_index);
+    }
+    evconnlistener_free(slot->listener);  // LEV_OPT_CLOSE_ON_FREE: closes the socket
+    slot->listener = nullptr;
+  }
+  std::vector<ClientConnection*> open;
+  for (const auto& [conn, owned] : clients_) open.push_back(conn);
+  for (ClientConnection* conn : open)
+    if (clients_.count(conn)) conn->drain();
+  if (clients_.empty() && drain_done_) std::exchange(drain_done_, nullptr)();
 }
 
 void Worker::retire(ClientConnection* conn) {
@@ -120,6 +146,7 @@ void Worker::retire(ClientConnection* conn) {
   clients_.erase(it);
   --counters_.client_connections_current;
   budget_.current.fetch_sub(1, std::memory_order_relaxed);
+  if (draining_ && clients_.empty() && drain_done_) std::exchange(drain_done_, nullptr)();
 }
 
 void Worker::install(std::shared_ptr<const Snapshot> snapshot) {

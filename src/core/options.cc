@@ -1099,6 +1099,8 @@ std::string help_text() {
          "  -z ./FILE, -z /FILE    read the configuration from a file (a value that\n"
          "                         starts with . or /): PORT = CONFIG sections,\n"
          "                         separated by ;\n"
+         "  -z PORT=./FILE         listen on PORT; CONFIG (servers or {JSON}) from\n"
+         "                         FILE; SIGHUP re-reads it (and -z ./FILE)\n"
          "  -z 'A;B'               several sections, each with its own port\n"
          "  URL[,URL...]           stream the cluster map from http(s) URLs,\n"
          "                         tried in order; listen on -p / port_listen;\n"
@@ -1161,7 +1163,8 @@ std::string help_text() {
   paragraph(out, "[planned]: parsed and checked now; takes effect in a later release.", 0);
   paragraph(out,
             "Exit status: 0 ok, 1 run-time failure, 64 usage error, 65 invalid cluster configuration, "
-            "66 unreadable file. See moxi(1).",
+            "66 unreadable file; --check-config: 0 valid, 1 any error. Signals: TERM/INT drain and exit, "
+            "HUP reload -z files, USR1 reopen the log. See moxi(1).",
             0);
   return out;
 }

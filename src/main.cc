@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
   moxi::App app(app_settings(options));
   if (!app.start(snapshot, error)) {
     moxi::log::error(error);
-    std::cerr << "moxi: " << error << "\n";
+    if (!moxi::log::path().empty()) std::cerr << "moxi: " << error << "\n";  // also where the operator looks
     return moxi::kExitFailure;
   }
   for (int port : app.bound_ports()) moxi::log::info("listening on port " + std::to_string(port));

@@ -60,6 +60,8 @@ void ConfigFollower::apply(const conflate::ConfigUpdate& update, std::chrono::st
                  std::to_string(current->generation));
     return;
   }
+  if (log::enabled(log::Level::Debug))
+    log::debug("config document from " + update.source + ": " + std::to_string(update.document.size()) + " bytes");
   const auto& old = current->ports[port_index_].bucket;
   if (old && old->name == chosen->name && old->config->same_document(chosen->config->document())) return;
   const bool vbucket = chosen->config->distribution() == vbucket::Distribution::vbucket;

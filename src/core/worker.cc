@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "src/core/client_connection.h"
+#include "src/core/log.h"
 #include "src/upstream/server_group.h"
 
 namespace moxi {
@@ -113,11 +114,17 @@ void Worker::on_accept(int fd, size_t port_index) {
   auto conn = std::make_unique<ClientConnection>(*this, fd, port_index, counters_.client_connections_total);
   ClientConnection* raw = conn.get();
   clients_.emplace(raw, std::move(conn));
+  if (log::enabled(log::Level::Trace))
+    log::trace("worker " + std::to_string(id_) + ": client connection " +
+               std::to_string(counters_.client_connections_total) + " accepted (" + std::to_string(clients_.size()) +
+               " open)");
   if (draining_) raw->drain();
 }
 
 void Worker::begin_drain(std::function<void()> done) {
   draining_ = true;
+  if (log::enabled(log::Level::Debug))
+    log::debug("worker " + std::to_string(id_) + ": draining " + std::to_string(clients_.size()) + " client connections");
   drain_done_ = std::move(done);
   for (auto& slot : listeners_) {
     if (!slot->listener) continue;
@@ -151,6 +158,9 @@ void Worker::retire(ClientConnection* conn) {
 
 void Worker::install(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
+  if (log::enabled(log::Level::Debug))
+    log::debug("worker " + std::to_string(id_) + ": serving config generation " +
+               std::to_string(snapshot_->generation));
   // Groups are keyed by server address, so servers that stay keep their
   // connections; the others close theirs as they become idle.
   std::set<std::pair<std::string, protocol::Protocol>> wanted;

@@ -94,6 +94,8 @@ void ServerConnection::on_connect_result(int err) {
     return;
   }
   state_ = State::Connected;
+  if (log::enabled(log::Level::Debug))
+    log::debug("backend " + group_.server().address + ": connected (worker " + std::to_string(worker_.id()) + ")");
   group_.on_connected();
   set_reading(true);
   if (!waiting_.empty()) {

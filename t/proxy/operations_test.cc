@@ -79,15 +79,6 @@ std::string read_text(const std::string& path) {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// The generation the worker serving `c` has ("stats proxy").
-long generation(TestClient& c) {
-  c.send("stats proxy\r\n");
-  long gen = -1;
-  for (std::string line; (line = c.read_line()) != "END";)
-    if (line.rfind("STAT proxy_config_generation ", 0) == 0) gen = std::stol(line.substr(29));
-  return gen;
-}
-
 // Until `done()` holds, makes round trips on `c` (each one paces the loop:
 // no sleeping); fails at the deadline with `what` and moxi's log.
 template <class Done>

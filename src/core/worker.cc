@@ -125,7 +125,6 @@ void Worker::begin_drain(std::function<void()> done) {
   draining_ = true;
   if (log::enabled(log::Level::Debug))
     log::debug("worker " + std::to_string(id_) + ": draining " + std::to_string(clients_.size()) + " client connections");
-  drain_done_ = std::move(done);
   for (auto& slot : listeners_) {
     if (!slot->listener) continue;
     // The kernel completed these handshakes: to the client they are
@@ -139,6 +138,9 @@ void Worker::begin_drain(std::function<void()> done) {
     evconnlistener_free(slot->listener);  // LEV_OPT_CLOSE_ON_FREE: closes the socket
     slot->listener = nullptr;
   }
+  // Set only now, so that a client closing while the queues are emptied
+  // cannot report this worker drained before every listener is closed.
+  drain_done_ = std::move(done);
   std::vector<ClientConnection*> open;
   for (const auto& [conn, owned] : clients_) open.push_back(conn);
   for (ClientConnection* conn : open)

@@ -7,13 +7,16 @@ src_libmoxi_a_SOURCES = \
 	src/upstream/server_connection.cc src/upstream/server_connection.h \
 	src/upstream/server_group.cc src/upstream/server_group.h \
 	src/core/app.cc src/core/app.h \
+	src/core/check_config.cc src/core/check_config.h \
 	src/core/client_connection.cc src/core/client_connection.h \
 	src/core/config_follower.cc src/core/config_follower.h \
 	src/core/counters.h \
 	src/core/dispatch.cc \
 	src/core/exchange.h \
 	src/core/listener.cc src/core/listener.h \
+	src/core/log.cc src/core/log.h \
 	src/core/notify.cc src/core/notify.h \
+	src/core/reload.cc src/core/reload.h \
 	src/core/settings.h \
 	src/core/static_config.cc src/core/static_config.h \
 	src/core/stream.cc src/core/stream.h \

@@ -7,11 +7,15 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "src/core/app.h"
+#include "src/core/check_config.h"
 #include "src/core/config_follower.h"
+#include "src/core/log.h"
 #include "src/core/options.h"
+#include "src/core/reload.h"
 #include "src/core/static_config.h"
 
 namespace {
@@ -31,6 +35,7 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
   s.workers = static_cast<int>(options.workers);
   s.max_connections = options.max_connections;
   s.listen_address = options.listen_address;
+  s.drain_timeout = b.drain_timeout;
   if (const char* port_file = std::getenv("MOXI_PORT_FILENAME")) s.port_file = port_file;
   return s;
 }
@@ -39,6 +44,9 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
 
 int main(int argc, char** argv) {
   moxi::ParseOutcome parsed = moxi::parse_options(argc, argv);
+  if (moxi::check_config_requested(std::vector<std::string>(argv + 1, argv + argc)))
+    return moxi::check_config(parsed, std::cout, std::cerr);
+  // Until the log is set up, errors go to stderr.
   if (!parsed.ok()) {
     std::cerr << parsed.error << "\n";
     return parsed.exit_status;
@@ -54,22 +62,15 @@ int main(int argc, char** argv) {
     return moxi::kExitOk;
   }
   std::string error;
+  if (!moxi::log::configure(options.verbosity, options.log_file, options.behaviors.log_interval, error)) {
+    std::cerr << "moxi: " << error << "\n";
+    return moxi::kExitFailure;
+  }
   std::vector<moxi::UrlPort> url_ports;
   std::shared_ptr<const moxi::Snapshot> snapshot = moxi::build_initial_snapshot(options, url_ports, error);
   if (!snapshot) {
     std::cerr << "moxi: " << error << "\n";
     return moxi::kExitDataErr;
-  }
-  if (options.check_config) {
-    for (const auto& binding : snapshot->ports) {
-      if (!binding.bucket) {
-        std::cout << "port " << binding.port << ": follows a config URL\n";
-        continue;
-      }
-      std::cout << "port " << binding.port << ": " << binding.bucket->servers.size() << " servers, "
-                << (binding.bucket->vbucket_routing() ? "vbucket" : "ketama") << "\n";
-    }
-    return moxi::kExitOk;
   }
   if (options.daemonize && daemon(1, 0) != 0) {
     std::perror("moxi: cannot daemonize");
@@ -85,15 +86,16 @@ int main(int argc, char** argv) {
   }
   moxi::App app(app_settings(options));
   if (!app.start(snapshot, error)) {
-    std::cerr << "moxi: " << error << "\n";
+    moxi::log::error(error);
+    if (!moxi::log::path().empty()) std::cerr << "moxi: " << error << "\n";  // also where the operator looks
     return moxi::kExitFailure;
   }
-  if (options.verbosity > 0)
-    for (int port : app.bound_ports()) std::cerr << "moxi: listening on port " << port << "\n";
+  for (int port : app.bound_ports()) moxi::log::info("listening on port " + std::to_string(port));
+  moxi::FileReloader reloader(options);
+  if (!reloader.empty()) app.set_reload_handler([&reloader, &app] { reloader.reload(app); });
   std::vector<std::unique_ptr<moxi::ConfigFollower>> followers;
   for (const auto& url : url_ports) {
-    followers.push_back(std::make_unique<moxi::ConfigFollower>(app, *url.source, options.behaviors, url.port_index,
-                                                                options.verbosity));
+    followers.push_back(std::make_unique<moxi::ConfigFollower>(app, *url.source, options.behaviors, url.port_index));
     followers.back()->start();
   }
   int status = app.run();

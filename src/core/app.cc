@@ -2,6 +2,9 @@
 
 #include <csignal>
 #include <stdexcept>
+#include <string>
+
+#include "src/core/log.h"
 
 namespace moxi {
 
@@ -10,6 +13,13 @@ App::App(AppSettings settings) : settings_(std::move(settings)), base_(event_bas
   budget_.max = settings_.max_connections;
   notify_ = std::make_unique<NotifyQueue>(base_);
   std::signal(SIGPIPE, SIG_IGN);
+  // Handled from here on (queued until run() dispatches them), so that a
+  // signal sent as soon as the port file exists never takes its default action.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) {
+    event* ev = evsignal_new(base_, sig, &App::on_signal, this);
+    event_add(ev, nullptr);
+    signal_events_.push_back(ev);
+  }
 }
 
 App::~App() {
@@ -17,6 +27,7 @@ App::~App() {
   for (auto& w : workers_) w->join();
   workers_.clear();
   for (event* ev : signal_events_) event_free(ev);
+  if (drain_timer_) event_free(drain_timer_);
   notify_.reset();
   event_base_free(base_);
 }
@@ -60,14 +71,67 @@ void App::publish(std::shared_ptr<const Snapshot> snapshot, std::function<void()
   }
 }
 
-void App::on_signal(evutil_socket_t, short, void* arg) { event_base_loopbreak(static_cast<App*>(arg)->base_); }
+void App::on_signal(evutil_socket_t sig, short, void* arg) {
+  auto* app = static_cast<App*>(arg);
+  const int signo = static_cast<int>(sig);
+  if (signo == SIGINT || signo == SIGTERM) {
+    app->begin_drain(signo);
+  } else if (signo == SIGHUP) {
+    if (app->reload_) {
+      app->reload_();
+    } else {
+      log::warning("SIGHUP: nothing to reload (no -z file configuration; URL configurations update themselves)");
+    }
+  } else if (signo == SIGUSR1) {
+    std::string error;
+    if (!log::reopen(error)) {
+      log::error("SIGUSR1: " + error);
+    } else if (!log::path().empty()) {
+      log::info("SIGUSR1: reopened log file " + log::path());
+    }
+  }
+}
+
+void App::begin_drain(int sig) {
+  const char* name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+  if (draining_) {
+    log::warning(std::string(name) + " during the drain: exiting now");
+    event_base_loopbreak(base_);
+    return;
+  }
+  draining_ = true;
+  const auto bound = settings_.drain_timeout.count();
+  log::info(std::string(name) + ": draining: listeners closed, finishing in-flight requests" +
+            (bound > 0 ? " (at most " + std::to_string(bound) + " ms)" : std::string()));
+  workers_draining_ = workers_.size();
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    worker->post([this, worker] {
+      worker->begin_drain([this] { post([this] { worker_drained(); }); });
+    });
+  }
+  if (bound > 0) {
+    drain_timer_ = evtimer_new(base_, &App::on_drain_timeout, this);
+    timeval tv{static_cast<time_t>(bound / 1000), static_cast<suseconds_t>((bound % 1000) * 1000)};
+    evtimer_add(drain_timer_, &tv);
+  }
+}
+
+void App::worker_drained() {
+  if (--workers_draining_ != 0) return;
+  log::info("drained: every client connection is closed; exiting");
+  event_base_loopbreak(base_);
+}
+
+void App::on_drain_timeout(evutil_socket_t, short, void* arg) {
+  auto* app = static_cast<App*>(arg);
+  log::warning("drain timeout (" + std::to_string(app->settings_.drain_timeout.count()) + " ms): " +
+               std::to_string(app->workers_draining_) + " of " + std::to_string(app->workers_.size()) +
+               " workers still had clients; exiting");
+  event_base_loopbreak(app->base_);
+}
 
 int App::run() {
-  for (int sig : {SIGINT, SIGTERM}) {
-    event* ev = evsignal_new(base_, sig, &App::on_signal, this);
-    event_add(ev, nullptr);
-    signal_events_.push_back(ev);
-  }
   event_base_dispatch(base_);
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();

@@ -1,9 +1,16 @@
 // App: the main thread. Binds the listening sockets, starts the workers with
-// the first snapshot, and waits for a signal to stop.
+// the first snapshot, and handles the signals:
+//   SIGTERM, SIGINT  drain: every worker closes its listeners and lets its
+//                    clients finish (worker.h begin_drain); run() returns 0
+//                    when the last client is gone or after drain_timeout,
+//                    whichever comes first. A second one returns at once.
+//   SIGHUP           runs the reload handler (file configs), if any.
+//   SIGUSR1          reopens the log file (log.h).
 #pragma once
 
 #include <event2/event.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -24,6 +31,7 @@ struct AppSettings {
   int64_t max_connections = 1024;
   std::string listen_address;  // empty: every interface
   std::string port_file;       // MOXI_PORT_FILENAME: report bound ports there
+  std::chrono::milliseconds drain_timeout{5000};  // bound on a drain; 0 = none
 };
 
 class App {
@@ -36,8 +44,12 @@ class App {
   // Binds every port of `snapshot` (port 0: the OS chooses) and starts the
   // workers. On failure nothing is left running and `error` says why.
   bool start(std::shared_ptr<const Snapshot> snapshot, std::string& error);
-  // Serves until SIGINT or SIGTERM, then stops the workers. Returns the exit status.
+  // Serves until SIGINT or SIGTERM has drained the workers (see above), then
+  // stops them. Returns the exit status.
   int run();
+  // Main thread, before run(): what SIGHUP does. Without one, SIGHUP logs
+  // that nothing is reloadable.
+  void set_reload_handler(std::function<void()> handler) { reload_ = std::move(handler); }
   // Thread-safe: runs `task` on the main thread (config sources post here).
   void post(std::function<void()> task);
   // Main thread: gives every worker `snapshot` (its generation must be the
@@ -50,7 +62,10 @@ class App {
   const std::vector<int>& bound_ports() const { return bound_ports_; }
 
  private:
-  static void on_signal(evutil_socket_t, short, void* arg);
+  static void on_signal(evutil_socket_t sig, short, void* arg);
+  static void on_drain_timeout(evutil_socket_t, short, void* arg);
+  void begin_drain(int sig);
+  void worker_drained();
 
   AppSettings settings_;
   event_base* base_;
@@ -60,6 +75,10 @@ class App {
   std::vector<int> bound_ports_;
   std::unique_ptr<NotifyQueue> notify_;
   std::shared_ptr<const Snapshot> current_;
+  std::function<void()> reload_;
+  bool draining_ = false;
+  size_t workers_draining_ = 0;
+  event* drain_timer_ = nullptr;
 };
 
 }  // namespace moxi

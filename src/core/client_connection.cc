@@ -1,6 +1,7 @@
 #include "src/core/client_connection.h"
 
 #include <event2/buffer.h>
+#include <sys/socket.h>
 
 #include "src/core/worker.h"
 
@@ -21,6 +22,14 @@ ClientConnection::~ClientConnection() {
 }
 
 void ClientConnection::on_readable() {
+  if (half_closed_) {
+    // Waiting for the client to close after our FIN; nothing more is served.
+    int n = read_some();
+    if (n == -2) return;
+    in_.clear();
+    if (n <= 0) close();
+    return;
+  }
   int n = read_some();
   if (n == -2) return;
   if (n <= 0) {
@@ -31,7 +40,7 @@ void ClientConnection::on_readable() {
 }
 
 void ClientConnection::process_input() {
-  if (closed_) return;
+  if (closed_ || half_closed_) return;
   const ProxySettings& settings = worker_.settings();
   if (!codec_) {
     unsigned char first;
@@ -87,10 +96,11 @@ void ClientConnection::write_completed() {
   }
   if (wrote) mark_dirty();
   if (closing_ && inflight_.empty() && output_size() == 0) close();
+  finish_if_idle();
 }
 
 void ClientConnection::update_reading() {
-  if (closed_) return;
+  if (closed_ || half_closed_) return;
   const ProxySettings& settings = worker_.settings();
   bool room = !closing_ && inflight_.size() < settings.max_client_inflight && output_size() < settings.max_client_output;
   if (!room && reading() && !closing_) ++worker_.counters().client_backpressure;
@@ -105,6 +115,36 @@ void ClientConnection::on_drained() {
   }
   // Output drained: decode what back-pressure held back, then resume reading.
   if (!reading() && !closing_) process_input();
+  finish_if_idle();
+}
+
+void ClientConnection::drain() {
+  draining_ = true;
+  finish_if_idle();
+}
+
+void ClientConnection::finish_if_idle() {
+  if (!draining_ || half_closed_ || closed_ || in_finish_) return;
+  in_finish_ = true;
+  while (!closed_ && !closing_ && inflight_.empty() && output_size() == 0) {
+    // What the client sent before now is in the kernel's buffer: read it, so
+    // that every request sent before the drain is answered.
+    const int n = read_some();
+    if (n == 0 || n == -1) {
+      close();
+      break;
+    }
+    if (n > 0) {
+      process_input();
+      continue;
+    }
+    if (in_.size() > 0) break;  // a request is half-sent: wait for the rest
+    ::shutdown(fd(), SHUT_WR);
+    half_closed_ = true;
+    set_reading(true);
+    break;
+  }
+  in_finish_ = false;
 }
 
 void ClientConnection::on_io_error(int) { close(); }

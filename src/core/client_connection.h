@@ -27,6 +27,12 @@ class ClientConnection final : public StreamConnection {
   // An exchange of this connection completed: write what is now in order.
   void on_exchange_complete();
   size_t port_index() const { return port_index_; }
+  // The worker is draining (shutdown): keep serving what the client sends,
+  // and once it is idle (nothing in flight, every reply written, nothing
+  // more to read) send FIN (shutdown SHUT_WR) so the client reads every
+  // reply and then end of file; the socket closes when the client closes
+  // its side. What arrives after the FIN is discarded unanswered.
+  void drain();
 
  private:
   void on_readable() override;
@@ -37,6 +43,8 @@ class ClientConnection final : public StreamConnection {
   void write_completed();
   void update_reading();
   void close();
+  // Draining: half-closes the connection when it is idle.
+  void finish_if_idle();
 
   size_t port_index_;
   uint64_t id_;
@@ -45,6 +53,9 @@ class ClientConnection final : public StreamConnection {
   bool closing_ = false;             // quit seen or fatal input: close once replies are written
   bool closed_ = false;
   bool in_process_ = false;          // process_input is on the stack: completions wait for it
+  bool draining_ = false;            // drain() was called
+  bool half_closed_ = false;         // draining: FIN sent; input is read and discarded
+  bool in_finish_ = false;           // finish_if_idle is on the stack
 };
 
 }  // namespace moxi

@@ -3,10 +3,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <iostream>
 
 #include "conflate/http_stream_source.h"
 #include "conflate/url_source_options.h"
+#include "src/core/log.h"
 
 namespace moxi {
 
@@ -23,9 +23,8 @@ const vbucket::Bucket* pick_bucket(const conflate::ConfigUpdate& update) {
 
 }  // namespace
 
-ConfigFollower::ConfigFollower(App& app, const UrlSource& source, const Behaviors& behaviors, size_t port_index,
-                               int verbosity)
-    : app_(app), port_index_(port_index), downstream_protocol_(behaviors.downstream_protocol), verbosity_(verbosity) {
+ConfigFollower::ConfigFollower(App& app, const UrlSource& source, const Behaviors& behaviors, size_t port_index)
+    : app_(app), port_index_(port_index), downstream_protocol_(behaviors.downstream_protocol) {
   source_ = std::make_unique<conflate::HttpStreamSource>(
       conflate::http_options_from(source, behaviors),
       [this](conflate::ConfigUpdate update) {
@@ -48,18 +47,21 @@ void ConfigFollower::stop() {
 void ConfigFollower::report(const conflate::SourceStatus& status) {
   using Kind = conflate::SourceStatus::Kind;
   // Problems are always worth a line; the happy path only when asked.
-  const bool problem = status.kind != Kind::connected;
-  if (problem || verbosity_ > 0) std::cerr << "moxi: config " << conflate::to_string(status.kind) << ": " << status.message << "\n";
+  const std::string line = "config " + std::string(conflate::to_string(status.kind)) + ": " + status.message;
+  log::write(status.kind == Kind::connected || status.kind == Kind::using_cache ? log::Level::Info : log::Level::Warning,
+             line);
 }
 
 void ConfigFollower::apply(const conflate::ConfigUpdate& update, std::chrono::steady_clock::time_point arrived) {
   const std::shared_ptr<const Snapshot>& current = app_.current();
   const vbucket::Bucket* chosen = pick_bucket(update);
   if (!chosen) {
-    std::cerr << "moxi: config from " << update.source << " has no bucket; keeping generation " << current->generation
-              << "\n";
+    log::warning("config from " + update.source + " has no bucket; keeping generation " +
+                 std::to_string(current->generation));
     return;
   }
+  if (log::enabled(log::Level::Debug))
+    log::debug("config document from " + update.source + ": " + std::to_string(update.document.size()) + " bytes");
   const auto& old = current->ports[port_index_].bucket;
   if (old && old->name == chosen->name && old->config->same_document(chosen->config->document())) return;
   const bool vbucket = chosen->config->distribution() == vbucket::Distribution::vbucket;
@@ -72,22 +74,22 @@ void ConfigFollower::apply(const conflate::ConfigUpdate& update, std::chrono::st
   next->generation = current->generation + 1;
   next->source = update.source;
   next->ports[port_index_].bucket = make_bucket(chosen->name, chosen->config, downstream);
-  std::cerr << "moxi: config generation " << next->generation << " from " << update.source
-            << (update.from_cache ? " (cached copy)" : "") << ": bucket " << chosen->name << ", "
-            << chosen->config->num_servers() << " servers, "
-            << (vbucket ? std::to_string(chosen->config->num_vbuckets()) + " vBuckets" : std::string("ketama"))
-            << "\n";
+  log::info("config generation " + std::to_string(next->generation) + " from " + update.source +
+            (update.from_cache ? " (cached copy)" : "") + ": bucket " + chosen->name + ", " +
+            std::to_string(chosen->config->num_servers()) + " servers, " +
+            (vbucket ? std::to_string(chosen->config->num_vbuckets()) + " vBuckets" : std::string("ketama")));
   // The last worker to switch reports how long the swap took, from the
   // document's arrival to every worker serving it.
   const uint64_t generation = next->generation;
   auto remaining = std::make_shared<std::atomic<size_t>>(app_.worker_count());
-  const int verbosity = verbosity_;
-  app_.publish(std::move(next), [remaining, arrived, generation, verbosity] {
-    if (remaining->fetch_sub(1) != 1 || verbosity == 0) return;
+  app_.publish(std::move(next), [remaining, arrived, generation] {
+    if (remaining->fetch_sub(1) != 1 || !log::enabled(log::Level::Info)) return;
     const auto us =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - arrived).count();
-    std::fprintf(stderr, "moxi: config generation %llu live on every worker %.3f ms after it arrived\n",
-                 static_cast<unsigned long long>(generation), static_cast<double>(us) / 1000.0);
+    char line[128];
+    std::snprintf(line, sizeof line, "config generation %llu live on every worker %.3f ms after it arrived",
+                  static_cast<unsigned long long>(generation), static_cast<double>(us) / 1000.0);
+    log::info(line);
   });
 }
 

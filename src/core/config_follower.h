@@ -21,7 +21,7 @@ namespace moxi {
 class ConfigFollower {
  public:
   // `port_index` is the snapshot port (port_listen) the followed bucket serves.
-  ConfigFollower(App& app, const UrlSource& source, const Behaviors& behaviors, size_t port_index, int verbosity);
+  ConfigFollower(App& app, const UrlSource& source, const Behaviors& behaviors, size_t port_index);
   ~ConfigFollower();
   ConfigFollower(const ConfigFollower&) = delete;
   ConfigFollower& operator=(const ConfigFollower&) = delete;
@@ -37,7 +37,6 @@ class ConfigFollower {
   App& app_;
   size_t port_index_;
   DownstreamProtocol downstream_protocol_;
-  int verbosity_;
   std::unique_ptr<conflate::ConfigSource> source_;
 };
 

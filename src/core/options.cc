@@ -216,6 +216,10 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"nmv_max_retries", "", VK::Count, I, "0", "NOT_MY_VBUCKET retries per request; 0 = 2 x servers"},
      &B::nmv_max_retries},
     {{"admin_port", "", VK::Port, P, "0", "admin HTTP port (stats, health); 0 = off"}, &B::admin_port},
+    {{"drain_timeout", "", VK::Millis, I, "5000", "SIGTERM/SIGINT: time to finish in-flight requests before exit"},
+     &B::drain_timeout},
+    {{"log_interval", "", VK::Millis, I, "10000", "a repeated log message is written at most once per interval"},
+     &B::log_interval},
     // Accepted for compatibility with the original's command lines; warned about and ignored.
     {{"front_cache_max", "", VK::Count, G, "200", "front cache (not implemented)"}, std::monostate{}},
     {{"front_cache_lifespan", "", VK::Millis, G, "0", "front cache (not implemented)"}, std::monostate{}},
@@ -501,7 +505,11 @@ std::optional<std::string> parse_static_section(std::string_view section, std::s
   s.text.assign(trim(section.substr(eq + 1)));
   std::string where = "port " + std::string(port_text) + ": ";
   if (s.text.empty()) return where + "empty configuration";
-  if (s.text.front() == '{') {
+  if (is_file_value(s.text)) {
+    // Read later (load_section_file), so an unreadable file exits 66 like any -z file.
+    s.config_file = std::move(s.text);
+    s.text.clear();
+  } else if (s.text.front() == '{') {
     s.json = true;
   } else if (auto err = parse_server_list(s.text, s.servers)) {
     return where + *err;
@@ -524,10 +532,10 @@ constexpr OptionInfo kOptions[] = {
     {"-c", "", "NUM", I, "maximum simultaneous client connections (default 1024)"},
     {"-d", "", "", I, "run as a daemon"},
     {"-P", "", "FILE", I, "write the process id to FILE"},
-    {"-v", "", "", I, "verbose: -v errors, -vv requests, -vvv internal state"},
-    {"-o", "", "FILE", P, "log to FILE instead of stderr (-O is the same)"},
-    {"-O", "", "FILE", P, "= -o"},
-    {"", "--check-config", "", I, "check the options and the configuration, then exit"},
+    {"-v", "", "", I, "log more: -v info, -vv debug, -vvv trace (errors and warnings always)"},
+    {"-o", "", "FILE", I, "log to FILE instead of stderr (-O is the same); SIGUSR1 reopens it"},
+    {"-O", "", "FILE", I, "= -o"},
+    {"", "--check-config", "", I, "check the configuration, print what would be served, exit 0 (valid) or 1"},
     {"", "--describe-stats", "", P, "list the stats moxi reports, then exit"},
     {"-h", "--help", "", I, "show this help and exit"},
     {"-V", "--version", "", I, "show the version and library versions and exit"},
@@ -762,11 +770,21 @@ class Parser {
 
   void add_sources(const std::string& where, std::string_view text, const std::string& file) {
     std::vector<std::string> warnings;
+    const size_t first = opts_.sources.size();
     if (auto err = parse_cluster_config(text, file, opts_.sources, &warnings)) {
       fail(where + ": " + *err);
       return;
     }
     for (const auto& w : warnings) warn(where + ": " + w);
+    for (size_t i = first; i < opts_.sources.size(); ++i) {
+      auto* s = std::get_if<StaticSection>(&opts_.sources[i]);
+      if (!s || s->config_file.empty()) continue;
+      bool unreadable = false;
+      if (auto err = load_section_file(*s, &unreadable)) {
+        fail(where + ": " + *err, unreadable ? kExitNoInput : kExitUsage);
+        return;
+      }
+    }
   }
 
   void behaviors(std::string_view value) {
@@ -950,6 +968,27 @@ std::optional<std::string> parse_cluster_config(std::string_view text, std::stri
   return std::nullopt;
 }
 
+std::optional<std::string> load_section_file(StaticSection& section, bool* unreadable) {
+  const std::string where = "port " + std::to_string(section.port) + ": " + section.config_file + ": ";
+  std::string err;
+  auto contents = read_whole_file(section.config_file, err);
+  if (!contents) {
+    if (unreadable) *unreadable = true;
+    return where + "cannot read: " + err;
+  }
+  std::string text(trim(strip_comment_lines(*contents)));
+  if (text.empty()) return where + "file is empty";
+  std::vector<ServerSpec> servers;
+  const bool json = text.front() == '{';
+  if (!json) {
+    if (auto e = parse_server_list(text, servers)) return where + *e;
+  }
+  section.text = std::move(text);
+  section.json = json;
+  section.servers = std::move(servers);
+  return std::nullopt;
+}
+
 unsigned default_workers() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 ParseOutcome parse_options(const std::vector<std::string>& args, const EnvLookup& env) {
@@ -1060,6 +1099,8 @@ std::string help_text() {
          "  -z ./FILE, -z /FILE    read the configuration from a file (a value that\n"
          "                         starts with . or /): PORT = CONFIG sections,\n"
          "                         separated by ;\n"
+         "  -z PORT=./FILE         listen on PORT; CONFIG (servers or {JSON}) from\n"
+         "                         FILE; SIGHUP re-reads it (and -z ./FILE)\n"
          "  -z 'A;B'               several sections, each with its own port\n"
          "  URL[,URL...]           stream the cluster map from http(s) URLs,\n"
          "                         tried in order; listen on -p / port_listen;\n"
@@ -1122,7 +1163,8 @@ std::string help_text() {
   paragraph(out, "[planned]: parsed and checked now; takes effect in a later release.", 0);
   paragraph(out,
             "Exit status: 0 ok, 1 run-time failure, 64 usage error, 65 invalid cluster configuration, "
-            "66 unreadable file. See moxi(1).",
+            "66 unreadable file; --check-config: 0 valid, 1 any error. Signals: TERM/INT drain and exit, "
+            "HUP reload -z files, USR1 reopen the log. See moxi(1).",
             0);
   return out;
 }

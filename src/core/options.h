@@ -66,6 +66,8 @@ struct Behaviors {
   std::string config_cache;                                      // last good config is kept here; "" = nowhere
   uint32_t nmv_max_retries = 0;                                  // NOT_MY_VBUCKET retries; 0 = 2 x servers
   uint16_t admin_port = 0;                                       // admin HTTP port; 0 = off (not "any port")
+  std::chrono::milliseconds drain_timeout{5000};                 // SIGTERM/SIGINT: bound on finishing in-flight work
+  std::chrono::milliseconds log_interval{10000};                 // a repeated log message at most once per interval; 0 = all
 };
 
 // The value kinds of behavior keys (also used by the help and the man page).
@@ -133,7 +135,15 @@ struct StaticSection {
   bool json = false;               // text starts with '{': a cluster map for the vbucket module to parse
   std::vector<ServerSpec> servers; // !json: the parsed server list (ketama)
   std::string file;                // the -z file it came from; "" if inline
+  std::string config_file;         // "PORT = ./FILE": the file CONFIG is read from (text holds its
+                                   // contents); re-read on SIGHUP like a -z file
 };
+
+// "PORT = ./FILE": reads section.config_file into section.text (comment lines
+// dropped, trimmed) and parses it as CONFIG (a server list or {json}). On
+// error returns "port N: FILE: reason" and leaves `section` unchanged;
+// `unreadable` is set when the file could not be read.
+std::optional<std::string> load_section_file(StaticSection& section, bool* unreadable = nullptr);
 
 // Cluster-manager URLs that stream the configuration (tried in order).
 struct UrlSource {

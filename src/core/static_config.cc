@@ -1,8 +1,8 @@
 #include "src/core/static_config.h"
 
-#include <iostream>
 #include <variant>
 
+#include "src/core/log.h"
 #include "vbucket/buckets_parse.h"
 #include "vbucket/config_parse.h"
 #include "vbucket/server_list_parse.h"
@@ -13,7 +13,8 @@ namespace {
 
 std::string where(const StaticSection& section, int port) {
   std::string w = "-z port " + std::to_string(port);
-  if (!section.file.empty()) w += " (" + section.file + ")";
+  const std::string& file = section.config_file.empty() ? section.file : section.config_file;
+  if (!file.empty()) w += " (" + file + ")";
   return w;
 }
 
@@ -29,6 +30,20 @@ vbucket::Result<vbucket::ConfigPtr> parse_json_section(const std::string& text) 
 
 }  // namespace
 
+std::shared_ptr<const Bucket> build_static_bucket(const StaticSection& section, DownstreamProtocol configured,
+                                                  std::string& error) {
+  auto parsed = section.json ? parse_json_section(section.text) : vbucket::parse_server_list(section.text);
+  if (!parsed.ok()) {
+    error = where(section, section.port) + ": " + parsed.error();
+    return nullptr;
+  }
+  const bool vbucket = parsed.value()->distribution() == vbucket::Distribution::vbucket;
+  const protocol::Protocol downstream =
+      effective_downstream_protocol(configured, vbucket) == DownstreamProtocol::Binary ? protocol::Protocol::Binary
+                                                                                       : protocol::Protocol::Ascii;
+  return make_bucket("default", parsed.value(), downstream);
+}
+
 std::shared_ptr<const Snapshot> build_initial_snapshot(const Options& options, std::vector<UrlPort>& url_ports,
                                                        std::string& error) {
   auto snapshot = std::make_shared<Snapshot>();
@@ -41,22 +56,14 @@ std::shared_ptr<const Snapshot> build_initial_snapshot(const Options& options, s
       continue;
     }
     const auto* section = std::get_if<StaticSection>(&source);
-    const int port = section->port;
-    auto parsed = section->json ? parse_json_section(section->text) : vbucket::parse_server_list(section->text);
-    if (!parsed.ok()) {
-      error = where(*section, port) + ": " + parsed.error();
-      return nullptr;
-    }
-    const bool vbucket = parsed.value()->distribution() == vbucket::Distribution::vbucket;
-    DownstreamProtocol configured = options.behaviors.downstream_protocol;
-    if (vbucket && configured == DownstreamProtocol::Ascii && !warned_ascii) {
-      std::cerr << "moxi: warning: vBucket maps need the binary protocol; downstream_protocol=ascii ignored for them\n";
+    auto bucket = build_static_bucket(*section, options.behaviors.downstream_protocol, error);
+    if (!bucket) return nullptr;
+    if (bucket->vbucket_routing() && options.behaviors.downstream_protocol == DownstreamProtocol::Ascii &&
+        !warned_ascii) {
+      log::warning("vBucket maps need the binary protocol; downstream_protocol=ascii ignored for them");
       warned_ascii = true;
     }
-    const protocol::Protocol downstream =
-        effective_downstream_protocol(configured, vbucket) == DownstreamProtocol::Binary ? protocol::Protocol::Binary
-                                                                                         : protocol::Protocol::Ascii;
-    snapshot->ports.push_back(PortBinding{port, make_bucket("default", parsed.value(), downstream)});
+    snapshot->ports.push_back(PortBinding{section->port, std::move(bucket)});
   }
   if (snapshot->ports.empty()) {
     error = "need cluster configuration (-z or URL); see moxi -h";

@@ -19,6 +19,11 @@ struct UrlPort {
   const UrlSource* source;  // points into the Options
 };
 
+// The bucket a static section serves (parsed, validated, servers resolved).
+// On failure returns null and `error` names the port, the file and the reason.
+std::shared_ptr<const Bucket> build_static_bucket(const StaticSection& section, DownstreamProtocol configured,
+                                                  std::string& error);
+
 // On failure returns null and `error` names the section (port, file) and the
 // reason from the parser. `url_ports` receives the ports that follow a URL.
 std::shared_ptr<const Snapshot> build_initial_snapshot(const Options& options, std::vector<UrlPort>& url_ports,

@@ -7,8 +7,10 @@
 
 #include <set>
 #include <stdexcept>
+#include <utility>
 
 #include "src/core/client_connection.h"
+#include "src/core/log.h"
 #include "src/upstream/server_group.h"
 
 namespace moxi {
@@ -53,7 +55,8 @@ void Worker::post(std::function<void()> task) { notify_->post(std::move(task)); 
 void Worker::stop() {
   post([this] {
     stopping_ = true;
-    for (auto& slot : listeners_) evconnlistener_disable(slot->listener);
+    for (auto& slot : listeners_)
+      if (slot->listener) evconnlistener_disable(slot->listener);
   });
 }
 
@@ -111,6 +114,38 @@ void Worker::on_accept(int fd, size_t port_index) {
   auto conn = std::make_unique<ClientConnection>(*this, fd, port_index, counters_.client_connections_total);
   ClientConnection* raw = conn.get();
   clients_.emplace(raw, std::move(conn));
+  if (log::enabled(log::Level::Trace))
+    log::trace("worker " + std::to_string(id_) + ": client connection " +
+               std::to_string(counters_.client_connections_total) + " accepted (" + std::to_string(clients_.size()) +
+               " open)");
+  if (draining_) raw->drain();
+}
+
+void Worker::begin_drain(std::function<void()> done) {
+  draining_ = true;
+  if (log::enabled(log::Level::Debug))
+    log::debug("worker " + std::to_string(id_) + ": draining " + std::to_string(clients_.size()) + " client connections");
+  for (auto& slot : listeners_) {
+    if (!slot->listener) continue;
+    // The kernel completed these handshakes: to the client they are
+    // connected, so serve them rather than reset them with the socket.
+    const int lfd = evconnlistener_get_fd(slot->listener);
+    for (;;) {
+      const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) break;
+      on_accept(fd, slot->port_index);
+    }
+    evconnlistener_free(slot->listener);  // LEV_OPT_CLOSE_ON_FREE: closes the socket
+    slot->listener = nullptr;
+  }
+  // Set only now, so that a client closing while the queues are emptied
+  // cannot report this worker drained before every listener is closed.
+  drain_done_ = std::move(done);
+  std::vector<ClientConnection*> open;
+  for (const auto& [conn, owned] : clients_) open.push_back(conn);
+  for (ClientConnection* conn : open)
+    if (clients_.count(conn)) conn->drain();
+  if (clients_.empty() && drain_done_) std::exchange(drain_done_, nullptr)();
 }
 
 void Worker::retire(ClientConnection* conn) {
@@ -120,10 +155,14 @@ void Worker::retire(ClientConnection* conn) {
   clients_.erase(it);
   --counters_.client_connections_current;
   budget_.current.fetch_sub(1, std::memory_order_relaxed);
+  if (draining_ && clients_.empty() && drain_done_) std::exchange(drain_done_, nullptr)();
 }
 
 void Worker::install(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
+  if (log::enabled(log::Level::Debug))
+    log::debug("worker " + std::to_string(id_) + ": serving config generation " +
+               std::to_string(snapshot_->generation));
   // Groups are keyed by server address, so servers that stay keep their
   // connections; the others close theirs as they become idle.
   std::set<std::pair<std::string, protocol::Protocol>> wanted;

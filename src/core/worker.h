@@ -68,6 +68,14 @@ class Worker {
   ServerGroup& server_group(const BackendServer& server, protocol::Protocol protocol);
   // A closed client connection is destroyed after the current loop turn.
   void retire(ClientConnection* conn);
+  // Graceful shutdown (posted by the main thread): takes the connections
+  // already waiting in the accept queues, closes the listening sockets (new
+  // connections are refused once every worker did), and lets each client
+  // finish: what it has sent is answered, then it is closed once idle
+  // (client_connection.h). `done` runs on this thread when the last client
+  // is gone (at once when there are none).
+  void begin_drain(std::function<void()> done);
+  bool draining() const { return draining_; }
   // Routes a freshly decoded request (called by ClientConnection). A null
   // bucket means no cluster map is loaded yet: the client is told so.
   void dispatch(Exchange* exchange, const std::shared_ptr<const Bucket>& bucket);
@@ -125,6 +133,8 @@ class Worker {
   std::unique_ptr<NotifyQueue> notify_;
   std::thread thread_;
   bool stopping_ = false;
+  bool draining_ = false;
+  std::function<void()> drain_done_;  // begin_drain's `done`, until it ran
 
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<std::unique_ptr<ListenerSlot>> listeners_;

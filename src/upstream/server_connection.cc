@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <string>
 
+#include "src/core/log.h"
 #include "src/core/worker.h"
 #include "src/upstream/server_group.h"
 
@@ -48,7 +51,7 @@ void ServerConnection::start_connect() {
   int fd = ::socket(server.sockaddr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     ++worker_.counters().backend_connect_errors;
-    group_.on_failure();
+    group_.on_failure(std::string("cannot create a socket: ") + std::strerror(errno));
     return;
   }
   int one = 1;
@@ -61,9 +64,10 @@ void ServerConnection::start_connect() {
                                                           : protocol::make_ascii_backend_codec();
   int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&server.sockaddr), server.sockaddr_len);
   if (rc < 0 && errno != EINPROGRESS) {
+    const int err = errno;
     ::close(fd);
     ++worker_.counters().backend_connect_errors;
-    group_.on_failure();
+    group_.on_failure(std::string("connect failed: ") + std::strerror(err));
     return;
   }
   attach(fd);
@@ -85,11 +89,13 @@ void ServerConnection::connect_cb(evutil_socket_t fd, short, void* arg) {
 void ServerConnection::on_connect_result(int err) {
   if (err != 0) {
     ++worker_.counters().backend_connect_errors;
-    group_.on_failure();
+    group_.on_failure(std::string("connect failed: ") + std::strerror(err));
     fail_all(Status::InternalError, group_.error_text("write to downstream"));
     return;
   }
   state_ = State::Connected;
+  if (log::enabled(log::Level::Debug))
+    log::debug("backend " + group_.server().address + ": connected (worker " + std::to_string(worker_.id()) + ")");
   group_.on_connected();
   set_reading(true);
   if (!waiting_.empty()) {
@@ -111,7 +117,8 @@ void ServerConnection::on_timer() {
   const uint64_t now = worker_.now_ms();
   if (state_ == State::Connecting) {
     ++worker_.counters().backend_connect_errors;
-    group_.on_failure();
+    group_.on_failure("connect timed out (connect_timeout " + std::to_string(worker_.settings().connect_timeout_ms) +
+                      " ms)");
     fail_all(Status::Busy, group_.error_text("downstream timeout"));
     return;
   }
@@ -125,7 +132,7 @@ void ServerConnection::on_timer() {
   // The oldest request waited too long. Replies still to come would be out
   // of step with the queue, so the connection goes with it.
   ++worker_.counters().backend_timeouts;
-  group_.on_failure();
+  group_.on_failure("no reply within downstream_timeout (" + std::to_string(timeout) + " ms)");
   fail_all(Status::Busy, group_.error_text("downstream timeout"));
 }
 
@@ -190,6 +197,7 @@ void ServerConnection::connection_lost(const char* why) {
     return;
   }
   ++worker_.counters().backend_closed;
+  log::warning("backend " + group_.server().address + ": " + why + " with requests outstanding");
   // A reused connection that died before answering anything (the server
   // restarted while it sat idle): resend once on a fresh connection.
   const bool retry = bytes_received_ == 0 && state_ == State::Connected;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "src/core/log.h"
 #include "src/core/worker.h"
 #include "src/upstream/server_connection.h"
 
@@ -21,11 +22,13 @@ ServerGroup::~ServerGroup() = default;
 bool ServerGroup::in_backoff() const { return retry_at_ms_ != 0 && worker_.now_ms() < retry_at_ms_; }
 
 void ServerGroup::on_connected() {
+  if (consecutive_failures_ > 0) log::info("backend " + server_.address + ": connected again");
   consecutive_failures_ = 0;
   retry_at_ms_ = 0;
 }
 
-void ServerGroup::on_failure() {
+void ServerGroup::on_failure(std::string_view why) {
+  log::warning("backend " + server_.address + ": " + std::string(why));
   // The first connect_max_errors failures in a row retry at once (a refused
   // connect costs nothing on a LAN); after that, requests fail fast for a
   // delay that doubles from backoff_min up to connect_retry_interval, and

@@ -33,7 +33,8 @@ class ServerGroup {
 
   // Health bookkeeping, called by the connections.
   void on_connected();
-  void on_failure();
+  // `why` is logged (a warning, rate-limited by text): "connect failed: Connection refused".
+  void on_failure(std::string_view why);
   bool in_backoff() const;
   // "proxy write to downstream 127.0.0.1" and friends name the host.
   std::string error_text(const char* what) const { return std::string("proxy ") + what + " " + server_.host; }

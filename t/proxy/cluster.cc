@@ -49,4 +49,12 @@ int Cluster::port() const { return moxi_->port(); }
 
 int Cluster::owner(std::string_view key) const { return config_->server_for_key(key); }
 
+long generation(TestClient& c) {
+  c.send("stats proxy\r\n");
+  long gen = -1;
+  for (std::string line; (line = c.read_line()) != "END";)
+    if (line.rfind("STAT proxy_config_generation ", 0) == 0) gen = std::stol(line.substr(29));
+  return gen;
+}
+
 }  // namespace moxi::test

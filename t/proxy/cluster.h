@@ -49,6 +49,10 @@ class Cluster {
   vbucket::ConfigPtr config_;
 };
 
+// The config generation the worker serving `c` has (stats proxy's
+// proxy_config_generation); -1 if none reported.
+long generation(TestClient& c);
+
 // A bare vBucketServerMap JSON with `vbuckets` rows spread round-robin over
 // `servers` ("host:port"), no replicas.
 std::string vbucket_map_json(const std::vector<std::string>& servers, int vbuckets);

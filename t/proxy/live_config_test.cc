@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "t/proxy/cluster.h"
 #include "t/support/client.h"
 #include "t/support/rest_mock.h"
 #include "t/support/servers.h"
@@ -52,15 +53,6 @@ RestMockOptions mock_with(std::string config_json) {
 }
 
 std::string stream_url(const RestMock& mock) { return mock.url("/pools/default/bucketsStreaming/default"); }
-
-// The generation the worker serving `c` has; -1 if none reported.
-long generation(TestClient& c) {
-  c.send("stats proxy\r\n");
-  long gen = -1;
-  for (std::string line; (line = c.read_line()) != "END";)
-    if (line.rfind("STAT proxy_config_generation ", 0) == 0) gen = std::stol(line.substr(29));
-  return gen;
-}
 
 // Waits (a bounded loop of requests, no sleeping) until every one of
 // `clients` is served by generation >= `gen`.

@@ -1,0 +1,154 @@
+// moxi --check-config (src/core/check_config.h): every fixture shape of
+// cluster config is summarised with exit 0; every broken one exits 1 with a
+// message that names the port, the file and the offending value.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <sstream>
+
+#include "src/core/check_config.h"
+#include "t/options/helpers.h"
+
+#ifndef MOXI_SRCDIR
+#error "MOXI_SRCDIR must name the source tree"
+#endif
+
+namespace moxi::test {
+namespace {
+
+std::string fixture(const std::string& name) { return std::string(MOXI_SRCDIR) + "/t/fixtures/" + name; }
+
+struct Checked {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+Checked check(std::vector<std::string> args) {
+  args.insert(args.begin(), "--check-config");
+  std::ostringstream out, err;
+  int status = check_config(run(args), out, err);
+  return Checked{status, out.str(), err.str()};
+}
+
+void assert_contains(const std::string& text, const std::string& part) {
+  CPPUNIT_ASSERT_MESSAGE("expected \"" + part + "\" in:\n" + text, text.find(part) != std::string::npos);
+}
+
+class CheckConfigTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(CheckConfigTest);
+  CPPUNIT_TEST(requested_only_before_double_dash);
+  CPPUNIT_TEST(port_sections_file);
+  CPPUNIT_TEST(bare_map_envelope_and_flat_files);
+  CPPUNIT_TEST(memcached_bucket_and_server_list);
+  CPPUNIT_TEST(buckets_list_and_inline_json);
+  CPPUNIT_TEST(url_is_not_fetched);
+  CPPUNIT_TEST(bad_maps_exit_1_with_the_value);
+  CPPUNIT_TEST(bad_options_and_files_exit_1);
+  CPPUNIT_TEST_SUITE_END();
+
+ public:
+  void requested_only_before_double_dash() {
+    CPPUNIT_ASSERT(check_config_requested({"-z", "x", "--check-config"}));
+    CPPUNIT_ASSERT(!check_config_requested({"--", "--check-config"}));
+    CPPUNIT_ASSERT(!check_config_requested({"-z", "11211=a"}));
+  }
+
+  void port_sections_file() {
+    Checked c = check({"-z", fixture("moxi-t/vbucket1.cfg")});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(c.err, 0, c.status);
+    assert_contains(c.out, "port 11211 from " + fixture("moxi-t/vbucket1.cfg") + ":");
+    assert_contains(c.out, "vbucket (CRC32), 1 server, 4 vBuckets, 0 replicas");
+    assert_contains(c.out, "server localhost:11311: 4 vBuckets (master)");
+    assert_contains(c.out, "configuration OK");
+  }
+
+  void bare_map_envelope_and_flat_files() {
+    for (const char* name : {"tests-config/testapp-config", "tests-config/testapp-config-in-envelope",
+                             "tests-config/testapp-config-flat", "libcouchbase-confdata/full_25.json",
+                             "libcouchbase-confdata/terse_25.json"}) {
+      Checked c = check({"-z", "11211=" + fixture(name)});
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(name) + ": " + c.err, 0, c.status);
+      assert_contains(c.out, "port 11211 from " + fixture(name));
+      assert_contains(c.out, "vbucket (CRC32)");
+      assert_contains(c.out, "(master)");
+    }
+    // vBuckets per server, replicas counted: rows [0,1,2] [1,2,0] [2,1,-1] [1,2,0].
+    Checked c = check({"-z", "11211=" + fixture("tests-config/testapp-config-in-envelope")});
+    assert_contains(c.out, "3 servers, 4 vBuckets, 2 replicas");
+    assert_contains(c.out, "server server2:11210: 2 vBuckets (master), 2 as replica");
+    assert_contains(c.out, "server server3:11211: 1 vBucket (master), 3 as replica");
+  }
+
+  void memcached_bucket_and_server_list() {
+    Checked c = check({"-z", "11211=" + fixture("libcouchbase-confdata/memd_ketama_config.json"), "-z",
+                       "11311=127.0.0.1:11411,127.0.0.1:11412:3"});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(c.err, 0, c.status);
+    assert_contains(c.out, "port 11211 from");
+    assert_contains(c.out, "ketama (MD5, libmemcached ketama-weighted), 4 servers");
+    assert_contains(c.out, "port 11311:\n  bucket default, ketama (MD5, libmemcached ketama-weighted), 2 servers");
+    assert_contains(c.out, "server 127.0.0.1:11412: weight 3");
+  }
+
+  void buckets_list_and_inline_json() {
+    TempFile buckets(
+        "{\"buckets\":[{\"name\":\"default\",\"nodeLocator\":\"vbucket\",\"vBucketServerMap\":"
+        "{\"hashAlgorithm\":\"CRC\",\"numReplicas\":0,\"serverList\":[\"127.0.0.1:11311\",\"127.0.0.1:11312\"],"
+        "\"vBucketMap\":[[0],[1],[1],[1]]}}]}");
+    Checked c = check({"-z", "0=" + buckets.path(), "-z",
+                       "11211={\"hashAlgorithm\":\"CRC\",\"numReplicas\":0,\"serverList\":[\"127.0.0.1:1\"],"
+                       "\"vBucketMap\":[[0],[0]]}"});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(c.err, 0, c.status);
+    assert_contains(c.out, "port 0 (any free port) from " + buckets.path());
+    assert_contains(c.out, "server 127.0.0.1:11312: 3 vBuckets (master)");
+    assert_contains(c.out, "port 11211:\n  bucket default, vbucket (CRC32), 1 server, 2 vBuckets");
+  }
+
+  void url_is_not_fetched() {
+    Checked c = check({"-p", "11500", "http://127.0.0.1:1/pools/default/bucketsStreaming/default"});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(c.err, 0, c.status);
+    assert_contains(c.out, "port 11500: follows http://127.0.0.1:1/pools/default/bucketsStreaming/default");
+    assert_contains(c.out, "not fetched");
+    // A config cache that holds garbage is an error.
+    TempFile cache("not json");
+    c = check({"-Z", "config_cache=" + cache.path(), "http://127.0.0.1:1/pools/default/bucketsStreaming/default"});
+    CPPUNIT_ASSERT_EQUAL(1, c.status);
+    assert_contains(c.err, "moxi: config_cache " + cache.path() + ": ");
+  }
+
+  void bad_maps_exit_1_with_the_value() {
+    Checked c = check({"-z", "11211=" + fixture("tests-config/testapp-config-wrong-num-vbuckets")});
+    CPPUNIT_ASSERT_EQUAL(1, c.status);
+    assert_contains(c.err, "moxi: -z port 11211 (" + fixture("tests-config/testapp-config-wrong-num-vbuckets") + "): ");
+    CPPUNIT_ASSERT(c.out.find("configuration OK") == std::string::npos);
+    TempFile bad_server("{\"hashAlgorithm\":\"CRC\",\"numReplicas\":0,\"serverList\":[\"a:1\"],\"vBucketMap\":[[0],[3]]}");
+    c = check({"-z", "11211=" + bad_server.path()});
+    CPPUNIT_ASSERT_EQUAL(1, c.status);
+    assert_contains(c.err, "vBucketMap[1][0]");
+    assert_contains(c.err, "names server 3");
+    // One good and one bad port: the good one is still described, the status is 1.
+    c = check({"-z", "11311=127.0.0.1:11411", "-z", "11211={\"hashAlgorithm\":\"CRC\"}"});
+    CPPUNIT_ASSERT_EQUAL(1, c.status);
+    assert_contains(c.out, "port 11311:");
+    assert_contains(c.err, "moxi: -z port 11211: ");
+  }
+
+  void bad_options_and_files_exit_1() {
+    Checked c = check({"-z", "11211=127.0.0.1:99999"});
+    CPPUNIT_ASSERT_EQUAL(1, c.status);
+    assert_contains(c.err, "\"99999\" is not a port number");
+    c = check({"-z", "11211=/nonexistent/moxi.cfg"});
+    CPPUNIT_ASSERT_EQUAL(1, c.status);
+    assert_contains(c.err, "port 11211: /nonexistent/moxi.cfg: cannot read: No such file or directory");
+    c = check({"-Z", "drain_timeout=soon", "-z", "11211=a"});
+    CPPUNIT_ASSERT_EQUAL(1, c.status);
+    assert_contains(c.err, "drain_timeout: \"soon\" is not a number of milliseconds");
+    c = check({});
+    CPPUNIT_ASSERT_EQUAL(1, c.status);
+    assert_contains(c.err, "need cluster configuration");
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(CheckConfigTest);
+
+}  // namespace
+}  // namespace moxi::test

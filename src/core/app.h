@@ -6,10 +6,10 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "src/core/counters.h"
 #include "src/core/listener.h"
 #include "src/core/notify.h"
 #include "src/core/settings.h"
@@ -18,12 +18,15 @@
 
 namespace moxi {
 
+class AdminServer;
+
 struct AppSettings {
   ProxySettings proxy;
   int workers = 1;
   int64_t max_connections = 1024;
   std::string listen_address;  // empty: every interface
   std::string port_file;       // MOXI_PORT_FILENAME: report bound ports there
+  std::optional<uint16_t> admin_port;  // -Z admin_port: the admin HTTP listener (0: the OS chooses)
 };
 
 class App {
@@ -33,8 +36,8 @@ class App {
   App(const App&) = delete;
   App& operator=(const App&) = delete;
 
-  // Binds every port of `snapshot` (port 0: the OS chooses) and starts the
-  // workers. On failure nothing is left running and `error` says why.
+  // Binds every port of `snapshot` (port 0: the OS chooses) and the admin
+  // port (if any), and starts the workers. On failure nothing is left running and `error` says why.
   bool start(std::shared_ptr<const Snapshot> snapshot, std::string& error);
   // Serves until SIGINT or SIGTERM, then stops the workers. Returns the exit status.
   int run();
@@ -60,6 +63,7 @@ class App {
   std::vector<int> bound_ports_;
   std::unique_ptr<NotifyQueue> notify_;
   std::shared_ptr<const Snapshot> current_;
+  std::unique_ptr<AdminServer> admin_;  // -Z admin_port; main thread
 };
 
 }  // namespace moxi

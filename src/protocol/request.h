@@ -71,6 +71,10 @@ enum class ErrorClass : uint8_t {
   ServerError,  // "SERVER_ERROR <message>"
 };
 
+// Which limit (struct Limits) a request was refused at, if any: the core
+// counts each (limit_*_total metrics).
+enum class Limit : uint8_t { None, KeyLength, ValueSize, LineLength, KeyCount };
+
 // The outcome for one key (or for the whole request when it has no key).
 struct Result {
   Status status = Status::Success;
@@ -138,6 +142,7 @@ struct Request {
   std::string error_text;
   Status error_status = Status::UnknownCommand;
   bool close_after = false;   // close the connection once this reply is written
+  Limit limit = Limit::None;  // set by the decoder when a limit refused the request
 
   // Routing, filled by the router: the vBucket id of each key (0 for ketama).
   std::vector<uint16_t> vbuckets;
@@ -183,6 +188,7 @@ struct Request {
     error_text.clear();
     error_status = Status::UnknownCommand;
     close_after = false;
+    limit = Limit::None;
     vbuckets.clear();
     for (auto& r : results) r.reset();
     results.clear();

@@ -47,13 +47,13 @@ void ServerConnection::start_connect() {
   const BackendServer& server = group_.server();
   int fd = ::socket(server.sockaddr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    ++worker_.counters().backend_connect_errors;
+    worker_.metrics().inc(Metric::backend_connect_errors_total);
     group_.on_failure();
     return;
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  ++worker_.counters().backend_connects;
+  worker_.metrics().inc(Metric::backend_connects_total);
   bytes_received_ = 0;
   in_.clear();
   out_.clear();
@@ -62,7 +62,7 @@ void ServerConnection::start_connect() {
   int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&server.sockaddr), server.sockaddr_len);
   if (rc < 0 && errno != EINPROGRESS) {
     ::close(fd);
-    ++worker_.counters().backend_connect_errors;
+    worker_.metrics().inc(Metric::backend_connect_errors_total);
     group_.on_failure();
     return;
   }
@@ -84,7 +84,7 @@ void ServerConnection::connect_cb(evutil_socket_t fd, short, void* arg) {
 
 void ServerConnection::on_connect_result(int err) {
   if (err != 0) {
-    ++worker_.counters().backend_connect_errors;
+    worker_.metrics().inc(Metric::backend_connect_errors_total);
     group_.on_failure();
     fail_all(Status::InternalError, group_.error_text("write to downstream"));
     return;
@@ -110,7 +110,7 @@ void ServerConnection::timer_cb(evutil_socket_t, short, void* arg) { static_cast
 void ServerConnection::on_timer() {
   const uint64_t now = worker_.now_ms();
   if (state_ == State::Connecting) {
-    ++worker_.counters().backend_connect_errors;
+    worker_.metrics().inc(Metric::backend_connect_errors_total);
     group_.on_failure();
     fail_all(Status::Busy, group_.error_text("downstream timeout"));
     return;
@@ -124,7 +124,7 @@ void ServerConnection::on_timer() {
   }
   // The oldest request waited too long. Replies still to come would be out
   // of step with the queue, so the connection goes with it.
-  ++worker_.counters().backend_timeouts;
+  worker_.metrics().inc(Metric::backend_timeouts_total);
   group_.on_failure();
   fail_all(Status::Busy, group_.error_text("downstream timeout"));
 }
@@ -142,7 +142,7 @@ void ServerConnection::on_readable() {
     protocol::BackendDecode r = codec_->decode(op->op, in_.get());
     if (r == protocol::BackendDecode::NeedMore) break;
     if (r == protocol::BackendDecode::Desync) {
-      ++worker_.counters().backend_desyncs;
+      worker_.metrics().inc(Metric::backend_desyncs_total);
       fail_all(Status::InternalError, group_.error_text("downstream protocol error"));
       return;
     }
@@ -151,7 +151,7 @@ void ServerConnection::on_readable() {
   }
   if (waiting_.empty() && in_.size() > 0) {
     // Bytes nobody asked for: the stream can no longer be trusted.
-    ++worker_.counters().backend_desyncs;
+    worker_.metrics().inc(Metric::backend_desyncs_total);
     fail_all(Status::InternalError, group_.error_text("downstream protocol error"));
     return;
   }
@@ -189,7 +189,7 @@ void ServerConnection::connection_lost(const char* why) {
     drop_socket();
     return;
   }
-  ++worker_.counters().backend_closed;
+  worker_.metrics().inc(Metric::backend_closed_total);
   // A reused connection that died before answering anything (the server
   // restarted while it sat idle): resend once on a fresh connection.
   const bool retry = bytes_received_ == 0 && state_ == State::Connected;
@@ -199,7 +199,7 @@ void ServerConnection::connection_lost(const char* why) {
   for (PendingOp* op : ops) {
     if (retry && op->attempts < worker_.settings().downstream_retry) {
       ++op->attempts;
-      ++worker_.counters().backend_retries;
+      worker_.metrics().inc(Metric::backend_retries_total);
       group_.submit(op);
       continue;
     }

@@ -41,6 +41,32 @@ enum class Op : uint8_t {
   Invalid,    // a decode error to answer in order (error_* fields)
 };
 
+// The op's lower-case name ("get", "set", ... "flush", "invalid"), for
+// descriptions and the command label of the latency metrics.
+constexpr std::string_view op_name(Op op) {
+  switch (op) {
+    case Op::Get: return "get";
+    case Op::Gat: return "gat";
+    case Op::Set: return "set";
+    case Op::Add: return "add";
+    case Op::Replace: return "replace";
+    case Op::Append: return "append";
+    case Op::Prepend: return "prepend";
+    case Op::Incr: return "incr";
+    case Op::Decr: return "decr";
+    case Op::Delete: return "delete";
+    case Op::Touch: return "touch";
+    case Op::Flush: return "flush";
+    case Op::Stats: return "stats";
+    case Op::Version: return "version";
+    case Op::Verbosity: return "verbosity";
+    case Op::Noop: return "noop";
+    case Op::Quit: return "quit";
+    case Op::Invalid: return "invalid";
+  }
+  return "invalid";
+}
+
 // memcached binary protocol status codes; also the normalized outcome of an
 // operation whatever protocol the backend spoke.
 enum class Status : uint16_t {

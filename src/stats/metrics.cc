@@ -37,31 +37,6 @@ std::string describe_metrics() {
   return out;
 }
 
-std::string_view op_label(protocol::Op op) {
-  using protocol::Op;
-  switch (op) {
-    case Op::Get: return "get";
-    case Op::Gat: return "gat";
-    case Op::Set: return "set";
-    case Op::Add: return "add";
-    case Op::Replace: return "replace";
-    case Op::Append: return "append";
-    case Op::Prepend: return "prepend";
-    case Op::Incr: return "incr";
-    case Op::Decr: return "decr";
-    case Op::Delete: return "delete";
-    case Op::Touch: return "touch";
-    case Op::Flush: return "flush_all";
-    case Op::Stats: return "stats";
-    case Op::Version: return "version";
-    case Op::Verbosity: return "verbosity";
-    case Op::Noop: return "noop";
-    case Op::Quit: return "quit";
-    case Op::Invalid: return "invalid";
-  }
-  return "invalid";
-}
-
 void Metrics::reset() {
   for (const MetricInfo& m : kTable)
     if (m.type == MetricType::Counter) values_[static_cast<size_t>(&m - kTable)] = 0;

@@ -101,8 +101,6 @@ std::string_view metric_type_name(MetricType t);  // "counter", "gauge", "histog
 // `moxi --describe-stats`: one line per metric, "name<TAB>type<TAB>help".
 std::string describe_metrics();
 
-// The command label of a request op ("get", "set", ... "invalid").
-std::string_view op_label(protocol::Op op);
 inline constexpr size_t kOpCount = static_cast<size_t>(protocol::Op::Invalid) + 1;
 
 // A latency histogram with fixed log-scale (power of two) buckets: bucket i

@@ -111,7 +111,7 @@ StatLines timing_lines(const Metrics& m) {
   StatLines out;
   for (size_t op = 0; op < kOpCount; ++op) {
     const auto o = static_cast<protocol::Op>(op);
-    timing_rows(out, "request_duration_us:" + std::string(op_label(o)), m.command(o));
+    timing_rows(out, "request_duration_us:" + std::string(protocol::op_name(o)), m.command(o));
   }
   for (const auto& [address, server] : m.servers())
     timing_rows(out, "backend_request_duration_us:" + address, server.latency);
@@ -142,7 +142,7 @@ std::string prometheus_text(const Metrics& m) {
     if (metric == Metric::request_duration_seconds) {
       for (size_t op = 0; op < kOpCount; ++op) {
         const auto o = static_cast<protocol::Op>(op);
-        histogram_samples(out, name, info.label, op_label(o), m.command(o));
+        histogram_samples(out, name, info.label, protocol::op_name(o), m.command(o));
       }
     } else if (metric == Metric::backend_request_duration_seconds) {
       for (const auto& [address, server] : m.servers()) histogram_samples(out, name, info.label, address, server.latency);

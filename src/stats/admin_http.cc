@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <string_view>
 
@@ -37,7 +39,7 @@ bool AdminServer::listen(const std::string& address, uint16_t port, std::string&
   const std::string where = address.empty() ? "127.0.0.1" : address;
   evhttp_bound_socket* bound = evhttp_bind_socket_with_handle(http_, where.c_str(), port);
   if (!bound) {
-    error = "cannot listen on admin port " + where + ":" + std::to_string(port);
+    error = "cannot listen on admin port " + where + ":" + std::to_string(port) + ": " + std::strerror(errno);
     return false;
   }
   sockaddr_storage ss{};

@@ -138,6 +138,7 @@ class StatsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testBackendHistogramsWithTimeStats);
   CPPUNIT_TEST(testHealthAndNotFound);
   CPPUNIT_TEST(testReadyAfterUrlConfigAndPasswordsMasked);
+  CPPUNIT_TEST(testNotReadyWhileABackendIsInBackoff);
   CPPUNIT_TEST(testKeyValueLineAndKeyCountLimitsAreCounted);
   CPPUNIT_TEST(testConnectionLimitIsCounted);
   CPPUNIT_TEST(testClientBufferBudgetsAreCounted);
@@ -317,6 +318,32 @@ class StatsTest : public CppUnit::TestFixture {
     Stats all = stats_proxy(c);
     CPPUNIT_ASSERT(all.at("config_source").find("s3cretpw") == std::string::npos);
     CPPUNIT_ASSERT(stat(all, "config_generation") >= 2);
+  }
+
+  void testNotReadyWhileABackendIsInBackoff() {
+    Cluster cluster(with_admin({"connect_max_errors=1"}));
+    std::string key;  // a key the dead backend owns
+    for (int i = 0; key.empty(); ++i)
+      if (cluster.owner("k" + std::to_string(i)) == 0) key = "k" + std::to_string(i);
+    TestClient c = cluster.client();
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set(key, "v"));
+    CPPUNIT_ASSERT_EQUAL(200L, http_get(admin_url(cluster.moxi(), "/readyz")).status);
+    cluster.backend(0).stop();
+    // Each failed request is a failed connect; past connect_max_errors the
+    // server is in back-off and /readyz says which one.
+    Deadline deadline(std::chrono::seconds(10));
+    HttpResponse r;
+    while ((r = http_get(admin_url(cluster.moxi(), "/readyz"))).status == 200 && !deadline.expired())
+      CPPUNIT_ASSERT(c.request("get " + key).rfind("SERVER_ERROR", 0) == 0);
+    CPPUNIT_ASSERT_EQUAL(503L, r.status);
+    CPPUNIT_ASSERT_MESSAGE(r.body, r.body.find(cluster.backend(0).address()) != std::string::npos);
+    CPPUNIT_ASSERT_EQUAL(1.0, scrape(cluster.moxi()).at("moxi_backend_in_backoff{server=\"" +
+                                                          cluster.backend(0).address() + "\"}"));
+    // Back up: the back-off runs out and the next request reconnects.
+    cluster.backend(0).restart();
+    while (http_get(admin_url(cluster.moxi(), "/readyz")).status != 200 && !deadline.expired()) {
+    }
+    CPPUNIT_ASSERT_EQUAL(200L, http_get(admin_url(cluster.moxi(), "/readyz")).status);
   }
 
   void testKeyValueLineAndKeyCountLimitsAreCounted() {

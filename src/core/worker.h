@@ -18,11 +18,11 @@
 #include <utility>
 #include <vector>
 
-#include "src/stats/metrics.h"
 #include "src/core/exchange.h"
 #include "src/core/notify.h"
 #include "src/core/settings.h"
 #include "src/routing/snapshot.h"
+#include "src/stats/metrics.h"
 #include "vbucket/vbucket_view.h"
 
 namespace moxi {

@@ -10,7 +10,6 @@ src_libmoxi_a_SOURCES = \
 	src/core/check_config.cc src/core/check_config.h \
 	src/core/client_connection.cc src/core/client_connection.h \
 	src/core/config_follower.cc src/core/config_follower.h \
-	src/core/counters.h \
 	src/core/dispatch.cc \
 	src/core/exchange.h \
 	src/core/listener.cc src/core/listener.h \
@@ -19,12 +18,14 @@ src_libmoxi_a_SOURCES = \
 	src/core/reload.cc src/core/reload.h \
 	src/core/settings.h \
 	src/core/static_config.cc src/core/static_config.h \
+	src/core/stats_proxy.cc \
 	src/core/stream.cc src/core/stream.h \
 	src/core/worker.cc src/core/worker.h
 src_libmoxi_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBEVENT_CFLAGS) $(LIBMEMCACHED_CFLAGS) $(LIBCURL_CFLAGS)
 
 include src/protocol/local.mk
 include src/core/local.mk
+include src/stats/local.mk
 
 # The moxi binary: main() only.
 bin_PROGRAMS += src/moxi

@@ -17,6 +17,7 @@
 #include "src/core/options.h"
 #include "src/core/reload.h"
 #include "src/core/static_config.h"
+#include "src/stats/metrics.h"
 
 namespace {
 
@@ -32,6 +33,9 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
   s.proxy.connect_timeout_ms = static_cast<uint64_t>(b.connect_timeout.count());
   s.proxy.downstream_retry = b.downstream_retry;
   s.proxy.nmv_max_retries = b.nmv_max_retries;
+  s.proxy.time_stats = b.time_stats;
+  s.proxy.behavior_stats = moxi::behavior_values(b);
+  s.admin_port = b.admin_port;
   s.workers = static_cast<int>(options.workers);
   s.max_connections = options.max_connections;
   s.listen_address = options.listen_address;
@@ -59,6 +63,10 @@ int main(int argc, char** argv) {
   }
   if (options.show_version) {
     std::cout << moxi::version_text();
+    return moxi::kExitOk;
+  }
+  if (options.describe_stats) {
+    std::cout << moxi::describe_metrics();
     return moxi::kExitOk;
   }
   std::string error;

@@ -6,11 +6,14 @@
 
 #include "src/core/log.h"
 
+#include "src/stats/admin_http.h"
+
 namespace moxi {
 
 App::App(AppSettings settings) : settings_(std::move(settings)), base_(event_base_new()) {
   if (!base_) throw std::runtime_error("event_base_new failed");
   budget_.max = settings_.max_connections;
+  settings_.proxy.started_us = monotonic_us();
   notify_ = std::make_unique<NotifyQueue>(base_);
   std::signal(SIGPIPE, SIG_IGN);
   // Handled from here on (queued until run() dispatches them), so that a
@@ -28,6 +31,7 @@ App::~App() {
   workers_.clear();
   for (event* ev : signal_events_) event_free(ev);
   if (drain_timer_) event_free(drain_timer_);
+  admin_.reset();
   notify_.reset();
   event_base_free(base_);
 }
@@ -35,25 +39,40 @@ App::~App() {
 bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
   const int nworkers = settings_.workers < 1 ? 1 : settings_.workers;
   std::vector<ListenGroup> groups;
+  auto fail = [&groups, this] {
+    workers_.clear();
+    for (auto& g : groups)
+      for (auto& fds : g.per_worker)
+        for (int fd : fds) evutil_closesocket(fd);
+    return false;
+  };
   for (const PortBinding& binding : snapshot->ports) {
     ListenGroup group;
-    if (!open_listeners(settings_.listen_address, binding.port, nworkers, group, error)) {
-      for (auto& g : groups)
-        for (auto& fds : g.per_worker)
-          for (int fd : fds) evutil_closesocket(fd);
-      return false;
-    }
+    if (!open_listeners(settings_.listen_address, binding.port, nworkers, group, error)) return fail();
     bound_ports_.push_back(group.port);
     groups.push_back(std::move(group));
   }
-  if (!settings_.port_file.empty() && !write_port_file(settings_.port_file, bound_ports_, error)) return false;
+  // Every worker exists (and knows its peers, for stats proxy) before any starts.
+  for (int w = 0; w < nworkers; ++w) workers_.push_back(std::make_unique<Worker>(w, settings_.proxy, budget_));
+  std::vector<Worker*> peers;
+  for (auto& w : workers_) peers.push_back(w.get());
+  for (auto& w : workers_) w->set_peers(peers);
+  int admin_port = -1;
+  if (settings_.admin_port) {
+    admin_ = std::make_unique<AdminServer>(
+        base_, AdminContext{peers, [this](std::function<void()> task) { post(std::move(task)); },
+                            [this] { return current_; }, settings_.proxy.started_us});
+    if (!admin_->listen(settings_.listen_address, *settings_.admin_port, error)) return fail();
+    admin_port = admin_->port();
+  }
+  if (!settings_.port_file.empty() && !write_port_file(settings_.port_file, bound_ports_, admin_port, error))
+    return fail();
   current_ = snapshot;
   for (int w = 0; w < nworkers; ++w) {
     std::vector<std::pair<int, size_t>> fds;
     for (size_t p = 0; p < groups.size(); ++p)
       for (int fd : groups[p].per_worker[static_cast<size_t>(w)]) fds.emplace_back(fd, p);
-    workers_.push_back(std::make_unique<Worker>(w, settings_.proxy, budget_));
-    workers_.back()->start(snapshot, std::move(fds));
+    workers_[static_cast<size_t>(w)]->start(snapshot, std::move(fds));
   }
   return true;
 }

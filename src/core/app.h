@@ -13,10 +13,10 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "src/core/counters.h"
 #include "src/core/listener.h"
 #include "src/core/notify.h"
 #include "src/core/settings.h"
@@ -25,6 +25,8 @@
 
 namespace moxi {
 
+class AdminServer;
+
 struct AppSettings {
   ProxySettings proxy;
   int workers = 1;
@@ -32,6 +34,7 @@ struct AppSettings {
   std::string listen_address;  // empty: every interface
   std::string port_file;       // MOXI_PORT_FILENAME: report bound ports there
   std::chrono::milliseconds drain_timeout{5000};  // bound on a drain; 0 = none
+  std::optional<uint16_t> admin_port;  // -Z admin_port: the admin HTTP listener (0: the OS chooses)
 };
 
 class App {
@@ -41,8 +44,8 @@ class App {
   App(const App&) = delete;
   App& operator=(const App&) = delete;
 
-  // Binds every port of `snapshot` (port 0: the OS chooses) and starts the
-  // workers. On failure nothing is left running and `error` says why.
+  // Binds every port of `snapshot` (port 0: the OS chooses) and the admin
+  // port (if any), and starts the workers. On failure nothing is left running and `error` says why.
   bool start(std::shared_ptr<const Snapshot> snapshot, std::string& error);
   // Serves until SIGINT or SIGTERM has drained the workers (see above), then
   // stops them. Returns the exit status.
@@ -79,6 +82,7 @@ class App {
   bool draining_ = false;
   size_t workers_draining_ = 0;
   event* drain_timer_ = nullptr;
+  std::unique_ptr<AdminServer> admin_;  // -Z admin_port; main thread
 };
 
 }  // namespace moxi

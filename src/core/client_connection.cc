@@ -50,10 +50,12 @@ void ClientConnection::process_input() {
   }
   const std::shared_ptr<const Bucket>& bucket = worker_.snapshot().ports[port_index_].bucket;
   in_process_ = true;
+  uint64_t decoded_at_us = 0;  // one clock read per batch: these requests arrived together
   while (!closing_ && inflight_.size() < settings.max_client_inflight && output_size() < settings.max_client_output &&
          in_.size() > 0) {
     Exchange* ex = worker_.exchanges().get();
     protocol::DecodeStatus status = codec_->decode(in_.get(), ex->request);
+    if (ex->request.limit != protocol::Limit::None) count_limit(ex->request.limit);
     if (status == protocol::DecodeStatus::NeedMore) {
       worker_.exchanges().put(ex);
       break;
@@ -65,13 +67,26 @@ void ClientConnection::process_input() {
     }
     ex->client = this;
     ex->client_id = id_;
+    if (decoded_at_us == 0) decoded_at_us = monotonic_us();
+    ex->started_us = decoded_at_us;
     inflight_.push_back(ex);
-    ++worker_.counters().requests_total;
+    worker_.metrics().inc(Metric::requests_total);
     worker_.dispatch(ex, bucket);
   }
   in_process_ = false;
   write_completed();
   update_reading();
+}
+
+void ClientConnection::count_limit(protocol::Limit limit) {
+  using protocol::Limit;
+  switch (limit) {
+    case Limit::None: return;
+    case Limit::KeyLength: worker_.metrics().inc(Metric::limit_key_length_total); return;
+    case Limit::ValueSize: worker_.metrics().inc(Metric::limit_value_size_total); return;
+    case Limit::LineLength: worker_.metrics().inc(Metric::limit_line_length_total); return;
+    case Limit::KeyCount: worker_.metrics().inc(Metric::limit_multiget_keys_total); return;
+  }
 }
 
 void ClientConnection::on_exchange_complete() {
@@ -102,8 +117,11 @@ void ClientConnection::write_completed() {
 void ClientConnection::update_reading() {
   if (closed_ || half_closed_) return;
   const ProxySettings& settings = worker_.settings();
-  bool room = !closing_ && inflight_.size() < settings.max_client_inflight && output_size() < settings.max_client_output;
-  if (!room && reading() && !closing_) ++worker_.counters().client_backpressure;
+  const bool inflight_full = inflight_.size() >= settings.max_client_inflight;
+  const bool output_full = output_size() >= settings.max_client_output;
+  bool room = !closing_ && !inflight_full && !output_full;
+  if (!room && reading() && !closing_)
+    worker_.metrics().inc(output_full ? Metric::limit_client_output_total : Metric::limit_client_inflight_total);
   set_reading(room);
 }
 

@@ -40,6 +40,8 @@ class ClientConnection final : public StreamConnection {
   void on_io_error(int err) override;
   // Decodes and dispatches as many requests as the bounds allow.
   void process_input();
+  // A request the decoder refused at a limit: its counter.
+  void count_limit(protocol::Limit limit);
   void write_completed();
   void update_reading();
   void close();

@@ -73,6 +73,7 @@ void ConfigFollower::apply(const conflate::ConfigUpdate& update, std::chrono::st
   auto next = std::make_shared<Snapshot>(*current);
   next->generation = current->generation + 1;
   next->source = update.source;
+  next->loaded_at_us = monotonic_us();
   next->ports[port_index_].bucket = make_bucket(chosen->name, chosen->config, downstream);
   log::info("config generation " + std::to_string(next->generation) + " from " + update.source +
             (update.from_cache ? " (cached copy)" : "") + ": bucket " + chosen->name + ", " +

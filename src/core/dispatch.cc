@@ -110,7 +110,7 @@ void Worker::expire_waiters() {
   }
   // Finished outside the loop: finishing may drop a retired bucket's state.
   for (Exchange* ex : expired) {
-    ++counters_.wait_queue_timeouts;
+    metrics_.inc(Metric::wait_queue_timeouts_total);
     for (auto& r : ex->request.results) r.server_error(Status::Busy, "proxy wait queue timeout");
     ex->outstanding = 0;
     finish(ex);
@@ -122,13 +122,8 @@ void Worker::answer_locally(Exchange* ex) {
   protocol::Request& req = ex->request;
   if (req.op == Op::Version) req.results[0].message = settings_.version;
   if (req.op == Op::Stats) {
-    // "stats proxy": this worker's view; the operations work will sum workers.
-    req.stats.emplace_back("proxy_config_generation", std::to_string(snapshot_->generation));
-    req.stats.emplace_back("proxy_config_source", snapshot_->source.empty() ? "static" : snapshot_->source);
-    req.stats.emplace_back("proxy_worker", std::to_string(id_));
-    req.stats.emplace_back("proxy_requests", std::to_string(counters_.requests_total));
-    req.stats.emplace_back("proxy_not_my_vbucket", std::to_string(counters_.not_my_vbucket));
-    req.stats.emplace_back("proxy_request_errors", std::to_string(counters_.request_errors));
+    answer_stats_proxy(ex);
+    return;
   }
   finish(ex);
 }
@@ -138,7 +133,7 @@ void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& stat
   const auto& groups = state.groups;
   const size_t nkeys = req.key_count();
   if (state.view) req.vbuckets.resize(nkeys);
-  if (nkeys > 1) counters_.multiget_keys += nkeys;
+  if (nkeys > 1) metrics_.inc(Metric::multiget_keys_total, nkeys);
 
   scratch_ops_.assign(groups.size(), nullptr);
   uint32_t nops = 0;
@@ -224,7 +219,7 @@ bool Worker::retry_not_my_vbucket(PendingOp* op) {
   std::vector<PendingOp*> fresh;
   for (uint32_t k : op->op.key_indexes) {
     if (req.results[k].status != Status::NotMyVbucket) continue;
-    ++counters_.not_my_vbucket;
+    metrics_.inc(Metric::not_my_vbucket_total);
     const int vb = req.vbuckets[k];
     int next = state.view->master(vb);
     if (next == op->server_index) next = state.view->found_incorrect_master(vb, op->server_index);
@@ -258,14 +253,16 @@ void Worker::on_op_done(PendingOp* op) {
         r.status = Status::KeyNotFound;
       }
       if (req.key_count() > 1 && r.error_class == protocol::ErrorClass::ServerError)
-        ++counters_.multiget_key_misses_on_error;
+        metrics_.inc(Metric::multiget_key_misses_on_error_total);
     }
   }
+  if (op->latency) op->latency->record(monotonic_us() - op->sent_us);
   ops_.put(op);
   if (--ex->outstanding == 0) finish(ex);
 }
 
 void Worker::finish(Exchange* ex) {
+  if (ex->started_us != 0) metrics_.command(ex->request.op).record(monotonic_us() - ex->started_us);
   if (ex->admitted_to) {
     // Its slot frees: admit the oldest waiter of that bucket.
     const auto* bucket = static_cast<const Bucket*>(ex->admitted_to);
@@ -287,7 +284,7 @@ void Worker::finish(Exchange* ex) {
   }
   for (const auto& r : ex->request.results)
     if (r.error_class == protocol::ErrorClass::ServerError) {
-      ++counters_.request_errors;
+      metrics_.inc(Metric::request_errors_total);
       break;
     }
   if (ex->client) {

@@ -19,6 +19,7 @@ namespace moxi {
 
 class ClientConnection;
 struct Exchange;
+struct Histogram;
 
 struct PendingOp {
   protocol::BackendOp op;
@@ -26,10 +27,14 @@ struct PendingOp {
   uint64_t sent_at_ms = 0;  // worker clock when queued; drives downstream_timeout
   uint32_t attempts = 0;    // resends after a connection closed before any reply byte
   int server_index = -1;    // index in the exchange's bucket server list
+  Histogram* latency = nullptr;  // -Z time_stats: its server's histogram (worker-owned), else null
+  uint64_t sent_us = 0;          // monotonic_us() at submit, when `latency` is set
   void reset() {
     op.reset();
     exchange = nullptr;
     sent_at_ms = 0;
+    latency = nullptr;
+    sent_us = 0;
     attempts = 0;
     server_index = -1;
   }
@@ -52,6 +57,7 @@ struct Exchange {
   uint32_t outstanding = 0;            // PendingOps not answered yet
   uint32_t nmv_retries = 0;            // NOT_MY_VBUCKET re-routes used
   const void* admitted_to = nullptr;   // the bucket whose downstream_max slot it holds
+  uint64_t started_us = 0;             // monotonic_us() when decoded: request_duration_seconds
   void reset() {
     request.reset();
     client = nullptr;
@@ -59,6 +65,7 @@ struct Exchange {
     outstanding = 0;
     nmv_retries = 0;
     admitted_to = nullptr;
+    started_us = 0;
   }
   bool complete() const { return outstanding == 0; }
 };

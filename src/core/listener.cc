@@ -91,7 +91,7 @@ bool open_listeners(const std::string& address, int port, int copies, ListenGrou
   return true;
 }
 
-bool write_port_file(const std::string& path, const std::vector<int>& ports, std::string& error) {
+bool write_port_file(const std::string& path, const std::vector<int>& ports, int admin_port, std::string& error) {
   const std::string tmp = path + ".lck";
   FILE* f = std::fopen(tmp.c_str(), "w");
   if (!f) {
@@ -99,6 +99,7 @@ bool write_port_file(const std::string& path, const std::vector<int>& ports, std
     return false;
   }
   for (int port : ports) std::fprintf(f, "TCP INET: %d\n", port);
+  if (admin_port >= 0) std::fprintf(f, "ADMIN HTTP: %d\n", admin_port);
   std::fclose(f);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     error = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);

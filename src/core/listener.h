@@ -21,6 +21,7 @@ bool open_listeners(const std::string& address, int port, int copies, ListenGrou
 
 // Writes "TCP INET: <port>" lines (memcached's MEMCACHED_PORT_FILENAME
 // format) to `path`.lck and renames it to `path`, so readers see it whole.
-bool write_port_file(const std::string& path, const std::vector<int>& ports, std::string& error);
+// `admin_port` >= 0 adds "ADMIN HTTP: <port>" (readers of the TCP lines skip it).
+bool write_port_file(const std::string& path, const std::vector<int>& ports, int admin_port, std::string& error);
 
 }  // namespace moxi

@@ -167,7 +167,7 @@ bool is_file_value(std::string_view v) { return v.starts_with('.') || v.starts_w
 // -Z behaviors.
 
 using Field = std::variant<std::monostate, std::chrono::milliseconds Behaviors::*, uint32_t Behaviors::*,
-                           uint16_t Behaviors::*, bool Behaviors::*, DownstreamProtocol Behaviors::*,
+                           uint16_t Behaviors::*, std::optional<uint16_t> Behaviors::*, bool Behaviors::*, DownstreamProtocol Behaviors::*,
                            std::string Behaviors::*>;
 
 struct BehaviorEntry {
@@ -205,7 +205,7 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"port_listen", "", VK::Port, I, "11211", "listen port for URL configs and bare {json}; 0 = any free port"},
      &B::port_listen},
     {{"cycle", "", VK::Millis, G, "200", "no effect: timers are exact, there is no clock quantum"}, &B::cycle},
-    {{"time_stats", "", VK::Bool, P, "0", "1 = keep connect and wait time histograms"}, &B::time_stats},
+    {{"time_stats", "", VK::Bool, I, "0", "1 = keep per-backend-server latency histograms"}, &B::time_stats},
     {{"mcs_opts", "", VK::McsOpts, I, "none", "hash options; only distribution:ketama-weighted"},
      &B::mcs_opts},
     {{"usr", "", VK::String, P, "none", "SASL user for backends; HTTP user for URLs without auth"}, &B::usr},
@@ -215,7 +215,7 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
      &B::config_cache},
     {{"nmv_max_retries", "", VK::Count, I, "0", "NOT_MY_VBUCKET retries per request; 0 = 2 x servers"},
      &B::nmv_max_retries},
-    {{"admin_port", "", VK::Port, P, "0", "admin HTTP port (stats, health); 0 = off"}, &B::admin_port},
+    {{"admin_port", "", VK::Port, I, "none", "admin HTTP port (/metrics, /healthz, /readyz, /config); 0 = any free port"}, &B::admin_port},
     {{"drain_timeout", "", VK::Millis, I, "5000", "SIGTERM/SIGINT: time to finish in-flight requests before exit"},
      &B::drain_timeout},
     {{"log_interval", "", VK::Millis, I, "10000", "a repeated log message is written at most once per interval"},
@@ -332,7 +332,8 @@ void store(const Field& field, const ParsedValue& v, Behaviors& b) {
           b.*member = v.ms;
         } else if constexpr (std::is_same_v<M, uint32_t Behaviors::*>) {
           b.*member = static_cast<uint32_t>(v.number);
-        } else if constexpr (std::is_same_v<M, uint16_t Behaviors::*>) {
+        } else if constexpr (std::is_same_v<M, uint16_t Behaviors::*> ||
+                             std::is_same_v<M, std::optional<uint16_t> Behaviors::*>) {
           b.*member = static_cast<uint16_t>(v.number);
         } else if constexpr (std::is_same_v<M, bool Behaviors::*>) {
           b.*member = v.flag;
@@ -536,7 +537,7 @@ constexpr OptionInfo kOptions[] = {
     {"-o", "", "FILE", I, "log to FILE instead of stderr (-O is the same); SIGUSR1 reopens it"},
     {"-O", "", "FILE", I, "= -o"},
     {"", "--check-config", "", I, "check the configuration, print what would be served, exit 0 (valid) or 1"},
-    {"", "--describe-stats", "", P, "list the stats moxi reports, then exit"},
+    {"", "--describe-stats", "", I, "list the stats moxi reports, then exit"},
     {"-h", "--help", "", I, "show this help and exit"},
     {"-V", "--version", "", I, "show the version and library versions and exit"},
     // The original's embedded memcached server and other old flags: accepted, warned about, no effect.
@@ -848,8 +849,8 @@ class Parser {
       fail("port " + std::to_string(b.port_listen) + " is both a -z PORT and port_listen (-p)");
       return;
     }
-    if (b.admin_port != 0 && ports.count(b.admin_port)) {
-      fail("-Z admin_port: " + std::to_string(b.admin_port) + " is also a proxy listen port");
+    if (b.admin_port && *b.admin_port != 0 && ports.count(*b.admin_port)) {
+      fail("-Z admin_port: " + std::to_string(*b.admin_port) + " is also a proxy listen port");
       return;
     }
   }
@@ -1174,6 +1175,35 @@ std::string version_text() {
   out += "libevent ";
   out += event_get_version();
   out += ", libcurl " LIBCURL_VERSION ", libmemcached " LIBMEMCACHED_VERSION_STRING "\n";
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> behavior_values(const Behaviors& b) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const BehaviorEntry& e : kBehaviorEntries) {
+    if (!e.info.synonym_of.empty() || std::holds_alternative<std::monostate>(e.field)) continue;
+    std::string value;
+    std::visit(
+        [&](auto member) {
+          using M = decltype(member);
+          if constexpr (std::is_same_v<M, std::chrono::milliseconds Behaviors::*>) {
+            value = std::to_string((b.*member).count());
+          } else if constexpr (std::is_same_v<M, uint32_t Behaviors::*> || std::is_same_v<M, uint16_t Behaviors::*>) {
+            value = std::to_string(b.*member);
+          } else if constexpr (std::is_same_v<M, std::optional<uint16_t> Behaviors::*>) {
+            value = (b.*member) ? std::to_string(*(b.*member)) : "none";
+          } else if constexpr (std::is_same_v<M, bool Behaviors::*>) {
+            value = (b.*member) ? "1" : "0";
+          } else if constexpr (std::is_same_v<M, DownstreamProtocol Behaviors::*>) {
+            const DownstreamProtocol p = b.*member;
+            value = p == DownstreamProtocol::Ascii ? "ascii" : p == DownstreamProtocol::Binary ? "binary" : "unset";
+          } else if constexpr (std::is_same_v<M, std::string Behaviors::*>) {
+            value = (b.*member).empty() ? "none" : member == &Behaviors::pwd ? "****" : b.*member;
+          }
+        },
+        e.field);
+    out.emplace_back(std::string(e.info.name), std::move(value));
+  }
   return out;
 }
 

@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -65,7 +66,7 @@ struct Behaviors {
   uint16_t port_listen = 11211;                                  // listen port for URL configurations (and bare JSON)
   std::string config_cache;                                      // last good config is kept here; "" = nowhere
   uint32_t nmv_max_retries = 0;                                  // NOT_MY_VBUCKET retries; 0 = 2 x servers
-  uint16_t admin_port = 0;                                       // admin HTTP port; 0 = off (not "any port")
+  std::optional<uint16_t> admin_port;                            // admin HTTP port; unset = off, 0 = the OS chooses
   std::chrono::milliseconds drain_timeout{5000};                 // SIGTERM/SIGINT: bound on finishing in-flight work
   std::chrono::milliseconds log_interval{10000};                 // a repeated log message at most once per interval; 0 = all
 };
@@ -111,6 +112,10 @@ std::span<const OptionInfo> option_table();
 //   downstream_timeout: "abc" is not a number of milliseconds
 // `ignored_keys`, when given, receives the accepted-but-ignored keys seen (the
 // caller warns about them).
+// Every primary behavior key with a value, as "stats proxy behaviors" shows
+// them: name -> value text ("none" when unset); pwd is masked.
+std::vector<std::pair<std::string, std::string>> behavior_values(const Behaviors& b);
+
 std::optional<std::string> parse_behaviors(std::string_view text, Behaviors& out,
                                            std::vector<std::string>* ignored_keys = nullptr);
 

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "src/protocol/request.h"
 
@@ -24,6 +26,10 @@ struct ProxySettings {
   uint32_t nmv_max_retries = 0;           // NOT_MY_VBUCKET re-routes per request; 0 = 2 x servers
   protocol::Limits limits;
   std::string version = "2.0.0";
+  bool time_stats = false;                // per-backend latency histograms (two clock reads per backend op)
+  uint64_t started_us = 0;                // monotonic_us() at process start: uptime
+  // -Z behaviors as `stats proxy behaviors` shows them (passwords masked).
+  std::vector<std::pair<std::string, std::string>> behavior_stats;
 };
 
 }  // namespace moxi

@@ -99,7 +99,7 @@ void Worker::accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void
 void Worker::on_accept(int fd, size_t port_index) {
   if (budget_.current.fetch_add(1, std::memory_order_relaxed) >= budget_.max) {
     budget_.current.fetch_sub(1, std::memory_order_relaxed);
-    ++counters_.client_connections_rejected;
+    metrics_.inc(Metric::client_connections_rejected_total);
     // As memcached does: say why, then close.
     static const char kTooMany[] = "ERROR Too many open connections\r\n";
     [[maybe_unused]] ssize_t n = ::send(fd, kTooMany, sizeof kTooMany - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -109,14 +109,14 @@ void Worker::on_accept(int fd, size_t port_index) {
   evutil_make_socket_nonblocking(fd);
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  ++counters_.client_connections_total;
-  ++counters_.client_connections_current;
-  auto conn = std::make_unique<ClientConnection>(*this, fd, port_index, counters_.client_connections_total);
+  metrics_.inc(Metric::client_connections_total);
+  metrics_.inc(Metric::client_connections_current);
+  auto conn = std::make_unique<ClientConnection>(*this, fd, port_index, ++next_client_id_);
   ClientConnection* raw = conn.get();
   clients_.emplace(raw, std::move(conn));
   if (log::enabled(log::Level::Trace))
     log::trace("worker " + std::to_string(id_) + ": client connection " +
-               std::to_string(counters_.client_connections_total) + " accepted (" + std::to_string(clients_.size()) +
+               std::to_string(next_client_id_) + " accepted (" + std::to_string(clients_.size()) +
                " open)");
   if (draining_) raw->drain();
 }
@@ -153,7 +153,7 @@ void Worker::retire(ClientConnection* conn) {
   if (it == clients_.end()) return;
   graveyard_.push_back(std::move(it->second));
   clients_.erase(it);
-  --counters_.client_connections_current;
+  metrics_.dec(Metric::client_connections_current);
   budget_.current.fetch_sub(1, std::memory_order_relaxed);
   if (draining_ && clients_.empty() && drain_done_) std::exchange(drain_done_, nullptr)();
 }

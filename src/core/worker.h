@@ -18,11 +18,11 @@
 #include <utility>
 #include <vector>
 
-#include "src/core/counters.h"
 #include "src/core/exchange.h"
 #include "src/core/notify.h"
 #include "src/core/settings.h"
 #include "src/routing/snapshot.h"
+#include "src/stats/metrics.h"
 #include "vbucket/vbucket_view.h"
 
 namespace moxi {
@@ -53,13 +53,19 @@ class Worker {
   void join();
   // Thread-safe: runs `task` on this worker's thread.
   void post(std::function<void()> task);
+  // Every worker of the process (this one included), for `stats proxy` to
+  // sum over. Set once before start(); read-only afterwards.
+  void set_peers(std::vector<Worker*> peers) { peers_ = std::move(peers); }
+  const std::vector<Worker*>& peers() const { return peers_; }
 
   // ---- worker-thread only ----
   int id() const { return id_; }
   event_base* base() const { return base_; }
   uint64_t now_ms() const;
   const ProxySettings& settings() const { return settings_; }
-  Counters& counters() { return counters_; }
+  Metrics& metrics() { return metrics_; }
+  // A copy of this worker's metrics with its per-server back-off state filled in.
+  Metrics metrics_copy();
   const Snapshot& snapshot() const { return *snapshot_; }
   Pool<Exchange>& exchanges() { return exchanges_; }
   Pool<PendingOp>& ops() { return ops_; }
@@ -116,6 +122,9 @@ class Worker {
   void dispatch_keys(Exchange* exchange, const Bucket& bucket, BucketState& state);
   void dispatch_broadcast(Exchange* exchange, BucketState& state);
   void answer_locally(Exchange* exchange);
+  // "stats proxy [sub]" (src/core/stats_proxy.cc): sums over peers_ through
+  // the notify queues; the exchange waits (in order) until all answered.
+  void answer_stats_proxy(Exchange* exchange);
   // Fails waiters older than wait_queue_timeout; re-arms for the next one.
   void expire_waiters();
   static void wait_timer_cb(evutil_socket_t, short, void* arg);
@@ -136,6 +145,7 @@ class Worker {
   bool draining_ = false;
   std::function<void()> drain_done_;  // begin_drain's `done`, until it ran
 
+  std::vector<Worker*> peers_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<std::unique_ptr<ListenerSlot>> listeners_;
   std::unordered_map<ClientConnection*, std::unique_ptr<ClientConnection>> clients_;
@@ -147,7 +157,8 @@ class Worker {
   std::vector<StreamConnection*> dirty_;
   Pool<Exchange> exchanges_;
   Pool<PendingOp> ops_;
-  Counters counters_;
+  Metrics metrics_;
+  uint64_t next_client_id_ = 0;  // client ids (not a metric: a reset must not reuse them)
 };
 
 }  // namespace moxi

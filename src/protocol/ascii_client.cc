@@ -192,6 +192,12 @@ class AsciiClientCodec final : public ClientCodec {
   DecodeStatus decode_storage(evbuffer* in, const Tokens& tok, Verb verb, size_t consumed, Request& req);
   bool line_too_long(evbuffer* in, size_t line_length);
   static DecodeStatus invalid(Request& req, ErrorClass cls, std::string_view text, bool noreply = false);
+  // True (and the limit noted in `req`) when `key` is longer than max_key_length.
+  bool key_too_long(std::string_view key, Request& req) const {
+    if (key.size() <= limits_.max_key_length) return false;
+    req.limit = Limit::KeyLength;
+    return true;
+  }
 
   void encode_get(const Request& req, evbuffer* out);
   void encode_stats(const Request& req, evbuffer* out);
@@ -253,6 +259,7 @@ DecodeStatus AsciiClientCodec::decode(evbuffer* in, Request& req) {
     evbuffer_drain(in, avail);
     scanned_ = need_ = 0;
     invalid(req, ErrorClass::ClientError, kLineTooLong);
+    req.limit = Limit::LineLength;
     req.close_after = true;
     return DecodeStatus::Ready;
   }
@@ -314,7 +321,7 @@ DecodeStatus AsciiClientCodec::decode_line(evbuffer* in, std::string_view line, 
     case Verb::Decr: {
       if (n != 3 && n != 4) return done(invalid(req, ErrorClass::Error, ""));
       const bool noreply = noreply_at_end();
-      if (tok.t[1].size() > limits_.max_key_length) return done(invalid(req, ErrorClass::ClientError, kBadFormat, noreply));
+      if (key_too_long(tok.t[1], req)) return done(invalid(req, ErrorClass::ClientError, kBadFormat, noreply));
       uint64_t delta = 0;
       if (!parse_u64(tok.t[2], delta)) return done(invalid(req, ErrorClass::ClientError, kBadDelta, noreply));
       req.op = verb == Verb::Incr ? Op::Incr : Op::Decr;
@@ -334,7 +341,7 @@ DecodeStatus AsciiClientCodec::decode_line(evbuffer* in, std::string_view line, 
         const bool valid = (n == 3 && (hold_is_zero || noreply)) || (n == 4 && hold_is_zero && noreply);
         if (!valid) return done(invalid(req, ErrorClass::ClientError, kDeleteUsage, noreply));
       }
-      if (tok.t[1].size() > limits_.max_key_length) return done(invalid(req, ErrorClass::ClientError, kBadFormat, noreply));
+      if (key_too_long(tok.t[1], req)) return done(invalid(req, ErrorClass::ClientError, kBadFormat, noreply));
       req.op = Op::Delete;
       req.noreply = noreply;
       req.add_key(tok.t[1]);
@@ -344,7 +351,7 @@ DecodeStatus AsciiClientCodec::decode_line(evbuffer* in, std::string_view line, 
     case Verb::Touch: {
       if (n != 3 && n != 4) return done(invalid(req, ErrorClass::Error, ""));
       const bool noreply = noreply_at_end();
-      if (tok.t[1].size() > limits_.max_key_length) return done(invalid(req, ErrorClass::ClientError, kBadFormat, noreply));
+      if (key_too_long(tok.t[1], req)) return done(invalid(req, ErrorClass::ClientError, kBadFormat, noreply));
       int32_t exptime = 0;
       if (!parse_i32(tok.t[2], exptime)) return done(invalid(req, ErrorClass::ClientError, kBadExptime, noreply));
       req.op = Op::Touch;
@@ -432,11 +439,12 @@ DecodeStatus AsciiClientCodec::decode_get(std::string_view line, const Tokens& t
   bool ok = true;
   bool too_many = false;
   for_each_token(after_tokens(line, touch ? 2 : 1), [&](std::string_view key) {
-    if (key.size() > limits_.max_key_length) {
+    if (key_too_long(key, req)) {
       ok = false;
       return false;
     }
     if (req.keys.size() >= limits_.max_keys) {
+      req.limit = Limit::KeyCount;
       too_many = true;
       return false;
     }
@@ -456,7 +464,7 @@ DecodeStatus AsciiClientCodec::decode_storage(evbuffer* in, const Tokens& tok, V
     return invalid(req, cls, text, noreply);
   };
   // The order of checks is memcached's process_update_command.
-  if (tok.t[1].size() > limits_.max_key_length) return fail(ErrorClass::ClientError, kBadFormat);
+  if (key_too_long(tok.t[1], req)) return fail(ErrorClass::ClientError, kBadFormat);
   uint32_t flags = 0;
   int32_t exptime = 0;
   int32_t vlen = 0;
@@ -472,6 +480,7 @@ DecodeStatus AsciiClientCodec::decode_storage(evbuffer* in, const Tokens& tok, V
   const size_t data = static_cast<size_t>(vlen) + 2;
   if (static_cast<uint64_t>(vlen) > limits_.max_value_length) {
     invalid(req, ErrorClass::ServerError, kTooLarge, noreply);
+    req.limit = Limit::ValueSize;
     // memcached also unlinks the old item of a set it could not store, so a
     // later get does not return stale data; the key stays in the Invalid
     // request so the core can do the same (a delete) if it wants to.
@@ -587,6 +596,10 @@ void AsciiClientCodec::encode_stats(const Request& req, evbuffer* out) {
   }
   if (req.stats_args == "reset") {
     evbuffer_add(out, "RESET\r\n", 7);
+    return;
+  }
+  if (req.stats_args == "proxy reset") {  // the original's reply: the reset is asynchronous
+    evbuffer_add(out, "OK\r\n", 4);
     return;
   }
   wire::LineWriter w(out);

@@ -171,7 +171,10 @@ DecodeStatus BinaryClientCodec::decode(evbuffer* in, Request& req) {
   if (h.key_length > h.body_length || ext_key > h.body_length) {
     return reject(in, h, req, Status::UnknownCommand, true);
   }
-  if (h.key_length > limits_.max_key_length) return reject(in, h, req, Status::InvalidArguments, true);
+  if (h.key_length > limits_.max_key_length) {
+    req.limit = Limit::KeyLength;
+    return reject(in, h, req, Status::InvalidArguments, true);
+  }
 
   const OpInfo info = describe(h.opcode);
   const size_t value_length = h.body_length - ext_key;
@@ -193,6 +196,7 @@ DecodeStatus BinaryClientCodec::decode(evbuffer* in, Request& req) {
       req.add_key(std::string_view(p + binary::kHeaderSize + h.extras_length, h.key_length));
     }
     DecodeStatus st = reject(in, h, req, Status::TooLarge, false);
+    req.limit = Limit::ValueSize;
     swallow_ = value_length;
     size_t now = std::min(swallow_, evbuffer_get_length(in));
     evbuffer_drain(in, now);

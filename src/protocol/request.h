@@ -41,6 +41,32 @@ enum class Op : uint8_t {
   Invalid,    // a decode error to answer in order (error_* fields)
 };
 
+// The op's lower-case name ("get", "set", ... "flush", "invalid"), for
+// descriptions and the command label of the latency metrics.
+constexpr std::string_view op_name(Op op) {
+  switch (op) {
+    case Op::Get: return "get";
+    case Op::Gat: return "gat";
+    case Op::Set: return "set";
+    case Op::Add: return "add";
+    case Op::Replace: return "replace";
+    case Op::Append: return "append";
+    case Op::Prepend: return "prepend";
+    case Op::Incr: return "incr";
+    case Op::Decr: return "decr";
+    case Op::Delete: return "delete";
+    case Op::Touch: return "touch";
+    case Op::Flush: return "flush";
+    case Op::Stats: return "stats";
+    case Op::Version: return "version";
+    case Op::Verbosity: return "verbosity";
+    case Op::Noop: return "noop";
+    case Op::Quit: return "quit";
+    case Op::Invalid: return "invalid";
+  }
+  return "invalid";
+}
+
 // memcached binary protocol status codes; also the normalized outcome of an
 // operation whatever protocol the backend spoke.
 enum class Status : uint16_t {
@@ -70,6 +96,10 @@ enum class ErrorClass : uint8_t {
   ClientError,  // "CLIENT_ERROR <message>"
   ServerError,  // "SERVER_ERROR <message>"
 };
+
+// Which limit (struct Limits) a request was refused at, if any: the core
+// counts each (limit_*_total metrics).
+enum class Limit : uint8_t { None, KeyLength, ValueSize, LineLength, KeyCount };
 
 // The outcome for one key (or for the whole request when it has no key).
 struct Result {
@@ -138,6 +168,7 @@ struct Request {
   std::string error_text;
   Status error_status = Status::UnknownCommand;
   bool close_after = false;   // close the connection once this reply is written
+  Limit limit = Limit::None;  // set by the decoder when a limit refused the request
 
   // Routing, filled by the router: the vBucket id of each key (0 for ketama).
   std::vector<uint16_t> vbuckets;
@@ -183,6 +214,7 @@ struct Request {
     error_text.clear();
     error_status = Status::UnknownCommand;
     close_after = false;
+    limit = Limit::None;
     vbuckets.clear();
     for (auto& r : results) r.reset();
     results.clear();

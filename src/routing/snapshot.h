@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "src/protocol/request.h"
+#include "src/util/clock.h"
 #include "vbucket/config.h"
 
 namespace moxi {
@@ -40,6 +41,7 @@ struct PortBinding {
 struct Snapshot {
   uint64_t generation = 0;
   std::string source;  // where the map came from: a URL (no password) or "" for static configs
+  uint64_t loaded_at_us = monotonic_us();  // when it was built (stats: config age); reset by copies
   std::vector<PortBinding> ports;
 };
 

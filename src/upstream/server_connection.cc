@@ -50,13 +50,13 @@ void ServerConnection::start_connect() {
   const BackendServer& server = group_.server();
   int fd = ::socket(server.sockaddr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    ++worker_.counters().backend_connect_errors;
+    worker_.metrics().inc(Metric::backend_connect_errors_total);
     group_.on_failure(std::string("cannot create a socket: ") + std::strerror(errno));
     return;
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  ++worker_.counters().backend_connects;
+  worker_.metrics().inc(Metric::backend_connects_total);
   bytes_received_ = 0;
   in_.clear();
   out_.clear();
@@ -66,7 +66,7 @@ void ServerConnection::start_connect() {
   if (rc < 0 && errno != EINPROGRESS) {
     const int err = errno;
     ::close(fd);
-    ++worker_.counters().backend_connect_errors;
+    worker_.metrics().inc(Metric::backend_connect_errors_total);
     group_.on_failure(std::string("connect failed: ") + std::strerror(err));
     return;
   }
@@ -88,7 +88,7 @@ void ServerConnection::connect_cb(evutil_socket_t fd, short, void* arg) {
 
 void ServerConnection::on_connect_result(int err) {
   if (err != 0) {
-    ++worker_.counters().backend_connect_errors;
+    worker_.metrics().inc(Metric::backend_connect_errors_total);
     group_.on_failure(std::string("connect failed: ") + std::strerror(err));
     fail_all(Status::InternalError, group_.error_text("write to downstream"));
     return;
@@ -116,7 +116,7 @@ void ServerConnection::timer_cb(evutil_socket_t, short, void* arg) { static_cast
 void ServerConnection::on_timer() {
   const uint64_t now = worker_.now_ms();
   if (state_ == State::Connecting) {
-    ++worker_.counters().backend_connect_errors;
+    worker_.metrics().inc(Metric::backend_connect_errors_total);
     group_.on_failure("connect timed out (connect_timeout " + std::to_string(worker_.settings().connect_timeout_ms) +
                       " ms)");
     fail_all(Status::Busy, group_.error_text("downstream timeout"));
@@ -131,7 +131,7 @@ void ServerConnection::on_timer() {
   }
   // The oldest request waited too long. Replies still to come would be out
   // of step with the queue, so the connection goes with it.
-  ++worker_.counters().backend_timeouts;
+  worker_.metrics().inc(Metric::backend_timeouts_total);
   group_.on_failure("no reply within downstream_timeout (" + std::to_string(timeout) + " ms)");
   fail_all(Status::Busy, group_.error_text("downstream timeout"));
 }
@@ -149,7 +149,7 @@ void ServerConnection::on_readable() {
     protocol::BackendDecode r = codec_->decode(op->op, in_.get());
     if (r == protocol::BackendDecode::NeedMore) break;
     if (r == protocol::BackendDecode::Desync) {
-      ++worker_.counters().backend_desyncs;
+      worker_.metrics().inc(Metric::backend_desyncs_total);
       fail_all(Status::InternalError, group_.error_text("downstream protocol error"));
       return;
     }
@@ -158,7 +158,7 @@ void ServerConnection::on_readable() {
   }
   if (waiting_.empty() && in_.size() > 0) {
     // Bytes nobody asked for: the stream can no longer be trusted.
-    ++worker_.counters().backend_desyncs;
+    worker_.metrics().inc(Metric::backend_desyncs_total);
     fail_all(Status::InternalError, group_.error_text("downstream protocol error"));
     return;
   }
@@ -196,7 +196,7 @@ void ServerConnection::connection_lost(const char* why) {
     drop_socket();
     return;
   }
-  ++worker_.counters().backend_closed;
+  worker_.metrics().inc(Metric::backend_closed_total);
   log::warning("backend " + group_.server().address + ": " + why + " with requests outstanding");
   // A reused connection that died before answering anything (the server
   // restarted while it sat idle): resend once on a fresh connection.
@@ -207,7 +207,7 @@ void ServerConnection::connection_lost(const char* why) {
   for (PendingOp* op : ops) {
     if (retry && op->attempts < worker_.settings().downstream_retry) {
       ++op->attempts;
-      ++worker_.counters().backend_retries;
+      worker_.metrics().inc(Metric::backend_retries_total);
       group_.submit(op);
       continue;
     }

@@ -15,7 +15,10 @@ constexpr size_t kUnlimitedSlots = 16;
 }  // namespace
 
 ServerGroup::ServerGroup(Worker& worker, BackendServer server, protocol::Protocol protocol)
-    : worker_(worker), server_(std::move(server)), protocol_(protocol) {}
+    : worker_(worker),
+      server_(std::move(server)),
+      protocol_(protocol),
+      latency_(worker_.settings().time_stats ? &worker_.metrics().server(server_.address).latency : nullptr) {}
 
 ServerGroup::~ServerGroup() = default;
 
@@ -59,6 +62,11 @@ void ServerGroup::submit(PendingOp* op) {
     fail_op(*op, protocol::Status::InternalError, error_text("write to downstream"));
     worker_.on_op_done(op);
     return;
+  }
+  if (latency_) {
+    // Timed from here (resends included) to Worker::on_op_done.
+    op->latency = latency_;
+    op->sent_us = monotonic_us();
   }
   connection_for(op->exchange->client_id)->submit(op);
 }

@@ -57,6 +57,7 @@ class ServerGroup {
   uint32_t consecutive_failures_ = 0;
   uint64_t retry_at_ms_ = 0;
   bool retiring_ = false;
+  Histogram* latency_;  // -Z time_stats: this server's entry in the worker's Metrics; else null
 };
 
 }  // namespace moxi

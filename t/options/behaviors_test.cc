@@ -68,7 +68,7 @@ class BehaviorsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(uint16_t{11211}, b.port_listen);
     CPPUNIT_ASSERT_EQUAL(std::string(), b.config_cache);
     CPPUNIT_ASSERT_EQUAL(0u, b.nmv_max_retries);
-    CPPUNIT_ASSERT_EQUAL(uint16_t{0}, b.admin_port);
+    CPPUNIT_ASSERT(!b.admin_port.has_value());  // off unless asked for
   }
 
   void every_key() {
@@ -97,7 +97,7 @@ class BehaviorsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(uint16_t{0}, b.port_listen);
     CPPUNIT_ASSERT_EQUAL(std::string("/var/cache/moxi.json"), b.config_cache);
     CPPUNIT_ASSERT_EQUAL(9u, b.nmv_max_retries);
-    CPPUNIT_ASSERT_EQUAL(uint16_t{8081}, b.admin_port);
+    CPPUNIT_ASSERT_EQUAL(uint16_t{8081}, b.admin_port.value());
     // Large but valid values.
     b = parsed("downstream_timeout=2147483647,downstream_max=2147483647,port_listen=65535");
     CPPUNIT_ASSERT(b.downstream_timeout == milliseconds(2147483647));

@@ -293,7 +293,7 @@ class OptionsTest : public CppUnit::TestFixture {
                          err({"-Z", "admin_port=11211", "-z", "11211=a"}));
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: -Z admin_port: 11211 is also a proxy listen port"),
                          err({"-Z", "admin_port=11211", "http://h/x"}));
-    CPPUNIT_ASSERT_EQUAL(uint16_t{8080}, ok({"-Z", "admin_port=8080", "-z", "11211=a"}).behaviors.admin_port);
+    CPPUNIT_ASSERT_EQUAL(uint16_t{8080}, ok({"-Z", "admin_port=8080", "-z", "11211=a"}).behaviors.admin_port.value());
   }
 
   void bare_json_uses_port_listen() {

@@ -85,34 +85,9 @@ std::string printable(std::string_view s) {
   return out;
 }
 
-namespace {
-const char* op_name(Op op) {
-  switch (op) {
-    case Op::Get: return "get";
-    case Op::Gat: return "gat";
-    case Op::Set: return "set";
-    case Op::Add: return "add";
-    case Op::Replace: return "replace";
-    case Op::Append: return "append";
-    case Op::Prepend: return "prepend";
-    case Op::Incr: return "incr";
-    case Op::Decr: return "decr";
-    case Op::Delete: return "delete";
-    case Op::Touch: return "touch";
-    case Op::Flush: return "flush";
-    case Op::Stats: return "stats";
-    case Op::Version: return "version";
-    case Op::Verbosity: return "verbosity";
-    case Op::Noop: return "noop";
-    case Op::Quit: return "quit";
-    case Op::Invalid: return "invalid";
-  }
-  return "?";
-}
-}  // namespace
 
 std::string describe(const Request& req) {
-  std::string s = op_name(req.op);
+  std::string s(protocol::op_name(req.op));
   if (req.op == Op::Invalid) {
     s += " class=" + std::to_string(static_cast<int>(req.error_class)) + " text=" + req.error_text +
          " status=" + std::to_string(static_cast<int>(req.error_status));

@@ -53,7 +53,7 @@ long generation(TestClient& c) {
   c.send("stats proxy\r\n");
   long gen = -1;
   for (std::string line; (line = c.read_line()) != "END";)
-    if (line.rfind("STAT proxy_config_generation ", 0) == 0) gen = std::stol(line.substr(29));
+    if (line.rfind("STAT config_generation ", 0) == 0) gen = std::stol(line.substr(23));
   return gen;
 }
 

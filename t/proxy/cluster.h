@@ -50,7 +50,7 @@ class Cluster {
 };
 
 // The config generation the worker serving `c` has (stats proxy's
-// proxy_config_generation); -1 if none reported.
+// config_generation); -1 if none reported.
 long generation(TestClient& c);
 
 // A bare vBucketServerMap JSON with `vbuckets` rows spread round-robin over

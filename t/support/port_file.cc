@@ -19,6 +19,27 @@ namespace moxi::test {
 namespace {
 
 constexpr std::string_view kTcpInet = "TCP INET: ";
+constexpr std::string_view kAdminHttp = "ADMIN HTTP: ";
+
+// The port after `prefix` on each line that starts with it, in file order.
+std::vector<int> ports_after(std::string_view contents, std::string_view prefix) {
+  std::vector<int> ports;
+  while (!contents.empty()) {
+    auto nl = contents.find('\n');
+    std::string_view line = contents.substr(0, nl);
+    contents = nl == std::string_view::npos ? std::string_view() : contents.substr(nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.substr(0, prefix.size()) != prefix) continue;
+    std::string_view digits = line.substr(prefix.size());
+    int port = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (ec != std::errc() || end != digits.data() + digits.size() || port <= 0 || port > 65535) {
+      throw std::runtime_error("malformed port file line: '" + std::string(line) + "'");
+    }
+    ports.push_back(port);
+  }
+  return ports;
+}
 
 [[noreturn]] void throw_errno(const std::string& what) {
   throw std::runtime_error(what + ": " + std::strerror(errno));
@@ -41,23 +62,11 @@ struct CloseFd {
 
 }  // namespace
 
-std::vector<int> parse_port_file(std::string_view contents) {
-  std::vector<int> ports;
-  while (!contents.empty()) {
-    auto nl = contents.find('\n');
-    std::string_view line = contents.substr(0, nl);
-    contents = nl == std::string_view::npos ? std::string_view() : contents.substr(nl + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.substr(0, kTcpInet.size()) != kTcpInet) continue;
-    std::string_view digits = line.substr(kTcpInet.size());
-    int port = 0;
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-    if (ec != std::errc() || end != digits.data() + digits.size() || port <= 0 || port > 65535) {
-      throw std::runtime_error("malformed port file line: '" + std::string(line) + "'");
-    }
-    ports.push_back(port);
-  }
-  return ports;
+std::vector<int> parse_port_file(std::string_view contents) { return ports_after(contents, kTcpInet); }
+
+int parse_admin_port(std::string_view contents) {
+  std::vector<int> ports = ports_after(contents, kAdminHttp);
+  return ports.empty() ? -1 : ports.front();
 }
 
 std::vector<int> wait_for_ports(const std::string& path, Deadline deadline, Process* owner) {

@@ -24,6 +24,10 @@ class Process;
 // (UDP, TCP INET6) are skipped; a malformed TCP INET line throws.
 std::vector<int> parse_port_file(std::string_view contents);
 
+// The port of moxi's "ADMIN HTTP: <port>" line (-Z admin_port), or -1 when
+// there is none; a malformed one throws.
+int parse_admin_port(std::string_view contents);
+
 // Waits until the port file at `path` is complete and returns its TCP ports
 // (at least one). The directory of `path` must exist; `path` itself should
 // not exist yet (use a fresh name per start, or remove the old file), since an

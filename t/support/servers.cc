@@ -170,6 +170,7 @@ Process Moxi::spawn(const TempDir& dir, const std::vector<std::string>& args, co
 Moxi::Moxi(std::vector<std::string> args, Options options) : process_(spawn(dir_, args, options)) {
   try {
     ports_ = wait_for_ports(dir_.file("ports"), Deadline(options.startup), &process_);
+    admin_port_ = parse_admin_port(read_from(dir_.file("ports")));
   } catch (const std::exception& e) {
     process_.stop();
     throw std::runtime_error(std::string("moxi did not start: ") + e.what() + "\n--- moxi output ---\n" + log());

@@ -111,6 +111,9 @@ class Moxi {
 
   const std::vector<int>& ports() const { return ports_; }
   int port() const { return ports_.front(); }  // the first reported port
+  // The admin HTTP port (-Z admin_port=0 lets the OS choose; moxi reports
+  // it in the port file); -1 when moxi runs without one.
+  int admin_port() const { return admin_port_; }
   std::string address() const;                 // "127.0.0.1:" + port()
   pid_t pid() const { return process_.pid(); }
   bool running() { return process_.running(); }
@@ -127,6 +130,7 @@ class Moxi {
   TempDir dir_{"moxi-moxi"};
   Process process_;
   std::vector<int> ports_;
+  int admin_port_ = -1;
 };
 
 }  // namespace moxi::test

@@ -1,0 +1,49 @@
+// "stats proxy [sub]" inside a worker. Sums come from every worker through
+// the notify queues (src/stats/gather.h); the exchange counts as outstanding
+// meanwhile, so the client's later pipelined requests keep their order.
+#include <string_view>
+
+#include "src/core/worker.h"
+#include "src/stats/gather.h"
+#include "src/stats/render.h"
+#include "src/upstream/server_group.h"
+
+namespace moxi {
+
+Metrics Worker::metrics_copy() {
+  Metrics copy = metrics_;
+  for (const auto& [key, group] : groups_)
+    if (group->in_backoff()) copy.server(key.first).in_backoff = 1;
+  return copy;
+}
+
+void Worker::answer_stats_proxy(Exchange* ex) {
+  protocol::Request& req = ex->request;
+  const std::string_view args = req.stats_args;
+  const std::string_view sub = args == "proxy" ? std::string_view("all") : args.substr(6);
+  if (sub == "all" || sub == "timings") {
+    ex->outstanding = 1;
+    const bool timings = sub == "timings";
+    std::shared_ptr<const Snapshot> snapshot = snapshot_;  // the map this request was decoded under
+    gather_metrics(
+        peers_, [this](std::function<void()> task) { post(std::move(task)); },
+        [this, ex, snapshot, timings](Metrics& total) {
+          fill_process_metrics(total, *snapshot, settings_.started_us, peers_.size());
+          ex->request.stats = timings ? timing_lines(total) : stats_proxy_lines(total, *snapshot);
+          ex->outstanding = 0;
+          finish(ex);
+        });
+    return;
+  }
+  if (sub == "config") {
+    req.stats = config_lines(*snapshot_);
+  } else if (sub == "behaviors") {
+    for (const auto& [name, value] : settings_.behavior_stats) req.stats.emplace_back("behavior:" + name, value);
+  } else if (sub == "reset") {
+    reset_metrics(peers_);  // the codec answers OK
+  }
+  // Anything else: just END, as the original.
+  finish(ex);
+}
+
+}  // namespace moxi

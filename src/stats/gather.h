@@ -1,0 +1,31 @@
+// Summing metrics over workers through their notify queues, with no shared
+// mutable state: the requester posts a copy request to every worker; each
+// copies its own Metrics on its own thread and posts the copy back; the
+// requester adds the copies on its thread and, once all arrived, calls
+// `done` there.
+//
+// Thread contract: call gather_metrics() on the requester's thread; `post_back`
+// must run a task on that same thread (Worker::post or App::post of the
+// requester). `done` runs there, exactly once, after every worker answered.
+// The workers must outlive the gather (App stops and joins all of them
+// before destroying any).
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "src/stats/metrics.h"
+
+namespace moxi {
+
+class Worker;
+
+using PostBack = std::function<void(std::function<void()>)>;
+
+void gather_metrics(const std::vector<Worker*>& workers, PostBack post_back, std::function<void(Metrics&)> done);
+
+// Asks every worker to zero its counters and histograms (asynchronous: each
+// does it when it reads its queue).
+void reset_metrics(const std::vector<Worker*>& workers);
+
+}  // namespace moxi

@@ -1,0 +1,170 @@
+// The metrics table and the per-worker storage it drives.
+//
+// MOXI_METRICS below is the ONE list of what moxi measures: every counter,
+// gauge and histogram with its type, unit and help. From it come the Metric
+// enum (indexes into plain uint64_t arrays), `moxi --describe-stats`, the
+// `stats proxy` names and the Prometheus /metrics exposition (as "moxi_" +
+// name). Names are stable: counters end in "_total", durations in
+// "_seconds" (t/stats checks both rules).
+//
+// Thread contract: each worker owns one Metrics and is the only thread that
+// touches it (no atomics, no locks: an increment is an add to an array slot).
+// Readers get a copy made on the owning worker's thread (src/stats/collect.h)
+// and merge the copies on their own thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "src/protocol/request.h"
+#include "src/util/clock.h"
+
+namespace moxi {
+
+enum class MetricType : uint8_t { Counter, Gauge, Histogram };
+
+// Scope says who fills a value: Worker = each worker counts its own and the
+// reader sums them; Process = the reader fills it from the main thread's
+// state (config, uptime) when it renders.
+enum class MetricScope : uint8_t { Worker, Process };
+
+// X(name, type, scope, unit, label, help). `label` names the label of a
+// labelled metric ("command", "server") or is "".
+#define MOXI_METRICS(X)                                                                                               \
+  X(client_connections_total, Counter, Worker, "connections", "", "client connections accepted")                     \
+  X(client_connections_current, Gauge, Worker, "connections", "", "client connections open now")                     \
+  X(client_connections_rejected_total, Counter, Worker, "connections", "",                                            \
+    "client connections refused because -c connections were open (limit: max connections)")                          \
+  X(requests_total, Counter, Worker, "requests", "", "client requests decoded (a multiget counts once)")              \
+  X(request_errors_total, Counter, Worker, "requests", "", "requests answered with a proxy SERVER_ERROR")             \
+  X(multiget_keys_total, Counter, Worker, "keys", "", "keys of multi-key gets")                                       \
+  X(multiget_key_misses_on_error_total, Counter, Worker, "keys", "",                                                  \
+    "multiget keys answered as errors because their server failed")                                                   \
+  X(backend_connects_total, Counter, Worker, "connections", "", "backend connections established")                    \
+  X(backend_connect_errors_total, Counter, Worker, "connections", "", "backend connects that failed or timed out")   \
+  X(backend_closed_total, Counter, Worker, "connections", "", "backend connections lost with requests outstanding")  \
+  X(backend_timeouts_total, Counter, Worker, "requests", "", "backend requests past downstream_timeout")              \
+  X(backend_retries_total, Counter, Worker, "requests", "", "requests resent after a backend connection closed")     \
+  X(backend_desyncs_total, Counter, Worker, "connections", "", "backend connections closed on an unparsable reply")  \
+  X(not_my_vbucket_total, Counter, Worker, "keys", "", "keys re-routed after NOT_MY_VBUCKET")                         \
+  X(wait_queue_timeouts_total, Counter, Worker, "requests", "",                                                       \
+    "requests failed after waiting wait_queue_timeout for a downstream_max slot")                                     \
+  X(limit_key_length_total, Counter, Worker, "requests", "", "requests refused: a key longer than 250 bytes")         \
+  X(limit_value_size_total, Counter, Worker, "requests", "", "requests refused: a value larger than 1 MiB")           \
+  X(limit_line_length_total, Counter, Worker, "requests", "",                                                         \
+    "ascii command lines refused as too long (2048 bytes; get lines 256 KiB)")                                        \
+  X(limit_multiget_keys_total, Counter, Worker, "requests", "", "multigets refused: more than 4096 keys")             \
+  X(limit_client_inflight_total, Counter, Worker, "events", "",                                                       \
+    "times a client was paused with max_client_inflight requests in flight")                                          \
+  X(limit_client_output_total, Counter, Worker, "events", "",                                                         \
+    "times a client was paused with max_client_output reply bytes unsent")                                            \
+  X(backend_in_backoff, Gauge, Worker, "workers", "server",                                                           \
+    "workers that have this backend server in reconnect back-off")                                                    \
+  X(request_duration_seconds, Histogram, Worker, "seconds", "command",                                                \
+    "client request latency, decode to reply, by command")                                                            \
+  X(backend_request_duration_seconds, Histogram, Worker, "seconds", "server",                                         \
+    "backend request latency, send to reply, by server (-Z time_stats=1)")                                            \
+  X(config_generation, Gauge, Process, "generation", "", "generation of the cluster map served (0 = none yet)")       \
+  X(config_age_seconds, Gauge, Process, "seconds", "", "seconds since the map served was loaded")                    \
+  X(uptime_seconds, Gauge, Process, "seconds", "", "seconds since moxi started")                                      \
+  X(workers, Gauge, Process, "threads", "", "worker threads (-t)")
+
+enum class Metric : uint16_t {
+#define MOXI_METRIC_ENUM(name, type, scope, unit, label, help) name,
+  MOXI_METRICS(MOXI_METRIC_ENUM)
+#undef MOXI_METRIC_ENUM
+};
+
+inline constexpr size_t kMetricCount = 0
+#define MOXI_METRIC_COUNT(...) +1
+    MOXI_METRICS(MOXI_METRIC_COUNT)
+#undef MOXI_METRIC_COUNT
+    ;
+
+struct MetricInfo {
+  std::string_view name;
+  MetricType type;
+  MetricScope scope;
+  std::string_view unit;
+  std::string_view label;  // "" when unlabelled
+  std::string_view help;
+};
+
+// The table, in MOXI_METRICS order (index = static_cast<size_t>(Metric)).
+std::span<const MetricInfo> metric_table();
+const MetricInfo& metric_info(Metric m);
+std::string_view metric_type_name(MetricType t);  // "counter", "gauge", "histogram"
+// `moxi --describe-stats`: one line per metric, "name<TAB>type<TAB>help".
+std::string describe_metrics();
+
+inline constexpr size_t kOpCount = static_cast<size_t>(protocol::Op::Invalid) + 1;
+
+// A latency histogram with fixed log-scale (power of two) buckets: bucket i
+// counts durations <= 2^(i+3) microseconds (8 us ... 8.39 s); the last
+// bucket is +Inf. Recording is a bit-width and two adds.
+struct Histogram {
+  static constexpr size_t kFinite = 21;
+  static constexpr size_t kBuckets = kFinite + 1;
+  std::array<uint64_t, kBuckets> buckets{};
+  uint64_t sum_us = 0;
+
+  static size_t bucket_for(uint64_t us) {
+    if (us <= 8) return 0;
+    size_t i = static_cast<size_t>(64 - __builtin_clzll(us - 1)) - 3;  // ceil(log2(us)) - 3
+    return i < kFinite ? i : kFinite;
+  }
+  // Upper bound of finite bucket i, in microseconds.
+  static constexpr uint64_t upper_us(size_t i) { return uint64_t{8} << i; }
+  void record(uint64_t us) {
+    ++buckets[bucket_for(us)];
+    sum_us += us;
+  }
+  uint64_t count() const {
+    uint64_t n = 0;
+    for (uint64_t b : buckets) n += b;
+    return n;
+  }
+  Histogram& operator+=(const Histogram& o) {
+    for (size_t i = 0; i < kBuckets; ++i) buckets[i] += o.buckets[i];
+    sum_us += o.sum_us;
+    return *this;
+  }
+};
+
+// What a worker knows about one backend server, by address.
+struct ServerMetrics {
+  Histogram latency;        // backend_request_duration_seconds
+  uint64_t in_backoff = 0;  // backend_in_backoff; filled when a copy is taken
+};
+
+// One worker's metrics (and, summed, everybody's).
+class Metrics {
+ public:
+  void inc(Metric m, uint64_t n = 1) { values_[static_cast<size_t>(m)] += n; }
+  void dec(Metric m) { --values_[static_cast<size_t>(m)]; }
+  uint64_t get(Metric m) const { return values_[static_cast<size_t>(m)]; }
+  void set(Metric m, uint64_t v) { values_[static_cast<size_t>(m)] = v; }
+
+  Histogram& command(protocol::Op op) { return commands_[static_cast<size_t>(op)]; }
+  const Histogram& command(protocol::Op op) const { return commands_[static_cast<size_t>(op)]; }
+  // The server's entry, created on first use. The reference stays valid for
+  // the Metrics' lifetime (entries are never erased; reset() zeroes them).
+  ServerMetrics& server(const std::string& address) { return servers_[address]; }
+  const std::map<std::string, ServerMetrics>& servers() const { return servers_; }
+
+  // Zeroes counters and histograms; gauges (current connections) stay.
+  void reset();
+  // Adds another worker's copy (counters and gauges sum).
+  Metrics& operator+=(const Metrics& o);
+
+ private:
+  std::array<uint64_t, kMetricCount> values_{};
+  std::array<Histogram, kOpCount> commands_{};
+  std::map<std::string, ServerMetrics> servers_;
+};
+
+}  // namespace moxi

@@ -1,0 +1,238 @@
+#include "src/stats/render.h"
+
+#include <cstdio>
+
+namespace moxi {
+
+namespace {
+
+std::string seconds_text(uint64_t us) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%llu.%06llu", static_cast<unsigned long long>(us / 1000000),
+                static_cast<unsigned long long>(us % 1000000));
+  return buf;
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// Prometheus label values escape backslash, double quote and newline.
+std::string label_value(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+void histogram_samples(std::string& out, const std::string& name, std::string_view label, std::string_view value,
+                       const Histogram& h) {
+  const std::string lv = std::string(label) + "=\"" + label_value(value) + "\"";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < Histogram::kFinite; ++i) {
+    cumulative += h.buckets[i];
+    out += name + "_bucket{" + lv + ",le=\"" + seconds_text(Histogram::upper_us(i)) + "\"} " +
+           std::to_string(cumulative) + "\n";
+  }
+  cumulative += h.buckets[Histogram::kFinite];
+  out += name + "_bucket{" + lv + ",le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
+  out += name + "_sum{" + lv + "} " + seconds_text(h.sum_us) + "\n";
+  out += name + "_count{" + lv + "} " + std::to_string(cumulative) + "\n";
+}
+
+void timing_rows(StatLines& out, const std::string& name, const Histogram& h) {
+  const uint64_t count = h.count();
+  if (count == 0) return;
+  out.emplace_back(name + ":count", std::to_string(count));
+  out.emplace_back(name + ":sum_us", std::to_string(h.sum_us));
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < Histogram::kBuckets; ++i) {
+    if (h.buckets[i] == 0) continue;
+    cumulative += h.buckets[i];
+    const uint64_t start = i == 0 ? 0 : Histogram::upper_us(i - 1);
+    const std::string width = i < Histogram::kFinite ? std::to_string(Histogram::upper_us(i) - start) : "inf";
+    char pct[16];
+    std::snprintf(pct, sizeof pct, "%.2f%%", 100.0 * static_cast<double>(cumulative) / static_cast<double>(count));
+    out.emplace_back(name, std::to_string(start) + "+" + width + "=" + std::to_string(h.buckets[i]) + " " + pct);
+  }
+}
+
+}  // namespace
+
+void fill_process_metrics(Metrics& m, const Snapshot& snapshot, uint64_t started_us, uint64_t workers) {
+  const uint64_t now = monotonic_us();
+  m.set(Metric::config_generation, snapshot.generation);
+  m.set(Metric::config_age_seconds, (now - snapshot.loaded_at_us) / 1000000);
+  m.set(Metric::uptime_seconds, (now - started_us) / 1000000);
+  m.set(Metric::workers, workers);
+}
+
+StatLines stats_proxy_lines(const Metrics& m, const Snapshot& snapshot) {
+  StatLines out;
+  out.emplace_back("config_source", snapshot.source.empty() ? "static" : mask_url(snapshot.source));
+  for (const MetricInfo& info : metric_table()) {
+    const auto metric = static_cast<Metric>(&info - metric_table().data());
+    if (info.type == MetricType::Histogram) continue;  // stats proxy timings
+    if (metric == Metric::backend_in_backoff) {
+      for (const auto& [address, server] : m.servers())
+        out.emplace_back(std::string(info.name) + ":" + address, std::to_string(server.in_backoff));
+      continue;
+    }
+    out.emplace_back(std::string(info.name), std::to_string(m.get(metric)));
+  }
+  return out;
+}
+
+StatLines timing_lines(const Metrics& m) {
+  StatLines out;
+  for (size_t op = 0; op < kOpCount; ++op) {
+    const auto o = static_cast<protocol::Op>(op);
+    timing_rows(out, "request_duration_us:" + std::string(protocol::op_name(o)), m.command(o));
+  }
+  for (const auto& [address, server] : m.servers())
+    timing_rows(out, "backend_request_duration_us:" + address, server.latency);
+  return out;
+}
+
+StatLines config_lines(const Snapshot& snapshot) {
+  StatLines out;
+  for (const PortBinding& binding : snapshot.ports) {
+    const std::string name = binding.bucket ? binding.bucket->name : std::string();
+    const std::string doc = binding.bucket ? mask_passwords(binding.bucket->config->document()) : std::string();
+    // One line: a multi-line document would break the STAT framing.
+    std::string flat;
+    for (char c : doc)
+      if (c != '\n' && c != '\r') flat += c;
+    out.emplace_back(std::to_string(binding.port) + ":" + name + ":config", flat);
+  }
+  return out;
+}
+
+std::string prometheus_text(const Metrics& m) {
+  std::string out;
+  for (const MetricInfo& info : metric_table()) {
+    const auto metric = static_cast<Metric>(&info - metric_table().data());
+    const std::string name = "moxi_" + std::string(info.name);
+    out += "# HELP " + name + " " + std::string(info.help) + "\n";
+    out += "# TYPE " + name + " " + std::string(metric_type_name(info.type)) + "\n";
+    if (metric == Metric::request_duration_seconds) {
+      for (size_t op = 0; op < kOpCount; ++op) {
+        const auto o = static_cast<protocol::Op>(op);
+        histogram_samples(out, name, info.label, protocol::op_name(o), m.command(o));
+      }
+    } else if (metric == Metric::backend_request_duration_seconds) {
+      for (const auto& [address, server] : m.servers()) histogram_samples(out, name, info.label, address, server.latency);
+    } else if (metric == Metric::backend_in_backoff) {
+      for (const auto& [address, server] : m.servers())
+        out += name + "{" + std::string(info.label) + "=\"" + label_value(address) + "\"} " +
+               std::to_string(server.in_backoff) + "\n";
+    } else {
+      out += name + " " + std::to_string(m.get(metric)) + "\n";
+    }
+  }
+  return out;
+}
+
+std::string config_json(const Snapshot& snapshot) {
+  const uint64_t age = (monotonic_us() - snapshot.loaded_at_us) / 1000000;
+  std::string out = "{\"generation\":" + std::to_string(snapshot.generation) +
+                    ",\"source\":" + json_string(snapshot.source.empty() ? "static" : mask_url(snapshot.source)) +
+                    ",\"age_seconds\":" + std::to_string(age) + ",\"ports\":[";
+  bool first_port = true;
+  for (const PortBinding& binding : snapshot.ports) {
+    if (!first_port) out += ",";
+    first_port = false;
+    out += "{\"port\":" + std::to_string(binding.port);
+    if (!binding.bucket) {
+      out += ",\"bucket\":null}";
+      continue;
+    }
+    const Bucket& b = *binding.bucket;
+    out += ",\"bucket\":" + json_string(b.name) + ",\"routing\":" +
+           json_string(b.vbucket_routing() ? "vbucket" : "ketama") +
+           ",\"vbuckets\":" + std::to_string(b.config->num_vbuckets()) + ",\"servers\":[";
+    for (size_t i = 0; i < b.servers.size(); ++i) out += (i ? "," : "") + json_string(b.servers[i].address);
+    out += "],\"document\":" + json_string(mask_passwords(b.config->document())) + "}";
+  }
+  return out + "]}";
+}
+
+std::string mask_passwords(std::string_view text) {
+  static constexpr std::string_view kTag = "assword\"";
+  std::string out;
+  size_t pos = 0;
+  for (;;) {
+    size_t hit = text.find(kTag, pos);
+    if (hit == std::string_view::npos) break;
+    size_t p = hit + kTag.size();
+    while (p < text.size() && (text[p] == ' ' || text[p] == '\t' || text[p] == '\n' || text[p] == '\r')) ++p;
+    if (p >= text.size() || text[p] != ':') {
+      out.append(text.substr(pos, p - pos));
+      pos = p;
+      continue;
+    }
+    ++p;
+    while (p < text.size() && (text[p] == ' ' || text[p] == '\t' || text[p] == '\n' || text[p] == '\r')) ++p;
+    if (p >= text.size() || text[p] != '"') {
+      out.append(text.substr(pos, p - pos));
+      pos = p;
+      continue;
+    }
+    size_t end = p + 1;
+    while (end < text.size() && text[end] != '"') end += text[end] == '\\' ? 2 : 1;
+    out.append(text.substr(pos, p + 1 - pos)).append("****");
+    pos = std::min(end, text.size());  // the closing quote (if any) is copied next
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+std::string mask_url(std::string_view url) {
+  const size_t scheme = url.find("://");
+  const size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const size_t slash = url.find('/', start);
+  const size_t at = url.rfind('@', slash);
+  if (at == std::string_view::npos || at < start) return std::string(url);
+  const size_t colon = url.find(':', start);
+  if (colon == std::string_view::npos || colon > at) return std::string(url);
+  return std::string(url.substr(0, colon + 1)) + "****" + std::string(url.substr(at));
+}
+
+std::string not_ready_reason(const Snapshot& snapshot, const Metrics& m) {
+  for (const PortBinding& binding : snapshot.ports)
+    if (!binding.bucket) return "port " + std::to_string(binding.port) + ": no cluster map loaded yet";
+  for (const PortBinding& binding : snapshot.ports)
+    for (const BackendServer& server : binding.bucket->servers) {
+      auto it = m.servers().find(server.address);
+      if (it != m.servers().end() && it->second.in_backoff != 0)
+        return "backend " + server.address + " unreachable (in reconnect back-off)";
+      if (server.sockaddr_len == 0) return "backend " + server.address + " does not resolve";
+    }
+  return {};
+}
+
+}  // namespace moxi

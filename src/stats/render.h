@@ -1,0 +1,51 @@
+// Rendering summed metrics and the served config for operators: the
+// `stats proxy` family (name/value pairs), Prometheus text format 0.0.4
+// (/metrics), and the config snapshot as JSON (/config), with secrets masked.
+//
+// Thread: any (pure functions of their arguments).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "src/routing/snapshot.h"
+#include "src/stats/metrics.h"
+
+namespace moxi {
+
+using StatLines = std::vector<std::pair<std::string, std::string>>;
+
+// Fills the Process-scope gauges of `m` (config generation and age, uptime,
+// workers) from the snapshot served and the process start time.
+void fill_process_metrics(Metrics& m, const Snapshot& snapshot, uint64_t started_us, uint64_t workers);
+
+// `stats proxy` / `stats proxy all`: every counter and gauge (labelled gauges
+// as "name:label"), plus the config source (masked).
+StatLines stats_proxy_lines(const Metrics& m, const Snapshot& snapshot);
+// `stats proxy timings`: per histogram and label, count, sum and one line per
+// non-empty bucket, "name:label" -> "START+WIDTH=COUNT PCT%" (microseconds,
+// cumulative percent), in the spirit of the original's timings.
+StatLines timing_lines(const Metrics& m);
+// `stats proxy config`: "<port>:<bucket>:config" -> the document, passwords masked.
+StatLines config_lines(const Snapshot& snapshot);
+
+// Prometheus text exposition format 0.0.4: HELP and TYPE for every metric,
+// names "moxi_" + table name, cumulative histogram buckets in seconds.
+std::string prometheus_text(const Metrics& m);
+
+// /config: {"generation":N,"source":"...","age_seconds":N,"ports":[...]}.
+std::string config_json(const Snapshot& snapshot);
+
+// Replaces the value of every JSON member whose name ends in "assword"
+// (password, saslPassword) with "****", as the original masked them.
+std::string mask_passwords(std::string_view text);
+// "http://user:pw@host/..." -> "http://user:****@host/...".
+std::string mask_url(std::string_view url);
+
+// Why a snapshot cannot serve (an empty string when every port has a map and
+// no backend server is in back-off on any worker): /readyz.
+std::string not_ready_reason(const Snapshot& snapshot, const Metrics& m);
+
+}  // namespace moxi

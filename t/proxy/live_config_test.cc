@@ -4,6 +4,11 @@
 #include <cppunit/TestFixture.h>
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -472,6 +477,166 @@ class RebalanceTest : public CppUnit::TestFixture {
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(RebalanceTest);
+
+// Config servers that misbehave while clients run: a stream that stalls in
+// the middle of a document, a server that drops its streams again and
+// again, a map naming a server nobody listens on. moxi keeps serving the
+// last good map, picks up the next one when it can, never hangs a client,
+// and loses no acknowledged write.
+class ConfigFaultsTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(ConfigFaultsTest);
+  CPPUNIT_TEST(testStallMidDocumentKeepsOldMapThenTakesNext);
+  CPPUNIT_TEST(testFlappingConfigServerUnderLoad);
+  CPPUNIT_TEST(testMapNamingUnreachableServer);
+  CPPUNIT_TEST_SUITE_END();
+
+  // A loopback port nobody listens on (bound by the OS, then closed).
+  static int closed_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+      throw std::runtime_error("cannot bind a loopback port");
+    ::close(fd);
+    return ntohs(addr.sin_port);
+  }
+
+ public:
+  void testStallMidDocumentKeepsOldMapThenTakesNext() {
+    Memcached a, b;
+    auto all_to = [](int server) { return std::function<int(int)>([server](int) { return server; }); };
+    RestMock mock(mock_with(bucket_json({a.address(), b.address()}, all_to(0))));
+    // 3.5 s of silence ends a stream (moxi asks for a heartbeat every second).
+    auto moxi = follow(stream_url(mock), {"-Z", "config_stall_timeout=3500"});
+    TestClient c(moxi->port(), std::chrono::seconds(5));
+    set_eventually(c, "before", "1");
+    const long gen = generation(c);
+    // The stream delivers 30 bytes of a document, then nothing; the next
+    // map is held back by the stall.
+    mock.stall(30);
+    mock.set_config(bucket_json({a.address(), b.address()}, all_to(1)));
+    // moxi notices (no heartbeat for 3.5 s) and opens a new stream, which
+    // stays silent too; meanwhile the old map serves every request.
+    long n = 0;
+    const long streams = mock.state().streams_opened;
+    for (Deadline d(std::chrono::seconds(20)); mock.state().streams_opened == streams; ++n) {
+      CPPUNIT_ASSERT_MESSAGE("moxi never noticed the stall", !d.expired());
+      CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("during" + std::to_string(n % 100), std::to_string(n)));
+    }
+    CPPUNIT_ASSERT_EQUAL(gen, generation(c));
+    CPPUNIT_ASSERT_MESSAGE(moxi->log(), moxi->log().find("stalled") != std::string::npos);
+    CPPUNIT_ASSERT_EQUAL(std::string("1"), TestClient(a.port()).get("before").value_or("<missing>"));
+    CPPUNIT_ASSERT_EQUAL(std::to_string(n - 1), TestClient(a.port()).get("during" + std::to_string((n - 1) % 100)).value_or("<missing>"));
+    // The config server comes back: the held map arrives and is taken.
+    mock.resume();
+    wait_generation({&c}, gen + 1);
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("after", "2"));
+    CPPUNIT_ASSERT_EQUAL(std::string("2"), TestClient(b.port()).get("after").value_or("<missing>"));
+  }
+
+  void testFlappingConfigServerUnderLoad() {
+    Memcached a, b;
+    const std::vector<std::string> servers = {a.address(), b.address()};
+    const std::string json = bucket_json(servers, [](int v) { return v % 2; });
+    RestMock mock(mock_with(json));
+    auto moxi = follow(stream_url(mock));
+    {
+      TestClient probe(moxi->port());
+      set_eventually(probe, "probe", "1");
+    }
+    const long gen = [&] {
+      TestClient probe(moxi->port());
+      return generation(probe);
+    }();
+    std::mutex mutex;
+    std::map<std::string, std::string> stored;
+    std::vector<std::string> failures;
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> clients;
+    for (int id = 0; id < 4; ++id)
+      clients.emplace_back([&, id] {
+        try {
+          TestClient c(moxi->port(), std::chrono::seconds(5));
+          for (long n = 0; !stop.load(); ++n) {
+            const std::string key = "f" + std::to_string(id) + "-" + std::to_string(n % 200);
+            const std::string value = std::to_string(n);
+            std::string reply = c.set(key, value);
+            if (reply != "STORED") throw std::runtime_error("set " + key + ": " + reply);
+            {
+              std::lock_guard<std::mutex> lock(mutex);
+              stored[key] = value;
+            }
+            auto got = c.get(key);
+            if (!got || *got != value) throw std::runtime_error("get " + key + ": " + got.value_or("<miss>"));
+          }
+        } catch (const std::exception& e) {
+          std::lock_guard<std::mutex> lock(mutex);
+          failures.push_back("client " + std::to_string(id) + ": " + e.what());
+        }
+      });
+    // Ten flaps, clean and abrupt, each waiting for moxi to come back.
+    for (int flap = 0; flap < 10; ++flap) {
+      mock.wait_for_open_streams(1, std::chrono::seconds(20));
+      const long opened = mock.state().streams_opened;
+      CPPUNIT_ASSERT_EQUAL(1, mock.drop_streams(flap % 2 == 0));
+      mock.wait_until("min_streams_opened=" + std::to_string(opened + 1), std::chrono::seconds(20));
+    }
+    stop = true;
+    for (auto& t : clients) t.join();
+    CPPUNIT_ASSERT_MESSAGE(failures.empty() ? "" : failures.front(), failures.empty());
+    // The same map came back every time: no swap happened.
+    TestClient c(moxi->port());
+    CPPUNIT_ASSERT_EQUAL(gen, generation(c));
+    CPPUNIT_ASSERT(stored.size() > 100);
+    for (const auto& [key, value] : stored) {
+      Memcached& owner = vbucket_of(key) % 2 == 0 ? a : b;
+      CPPUNIT_ASSERT_EQUAL_MESSAGE("lost " + key, value, TestClient(owner.port()).get(key).value_or("<missing>"));
+    }
+  }
+
+  void testMapNamingUnreachableServer() {
+    Memcached a;
+    const std::string dead = "127.0.0.1:" + std::to_string(closed_port());
+    RestMock mock(mock_with(bucket_json({a.address()}, [](int) { return 0; })));
+    auto moxi = follow(stream_url(mock));
+    TestClient c(moxi->port(), std::chrono::seconds(5));
+    set_eventually(c, "warmup", "1");
+    const long gen = generation(c);
+    // Half of the vBuckets move to a server nobody listens on.
+    mock.set_config(bucket_json({a.address(), dead}, [](int v) { return v % 2; }));
+    wait_generation({&c}, gen + 1);
+    auto key_on = [](int server, const std::string& prefix) {
+      for (int i = 0;; ++i)
+        if (vbucket_of(prefix + std::to_string(i)) % 2 == server) return prefix + std::to_string(i);
+    };
+    std::map<std::string, std::string> stored;
+    for (int round = 0; round < 5; ++round) {
+      const std::string live = key_on(0, "live" + std::to_string(round) + "-");
+      const std::string gone = key_on(1, "gone" + std::to_string(round) + "-");
+      CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set(live, "v"));
+      stored[live] = "v";
+      // Keys of the dead server fail at once (refused connect), every time.
+      const auto start = std::chrono::steady_clock::now();
+      std::string reply = c.set(gone, "x");
+      CPPUNIT_ASSERT_MESSAGE(reply, reply.rfind("SERVER_ERROR ", 0) == 0);
+      reply = c.request("get " + gone);
+      CPPUNIT_ASSERT_MESSAGE(reply, reply.rfind("SERVER_ERROR ", 0) == 0 || reply == "END");
+      auto items = c.get_multi({live, gone});
+      CPPUNIT_ASSERT_EQUAL(size_t(1), items.size());
+      CPPUNIT_ASSERT_EQUAL(live, items[0].first);
+      const auto ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+      CPPUNIT_ASSERT_MESSAGE("took " + std::to_string(ms) + " ms", ms < 1500);
+    }
+    TestClient direct(a.port());
+    for (const auto& [key, value] : stored) CPPUNIT_ASSERT_EQUAL_MESSAGE(key, value, direct.get(key).value_or("<missing>"));
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(ConfigFaultsTest);
 
 }  // namespace
 }  // namespace moxi::test

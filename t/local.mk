@@ -30,3 +30,4 @@ include t/options.mk
 include t/harness.mk
 include t/restmock.mk
 include t/fakebackend.mk
+include t/core.mk

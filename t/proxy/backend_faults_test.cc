@@ -32,6 +32,14 @@ long elapsed_ms(Clock::time_point since) {
   return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count());
 }
 
+// The first key prefix + N that `config` places on `server`.
+std::string key_on(const vbucket::Config& config, int server, const std::string& prefix) {
+  for (int i = 0;; ++i) {
+    std::string k = prefix + std::to_string(i);
+    if (config.server_for_key(k) == server) return k;
+  }
+}
+
 bool is_server_error(const std::string& line) { return line.rfind("SERVER_ERROR ", 0) == 0; }
 
 // Reads one ascii retrieval reply: the VALUE blocks (key -> value) up to END,
@@ -79,12 +87,7 @@ class BackendFaultsTest : public CppUnit::TestFixture {
     const std::string json = vbucket_map_json({a.address(), b.address()}, 64);
     auto config = vbucket::parse_config(json);
     CPPUNIT_ASSERT(config.ok());
-    auto on = [&](int server, const std::string& prefix) {
-      for (int i = 0;; ++i) {
-        std::string k = prefix + std::to_string(i);
-        if (config.value()->server_for_key(k) == server) return k;
-      }
-    };
+    auto on = [&](int server, const std::string& prefix) { return key_on(*config.value(), server, prefix); };
     Moxi moxi({"-l", "127.0.0.1", "-t", "2", "-Z", "downstream_timeout=1000", "-z", "0=" + json});
     TestClient c(moxi.port(), std::chrono::seconds(5));
 
@@ -207,12 +210,7 @@ class BackendFaultsTest : public CppUnit::TestFixture {
     const std::string list = script.address() + "," + mc.address();
     auto config = vbucket::parse_server_list(list);
     CPPUNIT_ASSERT(config.ok());
-    auto on = [&](int server, const std::string& prefix) {
-      for (int i = 0;; ++i) {
-        std::string k = prefix + std::to_string(i);
-        if (config.value()->server_for_key(k) == server) return k;
-      }
-    };
+    auto on = [&](int server, const std::string& prefix) { return key_on(*config.value(), server, prefix); };
     Moxi moxi({"-l", "127.0.0.1", "-t", "2", "-Z", "downstream_protocol=ascii,downstream_timeout=1000", "-z",
                "0=" + list});
     TestClient c(moxi.port(), std::chrono::seconds(5));

@@ -93,6 +93,82 @@ void set_eventually(TestClient& c, const std::string& key, const std::string& va
     CPPUNIT_ASSERT_MESSAGE("never stored: " + reply, !deadline.expired());
 }
 
+// Client threads that each set, then read back, keys of their own through
+// moxi until stop(), recording every acknowledged value (the latest per
+// key). A reply other than STORED, or a read returning another value, is a
+// failure; a read that misses is one too unless misses are allowed (while
+// data is being copied between servers).
+class Writers {
+ public:
+  Writers(int port, int clients, const std::string& prefix, int keys_per_client, bool misses_allowed) {
+    for (int id = 0; id < clients; ++id)
+      threads_.emplace_back([=, this] { run(port, prefix + std::to_string(id) + "-", keys_per_client, misses_allowed, id); });
+  }
+  ~Writers() { stop(); }
+
+  // Joins the clients; afterwards latest() and failures() are final.
+  void stop() {
+    stop_ = true;
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+  // Waits until the clients made `more` further round trips (or one failed).
+  void wait_ops(long more) {
+    const long target = ops_.load() + more;
+    std::unique_lock<std::mutex> lock(mutex_);
+    const bool ok = progress_.wait_for(lock, std::chrono::seconds(30),
+                                       [&] { return ops_.load() >= target || !failures_.empty(); });
+    CPPUNIT_ASSERT_MESSAGE("clients made no progress", ok);
+  }
+  // Runs f(latest) with the clients unable to record anything meanwhile.
+  template <class F>
+  void with_latest(F f) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    f(static_cast<const std::map<std::string, std::string>&>(latest_));
+  }
+  std::map<std::string, std::string> latest() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return latest_;
+  }
+  std::string first_failure() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return failures_.empty() ? std::string() : failures_.front();
+  }
+
+ private:
+  void run(int port, const std::string& prefix, int keys, bool misses_allowed, int id) {
+    try {
+      TestClient c(port, std::chrono::seconds(10));
+      for (long n = 0; !stop_.load(); ++n) {
+        const std::string key = prefix + std::to_string(n % keys);
+        const std::string value = std::to_string(n);
+        std::string reply = c.set(key, value);
+        if (reply != "STORED") throw std::runtime_error("set " + key + ": " + reply);
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          latest_[key] = value;
+        }
+        auto got = c.get(key);
+        if (got ? *got != value : !misses_allowed)
+          throw std::runtime_error("get " + key + ": " + got.value_or("<miss>") + ", not " + value);
+        if (++ops_ % 200 == 0) progress_.notify_all();
+      }
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      failures_.push_back("client " + std::to_string(id) + ": " + e.what());
+      progress_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable progress_;
+  std::map<std::string, std::string> latest_;
+  std::vector<std::string> failures_;
+  std::atomic<long> ops_{0};
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
+
 class LiveConfigTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(LiveConfigTest);
   CPPUNIT_TEST(testNoMapYetIsAPromptError);
@@ -386,51 +462,13 @@ class RebalanceTest : public CppUnit::TestFixture {
       set_eventually(probe, "probe", "1");
     }
 
-    constexpr int kClients = 20;
-    std::mutex mutex;
-    std::condition_variable progress;
-    std::map<std::string, std::string> latest;  // every key written, with its last value
-    std::atomic<long> ops{0};
-    std::atomic<bool> stop{false};
-    std::vector<std::string> failures;
-    std::vector<std::thread> clients;
-    for (int id = 0; id < kClients; ++id) {
-      clients.emplace_back([&, id] {
-        try {
-          TestClient c(moxi->port(), std::chrono::seconds(10));
-          for (long n = 0; !stop.load(); ++n) {
-            const std::string key = "c" + std::to_string(id) + "-" + std::to_string(n % 50);
-            const std::string value = std::to_string(n);
-            std::string reply = c.set(key, value);
-            if (reply != "STORED") throw std::runtime_error("set " + key + ": " + reply);
-            {
-              std::lock_guard<std::mutex> lock(mutex);
-              latest[key] = value;
-            }
-            auto got = c.get(key);
-            // A value read is always the latest; a miss is allowed only
-            // while its vBucket's data is being copied (checked at the end).
-            if (got && *got != value) throw std::runtime_error("wrong value for " + key + ": " + *got);
-            if (++ops % 200 == 0) progress.notify_all();
-          }
-        } catch (const std::exception& e) {
-          std::lock_guard<std::mutex> lock(mutex);
-          failures.push_back("client " + std::to_string(id) + ": " + e.what());
-          progress.notify_all();
-        }
-      });
-    }
-    auto wait_ops = [&](long more) {
-      const long target = ops.load() + more;
-      std::unique_lock<std::mutex> lock(mutex);
-      const bool ok = progress.wait_for(lock, std::chrono::seconds(30),
-                                        [&] { return ops.load() >= target || !failures.empty(); });
-      CPPUNIT_ASSERT_MESSAGE("clients made no progress", ok);
-    };
+    // 20 clients; a value read is always the latest, a miss is allowed only
+    // while its vBucket's data is being copied (checked at the end).
+    Writers writers(moxi->port(), 20, "c", 50, true);
 
     long generation_expected = 0;
     for (int move = 1; move <= 3; ++move) {
-      wait_ops(2000);
+      writers.wait_ops(2000);
       const auto from = layout(move - 1), to = layout(move);
       // 1. The cluster announces the move: current map plus forward map.
       mock.set_config(bucket_json(addresses, from, &to));
@@ -439,8 +477,7 @@ class RebalanceTest : public CppUnit::TestFixture {
       //    proxy meets NOT_MY_VBUCKET and follows the forward map).
       for (auto& s : servers) s->hold_replies();
       own(move);
-      {
-        std::lock_guard<std::mutex> lock(mutex);
+      writers.with_latest([&](const std::map<std::string, std::string>& latest) {
         for (const auto& [key, value] : latest) {
           const int v = vbucket_of(key);
           auto& old_owner = *servers[static_cast<size_t>(from(v))];
@@ -451,17 +488,17 @@ class RebalanceTest : public CppUnit::TestFixture {
           if (&old_owner == &new_owner) continue;
           if (auto item = old_owner.item(key)) new_owner.put(key, item->value, item->flags);
         }
-      }
+      });
       for (auto& s : servers) s->release_replies();
-      wait_ops(2000);
+      writers.wait_ops(2000);
       // 3. The final map.
       mock.set_config(bucket_json(addresses, to));
       generation_expected += 2;
     }
-    wait_ops(2000);
-    stop = true;
-    for (auto& t : clients) t.join();
-    CPPUNIT_ASSERT_MESSAGE(failures.empty() ? "" : failures.front(), failures.empty());
+    writers.wait_ops(2000);
+    writers.stop();
+    CPPUNIT_ASSERT_MESSAGE(writers.first_failure(), writers.first_failure().empty());
+    const std::map<std::string, std::string> latest = writers.latest();
 
     // Every set is readable afterwards, with its last value.
     TestClient check(moxi->port());
@@ -551,32 +588,7 @@ class ConfigFaultsTest : public CppUnit::TestFixture {
       TestClient probe(moxi->port());
       return generation(probe);
     }();
-    std::mutex mutex;
-    std::map<std::string, std::string> stored;
-    std::vector<std::string> failures;
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> clients;
-    for (int id = 0; id < 4; ++id)
-      clients.emplace_back([&, id] {
-        try {
-          TestClient c(moxi->port(), std::chrono::seconds(5));
-          for (long n = 0; !stop.load(); ++n) {
-            const std::string key = "f" + std::to_string(id) + "-" + std::to_string(n % 200);
-            const std::string value = std::to_string(n);
-            std::string reply = c.set(key, value);
-            if (reply != "STORED") throw std::runtime_error("set " + key + ": " + reply);
-            {
-              std::lock_guard<std::mutex> lock(mutex);
-              stored[key] = value;
-            }
-            auto got = c.get(key);
-            if (!got || *got != value) throw std::runtime_error("get " + key + ": " + got.value_or("<miss>"));
-          }
-        } catch (const std::exception& e) {
-          std::lock_guard<std::mutex> lock(mutex);
-          failures.push_back("client " + std::to_string(id) + ": " + e.what());
-        }
-      });
+    Writers writers(moxi->port(), 4, "f", 200, false);
     // Ten flaps, clean and abrupt, each waiting for moxi to come back.
     for (int flap = 0; flap < 10; ++flap) {
       mock.wait_for_open_streams(1, std::chrono::seconds(20));
@@ -584,9 +596,9 @@ class ConfigFaultsTest : public CppUnit::TestFixture {
       CPPUNIT_ASSERT_EQUAL(1, mock.drop_streams(flap % 2 == 0));
       mock.wait_until("min_streams_opened=" + std::to_string(opened + 1), std::chrono::seconds(20));
     }
-    stop = true;
-    for (auto& t : clients) t.join();
-    CPPUNIT_ASSERT_MESSAGE(failures.empty() ? "" : failures.front(), failures.empty());
+    writers.stop();
+    CPPUNIT_ASSERT_MESSAGE(writers.first_failure(), writers.first_failure().empty());
+    const std::map<std::string, std::string> stored = writers.latest();
     // The same map came back every time: no swap happened.
     TestClient c(moxi->port());
     CPPUNIT_ASSERT_EQUAL(gen, generation(c));

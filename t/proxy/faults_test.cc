@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -306,25 +307,32 @@ class LimitsTest : public CppUnit::TestFixture {
   // (memcached 1.6 swallows an ascii value over the item size too, but
   // answers only once all of it is read; moxi answers at once.)
   void testHugeDeclaredValuesAreSwallowedInBoundedMemory() {
-    Cluster cluster;
-    TestClient other = cluster.client();
+    // In the ASan build, freed memory is held in quarantine (256 MiB by
+    // default), which would show every discarded read as growth: turn it off
+    // for this moxi (the variable means nothing to other builds).
+    Memcached mc;
+    MoxiOptions options;
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    options.env = {{"ASAN_OPTIONS", std::string(asan ? asan : "") + (asan && *asan ? ":" : "") + "quarantine_size_mb=0"}};
+    Moxi moxi({"-l", "127.0.0.1", "-t", "2", "-z", "0=" + mc.address()}, options);
+    TestClient other(moxi.port());
     CPPUNIT_ASSERT_EQUAL(std::string("STORED"), other.set("small", "x"));
-    const long before = rss_kib(cluster.moxi().pid());
+    const long before = rss_kib(moxi.pid());
     const std::string chunk(1 << 20, 'z');
     auto stream = [&](TestClient& c, const std::string& what) {
       for (int i = 0; i < 64; ++i) {
         c.send(chunk);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("x"), other.get("small").value_or("<miss>"));
       }
-      const long after = rss_kib(cluster.moxi().pid());
+      const long after = rss_kib(moxi.pid());
       CPPUNIT_ASSERT_MESSAGE(what + ": RSS grew from " + std::to_string(before) + " to " + std::to_string(after) + " KiB",
                              after - before < 16 * 1024);
     };
-    TestClient ascii = cluster.client();
+    TestClient ascii(moxi.port());
     CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR object too large for cache"),
                          ascii.request("set huge 0 0 1000000000"));
     stream(ascii, "ascii");
-    TestClient binary = cluster.client();
+    TestClient binary(moxi.port());
     BinaryPacket p = bin::request(bin::kSet, "huge", "", bin::set_extras(0, 0), 42);
     p.keylen = 4;
     p.extlen = 8;

@@ -154,9 +154,25 @@ module RestMock
       return @pending << [doc, what] if @hub.stalled?
       return finish(clean: true) if what == :end
 
-      write_document(doc)
+      # :rest ends a document begun by stall_mid_document.
+      write_document(doc) unless doc.empty?
+      return write_document(DELIMITER) if what == :rest
+
       write_document(DELIMITER)
       @hub.counters[what == :config ? 'configs_pushed' : 'garbage_pushed'] += 1
+    end
+
+    # A stall in the middle of a document: the first `bytes` bytes of this
+    # stream's current config now, the rest (and the delimiter) first thing
+    # at resume. Called while the hub is stalled.
+    def stall_mid_document(bytes)
+      json = @hub.document_for(self)
+      return unless @open && json
+
+      json = json.gsub('$HOST', @host)
+      head = json.byteslice(0, [bytes, json.bytesize - 1].min)
+      write_document(head)
+      @pending.unshift([json.byteslice(head.bytesize..), :rest])
     end
 
     # Sends what was held back during a stall.
@@ -317,8 +333,11 @@ module RestMock
       @stalled
     end
 
-    def stall
+    # partial: also begin the current config on every open stream and stop
+    # after `partial` bytes (Stream#stall_mid_document).
+    def stall(partial = nil)
       @stalled = true
+      @streams.values.each { |s| s.stall_mid_document(partial) } if partial
       changed
     end
 
@@ -602,7 +621,7 @@ module RestMock
     end
 
     post '/control/stall' do
-      hub.stall
+      hub.stall(int_param(control_params, 'partial', min: 1))
       json(hub.state)
     end
 

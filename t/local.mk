@@ -31,3 +31,4 @@ include t/harness.mk
 include t/restmock.mk
 include t/fakebackend.mk
 include t/stats.mk
+include t/core.mk

@@ -65,6 +65,7 @@ struct Behaviors {
   std::string pwd;                                               // its password
   uint16_t port_listen = 11211;                                  // listen port for URL configurations (and bare JSON)
   std::string config_cache;                                      // last good config is kept here; "" = nowhere
+  std::chrono::milliseconds config_stall_timeout{35000};         // a silent config stream is dead; 0 = never
   uint32_t nmv_max_retries = 0;                                  // NOT_MY_VBUCKET retries; 0 = 2 x servers
   std::optional<uint16_t> admin_port;                            // admin HTTP port; unset = off, 0 = the OS chooses
   std::chrono::milliseconds drain_timeout{5000};                 // SIGTERM/SIGINT: bound on finishing in-flight work

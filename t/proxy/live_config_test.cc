@@ -4,6 +4,11 @@
 #include <cppunit/TestFixture.h>
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -79,6 +84,82 @@ void set_eventually(TestClient& c, const std::string& key, const std::string& va
   while ((reply = c.set(key, value)) != "STORED")
     CPPUNIT_ASSERT_MESSAGE("never stored: " + reply, !deadline.expired());
 }
+
+// Client threads that each set, then read back, keys of their own through
+// moxi until stop(), recording every acknowledged value (the latest per
+// key). A reply other than STORED, or a read returning another value, is a
+// failure; a read that misses is one too unless misses are allowed (while
+// data is being copied between servers).
+class Writers {
+ public:
+  Writers(int port, int clients, const std::string& prefix, int keys_per_client, bool misses_allowed) {
+    for (int id = 0; id < clients; ++id)
+      threads_.emplace_back([=, this] { run(port, prefix + std::to_string(id) + "-", keys_per_client, misses_allowed, id); });
+  }
+  ~Writers() { stop(); }
+
+  // Joins the clients; afterwards latest() and failures() are final.
+  void stop() {
+    stop_ = true;
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+  // Waits until the clients made `more` further round trips (or one failed).
+  void wait_ops(long more) {
+    const long target = ops_.load() + more;
+    std::unique_lock<std::mutex> lock(mutex_);
+    const bool ok = progress_.wait_for(lock, std::chrono::seconds(30),
+                                       [&] { return ops_.load() >= target || !failures_.empty(); });
+    CPPUNIT_ASSERT_MESSAGE("clients made no progress", ok);
+  }
+  // Runs f(latest) with the clients unable to record anything meanwhile.
+  template <class F>
+  void with_latest(F f) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    f(static_cast<const std::map<std::string, std::string>&>(latest_));
+  }
+  std::map<std::string, std::string> latest() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return latest_;
+  }
+  std::string first_failure() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return failures_.empty() ? std::string() : failures_.front();
+  }
+
+ private:
+  void run(int port, const std::string& prefix, int keys, bool misses_allowed, int id) {
+    try {
+      TestClient c(port, std::chrono::seconds(10));
+      for (long n = 0; !stop_.load(); ++n) {
+        const std::string key = prefix + std::to_string(n % keys);
+        const std::string value = std::to_string(n);
+        std::string reply = c.set(key, value);
+        if (reply != "STORED") throw std::runtime_error("set " + key + ": " + reply);
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          latest_[key] = value;
+        }
+        auto got = c.get(key);
+        if (got ? *got != value : !misses_allowed)
+          throw std::runtime_error("get " + key + ": " + got.value_or("<miss>") + ", not " + value);
+        if (++ops_ % 200 == 0) progress_.notify_all();
+      }
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      failures_.push_back("client " + std::to_string(id) + ": " + e.what());
+      progress_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable progress_;
+  std::map<std::string, std::string> latest_;
+  std::vector<std::string> failures_;
+  std::atomic<long> ops_{0};
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
 
 class LiveConfigTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(LiveConfigTest);
@@ -373,51 +454,13 @@ class RebalanceTest : public CppUnit::TestFixture {
       set_eventually(probe, "probe", "1");
     }
 
-    constexpr int kClients = 20;
-    std::mutex mutex;
-    std::condition_variable progress;
-    std::map<std::string, std::string> latest;  // every key written, with its last value
-    std::atomic<long> ops{0};
-    std::atomic<bool> stop{false};
-    std::vector<std::string> failures;
-    std::vector<std::thread> clients;
-    for (int id = 0; id < kClients; ++id) {
-      clients.emplace_back([&, id] {
-        try {
-          TestClient c(moxi->port(), std::chrono::seconds(10));
-          for (long n = 0; !stop.load(); ++n) {
-            const std::string key = "c" + std::to_string(id) + "-" + std::to_string(n % 50);
-            const std::string value = std::to_string(n);
-            std::string reply = c.set(key, value);
-            if (reply != "STORED") throw std::runtime_error("set " + key + ": " + reply);
-            {
-              std::lock_guard<std::mutex> lock(mutex);
-              latest[key] = value;
-            }
-            auto got = c.get(key);
-            // A value read is always the latest; a miss is allowed only
-            // while its vBucket's data is being copied (checked at the end).
-            if (got && *got != value) throw std::runtime_error("wrong value for " + key + ": " + *got);
-            if (++ops % 200 == 0) progress.notify_all();
-          }
-        } catch (const std::exception& e) {
-          std::lock_guard<std::mutex> lock(mutex);
-          failures.push_back("client " + std::to_string(id) + ": " + e.what());
-          progress.notify_all();
-        }
-      });
-    }
-    auto wait_ops = [&](long more) {
-      const long target = ops.load() + more;
-      std::unique_lock<std::mutex> lock(mutex);
-      const bool ok = progress.wait_for(lock, std::chrono::seconds(30),
-                                        [&] { return ops.load() >= target || !failures.empty(); });
-      CPPUNIT_ASSERT_MESSAGE("clients made no progress", ok);
-    };
+    // 20 clients; a value read is always the latest, a miss is allowed only
+    // while its vBucket's data is being copied (checked at the end).
+    Writers writers(moxi->port(), 20, "c", 50, true);
 
     long generation_expected = 0;
     for (int move = 1; move <= 3; ++move) {
-      wait_ops(2000);
+      writers.wait_ops(2000);
       const auto from = layout(move - 1), to = layout(move);
       // 1. The cluster announces the move: current map plus forward map.
       mock.set_config(bucket_json(addresses, from, &to));
@@ -426,8 +469,7 @@ class RebalanceTest : public CppUnit::TestFixture {
       //    proxy meets NOT_MY_VBUCKET and follows the forward map).
       for (auto& s : servers) s->hold_replies();
       own(move);
-      {
-        std::lock_guard<std::mutex> lock(mutex);
+      writers.with_latest([&](const std::map<std::string, std::string>& latest) {
         for (const auto& [key, value] : latest) {
           const int v = vbucket_of(key);
           auto& old_owner = *servers[static_cast<size_t>(from(v))];
@@ -438,17 +480,17 @@ class RebalanceTest : public CppUnit::TestFixture {
           if (&old_owner == &new_owner) continue;
           if (auto item = old_owner.item(key)) new_owner.put(key, item->value, item->flags);
         }
-      }
+      });
       for (auto& s : servers) s->release_replies();
-      wait_ops(2000);
+      writers.wait_ops(2000);
       // 3. The final map.
       mock.set_config(bucket_json(addresses, to));
       generation_expected += 2;
     }
-    wait_ops(2000);
-    stop = true;
-    for (auto& t : clients) t.join();
-    CPPUNIT_ASSERT_MESSAGE(failures.empty() ? "" : failures.front(), failures.empty());
+    writers.wait_ops(2000);
+    writers.stop();
+    CPPUNIT_ASSERT_MESSAGE(writers.first_failure(), writers.first_failure().empty());
+    const std::map<std::string, std::string> latest = writers.latest();
 
     // Every set is readable afterwards, with its last value.
     TestClient check(moxi->port());
@@ -464,6 +506,141 @@ class RebalanceTest : public CppUnit::TestFixture {
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(RebalanceTest);
+
+// Config servers that misbehave while clients run: a stream that stalls in
+// the middle of a document, a server that drops its streams again and
+// again, a map naming a server nobody listens on. moxi keeps serving the
+// last good map, picks up the next one when it can, never hangs a client,
+// and loses no acknowledged write.
+class ConfigFaultsTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(ConfigFaultsTest);
+  CPPUNIT_TEST(testStallMidDocumentKeepsOldMapThenTakesNext);
+  CPPUNIT_TEST(testFlappingConfigServerUnderLoad);
+  CPPUNIT_TEST(testMapNamingUnreachableServer);
+  CPPUNIT_TEST_SUITE_END();
+
+  // A loopback port nobody listens on (bound by the OS, then closed).
+  static int closed_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+      throw std::runtime_error("cannot bind a loopback port");
+    ::close(fd);
+    return ntohs(addr.sin_port);
+  }
+
+ public:
+  void testStallMidDocumentKeepsOldMapThenTakesNext() {
+    Memcached a, b;
+    auto all_to = [](int server) { return std::function<int(int)>([server](int) { return server; }); };
+    RestMock mock(mock_with(bucket_json({a.address(), b.address()}, all_to(0))));
+    // 3.5 s of silence ends a stream (moxi asks for a heartbeat every second).
+    auto moxi = follow(stream_url(mock), {"-Z", "config_stall_timeout=3500"});
+    TestClient c(moxi->port(), std::chrono::seconds(5));
+    set_eventually(c, "before", "1");
+    const long gen = generation(c);
+    // The stream delivers 30 bytes of a document, then nothing; the next
+    // map is held back by the stall.
+    mock.stall(30);
+    mock.set_config(bucket_json({a.address(), b.address()}, all_to(1)));
+    // moxi notices (no heartbeat for 3.5 s) and opens a new stream, which
+    // stays silent too; meanwhile the old map serves every request.
+    long n = 0;
+    const long streams = mock.state().streams_opened;
+    for (Deadline d(std::chrono::seconds(20)); mock.state().streams_opened == streams; ++n) {
+      CPPUNIT_ASSERT_MESSAGE("moxi never noticed the stall", !d.expired());
+      CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("during" + std::to_string(n % 100), std::to_string(n)));
+    }
+    CPPUNIT_ASSERT_EQUAL(gen, generation(c));
+    CPPUNIT_ASSERT_MESSAGE(moxi->log(), moxi->log().find("stalled") != std::string::npos);
+    CPPUNIT_ASSERT_EQUAL(std::string("1"), TestClient(a.port()).get("before").value_or("<missing>"));
+    CPPUNIT_ASSERT_EQUAL(std::to_string(n - 1), TestClient(a.port()).get("during" + std::to_string((n - 1) % 100)).value_or("<missing>"));
+    // The config server comes back: the held map arrives and is taken.
+    mock.resume();
+    wait_generation({&c}, gen + 1);
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("after", "2"));
+    CPPUNIT_ASSERT_EQUAL(std::string("2"), TestClient(b.port()).get("after").value_or("<missing>"));
+  }
+
+  void testFlappingConfigServerUnderLoad() {
+    Memcached a, b;
+    const std::vector<std::string> servers = {a.address(), b.address()};
+    const std::string json = bucket_json(servers, [](int v) { return v % 2; });
+    RestMock mock(mock_with(json));
+    auto moxi = follow(stream_url(mock));
+    {
+      TestClient probe(moxi->port());
+      set_eventually(probe, "probe", "1");
+    }
+    const long gen = [&] {
+      TestClient probe(moxi->port());
+      return generation(probe);
+    }();
+    Writers writers(moxi->port(), 4, "f", 200, false);
+    // Ten flaps, clean and abrupt, each waiting for moxi to come back.
+    for (int flap = 0; flap < 10; ++flap) {
+      mock.wait_for_open_streams(1, std::chrono::seconds(20));
+      const long opened = mock.state().streams_opened;
+      CPPUNIT_ASSERT_EQUAL(1, mock.drop_streams(flap % 2 == 0));
+      mock.wait_until("min_streams_opened=" + std::to_string(opened + 1), std::chrono::seconds(20));
+    }
+    writers.stop();
+    CPPUNIT_ASSERT_MESSAGE(writers.first_failure(), writers.first_failure().empty());
+    const std::map<std::string, std::string> stored = writers.latest();
+    // The same map came back every time: no swap happened.
+    TestClient c(moxi->port());
+    CPPUNIT_ASSERT_EQUAL(gen, generation(c));
+    CPPUNIT_ASSERT(stored.size() > 100);
+    for (const auto& [key, value] : stored) {
+      Memcached& owner = vbucket_of(key) % 2 == 0 ? a : b;
+      CPPUNIT_ASSERT_EQUAL_MESSAGE("lost " + key, value, TestClient(owner.port()).get(key).value_or("<missing>"));
+    }
+  }
+
+  void testMapNamingUnreachableServer() {
+    Memcached a;
+    const std::string dead = "127.0.0.1:" + std::to_string(closed_port());
+    RestMock mock(mock_with(bucket_json({a.address()}, [](int) { return 0; })));
+    auto moxi = follow(stream_url(mock));
+    TestClient c(moxi->port(), std::chrono::seconds(5));
+    set_eventually(c, "warmup", "1");
+    const long gen = generation(c);
+    // Half of the vBuckets move to a server nobody listens on.
+    mock.set_config(bucket_json({a.address(), dead}, [](int v) { return v % 2; }));
+    wait_generation({&c}, gen + 1);
+    auto key_on = [](int server, const std::string& prefix) {
+      for (int i = 0;; ++i)
+        if (vbucket_of(prefix + std::to_string(i)) % 2 == server) return prefix + std::to_string(i);
+    };
+    std::map<std::string, std::string> stored;
+    for (int round = 0; round < 5; ++round) {
+      const std::string live = key_on(0, "live" + std::to_string(round) + "-");
+      const std::string gone = key_on(1, "gone" + std::to_string(round) + "-");
+      CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set(live, "v"));
+      stored[live] = "v";
+      // Keys of the dead server fail at once (refused connect), every time.
+      const auto start = std::chrono::steady_clock::now();
+      std::string reply = c.set(gone, "x");
+      CPPUNIT_ASSERT_MESSAGE(reply, reply.rfind("SERVER_ERROR ", 0) == 0);
+      reply = c.request("get " + gone);
+      CPPUNIT_ASSERT_MESSAGE(reply, reply.rfind("SERVER_ERROR ", 0) == 0 || reply == "END");
+      auto items = c.get_multi({live, gone});
+      CPPUNIT_ASSERT_EQUAL(size_t(1), items.size());
+      CPPUNIT_ASSERT_EQUAL(live, items[0].first);
+      const auto ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+      CPPUNIT_ASSERT_MESSAGE("took " + std::to_string(ms) + " ms", ms < 1500);
+    }
+    TestClient direct(a.port());
+    for (const auto& [key, value] : stored) CPPUNIT_ASSERT_EQUAL_MESSAGE(key, value, direct.get(key).value_or("<missing>"));
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(ConfigFaultsTest);
 
 }  // namespace
 }  // namespace moxi::test

@@ -511,7 +511,9 @@ int RestMock::push_garbage(std::optional<std::size_t> size) {
   return it->value.GetInt();
 }
 
-void RestMock::stall() { control("POST", "/control/stall"); }
+void RestMock::stall(std::optional<std::size_t> partial) {
+  control("POST", partial ? "/control/stall?partial=" + std::to_string(*partial) : std::string("/control/stall"));
+}
 void RestMock::resume() { control("POST", "/control/resume"); }
 
 void RestMock::reset() {

@@ -210,7 +210,10 @@ class RestMock {
   int push_garbage(std::optional<std::size_t> size = std::nullopt);
   // Open streams send nothing (configs are held, heartbeats skipped) until
   // resume(), which sends what was held.
-  void stall();
+  // With partial, each open stream first gets the first `partial` bytes of
+  // its current config: a stall in the middle of a document (the rest comes
+  // first at resume, on streams still open).
+  void stall(std::optional<std::size_t> partial = std::nullopt);
   void resume();
   // Back to the start: drops the streams, restores the initial config, clears
   // delay/errors/stall, zeroes the counters.

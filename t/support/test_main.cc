@@ -1,6 +1,7 @@
 // CppUnit runner shared by every test binary in t/.
 //
-// Runs all registered suites (or only those whose name contains argv[1]) and
+// Runs all registered suites (or only the tests and suites whose name
+// contains one of the arguments: "t/proxy_tests LiveConfig Rebalance") and
 // ends with the line "N passed, N failed" that script/test aggregates.
 #include <cppunit/BriefTestProgressListener.h>
 #include <cppunit/CompilerOutputter.h>
@@ -58,10 +59,11 @@ int main(int argc, char** argv) {
   CppUnit::TestRunner runner;
   runner.addTest(all);  // the runner owns the whole tree, selected or not
   std::vector<std::string> paths;
-  if (argc > 1) {
-    collect(all, argv[1], "", paths);
-    if (paths.empty()) {
-      std::cerr << "no test matches '" << argv[1] << "'\n";
+  for (int i = 1; i < argc; ++i) {
+    const size_t before = paths.size();
+    collect(all, argv[i], "", paths);
+    if (paths.size() == before) {
+      std::cerr << "no test matches '" << argv[i] << "'\n";
       return 2;
     }
   }

@@ -195,6 +195,8 @@ struct VBucketServer::State {
   uint64_t cmd_set = 0;
   uint64_t cmd_touch = 0;
   std::vector<Request> log;
+  std::unordered_map<std::string, Fault> faults;
+  uint64_t faults_served = 0;
   std::size_t open_conns = 0;
   uint64_t accepted = 0;
   bool gate_closed = false;
@@ -337,6 +339,10 @@ void VBucketServer::State::read_from(Conn& c) {
 void VBucketServer::State::parse(Conn& c) {
   if (c.closing) {  // QUIT or a protocol error: nothing after it is served
     c.in.clear();
+    return;
+  }
+  if (options.raw) {
+    if (!c.in.empty() && options.raw(c.in, c.out)) c.closing = true;
     return;
   }
   std::size_t off = 0;
@@ -539,6 +545,15 @@ void VBucketServer::State::execute(Conn& c, Pending& p) {
     return;
   }
 
+  if (keyed && !faults.empty()) {
+    auto fault = faults.find(std::string(key));
+    if (fault != faults.end()) {
+      ++faults_served;
+      c.out += fault->second.reply;
+      if (fault->second.close) c.closing = true;
+      return;
+    }
+  }
   if (keyed) {
     const uint16_t vb = h.vbucket_or_status;
     if (hash_vbuckets != 0) {
@@ -822,6 +837,21 @@ void VBucketServer::own_all() {
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->own_all = true;
   state_->owned.clear();
+}
+
+void VBucketServer::inject_fault(std::string key, Fault fault) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->faults[std::move(key)] = std::move(fault);
+}
+
+void VBucketServer::clear_faults() {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->faults.clear();
+}
+
+uint64_t VBucketServer::faults_served() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->faults_served;
 }
 
 bool VBucketServer::owns(uint16_t vbucket) const {

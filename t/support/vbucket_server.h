@@ -74,6 +74,13 @@
 // The clock is real time plus advance_time(), so TTLs are testable without
 // sleeping.
 //
+// Faults: inject_fault(key, fault) makes every later keyed request for `key`
+// answer fault.reply (raw bytes: garbage, a truncated packet) instead of
+// being executed, then close the connection if fault.close; other keys are
+// served normally, so a test sees whether the proxy recovers on the same
+// server. Options::raw goes further: no protocol at all, the test's
+// function answers whatever arrives (an ascii backend that misbehaves).
+//
 // Thread-safety: every public member may be called from any thread; one
 // mutex guards the store, the counters and the settings, and the server
 // thread holds it while it executes requests. The destructor stops the
@@ -83,6 +90,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -103,6 +111,18 @@ class VBucketServer {
     // Larger values are refused with "Too large." (memcached's own limit is
     // a little under its 1 MiB item size, as the item header counts).
     std::size_t max_value_size = 1024 * 1024;
+    // Raw mode when set: nothing is parsed, executed or counted. After each
+    // read the function gets the connection's unconsumed input, erases what
+    // it handled, appends its answer to `reply` and returns true to close
+    // the connection once the answer is written. It runs on the server
+    // thread with the server's lock held: it must not call the server.
+    std::function<bool(std::string& input, std::string& reply)> raw;
+  };
+
+  // What a faulty request gets instead of its reply.
+  struct Fault {
+    std::string reply;   // raw bytes written (may be empty, a partial packet, garbage)
+    bool close = false;  // close the connection once they are written
   };
 
   // One request as it arrived, in arrival order (logged before any check).
@@ -166,6 +186,13 @@ class VBucketServer {
   // server stops (false). Event-driven, no polling loop.
   bool wait_for_requests(uint64_t n, Deadline deadline) const;
   bool wait_for_connections(std::size_t n, Deadline deadline) const;
+
+  // --- faults --------------------------------------------------------------
+  // Every later keyed request for `key` (after the request counters, before
+  // the vBucket checks) gets `fault` instead of its execution.
+  void inject_fault(std::string key, Fault fault);
+  void clear_faults();
+  uint64_t faults_served() const;
 
   // --- holding replies -----------------------------------------------------
   void hold_replies();

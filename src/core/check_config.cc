@@ -1,12 +1,20 @@
 #include "src/core/check_config.h"
 
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <variant>
 
 #include "conflate/config_cache.h"
 #include "conflate/document.h"
+#include "conflate/http_stream_source.h"
 #include "conflate/stream_splitter.h"
+#include "conflate/url_source_options.h"
+#include "src/core/config_follower.h"
 #include "src/core/static_config.h"
 
 namespace moxi {
@@ -52,6 +60,48 @@ void describe_bucket(const Bucket& bucket, std::ostream& out) {
   if (orphans > 0) out << "    " << plural(orphans, "vBucket") << " without a master (their keys get errors)\n";
 }
 
+// The first valid map a URL source serves, fetched as moxi would follow it
+// (failover over the URLs, auth, validation), but without writing the config
+// cache. Gives up, with every failure the source reported, once each URL
+// has failed or after kUrlFetchBound.
+std::optional<conflate::ConfigUpdate> fetch_first_map(const UrlSource& url, const Behaviors& behaviors,
+                                                      std::string& error) {
+  conflate::HttpStreamOptions options = conflate::http_options_from(url, behaviors);
+  options.cache_path.clear();  // a check must not change what the next start reads
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::optional<conflate::ConfigUpdate> first;
+  std::vector<std::string> failures;
+  std::set<std::string> failed_urls;
+  conflate::HttpStreamSource source(
+      options,
+      [&](conflate::ConfigUpdate update) {
+        std::lock_guard lock(mutex);
+        if (!first) first = std::move(update);
+        changed.notify_all();
+      },
+      [&](const conflate::SourceStatus& status) {
+        if (status.kind == conflate::SourceStatus::Kind::connected) return;
+        std::lock_guard lock(mutex);
+        failures.push_back(status.message);
+        failed_urls.insert(status.source);
+        changed.notify_all();
+      });
+  source.start();
+  {
+    std::unique_lock lock(mutex);
+    changed.wait_for(lock, kUrlFetchBound, [&] { return first || failed_urls.size() >= url.urls.size(); });
+  }
+  source.stop();  // no callback runs after this: the locals are no longer shared
+  if (first) return first;
+  if (failures.empty()) {
+    error = "no map within " + std::to_string(kUrlFetchBound.count()) + " ms";
+  } else {
+    for (size_t i = 0; i < failures.size(); ++i) error += (i ? "; " : "") + failures[i];
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool check_config_requested(const std::vector<std::string>& args) {
@@ -74,8 +124,19 @@ int check_config(const ParseOutcome& parsed, std::ostream& out, std::ostream& er
     if (const auto* url = std::get_if<UrlSource>(&source)) {
       out << "port " << options.behaviors.port_listen << ": follows ";
       for (size_t i = 0; i < url->urls.size(); ++i) out << (i ? ", " : "") << url->urls[i];
-      out << (url->auth ? " (HTTP user " + url->auth->user + ")" : std::string()) << "\n"
-          << "  not fetched: --check-config reads no URL; each map is validated when it arrives\n";
+      out << (url->auth ? " (HTTP user " + url->auth->user + ")" : std::string()) << "\n";
+      std::string error;
+      auto update = fetch_first_map(*url, options.behaviors, error);
+      const vbucket::Bucket* chosen = update ? pick_bucket(*update) : nullptr;
+      if (chosen) {
+        out << "  fetched from " << update->source << ":\n";
+        describe_bucket(*served_bucket(*chosen, options.behaviors.downstream_protocol), out);
+      } else {
+        err << "moxi: port " << options.behaviors.port_listen << ": "
+            << (update ? "the map from " + update->source + " has no bucket" : "no valid map fetched: " + error)
+            << "\n";
+        ok = false;
+      }
       const std::string& cache = options.behaviors.config_cache;
       if (!cache.empty()) {
         conflate::ConfigCache reader(cache);

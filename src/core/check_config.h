@@ -3,14 +3,18 @@
 // (per port: bucket, hashing, servers, vBuckets, replicas, vBuckets per
 // server) or the precise error (what, where, which value).
 //
-// URL configurations are not fetched: the check is offline and fast, and a
-// cluster's map is validated whenever it arrives anyway. The summary says so
-// for each URL port, and checks the config_cache file if one is set.
+// URL configurations are fetched: the first valid map the URLs serve (with
+// failover and auth, as moxi follows them) is summarised; when every URL
+// fails, or nothing valid arrives within kUrlFetchBound, the errors are
+// printed and the check fails. The config_cache file is checked too when one
+// is set, and never written.
 //
 // Exit status: 0 when everything is valid, 1 on any error (options included).
-// Thread: any; reads files and resolves server names (getaddrinfo).
+// Thread: any; reads files, fetches URLs (blocking, bounded) and resolves
+// server names (getaddrinfo).
 #pragma once
 
+#include <chrono>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -18,6 +22,9 @@
 #include "src/core/options.h"
 
 namespace moxi {
+
+// How long --check-config waits for a URL's first map.
+inline constexpr std::chrono::milliseconds kUrlFetchBound{10000};
 
 // True when the command line asks for --check-config (before any "--"),
 // whether or not the rest of it parses.

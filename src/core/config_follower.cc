@@ -10,10 +10,6 @@
 
 namespace moxi {
 
-namespace {
-
-// Which bucket of a document a port serves: the only one, else "default",
-// else the first (a {"buckets":[...]} document lists "default" first).
 const vbucket::Bucket* pick_bucket(const conflate::ConfigUpdate& update) {
   if (update.buckets.empty()) return nullptr;
   for (const auto& b : update.buckets)
@@ -21,7 +17,13 @@ const vbucket::Bucket* pick_bucket(const conflate::ConfigUpdate& update) {
   return &update.buckets.front();
 }
 
-}  // namespace
+std::shared_ptr<const Bucket> served_bucket(const vbucket::Bucket& chosen, DownstreamProtocol configured) {
+  const bool vbucket = chosen.config->distribution() == vbucket::Distribution::vbucket;
+  const protocol::Protocol downstream = effective_downstream_protocol(configured, vbucket) == DownstreamProtocol::Binary
+                                            ? protocol::Protocol::Binary
+                                            : protocol::Protocol::Ascii;
+  return make_bucket(chosen.name, chosen.config, downstream);
+}
 
 ConfigFollower::ConfigFollower(App& app, const UrlSource& source, const Behaviors& behaviors, size_t port_index)
     : app_(app), port_index_(port_index), downstream_protocol_(behaviors.downstream_protocol) {
@@ -65,16 +67,12 @@ void ConfigFollower::apply(const conflate::ConfigUpdate& update, std::chrono::st
   const auto& old = current->ports[port_index_].bucket;
   if (old && old->name == chosen->name && old->config->same_document(chosen->config->document())) return;
   const bool vbucket = chosen->config->distribution() == vbucket::Distribution::vbucket;
-  const protocol::Protocol downstream =
-      effective_downstream_protocol(downstream_protocol_, vbucket) == DownstreamProtocol::Binary
-          ? protocol::Protocol::Binary
-          : protocol::Protocol::Ascii;
   // Build the whole snapshot first; workers see it only once it is complete.
   auto next = std::make_shared<Snapshot>(*current);
   next->generation = current->generation + 1;
   next->source = update.source;
   next->loaded_at_us = monotonic_us();
-  next->ports[port_index_].bucket = make_bucket(chosen->name, chosen->config, downstream);
+  next->ports[port_index_].bucket = served_bucket(*chosen, downstream_protocol_);
   log::info("config generation " + std::to_string(next->generation) + " from " + update.source +
             (update.from_cache ? " (cached copy)" : "") + ": bucket " + chosen->name + ", " +
             std::to_string(chosen->config->num_servers()) + " servers, " +

@@ -18,6 +18,14 @@
 
 namespace moxi {
 
+// Which bucket of a document a port serves: the only one, else "default",
+// else the first (a {"buckets":[...]} document lists "default" first).
+// Null when the document has none.
+const vbucket::Bucket* pick_bucket(const conflate::ConfigUpdate& update);
+// The Bucket a port serves for `chosen` (servers resolved: may block on DNS,
+// so never on a worker), with the downstream protocol `configured` gives it.
+std::shared_ptr<const Bucket> served_bucket(const vbucket::Bucket& chosen, DownstreamProtocol configured);
+
 class ConfigFollower {
  public:
   // `port_index` is the snapshot port (port_listen) the followed bucket serves.

@@ -7,6 +7,7 @@
 
 #include "src/core/check_config.h"
 #include "t/options/helpers.h"
+#include "t/support/rest_mock.h"
 
 #ifndef MOXI_SRCDIR
 #error "MOXI_SRCDIR must name the source tree"
@@ -41,7 +42,8 @@ class CheckConfigTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(bare_map_envelope_and_flat_files);
   CPPUNIT_TEST(memcached_bucket_and_server_list);
   CPPUNIT_TEST(buckets_list_and_inline_json);
-  CPPUNIT_TEST(url_is_not_fetched);
+  CPPUNIT_TEST(url_map_is_fetched);
+  CPPUNIT_TEST(url_failures_exit_1);
   CPPUNIT_TEST(bad_maps_exit_1_with_the_value);
   CPPUNIT_TEST(bad_options_and_files_exit_1);
   CPPUNIT_TEST_SUITE_END();
@@ -103,12 +105,46 @@ class CheckConfigTest : public CppUnit::TestFixture {
     assert_contains(c.out, "port 11211:\n  bucket default, vbucket (CRC32), 1 server, 2 vBuckets");
   }
 
-  void url_is_not_fetched() {
-    Checked c = check({"-p", "11500", "http://127.0.0.1:1/pools/default/bucketsStreaming/default"});
+  // A URL's first map is fetched (auth included) and summarised like a file's.
+  void url_map_is_fetched() {
+    RestMockOptions o;
+    o.config_json =
+        R"({"name":"default","nodeLocator":"vbucket","vBucketServerMap":{"hashAlgorithm":"CRC","numReplicas":0,)"
+        R"("serverList":["127.0.0.1:11312","127.0.0.1:11313"],"vBucketMap":[[0],[1],[1],[1]]}})";
+    o.user = "admin";
+    o.password = "s3cret";
+    RestMock mock(o);
+    const std::string url = mock.url("/pools/default/bucketsStreaming/default");
+    Checked c = check({"-p", "11500", "-z", "url=" + url + ",auth=admin%s3cret"});
     CPPUNIT_ASSERT_EQUAL_MESSAGE(c.err, 0, c.status);
-    assert_contains(c.out, "port 11500: follows http://127.0.0.1:1/pools/default/bucketsStreaming/default");
-    assert_contains(c.out, "not fetched");
-    // A config cache that holds garbage is an error.
+    assert_contains(c.out, "port 11500: follows " + url + " (HTTP user admin)");
+    assert_contains(c.out, "  fetched from ");
+    assert_contains(c.out, "bucket default, vbucket (CRC32), 2 servers, 4 vBuckets");
+    assert_contains(c.out, "server 127.0.0.1:11313: 3 vBuckets (master)");
+    CPPUNIT_ASSERT_MESSAGE(c.out, c.out.find("s3cret") == std::string::npos);
+    assert_contains(c.out, "configuration OK");
+  }
+
+  // Wrong credentials, a refused port, garbage: exit 1 with the source's error.
+  void url_failures_exit_1() {
+    RestMockOptions o;
+    o.user = "admin";
+    o.password = "s3cret";
+    RestMock mock(o);
+    const std::string url = mock.url("/pools/default/bucketsStreaming/default");
+    Checked c = check({"-z", "url=" + url + ",auth=admin%wrong"});
+    CPPUNIT_ASSERT_EQUAL(1, c.status);
+    assert_contains(c.err, "moxi: port 11211: no valid map fetched: ");
+    assert_contains(c.err, "HTTP 401");
+    CPPUNIT_ASSERT(c.err.find("wrong") == std::string::npos);
+    CPPUNIT_ASSERT(c.out.find("configuration OK") == std::string::npos);
+
+    c = check({"http://127.0.0.1:1/pools/default/bucketsStreaming/default"});
+    CPPUNIT_ASSERT_EQUAL(1, c.status);
+    assert_contains(c.err, "moxi: port 11211: no valid map fetched: ");
+    assert_contains(c.err, "127.0.0.1:1");
+
+    // A config cache that holds garbage is an error too.
     TempFile cache("not json");
     c = check({"-Z", "config_cache=" + cache.path(), "http://127.0.0.1:1/pools/default/bucketsStreaming/default"});
     CPPUNIT_ASSERT_EQUAL(1, c.status);

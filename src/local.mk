@@ -2,6 +2,7 @@
 noinst_LIBRARIES += src/libmoxi.a
 src_libmoxi_a_SOURCES = \
 	src/util/evbuf.h \
+	src/util/event_alloc.cc src/util/event_alloc.h \
 	src/protocol/request.h \
 	src/routing/snapshot.cc src/routing/snapshot.h \
 	src/upstream/server_connection.cc src/upstream/server_connection.h \

@@ -13,6 +13,7 @@
 #include "src/core/config_follower.h"
 #include "src/core/options.h"
 #include "src/core/static_config.h"
+#include "src/util/event_alloc.h"
 
 namespace {
 
@@ -38,6 +39,8 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything touches libevent (see event_alloc.h).
+  moxi::install_event_allocator();
   moxi::ParseOutcome parsed = moxi::parse_options(argc, argv);
   if (!parsed.ok()) {
     std::cerr << parsed.error << "\n";

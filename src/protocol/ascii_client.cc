@@ -80,21 +80,11 @@ struct Tokens {
   std::string_view last() const { return t[n - 1]; }
 };
 
-void tokenize(std::string_view line, Tokens& out) {
-  out.n = 0;
-  out.more = false;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && line[i] == ' ') ++i;
-    if (i == line.size()) break;
-    size_t start = i;
-    while (i < line.size() && line[i] != ' ') ++i;
-    if (out.n == kMaxTokens) {
-      out.more = true;
-      return;
-    }
-    out.t[out.n++] = line.substr(start, i - start);
-  }
+// The end of the token starting at `i`: the next space, or the end. memchr
+// rather than a byte loop: keys are most of a line's bytes.
+size_t token_end(std::string_view s, size_t i) {
+  const void* sp = std::memchr(s.data() + i, ' ', s.size() - i);
+  return sp ? static_cast<size_t>(static_cast<const char*>(sp) - s.data()) : s.size();
 }
 
 // Calls f(token) for each space-separated token of `s`.
@@ -105,9 +95,22 @@ void for_each_token(std::string_view s, F&& f) {
     while (i < s.size() && s[i] == ' ') ++i;
     if (i == s.size()) break;
     size_t start = i;
-    while (i < s.size() && s[i] != ' ') ++i;
+    i = token_end(s, i);
     if (!f(s.substr(start, i - start))) return;
   }
+}
+
+void tokenize(std::string_view line, Tokens& out) {
+  out.n = 0;
+  out.more = false;
+  for_each_token(line, [&](std::string_view t) {
+    if (out.n == kMaxTokens) {
+      out.more = true;
+      return false;
+    }
+    out.t[out.n++] = t;
+    return true;
+  });
 }
 
 // Text after the first `skip` tokens of `line` (for get keys, stats args).
@@ -568,6 +571,10 @@ void AsciiClientCodec::encode_get(const Request& req, evbuffer* out) {
       w.crlf();
     }
     evbuffer_add_buffer(out, r.value.get());  // moves the chains: no copy
+    if (i + 1 == n) {
+      evbuffer_add(out, "\r\nEND\r\n", 7);  // the common single get: one add for both
+      return;
+    }
     evbuffer_add(out, "\r\n", 2);
   }
   evbuffer_add(out, "END\r\n", 5);

@@ -57,6 +57,14 @@ class LineWriter {
 
 // Position of the first '\n' at or after `from`, or -1.
 inline ptrdiff_t find_newline(evbuffer* in, size_t from) {
+  // Usually the line is in the first chain: one memchr, no evbuffer_ptr walk.
+  evbuffer_iovec first;
+  if (evbuffer_peek(in, 1, nullptr, &first, 1) >= 1 && from < first.iov_len) {
+    const char* base = static_cast<const char*>(first.iov_base);
+    if (const void* nl = std::memchr(base + from, '\n', first.iov_len - from))
+      return static_cast<const char*>(nl) - base;
+    if (first.iov_len == evbuffer_get_length(in)) return -1;
+  }
   evbuffer_ptr start;
   if (evbuffer_ptr_set(in, &start, from, EVBUFFER_PTR_SET) != 0) return -1;
   evbuffer_ptr p = evbuffer_search(in, "\n", 1, &start);

@@ -3,6 +3,7 @@ noinst_LIBRARIES += src/libmoxi.a
 src_libmoxi_a_SOURCES = \
 	src/util/evbuf.h \
 	src/util/event_alloc.cc src/util/event_alloc.h \
+	src/util/fifo.h \
 	src/protocol/request.h \
 	src/routing/snapshot.cc src/routing/snapshot.h \
 	src/upstream/server_connection.cc src/upstream/server_connection.h \
@@ -14,6 +15,7 @@ src_libmoxi_a_SOURCES = \
 	src/core/dispatch.cc \
 	src/core/exchange.h \
 	src/core/listener.cc src/core/listener.h \
+	src/core/memory_trim.cc src/core/memory_trim.h \
 	src/core/notify.cc src/core/notify.h \
 	src/core/settings.h \
 	src/core/static_config.cc src/core/static_config.h \

@@ -68,7 +68,9 @@ int App::run() {
     event_add(ev, nullptr);
     signal_events_.push_back(ev);
   }
+  trimmer_ = std::make_unique<MemoryTrimmer>(base_, budget_.current);
   event_base_dispatch(base_);
+  trimmer_.reset();
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
   return 0;

@@ -11,6 +11,7 @@
 
 #include "src/core/counters.h"
 #include "src/core/listener.h"
+#include "src/core/memory_trim.h"
 #include "src/core/notify.h"
 #include "src/core/settings.h"
 #include "src/core/worker.h"
@@ -59,6 +60,7 @@ class App {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<int> bound_ports_;
   std::unique_ptr<NotifyQueue> notify_;
+  std::unique_ptr<MemoryTrimmer> trimmer_;  // while run() serves
   std::shared_ptr<const Snapshot> current_;
 };
 

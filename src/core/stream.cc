@@ -31,7 +31,8 @@ void StreamConnection::attach(int fd) {
 
 void StreamConnection::create_events() {
   read_ev_ = event_new(worker_.base(), fd_, EV_READ | EV_PERSIST, &StreamConnection::read_cb, this);
-  write_ev_ = event_new(worker_.base(), fd_, EV_WRITE, &StreamConnection::write_cb, this);
+  // write_ev_ is made the first time the kernel buffer is full: most
+  // connections never need it (one event less per idle connection).
   reading_ = writing_ = false;
 }
 
@@ -100,6 +101,7 @@ bool StreamConnection::flush() {
     int n = evbuffer_write(out_.get(), fd_);
     if (n > 0) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!write_ev_) write_ev_ = event_new(worker_.base(), fd_, EV_WRITE, &StreamConnection::write_cb, this);
       writing_ = true;
       event_add(write_ev_, nullptr);
       return true;

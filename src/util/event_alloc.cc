@@ -34,7 +34,7 @@ constexpr uint32_t kMaxShift = 18;  // 256 KiB: libevent's 64 KiB read reservati
 constexpr uint32_t kClasses = kMaxShift - kMinShift + 1;
 constexpr uint32_t kUncached = 0xffffffffu;
 constexpr uint32_t kMaxPerClass = 512;
-constexpr size_t kMaxCachedBytes = 4u << 20;  // per thread
+constexpr size_t kMaxCachedBytes = 1u << 20;  // per thread: bounds what a burst leaves behind
 
 uint32_t class_of(size_t size) {
   if (size > (size_t{1} << kMaxShift)) return kUncached;

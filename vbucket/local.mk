@@ -6,6 +6,7 @@ vbucket_libvbucket_a_SOURCES = \
 	vbucket/result.h \
 	vbucket/key_hash.cc vbucket/key_hash.h \
 	vbucket/ketama.cc vbucket/ketama.h \
+	vbucket/md5_word.cc vbucket/md5_word.h \
 	vbucket/config.cc vbucket/config.h \
 	vbucket/host_port.cc vbucket/host_port.h \
 	vbucket/json_util.cc vbucket/json_util.h \

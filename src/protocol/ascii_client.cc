@@ -562,23 +562,23 @@ void AsciiClientCodec::encode_get(const Request& req, evbuffer* out) {
     write_result_line(req.op, false, req_result(req, 0), out);
     return;
   }
+  // Small values are moved into the line buffer with their VALUE line (one
+  // evbuffer_add for many replies); bigger ones move their chains.
+  wire::LineWriter w(out);
   for (size_t i = 0; i < n; ++i) {
     const Result& r = req_result(req, i);
     if (!r.hit) continue;
-    {
-      wire::LineWriter w(out);
-      w.str("VALUE ").str(req.key(i)).ch(' ').u64(r.flags).ch(' ').u64(r.value.size());
-      if (req.want_cas) w.ch(' ').u64(r.cas);
-      w.crlf();
+    const size_t bytes = r.value.size();
+    w.str("VALUE ").str(req.key(i)).ch(' ').u64(r.flags).ch(' ').u64(bytes);
+    if (req.want_cas) w.ch(' ').u64(r.cas);
+    w.crlf();
+    if (!w.take_from(r.value.get(), bytes)) {
+      w.flush();
+      evbuffer_add_buffer(out, r.value.get());  // moves the chains: no copy
     }
-    evbuffer_add_buffer(out, r.value.get());  // moves the chains: no copy
-    if (i + 1 == n) {
-      evbuffer_add(out, "\r\nEND\r\n", 7);  // the common single get: one add for both
-      return;
-    }
-    evbuffer_add(out, "\r\n", 2);
+    w.crlf();
   }
-  evbuffer_add(out, "END\r\n", 5);
+  w.str("END\r\n");
 }
 
 void AsciiClientCodec::encode_stats(const Request& req, evbuffer* out) {

@@ -44,6 +44,15 @@ class LineWriter {
     return str(std::string_view(tmp, static_cast<size_t>(format_i64(v, tmp) - tmp)));
   }
   LineWriter& crlf() { return str("\r\n"); }
+  // Moves the first `n` bytes of `src` in (evbuffer_remove) when they fit in
+  // what is left of the line buffer: a small value goes out in the same
+  // evbuffer_add as its header line. False, and `src` untouched, when not.
+  bool take_from(evbuffer* src, size_t n) {
+    if (n > sizeof(buf_) - used_) return false;
+    if (n > 0 && evbuffer_remove(src, buf_ + used_, n) != static_cast<int>(n)) return false;
+    used_ += n;
+    return true;
+  }
   void flush() {
     if (used_ > 0) evbuffer_add(out_, buf_, used_);
     used_ = 0;

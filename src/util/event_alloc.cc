@@ -96,7 +96,7 @@ void* raw_alloc(size_t size) {
   return h + 1;
 }
 
-void raw_free(void* p) {
+[[maybe_unused]] void raw_free(void* p) {
   if (!p) return;
   Header* h = static_cast<Header*>(p) - 1;
   const uint32_t cls = h->cls;
@@ -115,9 +115,9 @@ void raw_free(void* p) {
   std::free(h);
 }
 
-void* event_malloc(size_t size) { return raw_alloc(size == 0 ? 1 : size); }
+[[maybe_unused]] void* event_malloc(size_t size) { return raw_alloc(size == 0 ? 1 : size); }
 
-void* event_realloc(void* p, size_t size) {
+[[maybe_unused]] void* event_realloc(void* p, size_t size) {
   if (!p) return event_malloc(size);
   if (size == 0) {
     raw_free(p);

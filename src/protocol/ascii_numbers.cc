@@ -105,14 +105,29 @@ bool parse_u64(std::string_view token, uint64_t& out) {
 }
 
 char* format_u64(uint64_t v, char* buf) {
+  // Two digits per division (flags, lengths and cas go out with every value).
+  static constexpr char kPairs[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+      "8081828384858687888990919293949596979899";
   char tmp[20];
-  int n = 0;
-  do {
-    tmp[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (n > 0) *buf++ = tmp[--n];
-  return buf;
+  int n = 20;
+  while (v >= 100) {
+    const auto pair = static_cast<unsigned>(v % 100) * 2;
+    v /= 100;
+    tmp[--n] = kPairs[pair + 1];
+    tmp[--n] = kPairs[pair];
+  }
+  if (v >= 10) {
+    const auto pair = static_cast<unsigned>(v) * 2;
+    tmp[--n] = kPairs[pair + 1];
+    tmp[--n] = kPairs[pair];
+  } else {
+    tmp[--n] = static_cast<char>('0' + v);
+  }
+  const auto len = static_cast<size_t>(20 - n);
+  std::memcpy(buf, tmp + n, len);
+  return buf + len;
 }
 
 char* format_i64(int64_t v, char* buf) {

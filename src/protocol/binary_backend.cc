@@ -233,7 +233,11 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
     const auto* head = static_cast<const uint8_t*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(prefix)));
     uint8_t extras[4] = {};
     const size_t extras_read = std::min<size_t>(h.extras_length, sizeof(extras));
-    std::memcpy(extras, head + binary::kHeaderSize, extras_read);
+    if (extras_read == sizeof(extras)) {
+      std::memcpy(extras, head + binary::kHeaderSize, sizeof(extras));  // the usual case: a fixed-size copy
+    } else {
+      std::memcpy(extras, head + binary::kHeaderSize, extras_read);
+    }
     const std::string_view key(reinterpret_cast<const char*>(head) + binary::kHeaderSize + h.extras_length,
                                h.key_length);
 

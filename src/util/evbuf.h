@@ -39,8 +39,16 @@ class EvBuf {
   bool has_buffer() const { return buf_ != nullptr; }
   size_t size() const { return buf_ ? evbuffer_get_length(buf_) : 0; }
   bool empty() const { return size() == 0; }
+  // Empties the buffer. Chains are freed with their data, but an empty
+  // chain holding reserved space stays (libevent does not drain an empty
+  // buffer): release() frees that too.
   void clear() {
     if (buf_) evbuffer_drain(buf_, evbuffer_get_length(buf_));
+  }
+  // Frees the evbuffer and every chain; the next get() makes a new one.
+  void release() {
+    if (buf_) evbuffer_free(buf_);
+    buf_ = nullptr;
   }
   void append(std::string_view s) { evbuffer_add(get(), s.data(), s.size()); }
   // Copies the whole content out; for tests and small control replies only.

@@ -13,7 +13,7 @@ LIBS = $(shell pkg-config --libs libevent libmemcached) -lhashkit
 PROTOCOL = src/protocol/ascii_numbers.cc src/protocol/status_text.cc src/protocol/stats_merge.cc \
 	src/protocol/ascii_client.cc src/protocol/binary_client.cc \
 	src/protocol/ascii_backend.cc src/protocol/binary_backend.cc
-VBUCKET = vbucket/key_hash.cc vbucket/ketama.cc vbucket/config.cc vbucket/host_port.cc \
+VBUCKET = vbucket/key_hash.cc vbucket/ketama.cc vbucket/md5_word.cc vbucket/config.cc vbucket/host_port.cc \
 	vbucket/json_util.cc vbucket/text_file.cc vbucket/bucket_json.cc vbucket/config_parse.cc \
 	vbucket/buckets_parse.cc vbucket/server_list_parse.cc vbucket/static_config_parse.cc
 

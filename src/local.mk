@@ -2,6 +2,8 @@
 noinst_LIBRARIES += src/libmoxi.a
 src_libmoxi_a_SOURCES = \
 	src/util/evbuf.h \
+	src/util/event_alloc.cc src/util/event_alloc.h \
+	src/util/fifo.h \
 	src/protocol/request.h \
 	src/routing/snapshot.cc src/routing/snapshot.h \
 	src/upstream/server_connection.cc src/upstream/server_connection.h \
@@ -13,6 +15,7 @@ src_libmoxi_a_SOURCES = \
 	src/core/dispatch.cc \
 	src/core/exchange.h \
 	src/core/listener.cc src/core/listener.h \
+	src/core/memory_trim.cc src/core/memory_trim.h \
 	src/core/log.cc src/core/log.h \
 	src/core/notify.cc src/core/notify.h \
 	src/core/reload.cc src/core/reload.h \

@@ -18,6 +18,7 @@
 #include "src/core/reload.h"
 #include "src/core/static_config.h"
 #include "src/stats/metrics.h"
+#include "src/util/event_alloc.h"
 
 namespace {
 
@@ -47,6 +48,8 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything touches libevent (see event_alloc.h).
+  moxi::install_event_allocator();
   moxi::ParseOutcome parsed = moxi::parse_options(argc, argv);
   if (moxi::check_config_requested(std::vector<std::string>(argv + 1, argv + argc)))
     return moxi::check_config(parsed, std::cout, std::cerr);

@@ -53,12 +53,32 @@ class KetamaRing {
 
   // Index (into the members given to build()) of the server owning `key`.
   int server_for_key(std::string_view key) const noexcept;
+  // True when keys are routed by our copy of libmemcached's continuum
+  // (libhashkit's MD5 of the key, one binary search), checked against libmemcached when built; false
+  // when libmemcached routes every key (a library whose continuum we cannot read).
+  bool uses_own_continuum() const noexcept;
 
  private:
+  int server_for_hash(std::uint32_t hash) const noexcept;
   struct MemcachedFree {
     void operator()(memcached_st* memc) const noexcept;
   };
+  // Copies libmemcached's continuum into points_ and checks, by asking
+  // libmemcached for the server of every boundary hash, that the copy routes
+  // exactly as it does. Own: the copy routes; Library: libmemcached routes
+  // every key; Broken: memc_ is unusable (its key hash could not be restored).
+  enum class Continuum { Own, Library, Broken };
+  Continuum take_continuum();
+
   std::unique_ptr<memcached_st, MemcachedFree> memc_;
+  // The ketama continuum, sorted by hash: a key goes to the first point at
+  // or after libhashkit_md5(key), wrapping to the first. Empty when the copy
+  // could not be verified (then memc_ routes).
+  struct Point {
+    std::uint32_t value;
+    int index;  // our server index
+  };
+  std::vector<Point> points_;
   // libmemcached server position -> our server index. Today they are equal
   // (we add in order and never enable host sorting); the table keeps that an
   // explicit, checked fact rather than an assumption.

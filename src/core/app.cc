@@ -151,7 +151,9 @@ void App::on_drain_timeout(evutil_socket_t, short, void* arg) {
 }
 
 int App::run() {
+  trimmer_ = std::make_unique<MemoryTrimmer>(base_, budget_.current);
   event_base_dispatch(base_);
+  trimmer_.reset();
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
   return 0;

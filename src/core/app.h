@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "src/core/listener.h"
+#include "src/core/memory_trim.h"
 #include "src/core/notify.h"
 #include "src/core/settings.h"
 #include "src/core/worker.h"
@@ -77,6 +78,7 @@ class App {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<int> bound_ports_;
   std::unique_ptr<NotifyQueue> notify_;
+  std::unique_ptr<MemoryTrimmer> trimmer_;  // while run() serves
   std::shared_ptr<const Snapshot> current_;
   std::function<void()> reload_;
   bool draining_ = false;

@@ -9,13 +9,13 @@
 // Thread contract: owned by its worker, used only on the worker thread.
 #pragma once
 
-#include <deque>
 #include <memory>
 
 #include "src/core/exchange.h"
 #include "src/core/stream.h"
 #include "src/protocol/client_codec.h"
 #include "src/routing/snapshot.h"
+#include "src/util/fifo.h"
 
 namespace moxi {
 
@@ -51,7 +51,7 @@ class ClientConnection final : public StreamConnection {
   size_t port_index_;
   uint64_t id_;
   std::unique_ptr<protocol::ClientCodec> codec_;
-  std::deque<Exchange*> inflight_;  // in request order
+  Fifo<Exchange*> inflight_;        // in request order; allocates nothing while idle
   bool closing_ = false;             // quit seen or fatal input: close once replies are written
   bool closed_ = false;
   bool in_process_ = false;          // process_input is on the stack: completions wait for it

@@ -869,8 +869,12 @@ class Parser {
 // Public functions.
 
 DownstreamProtocol effective_downstream_protocol(DownstreamProtocol configured, bool vbucket) {
+  // Binary unless ascii is asked for, as in the original moxi: memcached
+  // batches its binary replies (one send for many pipelined requests, where
+  // each ascii get reply is a send of its own), and binary frames are cheaper
+  // to encode and parse. ascii stays for backends that speak only ascii.
   if (vbucket) return DownstreamProtocol::Binary;
-  return configured == DownstreamProtocol::Unset ? DownstreamProtocol::Ascii : configured;
+  return configured == DownstreamProtocol::Unset ? DownstreamProtocol::Binary : configured;
 }
 
 std::span<const BehaviorKeyInfo> behavior_keys() { return kBehaviorInfos; }
@@ -1141,8 +1145,8 @@ std::string help_text() {
   }
   paragraph(out,
             "downstream_protocol: ascii (or memcached-ascii, membase-ascii) or binary (or "
-            "memcached-binary, membase-binary). Unset: binary for vBucket maps, ascii for server lists. "
-            "vBucket maps always use binary.",
+            "memcached-binary, membase-binary). Unset: binary (as the original moxi); ascii is for backends "
+            "that speak only ascii. vBucket maps always use binary.",
             2);
   std::string synonyms = "Synonyms:";
   for (const auto& k : kBehaviorInfos) {

@@ -33,7 +33,7 @@ inline constexpr int kExitDataErr = 65;   // EX_DATAERR: options parse but the c
 inline constexpr int kExitNoInput = 66;   // EX_NOINPUT: a file named by -z/-Z cannot be read
 
 // The protocol moxi speaks to the backend servers.
-//   Unset  — not given: binary for vBucket buckets, ascii for plain server lists.
+//   Unset  — not given: binary (vBucket buckets always use binary).
 //   Ascii  — memcached ascii. vBucket buckets still use binary (they need the
 //            vBucket id and NOT_MY_VBUCKET, which ascii lacks): the caller
 //            overrides it and warns once.

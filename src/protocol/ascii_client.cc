@@ -80,21 +80,11 @@ struct Tokens {
   std::string_view last() const { return t[n - 1]; }
 };
 
-void tokenize(std::string_view line, Tokens& out) {
-  out.n = 0;
-  out.more = false;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && line[i] == ' ') ++i;
-    if (i == line.size()) break;
-    size_t start = i;
-    while (i < line.size() && line[i] != ' ') ++i;
-    if (out.n == kMaxTokens) {
-      out.more = true;
-      return;
-    }
-    out.t[out.n++] = line.substr(start, i - start);
-  }
+// The end of the token starting at `i`: the next space, or the end. memchr
+// rather than a byte loop: keys are most of a line's bytes.
+size_t token_end(std::string_view s, size_t i) {
+  const void* sp = std::memchr(s.data() + i, ' ', s.size() - i);
+  return sp ? static_cast<size_t>(static_cast<const char*>(sp) - s.data()) : s.size();
 }
 
 // Calls f(token) for each space-separated token of `s`.
@@ -105,9 +95,22 @@ void for_each_token(std::string_view s, F&& f) {
     while (i < s.size() && s[i] == ' ') ++i;
     if (i == s.size()) break;
     size_t start = i;
-    while (i < s.size() && s[i] != ' ') ++i;
+    i = token_end(s, i);
     if (!f(s.substr(start, i - start))) return;
   }
+}
+
+void tokenize(std::string_view line, Tokens& out) {
+  out.n = 0;
+  out.more = false;
+  for_each_token(line, [&](std::string_view t) {
+    if (out.n == kMaxTokens) {
+      out.more = true;
+      return false;
+    }
+    out.t[out.n++] = t;
+    return true;
+  });
 }
 
 // Text after the first `skip` tokens of `line` (for get keys, stats args).
@@ -204,6 +207,7 @@ class AsciiClientCodec final : public ClientCodec {
   static void write_result_line(Op op, bool cas_command, const Result& r, evbuffer* out);
 
   Limits limits_;
+  Tokens tokens_;       // decode_line's scratch
   size_t swallow_ = 0;  // bytes of a rejected value still to discard
   size_t scanned_ = 0;  // bytes of the pending line already searched for '\n'
   size_t need_ = 0;     // bytes a pending storage command needs before it can be decoded
@@ -283,7 +287,7 @@ DecodeStatus AsciiClientCodec::decode(evbuffer* in, Request& req) {
 }
 
 DecodeStatus AsciiClientCodec::decode_line(evbuffer* in, std::string_view line, size_t consumed, Request& req) {
-  Tokens tok;
+  Tokens& tok = tokens_;  // a member: 24 string_views are not re-initialized per line
   tokenize(line, tok);
   // Everything but a storage command consists of the line alone.
   auto done = [&](DecodeStatus st) {
@@ -567,19 +571,23 @@ void AsciiClientCodec::encode_get(const Request& req, evbuffer* out) {
     write_result_line(req.op, false, req_result(req, 0), out);
     return;
   }
+  // Small values are moved into the line buffer with their VALUE line (one
+  // evbuffer_add for many replies); bigger ones move their chains.
+  wire::LineWriter w(out);
   for (size_t i = 0; i < n; ++i) {
     const Result& r = req_result(req, i);
     if (!r.hit) continue;
-    {
-      wire::LineWriter w(out);
-      w.str("VALUE ").str(req.key(i)).ch(' ').u64(r.flags).ch(' ').u64(r.value.size());
-      if (req.want_cas) w.ch(' ').u64(r.cas);
-      w.crlf();
+    const size_t bytes = r.value.size();
+    w.str("VALUE ").str(req.key(i)).ch(' ').u64(r.flags).ch(' ').u64(bytes);
+    if (req.want_cas) w.ch(' ').u64(r.cas);
+    w.crlf();
+    if (!w.take_from(r.value.get(), bytes)) {
+      w.flush();
+      evbuffer_add_buffer(out, r.value.get());  // moves the chains: no copy
     }
-    evbuffer_add_buffer(out, r.value.get());  // moves the chains: no copy
-    evbuffer_add(out, "\r\n", 2);
+    w.crlf();
   }
-  evbuffer_add(out, "END\r\n", 5);
+  w.str("END\r\n");
 }
 
 void AsciiClientCodec::encode_stats(const Request& req, evbuffer* out) {

@@ -85,11 +85,19 @@ void BinaryBackendCodec::write_frame(evbuffer* out, uint8_t opcode, uint16_t vbu
   h.body_length = static_cast<uint32_t>(extras_length + key.size() + value_length);
   h.opaque = next_opaque_++;
   h.cas = cas;
-  uint8_t raw[binary::kHeaderSize + 20];
+  // Header, extras and key in one evbuffer_add (keys are at most 250 bytes
+  // here; a longer stats argument goes apart).
+  uint8_t raw[binary::kHeaderSize + 20 + 256];
   binary::encode_header(h, raw);
   if (extras_length > 0) std::memcpy(raw + binary::kHeaderSize, extras, extras_length);
-  evbuffer_add(out, raw, binary::kHeaderSize + extras_length);
-  if (!key.empty()) evbuffer_add(out, key.data(), key.size());
+  size_t used = binary::kHeaderSize + extras_length;
+  if (key.size() <= sizeof(raw) - used) {
+    if (!key.empty()) std::memcpy(raw + used, key.data(), key.size());
+    evbuffer_add(out, raw, used + key.size());
+  } else {
+    evbuffer_add(out, raw, used);
+    evbuffer_add(out, key.data(), key.size());
+  }
   if (value_length > 0) wire::add_reference(out, value);  // kept in the request for a retry
 }
 
@@ -194,8 +202,8 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
   for (;;) {
     const size_t avail = evbuffer_get_length(in);
     if (avail < binary::kHeaderSize || avail < need_) return BackendDecode::NeedMore;
-    uint8_t raw[binary::kHeaderSize];
-    evbuffer_copyout(in, raw, sizeof(raw));
+    // Read in place (pullup only copies when the header straddles chains).
+    const auto* raw = static_cast<const uint8_t*>(evbuffer_pullup(in, binary::kHeaderSize));
     const binary::Header h = binary::decode_header(raw);
     const uint32_t expected_opaque = op.opaque_base + (multi ? op.cursor : 0);
     if (h.magic != binary::kResponseMagic || h.opcode != expected_opcode || h.opaque != expected_opaque ||
@@ -210,10 +218,9 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
     need_ = 0;
     const Status status = static_cast<Status>(h.vbucket_or_status);
     const size_t value_length = h.body_length - h.extras_length - h.key_length;
-    evbuffer_drain(in, binary::kHeaderSize);
 
     if (op.stand_in != backend::kNoStandIn) {
-      evbuffer_drain(in, h.body_length);
+      evbuffer_drain(in, frame);
       if (op.stand_in == backend::kNotForwarded) {
         backend::note_shared_error(req.results[0], Status::InternalError, ErrorClass::ServerError,
                                    "command is answered by the proxy");
@@ -221,18 +228,24 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
       return BackendDecode::Done;
     }
 
+    // Header, extras and key, contiguous: read in place, then one drain.
+    const size_t prefix = binary::kHeaderSize + h.extras_length + h.key_length;
+    const auto* head = static_cast<const uint8_t*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(prefix)));
+    uint8_t extras[4] = {};
+    const size_t extras_read = std::min<size_t>(h.extras_length, sizeof(extras));
+    if (extras_read == sizeof(extras)) {
+      std::memcpy(extras, head + binary::kHeaderSize, sizeof(extras));  // the usual case: a fixed-size copy
+    } else {
+      std::memcpy(extras, head + binary::kHeaderSize, extras_read);
+    }
+    const std::string_view key(reinterpret_cast<const char*>(head) + binary::kHeaderSize + h.extras_length,
+                               h.key_length);
+
     if (multi) {
       Result& r = backend::result_for(op, op.cursor);
       std::string_view asked = req.key(op.key_indexes[op.cursor]);
-      uint8_t extras[4] = {};
-      size_t extras_read = std::min<size_t>(h.extras_length, sizeof(extras));
-      evbuffer_remove(in, extras, extras_read);
-      evbuffer_drain(in, h.extras_length - extras_read);
-      if (h.key_length > 0) {
-        const char* k = reinterpret_cast<const char*>(evbuffer_pullup(in, h.key_length));
-        if (std::string_view(k, h.key_length) != asked) return BackendDecode::Desync;
-        evbuffer_drain(in, h.key_length);
-      }
+      if (h.key_length > 0 && key != asked) return BackendDecode::Desync;
+      evbuffer_drain(in, prefix);
       if (status == Status::Success) {
         r.reset();
         r.hit = true;
@@ -246,6 +259,7 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
       return BackendDecode::Done;
     }
 
+    evbuffer_drain(in, binary::kHeaderSize);  // the paths below read extras and key themselves
     if (req.op == Op::Stats) {
       if (status != Status::Success) {
         std::string body(value_length, '\0');
@@ -281,10 +295,7 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
 
     // One keyed reply: storage, delete, incr/decr, touch.
     Result& r = backend::result_for(op, 0);
-    uint8_t extras[4] = {};
-    size_t extras_read = std::min<size_t>(h.extras_length, sizeof(extras));
-    evbuffer_remove(in, extras, extras_read);
-    evbuffer_drain(in, h.extras_length - extras_read + h.key_length);
+    evbuffer_drain(in, h.extras_length + h.key_length);
     if (status != Status::Success) {
       fill_error(r, status, in, value_length);
       return BackendDecode::Done;

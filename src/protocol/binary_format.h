@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace moxi::protocol::binary {
 
@@ -81,26 +82,36 @@ struct Header {
   uint64_t cas = 0;
 };
 
+// Big-endian (network order) fields; memcpy + byte swap compiles to a load
+// or store and one bswap (the byte loops did not).
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ || __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__);
+constexpr bool kSwap = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 inline void put16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
+  if (kSwap) v = __builtin_bswap16(v);
+  std::memcpy(p, &v, 2);
 }
 inline void put32(uint8_t* p, uint32_t v) {
-  for (int i = 3; i >= 0; --i, v >>= 8) p[i] = static_cast<uint8_t>(v);
+  if (kSwap) v = __builtin_bswap32(v);
+  std::memcpy(p, &v, 4);
 }
 inline void put64(uint8_t* p, uint64_t v) {
-  for (int i = 7; i >= 0; --i, v >>= 8) p[i] = static_cast<uint8_t>(v);
+  if (kSwap) v = __builtin_bswap64(v);
+  std::memcpy(p, &v, 8);
 }
-inline uint16_t get16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+inline uint16_t get16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return kSwap ? __builtin_bswap16(v) : v;
+}
 inline uint32_t get32(const uint8_t* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = (v << 8) | p[i];
-  return v;
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return kSwap ? __builtin_bswap32(v) : v;
 }
 inline uint64_t get64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
-  return v;
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return kSwap ? __builtin_bswap64(v) : v;
 }
 
 inline void encode_header(const Header& h, uint8_t* out /* kHeaderSize bytes */) {

@@ -191,7 +191,13 @@ struct Request {
   void prepare_results() {
     size_t n = keys.empty() ? 1 : keys.size();
     results.resize(n);
-    for (auto& r : results) r.reset();
+    for (auto& r : results) {
+      r.reset();
+      if (!spare_values_.empty() && !r.value.has_buffer()) {
+        r.value = std::move(spare_values_.back());
+        spare_values_.pop_back();
+      }
+    }
   }
 
   // Back to a blank request, keeping allocated capacity.
@@ -216,10 +222,19 @@ struct Request {
     close_after = false;
     limit = Limit::None;
     vbuckets.clear();
-    for (auto& r : results) r.reset();
+    for (auto& r : results) {
+      r.reset();
+      // Kept for the next request's results: a pooled request allocates no
+      // evbuffer per value in steady state.
+      if (r.value.has_buffer() && spare_values_.size() < kSpareValues) spare_values_.push_back(std::move(r.value));
+    }
     results.clear();
     stats.clear();
   }
+
+ private:
+  static constexpr size_t kSpareValues = 16;
+  std::vector<EvBuf> spare_values_;  // emptied value buffers of earlier results
 };
 
 // The result of key `i` (or of the keyless op); a request the core left

@@ -44,6 +44,15 @@ class LineWriter {
     return str(std::string_view(tmp, static_cast<size_t>(format_i64(v, tmp) - tmp)));
   }
   LineWriter& crlf() { return str("\r\n"); }
+  // Moves the first `n` bytes of `src` in (evbuffer_remove) when they fit in
+  // what is left of the line buffer: a small value goes out in the same
+  // evbuffer_add as its header line. False, and `src` untouched, when not.
+  bool take_from(evbuffer* src, size_t n) {
+    if (n > sizeof(buf_) - used_) return false;
+    if (n > 0 && evbuffer_remove(src, buf_ + used_, n) != static_cast<int>(n)) return false;
+    used_ += n;
+    return true;
+  }
   void flush() {
     if (used_ > 0) evbuffer_add(out_, buf_, used_);
     used_ = 0;
@@ -57,6 +66,14 @@ class LineWriter {
 
 // Position of the first '\n' at or after `from`, or -1.
 inline ptrdiff_t find_newline(evbuffer* in, size_t from) {
+  // Usually the line is in the first chain: one memchr, no evbuffer_ptr walk.
+  evbuffer_iovec first;
+  if (evbuffer_peek(in, 1, nullptr, &first, 1) >= 1 && from < first.iov_len) {
+    const char* base = static_cast<const char*>(first.iov_base);
+    if (const void* nl = std::memchr(base + from, '\n', first.iov_len - from))
+      return static_cast<const char*>(nl) - base;
+    if (first.iov_len == evbuffer_get_length(in)) return -1;
+  }
   evbuffer_ptr start;
   if (evbuffer_ptr_set(in, &start, from, EVBUFFER_PTR_SET) != 0) return -1;
   evbuffer_ptr p = evbuffer_search(in, "\n", 1, &start);

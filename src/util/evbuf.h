@@ -14,7 +14,9 @@ namespace moxi {
 
 class EvBuf {
  public:
-  EvBuf() : buf_(evbuffer_new()) {}
+  // The evbuffer is created on first use: a Result that never holds a value
+  // (a set's, a miss's) costs no allocation.
+  EvBuf() = default;
   ~EvBuf() {
     if (buf_) evbuffer_free(buf_);
   }
@@ -29,20 +31,35 @@ class EvBuf {
     return *this;
   }
 
-  evbuffer* get() const { return buf_; }
-  size_t size() const { return evbuffer_get_length(buf_); }
+  // Logically const: creating the (empty) buffer changes no content.
+  evbuffer* get() const {
+    if (!buf_) buf_ = evbuffer_new();
+    return buf_;
+  }
+  bool has_buffer() const { return buf_ != nullptr; }
+  size_t size() const { return buf_ ? evbuffer_get_length(buf_) : 0; }
   bool empty() const { return size() == 0; }
-  void clear() { evbuffer_drain(buf_, size()); }
-  void append(std::string_view s) { evbuffer_add(buf_, s.data(), s.size()); }
+  // Empties the buffer. Chains are freed with their data, but an empty
+  // chain holding reserved space stays (libevent does not drain an empty
+  // buffer): release() frees that too.
+  void clear() {
+    if (buf_) evbuffer_drain(buf_, evbuffer_get_length(buf_));
+  }
+  // Frees the evbuffer and every chain; the next get() makes a new one.
+  void release() {
+    if (buf_) evbuffer_free(buf_);
+    buf_ = nullptr;
+  }
+  void append(std::string_view s) { evbuffer_add(get(), s.data(), s.size()); }
   // Copies the whole content out; for tests and small control replies only.
   std::string str() const {
     std::string out(size(), '\0');
-    evbuffer_copyout(buf_, out.data(), out.size());
+    if (buf_) evbuffer_copyout(buf_, out.data(), out.size());
     return out;
   }
 
  private:
-  evbuffer* buf_;
+  mutable evbuffer* buf_ = nullptr;
 };
 
 }  // namespace moxi

@@ -131,7 +131,7 @@ class BehaviorsTest : public CppUnit::TestFixture {
 
   void effective_protocol() {
     using D = DownstreamProtocol;
-    CPPUNIT_ASSERT(effective_downstream_protocol(D::Unset, false) == D::Ascii);
+    CPPUNIT_ASSERT(effective_downstream_protocol(D::Unset, false) == D::Binary);  // as the original moxi
     CPPUNIT_ASSERT(effective_downstream_protocol(D::Unset, true) == D::Binary);
     CPPUNIT_ASSERT(effective_downstream_protocol(D::Binary, false) == D::Binary);
     CPPUNIT_ASSERT(effective_downstream_protocol(D::Ascii, false) == D::Ascii);

@@ -56,6 +56,14 @@ class NumbersTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("18446744073709551615"), std::string(buf, format_u64(UINT64_MAX, buf)));
     CPPUNIT_ASSERT_EQUAL(std::string("-9223372036854775808"), std::string(buf, format_i64(INT64_MIN, buf)));
     CPPUNIT_ASSERT_EQUAL(std::string("-1"), std::string(buf, format_i64(-1, buf)));
+    // Every digit count, and the edges of the two-digits-at-a-time steps.
+    uint64_t v = 1;
+    for (int digits = 1; digits <= 20; ++digits, v *= 10) {
+      for (uint64_t x : {v, v + 1, v * 2 + 3, v == 1 ? 9 : v * 10 - 1}) {
+        if (digits == 20 && x < v) continue;  // past UINT64_MAX
+        CPPUNIT_ASSERT_EQUAL(std::to_string(x), std::string(buf, format_u64(x, buf)));
+      }
+    }
   }
 };
 

@@ -259,7 +259,11 @@ class AsciiKetamaAsciiTest : public AsciiCommandsBase {
   CPPUNIT_TEST_SUITE_END();
 
  public:
-  ClusterOptions options() const override { return ClusterOptions{}; }
+  ClusterOptions options() const override {
+    ClusterOptions o;
+    o.downstream_protocol = "ascii";  // not the default: asked for
+    return o;
+  }
 };
 
 class AsciiKetamaBinaryTest : public AsciiCommandsBase {

@@ -232,7 +232,11 @@ class BinaryKetamaAsciiTest : public BinaryCommandsBase {
   CPPUNIT_TEST_SUITE_END();
 
  public:
-  ClusterOptions options() const override { return ClusterOptions{}; }
+  ClusterOptions options() const override {
+    ClusterOptions o;
+    o.downstream_protocol = "ascii";  // not the default: asked for
+    return o;
+  }
   bool ascii_backend() const override { return true; }
 };
 

@@ -8,8 +8,10 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <random>
 
 #include "t/vbucket/fixtures.h"
+#include "vbucket/ketama.h"
 #include "vbucket/server_list_parse.h"
 #include "vbucket/vbucket_view.h"
 
@@ -49,6 +51,7 @@ class KetamaTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(weightedListsMatchLibmemcachedClient);
   CPPUNIT_TEST(weightsShareTheRing);
   CPPUNIT_TEST(singleServerTakesEverything);
+  CPPUNIT_TEST(ownContinuumMatchesLibmemcachedForEveryKeyLength);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -123,6 +126,36 @@ class KetamaTest : public CppUnit::TestFixture {
     for (int i = 0; i < 40000; ++i) ++counts[r.value()->server_for_key("k" + std::to_string(i))];
     const double ratio = static_cast<double>(counts[1]) / counts[0];
     CPPUNIT_ASSERT_MESSAGE("heavy/light = " + std::to_string(ratio), ratio > 2.0 && ratio < 4.5);
+  }
+
+  // KetamaRing routes with its own MD5 and a copy of libmemcached's
+  // continuum (checked when built); the tests above go through that path.
+  // Here: the copy is in use, and keys of every length 0..300 (one and two
+  // MD5 blocks, every padding case) and arbitrary bytes land where
+  // libmemcached puts them.
+  void ownContinuumMatchesLibmemcachedForEveryKeyLength() {
+    const std::vector<KetamaRing::Member> members = {{"10.0.0.1", 11211, 1}, {"cache-b", 11300, 3}, {"c", 7, 2}};
+    auto ring = KetamaRing::build(members);
+    CPPUNIT_ASSERT_MESSAGE(ring.error(), ring.ok());
+    CPPUNIT_ASSERT(ring.value()->uses_own_continuum());
+    std::unique_ptr<memcached_st, MemcachedFree> client(memcached_create(nullptr));
+    CPPUNIT_ASSERT_EQUAL(MEMCACHED_SUCCESS, memcached_behavior_set(client.get(), MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1));
+    for (const auto& m : members)
+      CPPUNIT_ASSERT_EQUAL(MEMCACHED_SUCCESS,
+                           memcached_server_add_with_weight(client.get(), m.host.c_str(), m.port, m.weight));
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<int> byte(0, 255);
+    Mismatches m;
+    for (size_t length = 0; length <= 300; ++length) {
+      for (int round = 0; round < 20; ++round) {
+        std::string key(length, '\0');
+        for (char& c : key) c = static_cast<char>(byte(rng));
+        const uint32_t pos = memcached_generate_hash(client.get(), key.data(), key.size());
+        m.expect_equal("key of " + std::to_string(length) + " bytes, round " + std::to_string(round), "server",
+                       static_cast<int>(pos), ring.value()->server_for_key(key));
+      }
+    }
+    m.report();
   }
 
   void singleServerTakesEverything() {

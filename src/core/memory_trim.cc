@@ -1,0 +1,28 @@
+#include "src/core/memory_trim.h"
+
+#include <malloc.h>
+
+namespace moxi {
+
+MemoryTrimmer::MemoryTrimmer(event_base* base, const std::atomic<int64_t>& connections)
+    : connections_(connections), timer_(event_new(base, -1, EV_PERSIST, &MemoryTrimmer::tick_cb, this)) {
+  const timeval second{1, 0};
+  if (timer_) event_add(timer_, &second);
+}
+
+MemoryTrimmer::~MemoryTrimmer() {
+  if (timer_) event_free(timer_);
+}
+
+void MemoryTrimmer::tick_cb(evutil_socket_t, short, void* arg) { static_cast<MemoryTrimmer*>(arg)->check(); }
+
+bool MemoryTrimmer::check() {
+  const int64_t now = connections_.load(std::memory_order_relaxed);
+  if (now > peak_) peak_ = now;
+  if (peak_ - now < kDrop) return false;
+  malloc_trim(0);
+  peak_ = now;
+  return true;
+}
+
+}  // namespace moxi

@@ -145,13 +145,25 @@ class OperationsTest : public CppUnit::TestFixture {
     std::mutex mutex;
     std::condition_variable progress;
     int batches = 0;
+    std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
+    // An assertion that fails while the clients run must report its
+    // message, not end the process with joinable threads: stop and join them.
+    struct JoinAll {
+      std::atomic<bool>& stop;
+      std::vector<std::thread>& threads;
+      ~JoinAll() {
+        stop = true;
+        for (auto& t : threads)
+          if (t.joinable()) t.join();
+      }
+    } join_all{stop, threads};
     for (int id = 0; id < kClients; ++id) {
       threads.emplace_back([&, id] {
         Outcome& out = outcomes[static_cast<size_t>(id)];
         try {
           TestClient c(port, 5s);
-          for (int b = 0;; ++b) {
+          for (int b = 0; !stop; ++b) {
             std::string batch;
             std::vector<std::pair<std::string, std::string>> sent;
             for (int i = 0; i < kBatch; ++i) {

@@ -4,7 +4,7 @@ src_libmoxi_a_SOURCES = \
 	src/util/evbuf.h \
 	src/util/event_alloc.cc src/util/event_alloc.h \
 	src/util/fifo.h \
-	src/protocol/request.h \
+	src/protocol/request.h src/protocol/value_bytes.h \
 	src/routing/snapshot.cc src/routing/snapshot.h \
 	src/upstream/server_connection.cc src/upstream/server_connection.h \
 	src/upstream/server_group.cc src/upstream/server_group.h \

@@ -571,7 +571,7 @@ BackendDecode AsciiBackendCodec::decode_get(BackendOp& op, evbuffer* in) {
       r.flags = static_cast<uint32_t>(flags);
       r.cas = cas;
       evbuffer_drain(in, consumed);
-      evbuffer_remove_buffer(in, r.value.get(), static_cast<size_t>(bytes));
+      r.value.take(in, static_cast<size_t>(bytes));
       char crlf[2];
       evbuffer_remove(in, crlf, 2);
       if (crlf[0] != '\r' || crlf[1] != '\n') return BackendDecode::Desync;

@@ -581,9 +581,11 @@ void AsciiClientCodec::encode_get(const Request& req, evbuffer* out) {
     w.str("VALUE ").str(req.key(i)).ch(' ').u64(r.flags).ch(' ').u64(bytes);
     if (req.want_cas) w.ch(' ').u64(r.cas);
     w.crlf();
-    if (!w.take_from(r.value.get(), bytes)) {
+    if (r.value.is_small()) {
+      w.str(r.value.small());
+    } else if (!w.take_from(r.value.chain(), bytes)) {
       w.flush();
-      evbuffer_add_buffer(out, r.value.get());  // moves the chains: no copy
+      r.value.move_to(out);  // moves the chains: no copy
     }
     w.crlf();
   }

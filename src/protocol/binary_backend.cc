@@ -17,8 +17,8 @@
 // (the stream and our queue disagree, so nothing after it can be trusted).
 // A GETK/GATK response must also echo the key that was asked for.
 //
-// Responses: status 0 fills the result (a hit moves the value bytes into
-// Result::value with evbuffer_remove_buffer); any other status lands as is in
+// Responses: status 0 fills the result (a hit's value bytes go to
+// Result::value: copied when small, chains moved when big, see ValueBytes); any other status lands as is in
 // the key's Result with the response body as its message (e.g. 0x0007 ->
 // Status::NotMyVbucket, which the core retries). STAT responses are merged
 // until the empty terminator.
@@ -202,8 +202,14 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
   for (;;) {
     const size_t avail = evbuffer_get_length(in);
     if (avail < binary::kHeaderSize || avail < need_) return BackendDecode::NeedMore;
-    // Read in place (pullup only copies when the header straddles chains).
-    const auto* raw = static_cast<const uint8_t*>(evbuffer_pullup(in, binary::kHeaderSize));
+    // Read in place: usually the whole frame is in the first chain, and
+    // nothing is copied or pulled up (pullup only when the header straddles
+    // chains).
+    evbuffer_iovec first{};
+    evbuffer_peek(in, 1, nullptr, &first, 1);
+    const auto* raw = first.iov_len >= binary::kHeaderSize
+                          ? static_cast<const uint8_t*>(first.iov_base)
+                          : static_cast<const uint8_t*>(evbuffer_pullup(in, binary::kHeaderSize));
     const binary::Header h = binary::decode_header(raw);
     const uint32_t expected_opaque = op.opaque_base + (multi ? op.cursor : 0);
     if (h.magic != binary::kResponseMagic || h.opcode != expected_opcode || h.opaque != expected_opaque ||
@@ -230,7 +236,10 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
 
     // Header, extras and key, contiguous: read in place, then one drain.
     const size_t prefix = binary::kHeaderSize + h.extras_length + h.key_length;
-    const auto* head = static_cast<const uint8_t*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(prefix)));
+    const bool whole_frame_in_place = raw == first.iov_base && first.iov_len >= frame;
+    const auto* head = whole_frame_in_place
+                           ? raw
+                           : static_cast<const uint8_t*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(prefix)));
     uint8_t extras[4] = {};
     const size_t extras_read = std::min<size_t>(h.extras_length, sizeof(extras));
     if (extras_read == sizeof(extras)) {
@@ -245,14 +254,20 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
       Result& r = backend::result_for(op, op.cursor);
       std::string_view asked = req.key(op.key_indexes[op.cursor]);
       if (h.key_length > 0 && key != asked) return BackendDecode::Desync;
-      evbuffer_drain(in, prefix);
       if (status == Status::Success) {
         r.reset();
         r.hit = true;
         r.flags = binary::get32(extras);
         r.cas = h.cas;
-        evbuffer_remove_buffer(in, r.value.get(), value_length);
+        if (whole_frame_in_place && value_length <= ValueBytes::kInlineMax) {
+          r.value.assign(reinterpret_cast<const char*>(head) + prefix, value_length);
+          evbuffer_drain(in, frame);
+        } else {
+          evbuffer_drain(in, prefix);
+          r.value.take(in, value_length);
+        }
       } else {
+        evbuffer_drain(in, prefix);
         fill_error(r, status, in, value_length);
       }
       if (++op.cursor < op.key_indexes.size()) continue;

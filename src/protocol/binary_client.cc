@@ -317,8 +317,11 @@ void encode_get(const Request& req, evbuffer* out) {
   if (r.hit) {
     uint8_t flags[4];
     binary::put32(flags, r.flags);
+    // A small value travels as the body (copied with the header), a big one
+    // as chains.
     write_response(out, req, Status::Success, r.cas, flags, sizeof(flags), req.return_key ? key : std::string_view(),
-                   {}, r.value.get());
+                   r.value.is_small() ? r.value.small() : std::string_view(),
+                   r.value.is_small() ? nullptr : r.value.chain());
     return;
   }
   const bool miss = r.error_class == ErrorClass::None && (r.status == Status::KeyNotFound || r.status == Status::Success);

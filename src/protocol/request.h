@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "src/protocol/value_bytes.h"
 #include "src/util/evbuf.h"
 
 namespace moxi::protocol {
@@ -111,7 +112,7 @@ struct Result {
   uint32_t flags = 0;
   uint64_t cas = 0;
   uint64_t number = 0;  // incr/decr: the new value
-  EvBuf value;          // get/gat hit: the value bytes (moved, not copied)
+  ValueBytes value;     // get/gat hit: the value bytes (small ones copied, big ones moved)
 
   void reset() {
     status = Status::Success;
@@ -193,9 +194,13 @@ struct Request {
     results.resize(n);
     for (auto& r : results) {
       r.reset();
-      if (!spare_values_.empty() && !r.value.has_buffer()) {
-        r.value = std::move(spare_values_.back());
-        spare_values_.pop_back();
+      if (!spare_small_.empty()) {
+        r.value.adopt_small(std::move(spare_small_.back()));
+        spare_small_.pop_back();
+      }
+      if (!spare_chains_.empty() && !r.value.has_chain_buffer()) {
+        r.value.adopt_chain(std::move(spare_chains_.back()));
+        spare_chains_.pop_back();
       }
     }
   }
@@ -224,9 +229,11 @@ struct Request {
     vbuckets.clear();
     for (auto& r : results) {
       r.reset();
-      // Kept for the next request's results: a pooled request allocates no
-      // evbuffer per value in steady state.
-      if (r.value.has_buffer() && spare_values_.size() < kSpareValues) spare_values_.push_back(std::move(r.value));
+      // Kept for the next request's results: a pooled request allocates
+      // neither a string nor an evbuffer per value in steady state.
+      if (spare_small_.size() < kSpareValues) spare_small_.push_back(r.value.release_small());
+      if (r.value.has_chain_buffer() && spare_chains_.size() < kSpareValues)
+        spare_chains_.push_back(r.value.release_chain());
     }
     results.clear();
     stats.clear();
@@ -234,7 +241,8 @@ struct Request {
 
  private:
   static constexpr size_t kSpareValues = 16;
-  std::vector<EvBuf> spare_values_;  // emptied value buffers of earlier results
+  std::vector<std::string> spare_small_;  // emptied inline value strings of earlier results
+  std::vector<EvBuf> spare_chains_;       // emptied value evbuffers of earlier results
 };
 
 // The result of key `i` (or of the keyless op); a request the core left

@@ -128,10 +128,18 @@ class AsciiClientEncodeTest : public CppUnit::TestFixture {
   }
 
   void testValuesAreMoved() {
+    // A small value is held inline and copied into the reply line.
     Request r = make(Op::Get, {"a"});
     hit(r.results[0], "value");
+    CPPUNIT_ASSERT(r.results[0].value.is_small());
     ASSERT_BYTES("VALUE a 0 5\r\nvalue\r\nEND\r\n", reply(r));
-    CPPUNIT_ASSERT(r.results[0].value.empty());
+    // A big one is held as evbuffer chains, which move into the output.
+    Request big = make(Op::Get, {"b"});
+    const std::string bytes(ValueBytes::kInlineMax * 4, 'x');
+    hit(big.results[0], bytes);
+    CPPUNIT_ASSERT(!big.results[0].value.is_small());
+    ASSERT_BYTES("VALUE b 0 " + std::to_string(bytes.size()) + "\r\n" + bytes + "\r\nEND\r\n", reply(big));
+    CPPUNIT_ASSERT(big.results[0].value.empty());
   }
 
   void testStorageReplies() {

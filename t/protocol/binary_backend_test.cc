@@ -113,6 +113,7 @@ class BinaryBackendTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testOpaquesIncrease);
   CPPUNIT_TEST(testDecodeMultiget);
   CPPUNIT_TEST(testDecodeSplitReads);
+  CPPUNIT_TEST(testDecodeValueSizesAndLayouts);
   CPPUNIT_TEST(testNotMyVbucket);
   CPPUNIT_TEST(testDecodeMutations);
   CPPUNIT_TEST(testDecodeStats);
@@ -262,6 +263,39 @@ class BinaryBackendTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(c.trickle(reply) == BackendDecode::Done);
     CPPUNIT_ASSERT_EQUAL(std::string("xyz"), r.results[0].value.str());
     CPPUNIT_ASSERT_EQUAL(std::string("0123456789"), r.results[1].value.str());
+  }
+
+  // Values up to ValueBytes::kInlineMax are copied inline (read in place
+  // when the frame is in one chain, copied out when it spans chains), larger
+  // ones move as chains; the bytes are the same either way.
+  void testDecodeValueSizesAndLayouts() {
+    for (size_t size : {size_t{0}, size_t{1}, size_t{100}, ValueBytes::kInlineMax, ValueBytes::kInlineMax + 1,
+                        size_t{5000}}) {
+      for (bool scattered : {false, true}) {
+        Request r = make(Op::Get, {"key"});
+        Conversation c(r);
+        std::string value(size, '\0');
+        for (size_t i = 0; i < size; ++i) value[i] = static_cast<char>('a' + i % 26);
+        const std::string frame =
+            encode_frame(response(op(Opcode::GetK), c.frames[0].opaque, Status::Success, be32(9), "key", value));
+        std::vector<std::string> pieces;  // referenced by c.in's chains: outlives the checks
+        if (scattered) {
+          // Each 7-byte piece in a chain of its own (a reference chain).
+          for (size_t i = 0; i < frame.size(); i += 7) pieces.push_back(frame.substr(i, 7));
+          for (const std::string& p : pieces) evbuffer_add_reference(c.in.get(), p.data(), p.size(), nullptr, nullptr);
+          CPPUNIT_ASSERT(c.codec->decode(c.bop, c.in.get()) == BackendDecode::Done);
+        } else {
+          CPPUNIT_ASSERT(c.feed(frame) == BackendDecode::Done);
+        }
+        const std::string where = "size " + std::to_string(size) + (scattered ? " scattered" : " in one chain");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(where, size_t{0}, c.in.size());
+        CPPUNIT_ASSERT_MESSAGE(where, r.results[0].hit);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(where, uint32_t{9}, r.results[0].flags);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(where, size <= ValueBytes::kInlineMax, r.results[0].value.is_small());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(where, value.size(), r.results[0].value.size());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(where, value, r.results[0].value.str());
+      }
+    }
   }
 
   void testNotMyVbucket() {

@@ -51,8 +51,11 @@ void ClientConnection::process_input() {
   const std::shared_ptr<const Bucket>& bucket = worker_.snapshot().ports[port_index_].bucket;
   in_process_ = true;
   uint64_t decoded_at_us = 0;  // one clock read per batch: these requests arrived together
-  while (!closing_ && inflight_.size() < settings.max_client_inflight && output_size() < settings.max_client_output &&
-         in_.size() > 0) {
+  // Replies are written after the loop (on_exchange_complete defers while
+  // in_process_), so the output size is the same for every iteration.
+  const bool output_full = output_size() >= settings.max_client_output;
+  size_t unread = in_.size();
+  while (!closing_ && !output_full && inflight_.size() < settings.max_client_inflight && unread > 0) {
     Exchange* ex = worker_.exchanges().get();
     protocol::DecodeStatus status = codec_->decode(in_.get(), ex->request);
     if (ex->request.limit != protocol::Limit::None) count_limit(ex->request.limit);
@@ -65,6 +68,7 @@ void ClientConnection::process_input() {
       closing_ = true;
       break;
     }
+    unread = in_.size();
     ex->client = this;
     ex->client_id = id_;
     if (decoded_at_us == 0) decoded_at_us = monotonic_us();

@@ -22,8 +22,7 @@ void arm(event* timer, uint64_t delay_ms) {
 }  // namespace
 
 Worker::BucketState& Worker::state_for(const std::shared_ptr<const Bucket>& bucket) {
-  auto it = buckets_.find(bucket.get());
-  if (it != buckets_.end()) return it->second;
+  if (BucketState* known = find_state(bucket.get())) return *known;
   BucketState state;
   state.bucket = bucket;
   if (bucket->vbucket_routing()) state.view = std::make_unique<vbucket::VBucketView>(bucket->config);
@@ -39,9 +38,13 @@ bool Worker::in_snapshot(const Bucket* bucket) const {
 }
 
 void Worker::drop_if_retired(const Bucket* bucket) {
-  auto it = buckets_.find(bucket);
-  if (it == buckets_.end() || it->second.active != 0 || !it->second.waiting.empty() || in_snapshot(bucket)) return;
-  buckets_.erase(it);
+  BucketState* state = find_state(bucket);
+  if (!state || state->active != 0 || !state->waiting.empty() || in_snapshot(bucket)) return;
+  if (last_bucket_ == bucket) {
+    last_bucket_ = nullptr;
+    last_state_ = nullptr;
+  }
+  buckets_.erase(bucket);
 }
 
 void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket) {
@@ -132,7 +135,7 @@ void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& stat
   protocol::Request& req = ex->request;
   const auto& groups = state.groups;
   const size_t nkeys = req.key_count();
-  if (state.view) req.vbuckets.resize(nkeys);
+  if (state.view) req.vbuckets.reserve(nkeys);  // filled in key order below
   if (nkeys > 1) metrics_.inc(Metric::multiget_keys_total, nkeys);
 
   scratch_ops_.assign(groups.size(), nullptr);
@@ -142,7 +145,7 @@ void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& stat
     int server;
     if (state.view) {
       int vb = bucket.config->vbucket_for_key(key);
-      req.vbuckets[k] = static_cast<uint16_t>(vb);
+      req.vbuckets.push_back(static_cast<uint16_t>(vb));
       server = state.view->master(vb);
     } else {
       server = bucket.config->server_for_key(key);
@@ -201,16 +204,16 @@ void Worker::dispatch_broadcast(Exchange* ex, BucketState& state) {
 bool Worker::retry_not_my_vbucket(PendingOp* op) {
   Exchange* ex = op->exchange;
   protocol::Request& req = ex->request;
-  const auto* bucket = static_cast<const Bucket*>(ex->admitted_to);
-  auto it = bucket ? buckets_.find(bucket) : buckets_.end();
-  if (it == buckets_.end() || !it->second.view) return false;
-  BucketState& state = it->second;
-  const uint32_t bound = settings_.nmv_max_retries != 0 ? settings_.nmv_max_retries
-                                                         : 2 * static_cast<uint32_t>(bucket->servers.size());
   bool any = false;
   for (uint32_t k : op->op.key_indexes)
     if (req.results[k].status == Status::NotMyVbucket) any = true;
-  if (!any) return false;
+  if (!any) return false;  // the usual case: decided before any lookup
+  const auto* bucket = static_cast<const Bucket*>(ex->admitted_to);
+  BucketState* found = bucket ? find_state(bucket) : nullptr;
+  if (!found || !found->view) return false;
+  BucketState& state = *found;
+  const uint32_t bound = settings_.nmv_max_retries != 0 ? settings_.nmv_max_retries
+                                                         : 2 * static_cast<uint32_t>(bucket->servers.size());
   if (ex->nmv_retries >= bound) return false;
   ++ex->nmv_retries;
   // Learn the move once per vBucket, then send each refused key where the
@@ -267,7 +270,7 @@ void Worker::finish(Exchange* ex) {
     // Its slot frees: admit the oldest waiter of that bucket.
     const auto* bucket = static_cast<const Bucket*>(ex->admitted_to);
     ex->admitted_to = nullptr;
-    BucketState& state = buckets_.at(bucket);
+    BucketState& state = *find_state(bucket);  // held by this exchange: it exists
     --state.active;
     // A waiter admitted here may fail at once and come back through finish():
     // the outer call keeps admitting, so the stack stays flat.
@@ -279,7 +282,7 @@ void Worker::finish(Exchange* ex) {
         route(next, *bucket, state);
       }
       state.admitting = false;
-      drop_if_retired(bucket);
+      if (state.active == 0 && state.waiting.empty()) drop_if_retired(bucket);
     }
   }
   for (const auto& r : ex->request.results)

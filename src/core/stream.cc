@@ -103,9 +103,14 @@ int StreamConnection::read_some() {
 bool StreamConnection::flush() {
   if (fd_ < 0) return false;
   if (writing_) return true;  // EV_WRITE is armed; write_cb continues
-  while (out_.size() > 0) {
+  // Only this loop takes from out_: count down instead of asking the evbuffer.
+  size_t left = out_.size();
+  while (left > 0) {
     int n = evbuffer_write(out_.get(), fd_);
-    if (n > 0) continue;
+    if (n > 0) {
+      left -= std::min(left, static_cast<size_t>(n));
+      continue;
+    }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       if (!write_ev_) write_ev_ = event_new(worker_.base(), fd_, EV_WRITE, &StreamConnection::write_cb, this);
       writing_ = true;

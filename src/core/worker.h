@@ -111,6 +111,17 @@ class Worker {
     bool admitting = false;  // finish() is admitting waiters further up the stack
   };
   BucketState& state_for(const std::shared_ptr<const Bucket>& bucket);
+  // The state of `bucket`, or null. Every request looks its bucket up two or
+  // three times: the last bucket found is remembered (one port, one bucket is
+  // the usual case), so the hash table is consulted only when it changes.
+  BucketState* find_state(const Bucket* bucket) {
+    if (bucket == last_bucket_) return last_state_;
+    auto it = buckets_.find(bucket);
+    if (it == buckets_.end()) return nullptr;
+    last_bucket_ = bucket;
+    last_state_ = &it->second;
+    return last_state_;
+  }
   // Forgets the state of a bucket that left the snapshot once nothing uses it.
   void drop_if_retired(const Bucket* bucket);
   bool in_snapshot(const Bucket* bucket) const;
@@ -151,7 +162,9 @@ class Worker {
   std::unordered_map<ClientConnection*, std::unique_ptr<ClientConnection>> clients_;
   std::vector<std::unique_ptr<ClientConnection>> graveyard_;
   std::map<std::pair<std::string, protocol::Protocol>, std::unique_ptr<ServerGroup>> groups_;
-  std::unordered_map<const Bucket*, BucketState> buckets_;
+  std::unordered_map<const Bucket*, BucketState> buckets_;  // node-based: a state's address is stable
+  const Bucket* last_bucket_ = nullptr;  // find_state's memo; cleared when that state is erased
+  BucketState* last_state_ = nullptr;
   event* wait_timer_ = nullptr;
   std::vector<PendingOp*> scratch_ops_;  // dispatch_keys: one slot per server
   std::vector<StreamConnection*> dirty_;

@@ -6,6 +6,7 @@
 #include <event2/buffer.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,7 +44,7 @@ class EvBuf {
   // chain holding reserved space stays (libevent does not drain an empty
   // buffer): release() frees that too.
   void clear() {
-    if (buf_) evbuffer_drain(buf_, evbuffer_get_length(buf_));
+    if (buf_) evbuffer_drain(buf_, SIZE_MAX);  // drains everything; no length query
   }
   // Frees the evbuffer and every chain; the next get() makes a new one.
   void release() {

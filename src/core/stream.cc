@@ -1,6 +1,7 @@
 #include "src/core/stream.h"
 
 #include <event2/buffer.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -74,9 +75,16 @@ int StreamConnection::read_some() {
   evbuffer_iovec space[2];
   const int nvec = evbuffer_reserve_space(in_.get(), kReadChunk, space, 2);
   if (nvec <= 0) return -1;
-  iovec iov[2];
-  for (int i = 0; i < nvec; ++i) iov[i] = iovec{space[i].iov_base, space[i].iov_len};
-  const ssize_t n = ::readv(fd_, iov, nvec);
+  // recv for the usual single extent: the socket call path is shorter than
+  // the file one readv takes (no file-position lock, no vfs layer).
+  ssize_t n;
+  if (nvec == 1) {
+    n = ::recv(fd_, space[0].iov_base, space[0].iov_len, 0);
+  } else {
+    iovec iov[2];
+    for (int i = 0; i < nvec; ++i) iov[i] = iovec{space[i].iov_base, space[i].iov_len};
+    n = ::readv(fd_, iov, nvec);
+  }
   if (n <= 0) {
     const int err = errno;
     evbuffer_commit_space(in_.get(), space, 0);
@@ -106,8 +114,9 @@ bool StreamConnection::flush() {
   // Only this loop takes from out_: count down instead of asking the evbuffer.
   size_t left = out_.size();
   while (left > 0) {
-    int n = evbuffer_write(out_.get(), fd_);
+    const ssize_t n = send_some();
     if (n > 0) {
+      evbuffer_drain(out_.get(), static_cast<size_t>(n));
       left -= std::min(left, static_cast<size_t>(n));
       continue;
     }
@@ -123,6 +132,24 @@ bool StreamConnection::flush() {
   }
   on_drained();
   return true;
+}
+
+ssize_t StreamConnection::send_some() {
+  // send/sendmsg rather than evbuffer_write's writev: the socket call path is
+  // shorter (no file-position lock, no vfs layer), and MSG_NOSIGNAL makes a
+  // closed peer an EPIPE error, whatever the process's SIGPIPE disposition.
+  constexpr int kMaxExtents = 16;
+  evbuffer_iovec vec[kMaxExtents];
+  int nvec = evbuffer_peek(out_.get(), -1, nullptr, vec, kMaxExtents);
+  if (nvec <= 0) return 0;
+  nvec = std::min(nvec, kMaxExtents);
+  if (nvec == 1) return ::send(fd_, vec[0].iov_base, vec[0].iov_len, MSG_NOSIGNAL);
+  iovec iov[kMaxExtents];
+  for (int i = 0; i < nvec; ++i) iov[i] = iovec{vec[i].iov_base, vec[i].iov_len};
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = static_cast<size_t>(nvec);
+  return ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
 }
 
 void StreamConnection::read_cb(evutil_socket_t, short, void* arg) {

@@ -13,6 +13,8 @@
 
 #include <event2/event.h>
 
+#include <sys/types.h>
+
 #include <cstddef>
 
 #include "src/util/evbuf.h"
@@ -63,6 +65,9 @@ class StreamConnection {
   EvBuf out_;
 
  private:
+  // One send of the front of out_ (up to 16 extents); the bytes sent, or -1
+  // with errno set.
+  ssize_t send_some();
   static void read_cb(evutil_socket_t, short, void* arg);
   static void write_cb(evutil_socket_t, short, void* arg);
   void create_events();

@@ -71,6 +71,7 @@ std::string keys_of(const Request& req) {
 class AsciiClientDecodeTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(AsciiClientDecodeTest);
   CPPUNIT_TEST(testGetForms);
+  CPPUNIT_TEST(testGetFastPathMatchesTokenizer);
   CPPUNIT_TEST(testGatForms);
   CPPUNIT_TEST(testGetErrors);
   CPPUNIT_TEST(testStorageForms);
@@ -129,6 +130,40 @@ class AsciiClientDecodeTest : public CppUnit::TestFixture {
     r = decode1(many + "\r\n");  // more than memcached's 24 tokens per pass
     CPPUNIT_ASSERT_EQUAL(size_t{100}, r.key_count());
     CPPUNIT_ASSERT_EQUAL(std::string("k99"), std::string(r.key(99)));
+  }
+
+  // "get <key>" has a fast path that skips the tokenizer; a leading space
+  // sends the same line through the tokenizer. Both must agree on every line,
+  // under default and tight limits.
+  void testGetFastPathMatchesTokenizer() {
+    const std::string k250(250, 'k');
+    const std::vector<std::string> lines = {
+        "get a", "get a b", "get a ", "get  a", "get " + k250, "get " + k250 + "x", "get a\tb", "get noreply",
+        "get a\0b", "get ", "get", "gets a", "get\ta", std::string("get \x80\xff", 6), "get a\r"};
+    Limits tight;
+    tight.max_key_length = 3;
+    Limits no_keys;
+    no_keys.max_keys = 0;
+    for (const Limits& limits : {Limits{}, tight, no_keys}) {
+      for (const std::string& line : lines) {
+        for (const char* ending : {"\r\n", "\n"}) {
+          auto fast_codec = make_ascii_client_codec(limits);
+          auto slow_codec = make_ascii_client_codec(limits);
+          Request fast;
+          Request slow;
+          size_t fast_left = 0;
+          size_t slow_left = 0;
+          const DecodeStatus fs = test::decode_one(*fast_codec, line + ending, fast, &fast_left);
+          const DecodeStatus ss = test::decode_one(*slow_codec, " " + line + ending, slow, &slow_left);
+          const std::string where = printable(line) + " max_key_length=" + std::to_string(limits.max_key_length) +
+                                    " max_keys=" + std::to_string(limits.max_keys);
+          CPPUNIT_ASSERT_EQUAL_MESSAGE(where, static_cast<int>(ss), static_cast<int>(fs));
+          CPPUNIT_ASSERT_EQUAL_MESSAGE(where, test::describe(slow), test::describe(fast));
+          CPPUNIT_ASSERT_EQUAL_MESSAGE(where, static_cast<int>(slow.limit), static_cast<int>(fast.limit));
+          CPPUNIT_ASSERT_EQUAL_MESSAGE(where, slow_left, fast_left);
+        }
+      }
+    }
   }
 
   void testGatForms() {

@@ -5,6 +5,7 @@ t_protocol_tests_SOURCES = \
 	t/protocol/test_util.h t/protocol/test_util.cc \
 	t/protocol/numbers_test.cc \
 	t/protocol/tables_test.cc \
+	t/protocol/request_test.cc \
 	t/protocol/ascii_client_decode_test.cc \
 	t/protocol/ascii_client_encode_test.cc \
 	t/protocol/binary_client_test.cc \

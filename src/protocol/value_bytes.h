@@ -2,7 +2,7 @@
 // for their size.
 //
 // Values of at most kInlineMax bytes are copied into `small_`, a string whose
-// capacity is kept from request to request (Request keeps spares). For the
+// capacity is kept from request to request (Request keeps its Results). For the
 // usual ~100-byte value one memcpy out of the read buffer and one into the
 // reply line cost a fraction of what moving evbuffer chains does (the W1
 // profile: about 500 instructions per get went to evbuffer_remove_buffer,
@@ -89,20 +89,6 @@ class ValueBytes {
 
   // A copy of the bytes; for tests and small control replies only.
   std::string str() const { return chained_ ? chain_.str() : small_; }
-
-  // The inline string and the evbuffer are recycled by Request (see its
-  // spare lists): moving them out leaves this value empty.
-  std::string release_small() { return std::exchange(small_, std::string()); }
-  void adopt_small(std::string s) {
-    small_ = std::move(s);
-    small_.clear();
-  }
-  bool has_chain_buffer() const { return chain_.has_buffer(); }
-  EvBuf release_chain() {
-    chained_ = false;
-    return std::move(chain_);
-  }
-  void adopt_chain(EvBuf b) { chain_ = std::move(b); }
 
  private:
   std::string small_;

@@ -15,7 +15,7 @@ namespace moxi {
 
 namespace {
 // One read takes at most this much; bounds the input buffer growth per event.
-constexpr int kReadChunk = 64 * 1024;
+constexpr int kReadChunk = static_cast<int>(Worker::kReadScratchSize);
 }  // namespace
 
 StreamConnection::StreamConnection(Worker& worker, int fd) : worker_(worker) {
@@ -69,6 +69,23 @@ void StreamConnection::mark_dirty() {
 }
 
 int StreamConnection::read_some() {
+  // With nothing buffered (the usual case: requests and replies arrive
+  // whole), read into the worker's scratch buffer and append just the bytes
+  // that came: reserving 64 KiB of evbuffer space per read, committing it
+  // and freeing the chain once drained cost ~300 instructions per request
+  // (W1 profile), and an idle connection holds no reserved chain. Bytes that
+  // continue a message already buffered (a big value) are read straight into
+  // the evbuffer below, never copied.
+  if (in_.size() == 0) {
+    char* scratch = worker_.read_scratch();
+    const ssize_t n = ::recv(fd_, scratch, Worker::kReadScratchSize, 0);
+    if (n > 0) {
+      evbuffer_add(in_.get(), scratch, static_cast<size_t>(n));
+      return static_cast<int>(n);
+    }
+    if (n == 0) return 0;
+    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -2 : -1;
+  }
   // readv straight into reserved buffer space. evbuffer_read would first ask
   // the kernel how much is waiting (ioctl FIONREAD): one more system call
   // per read, and system calls are what a proxy's CPU goes to.

@@ -61,6 +61,14 @@ class Worker {
   // ---- worker-thread only ----
   int id() const { return id_; }
   event_base* base() const { return base_; }
+  // A 64 KiB buffer for this worker's connections to read small messages
+  // into before they are appended to the connection's evbuffer (see
+  // StreamConnection::read_some). Used and overwritten within one callback.
+  static constexpr size_t kReadScratchSize = 64 * 1024;
+  char* read_scratch() {
+    if (!read_scratch_) read_scratch_ = std::make_unique<char[]>(kReadScratchSize);
+    return read_scratch_.get();
+  }
   uint64_t now_ms() const;
   const ProxySettings& settings() const { return settings_; }
   Metrics& metrics() { return metrics_; }
@@ -168,6 +176,7 @@ class Worker {
   event* wait_timer_ = nullptr;
   std::vector<PendingOp*> scratch_ops_;  // dispatch_keys: one slot per server
   std::vector<StreamConnection*> dirty_;
+  std::unique_ptr<char[]> read_scratch_;
   Pool<Exchange> exchanges_;
   Pool<PendingOp> ops_;
   Metrics metrics_;

@@ -105,12 +105,9 @@ int StreamConnection::read_some() {
   if (n <= 0) {
     const int err = errno;
     evbuffer_commit_space(in_.get(), space, 0);
-    // Nothing arrived: free the reserved chain (64 KiB) unless older bytes
-    // share it, so an idle or closing connection does not keep it (10,000
-    // clients closing at once held ~70 MiB of malloc arena this way).
-    // libevent keeps the chains of a buffer drained to empty, so the
-    // evbuffer goes; it is made again on the next read.
-    if (in_.size() == 0) in_.release();
+    // Nothing arrived. The reservation stays with the partial message it
+    // would have continued, and goes when that message is drained (an idle
+    // connection's buffer is empty, so it never holds one: see above).
     if (n == 0) return 0;
     errno = err;
     return (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) ? -2 : -1;

@@ -11,7 +11,8 @@ t_proxy_tests_SOURCES = \
 	t/proxy/topology_test.cc \
 	t/proxy/live_config_test.cc \
 	t/proxy/operations_test.cc \
-	t/proxy/stats_test.cc
+	t/proxy/stats_test.cc \
+	t/proxy/conformance_test.cc
 t_proxy_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS)
 # src/libmoxi.a: the stats tests compare moxi's output with its metrics table.
 t_proxy_tests_LDADD = t/libtestsupport.a src/libmoxi.a vbucket/libvbucket.a $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) $(CPPUNIT_LIBS) -lpthread

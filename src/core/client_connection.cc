@@ -32,9 +32,17 @@ void ClientConnection::on_readable() {
   }
   int n = read_some();
   if (n == -2) return;
-  if (n <= 0) {
-    on_io_error(n == 0 ? 0 : errno);
+  if (n < 0) {
+    on_io_error(errno);
     return;
+  }
+  if (n == 0) {
+    // The client shut down its write side (or closed). Like memcached,
+    // answer every complete request it sent, then close: a client that
+    // half-closes after its last request (nc -q, shutdown(SHUT_WR)) still
+    // reads all its replies. A reset while we write ends it anyway.
+    input_ended_ = true;
+    set_reading(false);
   }
   process_input();
 }
@@ -44,23 +52,29 @@ void ClientConnection::process_input() {
   const ProxySettings& settings = worker_.settings();
   if (!codec_) {
     unsigned char first;
-    if (evbuffer_copyout(in_.get(), &first, 1) != 1) return;
+    if (evbuffer_copyout(in_.get(), &first, 1) != 1) {
+      if (input_ended_) close();  // closed without a byte
+      return;
+    }
     codec_ = first == 0x80 ? protocol::make_binary_client_codec(settings.limits)
                            : protocol::make_ascii_client_codec(settings.limits);
   }
   const std::shared_ptr<const Bucket>& bucket = worker_.snapshot().ports[port_index_].bucket;
+  codec_->set_max_value_length(item_size_for(settings, bucket && bucket->vbucket_routing()));
   in_process_ = true;
   uint64_t decoded_at_us = 0;  // one clock read per batch: these requests arrived together
   // Replies are written after the loop (on_exchange_complete defers while
   // in_process_), so the output size is the same for every iteration.
   const bool output_full = output_size() >= settings.max_client_output;
   size_t unread = in_.size();
-  while (!closing_ && !output_full && inflight_.size() < settings.max_client_inflight && unread > 0) {
+  bool input_exhausted = unread == 0;  // every complete request buffered is decoded
+  while (!closing_ && !stop_after_ && !output_full && inflight_.size() < settings.max_client_inflight && unread > 0) {
     Exchange* ex = worker_.exchanges().get();
     protocol::DecodeStatus status = codec_->decode(in_.get(), ex->request);
     if (ex->request.limit != protocol::Limit::None) count_limit(ex->request.limit);
     if (status == protocol::DecodeStatus::NeedMore) {
       worker_.exchanges().put(ex);
+      input_exhausted = true;
       break;
     }
     if (status == protocol::DecodeStatus::Close) {
@@ -69,6 +83,9 @@ void ClientConnection::process_input() {
       break;
     }
     unread = in_.size();
+    // memcached stops reading at quit and at a request it closes after:
+    // nothing pipelined behind it is executed.
+    if (ex->request.op == protocol::Op::Quit || ex->request.close_after) stop_after_ = true;
     ex->client = this;
     ex->client_id = id_;
     if (decoded_at_us == 0) decoded_at_us = monotonic_us();
@@ -76,7 +93,11 @@ void ClientConnection::process_input() {
     inflight_.push_back(ex);
     worker_.metrics().inc(Metric::requests_total);
     worker_.dispatch(ex, bucket);
+    if (unread == 0) input_exhausted = true;
   }
+  // After end of input, a half-sent request can never complete: what is
+  // left to do is answering what was decoded.
+  if (stop_after_ || (input_ended_ && input_exhausted)) closing_ = true;
   in_process_ = false;
   write_completed();
   update_reading();
@@ -120,6 +141,10 @@ void ClientConnection::write_completed() {
 
 void ClientConnection::update_reading() {
   if (closed_ || half_closed_) return;
+  if (input_ended_ || stop_after_) {
+    set_reading(false);
+    return;
+  }
   const ProxySettings& settings = worker_.settings();
   const bool inflight_full = inflight_.size() >= settings.max_client_inflight;
   const bool output_full = output_size() >= settings.max_client_output;

@@ -54,6 +54,8 @@ class ClientConnection final : public StreamConnection {
   Fifo<Exchange*> inflight_;        // in request order; allocates nothing while idle
   bool closing_ = false;             // quit seen or fatal input: close once replies are written
   bool closed_ = false;
+  bool stop_after_ = false;          // quit (or a request memcached closes after) decoded: read no further
+  bool input_ended_ = false;         // the client shut down its write side: answer what it sent, then close
   bool in_process_ = false;          // process_input is on the stack: completions wait for it
   bool draining_ = false;            // drain() was called
   bool half_closed_ = false;         // draining: FIN sent; input is read and discarded

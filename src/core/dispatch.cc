@@ -52,6 +52,16 @@ void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket)
   req.prepare_results();
   switch (req.op) {
     case Op::Invalid:
+      // A SET refused as too large carries its key: memcached unlinks the
+      // old item then, so the refusal goes to the key's server as a delete.
+      if (req.limit == protocol::Limit::ValueSize && req.key_count() == 1 && bucket) {
+        req.op = Op::Delete;
+        req.cas = 0;
+        req.unlink_after_refusal = true;
+        break;
+      }
+      answer_locally(ex);
+      return;
     case Op::Version:
     case Op::Verbosity:
     case Op::Noop:
@@ -265,6 +275,7 @@ void Worker::on_op_done(PendingOp* op) {
 }
 
 void Worker::finish(Exchange* ex) {
+  if (ex->request.unlink_after_refusal) ex->request.op = Op::Invalid;  // answer the refusal, not the delete
   if (ex->started_us != 0) metrics_.command(ex->request.op).record(monotonic_us() - ex->started_us);
   if (ex->admitted_to) {
     // Its slot frees: admit the oldest waiter of that bucket.

@@ -223,6 +223,9 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
      &B::drain_timeout},
     {{"log_interval", "", VK::Millis, I, "10000", "a repeated log message is written at most once per interval"},
      &B::log_interval},
+    {{"item_size_max", "", VK::Size, I, "auto",
+      "largest value accepted (= -I; k/m suffix); auto = 1m for memcached pools, 20m for vBucket buckets"},
+     &B::item_size_max},
     // Accepted for compatibility with the original's command lines; warned about and ignored.
     {{"front_cache_max", "", VK::Count, G, "200", "front cache (not implemented)"}, std::monostate{}},
     {{"front_cache_lifespan", "", VK::Millis, G, "0", "front cache (not implemented)"}, std::monostate{}},
@@ -258,6 +261,20 @@ constexpr auto kBehaviorInfos = [] {
 }();
 
 constexpr uint64_t kMaxMillis = std::numeric_limits<int32_t>::max();  // about 24.8 days
+
+// memcached's -I: bytes, or a number with a k/K or m/M suffix; 1 KiB to 1 GiB.
+std::optional<uint64_t> parse_size(std::string_view value) {
+  uint64_t unit = 1;
+  if (!value.empty()) {
+    const char last = value.back();
+    if (last == 'k' || last == 'K') unit = 1024;
+    if (last == 'm' || last == 'M') unit = 1024 * 1024;
+    if (unit != 1) value.remove_suffix(1);
+  }
+  auto n = parse_number(value, (uint64_t{1} << 30) / unit);
+  if (!n || *n * unit < 1024) return std::nullopt;
+  return *n * unit;
+}
 constexpr uint64_t kMaxCount = std::numeric_limits<int32_t>::max();
 
 struct ParsedValue {
@@ -323,6 +340,12 @@ std::optional<std::string> parse_value(ValueKind kind, std::string_view value, P
     case ValueKind::String:
       out.text.assign(value);
       return std::nullopt;
+    case ValueKind::Size: {
+      auto v = parse_size(value);
+      if (!v) return quote(value) + " is not a size from 1k to 1024m (bytes, or a number with k or m)";
+      out.number = *v;
+      return std::nullopt;
+    }
   }
   return std::nullopt;
 }
@@ -534,6 +557,7 @@ constexpr OptionInfo kOptions[] = {
     {"-l", "", "ADDR", I, "listen on this address only (default: every interface)"},
     {"-t", "", "NUM", I, "worker threads (default: the number of cores)"},
     {"-c", "", "NUM", I, "maximum simultaneous client connections (default 1024)"},
+    {"-I", "", "SIZE", I, "largest value accepted, as memcached's -I (k/m suffix; default 1m, 20m for vBucket buckets)"},
     {"-d", "", "", I, "run as a daemon"},
     {"-P", "", "FILE", I, "write the process id to FILE"},
     {"-v", "", "", I, "log more: -v info, -vv debug, -vvv trace (errors and warnings always)"},
@@ -719,6 +743,13 @@ class Parser {
         return;
       }
       opts_.max_connections = static_cast<unsigned>(*n);
+    } else if (name == "-I") {
+      auto size = parse_size(value);
+      if (!size) {
+        fail(where + quote(value) + " is not a size from 1k to 1024m (bytes, or a number with k or m)");
+        return;
+      }
+      opts_.behaviors.item_size_max = static_cast<uint32_t>(*size);
     } else if (name == "-d") {
       opts_.daemonize = true;
     } else if (name == "-P") {
@@ -1026,6 +1057,7 @@ std::string placeholder(ValueKind kind) {
     case ValueKind::Protocol: return "PROTO";
     case ValueKind::String: return "TEXT";
     case ValueKind::McsOpts: return "OPTS";
+    case ValueKind::Size: return "SIZE";
   }
   return "VALUE";
 }
@@ -1197,6 +1229,8 @@ std::vector<std::pair<std::string, std::string>> behavior_values(const Behaviors
             value = std::to_string((b.*member).count());
           } else if constexpr (std::is_same_v<M, uint32_t Behaviors::*> || std::is_same_v<M, uint16_t Behaviors::*>) {
             value = std::to_string(b.*member);
+            if constexpr (std::is_same_v<M, uint32_t Behaviors::*>)
+              if (member == &Behaviors::item_size_max && b.item_size_max == 0) value = "auto";
           } else if constexpr (std::is_same_v<M, std::optional<uint16_t> Behaviors::*>) {
             value = (b.*member) ? std::to_string(*(b.*member)) : "none";
           } else if constexpr (std::is_same_v<M, bool Behaviors::*>) {

@@ -70,10 +70,11 @@ struct Behaviors {
   std::optional<uint16_t> admin_port;                            // admin HTTP port; unset = off, 0 = the OS chooses
   std::chrono::milliseconds drain_timeout{5000};                 // SIGTERM/SIGINT: bound on finishing in-flight work
   std::chrono::milliseconds log_interval{10000};                 // a repeated log message at most once per interval; 0 = all
+  uint32_t item_size_max = 0;                                    // -I: largest value accepted; 0 = per bucket (see item_size_for)
 };
 
 // The value kinds of behavior keys (also used by the help and the man page).
-enum class ValueKind : uint8_t { Millis, Count, Port, Bool, Protocol, String, McsOpts };
+enum class ValueKind : uint8_t { Millis, Count, Port, Bool, Protocol, String, McsOpts, Size };
 
 // How far moxi honours an option or a behavior key today.
 enum class Support : uint8_t {

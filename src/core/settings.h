@@ -25,11 +25,22 @@ struct ProxySettings {
   uint64_t max_client_output = 4 << 20;   // reply bytes waiting for a slow client before we stop reading it
   uint32_t nmv_max_retries = 0;           // NOT_MY_VBUCKET re-routes per request; 0 = 2 x servers
   protocol::Limits limits;
+  uint32_t item_size_max = 0;             // -I / item_size_max; 0 = item_size_for's per-bucket default
   std::string version = "2.0.0";
   bool time_stats = false;                // per-backend latency histograms (two clock reads per backend op)
   uint64_t started_us = 0;                // monotonic_us() at process start: uptime
   // -Z behaviors as `stats proxy behaviors` shows them (passwords masked).
   std::vector<std::pair<std::string, std::string>> behavior_stats;
 };
+
+// The largest value a client may store through a bucket: the -I setting, or
+// memcached's default of 1 MiB for memcached pools and Couchbase's 20 MiB
+// for vBucket buckets (a null bucket: no map yet, nothing is stored anyway).
+constexpr uint32_t kMemcachedItemSize = 1024 * 1024;
+constexpr uint32_t kCouchbaseItemSize = 20 * 1024 * 1024;
+inline uint32_t item_size_for(const ProxySettings& settings, bool vbucket_bucket) {
+  if (settings.item_size_max != 0) return settings.item_size_max;
+  return vbucket_bucket ? kCouchbaseItemSize : kMemcachedItemSize;
+}
 
 }  // namespace moxi

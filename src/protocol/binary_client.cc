@@ -124,6 +124,7 @@ class BinaryClientCodec final : public ClientCodec {
 
   DecodeStatus decode(evbuffer* in, Request& req) override;
   void encode(const Request& req, evbuffer* out) override;
+  void set_max_value_length(uint32_t bytes) override { limits_.max_value_length = bytes; }
 
  private:
   // Fills req as an Op::Invalid answered with `status`; drains the header,

@@ -69,6 +69,10 @@ class ClientCodec {
   //  * A Result with error_class != None is a proxy/backend error with its
   //    own text (Result::message); otherwise the status picks the text.
   virtual void encode(const Request& req, evbuffer* out) = 0;
+
+  // The item size limit may differ per bucket (and change with the map):
+  // the connection sets it before each batch of decodes.
+  virtual void set_max_value_length(uint32_t bytes) = 0;
 };
 
 // memcached's ascii ("text") protocol. See ascii_client.cc for the exact

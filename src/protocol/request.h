@@ -205,6 +205,10 @@ struct Request {
   std::string error_text;
   Status error_status = Status::UnknownCommand;
   bool close_after = false;   // close the connection once this reply is written
+  // The core turned a refused too-large SET (Op::Invalid with its key) into
+  // the delete memcached does so no stale value is read after a failed
+  // write: it travels as Op::Delete, and the client is answered the refusal.
+  bool unlink_after_refusal = false;
   Limit limit = Limit::None;  // set by the decoder when a limit refused the request
 
   // Routing, filled by the router: the vBucket id of each key (0 for ketama).
@@ -250,6 +254,7 @@ struct Request {
     error_text.clear();
     error_status = Status::UnknownCommand;
     close_after = false;
+    unlink_after_refusal = false;
     limit = Limit::None;
     vbuckets.clear();
     results.clear();  // keeps the Result objects for the next request

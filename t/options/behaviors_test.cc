@@ -262,6 +262,7 @@ class BehaviorsTest : public CppUnit::TestFixture {
         case ValueKind::Protocol: value = "binary"; break;
         case ValueKind::String: value = "text"; break;
         case ValueKind::McsOpts: value = "distribution:ketama-weighted"; break;
+        case ValueKind::Size: value = "1m"; break;
       }
       Behaviors b;
       std::vector<std::string> ignored;

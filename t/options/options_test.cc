@@ -17,6 +17,7 @@ class OptionsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(defaults);
   CPPUNIT_TEST(workers);
   CPPUNIT_TEST(max_connections);
+  CPPUNIT_TEST(item_size);
   CPPUNIT_TEST(listen_port);
   CPPUNIT_TEST(listen_address);
   CPPUNIT_TEST(daemonize_and_pidfile);
@@ -78,6 +79,20 @@ class OptionsTest : public CppUnit::TestFixture {
                          err({"-t", "-1", "-z", kCfg}));
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: -t: \"4x\" is not a number of workers (1-1024)"),
                          err({"-t4x", "-z", kCfg}));
+  }
+
+  // memcached's -I forms, and the -Z key that means the same.
+  void item_size() {
+    CPPUNIT_ASSERT_EQUAL(0u, ok({"-z", kCfg}).behaviors.item_size_max);  // auto: per bucket
+    CPPUNIT_ASSERT_EQUAL(2u << 20, ok({"-I", "2m", "-z", kCfg}).behaviors.item_size_max);
+    CPPUNIT_ASSERT_EQUAL(512u << 10, ok({"-I512K", "-z", kCfg}).behaviors.item_size_max);
+    CPPUNIT_ASSERT_EQUAL(5000u, ok({"-I", "5000", "-z", kCfg}).behaviors.item_size_max);
+    CPPUNIT_ASSERT_EQUAL(1u << 30, ok({"-I", "1024m", "-z", kCfg}).behaviors.item_size_max);
+    CPPUNIT_ASSERT_EQUAL(3u << 20, ok({"-Z", "item_size_max=3m", "-z", kCfg}).behaviors.item_size_max);
+    for (const char* bad : {"0", "1000", "1025m", "2g", "m", "-1", "1.5m"}) {
+      CPPUNIT_ASSERT_EQUAL(std::string("moxi: -I: \"") + bad + "\" is not a size from 1k to 1024m (bytes, or a number with k or m)",
+                           err({"-I", bad, "-z", kCfg}));
+    }
   }
 
   void max_connections() {

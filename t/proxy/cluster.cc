@@ -19,7 +19,7 @@ std::string vbucket_map_json(const std::vector<std::string>& servers, int vbucke
 Cluster::Cluster(ClusterOptions options) {
   std::vector<std::string> addresses;
   for (int i = 0; i < options.backends; ++i) {
-    backends_.push_back(std::make_unique<Memcached>());
+    backends_.push_back(std::make_unique<Memcached>(options.backend_args));
     addresses.push_back(backends_.back()->address());
   }
   if (options.routing == Routing::VBucket) {

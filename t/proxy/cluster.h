@@ -23,6 +23,7 @@ struct ClusterOptions {
   std::string downstream_protocol;      // "", "ascii" or "binary" (-Z downstream_protocol)
   std::vector<std::string> behaviors;   // more -Z items, e.g. "downstream_timeout=300"
   std::vector<std::string> extra_args;  // more moxi arguments
+  std::vector<std::string> backend_args;  // more memcached arguments, e.g. {"-I", "4m"}
   int vbuckets = 64;
 };
 

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <utility>
 
 namespace moxi::test {
 
@@ -336,6 +337,20 @@ bool TestClient::expect_closed(Deadline deadline) {
   } catch (const TimeoutError&) {
     return false;
   }
+}
+
+void TestClient::shutdown_write() {
+  if (fd_ < 0) throw std::logic_error(where() + ": shutdown_write on a closed client");
+  if (::shutdown(fd_, SHUT_WR) != 0) throw std::runtime_error(where() + ": shutdown: " + std::strerror(errno));
+}
+
+std::string TestClient::read_until_closed() {
+  Deadline deadline(timeout_);
+  try {
+    for (;;) fill(deadline, "the peer to close");
+  } catch (const PeerClosed&) {
+  }
+  return std::exchange(buf_, std::string());
 }
 
 std::string TestClient::request(std::string_view command) {

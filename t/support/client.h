@@ -141,6 +141,12 @@ class TestClient {
   // Waits until the peer closes (EOF or reset): true, or false at the deadline.
   // Data arriving first is kept for later reads.
   bool expect_closed(Deadline deadline);
+  // Half-closes: shuts down the write side (the peer reads end of file) and
+  // keeps reading. memcached answers every request it read, then closes.
+  void shutdown_write();
+  // Everything the peer sends until it closes (buffered input included);
+  // throws TimeoutError if it has not closed within timeout().
+  std::string read_until_closed();
 
   // Sends one ascii command (CRLF appended unless present) and returns the
   // one-line reply without CRLF.

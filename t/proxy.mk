@@ -13,6 +13,6 @@ t_proxy_tests_SOURCES = \
 	t/proxy/operations_test.cc \
 	t/proxy/stats_test.cc \
 	t/proxy/conformance_test.cc
-t_proxy_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS)
+t_proxy_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(ZLIB_CFLAGS)
 # src/libmoxi.a: the stats tests compare moxi's output with its metrics table.
-t_proxy_tests_LDADD = t/libtestsupport.a src/libmoxi.a vbucket/libvbucket.a $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) $(CPPUNIT_LIBS) -lpthread
+t_proxy_tests_LDADD = t/libtestsupport.a src/libmoxi.a vbucket/libvbucket.a $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) $(ZLIB_LIBS) $(CPPUNIT_LIBS) -lpthread

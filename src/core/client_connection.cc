@@ -110,7 +110,6 @@ void ClientConnection::count_limit(protocol::Limit limit) {
     case Limit::KeyLength: worker_.metrics().inc(Metric::limit_key_length_total); return;
     case Limit::ValueSize: worker_.metrics().inc(Metric::limit_value_size_total); return;
     case Limit::LineLength: worker_.metrics().inc(Metric::limit_line_length_total); return;
-    case Limit::KeyCount: worker_.metrics().inc(Metric::limit_multiget_keys_total); return;
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include "src/core/client_connection.h"
 #include "src/core/worker.h"
+#include "src/protocol/stats_merge.h"
 #include "src/upstream/server_group.h"
 
 namespace moxi {
@@ -81,6 +82,17 @@ void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket)
     // Started from a config URL and no map has arrived yet.
     for (auto& r : req.results) r.server_error(Status::TemporaryFailure, "proxy no cluster map loaded yet");
     finish(ex);
+    return;
+  }
+  if (req.op == Op::Passthrough && !bucket->vbucket_routing()) {
+    // Opcodes of Couchbase data nodes go to vBucket buckets only: memcached
+    // drops the connection on an unknown keyed opcode, which would fail
+    // every request sharing it. A client is told what memcached documents.
+    req.op = Op::Invalid;
+    req.error_status = Status::UnknownCommand;  // binary clients
+    req.error_class = protocol::ErrorClass::Error;  // ascii getl/unl: memcached's ERROR
+    req.keys.clear();
+    answer_locally(ex);
     return;
   }
   BucketState& state = state_for(bucket);
@@ -201,10 +213,14 @@ void Worker::dispatch_broadcast(Exchange* ex, BucketState& state) {
     finish(ex);
     return;
   }
+  // Each server answers into its own slot; finish() combines them in server order.
+  ex->broadcast_servers = static_cast<uint32_t>(groups.size());
+  ex->request.results.resize(groups.size());
   for (size_t s = 0; s < groups.size(); ++s) {
     PendingOp* op = ops_.get();
     op->exchange = ex;
     op->op.request = &ex->request;
+    op->op.slot = static_cast<uint32_t>(s);
     op->server_index = static_cast<int>(s);
     op->sent_at_ms = now_ms();
     groups[s]->submit(op);
@@ -276,6 +292,11 @@ void Worker::on_op_done(PendingOp* op) {
 
 void Worker::finish(Exchange* ex) {
   if (ex->request.unlink_after_refusal) ex->request.op = Op::Invalid;  // answer the refusal, not the delete
+  if (ex->broadcast_servers > 0) {
+    const size_t failures = protocol::combine_broadcast(ex->request, ex->broadcast_servers);
+    if (failures > 0) metrics_.inc(Metric::broadcast_server_failures_total, failures);
+    ex->broadcast_servers = 0;
+  }
   if (ex->started_us != 0) metrics_.command(ex->request.op).record(monotonic_us() - ex->started_us);
   if (ex->admitted_to) {
     // Its slot frees: admit the oldest waiter of that bucket.

@@ -44,7 +44,8 @@ struct PendingOp {
 inline void fail_op(PendingOp& op, protocol::Status status, std::string_view message) {
   protocol::Request& req = *op.op.request;
   if (op.op.key_indexes.empty()) {
-    req.results[0].server_error(status, message);
+    if (req.results.size() <= op.op.slot) req.results.resize(op.op.slot + 1);
+    req.results[op.op.slot].server_error(status, message);
     return;
   }
   for (uint32_t k : op.op.key_indexes) req.results[k].server_error(status, message);
@@ -56,6 +57,7 @@ struct Exchange {
   uint64_t client_id = 0;              // the client's worker-local id: picks its backend connections
   uint32_t outstanding = 0;            // PendingOps not answered yet
   uint32_t nmv_retries = 0;            // NOT_MY_VBUCKET re-routes used
+  uint32_t broadcast_servers = 0;      // a broadcast (flush_all, stats): the servers it went to
   const void* admitted_to = nullptr;   // the bucket whose downstream_max slot it holds
   uint64_t started_us = 0;             // monotonic_us() when decoded: request_duration_seconds
   void reset() {
@@ -64,6 +66,7 @@ struct Exchange {
     client_id = 0;
     outstanding = 0;
     nmv_retries = 0;
+    broadcast_servers = 0;
     admitted_to = nullptr;
     started_us = 0;
   }

@@ -240,6 +240,7 @@ void AsciiBackendCodec::encode_get(BackendOp& op, evbuffer* out) {
 void AsciiBackendCodec::encode(BackendOp& op, evbuffer* out) {
   Request& req = backend::prepare(op);
   if (backend::is_keyed(req.op) && op.key_indexes.empty()) return stand_in(op, backend::kNoKeys, out);
+  if (req.op == Op::Passthrough) return stand_in(op, backend::kNoAsciiForm, out);
   if (backend::is_keyed(req.op) && req.op != Op::Get && req.op != Op::Gat) {
     if (!sendable(req.key(op.key_indexes[0]))) return stand_in(op, kUnsendableKey, out);
   }
@@ -330,6 +331,9 @@ void AsciiBackendCodec::encode(BackendOp& op, evbuffer* out) {
     case Op::Invalid:
       w.flush();
       return stand_in(op, kNotForwarded, out);
+    case Op::Passthrough:
+      w.flush();
+      return stand_in(op, backend::kNoAsciiForm, out);
   }
 }
 
@@ -375,8 +379,10 @@ BackendDecode AsciiBackendCodec::decode(BackendOp& op, evbuffer* in) {
       ErrorClass cls = why == kUnsendableKey ? ErrorClass::ClientError : ErrorClass::ServerError;
       if (why == backend::kNoKeys) {
         // nothing was asked
+      } else if (why == backend::kNoAsciiForm) {
+        set_result(backend::result_for(op, 0), Status::UnknownCommand);  // what memcached says to an unknown opcode
       } else if (op.key_indexes.empty()) {
-        backend::note_shared_error(req.results[0], status, cls, text);
+        backend::note_shared_error(backend::keyless_result(op), status, cls, text);
       } else {
         for (size_t pos = 0; pos < op.key_indexes.size(); ++pos) set_result(backend::result_for(op, pos), status, cls, text);
       }
@@ -400,10 +406,16 @@ BackendDecode AsciiBackendCodec::decode_single(BackendOp& op, std::string_view l
   std::string_view message;
   const bool keyed = !op.key_indexes.empty();
   if (parse_error_line(line, status, cls, message)) {
+    if (req.op == Op::Flush && line == "CLIENT_ERROR flush_all not allowed") {
+      // memcached -F; a binary client is told what memcached's binary side says.
+      status = Status::AuthError;
+      cls = ErrorClass::None;
+      message = {};
+    }
     if (keyed) {
       set_result(backend::result_for(op, 0), status, cls, message);
     } else {
-      backend::note_shared_error(req.results[0], status, cls, message);
+      backend::note_shared_error(backend::keyless_result(op), status, cls, message);
     }
     return BackendDecode::Done;
   }
@@ -448,7 +460,7 @@ BackendDecode AsciiBackendCodec::decode_single(BackendOp& op, std::string_view l
     case Op::Version:
     case Op::Noop: {
       if (!starts_with(line, "VERSION")) return BackendDecode::Desync;
-      Result& r = req.results[0];
+      Result& r = backend::keyless_result(op);
       if (req.op == Op::Version && r.status == Status::Success && r.error_class == ErrorClass::None) {
         std::string_view v = line.substr(7);
         if (!v.empty() && v[0] == ' ') v.remove_prefix(1);
@@ -595,7 +607,6 @@ BackendDecode AsciiBackendCodec::decode_get(BackendOp& op, evbuffer* in) {
 }
 
 BackendDecode AsciiBackendCodec::decode_stats(BackendOp& op, evbuffer* in) {
-  Request& req = *op.request;
   for (;;) {
     std::string_view line;
     size_t consumed = 0;
@@ -611,11 +622,11 @@ BackendDecode AsciiBackendCodec::decode_stats(BackendOp& op, evbuffer* in) {
       size_t sp = rest.find(' ');
       std::string_view name = rest.substr(0, sp);
       std::string_view value = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
-      merge_stat(req, name, value);
+      backend::collect_stat(op, name, value);
     } else if (line == "END" || line == "RESET" || line == "OK") {
       d = BackendDecode::Done;
     } else if (parse_error_line(line, status, cls, message)) {
-      backend::note_shared_error(req.results[0], status, cls, message);
+      backend::note_shared_error(backend::keyless_result(op), status, cls, message);
       d = BackendDecode::Done;
     } else {
       return BackendDecode::Desync;

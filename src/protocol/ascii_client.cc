@@ -32,13 +32,19 @@
 // Limits::max_line_length is too long. Unlike memcached we say why before
 // closing ("CLIENT_ERROR line too long", then close), and we also allow long
 // "gat"/"gats" lines (memcached closes on those, an accident of its prefix
-// check). Get lines are bounded by Limits::max_multiget_line and
-// Limits::max_keys (beyond: "CLIENT_ERROR line too long" and close, or
-// "CLIENT_ERROR too many keys"); memcached has no bound at all.
+// check). Get lines have no bound, as in memcached: one longer than
+// Limits::get_part_bytes is decoded in parts (cut after a space), each a
+// request answered in order with the VALUE lines of its keys, END only after
+// the last, so any number of keys streams through bounded memory. (A key
+// too long in a later part is answered CLIENT_ERROR after the VALUE lines of
+// the earlier parts, and the rest of the line is dropped.)
 //
-// Other deliberate differences: the meta commands (mg, ms, ...) and
-// memcached's admin commands (slabs, lru_crawler, watch, shutdown, ...) get
-// "ERROR"; "cas" with unique 0 (which memcached can never satisfy) is sent on
+// Commands are looked up in one table (kCommands, also the man page's
+// COMMANDS table): served ones are decoded into requests; memcached's admin
+// commands that a proxy cannot carry (slabs, lru_crawler, watch, shutdown,
+// ...) pass memcached's own argument checks and are then answered with the
+// text memcached gives when that feature is off; "mn" answers "MN".
+// Other deliberate differences: "cas" with unique 0 (which memcached can never satisfy) is sent on
 // as the never-issued unique UINT64_MAX, so backends answer EXISTS/NOT_FOUND
 // as memcached would, rather than it becoming an unconditional set.
 #include <event2/buffer.h>
@@ -58,13 +64,14 @@ namespace moxi::protocol {
 namespace {
 
 constexpr std::string_view kBadFormat = "bad command line format";
+constexpr uint8_t kGetLockedOpcode = 0x94;  // Couchbase GETL
+constexpr uint8_t kUnlockOpcode = 0x95;     // Couchbase UNL
 constexpr std::string_view kBadExptime = "invalid exptime argument";
 constexpr std::string_view kBadDelta = "invalid numeric delta argument";
 constexpr std::string_view kDeleteUsage = "bad command line format.  Usage: delete <key> [noreply]";
 constexpr std::string_view kTooLarge = "object too large for cache";
 constexpr std::string_view kBadChunk = "bad data chunk";
 constexpr std::string_view kLineTooLong = "line too long";
-constexpr std::string_view kTooManyKeys = "too many keys";
 
 // memcached tokenizes at most 24 tokens (incl. its terminal token) per pass;
 // every fixed-arity command is rejected long before that, so 24 real tokens
@@ -130,55 +137,94 @@ enum class Verb {
   Get, Gets, Gat, Gats,
   Set, Add, Replace, Append, Prepend, Cas,
   Incr, Decr, Delete, Touch, FlushAll, Version, Quit, Verbosity, Stats,
-  KnownOther,  // a command memcached knows that the proxy does not serve: ERROR
+  GetLocked,  // getl: Couchbase GETL (vBucket buckets), passed through
+  Unlock,     // unl: Couchbase UNL, likewise
+  MetaNoop,   // mn: answered MN in order (a pipeline of quiet meta commands ends with it)
+  Slabs,      // refused, after memcached's own argument checks
+  LruCrawler, // likewise
+  KnownOther, // a command memcached knows that the proxy does not serve: its table reply
 };
 
-Verb classify(std::string_view cmd) {
-  switch (cmd[0]) {
-    case 'g':
-      if (cmd == "get") return Verb::Get;
-      if (cmd == "gets") return Verb::Gets;
-      if (cmd == "gat") return Verb::Gat;
-      if (cmd == "gats") return Verb::Gats;
-      return Verb::KnownOther;  // memcached's 'g' branch answers ERROR, never the HTTP check
-    case 's':
-      if (cmd == "set") return Verb::Set;
-      if (cmd == "stats") return Verb::Stats;
-      return Verb::KnownOther;
-    case 'a':
-      if (cmd == "add") return Verb::Add;
-      if (cmd == "append") return Verb::Append;
-      return Verb::KnownOther;
-    case 'c':
-      if (cmd == "cas") return Verb::Cas;
-      return Verb::KnownOther;
-    case 'i':
-      if (cmd == "incr") return Verb::Incr;
-      return Verb::KnownOther;
-    case 'd':
-      if (cmd == "delete") return Verb::Delete;
-      if (cmd == "decr") return Verb::Decr;
-      return Verb::KnownOther;
-    case 't':
-      if (cmd == "touch") return Verb::Touch;
-      return Verb::KnownOther;
-    case 'm':
-      if (cmd.size() == 2) return Verb::KnownOther;  // meta commands
-      break;
-    default:
-      break;
-  }
-  if (cmd == "replace") return Verb::Replace;
-  if (cmd == "prepend") return Verb::Prepend;
-  if (cmd == "bget") return Verb::Get;  // ancient alias memcached still honours
-  if (cmd == "flush_all") return Verb::FlushAll;
-  if (cmd == "version") return Verb::Version;
-  if (cmd == "quit") return Verb::Quit;
-  if (cmd == "verbosity") return Verb::Verbosity;
-  if (cmd == "lru_crawler" || cmd == "watch" || cmd == "lru" || cmd == "extstore" || cmd == "refresh_certs" ||
-      cmd == "misbehave" || cmd == "debugtime") {
-    return Verb::KnownOther;
-  }
+using R = CommandRoute;
+
+struct CommandEntry {
+  AsciiCommandInfo info;
+  Verb verb;
+};
+
+// The one table of ascii commands; most frequent first (looked up linearly
+// for every line but the "get <key>" fast path).
+constexpr CommandEntry kCommands[] = {
+    {{"get", R::Keyed, "", "one or many keys; duplicates answered at each occurrence"}, Verb::Get},
+    {{"set", R::Keyed, "", "a refused too-large set deletes the old value, as memcached"}, Verb::Set},
+    {{"gets", R::Keyed, "", "with cas uniques"}, Verb::Gets},
+    {{"delete", R::Keyed, "", ""}, Verb::Delete},
+    {{"incr", R::Keyed, "", ""}, Verb::Incr},
+    {{"decr", R::Keyed, "", ""}, Verb::Decr},
+    {{"add", R::Keyed, "", ""}, Verb::Add},
+    {{"replace", R::Keyed, "", ""}, Verb::Replace},
+    {{"append", R::Keyed, "", ""}, Verb::Append},
+    {{"prepend", R::Keyed, "", ""}, Verb::Prepend},
+    {{"cas", R::Keyed, "", ""}, Verb::Cas},
+    {{"touch", R::Keyed, "", ""}, Verb::Touch},
+    {{"gat", R::Keyed, "", "get and touch"}, Verb::Gat},
+    {{"gats", R::Keyed, "", "get and touch, with cas uniques"}, Verb::Gats},
+    {{"bget", R::Keyed, "", "memcached's old alias of get"}, Verb::Get},
+    {{"getl", R::Keyed, "", "getl KEY [SECONDS]: Couchbase's get-and-lock (vBucket buckets; memcached pools: ERROR)"},
+     Verb::GetLocked},
+    {{"unl", R::Keyed, "", "unl KEY CAS: Couchbase's unlock (vBucket buckets; memcached pools: ERROR)"}, Verb::Unlock},
+    {{"flush_all", R::Broadcast, "", "OK when every server flushed; else the first failing server's error"},
+     Verb::FlushAll},
+    {{"stats", R::Broadcast, "",
+      "merged per field (sum, max, min, or the value when all agree, else mixed); "
+      "stats proxy ... is moxi's own; stats detail is refused"},
+     Verb::Stats},
+    {{"version", R::Local, "", "moxi's version"}, Verb::Version},
+    {{"verbosity", R::Local, "", "OK (the backends' verbosity is not changed)"}, Verb::Verbosity},
+    {{"quit", R::Local, "", "closes after the earlier replies; nothing after it is read"}, Verb::Quit},
+    {{"mn", R::Local, "", "meta no-op: MN, in order"}, Verb::MetaNoop},
+    {{"mg", R::Refused, "ERROR", "meta commands: not carried yet"}, Verb::KnownOther},
+    {{"ms", R::Refused, "ERROR", ""}, Verb::KnownOther},
+    {{"md", R::Refused, "ERROR", ""}, Verb::KnownOther},
+    {{"ma", R::Refused, "ERROR", ""}, Verb::KnownOther},
+    {{"me", R::Refused, "ERROR", "meta debug"}, Verb::KnownOther},
+    {{"slabs", R::Refused, "CLIENT_ERROR slab reassignment disabled",
+      "after memcached's argument checks (reassign, automove 0-2)"},
+     Verb::Slabs},
+    {{"lru_crawler", R::Refused, "CLIENT_ERROR lru crawler disabled", "its subcommands; others ERROR"},
+     Verb::LruCrawler},
+    {{"lru", R::Refused, "ERROR", "memcached's reply with no LRU maintainer"}, Verb::KnownOther},
+    {{"cache_memlimit", R::Refused, "ERROR", "per server; set it on each memcached"}, Verb::KnownOther},
+    {{"shutdown", R::Refused, "ERROR: shutdown not enabled", "a client never stops moxi or a backend"},
+     Verb::KnownOther},
+    {{"watch", R::Refused, "ERROR", "log streams are per server"}, Verb::KnownOther},
+    {{"extstore", R::Refused, "ERROR", ""}, Verb::KnownOther},
+    {{"refresh_certs", R::Refused, "Error TLS not enabled", ""}, Verb::KnownOther},
+    {{"misbehave", R::Refused, "ERROR", "memcached debug builds only"}, Verb::KnownOther},
+    {{"debugtime", R::Refused, "ERROR", "memcached debug builds only"}, Verb::KnownOther},
+};
+
+constexpr auto kCommandInfos = [] {
+  std::array<AsciiCommandInfo, std::size(kCommands)> a{};
+  for (size_t i = 0; i < a.size(); ++i) a[i] = kCommands[i].info;
+  return a;
+}();
+
+// The command's table entry; null for a command memcached does not know,
+// which memcached answers ERROR or, for an HTTP request line, closes on.
+const CommandEntry* find_command(std::string_view cmd) {
+  for (const auto& e : kCommands)
+    if (e.info.name == cmd) return &e;
+  return nullptr;
+}
+
+// memcached's dispatch quirks for commands not in the table: any other
+// 'g...' word is answered ERROR by its get branch (never the HTTP check), and
+// any other two-letter 'm?' word is a meta command it rejects.
+Verb classify(std::string_view cmd, const CommandEntry*& entry) {
+  entry = find_command(cmd);
+  if (entry) return entry->verb;
+  if (cmd[0] == 'g' || (cmd[0] == 'm' && cmd.size() == 2)) return Verb::KnownOther;
   return Verb::Unknown;
 }
 
@@ -193,6 +239,13 @@ class AsciiClientCodec final : public ClientCodec {
  private:
   DecodeStatus decode_line(evbuffer* in, std::string_view line, size_t consumed, Request& req);
   DecodeStatus decode_get(std::string_view line, const Tokens& tok, Verb verb, Request& req);
+  // Adds the space-separated keys of `text` to req; Invalid on a key too long.
+  DecodeStatus add_get_keys(std::string_view text, Request& req);
+  // A get line longer than Limits::get_part_bytes: decodes the next part
+  // (the first one carries the command), cut after a space so no key is
+  // split; the final part is the rest of the line up to its newline.
+  DecodeStatus decode_get_part(evbuffer* in, Request& req);
+  bool is_get_line(evbuffer* in);
   DecodeStatus decode_storage(evbuffer* in, const Tokens& tok, Verb verb, size_t consumed, Request& req);
   bool line_too_long(evbuffer* in, size_t line_length);
   static DecodeStatus invalid(Request& req, ErrorClass cls, std::string_view text, bool noreply = false);
@@ -205,6 +258,7 @@ class AsciiClientCodec final : public ClientCodec {
 
   void encode_get(const Request& req, evbuffer* out);
   void encode_stats(const Request& req, evbuffer* out);
+  static void encode_locking(const Request& req, evbuffer* out);
   static void write_result_line(Op op, bool cas_command, const Result& r, evbuffer* out);
 
   Limits limits_;
@@ -212,6 +266,12 @@ class AsciiClientCodec final : public ClientCodec {
   size_t swallow_ = 0;  // bytes of a rejected value still to discard
   size_t scanned_ = 0;  // bytes of the pending line already searched for '\n'
   size_t need_ = 0;     // bytes a pending storage command needs before it can be decoded
+  // A get line being decoded in parts: the first part's command, for the rest.
+  bool in_get_line_ = false;
+  Op get_op_ = Op::Get;
+  bool get_want_cas_ = false;
+  int64_t get_exptime_ = 0;
+  bool discard_line_ = false;  // a part failed: drop the rest of its line
 };
 
 DecodeStatus AsciiClientCodec::invalid(Request& req, ErrorClass cls, std::string_view text, bool noreply) {
@@ -229,17 +289,70 @@ DecodeStatus AsciiClientCodec::invalid(Request& req, ErrorClass cls, std::string
 // beyond what we accept: see the file comment.
 bool AsciiClientCodec::line_too_long(evbuffer* in, size_t line_length) {
   if (line_length <= limits_.max_line_length) return false;
-  if (line_length > limits_.max_multiget_line) return true;
-  // Only get-type lines may be long; memcached allows up to 100 leading spaces.
+  return !is_get_line(in);
+}
+
+// Only get-type lines may be long; memcached allows up to 100 leading spaces.
+bool AsciiClientCodec::is_get_line(evbuffer* in) {
   size_t peek = std::min<size_t>(evbuffer_get_length(in), 110);
   const char* p = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(peek)));
   std::string_view head(p, peek);
   size_t spaces = 0;
   while (spaces < head.size() && head[spaces] == ' ') ++spaces;
-  if (spaces > 100) return true;
+  if (spaces > 100) return false;
   head.remove_prefix(spaces);
-  return !(starts_with(head, "get ") || starts_with(head, "gets ") || starts_with(head, "gat ") ||
-           starts_with(head, "gats "));
+  return starts_with(head, "get ") || starts_with(head, "gets ") || starts_with(head, "gat ") ||
+         starts_with(head, "gats ");
+}
+
+DecodeStatus AsciiClientCodec::decode_get_part(evbuffer* in, Request& req) {
+  const size_t avail = evbuffer_get_length(in);
+  const ptrdiff_t nl = wire::find_newline(in, 0);
+  const bool last = nl >= 0 && static_cast<size_t>(nl) <= limits_.get_part_bytes;
+  size_t take = last ? static_cast<size_t>(nl) + 1 : std::min<size_t>(avail, limits_.get_part_bytes);
+  const char* p = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(take)));
+  size_t len = take;
+  if (last) {
+    len = static_cast<size_t>(nl);
+    if (len > 0 && p[len - 1] == '\r') --len;
+  } else {
+    while (len > 0 && p[len - 1] != ' ') --len;  // after the last space: no key is split
+    take = len;
+  }
+  if (const void* nul = std::memchr(p, '\0', len)) len = static_cast<size_t>(static_cast<const char*>(nul) - p);
+  const std::string_view text(p, len);
+  DecodeStatus st = DecodeStatus::Ready;
+  if (take == 0) {
+    // A part's worth of bytes without a space: a key longer than any key.
+    req.limit = Limit::KeyLength;
+    invalid(req, ErrorClass::ClientError, kBadFormat);
+    take = std::min<size_t>(avail, limits_.get_part_bytes);
+  } else if (!in_get_line_) {
+    Tokens& tok = tokens_;
+    tokenize(text, tok);
+    const CommandEntry* entry = nullptr;
+    st = decode_get(text, tok, classify(tok.t[0], entry), req);
+    get_op_ = req.op;
+    get_want_cas_ = req.want_cas;
+    get_exptime_ = req.exptime;
+  } else {
+    req.protocol = Protocol::Ascii;
+    req.op = get_op_;
+    req.want_cas = get_want_cas_;
+    req.exptime = get_exptime_;
+    st = add_get_keys(text, req);
+  }
+  evbuffer_drain(in, take);
+  scanned_ = 0;
+  if (req.op == Op::Invalid) {
+    in_get_line_ = false;
+    discard_line_ = !last;
+    return st;
+  }
+  req.get_part = true;
+  req.get_continues = !last;
+  in_get_line_ = !last;
+  return st;
 }
 
 DecodeStatus AsciiClientCodec::decode(evbuffer* in, Request& req) {
@@ -249,15 +362,33 @@ DecodeStatus AsciiClientCodec::decode(evbuffer* in, Request& req) {
     swallow_ -= n;
     if (swallow_ > 0) return DecodeStatus::NeedMore;
   }
+  if (discard_line_) {
+    const ptrdiff_t end = wire::find_newline(in, 0);
+    evbuffer_drain(in, end < 0 ? evbuffer_get_length(in) : static_cast<size_t>(end) + 1);
+    if (end < 0) return DecodeStatus::NeedMore;
+    discard_line_ = false;
+  }
   const size_t avail = evbuffer_get_length(in);
   if (avail == 0 || avail < need_) return DecodeStatus::NeedMore;
   if (scanned_ > avail) scanned_ = 0;  // the caller drained behind our back
 
   ptrdiff_t nl = wire::find_newline(in, scanned_);
+  if (in_get_line_) {
+    // The rest of a get line decoded in parts: a part once there are enough
+    // bytes for one, or the end of the line.
+    if (nl >= 0 || avail >= limits_.get_part_bytes) return decode_get_part(in, req);
+    scanned_ = avail;
+    return DecodeStatus::NeedMore;
+  }
   if (nl < 0) {
     scanned_ = avail;
-    if (!line_too_long(in, avail)) return DecodeStatus::NeedMore;
+    if (!line_too_long(in, avail)) {
+      if (avail >= limits_.get_part_bytes) return decode_get_part(in, req);  // a get line, long already
+      return DecodeStatus::NeedMore;
+    }
   }
+  if (nl >= 0 && static_cast<size_t>(nl) > limits_.get_part_bytes && !line_too_long(in, static_cast<size_t>(nl)))
+    return decode_get_part(in, req);
   if (nl < 0 || line_too_long(in, static_cast<size_t>(nl))) {
     // The connection is closed after this reply, so whatever is buffered is
     // dropped with the line.
@@ -297,7 +428,7 @@ DecodeStatus AsciiClientCodec::decode_line(evbuffer* in, std::string_view line, 
   // fits, skips the tokenizer: decode_get would produce exactly this (the
   // decode tests compare both paths on the same lines).
   if (line.size() > 4 && line.compare(0, 4, "get ") == 0 && line[4] != ' ' &&
-      line.size() - 4 <= limits_.max_key_length && limits_.max_keys > 0 &&
+      line.size() - 4 <= limits_.max_key_length &&
       std::memchr(line.data() + 4, ' ', line.size() - 4) == nullptr) {
     req.protocol = Protocol::Ascii;
     req.op = Op::Get;
@@ -309,7 +440,8 @@ DecodeStatus AsciiClientCodec::decode_line(evbuffer* in, std::string_view line, 
   tokenize(line, tok);
   if (tok.n == 0 || tok.t[0].size() < 2) return done(invalid(req, ErrorClass::Error, ""));
 
-  const Verb verb = classify(tok.t[0]);
+  const CommandEntry* entry = nullptr;
+  const Verb verb = classify(tok.t[0], entry);
   const size_t n = tok.count();
   req.protocol = Protocol::Ascii;
   auto noreply_at_end = [&] { return tok.n > 0 && !tok.more && tok.last() == "noreply"; };
@@ -414,6 +546,13 @@ DecodeStatus AsciiClientCodec::decode_line(evbuffer* in, std::string_view line, 
     }
 
     case Verb::Stats: {
+      if (n >= 2 && tok.t[1] == "detail") {
+        // memcached's process_stats_detail; the detail dump is per server
+        // and is not merged: its valid forms are refused.
+        const bool valid = n >= 3 && (tok.t[2] == "on" || tok.t[2] == "off" || tok.t[2] == "dump");
+        if (!valid) return done(invalid(req, ErrorClass::ClientError, "usage: stats detail on|off|dump"));
+        return done(invalid(req, ErrorClass::Error, ""));
+      }
       req.op = Op::Stats;
       // Arguments normalized to single spaces: "stats  slabs" == "stats slabs".
       bool first = true;
@@ -426,7 +565,56 @@ DecodeStatus AsciiClientCodec::decode_line(evbuffer* in, std::string_view line, 
       return done(DecodeStatus::Ready);
     }
 
+    case Verb::GetLocked:
+    case Verb::Unlock: {
+      // The original moxi's forms: "getl <key> [<lock seconds>]", "unl <key> <cas>".
+      const bool getl = verb == Verb::GetLocked;
+      if (getl ? (n != 2 && n != 3) : n != 3) return done(invalid(req, ErrorClass::Error, ""));
+      if (key_too_long(tok.t[1], req)) return done(invalid(req, ErrorClass::ClientError, kBadFormat));
+      uint32_t seconds = 0;
+      uint64_t cas = 0;
+      if (getl && n == 3 && !parse_u32(tok.t[2], seconds)) return done(invalid(req, ErrorClass::ClientError, kBadFormat));
+      if (!getl && !parse_u64(tok.t[2], cas)) return done(invalid(req, ErrorClass::ClientError, kBadFormat));
+      req.op = Op::Passthrough;
+      req.opcode = getl ? kGetLockedOpcode : kUnlockOpcode;
+      req.add_key(tok.t[1]);
+      req.cas = cas;
+      if (getl) {
+        const char lock[4] = {static_cast<char>(seconds >> 24), static_cast<char>(seconds >> 16),
+                              static_cast<char>(seconds >> 8), static_cast<char>(seconds)};
+        req.extras.assign(lock, 4);
+      }
+      return done(DecodeStatus::Ready);
+    }
+
+    case Verb::MetaNoop:
+      return done(invalid(req, ErrorClass::Line, "MN"));
+
+    case Verb::Slabs: {
+      // memcached's process_slabs_command: "reassign SRC DST" and
+      // "automove LEVEL" are its only forms.
+      const bool reassign = n == 4 && tok.t[1] == "reassign";
+      const bool automove = n >= 3 && tok.t[1] == "automove";
+      if (automove) {
+        uint32_t level = 0;
+        if (!parse_u32(tok.t[2], level)) return done(invalid(req, ErrorClass::ClientError, kBadFormat));
+        if (level > 2) return done(invalid(req, ErrorClass::Error, ""));
+      }
+      if (!reassign && !automove) return done(invalid(req, ErrorClass::Error, ""));
+      return done(invalid(req, ErrorClass::Line, entry->info.reply));
+    }
+
+    case Verb::LruCrawler: {
+      static constexpr std::string_view kSubcommands[] = {"crawl", "metadump", "mgdump", "enable",
+                                                          "disable", "sleep", "tocrawl"};
+      const bool known = n >= 2 && std::find(std::begin(kSubcommands), std::end(kSubcommands), tok.t[1]) !=
+                                       std::end(kSubcommands);
+      if (!known) return done(invalid(req, ErrorClass::Error, ""));
+      return done(invalid(req, ErrorClass::Line, entry->info.reply));
+    }
+
     case Verb::KnownOther:
+      if (entry && entry->info.reply != "ERROR") return done(invalid(req, ErrorClass::Line, entry->info.reply));
       return done(invalid(req, ErrorClass::Error, ""));
 
     case Verb::Unknown:
@@ -450,26 +638,23 @@ DecodeStatus AsciiClientCodec::decode_get(std::string_view line, const Tokens& t
   }
   req.op = touch ? Op::Gat : Op::Get;
   req.want_cas = verb == Verb::Gets || verb == Verb::Gats;
-  // Keys are copied out of the line (it is drained next); key_bytes and keys
-  // keep their capacity across requests, so this does not allocate in steady
-  // state. "gat <exptime>" without keys is valid and answers just END.
+  return add_get_keys(after_tokens(line, touch ? 2 : 1), req);
+}
+
+// Keys are copied out of the line (it is drained next); key_bytes and keys
+// keep their capacity across requests, so this does not allocate in steady
+// state. "gat <exptime>" without keys is valid and answers just END.
+DecodeStatus AsciiClientCodec::add_get_keys(std::string_view text, Request& req) {
   bool ok = true;
-  bool too_many = false;
-  for_each_token(after_tokens(line, touch ? 2 : 1), [&](std::string_view key) {
+  for_each_token(text, [&](std::string_view key) {
     if (key_too_long(key, req)) {
       ok = false;
-      return false;
-    }
-    if (req.keys.size() >= limits_.max_keys) {
-      req.limit = Limit::KeyCount;
-      too_many = true;
       return false;
     }
     req.add_key(key);
     return true;
   });
   if (!ok) return invalid(req, ErrorClass::ClientError, kBadFormat);
-  if (too_many) return invalid(req, ErrorClass::ClientError, kTooManyKeys);
   return DecodeStatus::Ready;
 }
 
@@ -546,6 +731,7 @@ void write_error_class_line(ErrorClass cls, std::string_view message, evbuffer* 
     case ErrorClass::Error: w.str("ERROR"); break;
     case ErrorClass::ClientError: w.str("CLIENT_ERROR"); break;
     case ErrorClass::ServerError: w.str("SERVER_ERROR"); break;
+    case ErrorClass::Line: w.str(message).crlf(); return;
     case ErrorClass::None: return;
   }
   if (!message.empty()) w.ch(' ').str(message);
@@ -578,7 +764,8 @@ bool get_key_failed(const Result& r) {
 // visible.
 void AsciiClientCodec::encode_get(const Request& req, evbuffer* out) {
   const size_t n = req.key_count();
-  bool all_failed = n > 0;
+  // A part of a long line speaks for its keys only: failures read as misses.
+  bool all_failed = n > 0 && !req.get_part;
   for (size_t i = 0; i < n && all_failed; ++i) all_failed = get_key_failed(req_result(req, i));
   if (all_failed) {
     write_result_line(req.op, false, req_result(req, 0), out);
@@ -602,7 +789,56 @@ void AsciiClientCodec::encode_get(const Request& req, evbuffer* out) {
     }
     w.crlf();
   }
-  w.str("END\r\n");
+  if (!req.get_continues) w.str("END\r\n");
+}
+
+// getl/unl, from the server's binary response frame (Result::value), with
+// the original moxi's words: a locked or lock-less answer is LOCK_ERROR /
+// UNLOCK_ERROR.
+void AsciiClientCodec::encode_locking(const Request& req, evbuffer* out) {
+  const Result& r = req_result(req, 0);
+  const bool getl = req.opcode == kGetLockedOpcode;
+  if (r.error_class != ErrorClass::None || r.value.size() < 24) {
+    if (r.error_class == ErrorClass::None && r.status == Status::UnknownCommand) {
+      evbuffer_add(out, "ERROR\r\n", 7);  // a memcached pool: memcached has no getl/unl
+      return;
+    }
+    write_result_line(req.op, false, r, out);
+    return;
+  }
+  const std::string frame = r.value.str();
+  const auto* h = reinterpret_cast<const unsigned char*>(frame.data());
+  const size_t extras = h[4];
+  const size_t key = (size_t{h[2]} << 8) | h[3];
+  const size_t body = frame.size() - 24;
+  wire::LineWriter w(out);
+  switch (r.status) {
+    case Status::Success:
+      if (!getl) {
+        w.str("UNLOCKED\r\n");
+        return;
+      }
+      if (extras + key <= body) {
+        const uint32_t flags = extras >= 4 ? (uint32_t{h[24]} << 24) | (uint32_t{h[25]} << 16) | (uint32_t{h[26]} << 8) | h[27] : 0;
+        const std::string_view value(frame.data() + 24 + extras + key, body - extras - key);
+        w.str("VALUE ").str(req.key(0)).ch(' ').u64(flags).ch(' ').u64(value.size()).ch(' ').u64(r.cas).crlf();
+        w.str(value).crlf();
+      }
+      w.str("END\r\n");
+      return;
+    case Status::KeyNotFound:
+      w.str("NOT_FOUND\r\n");
+      return;
+    case Status::TemporaryFailure:
+    case Status::KeyExists:
+    case Status::Locked:
+    case Status::UnknownCommand:
+      w.str(getl ? "LOCK_ERROR\r\n" : "UNLOCK_ERROR\r\n");
+      return;
+    default:
+      w.str(ascii_status_line(req.op, false, r.status)).crlf();
+      return;
+  }
 }
 
 void AsciiClientCodec::encode_stats(const Request& req, evbuffer* out) {
@@ -664,6 +900,9 @@ void AsciiClientCodec::encode(const Request& req, evbuffer* out) {
       write_result_line(req.op, false, r, out);
       return;
     }
+    case Op::Passthrough:
+      encode_locking(req, out);
+      return;
     case Op::Quit:
     case Op::Noop:  // binary only; an ascii client never sends it
       return;
@@ -682,6 +921,8 @@ void AsciiClientCodec::encode(const Request& req, evbuffer* out) {
 }
 
 }  // namespace
+
+std::span<const AsciiCommandInfo> ascii_commands() { return kCommandInfos; }
 
 std::unique_ptr<ClientCodec> make_ascii_client_codec(const Limits& limits) {
   return std::make_unique<AsciiClientCodec>(limits);

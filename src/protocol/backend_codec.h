@@ -30,6 +30,10 @@ struct BackendOp {
   // Indexes into request->keys sent in this op; empty for keyless ops. For a
   // keyed op left empty, encode() fills in every key of the request.
   std::vector<uint32_t> key_indexes;
+  // A keyless op's result is request->results[slot]; a broadcast gives each
+  // server its own slot (the server index), and its stats
+  // request->server_stats[slot], so the core can combine them in server order.
+  uint32_t slot = 0;
 
   // --- codec-private progress; the caller only resets it ---
   uint32_t cursor = 0;       // position in key_indexes of the next key awaiting its reply
@@ -43,6 +47,7 @@ struct BackendOp {
   void reset() {
     request = nullptr;
     key_indexes.clear();
+    slot = 0;
     cursor = batch_end = opaque_base = 0;
     phase = stand_in = 0;
   }
@@ -69,9 +74,9 @@ class BackendCodec {
   // with merge_stat). Values are moved out of `in` into Result::value.
   //
   // Per-key results are reset before being filled, so a retried op
-  // overwrites the outcome of the previous attempt. Keyless broadcast ops
-  // (Flush, Stats) share results[0] across servers: a success leaves it
-  // untouched and the first error any server reports is kept.
+  // overwrites the outcome of the previous attempt. A keyless op fills
+  // results[slot] (for Stats: appends to server_stats[slot]); a success
+  // leaves the result untouched and the first error reported is kept.
   virtual BackendDecode decode(BackendOp& op, evbuffer* in) = 0;
 };
 

@@ -16,6 +16,7 @@ enum StandIn : uint8_t {
   kCasUnsupported,  // ascii: CAS on incr/decr/delete/append/prepend
   kNotForwarded,    // Quit/Invalid: answered by the proxy, never sent
   kNoKeys,          // a keyed op without keys (e.g. "gat 10"): nothing to ask, nothing to fill
+  kNoAsciiForm,     // ascii: a binary opcode passed through has no ascii form: unknown command
 };
 
 inline bool is_keyed(Op op) {
@@ -30,7 +31,8 @@ inline bool is_keyed(Op op) {
     case Op::Incr:
     case Op::Decr:
     case Op::Delete:
-    case Op::Touch: return true;
+    case Op::Touch:
+    case Op::Passthrough: return true;
     default: return false;
   }
 }
@@ -43,8 +45,10 @@ inline Request& prepare(BackendOp& op) {
   if (op.key_indexes.empty() && is_keyed(req.op)) {
     for (uint32_t i = 0; i < req.key_count(); ++i) op.key_indexes.push_back(i);
   }
-  const size_t want = req.keys.empty() ? 1 : req.keys.size();
+  size_t want = req.keys.empty() ? 1 : req.keys.size();
+  if (op.key_indexes.empty() && want <= op.slot) want = op.slot + 1;
   if (req.results.size() < want) req.results.resize(want);
+  if (req.op == Op::Stats && req.server_stats.size() <= op.slot) req.server_stats.resize(op.slot + 1);
   op.cursor = 0;
   op.batch_end = 0;
   op.phase = 0;
@@ -52,11 +56,20 @@ inline Request& prepare(BackendOp& op) {
   return req;
 }
 
-// The result of the op's pos-th key (results[0] for keyless ops).
+// The result of a keyless op: its own slot (a broadcast gives each server one).
+inline Result& keyless_result(BackendOp& op) { return op.request->results[op.slot]; }
+
+// The result of the op's pos-th key (keyless_result for keyless ops).
 inline Result& result_for(BackendOp& op, size_t pos) {
   Request& req = *op.request;
-  if (op.key_indexes.empty()) return req.results[0];
+  if (op.key_indexes.empty()) return keyless_result(op);
   return req.results[op.key_indexes[pos]];
+}
+
+// One stat a server sent, kept with that server's others; the core merges
+// the servers' lists in server order once all answered (merge_stats).
+inline void collect_stat(BackendOp& op, std::string_view name, std::string_view value) {
+  op.request->server_stats[op.slot].emplace_back(std::string(name), std::string(value));
 }
 
 // Records an error in a result shared by several servers (broadcast ops):

@@ -66,7 +66,7 @@ class BinaryBackendCodec final : public BackendCodec {
 
  private:
   void write_frame(evbuffer* out, uint8_t opcode, uint16_t vbucket, uint64_t cas, const uint8_t* extras,
-                   uint8_t extras_length, std::string_view key, evbuffer* value);
+                   uint8_t extras_length, std::string_view key, evbuffer* value, uint8_t datatype = 0);
 
   uint32_t next_opaque_ = 1;
   size_t need_ = 0;  // bytes the pending response frame needs
@@ -74,20 +74,21 @@ class BinaryBackendCodec final : public BackendCodec {
 
 void BinaryBackendCodec::write_frame(evbuffer* out, uint8_t opcode, uint16_t vbucket, uint64_t cas,
                                      const uint8_t* extras, uint8_t extras_length, std::string_view key,
-                                     evbuffer* value) {
+                                     evbuffer* value, uint8_t datatype) {
   const size_t value_length = value ? evbuffer_get_length(value) : 0;
   binary::Header h;
   h.magic = binary::kRequestMagic;
   h.opcode = opcode;
   h.key_length = static_cast<uint16_t>(key.size());
   h.extras_length = extras_length;
+  h.data_type = datatype;
   h.vbucket_or_status = vbucket;
   h.body_length = static_cast<uint32_t>(extras_length + key.size() + value_length);
   h.opaque = next_opaque_++;
   h.cas = cas;
   // Header, extras and key in one evbuffer_add (keys are at most 250 bytes
   // here; a longer stats argument goes apart).
-  uint8_t raw[binary::kHeaderSize + 20 + 256];
+  uint8_t raw[binary::kHeaderSize + 255 + 256];
   binary::encode_header(h, raw);
   if (extras_length > 0) std::memcpy(raw + binary::kHeaderSize, extras, extras_length);
   size_t used = binary::kHeaderSize + extras_length;
@@ -175,6 +176,10 @@ void BinaryBackendCodec::encode(BackendOp& op, evbuffer* out) {
     case Op::Noop:
       write_frame(out, opcode, 0, 0, nullptr, 0, {}, nullptr);
       return;
+    case Op::Passthrough:
+      write_frame(out, req.opcode, vbucket_of(0), req.cas, reinterpret_cast<const uint8_t*>(req.extras.data()),
+                  static_cast<uint8_t>(req.extras.size()), req.key(op.key_indexes[0]), req.value.get(), req.datatype);
+      return;
     case Op::Quit:
     case Op::Invalid:
       // Never forwarded (QUIT would close the shared connection): a NOOP
@@ -197,8 +202,9 @@ void fill_error(Result& r, Status status, evbuffer* body, size_t length) {
 BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
   Request& req = *op.request;
   const bool multi = req.op == Op::Get || req.op == Op::Gat;
-  const uint8_t expected_opcode =
-      op.stand_in == backend::kNoStandIn ? opcode_for(req.op) : static_cast<uint8_t>(Opcode::Noop);
+  const uint8_t expected_opcode = op.stand_in != backend::kNoStandIn ? static_cast<uint8_t>(Opcode::Noop)
+                                  : req.op == Op::Passthrough     ? req.opcode
+                                                                  : opcode_for(req.op);
   for (;;) {
     const size_t avail = evbuffer_get_length(in);
     if (avail < binary::kHeaderSize || avail < need_) return BackendDecode::NeedMore;
@@ -228,9 +234,20 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
     if (op.stand_in != backend::kNoStandIn) {
       evbuffer_drain(in, frame);
       if (op.stand_in == backend::kNotForwarded) {
-        backend::note_shared_error(req.results[0], Status::InternalError, ErrorClass::ServerError,
+        backend::note_shared_error(backend::keyless_result(op), Status::InternalError, ErrorClass::ServerError,
                                    "command is answered by the proxy");
       }
+      return BackendDecode::Done;
+    }
+
+    if (req.op == Op::Passthrough) {
+      // Relayed as it came (the client codec puts the client's opaque back);
+      // the status is noted so NOT_MY_VBUCKET is retried like any keyed op.
+      Result& r = backend::result_for(op, 0);
+      r.reset();
+      r.status = status;
+      r.cas = h.cas;
+      r.value.take(in, frame);
       return BackendDecode::Done;
     }
 
@@ -280,13 +297,13 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
         std::string body(value_length, '\0');
         evbuffer_drain(in, h.extras_length + h.key_length);
         evbuffer_remove(in, body.data(), value_length);
-        backend::note_shared_error(req.results[0], status, ErrorClass::None, body);
+        backend::note_shared_error(backend::keyless_result(op), status, ErrorClass::None, body);
         return BackendDecode::Done;
       }
       if (h.key_length == 0 && h.body_length == 0) return BackendDecode::Done;  // terminator
       evbuffer_drain(in, h.extras_length);
       const char* kv = reinterpret_cast<const char*>(evbuffer_pullup(in, h.key_length + value_length));
-      merge_stat(req, std::string_view(kv, h.key_length), std::string_view(kv + h.key_length, value_length));
+      backend::collect_stat(op, std::string_view(kv, h.key_length), std::string_view(kv + h.key_length, value_length));
       evbuffer_drain(in, h.key_length + value_length);
       continue;
     }
@@ -294,7 +311,7 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
     if (op.key_indexes.empty()) {
       // Keyless: flush, version, noop, verbosity.
       evbuffer_drain(in, h.extras_length + h.key_length);
-      Result& r = req.results[0];
+      Result& r = backend::keyless_result(op);
       if (status != Status::Success) {
         std::string body(value_length, '\0');
         evbuffer_remove(in, body.data(), value_length);

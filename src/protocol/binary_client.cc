@@ -114,6 +114,29 @@ bool frame_valid(Op op, const binary::Header& h) {
   }
 }
 
+// An opcode the proxy does not know is passed on to the key's server when
+// it is a keyed data operation (GETL, UNL, GET_REPLICA, GET_META, OBSERVE_SEQNO,
+// ...). Never passed on: what changes the state of the shared backend
+// connection (HELLO, SASL, SELECT_BUCKET, TAP/DCP streams, cluster config),
+// and the quiet *_WITH_META forms, whose missing reply on success would break
+// the pipeline of every client sharing it.
+bool passes_through(uint8_t opcode) {
+  if (opcode >= 0x1f && opcode <= 0x22) return false;  // HELLO, SASL_LIST_MECHS, SASL_AUTH, SASL_STEP
+  if (opcode >= 0x40 && opcode <= 0x5f) return false;  // TAP and DCP
+  switch (opcode) {
+    case 0x89:  // SELECT_BUCKET
+    case 0xa1:  // GETQ_META
+    case 0xa3:  // SETQ_WITH_META
+    case 0xa5:  // ADDQ_WITH_META
+    case 0xa9:  // DELQ_WITH_META
+    case 0xb4:  // SET_CLUSTER_CONFIG
+    case 0xb5:  // GET_CLUSTER_CONFIG
+      return false;
+    default:
+      return true;
+  }
+}
+
 bool has_value(Op op) {
   return op == Op::Set || op == Op::Add || op == Op::Replace || op == Op::Append || op == Op::Prepend;
 }
@@ -179,6 +202,26 @@ DecodeStatus BinaryClientCodec::decode(evbuffer* in, Request& req) {
 
   const OpInfo info = describe(h.opcode);
   const size_t value_length = h.body_length - ext_key;
+  if (!info.known && h.key_length > 0 && passes_through(h.opcode) && value_length <= limits_.max_value_length) {
+    const size_t frame = binary::kHeaderSize + h.body_length;
+    if (avail < frame) {
+      need_ = frame;
+      return DecodeStatus::NeedMore;
+    }
+    evbuffer_drain(in, binary::kHeaderSize);
+    req.protocol = Protocol::Binary;
+    req.op = Op::Passthrough;
+    req.opcode = h.opcode;
+    req.opaque = h.opaque;
+    req.cas = h.cas;
+    req.datatype = h.data_type;
+    req.extras.resize(h.extras_length);
+    evbuffer_remove(in, req.extras.data(), h.extras_length);
+    req.add_key(std::string_view(reinterpret_cast<const char*>(evbuffer_pullup(in, h.key_length)), h.key_length));
+    evbuffer_drain(in, h.key_length);
+    evbuffer_remove_buffer(in, req.value.get(), value_length);
+    return DecodeStatus::Ready;
+  }
   if (!info.known) {
     DecodeStatus st = reject(in, h, req, Status::UnknownCommand, false);
     swallow_ = value_length;
@@ -368,6 +411,28 @@ void encode_response(const Request& req, evbuffer* out) {
     case Op::Quit:
       if (!req.quiet) write_response(out, req, Status::Success, 0, nullptr, 0, {}, {}, nullptr);
       return;
+    case Op::Passthrough: {
+      // The server's response frame as it came, with the client's opaque.
+      const Result& r = req_result(req, 0);
+      if (r.error_class != ErrorClass::None || r.value.size() < binary::kHeaderSize) {
+        write_error(out, req, r);  // a proxy error (timeout, closed connection, ...)
+        return;
+      }
+      uint8_t head[binary::kHeaderSize];
+      if (r.value.is_small()) {
+        std::memcpy(head, r.value.small().data(), sizeof(head));
+      } else {
+        evbuffer_remove(r.value.chain(), head, sizeof(head));
+      }
+      binary::put32(head + 12, req.opaque);
+      evbuffer_add(out, head, sizeof(head));
+      if (r.value.is_small()) {
+        evbuffer_add(out, r.value.small().data() + sizeof(head), r.value.size() - sizeof(head));
+      } else {
+        r.value.move_to(out);
+      }
+      return;
+    }
     default:
       break;
   }

@@ -16,7 +16,10 @@
 
 #include <event2/buffer.h>
 
+#include <cstdint>
 #include <memory>
+#include <span>
+#include <string_view>
 
 #include "src/protocol/request.h"
 
@@ -74,6 +77,26 @@ class ClientCodec {
   // the connection sets it before each batch of decodes.
   virtual void set_max_value_length(uint32_t bytes) = 0;
 };
+
+// What moxi does with an ascii command memcached 1.6 accepts.
+enum class CommandRoute : uint8_t {
+  Keyed,      // sent to the server that owns the key (multigets: per server, answered in key order)
+  Broadcast,  // sent to every server of the bucket, answers combined (stats_merge.h)
+  Local,      // answered by moxi itself
+  Refused,    // not carried through a proxy: answered with memcached's own text for it
+};
+
+struct AsciiCommandInfo {
+  std::string_view name;
+  CommandRoute route;
+  std::string_view reply;  // Refused: the reply line (memcached's text when the feature is off)
+  std::string_view note;   // one line for the man page's COMMANDS table
+};
+
+// Every command of memcached 1.6's ascii protocol, in the order of the man
+// page's COMMANDS table. The decoder looks commands up here; anything else is
+// an unknown command (ERROR, or a silent close for an HTTP request line).
+std::span<const AsciiCommandInfo> ascii_commands();
 
 // memcached's ascii ("text") protocol. See ascii_client.cc for the exact
 // error behaviour; in short it answers malformed input byte for byte like

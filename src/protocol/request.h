@@ -39,6 +39,8 @@ enum class Op : uint8_t {
   Verbosity,  // answered locally
   Noop,       // answered locally, in order (binary)
   Quit,       // answered locally: close after earlier replies are written
+  Passthrough,  // binary: a keyed opcode the proxy does not know (GETL, GET_REPLICA, GET_META, ...),
+                // sent unchanged to the key's server and its response relayed (binary backends only)
   Invalid,    // a decode error to answer in order (error_* fields)
 };
 
@@ -63,6 +65,7 @@ constexpr std::string_view op_name(Op op) {
     case Op::Verbosity: return "verbosity";
     case Op::Noop: return "noop";
     case Op::Quit: return "quit";
+    case Op::Passthrough: return "passthrough";
     case Op::Invalid: return "invalid";
   }
   return "invalid";
@@ -79,6 +82,7 @@ enum class Status : uint16_t {
   NotStored = 0x0005,
   DeltaBadValue = 0x0006,
   NotMyVbucket = 0x0007,
+  Locked = 0x0009,  // Couchbase (XERROR): the item is locked by GETL
   AuthError = 0x0020,
   AuthContinue = 0x0021,
   UnknownCommand = 0x0081,
@@ -96,11 +100,13 @@ enum class ErrorClass : uint8_t {
   Error,        // "ERROR"
   ClientError,  // "CLIENT_ERROR <message>"
   ServerError,  // "SERVER_ERROR <message>"
+  Line,         // the message is the whole reply line (ascii Op::Invalid only: a fixed
+                // local answer such as "MN" or "ERROR: shutdown not enabled")
 };
 
 // Which limit (struct Limits) a request was refused at, if any: the core
 // counts each (limit_*_total metrics).
-enum class Limit : uint8_t { None, KeyLength, ValueSize, LineLength, KeyCount };
+enum class Limit : uint8_t { None, KeyLength, ValueSize, LineLength };
 
 // The outcome for one key (or for the whole request when it has no key).
 struct Result {
@@ -112,7 +118,8 @@ struct Result {
   uint32_t flags = 0;
   uint64_t cas = 0;
   uint64_t number = 0;  // incr/decr: the new value
-  ValueBytes value;     // get/gat hit: the value bytes (small ones copied, big ones moved)
+  ValueBytes value;     // get/gat hit: the value bytes (small ones copied, big ones moved);
+                        // Op::Passthrough: the backend's whole response frame
 
   void reset() {
     status = Status::Success;
@@ -184,6 +191,8 @@ struct Request {
   bool return_key = false;   // binary GETK/GETKQ/GATK/GATKQ: the key is returned
   bool noreply = false;      // ascii noreply: no reply at all
   bool want_cas = false;     // ascii gets/gats: VALUE lines carry the cas
+  bool get_part = false;      // ascii: one part of a get line decoded in parts (Limits::get_part_bytes)
+  bool get_continues = false; // ... and more parts follow: its reply has no END
 
   // Arguments (only those the op uses are meaningful).
   std::string key_bytes;      // every key, concatenated
@@ -197,6 +206,8 @@ struct Request {
   bool has_exptime = false;   // flush_all with a delay
   uint32_t verbosity = 0;
   std::string stats_args;     // "stats ARGS" / binary STAT key
+  std::string extras;         // Op::Passthrough: the request's extras, as sent
+  uint8_t datatype = 0;       // Op::Passthrough: the request's datatype byte
   EvBuf value;                // storage commands: the value bytes, without the trailing CRLF
 
   // Op::Invalid: how to answer. Ascii uses error_class/error_text (e.g.
@@ -219,6 +230,9 @@ struct Request {
 
   // Broadcast stats: merged (name, value) pairs in first-seen order.
   std::vector<std::pair<std::string, std::string>> stats;
+  // What each server of a broadcast stats sent, by server index, until the
+  // core merges them into `stats` (merge_stats).
+  std::vector<std::vector<std::pair<std::string, std::string>>> server_stats;
 
   std::string_view key(size_t i) const {
     return std::string_view(key_bytes).substr(keys[i].offset, keys[i].length);
@@ -241,6 +255,7 @@ struct Request {
     opcode = 0;
     opaque = 0;
     quiet = return_key = noreply = want_cas = false;
+    get_part = get_continues = false;
     key_bytes.clear();
     keys.clear();
     flags = 0;
@@ -249,6 +264,8 @@ struct Request {
     create = has_exptime = false;
     verbosity = 0;
     stats_args.clear();
+    extras.clear();
+    datatype = 0;
     value.clear();
     error_class = ErrorClass::Error;
     error_text.clear();
@@ -259,6 +276,7 @@ struct Request {
     vbuckets.clear();
     results.clear();  // keeps the Result objects for the next request
     stats.clear();
+    server_stats.clear();
   }
 };
 
@@ -278,8 +296,10 @@ struct Limits {
   uint32_t max_key_length = 250;
   uint32_t max_value_length = 1024 * 1024;  // the backend's item size limit
   uint32_t max_line_length = 2048;          // ascii command line, except get/gets/gat/gats
-  uint32_t max_multiget_line = 256 * 1024;  // ascii get line with many keys
-  uint32_t max_keys = 4096;                 // keys in one multiget
+  // An ascii get line longer than this (memcached takes any length) is
+  // decoded in parts of at most this many bytes, each a request of its own
+  // answered in order, so a huge multiget streams through bounded memory.
+  uint32_t get_part_bytes = 64 * 1024;
 };
 
 }  // namespace moxi::protocol

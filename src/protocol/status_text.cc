@@ -12,6 +12,7 @@ std::string_view binary_status_text(Status status) {
     case Status::NotStored: return "Not stored.";
     case Status::DeltaBadValue: return "Non-numeric server-side value for incr or decr";
     case Status::NotMyVbucket: return "Not my vbucket";
+    case Status::Locked: return "Locked";
     case Status::AuthError: return "Auth failure.";
     case Status::AuthContinue: return "Auth continue";
     case Status::UnknownCommand: return "Unknown command";
@@ -39,6 +40,7 @@ std::string_view generic_error_line(Op op, Status status) {
     case Status::DeltaBadValue: return "CLIENT_ERROR cannot increment or decrement non-numeric value";
     case Status::InvalidArguments: return "CLIENT_ERROR bad command line format";
     case Status::NotMyVbucket: return "SERVER_ERROR not my vbucket";
+    case Status::Locked: return "LOCK_ERROR";
     case Status::AuthError: return "SERVER_ERROR auth failure";
     case Status::AuthContinue: return "SERVER_ERROR auth continue";
     case Status::UnknownCommand: return "ERROR";  // memcached's answer to a command it does not know
@@ -69,6 +71,9 @@ std::string_view ascii_status_line(Op op, bool cas_command, Status status) {
       default: return "OK";
     }
   }
+  // memcached -F refuses flush_all: its binary side says "auth failure",
+  // its ascii side this line; ascii clients read what memcached writes them.
+  if (op == Op::Flush && status == Status::AuthError) return "CLIENT_ERROR flush_all not allowed";
   if (is_storage(op)) {
     if (status == Status::KeyExists) return op == Op::Add ? "NOT_STORED" : "EXISTS";
     if (status == Status::KeyNotFound) return cas_command ? "NOT_FOUND" : "NOT_STORED";

@@ -44,6 +44,8 @@ enum class MetricScope : uint8_t { Worker, Process };
   X(multiget_keys_total, Counter, Worker, "keys", "", "keys of multi-key gets")                                       \
   X(multiget_key_misses_on_error_total, Counter, Worker, "keys", "",                                                  \
     "multiget keys answered as errors because their server failed")                                                   \
+  X(broadcast_server_failures_total, Counter, Worker, "servers", "",                                                 \
+    "servers that failed a flush_all or stats broadcast (left out of merged stats)")                                   \
   X(backend_connects_total, Counter, Worker, "connections", "", "backend connections established")                    \
   X(backend_connect_errors_total, Counter, Worker, "connections", "", "backend connects that failed or timed out")   \
   X(backend_closed_total, Counter, Worker, "connections", "", "backend connections lost with requests outstanding")  \
@@ -56,8 +58,7 @@ enum class MetricScope : uint8_t { Worker, Process };
   X(limit_key_length_total, Counter, Worker, "requests", "", "requests refused: a key longer than 250 bytes")         \
   X(limit_value_size_total, Counter, Worker, "requests", "", "requests refused: a value larger than 1 MiB")           \
   X(limit_line_length_total, Counter, Worker, "requests", "",                                                         \
-    "ascii command lines refused as too long (2048 bytes; get lines 256 KiB)")                                        \
-  X(limit_multiget_keys_total, Counter, Worker, "requests", "", "multigets refused: more than 4096 keys")             \
+    "ascii command lines refused as too long (2048 bytes; get lines have no limit)")                                        \
   X(limit_client_inflight_total, Counter, Worker, "events", "",                                                       \
     "times a client was paused with max_client_inflight requests in flight")                                          \
   X(limit_client_output_total, Counter, Worker, "events", "",                                                         \

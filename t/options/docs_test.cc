@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "src/protocol/client_codec.h"
 #include "t/options/helpers.h"
 #include "t/support/tsv.h"
 
@@ -85,6 +86,7 @@ class DocsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(help_marks_planned_items);
   CPPUNIT_TEST(man_page_names_every_option);
   CPPUNIT_TEST(man_page_names_every_behavior);
+  CPPUNIT_TEST(man_page_commands_are_the_table);
   CPPUNIT_TEST(man_page_options_are_known);
   CPPUNIT_TEST(man_page_behaviors_are_known);
   CPPUNIT_TEST(man_page_marks_planned_items);
@@ -143,6 +145,16 @@ class DocsTest : public CppUnit::TestFixture {
     std::string page = man_page();
     for (const auto& k : behavior_keys())
       CPPUNIT_ASSERT_MESSAGE(std::string(k.name), page.find(std::string(k.name)) != std::string::npos);
+  }
+
+  // COMMANDS lists exactly the decoder's command table, in its order.
+  void man_page_commands_are_the_table() {
+    std::vector<std::string> documented;
+    for (const auto& t : tags(section(man_page(), "COMMANDS"))) documented.push_back(t.at(0));
+    std::vector<std::string> table;
+    for (const auto& c : protocol::ascii_commands()) table.push_back(std::string(c.name));
+    CPPUNIT_ASSERT_EQUAL(table.size(), documented.size());
+    for (size_t i = 0; i < table.size(); ++i) CPPUNIT_ASSERT_EQUAL(table[i], documented[i]);
   }
 
   // Every ".TP" entry of OPTIONS is an option of the table.

@@ -365,8 +365,8 @@ class MemcachedLiveTest : public CppUnit::TestFixture {
 
     Request stats = make(Op::Stats);
     run(stats);
-    CPPUNIT_ASSERT(stats.stats.size() > 20);
-    CPPUNIT_ASSERT_EQUAL(std::string("pid"), stats.stats[0].first);
+    CPPUNIT_ASSERT(stats.server_stats.at(0).size() > 20);
+    CPPUNIT_ASSERT_EQUAL(std::string("pid"), stats.server_stats[0][0].first);
     Request bad_stats = make(Op::Stats);
     bad_stats.stats_args = "bogus";
     run(bad_stats);

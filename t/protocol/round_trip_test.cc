@@ -10,6 +10,7 @@
 #include "src/protocol/backend_codec.h"
 #include "src/protocol/binary_format.h"
 #include "src/protocol/client_codec.h"
+#include "src/protocol/stats_merge.h"
 #include "t/protocol/test_util.h"
 
 namespace moxi::protocol {
@@ -46,6 +47,8 @@ std::string through(ClientCodec& client, BackendCodec& backend, const std::strin
   replies.append(server(request_bytes));
   CPPUNIT_ASSERT(backend.decode(bop, replies.get()) == BackendDecode::Done);
   CPPUNIT_ASSERT_EQUAL(size_t{0}, replies.size());
+  // What the core does with a broadcast's answers (here from one server).
+  if (req.op == Op::Stats || req.op == Op::Flush) combine_broadcast(req, 1);
   EvBuf out;
   client.encode(req, out.get());
   return out.str();
@@ -92,7 +95,115 @@ class RoundTripTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testBinaryStatsOverAscii);
   CPPUNIT_TEST(testBinaryQuietOverAscii);
   CPPUNIT_TEST(testAsciiOverAsciiKeepsServerWords);
+  CPPUNIT_TEST(testUnknownKeyedOpcodePassesThrough);
+  CPPUNIT_TEST(testConnectionOpcodesDoNotPassThrough);
+  CPPUNIT_TEST(testAsciiGetlAndUnlOverBinary);
   CPPUNIT_TEST_SUITE_END();
+
+  // Couchbase's GETL (0x94): decoded as a passthrough, sent to the server
+  // unchanged but for the vBucket id and opaque, the response relayed with
+  // the client's opaque; over an ascii backend it is an unknown command.
+  void testUnknownKeyedOpcodePassesThrough() {
+    Frame getl;
+    getl.opcode = 0x94;
+    getl.key = "locked";
+    getl.extras = be32(15);
+    getl.opaque = 0xfeedbeef;
+    getl.data_type = 1;
+    EvBuf in;
+    in.append(encode_frame(getl));
+    Request req;
+    CPPUNIT_ASSERT(binary_client_->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(req.op == Op::Passthrough);
+    req.prepare_results();
+    req.vbuckets = {517};
+    BackendOp bop;
+    bop.request = &req;
+    EvBuf wire;
+    binary_backend_->encode(bop, wire.get());
+    auto sent = test::parse_frames(wire.str());
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, sent.size());
+    CPPUNIT_ASSERT_EQUAL(0x94, int{sent[0].opcode});
+    CPPUNIT_ASSERT_EQUAL(517, int{sent[0].vbucket_or_status});
+    CPPUNIT_ASSERT_EQUAL(1, int{sent[0].data_type});
+    ASSERT_BYTES(be32(15), sent[0].extras);
+    ASSERT_BYTES("locked", sent[0].key);
+    EvBuf replies;
+    replies.append(encode_frame(response_to(sent[0], Status::Success, be32(7), "", "value", 0x1234)));
+    CPPUNIT_ASSERT(binary_backend_->decode(bop, replies.get()) == BackendDecode::Done);
+    EvBuf out;
+    binary_client_->encode(req, out.get());
+    auto got = test::parse_frames(out.str());
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, got.size());
+    CPPUNIT_ASSERT_EQUAL(0x81, int{got[0].magic});
+    CPPUNIT_ASSERT_EQUAL(0x94, int{got[0].opcode});
+    CPPUNIT_ASSERT_EQUAL(0xfeedbeefu, got[0].opaque);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{0x1234}, got[0].cas);
+    ASSERT_BYTES(be32(7), got[0].extras);
+    ASSERT_BYTES("value", got[0].value);
+
+    std::string reply = through(*binary_client_, *ascii_backend_, encode_frame(getl), [](const std::string& bytes) {
+      ASSERT_BYTES("version\r\n", bytes);  // only the stand-in that keeps the reply order
+      return std::string("VERSION 1.6.18\r\n");
+    });
+    auto f = test::parse_frames(reply);
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, f.size());
+    CPPUNIT_ASSERT_EQUAL(static_cast<int>(Status::UnknownCommand), int{f[0].vbucket_or_status});
+    CPPUNIT_ASSERT_EQUAL(0xfeedbeefu, f[0].opaque);
+  }
+
+  // The original moxi's ascii getl/unl: Couchbase GETL (lock seconds as
+  // extras) and UNL (the cas in the header), in the original's words.
+  void testAsciiGetlAndUnlOverBinary() {
+    auto getl_reply = [&](const std::string& line, Status status, std::string* sent_extras = nullptr) {
+      return through(*ascii_client_, *binary_backend_, line, [&](const std::string& bytes) {
+        auto f = test::parse_frames(bytes);
+        CPPUNIT_ASSERT_EQUAL(size_t{1}, f.size());
+        CPPUNIT_ASSERT_EQUAL(0x94, int{f[0].opcode});
+        ASSERT_BYTES("k", f[0].key);
+        if (sent_extras) *sent_extras = f[0].extras;
+        if (status != Status::Success) return encode_frame(response_to(f[0], status, "", "", "Temporary failure"));
+        return encode_frame(response_to(f[0], Status::Success, be32(5), "", "data", 77));
+      });
+    };
+    std::string extras;
+    ASSERT_BYTES("VALUE k 5 4 77\r\ndata\r\nEND\r\n", getl_reply("getl k 10\r\n", Status::Success, &extras));
+    ASSERT_BYTES(be32(10), extras);
+    ASSERT_BYTES("VALUE k 5 4 77\r\ndata\r\nEND\r\n", getl_reply("getl k\r\n", Status::Success, &extras));
+    ASSERT_BYTES(be32(0), extras);  // the server's default lock time
+    ASSERT_BYTES("LOCK_ERROR\r\n", getl_reply("getl k\r\n", Status::TemporaryFailure));
+    ASSERT_BYTES("NOT_FOUND\r\n", getl_reply("getl k\r\n", Status::KeyNotFound));
+    auto unl_reply = [&](Status status) {
+      return through(*ascii_client_, *binary_backend_, "unl k 77\r\n", [&](const std::string& bytes) {
+        auto f = test::parse_frames(bytes);
+        CPPUNIT_ASSERT_EQUAL(0x95, int{f[0].opcode});
+        CPPUNIT_ASSERT_EQUAL(uint64_t{77}, f[0].cas);
+        return encode_frame(response_to(f[0], status));
+      });
+    };
+    ASSERT_BYTES("UNLOCKED\r\n", unl_reply(Status::Success));
+    ASSERT_BYTES("UNLOCK_ERROR\r\n", unl_reply(Status::TemporaryFailure));
+    ASSERT_BYTES("UNLOCK_ERROR\r\n", unl_reply(Status::Locked));
+  }
+
+  // SASL, HELLO and SELECT_BUCKET would change the shared backend
+  // connection; keyless unknown opcodes have no server to go to.
+  void testConnectionOpcodesDoNotPassThrough() {
+    for (uint8_t opcode : {uint8_t{0x1f}, uint8_t{0x21}, uint8_t{0x89}, uint8_t{0xa3}, uint8_t{0x50}, uint8_t{0x94}}) {
+      Frame f;
+      f.opcode = opcode;
+      f.key = opcode == 0x94 ? "" : "name";
+      EvBuf in;
+      in.append(encode_frame(f) + encode_frame(client_req(Opcode::Noop)));
+      Request req;
+      CPPUNIT_ASSERT(binary_client_->decode(in.get(), req) == DecodeStatus::Ready);
+      CPPUNIT_ASSERT_MESSAGE(std::to_string(opcode), req.op == Op::Invalid);
+      CPPUNIT_ASSERT_EQUAL(static_cast<int>(Status::UnknownCommand), static_cast<int>(req.error_status));
+      Request next;
+      CPPUNIT_ASSERT(binary_client_->decode(in.get(), next) == DecodeStatus::Ready);
+      CPPUNIT_ASSERT(next.op == Op::Noop);  // the frame was skipped whole
+    }
+  }
 
   std::unique_ptr<ClientCodec> ascii_client_ = make_ascii_client_codec(Limits{});
   std::unique_ptr<ClientCodec> binary_client_ = make_binary_client_codec(Limits{});

@@ -5,6 +5,9 @@
 #include "src/protocol/status_text.h"
 
 namespace moxi::protocol {
+namespace {
+void status_is(Status s, const Result& r) { CPPUNIT_ASSERT_EQUAL(static_cast<int>(s), static_cast<int>(r.status)); }
+}  // namespace
 
 class TablesTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(TablesTest);
@@ -15,6 +18,8 @@ class TablesTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testMergeKeepsIdentityAndMax);
   CPPUNIT_TEST(testMergeFloatsAndText);
   CPPUNIT_TEST(testMergeBySuffix);
+  CPPUNIT_TEST(testMergeSettings);
+  CPPUNIT_TEST(testCombineBroadcast);
   CPPUNIT_TEST_SUITE_END();
 
   static std::string line(Op op, bool cas, Status s) { return std::string(ascii_status_line(op, cas, s)); }
@@ -93,7 +98,7 @@ class TablesTest : public CppUnit::TestFixture {
     merge_stat(r, "pid", "100");
     merge_stat(r, "pid", "200");
     merge_stat(r, "version", "1.6.18");
-    merge_stat(r, "version", "1.6.9");
+    merge_stat(r, "version", "1.6.18");
     merge_stat(r, "uptime", "50");
     merge_stat(r, "uptime", "70");
     merge_stat(r, "uptime", "60");
@@ -103,12 +108,80 @@ class TablesTest : public CppUnit::TestFixture {
     merge_stat(r, "pointer_size", "64");
     merge_stat(r, "threads", "4");
     merge_stat(r, "threads", "8");
-    CPPUNIT_ASSERT_EQUAL(std::string("100"), r.stats[0].second);
-    CPPUNIT_ASSERT_EQUAL(std::string("1.6.18"), r.stats[1].second);
+    CPPUNIT_ASSERT_EQUAL(std::string("mixed"), r.stats[0].second);  // identities that differ
+    CPPUNIT_ASSERT_EQUAL(std::string("1.6.18"), r.stats[1].second);  // ... and that agree
     CPPUNIT_ASSERT_EQUAL(std::string("70"), r.stats[2].second);
     CPPUNIT_ASSERT_EQUAL(std::string("1700000001"), r.stats[3].second);
     CPPUNIT_ASSERT_EQUAL(std::string("64"), r.stats[4].second);
-    CPPUNIT_ASSERT_EQUAL(std::string("8"), r.stats[5].second);
+    CPPUNIT_ASSERT_EQUAL(std::string("mixed"), r.stats[5].second);  // threads: a setting, not a sum
+  }
+
+  // Every field of "stats settings" is a setting: tcpport and maxconns are
+  // never added up.
+  void testMergeSettings() {
+    Request r;
+    r.stats_args = "settings";
+    merge_stat(r, "tcpport", "11211");
+    merge_stat(r, "tcpport", "11212");
+    merge_stat(r, "maxconns", "1024");
+    merge_stat(r, "maxconns", "1024");
+    merge_stat(r, "evictions", "on");
+    merge_stat(r, "evictions", "on");
+    CPPUNIT_ASSERT_EQUAL(std::string("mixed"), r.stats[0].second);
+    CPPUNIT_ASSERT_EQUAL(std::string("1024"), r.stats[1].second);
+    CPPUNIT_ASSERT_EQUAL(std::string("on"), r.stats[2].second);
+    CPPUNIT_ASSERT(merge_rule("", "accepting_conns") == MergeRule::Min);
+    CPPUNIT_ASSERT(merge_rule("", "items:3:age") == MergeRule::Max);
+    CPPUNIT_ASSERT(merge_rule("", "cmd_get") == MergeRule::Sum);
+    CPPUNIT_ASSERT(merge_rule("settings", "cmd_get") == MergeRule::Same);
+    Request a;
+    merge_stat(a, "accepting_conns", "1");
+    merge_stat(a, "accepting_conns", "0");
+    CPPUNIT_ASSERT_EQUAL(std::string("0"), a.stats[0].second);
+  }
+
+  // Broadcast answers combine in server order, whatever order they came in.
+  void testCombineBroadcast() {
+    Request flush;
+    flush.op = Op::Flush;
+    flush.results.resize(3);
+    flush.results[2].server_error(Status::InternalError, "proxy downstream closed 127.0.0.1:2");
+    flush.results[1].status = Status::AuthError;
+    CPPUNIT_ASSERT_EQUAL(size_t{2}, combine_broadcast(flush, 3));
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, flush.results.size());
+    status_is(Status::AuthError, flush.results[0]);  // server 1's, the first failing one
+    CPPUNIT_ASSERT_EQUAL(std::string("CLIENT_ERROR flush_all not allowed"),  // what memcached -F says in ascii
+                         std::string(ascii_status_line(Op::Flush, false, Status::AuthError)));
+
+    Request ok;
+    ok.op = Op::Flush;
+    ok.results.resize(2);
+    CPPUNIT_ASSERT_EQUAL(size_t{0}, combine_broadcast(ok, 2));
+    status_is(Status::Success, ok.results[0]);
+
+    Request stats;
+    stats.op = Op::Stats;
+    stats.results.resize(3);
+    stats.server_stats = {{{"pid", "7"}, {"curr_items", "2"}}, {}, {{"curr_items", "3"}, {"pid", "7"}}};
+    stats.results[1].server_error(Status::InternalError, "proxy downstream timeout 127.0.0.1:1");
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, combine_broadcast(stats, 3));
+    CPPUNIT_ASSERT_EQUAL(size_t{3}, stats.stats.size());
+    CPPUNIT_ASSERT_EQUAL(std::string("pid"), stats.stats[0].first);  // server 0's order
+    CPPUNIT_ASSERT_EQUAL(std::string("7"), stats.stats[0].second);
+    CPPUNIT_ASSERT_EQUAL(std::string("5"), stats.stats[1].second);
+    CPPUNIT_ASSERT_EQUAL(std::string("moxi_servers_missing"), stats.stats[2].first);
+    CPPUNIT_ASSERT_EQUAL(std::string("1"), stats.stats[2].second);
+    status_is(Status::Success, stats.results[0]);
+    CPPUNIT_ASSERT(stats.server_stats.empty());
+
+    Request none;
+    none.op = Op::Stats;
+    none.results.resize(2);
+    none.results[0].status = Status::KeyNotFound;  // "stats bogus" everywhere
+    none.results[1].status = Status::KeyNotFound;
+    CPPUNIT_ASSERT_EQUAL(size_t{2}, combine_broadcast(none, 2));
+    status_is(Status::KeyNotFound, none.results[0]);
+    CPPUNIT_ASSERT(none.stats.empty());
   }
 
   void testMergeFloatsAndText() {
@@ -116,12 +189,12 @@ class TablesTest : public CppUnit::TestFixture {
     merge_stat(r, "rusage_user", "0.500000");
     merge_stat(r, "rusage_user", "1.250000");
     merge_stat(r, "libevent_like", "abc");
-    merge_stat(r, "libevent_like", "def");
+    merge_stat(r, "libevent_like", "abc");
     merge_stat(r, "mixed", "12");
     merge_stat(r, "mixed", "n/a");
     CPPUNIT_ASSERT_EQUAL(std::string("1.750000"), r.stats[0].second);
     CPPUNIT_ASSERT_EQUAL(std::string("abc"), r.stats[1].second);
-    CPPUNIT_ASSERT_EQUAL(std::string("12"), r.stats[2].second);
+    CPPUNIT_ASSERT_EQUAL(std::string("mixed"), r.stats[2].second);  // a number and a text
   }
 
   void testMergeBySuffix() {

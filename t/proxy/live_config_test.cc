@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include <zlib.h>
+
 #include "t/proxy/cluster.h"
 #include "t/support/client.h"
 #include "t/support/rest_mock.h"
@@ -332,6 +334,7 @@ CPPUNIT_TEST_SUITE_REGISTRATION(LiveConfigTest);
 class NotMyVBucketTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(NotMyVBucketTest);
   CPPUNIT_TEST(testStaleMapIsCorrectedByRetries);
+  CPPUNIT_TEST(testUnknownKeyedOpcodesReachTheOwner);
   CPPUNIT_TEST(testForwardMapIsTriedFirst);
   CPPUNIT_TEST(testMultigetResendsOnlyRefusedKeys);
   CPPUNIT_TEST(testBoundMakesReadsMissesAndWritesErrors);
@@ -342,6 +345,29 @@ class NotMyVBucketTest : public CppUnit::TestFixture {
     std::vector<std::string> args = {"-l", "127.0.0.1", "-t", "1", "-z", "0=" + json};
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<Moxi>(args);
+  }
+
+  // Couchbase's GETL/UNL/GET_META...: passed to the key's server (by the
+  // map) with the key's vBucket (computed here with zlib's CRC-32, not
+  // moxi's), answered with the client's opaque. (The fake answers unknown
+  // opcodes 0x81 whatever the vBucket, so only the routing is checked.)
+  void testUnknownKeyedOpcodesReachTheOwner() {
+    VBucketServer a, b;
+    const std::string key = "locked-key";
+    const int vb = static_cast<int>((::crc32(0, reinterpret_cast<const Bytef*>(key.data()), static_cast<uInt>(key.size())) >> 16) &
+                                    0x7fff & (kVBuckets - 1));
+    auto moxi = static_moxi(bucket_json({a.address(), b.address()}, [vb](int v) { return v == vb ? 1 : 0; }));
+    TestClient c(moxi->port());
+    c.send_binary(bin::request(0x94, key, "", std::string("\0\0\0\x0f", 4), 0xabcdef));
+    BinaryPacket reply = c.read_binary();
+    CPPUNIT_ASSERT_EQUAL(0x94, int{reply.opcode});
+    CPPUNIT_ASSERT_EQUAL(uint32_t{0xabcdef}, reply.opaque);
+    CPPUNIT_ASSERT_EQUAL(bin::kUnknownCommand, reply.status());  // the fake's answer, relayed
+    bool seen = false;
+    for (const auto& r : b.received())
+      if (r.opcode == 0x94 && r.key == key && r.vbucket == vb) seen = true;
+    CPPUNIT_ASSERT(seen);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{0}, a.requests());
   }
 
   void testStaleMapIsCorrectedByRetries() {

@@ -36,6 +36,7 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
   s.proxy.nmv_max_retries = b.nmv_max_retries;
   s.proxy.time_stats = b.time_stats;
   s.proxy.item_size_max = b.item_size_max;
+  s.proxy.max_client_output = b.client_buffer_max;
   s.proxy.behavior_stats = moxi::behavior_values(b);
   s.admin_port = b.admin_port;
   s.workers = static_cast<int>(options.workers);

@@ -151,7 +151,7 @@ void App::on_drain_timeout(evutil_socket_t, short, void* arg) {
 }
 
 int App::run() {
-  trimmer_ = std::make_unique<MemoryTrimmer>(base_, budget_.current);
+  trimmer_ = std::make_unique<MemoryTrimmer>(base_, budget_.current, budget_.released_bytes);
   event_base_dispatch(base_);
   trimmer_.reset();
   for (auto& w : workers_) w->stop();

@@ -3,6 +3,8 @@
 #include <event2/buffer.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include "src/core/worker.h"
 
 namespace moxi {
@@ -61,46 +63,54 @@ void ClientConnection::process_input() {
   }
   const std::shared_ptr<const Bucket>& bucket = worker_.snapshot().ports[port_index_].bucket;
   codec_->set_max_value_length(item_size_for(settings, bucket && bucket->vbucket_routing()));
-  in_process_ = true;
   uint64_t decoded_at_us = 0;  // one clock read per batch: these requests arrived together
-  // Replies are written after the loop (on_exchange_complete defers while
-  // in_process_), so the output size is the same for every iteration.
-  const bool output_full = output_size() >= settings.max_client_output;
-  size_t unread = in_.size();
-  bool input_exhausted = unread == 0;  // every complete request buffered is decoded
-  while (!closing_ && !stop_after_ && !output_full && inflight_.size() < settings.max_client_inflight && unread > 0) {
-    Exchange* ex = worker_.exchanges().get();
-    protocol::DecodeStatus status = codec_->decode(in_.get(), ex->request);
-    if (ex->request.limit != protocol::Limit::None) count_limit(ex->request.limit);
-    if (status == protocol::DecodeStatus::NeedMore) {
-      worker_.exchanges().put(ex);
-      input_exhausted = true;
-      break;
+  for (;;) {
+    in_process_ = true;
+    // Replies are written after the loop (on_exchange_complete defers while
+    // in_process_), so the room for replies is the same for every iteration.
+    const size_t allowed = inflight_allowed();
+    size_t unread = in_.size();
+    bool input_exhausted = unread == 0;  // every complete request buffered is decoded
+    while (!closing_ && !stop_after_ && inflight_.size() < allowed && unread > 0) {
+      Exchange* ex = worker_.exchanges().get();
+      protocol::DecodeStatus status = codec_->decode(in_.get(), ex->request);
+      if (ex->request.limit != protocol::Limit::None) count_limit(ex->request.limit);
+      if (status == protocol::DecodeStatus::NeedMore) {
+        worker_.exchanges().put(ex);
+        input_exhausted = true;
+        break;
+      }
+      if (status == protocol::DecodeStatus::Close) {
+        worker_.exchanges().put(ex);
+        closing_ = true;
+        break;
+      }
+      unread = in_.size();
+      // memcached stops reading at quit and at a request it closes after:
+      // nothing pipelined behind it is executed.
+      if (ex->request.op == protocol::Op::Quit || ex->request.close_after) stop_after_ = true;
+      ex->client = this;
+      ex->client_id = id_;
+      if (decoded_at_us == 0) decoded_at_us = monotonic_us();
+      ex->started_us = decoded_at_us;
+      inflight_.push_back(ex);
+      worker_.metrics().inc(Metric::requests_total);
+      worker_.dispatch(ex, bucket);
+      if (unread == 0) input_exhausted = true;
     }
-    if (status == protocol::DecodeStatus::Close) {
-      worker_.exchanges().put(ex);
-      closing_ = true;
+    // After end of input, a half-sent request can never complete: what is
+    // left to do is answering what was decoded.
+    if (stop_after_ || (input_ended_ && input_exhausted)) closing_ = true;
+    in_process_ = false;
+    const bool window_stopped = !input_exhausted && inflight_.size() >= allowed;
+    write_completed();
+    update_reading();
+    // Requests answered at once (local answers, decode errors) were written
+    // above and made room: decode what is still buffered now, as no socket
+    // event will come for bytes already read.
+    if (closed_ || closing_ || stop_after_ || !window_stopped || in_.size() == 0 || inflight_.size() >= inflight_allowed())
       break;
-    }
-    unread = in_.size();
-    // memcached stops reading at quit and at a request it closes after:
-    // nothing pipelined behind it is executed.
-    if (ex->request.op == protocol::Op::Quit || ex->request.close_after) stop_after_ = true;
-    ex->client = this;
-    ex->client_id = id_;
-    if (decoded_at_us == 0) decoded_at_us = monotonic_us();
-    ex->started_us = decoded_at_us;
-    inflight_.push_back(ex);
-    worker_.metrics().inc(Metric::requests_total);
-    worker_.dispatch(ex, bucket);
-    if (unread == 0) input_exhausted = true;
   }
-  // After end of input, a half-sent request can never complete: what is
-  // left to do is answering what was decoded.
-  if (stop_after_ || (input_ended_ && input_exhausted)) closing_ = true;
-  in_process_ = false;
-  write_completed();
-  update_reading();
 }
 
 void ClientConnection::count_limit(protocol::Limit limit) {
@@ -113,7 +123,21 @@ void ClientConnection::count_limit(protocol::Limit limit) {
   }
 }
 
-void ClientConnection::on_exchange_complete() {
+size_t ClientConnection::inflight_allowed() const {
+  const ProxySettings& settings = worker_.settings();
+  const size_t used = buffered_bytes();
+  if (used >= settings.max_client_output) return 0;
+  if (mean_reply_bytes_ == 0) return std::min<size_t>(kFirstWindow, settings.max_client_inflight);
+  const size_t room = (settings.max_client_output - used) / mean_reply_bytes_;
+  return std::clamp<size_t>(room, 1, settings.max_client_inflight);
+}
+
+void ClientConnection::on_exchange_complete(Exchange* ex) {
+  if (!inflight_.empty() && inflight_.front() != ex) {
+    // Answered behind an earlier request: its values wait in moxi.
+    for (const auto& r : ex->request.results) ex->held_bytes += r.value.size() + r.message.size();
+    held_bytes_ += ex->held_bytes;
+  }
   // A request failed synchronously inside dispatch: process_input writes it
   // when its loop ends, so don't re-enter it.
   if (in_process_) return;
@@ -126,8 +150,15 @@ void ClientConnection::write_completed() {
   while (!inflight_.empty() && inflight_.front()->complete()) {
     Exchange* ex = inflight_.front();
     inflight_.pop_front();
+    held_bytes_ -= ex->held_bytes;
     if (!closed_) {
+      const size_t before = output_size();
       codec_->encode(ex->request, out_.get());
+      const size_t bytes = output_size() - before;
+      // A moving mean over about 8 replies: it follows a change of value
+      // sizes within a few replies and is not thrown by one odd reply.
+      mean_reply_bytes_ = mean_reply_bytes_ == 0 ? std::max<size_t>(bytes, 1)
+                                                 : std::max<size_t>((mean_reply_bytes_ * 7 + bytes) / 8, 1);
       if (ex->request.op == protocol::Op::Quit || ex->request.close_after) closing_ = true;
       wrote = true;
     }
@@ -145,12 +176,15 @@ void ClientConnection::update_reading() {
     return;
   }
   const ProxySettings& settings = worker_.settings();
-  const bool inflight_full = inflight_.size() >= settings.max_client_inflight;
-  const bool output_full = output_size() >= settings.max_client_output;
-  bool room = !closing_ && !inflight_full && !output_full;
-  if (!room && reading() && !closing_)
-    worker_.metrics().inc(output_full ? Metric::limit_client_output_total : Metric::limit_client_inflight_total);
-  set_reading(room);
+  const bool inflight_full = inflight_.size() >= inflight_allowed();
+  const bool output_full = buffered_bytes() >= settings.max_client_output;
+  // Each pause is counted once, by its reason; a pause for the window that
+  // then runs into the budget counts as a budget pause too.
+  if (!closing_ && output_full && !paused_for_output_) worker_.metrics().inc(Metric::limit_client_output_total);
+  if (!closing_ && !output_full && inflight_full && reading())
+    worker_.metrics().inc(Metric::limit_client_inflight_total);
+  paused_for_output_ = output_full;
+  set_reading(!closing_ && !inflight_full);
 }
 
 void ClientConnection::on_drained() {

@@ -323,7 +323,7 @@ void Worker::finish(Exchange* ex) {
       break;
     }
   if (ex->client) {
-    ex->client->on_exchange_complete();
+    ex->client->on_exchange_complete(ex);
   } else {
     exchanges_.put(ex);
   }

@@ -58,6 +58,7 @@ struct Exchange {
   uint32_t outstanding = 0;            // PendingOps not answered yet
   uint32_t nmv_retries = 0;            // NOT_MY_VBUCKET re-routes used
   uint32_t broadcast_servers = 0;      // a broadcast (flush_all, stats): the servers it went to
+  size_t held_bytes = 0;               // complete, waiting behind an earlier reply: its result bytes
   const void* admitted_to = nullptr;   // the bucket whose downstream_max slot it holds
   uint64_t started_us = 0;             // monotonic_us() when decoded: request_duration_seconds
   void reset() {
@@ -67,6 +68,7 @@ struct Exchange {
     outstanding = 0;
     nmv_retries = 0;
     broadcast_servers = 0;
+    held_bytes = 0;
     admitted_to = nullptr;
     started_us = 0;
   }

@@ -70,6 +70,7 @@ struct Behaviors {
   std::optional<uint16_t> admin_port;                            // admin HTTP port; unset = off, 0 = the OS chooses
   std::chrono::milliseconds drain_timeout{5000};                 // SIGTERM/SIGINT: bound on finishing in-flight work
   std::chrono::milliseconds log_interval{10000};                 // a repeated log message at most once per interval; 0 = all
+  uint32_t client_buffer_max = 4 << 20;                          // reply bytes one client may hold in moxi
   uint32_t item_size_max = 0;                                    // -I: largest value accepted; 0 = per bucket (see item_size_for)
 };
 

@@ -22,7 +22,7 @@ struct ProxySettings {
   uint32_t downstream_retry = 1;          // resends when a reused connection died before replying
   uint64_t backoff_min_ms = 50;           // first reconnect delay once connect_max_errors is passed
   uint32_t max_client_inflight = 128;     // requests a client may have in flight before we stop reading it
-  uint64_t max_client_output = 4 << 20;   // reply bytes waiting for a slow client before we stop reading it
+  uint64_t max_client_output = 4 << 20;   // -Z client_buffer_max: reply bytes a client may hold (see client_connection.h)
   uint32_t nmv_max_retries = 0;           // NOT_MY_VBUCKET re-routes per request; 0 = 2 x servers
   protocol::Limits limits;
   uint32_t item_size_max = 0;             // -I / item_size_max; 0 = item_size_for's per-bucket default

@@ -36,6 +36,9 @@ class StreamConnection;
 struct ConnectionBudget {
   std::atomic<int64_t> current{0};
   int64_t max = 1024;
+  // Reply bytes that left with closed client connections (a slow reader's
+  // budget): the memory trimmer gives them back to the OS.
+  std::atomic<uint64_t> released_bytes{0};
 };
 
 class Worker {

@@ -202,17 +202,22 @@ CPPUNIT_TEST_SUITE_REGISTRATION(FaultsTest);
 namespace moxi::test {
 namespace {
 
-long rss_kib(pid_t pid) {
+// A "Vm...:" field of /proc/PID/status, in KiB: VmRSS (resident now) or
+// VmHWM (the peak resident set).
+long status_kib(pid_t pid, const std::string& field) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));
   return -1;
 }
+long rss_kib(pid_t pid) { return status_kib(pid, "VmRSS:"); }
+long hwm_kib(pid_t pid) { return status_kib(pid, "VmHWM:"); }
 
 class LimitsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(LimitsTest);
   CPPUNIT_TEST(testWaitQueueTimeout);
   CPPUNIT_TEST(testClientThatNeverReadsIsBounded);
+  CPPUNIT_TEST(testManyNeverReadingClientsStayInTheBudget);
   CPPUNIT_TEST(testConnectionLimitRefusesCleanly);
   CPPUNIT_TEST(testHugeDeclaredValuesAreSwallowedInBoundedMemory);
   CPPUNIT_TEST_SUITE_END();
@@ -274,6 +279,74 @@ class LimitsTest : public CppUnit::TestFixture {
     const long after = rss_kib(cluster.moxi().pid());
     CPPUNIT_ASSERT_MESSAGE("RSS grew from " + std::to_string(before) + " to " + std::to_string(after) + " KiB",
                            after - before < 64 * 1024);
+  }
+
+  // Clients that pipeline gets of a 512 KiB value and never read: each may
+  // hold -Z client_buffer_max (4 MiB) plus what its first 4 requests bring
+  // (the window before a reply size is known), never 300 x 512 KiB. Peak RSS
+  // (VmHWM, so the moment of measuring does not matter) stays within that
+  // plus a fixed overhead, others are served meanwhile, and the memory is
+  // returned once the clients leave.
+  void testManyNeverReadingClientsStayInTheBudget() {
+    Cluster cluster;
+    const std::string big(512 * 1024, 'b');
+    TestClient setter = cluster.client();
+    for (const char* k : {"big", "big1", "big2", "big3"}) CPPUNIT_ASSERT_EQUAL(std::string("STORED"), setter.set(k, big));
+    const pid_t pid = cluster.moxi().pid();
+    const long before = rss_kib(pid);
+    std::string ascii, binary, multi;
+    for (int i = 0; i < 300; ++i) {
+      ascii += "get big\r\n";
+      binary += encode_binary(bin::request(bin::kGet, "big", "", "", static_cast<uint32_t>(i)));
+      multi += "get big big1 big2 big3\r\n";
+    }
+    std::vector<TestClient> hogs;
+    for (const std::string* stream : {&ascii, &binary, &multi}) {
+      for (int i = 0; i < 7; ++i) {
+        hogs.push_back(cluster.client());
+        int small = 4096;
+        setsockopt(hogs.back().fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        hogs.back().send(*stream);
+      }
+    }
+    // Settled when the backends see no more gets for a while: every client
+    // then holds what it can.
+    auto backend_gets = [&] {
+      uint64_t total = 0;
+      for (int b = 0; b < cluster.backend_count(); ++b) {
+        TestClient d = cluster.direct(b);
+        d.send("stats\r\n");
+        for (std::string line; (line = d.read_line()) != "END";)
+          if (line.rfind("STAT cmd_get ", 0) == 0) total += std::stoull(line.substr(13));
+      }
+      return total;
+    };
+    Deadline deadline(std::chrono::seconds(20));
+    uint64_t last = backend_gets();
+    for (int quiet = 0; quiet < 200; ++quiet) {
+      const uint64_t now = backend_gets();
+      if (now != last) quiet = 0;
+      last = now;
+      CPPUNIT_ASSERT_MESSAGE("backends never went quiet", !deadline.expired());
+    }
+    TestClient other = cluster.client();
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), other.set("small", "x"));
+    CPPUNIT_ASSERT_EQUAL(std::string("x"), other.get("small").value());
+    const long peak = hwm_kib(pid);
+    // Per client: the 4 MiB budget plus 4 first requests (a multiget of four
+    // 512 KiB values is one request of 2 MiB), and 32 MiB for everything else.
+    const long bound = before + 7 * (4096 + 4 * 512) + 7 * (4096 + 4 * 512) + 7 * (4096 + 4 * 2048) + 32 * 1024;
+    CPPUNIT_ASSERT_MESSAGE("peak RSS " + std::to_string(peak) + " KiB, bound " + std::to_string(bound) + " KiB",
+                           peak < bound);
+    hogs.clear();
+    Deadline release(std::chrono::seconds(10));
+    long now_kib = rss_kib(pid);
+    while ((now_kib = rss_kib(pid)) > before + 16 * 1024) {
+      CPPUNIT_ASSERT_MESSAGE("RSS stayed at " + std::to_string(now_kib) + " KiB after the clients left (before: " +
+                                 std::to_string(before) + ")",
+                             !release.expired());
+      other.get("small");  // a round trip lets the workers run their idle trim
+    }
   }
 
   void testConnectionLimitRefusesCleanly() {

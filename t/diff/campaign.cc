@@ -28,10 +28,20 @@ ClusterOptions options_for(const std::string& config) {
 }
 
 // Empties a memcached: items, and any delayed flush_all a stream left
-// pending (a flush without delay replaces it).
+// pending (a flush without delay replaces it). One control connection per
+// server is kept open (connecting for each of thousands of runs is most of
+// a small stream's cost).
 void flush(int port) {
-  TestClient c(port);
-  std::string reply = c.request("flush_all");
+  static std::map<int, TestClient> control;
+  auto it = control.find(port);
+  if (it == control.end()) it = control.emplace(port, TestClient(port)).first;
+  std::string reply;
+  try {
+    reply = it->second.request("flush_all");
+  } catch (const std::exception&) {
+    it->second.reconnect();  // e.g. a restarted server; one retry
+    reply = it->second.request("flush_all");
+  }
   if (reply != "OK") throw std::runtime_error("flush_all on port " + std::to_string(port) + ": " + reply);
 }
 
@@ -97,6 +107,15 @@ Summary run_campaign(Rig& rig, const CampaignOptions& options) {
        summary.streams < options.max_streams && Clock::now() - started < options.budget; ++seed) {
     Stream stream = generate(seed);
     ++summary.streams;
+    const auto stream_started = Clock::now();
+    struct SlowNote {  // reports streams that take long: where the time budget goes
+      const CampaignOptions& o; uint64_t seed; const Stream& s; Clock::time_point t0;
+      ~SlowNote() {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+        if (o.verbose && o.log && ms > 250) *o.log << "slow stream: seed " << seed << " (" << s.family << ", "
+                                                   << to_string(s.protocol) << ", end " << to_string(s.end) << "): " << ms << " ms\n";
+      }
+    } slow_note{options, seed, stream, stream_started};
     Outcome reference = rig.run_reference(stream);
     for (const auto& config : options.configs) {
       ++summary.runs;

@@ -56,6 +56,7 @@ struct CampaignOptions {
   long max_streams = 1000000;
   std::vector<std::string> configs = {"ascii", "binary", "vbucket"};
   int max_new = 8;          // shrink at most this many new divergences (each new signature once)
+  bool verbose = false;         // log streams that take long
   bool examples = false;        // also shrink one example per known entry (for reports; costs runs)
   std::ostream* log = nullptr;  // progress and findings as they happen
 };

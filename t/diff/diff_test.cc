@@ -9,6 +9,8 @@
 //   MOXI_DIFF_SEED     first seed (default 1; seeds then count up)
 //   MOXI_DIFF_CONFIGS  comma-separated subset of ascii,binary,vbucket
 //   MOXI_DIFF_STREAMS  stop after this many streams
+//   MOXI_DIFF_MAX_NEW  shrink at most this many new divergences (default 8)
+//   MOXI_DIFF_VERBOSE  1: log the streams that take long
 //   MOXI_DIFF_EXAMPLES 1: also shrink and print one example per known entry
 #include <cppunit/TestFixture.h>
 #include <cppunit/extensions/HelperMacros.h>
@@ -61,6 +63,8 @@ class DiffTest : public CppUnit::TestFixture {
     options.budget = std::chrono::seconds(std::stol(env_or("MOXI_DIFF_SECONDS", "40")));
     options.max_streams = std::stol(env_or("MOXI_DIFF_STREAMS", "1000000"));
     options.configs = split(env_or("MOXI_DIFF_CONFIGS", "ascii,binary,vbucket"), ',');
+    options.max_new = std::stoi(env_or("MOXI_DIFF_MAX_NEW", "8"));
+    options.verbose = env_or("MOXI_DIFF_VERBOSE", "") == "1";
     options.examples = env_or("MOXI_DIFF_EXAMPLES", "") == "1";
     options.log = &std::cerr;
     Rig rig(options.configs);

@@ -357,6 +357,10 @@ class Gen {
     };
     const std::string& l = one_of(lines);
     add(l, "malformed '" + escape_bytes(l, 60) + "'");
+    // A malformed command may leave the server inside a data block or an
+    // unfinished line; this filler is what gets eaten then, not the
+    // sentinel (which would make both sides hang until the deadline).
+    add("version\r\n", "version");
   }
 
   void binary_malformed() {
@@ -399,6 +403,9 @@ class Gen {
         p.extlen = 0;
         p.bodylen = static_cast<uint32_t>(p.key.size());
         add(encode_binary_raw(p), "keylen > bodylen");
+        // memcached may wait for the rest of it: only a half-close ends this
+        // stream without both sides idling until the deadline.
+        s_.end = EndMode::HalfClose;
         return;
       }
       case 6: {  // wrong magic: memcached closes

@@ -18,6 +18,19 @@ constexpr uint32_t kMaxReplyBody = 4u << 20;
 // The marker a unit carries when the side stopped in the middle of it.
 constexpr std::string_view kPartial = "<partial>";
 
+// memcached's incr/decr writes a shorter result over the old value padded
+// with spaces ("10" -> "9 ") when no pending reply still references the item,
+// and stores a new exact-length item otherwise: which one happens depends on
+// whether an earlier reply has been written out yet, i.e. on timing. A value
+// of digits and trailing spaces is therefore compared without the spaces.
+std::string unpad_number(std::string_view value) {
+  std::size_t digits = 0;
+  while (digits < value.size() && value[digits] >= '0' && value[digits] <= '9') ++digits;
+  if (digits == 0 || digits == value.size() || value.find_first_not_of(' ', digits) != std::string_view::npos)
+    return std::string(value);
+  return std::string(value.substr(0, digits));
+}
+
 bool parse_u64(std::string_view text, uint64_t& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && end == text.data() + text.size() && !text.empty();
@@ -96,13 +109,14 @@ bool ReplyFramer::take_ascii() {
     if (pending_.size() < total) return false;
     std::string unit;
     uint64_t cas = 0;
+    std::string data = unpad_number(std::string_view(pending_).substr(eol + 2, bytes));
+    unit = "VALUE " + std::string(words[1]) + " " + std::string(words[2]) + " " + std::to_string(data.size());
     if (words.size() == 5 && parse_u64(words[4], cas)) {
-      unit = "VALUE " + std::string(words[1]) + " " + std::string(words[2]) + " " + std::string(words[3]) + " c" +
-             std::to_string(cas_.class_of(cas));
-    } else {
-      unit = std::string(line);
+      unit += " c" + std::to_string(cas_.class_of(cas));
+    } else if (words.size() == 5) {
+      unit += " " + std::string(words[4]);
     }
-    unit.append(pending_, eol, total - eol);
+    unit += "\r\n" + data + "\r\n";
     units_.push_back(std::move(unit));
     pending_.erase(0, total);
     return true;
@@ -134,8 +148,14 @@ bool ReplyFramer::take_binary() {
   std::string unit = pending_.substr(0, total);
   pending_.erase(0, total);
   put_be(unit, 16, 8, cas_.class_of(be(unit, 16, 8)));
+  std::size_t head = kBinaryHeaderSize + static_cast<uint8_t>(unit[4]) + be(unit, 2, 2);
+  if (head < unit.size() && be(unit, 6, 2) == bin::kSuccess) {
+    std::string value = unpad_number(std::string_view(unit).substr(head));
+    unit.resize(head);
+    unit += value;
+    put_be(unit, 8, 4, unit.size() - kBinaryHeaderSize);
+  }
   if (static_cast<uint8_t>(unit[1]) == bin::kVersion && be(unit, 6, 2) == bin::kSuccess) {
-    std::size_t head = kBinaryHeaderSize + static_cast<uint8_t>(unit[4]) + be(unit, 2, 2);
     if (head <= unit.size()) {
       unit.resize(head);
       unit += "<v>";
@@ -186,7 +206,33 @@ void zero_binary_cas(std::vector<std::string>& units) {
     if (u.size() >= kBinaryHeaderSize && u.rfind(kPartial, 0) != 0) put_be(u, 16, 8, 0);
 }
 
+namespace {
+
+// Both sides' replies, for a report: enough to see the difference in context.
+std::string listing(Protocol protocol, const Outcome& direct, const Outcome& moxi) {
+  auto side = [&](const char* name, const Outcome& o) {
+    std::string out = std::string("\n    all replies from ") + name + " (" + std::to_string(o.units.size()) +
+                      ", then " + to_string(o.ending) + "):";
+    for (std::size_t i = 0; i < o.units.size() && i < 12; ++i) out += "\n      " + render_unit(protocol, o.units[i]);
+    if (o.units.size() > 12) out += "\n      ...";
+    return out;
+  };
+  return side("memcached", direct) + side("moxi", moxi);
+}
+
+Difference first_difference(Protocol protocol, const Outcome& direct, const Outcome& moxi);
+
+}  // namespace
+
 Difference compare(Protocol protocol, const Outcome& direct, const Outcome& moxi) {
+  Difference d = first_difference(protocol, direct, moxi);
+  if (!d.empty()) d.text += listing(protocol, direct, moxi);
+  return d;
+}
+
+namespace {
+
+Difference first_difference(Protocol protocol, const Outcome& direct, const Outcome& moxi) {
   const auto& a = direct.units;
   const auto& b = moxi.units;
   std::size_t n = std::min(a.size(), b.size());
@@ -215,5 +261,7 @@ Difference compare(Protocol protocol, const Outcome& direct, const Outcome& moxi
   }
   return {};
 }
+
+}  // namespace
 
 }  // namespace moxi::test::diff

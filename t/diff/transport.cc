@@ -56,9 +56,29 @@ Sentinel sentinel_for(Protocol protocol, uint64_t nonce, int segment) {
   return s;
 }
 
+// Every occurrence of `from` in `bytes` replaced by `to` (same length).
+void replace_all(std::string& bytes, const std::string& from, const std::string& to) {
+  if (from.empty() || from == to) return;
+  for (auto at = bytes.find(from); at != std::string::npos; at = bytes.find(from, at + to.size()))
+    bytes.replace(at, from.size(), to);
+}
+
+// A key prefix of the same length as the stream's, unique to this run: a
+// re-run of the same stream (classification, shrinking) must not see items a
+// previous run left behind, and a proxy may apply a noreply write after its
+// client has gone, i.e. after the flush that precedes the next run.
+std::string run_prefix(const std::string& prefix, uint64_t nonce) {
+  std::string out = prefix;
+  static const char* hex = "0123456789abcdef";
+  uint64_t h = nonce * 0x9e3779b97f4a7c15ull;
+  for (std::size_t i = 1; i + 1 < out.size(); ++i, h = h >> 4 | h << 60) out[i] = hex[h & 0xf];
+  return out;
+}
+
 // The bytes of commands [begin, end) with the cas placeholders filled from
-// this side's classes.
-std::string segment_bytes(const Stream& stream, std::size_t begin, std::size_t end, const CasBook& cas) {
+// this side's classes and the key prefix made unique to the run.
+std::string segment_bytes(const Stream& stream, std::size_t begin, std::size_t end, const CasBook& cas,
+                          const std::string& prefix) {
   std::string out;
   for (std::size_t i = begin; i < end; ++i) {
     const Command& c = stream.commands[i];
@@ -72,6 +92,7 @@ std::string segment_bytes(const Stream& stream, std::size_t begin, std::size_t e
         for (int b = 0; b < 8; ++b) bytes[16 + static_cast<std::size_t>(b)] = static_cast<char>((value >> (56 - 8 * b)) & 0xff);
       }
     }
+    replace_all(bytes, stream.prefix, prefix);
     out += bytes;
   }
   return out;
@@ -190,8 +211,14 @@ Outcome run_stream(int port, const Stream& stream, uint64_t nonce, Deadline dead
   for (std::size_t i = 1; i < stream.commands.size(); ++i)
     if (stream.commands[i].sync_before) starts.push_back(i);
 
+  const std::string prefix = run_prefix(stream.prefix, nonce);
+  // Replies name keys with the run's prefix; the comparison wants the stream's.
+  auto feed = [&](std::string bytes) {
+    replace_all(bytes, prefix, stream.prefix);
+    framer.feed(bytes);
+  };
   auto finish = [&](Ending ending) {
-    framer.feed(conn.received());
+    feed(conn.received());
     framer.finish();
     out.units = framer.units();
     out.ending = ending;
@@ -202,7 +229,7 @@ Outcome run_stream(int port, const Stream& stream, uint64_t nonce, Deadline dead
   for (std::size_t seg = 0; seg < starts.size(); ++seg) {
     bool last = seg + 1 == starts.size();
     std::size_t end = last ? stream.commands.size() : starts[seg + 1];
-    std::string bytes = segment_bytes(stream, starts[seg], end, framer.cas());
+    std::string bytes = segment_bytes(stream, starts[seg], end, framer.cas(), prefix);
     bool with_sentinel = !last || stream.end == EndMode::Sentinel;
     Sentinel sentinel;
     if (with_sentinel) {
@@ -234,7 +261,7 @@ Outcome run_stream(int port, const Stream& stream, uint64_t nonce, Deadline dead
       std::string& raw = conn.received();
       auto at = raw.find(sentinel.reply, searched);
       if (at != std::string::npos && raw.size() >= at + sentinel.reply_size) {
-        framer.feed(std::string_view(raw).substr(0, at));
+        feed(raw.substr(0, at));
         raw.erase(0, at + sentinel.reply_size);
         ++out.segments_done;
         break;

@@ -17,3 +17,4 @@ t_diff_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS)
 # t/proxy/cluster.cc (the moxi-in-front-of-memcached fixture and its vBucket
 # map) parses its map with the vbucket library.
 t_diff_tests_LDADD = t/libtestsupport.a vbucket/libvbucket.a $(LIBMEMCACHED_LIBS) $(CPPUNIT_LIBS) -lpthread
+EXTRA_DIST += t/diff/run

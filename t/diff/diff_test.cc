@@ -5,7 +5,7 @@
 // shortened stream.
 //
 // Environment (t/diff/run sets these for long campaigns):
-//   MOXI_DIFF_SECONDS  time for the generated streams (default 40)
+//   MOXI_DIFF_SECONDS  time for the generated streams (default 35)
 //   MOXI_DIFF_SEED     first seed (default 1; seeds then count up)
 //   MOXI_DIFF_CONFIGS  comma-separated subset of ascii,binary,vbucket
 //   MOXI_DIFF_STREAMS  stop after this many streams
@@ -51,7 +51,7 @@ class DiffTest : public CppUnit::TestFixture {
   // chunking must make two real memcached servers indistinguishable, or a
   // "divergence" could be the harness's.
   void testTwoMemcachedAgree() {
-    auto found = self_check(std::stoull(env_or("MOXI_DIFF_SEED", "1")), 150);
+    auto found = self_check(std::stoull(env_or("MOXI_DIFF_SEED", "1")), 100);
     std::string all;
     for (const auto& f : found) all += f + "\n";
     CPPUNIT_ASSERT_MESSAGE(all, found.empty());
@@ -60,7 +60,7 @@ class DiffTest : public CppUnit::TestFixture {
   void testMoxiAgreesWithMemcached() {
     CampaignOptions options;
     options.first_seed = std::stoull(env_or("MOXI_DIFF_SEED", "1"));
-    options.budget = std::chrono::seconds(std::stol(env_or("MOXI_DIFF_SECONDS", "40")));
+    options.budget = std::chrono::seconds(std::stol(env_or("MOXI_DIFF_SECONDS", "35")));
     options.max_streams = std::stol(env_or("MOXI_DIFF_STREAMS", "1000000"));
     options.configs = split(env_or("MOXI_DIFF_CONFIGS", "ascii,binary,vbucket"), ',');
     options.max_new = std::stoi(env_or("MOXI_DIFF_MAX_NEW", "8"));

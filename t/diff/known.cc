@@ -44,6 +44,7 @@ bool ascii_is(const Stream& s, std::size_t i, std::initializer_list<std::string_
 struct Header {
   uint8_t opcode = 0;
   std::size_t keylen = 0, extlen = 0, bodylen = 0;
+  uint8_t datatype = 0;
 };
 bool binary_header(const Stream& s, std::size_t i, Header& h) {
   const std::string& b = s.commands[i].bytes;
@@ -53,6 +54,7 @@ bool binary_header(const Stream& s, std::size_t i, Header& h) {
   h.opcode = static_cast<uint8_t>(b[1]);
   h.keylen = u(2) << 8 | u(3);
   h.extlen = u(4);
+  h.datatype = static_cast<uint8_t>(b[5]);
   h.bodylen = u(8) << 24 | u(9) << 16 | u(10) << 8 | u(11);
   return true;
 }
@@ -94,7 +96,7 @@ const std::set<uint8_t>& binary_opcodes_moxi_knows() {
 // The extras and key memcached requires of each opcode (memcached 1.6
 // proto_bin.c checks these and closes the connection when they are wrong).
 bool binary_well_formed(const Header& h) {
-  if (h.keylen + h.extlen > h.bodylen || h.keylen > 250) return false;
+  if (h.keylen + h.extlen > h.bodylen || h.keylen > 250 || h.datatype != 0) return false;
   switch (h.opcode) {
     case 0x00: case 0x09: case 0x0c: case 0x0d:            // get family
     case 0x04: case 0x14:                                  // delete
@@ -242,7 +244,7 @@ std::vector<KnownDivergence> make_list() {
   list.push_back({
       .id = "KN4",
       .reason = "NEW: a binary request memcached rejects as malformed (wrong extras length for the opcode, no "
-                "key where one is needed, a key over 250 bytes, keylen beyond the body): memcached answers "
+                "key where one is needed, a non-zero datatype (memcached closes without a reply, moxi serves it), a key over 250 bytes, keylen beyond the body): memcached answers "
                 "Invalid arguments and closes the connection; moxi answers the same and keeps it open",
       .command = [](const Stream& s, std::size_t i) {
         Header h;
@@ -301,6 +303,14 @@ std::vector<KnownDivergence> make_list() {
         Header h;
         if (binary_header(s, i, h)) return h.opcode == 0x08 || h.opcode == 0x18;
         return ascii_is(s, i, {"flush_all"});
+      }});
+  list.push_back({
+      .id = "KN7",
+      .reason = "NEW: a binary frame with a wrong magic byte after other requests in the same read: memcached "
+                "closes without sending the replies it had queued for them; moxi sends them, then closes",
+      .command = [](const Stream& s, std::size_t i) {
+        const std::string& b = s.commands[i].bytes;
+        return s.protocol == Protocol::Binary && !b.empty() && static_cast<uint8_t>(b[0]) != bin::kRequest;
       }});
   return list;
 }

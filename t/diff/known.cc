@@ -16,16 +16,8 @@ namespace {
 // The first line of an ascii command, split on spaces.
 std::vector<std::string> ascii_words(const Command& c) {
   std::string_view line(c.bytes);
-  line = line.substr(0, line.find_first_of("\r\n"));
-  std::vector<std::string> words;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && line[i] == ' ') ++i;
-    std::size_t start = i;
-    while (i < line.size() && line[i] != ' ') ++i;
-    if (i > start) words.emplace_back(line.substr(start, i - start));
-  }
-  return words;
+  auto words = words_of(line.substr(0, line.find_first_of("\r\n")));
+  return {words.begin(), words.end()};
 }
 
 bool is_number(std::string_view s) {

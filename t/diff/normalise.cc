@@ -38,18 +38,6 @@ bool parse_u64(std::string_view text, uint64_t& out) {
   return ec == std::errc() && end == text.data() + text.size() && !text.empty();
 }
 
-std::vector<std::string_view> words_of(std::string_view line) {
-  std::vector<std::string_view> words;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && line[i] == ' ') ++i;
-    std::size_t start = i;
-    while (i < line.size() && line[i] != ' ') ++i;
-    if (i > start) words.push_back(line.substr(start, i - start));
-  }
-  return words;
-}
-
 uint64_t be(std::string_view in, std::size_t at, std::size_t n) {
   uint64_t v = 0;
   for (std::size_t i = 0; i < n; ++i) v = v << 8 | static_cast<uint8_t>(in[at + i]);
@@ -71,6 +59,18 @@ std::string hex(std::string_view bytes) {
 }
 
 }  // namespace
+
+std::vector<std::string_view> words_of(std::string_view line) {
+  std::vector<std::string_view> words;
+  std::size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && line[i] == ' ') ++i;
+    std::size_t start = i;
+    while (i < line.size() && line[i] != ' ') ++i;
+    if (i > start) words.push_back(line.substr(start, i - start));
+  }
+  return words;
+}
 
 uint64_t CasBook::class_of(uint64_t cas) {
   if (cas == 0) return 0;

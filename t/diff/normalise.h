@@ -75,6 +75,9 @@ Difference compare(Protocol protocol, const Outcome& direct, const Outcome& moxi
 // ignore cas (see known.cc, K-ascii-cas).
 void zero_binary_cas(std::vector<std::string>& units);
 
+// The space-separated words of an ascii line (memcached's tokenizer).
+std::vector<std::string_view> words_of(std::string_view line);
+
 // A unit in readable form for reports (escaped; long values shortened).
 std::string render_unit(Protocol protocol, std::string_view unit);
 

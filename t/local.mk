@@ -32,3 +32,4 @@ include t/restmock.mk
 include t/fakebackend.mk
 include t/stats.mk
 include t/core.mk
+include t/diff.mk

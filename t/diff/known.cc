@@ -1,0 +1,346 @@
+#include "t/diff/known.h"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+#include <string_view>
+
+#include "t/diff/generator.h"
+#include "t/diff/normalise.h"
+#include "t/support/client.h"
+
+namespace moxi::test::diff {
+
+namespace {
+
+// The first line of an ascii command, split on spaces.
+std::vector<std::string> ascii_words(const Command& c) {
+  std::string_view line(c.bytes);
+  auto words = words_of(line.substr(0, line.find_first_of("\r\n")));
+  return {words.begin(), words.end()};
+}
+
+bool is_number(std::string_view s) {
+  long long v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && end == s.data() + s.size() && !s.empty();
+}
+
+bool ascii_is(const Stream& s, std::size_t i, std::initializer_list<std::string_view> names) {
+  if (s.protocol != Protocol::Ascii) return false;
+  auto w = ascii_words(s.commands[i]);
+  return !w.empty() && std::find(names.begin(), names.end(), w[0]) != names.end();
+}
+
+// Binary: the header fields of command i (false if it is not a request).
+struct Header {
+  uint8_t opcode = 0;
+  std::size_t keylen = 0, extlen = 0, bodylen = 0;
+  uint8_t datatype = 0;
+};
+bool binary_header(const Stream& s, std::size_t i, Header& h) {
+  const std::string& b = s.commands[i].bytes;
+  if (s.protocol != Protocol::Binary || b.size() < kBinaryHeaderSize || static_cast<uint8_t>(b[0]) != bin::kRequest)
+    return false;
+  auto u = [&](std::size_t at) { return static_cast<std::size_t>(static_cast<uint8_t>(b[at])); };
+  h.opcode = static_cast<uint8_t>(b[1]);
+  h.keylen = u(2) << 8 | u(3);
+  h.extlen = u(4);
+  h.datatype = static_cast<uint8_t>(b[5]);
+  h.bodylen = u(8) << 24 | u(9) << 16 | u(10) << 8 | u(11);
+  return true;
+}
+
+// The value length a storage command declares, and whether that exceeds
+// what memcached can store for its key and flags.
+bool value_too_large(const Stream& s, std::size_t i, std::size_t* declared = nullptr) {
+  std::size_t len = 0, klen = 0;
+  bool flags = false;
+  if (s.protocol == Protocol::Ascii) {
+    if (!ascii_is(s, i, {"set", "add", "replace", "append", "prepend", "cas"})) return false;
+    auto w = ascii_words(s.commands[i]);
+    if (w.size() < 5 || !is_number(w[4])) return false;
+    len = std::stoull(w[4]);
+    klen = w[1].size();
+    flags = w[2] != "0";
+  } else {
+    Header h;
+    if (!binary_header(s, i, h)) return false;
+    static const std::set<uint8_t> storage = {0x01, 0x02, 0x03, 0x0e, 0x0f, 0x11, 0x12, 0x13, 0x19, 0x1a};
+    if (!storage.count(h.opcode) || h.bodylen < h.keylen + h.extlen) return false;
+    len = h.bodylen - h.keylen - h.extlen;
+    klen = h.keylen;
+    const std::string& b = s.commands[i].bytes;
+    flags = h.extlen >= 4 && b.size() >= 28 && (b[24] | b[25] | b[26] | b[27]) != 0;
+  }
+  if (declared) *declared = len;
+  return len > max_value_size(klen, flags);
+}
+
+const std::set<uint8_t>& binary_opcodes_moxi_knows() {
+  // The binary commands of the memcached protocol spec that moxi serves.
+  static const std::set<uint8_t> ops = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
+                                        0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+                                        0x18, 0x19, 0x1a, 0x1c, 0x1d, 0x1e};
+  return ops;
+}
+
+// The extras and key memcached requires of each opcode (memcached 1.6
+// proto_bin.c checks these and closes the connection when they are wrong).
+bool binary_well_formed(const Header& h) {
+  if (h.keylen + h.extlen > h.bodylen || h.keylen > 250 || h.datatype != 0) return false;
+  switch (h.opcode) {
+    case 0x00: case 0x09: case 0x0c: case 0x0d:            // get family
+    case 0x04: case 0x14:                                  // delete
+      return h.extlen == 0 && h.keylen > 0 && h.bodylen == h.keylen;
+    case 0x01: case 0x02: case 0x03: case 0x11: case 0x12: case 0x13:  // set family
+      return h.extlen == 8 && h.keylen > 0;
+    case 0x0e: case 0x0f: case 0x19: case 0x1a:            // append/prepend
+      return h.extlen == 0 && h.keylen > 0;
+    case 0x05: case 0x06: case 0x15: case 0x16:            // incr/decr
+      return h.extlen == 20 && h.keylen > 0 && h.bodylen == 20 + h.keylen;
+    case 0x1c: case 0x1d: case 0x1e:                       // touch, gat
+      return h.extlen == 4 && h.keylen > 0 && h.bodylen == 4 + h.keylen;
+    case 0x08: case 0x18:                                  // flush
+      return (h.extlen == 0 || h.extlen == 4) && h.keylen == 0 && h.bodylen == h.extlen;
+    default:                                               // noop, version, quit, stat
+      return h.extlen == 0;
+  }
+}
+
+std::vector<KnownDivergence> make_list() {
+  std::vector<KnownDivergence> list;
+
+  list.push_back({
+      .id = "K1",
+      .reason = "a value too large for the item size: memcached answers SERVER_ERROR object too large for cache "
+                    "and unlinks the old item; moxi keeps the old value (a later get still finds it)",
+      .command = [](const Stream& s, std::size_t i) {
+                      std::size_t len = 0;
+                      return value_too_large(s, i, &len) && len <= (1u << 20);
+                    }});
+
+  list.push_back({
+      .id = "K7",
+      .reason = "a value over 1 MiB: moxi does not follow memcached's item size setting (-I) for what it "
+                    "accepts and how it answers",
+      .command = [](const Stream& s, std::size_t i) {
+                      std::size_t len = 0;
+                      return value_too_large(s, i, &len) && len > (1u << 20);
+                    }});
+
+  list.push_back({
+      .id = "K2",
+      .reason = "a huge multiget (more than 4096 keys or a line over 256 KiB): moxi refuses it with CLIENT_ERROR",
+      .command = [](const Stream& s, std::size_t i) {
+                      if (!ascii_is(s, i, {"get", "gets", "gat", "gats"})) return false;
+                      return ascii_words(s.commands[i]).size() > 4096 || s.commands[i].bytes.size() > (256u << 10);
+                    }});
+
+  list.push_back({
+      .id = "K3",
+      .reason = "flush_all is broadcast and moxi swallows the backend's error: a flush_all memcached refuses "
+                    "(bad delay, extra tokens) gets OK from moxi",
+      .command = [](const Stream& s, std::size_t i) {
+                      if (!ascii_is(s, i, {"flush_all"})) return false;
+                      auto w = ascii_words(s.commands[i]);
+                      bool noreply = w.size() > 1 && w.back() == "noreply";
+                      std::size_t args = w.size() - 1 - (noreply ? 1 : 0);
+                      return args > 1 || (args == 1 && !is_number(w[1]));
+                    }});
+
+  list.push_back({
+      .id = "K4",
+      .reason = "`verbosity` and `slabs automove` with invalid arguments: moxi parses them differently "
+                    "(memcached: CLIENT_ERROR / ERROR)",
+      .command = [](const Stream& s, std::size_t i) {
+                      if (ascii_is(s, i, {"slabs"})) return true;
+                      if (!ascii_is(s, i, {"verbosity"})) return false;
+                      auto w = ascii_words(s.commands[i]);
+                      bool noreply = w.size() > 1 && w.back() == "noreply";
+                      std::size_t args = w.size() - 1 - (noreply ? 1 : 0);
+                      return args != 1 || !is_number(w[1]);
+                    }});
+
+  list.push_back({
+      .id = "K5",
+      .reason = "commands pipelined after quit: memcached closes at quit, moxi executes what follows",
+      .command = [](const Stream& s, std::size_t i) {
+                      if (i + 1 >= s.commands.size()) return false;
+                      if (ascii_is(s, i, {"quit"})) return true;
+                      Header h;
+                      return binary_header(s, i, h) && (h.opcode == 0x07 || h.opcode == 0x17);
+                    }});
+
+  list.push_back({
+      .id = "K8",
+      .reason = "unknown binary opcodes: memcached answers UNKNOWN_COMMAND (or closes), moxi answers otherwise",
+      .command = [](const Stream& s, std::size_t i) {
+                      Header h;
+                      return binary_header(s, i, h) && !binary_opcodes_moxi_knows().count(h.opcode);
+                    }});
+
+  list.push_back({
+      .id = "K9",
+      .reason = "a client that half-closes (shutdown SHUT_WR) after its requests: memcached answers all of "
+                    "them before closing, moxi drops the replies not yet sent",
+      .stream = [](const Stream& s) { return s.end == EndMode::HalfClose; },
+      .neutralise = [](Stream& s) {
+                      // A frame that never ends can end no other way: it goes too.
+                      std::erase_if(s.commands, [](const Command& c) {
+                        return c.label.rfind("truncated", 0) == 0 || c.label.rfind("bodylen", 0) == 0 ||
+                   c.label.rfind("keylen > bodylen", 0) == 0;
+                      });
+                      s.end = EndMode::Sentinel;
+                    }});
+  list.push_back({
+      .id = "KN1",
+      .reason = "NEW: an ascii line longer than memcached's 16 KiB read buffer (or the data of a storage command "
+                "whose line is invalid, read as a line): memcached closes at once without sending the replies "
+                "still queued; moxi answers 'CLIENT_ERROR line too long' (or ERROR for the bad command) and "
+                "then closes",
+      .command = [](const Stream& s, std::size_t i) {
+        if (s.protocol != Protocol::Ascii) return false;
+        const std::string& b = s.commands[i].bytes;
+        std::size_t eol = b.find('\n');
+        if (eol == std::string::npos || eol > (16u << 10)) return !ascii_is(s, i, {"get", "gets", "gat", "gats"});
+        auto w = ascii_words(s.commands[i]);
+        bool storage = ascii_is(s, i, {"set", "add", "replace", "append", "prepend", "cas"});
+        bool well_formed = storage && w.size() >= 5 && w.size() <= 7 && is_number(w[4]);
+        return !well_formed && b.size() - eol > (16u << 10);
+      }});
+
+  list.push_back({
+      .id = "KN2",
+      .reason = "NEW: an ascii get/gets/gat/gats/touch with a key over 250 bytes: memcached 1.6.18 answers "
+                "CLIENT_ERROR and its error path also drops the replies still queued from earlier commands of "
+                "the same read (a memcached quirk); moxi answers every command",
+      .command = [](const Stream& s, std::size_t i) {
+        if (!ascii_is(s, i, {"get", "gets", "gat", "gats", "touch"})) return false;
+        for (const auto& w : ascii_words(s.commands[i]))
+          if (w.size() > 250) return true;
+        return false;
+      }});
+
+  list.push_back({
+      .id = "KN3",
+      .reason = "NEW: an ascii storage command with a key over 250 bytes: memcached answers CLIENT_ERROR and "
+                "swallows the data block; moxi answers CLIENT_ERROR, then reads the data block as a command "
+                "(ERROR)",
+      .command = [](const Stream& s, std::size_t i) {
+        if (!ascii_is(s, i, {"set", "add", "replace", "append", "prepend", "cas"})) return false;
+        auto w = ascii_words(s.commands[i]);
+        return w.size() > 1 && w[1].size() > 250;
+      }});
+
+  list.push_back({
+      .id = "KN4",
+      .reason = "NEW: a binary request memcached rejects as malformed (wrong extras length for the opcode, no "
+                "key where one is needed, a non-zero datatype (memcached closes without a reply, moxi serves it), a key over 250 bytes, keylen beyond the body): memcached answers "
+                "Invalid arguments and closes the connection; moxi answers the same and keeps it open",
+      .command = [](const Stream& s, std::size_t i) {
+        Header h;
+        return binary_header(s, i, h) && binary_opcodes_moxi_knows().count(h.opcode) && !binary_well_formed(h);
+      }});
+
+  // ---- moxi with an ascii downstream serving binary clients ----
+
+  list.push_back({
+      .id = "KA1",
+      .reason = "ascii downstream, binary client: a request carrying a cas is refused with status 0x83 \"CAS on "
+                    "this command needs a binary backend\" (memcached checks the cas); translation limit",
+      .configs = {"ascii"},
+      .command = [](const Stream& s, std::size_t i) {
+                      Header h;
+                      if (!binary_header(s, i, h)) return false;
+                      const std::string& b = s.commands[i].bytes;
+                      return s.commands[i].cas_class >= 0 || b.find_first_not_of('\0', 16) < 24;
+                    }});
+
+  list.push_back({
+      .id = "KA2",
+      .reason = "ascii downstream, binary client: replies carry cas 0 where memcached returns the item's cas "
+                    "(the ascii commands moxi sends do not return one); compared with cas ignored",
+      .configs = {"ascii"},
+      .stream = [](const Stream& s) { return s.protocol == Protocol::Binary; },
+      .relax = [](std::vector<std::string>& units) { zero_binary_cas(units); }});
+
+  list.push_back({
+      .id = "KA3",
+      .reason = "ascii downstream, binary client: a TOUCH reply has flags 0 (ascii touch returns no flags)",
+      .configs = {"ascii"},
+      .command = [](const Stream& s, std::size_t i) {
+                      Header h;
+                      return binary_header(s, i, h) && h.opcode == 0x1c;
+                    }});
+  list.push_back({
+      .id = "KN5",
+      .reason = "NEW, intermittent: ascii downstream, binary client: a quiet command (SETQ, DELETEQ, INCRQ, ...) "
+                "is sent downstream as noreply and not waited for, so a later command of the same client can "
+                "overtake it on another downstream connection (design notes 4.2, cproxy_dettach_if_noreply); "
+                "memcached applies a connection's commands in order. Seen as an INCRQ 'Non-numeric' where "
+                "memcached is silent, a GET hit or REPLACE success where memcached says Not found",
+      .configs = {"ascii"},
+      .command = [](const Stream& s, std::size_t i) {
+        Header h;
+        static const std::set<uint8_t> quiet = {0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x18, 0x19, 0x1a};
+        return binary_header(s, i, h) && quiet.count(h.opcode);
+      }});
+  list.push_back({
+      .id = "KN6",
+      .reason = "NEW, intermittent, every configuration: flush (binary FLUSH/FLUSHQ, ascii flush_all) is "
+                "broadcast by moxi and not ordered with the client's neighbouring commands, so now and then an "
+                "item stored after the flush is gone (GET Not found where memcached hits)",
+      .command = [](const Stream& s, std::size_t i) {
+        Header h;
+        if (binary_header(s, i, h)) return h.opcode == 0x08 || h.opcode == 0x18;
+        return ascii_is(s, i, {"flush_all"});
+      }});
+  list.push_back({
+      .id = "KN7",
+      .reason = "NEW: a binary frame with a wrong magic byte after other requests in the same read: memcached "
+                "closes without sending the replies it had queued for them; moxi sends them, then closes",
+      .command = [](const Stream& s, std::size_t i) {
+        const std::string& b = s.commands[i].bytes;
+        return s.protocol == Protocol::Binary && !b.empty() && static_cast<uint8_t>(b[0]) != bin::kRequest;
+      }});
+  return list;
+}
+
+}  // namespace
+
+const std::vector<KnownDivergence>& known_divergences() {
+  static const std::vector<KnownDivergence> list = make_list();
+  return list;
+}
+
+std::vector<const KnownDivergence*> matching_known(const Stream& stream, const std::string& config) {
+  std::vector<const KnownDivergence*> out;
+  for (const auto& k : known_divergences()) {
+    if (!k.configs.empty() && std::find(k.configs.begin(), k.configs.end(), config) == k.configs.end()) continue;
+    bool hit = k.stream && k.stream(stream);
+    for (std::size_t i = 0; !hit && k.command && i < stream.commands.size(); ++i) hit = k.command(stream, i);
+    if (hit) out.push_back(&k);
+  }
+  return out;
+}
+
+Stream without_known(const Stream& stream, const std::vector<const KnownDivergence*>& entries) {
+  Stream out = stream;
+  out.commands.clear();
+  for (std::size_t i = 0; i < stream.commands.size(); ++i) {
+    bool drop = false;
+    for (const auto* k : entries) drop = drop || (k->command && k->command(stream, i));
+    if (!drop) out.commands.push_back(stream.commands[i]);
+  }
+  for (const auto* k : entries)
+    if (k->stream && k->neutralise && k->stream(out)) k->neutralise(out);
+  return out;
+}
+
+void relax_units(const std::vector<const KnownDivergence*>& entries, std::vector<std::string>& units) {
+  for (const auto* k : entries)
+    if (k->relax) k->relax(units);
+}
+
+}  // namespace moxi::test::diff

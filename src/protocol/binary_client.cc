@@ -114,26 +114,24 @@ bool frame_valid(Op op, const binary::Header& h) {
   }
 }
 
-// An opcode the proxy does not know is passed on to the key's server when
-// it is a keyed data operation (GETL, UNL, GET_REPLICA, GET_META, OBSERVE_SEQNO,
-// ...). Never passed on: what changes the state of the shared backend
-// connection (HELLO, SASL, SELECT_BUCKET, TAP/DCP streams, cluster config),
-// and the quiet *_WITH_META forms, whose missing reply on success would break
-// the pipeline of every client sharing it.
+// Couchbase data-node opcodes with a key, passed unchanged to the key's
+// server of a vBucket bucket (the original moxi forwarded every keyed
+// opcode it did not know). A list, not "any other opcode": an opcode the
+// server does not know makes memcached drop the connection every client
+// shares, and quiet or connection-level opcodes (HELLO, SASL,
+// SELECT_BUCKET, DCP, *Q_WITH_META) would break the shared pipeline.
 bool passes_through(uint8_t opcode) {
-  if (opcode >= 0x1f && opcode <= 0x22) return false;  // HELLO, SASL_LIST_MECHS, SASL_AUTH, SASL_STEP
-  if (opcode >= 0x40 && opcode <= 0x5f) return false;  // TAP and DCP
   switch (opcode) {
-    case 0x89:  // SELECT_BUCKET
-    case 0xa1:  // GETQ_META
-    case 0xa3:  // SETQ_WITH_META
-    case 0xa5:  // ADDQ_WITH_META
-    case 0xa9:  // DELQ_WITH_META
-    case 0xb4:  // SET_CLUSTER_CONFIG
-    case 0xb5:  // GET_CLUSTER_CONFIG
-      return false;
-    default:
+    case 0x83:  // GET_REPLICA
+    case 0x94:  // GETL
+    case 0x95:  // UNL
+    case 0xa0:  // GET_META
+    case 0xa2:  // SET_WITH_META
+    case 0xa4:  // ADD_WITH_META
+    case 0xa8:  // DEL_WITH_META
       return true;
+    default:
+      return opcode >= 0xc5 && opcode <= 0xd2;  // sub-document operations
   }
 }
 

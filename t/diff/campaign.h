@@ -46,6 +46,11 @@ struct Summary {
   long runs = 0;      // stream runs compared (a stream runs once per configuration)
   std::map<std::string, long> known_hits;  // entry id -> diverging runs it explained
   std::map<std::string, long> new_hits;    // new divergences by signature -> runs
+  // Divergences that did not repeat when the same stream ran again twice
+  // (memcached's own background work, its LRU maintainer and slab mover,
+  // can change a reply between two runs of one stream): counted and listed,
+  // not failures. A moxi fault that repeats is never counted here.
+  std::map<std::string, long> unrepeated;  // signature -> runs
   std::vector<Finding> findings;           // one per new signature (and one example per known entry)
   std::string report() const;
 };

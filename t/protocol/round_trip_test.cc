@@ -187,9 +187,11 @@ class RoundTripTest : public CppUnit::TestFixture {
   }
 
   // SASL, HELLO and SELECT_BUCKET would change the shared backend
-  // connection; keyless unknown opcodes have no server to go to.
+  // connection, opcodes outside the Couchbase data list may be unknown to the
+  // server (which drops the shared connection); keyless ones have no server.
   void testConnectionOpcodesDoNotPassThrough() {
-    for (uint8_t opcode : {uint8_t{0x1f}, uint8_t{0x21}, uint8_t{0x89}, uint8_t{0xa3}, uint8_t{0x50}, uint8_t{0x94}}) {
+    for (uint8_t opcode : {uint8_t{0x1f}, uint8_t{0x21}, uint8_t{0x89}, uint8_t{0xa3}, uint8_t{0x50}, uint8_t{0x94},
+                           uint8_t{0x30}, uint8_t{0xfe}}) {
       Frame f;
       f.opcode = opcode;
       f.key = opcode == 0x94 ? "" : "name";

@@ -13,6 +13,7 @@ src_libmoxi_a_SOURCES = \
 	src/core/client_connection.cc src/core/client_connection.h \
 	src/core/config_follower.cc src/core/config_follower.h \
 	src/core/dispatch.cc \
+	src/core/event_log.cc src/core/event_log.h \
 	src/core/exchange.h \
 	src/core/listener.cc src/core/listener.h \
 	src/core/memory_trim.cc src/core/memory_trim.h \

@@ -13,6 +13,7 @@
 #include "src/core/app.h"
 #include "src/core/check_config.h"
 #include "src/core/config_follower.h"
+#include "src/core/event_log.h"
 #include "src/core/log.h"
 #include "src/core/options.h"
 #include "src/core/reload.h"
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
     std::cerr << "moxi: " << error << "\n";
     return moxi::kExitFailure;
   }
+  moxi::route_libevent_log();
   std::vector<moxi::UrlPort> url_ports;
   std::shared_ptr<const moxi::Snapshot> snapshot = moxi::build_initial_snapshot(options, url_ports, error);
   if (!snapshot) {

@@ -15,6 +15,7 @@ src_libmoxi_a_SOURCES = \
 	src/core/dispatch.cc \
 	src/core/event_log.cc src/core/event_log.h \
 	src/core/exchange.h \
+	src/core/fd_limit.cc src/core/fd_limit.h \
 	src/core/listener.cc src/core/listener.h \
 	src/core/memory_trim.cc src/core/memory_trim.h \
 	src/core/log.cc src/core/log.h \

@@ -42,6 +42,7 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
   s.max_connections = options.max_connections;
   s.listen_address = options.listen_address;
   s.drain_timeout = b.drain_timeout;
+  s.reuse_port = b.reuse_port;
   if (const char* port_file = std::getenv("MOXI_PORT_FILENAME")) s.port_file = port_file;
   return s;
 }

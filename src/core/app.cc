@@ -41,14 +41,13 @@ bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
   std::vector<ListenGroup> groups;
   auto fail = [&groups, this] {
     workers_.clear();
-    for (auto& g : groups)
-      for (auto& fds : g.per_worker)
-        for (int fd : fds) evutil_closesocket(fd);
+    groups.clear();  // closes the sockets no worker took
     return false;
   };
   for (const PortBinding& binding : snapshot->ports) {
     ListenGroup group;
-    if (!open_listeners(settings_.listen_address, binding.port, nworkers, group, error)) return fail();
+    if (!open_listeners(settings_.listen_address, binding.port, nworkers, settings_.reuse_port, group, error))
+      return fail();
     bound_ports_.push_back(group.port);
     groups.push_back(std::move(group));
   }
@@ -69,9 +68,9 @@ bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
     return fail();
   current_ = snapshot;
   for (int w = 0; w < nworkers; ++w) {
-    std::vector<std::pair<int, size_t>> fds;
+    Worker::ListenFds fds;
     for (size_t p = 0; p < groups.size(); ++p)
-      for (int fd : groups[p].per_worker[static_cast<size_t>(w)]) fds.emplace_back(fd, p);
+      for (auto& socket : groups[p].per_worker[static_cast<size_t>(w)]) fds.emplace_back(socket, p);
     workers_[static_cast<size_t>(w)]->start(snapshot, std::move(fds));
   }
   return true;

@@ -223,6 +223,9 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
      &B::drain_timeout},
     {{"log_interval", "", VK::Millis, I, "10000", "a repeated log message is written at most once per interval"},
      &B::log_interval},
+    {{"reuse_port", "", VK::Bool, I, "0",
+      "1 = SO_REUSEPORT: another process may bind the same ports (upgrade hand-over); 0 = they are ours alone"},
+     &B::reuse_port},
     // Accepted for compatibility with the original's command lines; warned about and ignored.
     {{"front_cache_max", "", VK::Count, G, "200", "front cache (not implemented)"}, std::monostate{}},
     {{"front_cache_lifespan", "", VK::Millis, G, "0", "front cache (not implemented)"}, std::monostate{}},

@@ -70,6 +70,7 @@ struct Behaviors {
   std::optional<uint16_t> admin_port;                            // admin HTTP port; unset = off, 0 = the OS chooses
   std::chrono::milliseconds drain_timeout{5000};                 // SIGTERM/SIGINT: bound on finishing in-flight work
   std::chrono::milliseconds log_interval{10000};                 // a repeated log message at most once per interval; 0 = all
+  bool reuse_port = false;                                       // SO_REUSEPORT: share the ports with other processes
 };
 
 // The value kinds of behavior keys (also used by the help and the man page).

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "src/core/fd_limit.h"
 #include "src/core/log.h"
 
 #include "src/stats/admin_http.h"
@@ -80,6 +81,18 @@ void App::post(std::function<void()> task) { notify_->post(std::move(task)); }
 
 void App::publish(std::shared_ptr<const Snapshot> snapshot, std::function<void()> installed) {
   current_ = snapshot;
+  if (settings_.descriptor_need) {
+    // A URL configuration's servers are known only now; more of them than
+    // the limit allows would show as backend connects failing with EMFILE.
+    const uint64_t need = settings_.descriptor_need(*snapshot), limit = descriptor_limit();
+    if (need > limit)
+      log::write_keyed(log::Level::Warning, "descriptor need of a map",
+                       "config generation " + std::to_string(snapshot->generation) + " needs " +
+                           std::to_string(need) + " file descriptors at -c " +
+                           std::to_string(settings_.max_connections) + " but the limit is " + std::to_string(limit) +
+                           ": clients or backend connections will fail when it runs out; raise it (ulimit -n " +
+                           std::to_string(need) + ", LimitNOFILE=" + std::to_string(need) + ") and restart");
+  }
   for (auto& w : workers_) {
     Worker* worker = w.get();
     worker->post([worker, snapshot, installed] {

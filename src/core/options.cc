@@ -536,7 +536,7 @@ constexpr OptionInfo kOptions[] = {
     {"-p", "", "PORT", I, "listen port for URL configs and bare {json} (= -Z port_listen; default 11211)"},
     {"-l", "", "ADDR", I, "listen on this address only (default: every interface)"},
     {"-t", "", "NUM", I, "worker threads (default: the number of cores)"},
-    {"-c", "", "NUM", I, "maximum simultaneous client connections (default 1024)"},
+    {"-c", "", "NUM", I, "maximum simultaneous client connections (default 1024); raises ulimit -n to fit"},
     {"-d", "", "", I, "run as a daemon"},
     {"-P", "", "FILE", I, "write the process id to FILE"},
     {"-v", "", "", I, "log more: -v info, -vv debug, -vvv trace (errors and warnings always)"},
@@ -722,6 +722,7 @@ class Parser {
         return;
       }
       opts_.max_connections = static_cast<unsigned>(*n);
+      opts_.max_connections_given = true;
     } else if (name == "-d") {
       opts_.daemonize = true;
     } else if (name == "-P") {

@@ -183,6 +183,7 @@ struct Options {
   std::string listen_address;        // -l; "" = every interface
   unsigned workers = default_workers();  // -t
   unsigned max_connections = 1024;   // -c: simultaneous client connections
+  bool max_connections_given = false;  // -c was on the command line (else the descriptor limit may lower it)
   bool daemonize = false;            // -d
   std::string pidfile;               // -P; "" = none
   int verbosity = 0;                 // -v/-vv/-vvv: 0..3

@@ -1,6 +1,7 @@
-// Descriptors and ports: running out of descriptors pauses accepting
-// instead of spinning, a port is ours alone unless reuse_port=1 says
-// otherwise, and client and backend sockets keep TCP keepalive on.
+// Descriptors and ports: -c is backed by RLIMIT_NOFILE (raised at start, or
+// a refusal to start that names the fix), running out of descriptors pauses
+// accepting instead of spinning, a port is ours alone unless reuse_port=1
+// says otherwise, and client and backend sockets keep TCP keepalive on.
 #include <cppunit/TestFixture.h>
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -27,6 +28,20 @@ namespace {
 
 bool contains(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
 
+// prlimit(1) then moxi: the limit is set before moxi runs (prlimit execs
+// it, so the pid is moxi's). As root, CAP_SYS_RESOURCE is dropped first
+// (setpriv), or moxi would simply raise the hard limit too.
+MoxiOptions limited(const std::string& nofile, std::vector<std::string>& args) {
+  std::vector<std::string> prefix = {"--nofile=" + nofile, "--"};
+  if (::geteuid() == 0)
+    prefix.insert(prefix.end(), {"setpriv", "--bounding-set=-sys_resource", "--inh-caps=-sys_resource"});
+  prefix.push_back(Moxi::default_binary());
+  args.insert(args.begin(), prefix.begin(), prefix.end());
+  MoxiOptions o;
+  o.binary = "prlimit";
+  return o;
+}
+
 // moxi's CPU time so far, all threads, in clock ticks (utime + stime).
 long cpu_ticks(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -45,6 +60,14 @@ int open_descriptors(pid_t pid) {
     if (e->d_name[0] != '.') ++n;
   ::closedir(d);
   return n;
+}
+
+// "Max open files  SOFT  HARD  files" of /proc/PID/limits: the soft value.
+long soft_nofile(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("Max open files", 0) == 0) return std::stol(line.substr(26));
+  return -1;
 }
 
 int count_lines(const std::string& text, const std::string& what) {
@@ -101,6 +124,9 @@ Exit run_to_exit(const std::vector<std::string>& argv) {
 
 class ResourcesTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(ResourcesTest);
+  CPPUNIT_TEST(testExplicitCBeyondTheLimitFailsAtStart);
+  CPPUNIT_TEST(testSoftLimitIsRaisedForC);
+  CPPUNIT_TEST(testDefaultCFollowsALowLimitAndRefusesCleanly);
   CPPUNIT_TEST(testOutOfDescriptorsPausesAcceptingWithoutSpinning);
   CPPUNIT_TEST(testSecondMoxiCannotShareAPort);
   CPPUNIT_TEST(testReusePortSharesOnPurpose);
@@ -108,6 +134,62 @@ class ResourcesTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE_END();
 
  public:
+  void testExplicitCBeyondTheLimitFailsAtStart() {
+    Memcached mc;
+    std::vector<std::string> args = {"-l", "127.0.0.1", "-t", "1", "-c", "1000", "-z", "0=" + mc.address()};
+    MoxiOptions o = limited("64:64", args);
+    args.insert(args.begin(), o.binary);
+    const Exit exit = run_to_exit(args);
+    const std::string& log = exit.log;
+    CPPUNIT_ASSERT_MESSAGE(log, exit.failed);
+    CPPUNIT_ASSERT_MESSAGE(log, contains(log, " ERROR -c 1000 needs "));
+    CPPUNIT_ASSERT_MESSAGE(log, contains(log, "the file descriptor limit (RLIMIT_NOFILE) is 64 (hard 64)"));
+    CPPUNIT_ASSERT_MESSAGE(log, contains(log, "raise it (ulimit -n "));
+    CPPUNIT_ASSERT_MESSAGE(log, contains(log, "LimitNOFILE="));
+    CPPUNIT_ASSERT_MESSAGE(log, contains(log, "or lower -c"));
+  }
+
+  void testSoftLimitIsRaisedForC() {
+    Memcached mc;
+    std::vector<std::string> args = {"-v", "-l", "127.0.0.1", "-t", "2", "-c", "1000", "-z", "0=" + mc.address()};
+    MoxiOptions o = limited("64:4096", args);
+    Moxi moxi(args, o);
+    const long soft = soft_nofile(moxi.pid());
+    CPPUNIT_ASSERT_MESSAGE(std::to_string(soft), soft > 1000 && soft < 4096);
+    CPPUNIT_ASSERT_MESSAGE(moxi.log(), contains(moxi.log(), "INFO  raised the file descriptor limit from 64 to " +
+                                                                std::to_string(soft) + " for -c 1000"));
+    TestClient c(moxi.port());
+    CPPUNIT_ASSERT_EQUAL(std::string("VERSION 2.0.0"), c.request("version"));
+  }
+
+  // The default -c 1024 under a limit of 64: moxi says so at start and
+  // serves what the limit allows; the next client is refused with the
+  // ERROR line and counted, and accept() never runs out of descriptors.
+  void testDefaultCFollowsALowLimitAndRefusesCleanly() {
+    Memcached mc;
+    std::vector<std::string> args = {"-l", "127.0.0.1", "-t", "1", "-z", "0=" + mc.address()};
+    MoxiOptions o = limited("64:64", args);
+    Moxi moxi(args, o);
+    const std::string log = moxi.log();
+    CPPUNIT_ASSERT_MESSAGE(log, contains(log, " WARN  -c cannot be met: the file descriptor limit (RLIMIT_NOFILE) is 64"));
+    const std::string marker = "serving at most ";
+    CPPUNIT_ASSERT_MESSAGE(log, contains(log, marker));
+    const int allowed = std::stoi(log.substr(log.find(marker) + marker.size()));
+    CPPUNIT_ASSERT_MESSAGE(log, allowed > 10 && allowed < 64);
+    std::vector<TestClient> clients;
+    for (int i = 0; i < allowed; ++i) {
+      clients.emplace_back(moxi.port());
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(std::to_string(i), std::string("VERSION 2.0.0"), clients.back().request("version"));
+    }
+    TestClient refused(moxi.port());
+    CPPUNIT_ASSERT_EQUAL(std::string("ERROR Too many open connections"), refused.read_line());
+    CPPUNIT_ASSERT(refused.expect_closed(Deadline(std::chrono::seconds(2))));
+    Stats s = stats_proxy(clients.front());
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(s, "client_connections_rejected_total"));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{0}, stat(s, "client_accept_paused_total"));
+    CPPUNIT_ASSERT_MESSAGE(moxi.log(), !contains(moxi.log(), "Too many open files"));
+  }
+
   // The limit is lowered under a running moxi (as when -c was met but
   // something else took the descriptors): accepts fail with EMFILE. moxi
   // must stop watching its listeners (a readable listener whose accept

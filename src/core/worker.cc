@@ -119,12 +119,9 @@ void Worker::accept_some(ListenerSlot& slot) {
     if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) return;
     // The client gave up before we took it: nothing is wrong with us.
     if (err == ECONNABORTED || err == EPROTO || err == EPERM) continue;
-    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-      pause_accepting(err);
-      return;
-    }
-    log::write_keyed(log::Level::Error, "accept failed",
-                     "worker " + std::to_string(id_) + ": accept failed: " + std::strerror(err));
+    // EMFILE/ENFILE above all, but any error that leaves the socket
+    // readable would make the next loop turn fail the same way.
+    pause_accepting(err);
     return;
   }
 }
@@ -148,12 +145,18 @@ void Worker::pause_accepting(int err) {
   metrics_.inc(Metric::client_accept_paused_total);
   // Keyed, so that the workers hitting it together write one line per
   // log_interval between them.
-  log::write_keyed(log::Level::Warning, "accept: out of descriptors",
-                   "worker " + std::to_string(id_) + ": cannot accept a client connection: " + std::strerror(err) +
-                       " (descriptor limit " + std::to_string(descriptor_limit()) + ", " +
-                       std::to_string(budget_.current.load(std::memory_order_relaxed)) +
-                       " client connections open): not accepting until a descriptor is freed; raise the limit "
-                       "(ulimit -n, LimitNOFILE=) or lower -c");
+  if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+    log::write_keyed(log::Level::Warning, "accept: out of descriptors",
+                     "worker " + std::to_string(id_) + ": cannot accept a client connection: " + std::strerror(err) +
+                         " (descriptor limit " + std::to_string(descriptor_limit()) + ", " +
+                         std::to_string(budget_.current.load(std::memory_order_relaxed)) +
+                         " client connections open): not accepting until a descriptor is freed; raise the limit "
+                         "(ulimit -n, LimitNOFILE=) or lower -c");
+  } else {
+    log::write_keyed(log::Level::Error, "accept failed",
+                     "worker " + std::to_string(id_) + ": cannot accept a client connection: " + std::strerror(err) +
+                         "; retrying in " + std::to_string(kAcceptRetryMs) + " ms");
+  }
   const timeval tv{0, kAcceptRetryMs * 1000};
   evtimer_add(accept_retry_, &tv);
 }

@@ -118,10 +118,11 @@ class Worker {
   // worker that woke first).
   void hand_off(int fd, size_t port_index);
   void on_accept(int fd, size_t port_index);
-  // Out of descriptors (EMFILE/ENFILE): accept() would fail at once every
-  // time the listening socket is readable, a busy loop. Instead this
-  // worker stops watching its listeners until a client of its own closes
-  // or kAcceptRetryMs pass (descriptors freed elsewhere), as memcached does.
+  // Out of descriptors (EMFILE/ENFILE), or any other accept() error:
+  // accept() would fail at once every time the listening socket is
+  // readable, a busy loop. Instead this worker stops watching its
+  // listeners until a client of its own closes or kAcceptRetryMs pass
+  // (descriptors freed elsewhere), as memcached does.
   static constexpr int kAcceptRetryMs = 50;
   void pause_accepting(int err);
   void resume_accepting();

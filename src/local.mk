@@ -13,7 +13,9 @@ src_libmoxi_a_SOURCES = \
 	src/core/client_connection.cc src/core/client_connection.h \
 	src/core/config_follower.cc src/core/config_follower.h \
 	src/core/dispatch.cc \
+	src/core/event_log.cc src/core/event_log.h \
 	src/core/exchange.h \
+	src/core/fd_limit.cc src/core/fd_limit.h \
 	src/core/listener.cc src/core/listener.h \
 	src/core/memory_trim.cc src/core/memory_trim.h \
 	src/core/log.cc src/core/log.h \

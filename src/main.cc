@@ -13,6 +13,8 @@
 #include "src/core/app.h"
 #include "src/core/check_config.h"
 #include "src/core/config_follower.h"
+#include "src/core/event_log.h"
+#include "src/core/fd_limit.h"
 #include "src/core/log.h"
 #include "src/core/options.h"
 #include "src/core/reload.h"
@@ -43,8 +45,61 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
   s.max_connections = options.max_connections;
   s.listen_address = options.listen_address;
   s.drain_timeout = b.drain_timeout;
+  s.reuse_port = b.reuse_port;
   if (const char* port_file = std::getenv("MOXI_PORT_FILENAME")) s.port_file = port_file;
   return s;
+}
+
+moxi::DescriptorInputs descriptor_inputs(const moxi::Options& options, size_t url_sources, uint64_t clients) {
+  moxi::DescriptorInputs in;
+  in.clients = clients;
+  in.workers = options.workers;
+  in.downstream_conn_max = options.behaviors.downstream_conn_max;
+  in.reuse_port = options.behaviors.reuse_port;
+  in.every_interface = options.listen_address.empty();
+  in.url_sources = url_sources;
+  in.admin = options.behaviors.admin_port.has_value();
+  return in;
+}
+
+// Raises RLIMIT_NOFILE to what -c and the first map need (fd_limit.h).
+// Returns the -c to enforce, or 0 when moxi must not start (`error` says
+// why and how to fix it). A -c given on the command line is a promise:
+// moxi fails rather than break it at the 65th client. The default -c is
+// not: moxi lowers it to what the limit leaves and warns loudly, so that a
+// low limit still gives clients "ERROR Too many open connections" instead
+// of accept() failing with EMFILE.
+uint64_t settle_descriptor_limit(const moxi::Options& options, const moxi::Snapshot& snapshot, size_t url_sources,
+                                 std::string& error) {
+  const moxi::DescriptorNeed need =
+      moxi::descriptor_need(snapshot, descriptor_inputs(options, url_sources, options.max_connections));
+  const moxi::DescriptorLimit limit = moxi::raise_descriptor_limit(need.total());
+  const std::string fix = "ulimit -n " + std::to_string(need.total()) + ", or LimitNOFILE=" +
+                          std::to_string(need.total()) + " in the systemd unit";
+  const std::string was = "the file descriptor limit (RLIMIT_NOFILE) is " + std::to_string(limit.soft) +
+                          " (hard " + std::to_string(limit.hard) + ") and cannot be raised further";
+  if (limit.soft >= need.total()) {
+    if (limit.raised())
+      moxi::log::info("raised the file descriptor limit from " + std::to_string(limit.soft_before) + " to " +
+                      std::to_string(limit.soft) + " for -c " + std::to_string(options.max_connections) + ": need " +
+                      need.describe());
+    return options.max_connections;
+  }
+  if (options.max_connections_given) {
+    error = "-c " + std::to_string(options.max_connections) + " needs " + need.describe() + ", but " + was + ": raise it (" + fix + ") or lower -c";
+    return 0;
+  }
+  if (limit.soft <= need.without_clients()) {
+    error = "moxi needs " + std::to_string(need.without_clients()) + " file descriptors before any client (of " +
+            need.describe() + " at the default -c), but " + was + ": raise it (" + fix + ")";
+    return 0;
+  }
+  const uint64_t clients = limit.soft - need.without_clients();
+  moxi::log::warning("-c cannot be met: " + was + "; the default -c " + std::to_string(options.max_connections) +
+                     " needs " + need.describe() + ": serving at most " + std::to_string(clients) +
+                     " client connections (more are told ERROR Too many open connections); raise the limit (" + fix +
+                     ") or give -c");
+  return clients;
 }
 
 }  // namespace
@@ -79,11 +134,19 @@ int main(int argc, char** argv) {
     std::cerr << "moxi: " << error << "\n";
     return moxi::kExitFailure;
   }
+  moxi::route_libevent_log();
   std::vector<moxi::UrlPort> url_ports;
   std::shared_ptr<const moxi::Snapshot> snapshot = moxi::build_initial_snapshot(options, url_ports, error);
   if (!snapshot) {
     std::cerr << "moxi: " << error << "\n";
     return moxi::kExitDataErr;
+  }
+  // Before daemon(): a failure here must reach the terminal.
+  const uint64_t max_connections = settle_descriptor_limit(options, *snapshot, url_ports.size(), error);
+  if (max_connections == 0) {
+    moxi::log::error(error);
+    if (!moxi::log::path().empty()) std::cerr << "moxi: " << error << "\n";
+    return moxi::kExitFailure;
   }
   if (options.daemonize && daemon(1, 0) != 0) {
     std::perror("moxi: cannot daemonize");
@@ -97,7 +160,12 @@ int main(int argc, char** argv) {
     }
     pid << getpid() << "\n";
   }
-  moxi::App app(app_settings(options));
+  moxi::AppSettings settings = app_settings(options);
+  settings.max_connections = static_cast<int64_t>(max_connections);
+  settings.descriptor_need = [&options, urls = url_ports.size(), max_connections](const moxi::Snapshot& s) {
+    return moxi::descriptor_need(s, descriptor_inputs(options, urls, max_connections)).total();
+  };
+  moxi::App app(std::move(settings));
   if (!app.start(snapshot, error)) {
     moxi::log::error(error);
     if (!moxi::log::path().empty()) std::cerr << "moxi: " << error << "\n";  // also where the operator looks

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "src/core/fd_limit.h"
 #include "src/core/log.h"
 
 #include "src/stats/admin_http.h"
@@ -41,14 +42,13 @@ bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
   std::vector<ListenGroup> groups;
   auto fail = [&groups, this] {
     workers_.clear();
-    for (auto& g : groups)
-      for (auto& fds : g.per_worker)
-        for (int fd : fds) evutil_closesocket(fd);
+    groups.clear();  // closes the sockets no worker took
     return false;
   };
   for (const PortBinding& binding : snapshot->ports) {
     ListenGroup group;
-    if (!open_listeners(settings_.listen_address, binding.port, nworkers, group, error)) return fail();
+    if (!open_listeners(settings_.listen_address, binding.port, nworkers, settings_.reuse_port, group, error))
+      return fail();
     bound_ports_.push_back(group.port);
     groups.push_back(std::move(group));
   }
@@ -69,9 +69,9 @@ bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
     return fail();
   current_ = snapshot;
   for (int w = 0; w < nworkers; ++w) {
-    std::vector<std::pair<int, size_t>> fds;
+    Worker::ListenFds fds;
     for (size_t p = 0; p < groups.size(); ++p)
-      for (int fd : groups[p].per_worker[static_cast<size_t>(w)]) fds.emplace_back(fd, p);
+      for (auto& socket : groups[p].per_worker[static_cast<size_t>(w)]) fds.emplace_back(socket, p);
     workers_[static_cast<size_t>(w)]->start(snapshot, std::move(fds));
   }
   return true;
@@ -81,6 +81,18 @@ void App::post(std::function<void()> task) { notify_->post(std::move(task)); }
 
 void App::publish(std::shared_ptr<const Snapshot> snapshot, std::function<void()> installed) {
   current_ = snapshot;
+  if (settings_.descriptor_need) {
+    // A URL configuration's servers are known only now; more of them than
+    // the limit allows would show as backend connects failing with EMFILE.
+    const uint64_t need = settings_.descriptor_need(*snapshot), limit = descriptor_limit();
+    if (need > limit)
+      log::write_keyed(log::Level::Warning, "descriptor need of a map",
+                       "config generation " + std::to_string(snapshot->generation) + " needs " +
+                           std::to_string(need) + " file descriptors at -c " +
+                           std::to_string(settings_.max_connections) + " but the limit is " + std::to_string(limit) +
+                           ": clients or backend connections will fail when it runs out; raise it (ulimit -n " +
+                           std::to_string(need) + ", LimitNOFILE=" + std::to_string(need) + ") and restart");
+  }
   for (auto& w : workers_) {
     Worker* worker = w.get();
     worker->post([worker, snapshot, installed] {

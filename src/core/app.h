@@ -36,6 +36,10 @@ struct AppSettings {
   std::string port_file;       // MOXI_PORT_FILENAME: report bound ports there
   std::chrono::milliseconds drain_timeout{5000};  // bound on a drain; 0 = none
   std::optional<uint16_t> admin_port;  // -Z admin_port: the admin HTTP listener (0: the OS chooses)
+  bool reuse_port = false;             // -Z reuse_port: SO_REUSEPORT copies per worker (listener.h)
+  // When set, publish() warns if a new map needs more descriptors than the
+  // limit allows (fd_limit.h): -c was checked against the first map only.
+  std::function<uint64_t(const Snapshot&)> descriptor_need;
 };
 
 class App {

@@ -31,7 +31,13 @@ int bound_port(int fd) {
 
 }  // namespace
 
-bool open_listeners(const std::string& address, int port, int copies, ListenGroup& out, std::string& error) {
+ListenSocket::~ListenSocket() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool open_listeners(const std::string& address, int port, int workers, bool reuse_port, ListenGroup& out,
+                    std::string& error) {
+  const int copies = reuse_port ? workers : 1;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -44,12 +50,8 @@ bool open_listeners(const std::string& address, int port, int copies, ListenGrou
     return false;
   }
   out.port = port;
-  out.per_worker.assign(static_cast<size_t>(copies), {});
-  auto close_all = [&out] {
-    for (auto& fds : out.per_worker)
-      for (int f : fds) ::close(f);
-    out.per_worker.clear();
-  };
+  out.per_worker.assign(static_cast<size_t>(workers), {});
+  auto close_all = [&out] { out.per_worker.clear(); };
   bool any = false;
   for (addrinfo* ai = res; ai; ai = ai->ai_next) {
     for (int copy = 0; copy < copies; ++copy) {
@@ -57,7 +59,9 @@ bool open_listeners(const std::string& address, int port, int copies, ListenGrou
       if (fd < 0) continue;
       int one = 1;
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+      // SO_REUSEADDR only lets us bind over connections in TIME_WAIT;
+      // it never lets two listeners share a port (SO_REUSEPORT does).
+      if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
       if (ai->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
       // With port 0 the first socket picks the port; the other copies join it.
       if (out.port != 0) {
@@ -71,14 +75,27 @@ bool open_listeners(const std::string& address, int port, int copies, ListenGrou
         int err = errno;
         ::close(fd);
         if (ai->ai_family == AF_INET6 && err == EAFNOSUPPORT) break;
-        error = "cannot listen on " + describe(ai->ai_addr) + ": " + std::strerror(err);
+        error = "cannot listen on " + describe(ai->ai_addr) + ": ";
+        if (err == EADDRINUSE) {
+          error += "port " + std::to_string(out.port) + " is in use by another process (" + std::strerror(err) +
+                   "); stop it or choose another port" +
+                   (reuse_port ? " (reuse_port=1 shares a port only with processes that also set it)"
+                               : " (-Z reuse_port=1 shares it on purpose, see moxi(1))");
+        } else {
+          error += std::strerror(err);
+        }
         close_all();
         freeaddrinfo(res);
         return false;
       }
       if (out.port == 0) out.port = bound_port(fd);
       if (copy == 0) out.bound.push_back(describe(ai->ai_addr));
-      out.per_worker[static_cast<size_t>(copy)].push_back(fd);
+      auto socket = std::make_shared<ListenSocket>(fd, !reuse_port && workers > 1);
+      if (reuse_port) {
+        out.per_worker[static_cast<size_t>(copy)].push_back(std::move(socket));
+      } else {
+        for (auto& mine : out.per_worker) mine.push_back(socket);
+      }
       any = true;
     }
   }

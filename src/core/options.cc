@@ -229,6 +229,9 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"item_size_max", "", VK::Size, I, "auto",
       "largest value accepted (= -I; k/m suffix); auto = 1m for memcached pools, 20m for vBucket buckets"},
      &B::item_size_max},
+    {{"reuse_port", "", VK::Bool, I, "0",
+      "1 = SO_REUSEPORT: another process may bind the same ports (upgrade hand-over); 0 = they are ours alone"},
+     &B::reuse_port},
     // Accepted for compatibility with the original's command lines; warned about and ignored.
     {{"front_cache_max", "", VK::Count, G, "200", "front cache (not implemented)"}, std::monostate{}},
     {{"front_cache_lifespan", "", VK::Millis, G, "0", "front cache (not implemented)"}, std::monostate{}},
@@ -559,7 +562,7 @@ constexpr OptionInfo kOptions[] = {
     {"-p", "", "PORT", I, "listen port for URL configs and bare {json} (= -Z port_listen; default 11211)"},
     {"-l", "", "ADDR", I, "listen on this address only (default: every interface)"},
     {"-t", "", "NUM", I, "worker threads (default: the number of cores)"},
-    {"-c", "", "NUM", I, "maximum simultaneous client connections (default 1024)"},
+    {"-c", "", "NUM", I, "maximum simultaneous client connections (default 1024); raises ulimit -n to fit"},
     {"-I", "", "SIZE", I, "largest value accepted, as memcached's -I (k/m suffix; default 1m, 20m for vBucket buckets)"},
     {"-d", "", "", I, "run as a daemon"},
     {"-P", "", "FILE", I, "write the process id to FILE"},
@@ -746,6 +749,7 @@ class Parser {
         return;
       }
       opts_.max_connections = static_cast<unsigned>(*n);
+      opts_.max_connections_given = true;
     } else if (name == "-I") {
       auto size = parse_size(value);
       if (!size) {

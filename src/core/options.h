@@ -72,6 +72,7 @@ struct Behaviors {
   std::chrono::milliseconds log_interval{10000};                 // a repeated log message at most once per interval; 0 = all
   uint32_t client_buffer_max = 4 << 20;                          // reply bytes one client may hold in moxi
   uint32_t item_size_max = 0;                                    // -I: largest value accepted; 0 = per bucket (see item_size_for)
+  bool reuse_port = false;                                       // SO_REUSEPORT: share the ports with other processes
 };
 
 // The value kinds of behavior keys (also used by the help and the man page).
@@ -184,6 +185,7 @@ struct Options {
   std::string listen_address;        // -l; "" = every interface
   unsigned workers = default_workers();  // -t
   unsigned max_connections = 1024;   // -c: simultaneous client connections
+  bool max_connections_given = false;  // -c was on the command line (else the descriptor limit may lower it)
   bool daemonize = false;            // -d
   std::string pidfile;               // -P; "" = none
   int verbosity = 0;                 // -v/-vv/-vvv: 0..3

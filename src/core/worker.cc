@@ -5,11 +5,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <set>
 #include <stdexcept>
 #include <utility>
 
 #include "src/core/client_connection.h"
+#include "src/core/fd_limit.h"
 #include "src/core/log.h"
 #include "src/upstream/server_group.h"
 
@@ -20,6 +23,7 @@ Worker::Worker(int id, ProxySettings settings, ConnectionBudget& budget)
   if (!base_) throw std::runtime_error("event_base_new failed");
   notify_ = std::make_unique<NotifyQueue>(base_);
   wait_timer_ = evtimer_new(base_, &Worker::wait_timer_cb, this);
+  accept_retry_ = evtimer_new(base_, &Worker::accept_retry_cb, this);
 }
 
 Worker::~Worker() {
@@ -32,19 +36,20 @@ Worker::~Worker() {
   clients_.clear();
   groups_.clear();
   for (auto& slot : listeners_)
-    if (slot->listener) evconnlistener_free(slot->listener);
-  listeners_.clear();
+    if (slot->ev) event_free(slot->ev);
+  listeners_.clear();  // the last worker holding a shared socket closes it
   notify_.reset();
+  event_free(accept_retry_);
   event_free(wait_timer_);
   event_base_free(base_);
 }
 
-void Worker::start(std::shared_ptr<const Snapshot> snapshot, std::vector<std::pair<int, size_t>> listen_fds) {
+void Worker::start(std::shared_ptr<const Snapshot> snapshot, ListenFds listen_fds) {
   snapshot_ = std::move(snapshot);
-  for (auto [fd, port_index] : listen_fds) {
-    auto slot = std::make_unique<ListenerSlot>(ListenerSlot{this, port_index, nullptr});
-    slot->listener = evconnlistener_new(base_, &Worker::accept_cb, slot.get(), LEV_OPT_CLOSE_ON_FREE, -1, fd);
-    if (!slot->listener) throw std::runtime_error("evconnlistener_new failed");
+  for (auto& [socket, port_index] : listen_fds) {
+    auto slot = std::make_unique<ListenerSlot>(ListenerSlot{this, port_index, std::move(socket), nullptr});
+    slot->ev = event_new(base_, slot->socket->fd(), EV_READ | EV_PERSIST, &Worker::accept_cb, slot.get());
+    if (!slot->ev || event_add(slot->ev, nullptr) != 0) throw std::runtime_error("cannot watch a listening socket");
     listeners_.push_back(std::move(slot));
   }
   thread_ = std::thread([this] { run(); });
@@ -56,7 +61,7 @@ void Worker::stop() {
   post([this] {
     stopping_ = true;
     for (auto& slot : listeners_)
-      if (slot->listener) evconnlistener_disable(slot->listener);
+      if (slot->ev) event_del(slot->ev);
   });
 }
 
@@ -91,10 +96,83 @@ void Worker::flush_dirty() {
   graveyard_.clear();
 }
 
-void Worker::accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* arg) {
+void Worker::accept_cb(evutil_socket_t, short, void* arg) {
   auto* slot = static_cast<ListenerSlot*>(arg);
-  slot->worker->on_accept(fd, slot->port_index);
+  slot->worker->accept_some(*slot);
 }
+
+void Worker::accept_some(ListenerSlot& slot) {
+  // Take what is queued, bounded so that one busy port cannot starve the loop.
+  const bool shared = slot.socket->shared() && peers_.size() > 1;
+  for (int i = 0; i < 64; ++i) {
+    const int fd = ::accept4(slot.socket->fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      if (shared) {
+        hand_off(fd, slot.port_index);
+      } else {
+        on_accept(fd, slot.port_index);
+      }
+      if (accept_paused_ || !slot.ev) return;  // on_accept may have drained or paused us
+      continue;
+    }
+    const int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) return;
+    // The client gave up before we took it: nothing is wrong with us.
+    if (err == ECONNABORTED || err == EPROTO || err == EPERM) continue;
+    // EMFILE/ENFILE above all, but any error that leaves the socket
+    // readable would make the next loop turn fail the same way.
+    pause_accepting(err);
+    return;
+  }
+}
+
+void Worker::hand_off(int fd, size_t port_index) {
+  Worker* target = peers_[budget_.next_worker.fetch_add(1, std::memory_order_relaxed) % peers_.size()];
+  if (target == this) {
+    on_accept(fd, port_index);
+    return;
+  }
+  // A target that drained already closes it at once (on_accept drains
+  // it): to the client, a refusal, as a closed listener would have been.
+  target->post([target, fd, port_index] { target->on_accept(fd, port_index); });
+}
+
+void Worker::pause_accepting(int err) {
+  if (accept_paused_) return;
+  accept_paused_ = true;
+  for (auto& slot : listeners_)
+    if (slot->ev) event_del(slot->ev);
+  metrics_.inc(Metric::client_accept_paused_total);
+  // Keyed, so that the workers hitting it together write one line per
+  // log_interval between them.
+  if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+    log::write_keyed(log::Level::Warning, "accept: out of descriptors",
+                     "worker " + std::to_string(id_) + ": cannot accept a client connection: " + std::strerror(err) +
+                         " (descriptor limit " + std::to_string(descriptor_limit()) + ", " +
+                         std::to_string(budget_.current.load(std::memory_order_relaxed)) +
+                         " client connections open): not accepting until a descriptor is freed; raise the limit "
+                         "(ulimit -n, LimitNOFILE=) or lower -c");
+  } else {
+    log::write_keyed(log::Level::Error, "accept failed",
+                     "worker " + std::to_string(id_) + ": cannot accept a client connection: " + std::strerror(err) +
+                         "; retrying in " + std::to_string(kAcceptRetryMs) + " ms");
+  }
+  const timeval tv{0, kAcceptRetryMs * 1000};
+  evtimer_add(accept_retry_, &tv);
+}
+
+void Worker::resume_accepting() {
+  if (!accept_paused_ || stopping_ || draining_) return;
+  accept_paused_ = false;
+  evtimer_del(accept_retry_);
+  // Level-triggered: a connection that waited in the backlog is taken on
+  // the next loop turn; if descriptors are still short, that accept pauses
+  // us again (one failed accept per retry, not a busy loop).
+  for (auto& slot : listeners_)
+    if (slot->ev) event_add(slot->ev, nullptr);
+}
+
+void Worker::accept_retry_cb(evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->resume_accepting(); }
 
 void Worker::on_accept(int fd, size_t port_index) {
   if (budget_.current.fetch_add(1, std::memory_order_relaxed) >= budget_.max) {
@@ -106,9 +184,12 @@ void Worker::on_accept(int fd, size_t port_index) {
     ::close(fd);
     return;
   }
-  evutil_make_socket_nonblocking(fd);
+  // Non-blocking already (accept4). Keepalive, as the original set it: a
+  // client whose host vanished (no FIN, no RST) is found and closed, and
+  // its -c slot and descriptor freed, instead of being held for ever.
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
   metrics_.inc(Metric::client_connections_total);
   metrics_.inc(Metric::client_connections_current);
   auto conn = std::make_unique<ClientConnection>(*this, fd, port_index, ++next_client_id_);
@@ -125,18 +206,21 @@ void Worker::begin_drain(std::function<void()> done) {
   draining_ = true;
   if (log::enabled(log::Level::Debug))
     log::debug("worker " + std::to_string(id_) + ": draining " + std::to_string(clients_.size()) + " client connections");
+  evtimer_del(accept_retry_);
   for (auto& slot : listeners_) {
-    if (!slot->listener) continue;
+    if (!slot->ev) continue;
     // The kernel completed these handshakes: to the client they are
     // connected, so serve them rather than reset them with the socket.
-    const int lfd = evconnlistener_get_fd(slot->listener);
+    // (Of a shared socket, the other workers take their share the same way.)
+    const int lfd = slot->socket->fd();
     for (;;) {
-      const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+      const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) break;
       on_accept(fd, slot->port_index);
     }
-    evconnlistener_free(slot->listener);  // LEV_OPT_CLOSE_ON_FREE: closes the socket
-    slot->listener = nullptr;
+    event_free(slot->ev);
+    slot->ev = nullptr;
+    slot->socket.reset();  // the last worker to let go closes it: new connections are refused
   }
   // Set only now, so that a client closing while the queues are emptied
   // cannot report this worker drained before every listener is closed.
@@ -157,6 +241,9 @@ void Worker::retire(ClientConnection* conn) {
   clients_.erase(it);
   metrics_.dec(Metric::client_connections_current);
   budget_.current.fetch_sub(1, std::memory_order_relaxed);
+  // The connection's descriptor is closed by now (or at the end of this
+  // loop turn, before the listeners are next polled).
+  if (accept_paused_) resume_accepting();
   if (draining_ && clients_.empty() && drain_done_) std::exchange(drain_done_, nullptr)();
 }
 

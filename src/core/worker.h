@@ -5,7 +5,6 @@
 #pragma once
 
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include <atomic>
 #include <deque>
@@ -19,6 +18,7 @@
 #include <vector>
 
 #include "src/core/exchange.h"
+#include "src/core/listener.h"
 #include "src/core/notify.h"
 #include "src/core/settings.h"
 #include "src/routing/snapshot.h"
@@ -39,6 +39,9 @@ struct ConnectionBudget {
   // Reply bytes that left with closed client connections (a slow reader's
   // budget): the memory trimmer gives them back to the OS.
   std::atomic<uint64_t> released_bytes{0};
+  // Round-robin over the workers for connections accepted from a shared
+  // listening socket (listener.h): whichever worker woke first took it.
+  std::atomic<uint64_t> next_worker{0};
 };
 
 class Worker {
@@ -48,9 +51,11 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Starts the thread. `listen_fds` pairs a listening socket (this worker's
-  // SO_REUSEPORT member) with the port index in the snapshot it serves.
-  void start(std::shared_ptr<const Snapshot> snapshot, std::vector<std::pair<int, size_t>> listen_fds);
+  // Starts the thread. `listen_fds` pairs a listening socket (shared with
+  // the other workers, or this worker's SO_REUSEPORT copy: listener.h) with
+  // the port index in the snapshot it serves.
+  using ListenFds = std::vector<std::pair<std::shared_ptr<ListenSocket>, size_t>>;
+  void start(std::shared_ptr<const Snapshot> snapshot, ListenFds listen_fds);
   // Thread-safe: stops accepting and ends the loop; join() waits for it.
   void stop();
   void join();
@@ -107,8 +112,24 @@ class Worker {
  private:
   void run();
   void flush_dirty();
-  static void accept_cb(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* arg);
+  struct ListenerSlot;
+  static void accept_cb(evutil_socket_t, short, void* arg);
+  void accept_some(ListenerSlot& slot);
+  // A connection taken from a shared socket goes to the next worker in
+  // turn, as the original moxi dispatched them: whoever accepts, every
+  // worker gets its share (a burst would otherwise land mostly on the
+  // worker that woke first).
+  void hand_off(int fd, size_t port_index);
   void on_accept(int fd, size_t port_index);
+  // Out of descriptors (EMFILE/ENFILE), or any other accept() error:
+  // accept() would fail at once every time the listening socket is
+  // readable, a busy loop. Instead this worker stops watching its
+  // listeners until a client of its own closes or kAcceptRetryMs pass
+  // (descriptors freed elsewhere), as memcached does.
+  static constexpr int kAcceptRetryMs = 50;
+  void pause_accepting(int err);
+  void resume_accepting();
+  static void accept_retry_cb(evutil_socket_t, short, void* arg);
   void finish(Exchange* exchange);
   // What a worker keeps per bucket: its server groups by server index, and
   // the downstream_max admission (requests at the backends, and the queue of
@@ -154,7 +175,8 @@ class Worker {
   struct ListenerSlot {
     Worker* worker;
     size_t port_index;
-    evconnlistener* listener;
+    std::shared_ptr<ListenSocket> socket;  // null once drained
+    event* ev;                             // EV_READ|EV_PERSIST on socket's fd; null once drained
   };
 
   int id_;
@@ -165,6 +187,8 @@ class Worker {
   std::thread thread_;
   bool stopping_ = false;
   bool draining_ = false;
+  bool accept_paused_ = false;  // pause_accepting: listeners not watched
+  event* accept_retry_ = nullptr;
   std::function<void()> drain_done_;  // begin_drain's `done`, until it ran
 
   std::vector<Worker*> peers_;

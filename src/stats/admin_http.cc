@@ -3,6 +3,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -11,6 +12,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "src/core/log.h"
 #include "src/stats/render.h"
 
 namespace moxi {
@@ -35,6 +37,22 @@ AdminServer::AdminServer(event_base* base, AdminContext context) : context_(std:
 
 AdminServer::~AdminServer() { evhttp_free(http_); }
 
+// The listener's argument is evhttp's (evhttp sets it), so the retry is a
+// one-shot timer carrying the listener. It cannot outlive the listener:
+// the App frees this server only after its loop stopped, and the base
+// frees pending one-shot events without running them.
+void AdminServer::on_accept_error(evconnlistener* listener, void*) {
+  const int err = EVUTIL_SOCKET_ERROR();
+  log::write_keyed(log::Level::Warning, "admin accept failed",
+                   std::string("admin port: cannot accept a connection: ") + std::strerror(err) +
+                       "; not accepting for 50 ms");
+  evconnlistener_disable(listener);
+  const timeval tv{0, 50 * 1000};
+  event_base_once(
+      evconnlistener_get_base(listener), -1, EV_TIMEOUT,
+      [](evutil_socket_t, short, void* l) { evconnlistener_enable(static_cast<evconnlistener*>(l)); }, listener, &tv);
+}
+
 bool AdminServer::listen(const std::string& address, uint16_t port, std::string& error) {
   const std::string where = address.empty() ? "127.0.0.1" : address;
   evhttp_bound_socket* bound = evhttp_bind_socket_with_handle(http_, where.c_str(), port);
@@ -42,6 +60,7 @@ bool AdminServer::listen(const std::string& address, uint16_t port, std::string&
     error = "cannot listen on admin port " + where + ":" + std::to_string(port) + ": " + std::strerror(errno);
     return false;
   }
+  evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound), &AdminServer::on_accept_error);
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   if (getsockname(evhttp_bound_socket_get_fd(bound), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {

@@ -24,6 +24,7 @@
 
 struct evhttp;
 struct evhttp_request;
+struct evconnlistener;
 
 namespace moxi {
 
@@ -51,6 +52,10 @@ class AdminServer {
  private:
   static void on_request(evhttp_request* req, void* arg);
   void handle(evhttp_request* req);
+  // accept() failed (EMFILE...): evhttp's listener would retry at once for
+  // as long as the connection waits, a busy loop on the main thread; it
+  // pauses for a moment instead (as the workers do, worker.h).
+  static void on_accept_error(evconnlistener* listener, void*);
 
   AdminContext context_;
   evhttp* http_;

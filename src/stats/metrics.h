@@ -39,6 +39,8 @@ enum class MetricScope : uint8_t { Worker, Process };
   X(client_connections_current, Gauge, Worker, "connections", "", "client connections open now")                     \
   X(client_connections_rejected_total, Counter, Worker, "connections", "",                                            \
     "client connections refused because -c connections were open (limit: max connections)")                          \
+  X(client_accept_paused_total, Counter, Worker, "events", "",                                                       \
+    "times a worker stopped accepting on a failed accept (EMFILE/ENFILE: no descriptor left); resumes in <= 50 ms")  \
   X(requests_total, Counter, Worker, "requests", "", "client requests decoded (a multiget counts once)")              \
   X(request_errors_total, Counter, Worker, "requests", "", "requests answered with a proxy SERVER_ERROR")             \
   X(multiget_keys_total, Counter, Worker, "keys", "", "keys of multi-key gets")                                       \

@@ -56,6 +56,10 @@ void ServerConnection::start_connect() {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // As the original: an idle pooled connection to a host that vanished
+  // (power loss, a dropped NAT entry) is found dead by the kernel rather
+  // than by the first request that waits downstream_timeout on it.
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
   worker_.metrics().inc(Metric::backend_connects_total);
   bytes_received_ = 0;
   in_.clear();

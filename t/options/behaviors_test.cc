@@ -154,6 +154,8 @@ class BehaviorsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(parsed("time_stats=true").time_stats);
     CPPUNIT_ASSERT(!parsed("time_stats=1,time_stats=0").time_stats);
     CPPUNIT_ASSERT(!parsed("time_stats=false").time_stats);
+    CPPUNIT_ASSERT(!parsed("").reuse_port);  // ports are exclusive unless asked
+    CPPUNIT_ASSERT(parsed("reuse_port=1").reuse_port);
     CPPUNIT_ASSERT_EQUAL(std::string("time_stats: \"yes\" is not a boolean (0, 1, true or false)"),
                          error_of("time_stats=yes"));
   }

@@ -98,6 +98,9 @@ class OptionsTest : public CppUnit::TestFixture {
   void max_connections() {
     CPPUNIT_ASSERT_EQUAL(10u, ok({"-c", "10", "-z", kCfg}).max_connections);
     CPPUNIT_ASSERT_EQUAL(5000u, ok({"-c5000", "-z", kCfg}).max_connections);
+    // Only a -c given is held to the descriptor limit at start (main.cc).
+    CPPUNIT_ASSERT(ok({"-c", "10", "-z", kCfg}).max_connections_given);
+    CPPUNIT_ASSERT(!ok({"-z", kCfg}).max_connections_given);
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: -c: \"0\" is not a number of connections (1-1048576)"),
                          err({"-c", "0", "-z", kCfg}));
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: -c: \"many\" is not a number of connections (1-1048576)"),

@@ -1,5 +1,7 @@
 #include "t/proxy/cluster.h"
 
+#include <cppunit/TestAssert.h>
+
 #include <stdexcept>
 
 #include "vbucket/config_parse.h"
@@ -55,6 +57,23 @@ long generation(TestClient& c) {
   for (std::string line; (line = c.read_line()) != "END";)
     if (line.rfind("STAT config_generation ", 0) == 0) gen = std::stol(line.substr(23));
   return gen;
+}
+
+Stats stats_proxy(TestClient& c, const std::string& sub) {
+  c.send("stats proxy" + (sub.empty() ? "" : " " + sub) + "\r\n");
+  Stats out;
+  for (std::string line; (line = c.read_line()) != "END";) {
+    CPPUNIT_ASSERT_MESSAGE(line, line.rfind("STAT ", 0) == 0);
+    auto sp = line.find(' ', 5);
+    out[line.substr(5, sp - 5)] = sp == std::string::npos ? "" : line.substr(sp + 1);
+  }
+  return out;
+}
+
+uint64_t stat(const Stats& s, const std::string& name) {
+  auto it = s.find(name);
+  if (it == s.end()) throw std::runtime_error("no stat " + name);
+  return std::stoull(it->second);
 }
 
 }  // namespace moxi::test

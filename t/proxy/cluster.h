@@ -4,6 +4,8 @@
 // the same server list) to check where each key landed.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -53,6 +55,12 @@ class Cluster {
 // The config generation the worker serving `c` has (stats proxy's
 // config_generation); -1 if none reported.
 long generation(TestClient& c);
+
+// "stats proxy [sub]" on `c`: name -> value (asserts every line is a STAT line).
+using Stats = std::map<std::string, std::string>;
+Stats stats_proxy(TestClient& c, const std::string& sub = "");
+// The number `name` has in `s`; throws when it is missing.
+uint64_t stat(const Stats& s, const std::string& name);
 
 // A bare vBucketServerMap JSON with `vbuckets` rows spread round-robin over
 // `servers` ("host:port"), no replicas.

@@ -18,25 +18,6 @@
 namespace moxi::test {
 namespace {
 
-using Stats = std::map<std::string, std::string>;
-
-Stats stats_proxy(TestClient& c, const std::string& sub = "") {
-  c.send("stats proxy" + (sub.empty() ? "" : " " + sub) + "\r\n");
-  Stats out;
-  for (std::string line; (line = c.read_line()) != "END";) {
-    CPPUNIT_ASSERT_MESSAGE(line, line.rfind("STAT ", 0) == 0);
-    auto sp = line.find(' ', 5);
-    out[line.substr(5, sp - 5)] = sp == std::string::npos ? "" : line.substr(sp + 1);
-  }
-  return out;
-}
-
-uint64_t stat(const Stats& s, const std::string& name) {
-  auto it = s.find(name);
-  if (it == s.end()) throw std::runtime_error("no stat " + name);
-  return std::stoull(it->second);
-}
-
 std::string admin_url(const Moxi& moxi, const std::string& path) {
   if (moxi.admin_port() <= 0) throw std::runtime_error("moxi reported no admin port");
   return "http://127.0.0.1:" + std::to_string(moxi.admin_port()) + path;

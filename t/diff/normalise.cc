@@ -60,17 +60,7 @@ std::string hex(std::string_view bytes) {
 
 }  // namespace
 
-std::vector<std::string_view> words_of(std::string_view line) {
-  std::vector<std::string_view> words;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && line[i] == ' ') ++i;
-    std::size_t start = i;
-    while (i < line.size() && line[i] != ' ') ++i;
-    if (i > start) words.push_back(line.substr(start, i - start));
-  }
-  return words;
-}
+std::vector<std::string_view> words_of(std::string_view line) { return split_words(line); }
 
 uint64_t CasBook::class_of(uint64_t cas) {
   if (cas == 0) return 0;

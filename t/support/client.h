@@ -179,6 +179,10 @@ class TestClient {
   std::string buf_;  // received, not yet consumed
 };
 
+// The space-separated words of a line (runs of spaces are one separator),
+// as memcached's ascii tokenizer splits them.
+std::vector<std::string_view> split_words(std::string_view line);
+
 // Printable form of bytes for failure messages: escapes CR, LF, non-printables
 // and truncates long input.
 std::string escape_bytes(std::string_view bytes, std::size_t max = 200);

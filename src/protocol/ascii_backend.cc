@@ -160,6 +160,7 @@ void set_result(Result& r, Status status, ErrorClass cls = ErrorClass::None, std
 
 class AsciiBackendCodec final : public BackendCodec {
  public:
+  explicit AsciiBackendCodec(uint32_t max_value_length) : max_value_length_(max_value_length) {}
   void encode(BackendOp& op, evbuffer* out) override;
   BackendDecode decode(BackendOp& op, evbuffer* in) override;
 
@@ -177,6 +178,7 @@ class AsciiBackendCodec final : public BackendCodec {
   BackendDecode decode_single(BackendOp& op, std::string_view line);
 
   size_t need_ = 0;  // bytes the pending VALUE needs before it can be read
+  uint32_t max_value_length_;  // a longer VALUE is a Desync (kDefaultBackendValueMax)
 };
 
 // ---------------------------------------------------------------------------
@@ -563,7 +565,7 @@ BackendDecode AsciiBackendCodec::decode_get(BackendOp& op, evbuffer* in) {
       uint64_t bytes = 0;
       uint64_t cas = 0;
       if (!rest.empty() || count < 3 || count > 4 || !all_digits(f[1]) || !all_digits(f[2]) ||
-          !parse_u64(f[1], flags) || flags > UINT32_MAX || !parse_u64(f[2], bytes) || bytes > INT32_MAX ||
+          !parse_u64(f[1], flags) || flags > UINT32_MAX || !parse_u64(f[2], bytes) || bytes > max_value_length_ ||
           (count == 4 && !(all_digits(f[3]) && parse_u64(f[3], cas)))) {
         return BackendDecode::Desync;
       }
@@ -638,6 +640,8 @@ BackendDecode AsciiBackendCodec::decode_stats(BackendOp& op, evbuffer* in) {
 
 }  // namespace
 
-std::unique_ptr<BackendCodec> make_ascii_backend_codec() { return std::make_unique<AsciiBackendCodec>(); }
+std::unique_ptr<BackendCodec> make_ascii_backend_codec(uint32_t max_value_length) {
+  return std::make_unique<AsciiBackendCodec>(max_value_length);
+}
 
 }  // namespace moxi::protocol

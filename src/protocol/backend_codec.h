@@ -80,13 +80,19 @@ class BackendCodec {
   virtual BackendDecode decode(BackendOp& op, evbuffer* in) = 0;
 };
 
+// The largest value a backend reply may carry before the connection is
+// taken for broken (Desync: closed, counted as backend_desyncs_total) rather
+// than buffered: a server that sends a huge or endless value cannot make moxi
+// hold it. The core passes the item size (-I, else Couchbase's 20 MiB).
+inline constexpr uint32_t kDefaultBackendValueMax = 20 * 1024 * 1024;
+
 // memcached's ascii protocol. A binary client's request that ascii cannot
 // carry (a key with a space or control byte, CAS on incr/decr/delete/
 // append/prepend) is answered NotSupported/InvalidArguments per key without
 // reaching the server.
-std::unique_ptr<BackendCodec> make_ascii_backend_codec();
+std::unique_ptr<BackendCodec> make_ascii_backend_codec(uint32_t max_value_length = kDefaultBackendValueMax);
 
 // memcached's binary protocol.
-std::unique_ptr<BackendCodec> make_binary_backend_codec();
+std::unique_ptr<BackendCodec> make_binary_backend_codec(uint32_t max_value_length = kDefaultBackendValueMax);
 
 }  // namespace moxi::protocol

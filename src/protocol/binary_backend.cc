@@ -61,6 +61,7 @@ uint8_t opcode_for(Op op) {
 
 class BinaryBackendCodec final : public BackendCodec {
  public:
+  explicit BinaryBackendCodec(uint32_t max_value_length) : max_value_length_(max_value_length) {}
   void encode(BackendOp& op, evbuffer* out) override;
   BackendDecode decode(BackendOp& op, evbuffer* in) override;
 
@@ -69,6 +70,7 @@ class BinaryBackendCodec final : public BackendCodec {
                    uint8_t extras_length, std::string_view key, evbuffer* value, uint8_t datatype = 0);
 
   uint32_t next_opaque_ = 1;
+  uint32_t max_value_length_;  // a longer response body is a Desync (kDefaultBackendValueMax)
   size_t need_ = 0;  // bytes the pending response frame needs
 };
 
@@ -219,7 +221,8 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
     const binary::Header h = binary::decode_header(raw);
     const uint32_t expected_opaque = op.opaque_base + (multi ? op.cursor : 0);
     if (h.magic != binary::kResponseMagic || h.opcode != expected_opcode || h.opaque != expected_opaque ||
-        size_t{h.extras_length} + h.key_length > h.body_length) {
+        size_t{h.extras_length} + h.key_length > h.body_length ||
+        h.body_length > size_t{max_value_length_} + 255 + 65535) {  // the value plus the largest extras and key
       return BackendDecode::Desync;
     }
     const size_t frame = binary::kHeaderSize + h.body_length;
@@ -349,6 +352,8 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
 
 }  // namespace
 
-std::unique_ptr<BackendCodec> make_binary_backend_codec() { return std::make_unique<BinaryBackendCodec>(); }
+std::unique_ptr<BackendCodec> make_binary_backend_codec(uint32_t max_value_length) {
+  return std::make_unique<BinaryBackendCodec>(max_value_length);
+}
 
 }  // namespace moxi::protocol

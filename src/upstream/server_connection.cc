@@ -20,10 +20,12 @@ using protocol::Status;
 ServerConnection::ServerConnection(Worker& worker, ServerGroup& group)
     : StreamConnection(worker, -1),
       group_(group),
-      codec_(group.protocol() == protocol::Protocol::Binary ? protocol::make_binary_backend_codec()
-                                                            : protocol::make_ascii_backend_codec()) {
+      codec_(group.protocol() == protocol::Protocol::Binary ? protocol::make_binary_backend_codec(value_limit())
+                                                            : protocol::make_ascii_backend_codec(value_limit())) {
   timer_ev_ = evtimer_new(worker.base(), &ServerConnection::timer_cb, this);
 }
+
+uint32_t ServerConnection::value_limit() const { return item_size_for(worker_.settings(), true); }
 
 ServerConnection::~ServerConnection() {
   if (connect_ev_) event_free(connect_ev_);
@@ -64,8 +66,8 @@ void ServerConnection::start_connect() {
   bytes_received_ = 0;
   in_.clear();
   out_.clear();
-  codec_ = group_.protocol() == protocol::Protocol::Binary ? protocol::make_binary_backend_codec()
-                                                          : protocol::make_ascii_backend_codec();
+  codec_ = group_.protocol() == protocol::Protocol::Binary ? protocol::make_binary_backend_codec(value_limit())
+                                                          : protocol::make_ascii_backend_codec(value_limit());
   int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&server.sockaddr), server.sockaddr_len);
   if (rc < 0 && errno != EINPROGRESS) {
     const int err = errno;

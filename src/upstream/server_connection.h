@@ -33,6 +33,9 @@ class ServerConnection final : public StreamConnection {
   void close_idle();
 
  private:
+  // The largest value a reply may carry (-I, else Couchbase's 20 MiB, the
+  // most any bucket takes): a longer one resets the connection.
+  uint32_t value_limit() const;
   enum class State { Closed, Connecting, Connected };
 
   void start_connect();

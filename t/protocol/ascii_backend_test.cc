@@ -314,6 +314,7 @@ class AsciiBackendTest : public CppUnit::TestFixture {
                             "VALUE a 0 1 2 3\r\nx\r\n",             // too many fields
                             "VALUE a 0 1\r\nxy\r\n",                // data not followed by CRLF
                             "STORED\r\n",                           // not a get reply
+                            "VALUE a 0 20971521\r\n",               // over the item size: refused unbuffered
                             "hello\r\n"}) {
       Request r = make(Op::Get, {"a", "b"});
       CPPUNIT_ASSERT_MESSAGE(test::printable(bad), roundtrip(r, bad) == BackendDecode::Desync);

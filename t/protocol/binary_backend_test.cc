@@ -416,6 +416,10 @@ class BinaryBackendTest : public CppUnit::TestFixture {
     check([](Frame f) { f.opcode = op(Opcode::Get); return f; }, "opcode");
     check([](Frame f) { f.key = "b"; return f; }, "another key");
     check([](Frame f) { f.body_length_override = 2; return f; }, "extras+key beyond body");
+    // A body beyond the item size (plus extras and key) is refused at its
+    // header, before any of it is buffered.
+    check([](Frame f) { f.body_length_override = int64_t{kDefaultBackendValueMax} + 255 + 65535 + 1; return f; },
+          "a value over the item size");
     // garbage instead of a header
     Request r = make(Op::Delete, {"k"});
     Conversation c(r);

@@ -1,11 +1,10 @@
-// Tests against a real memcached (skipped when /usr/bin/memcached is absent):
+// Tests against a real memcached (a missing one fails them):
 //  * differential: for malformed ascii input, the replies our decoder
 //    produces must be byte-identical to memcached's;
 //  * both backend codecs drive a real memcached through the same script and
 //    must read the same outcomes.
-// memcached is started per test on an ephemeral port (-p -1, port learnt
-// from MEMCACHED_PORT_FILENAME, waited for with inotify, no sleeps), and
-// stopped in tearDown.
+// memcached is started per test by the harness's fixture (t/support/servers.h:
+// an OS-chosen port from its port file, no sleeps), and stopped in tearDown.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <fcntl.h>
@@ -27,70 +26,18 @@
 #include "src/protocol/backend_codec.h"
 #include "src/protocol/client_codec.h"
 #include "t/protocol/test_util.h"
+#include "t/support/servers.h"
 
 namespace moxi::protocol {
 
 namespace {
 
-constexpr const char* kMemcached = "/usr/bin/memcached";
-
-// One memcached process on 127.0.0.1 and an ephemeral port.
+// A real memcached on 127.0.0.1 and an OS-chosen port: the harness's
+// fixture (found as every integration test finds it; a memcached that is
+// missing or does not start fails the test, it is never skipped).
 class LiveMemcached {
  public:
-  LiveMemcached() {
-    char tmpl[] = "/tmp/moxi-protocol-test-XXXXXX";
-    if (!mkdtemp(tmpl)) return;
-    dir_ = tmpl;
-    const std::string port_file = dir_ + "/port";
-    int ifd = inotify_init1(IN_CLOEXEC);
-    if (ifd < 0) return;
-    inotify_add_watch(ifd, dir_.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE);
-    pid_ = fork();
-    if (pid_ == 0) {
-      setenv("MEMCACHED_PORT_FILENAME", port_file.c_str(), 1);
-      int devnull = open("/dev/null", O_WRONLY);
-      if (devnull >= 0) dup2(devnull, 2);
-      // memcached refuses to run as root without -u; "-u root" keeps us root.
-      if (geteuid() == 0) {
-        execl(kMemcached, kMemcached, "-l", "127.0.0.1", "-p", "-1", "-U", "0", "-u", "root", nullptr);
-      } else {
-        execl(kMemcached, kMemcached, "-l", "127.0.0.1", "-p", "-1", "-U", "0", nullptr);
-      }
-      _exit(127);
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (pid_ > 0 && port_ == 0) {
-      std::ifstream f(port_file);
-      std::string word;
-      while (f >> word) {
-        if (word.find_first_not_of("0123456789") == std::string::npos) port_ = std::atoi(word.c_str());
-      }
-      if (port_ != 0) break;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0 || waitpid(pid_, nullptr, WNOHANG) != 0) break;
-      pollfd p{ifd, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left.count())) > 0) {
-        char events[4096];
-        (void)!read(ifd, events, sizeof(events));
-      }
-    }
-    close(ifd);
-  }
-  ~LiveMemcached() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (!dir_.empty()) {
-      std::remove((dir_ + "/port").c_str());
-      std::remove((dir_ + "/port.lck").c_str());
-      rmdir(dir_.c_str());
-    }
-  }
-  LiveMemcached(const LiveMemcached&) = delete;
-  LiveMemcached& operator=(const LiveMemcached&) = delete;
-
-  int port() const { return port_; }
+  int port() const { return server_.port(); }
 
   // A blocking connection with a receive timeout, so a wrong expectation
   // fails the test instead of hanging it.
@@ -98,7 +45,7 @@ class LiveMemcached {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port_));
+    a.sin_port = htons(static_cast<uint16_t>(port()));
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
       close(fd);
@@ -110,12 +57,9 @@ class LiveMemcached {
   }
 
  private:
-  std::string dir_;
-  pid_t pid_ = -1;
-  int port_ = 0;
+  ::moxi::test::Memcached server_;
 };
 
-bool have_memcached() { return access(kMemcached, X_OK) == 0; }
 
 void send_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
@@ -168,17 +112,11 @@ class MemcachedLiveTest : public CppUnit::TestFixture {
 
  public:
   void setUp() override {
-    if (!have_memcached()) {
-      std::cerr << "(memcached not installed: live test skipped) ";
-      return;
-    }
-    server_ = std::make_unique<LiveMemcached>();
-    CPPUNIT_ASSERT_MESSAGE("memcached did not start", server_->port() != 0);
+    server_ = std::make_unique<LiveMemcached>();  // throws, failing the test, if memcached cannot start
   }
   void tearDown() override { server_.reset(); }
 
   void testMalformedAsciiMatchesMemcached() {
-    if (!server_) return;
     const std::string k251(251, 'k');
     const std::vector<std::string> inputs = {
         "get\r\n", "gets\r\n", "gat\r\n", "gat a\r\n", "gat x a b\r\n", "getx a\r\n", "GET a\r\n",

@@ -335,6 +335,7 @@ class NotMyVBucketTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(NotMyVBucketTest);
   CPPUNIT_TEST(testStaleMapIsCorrectedByRetries);
   CPPUNIT_TEST(testUnknownKeyedOpcodesReachTheOwner);
+  CPPUNIT_TEST(testDefaultBoundIsTwiceTheServers);
   CPPUNIT_TEST(testForwardMapIsTriedFirst);
   CPPUNIT_TEST(testMultigetResendsOnlyRefusedKeys);
   CPPUNIT_TEST(testBoundMakesReadsMissesAndWritesErrors);
@@ -442,6 +443,21 @@ class NotMyVBucketTest : public CppUnit::TestFixture {
     const uint64_t before = a.requests() + b.requests();
     c.request("delete lost");
     CPPUNIT_ASSERT_EQUAL(uint64_t(4), a.requests() + b.requests() - before);
+  }
+
+  // The default bound is 2 x servers re-routes: with three servers that all
+  // refuse, a request is tried 1 + 6 times, never more.
+  void testDefaultBoundIsTwiceTheServers() {
+    VBucketServer a, b, c3;
+    a.set_owned({});
+    b.set_owned({});
+    c3.set_owned({});
+    auto moxi = static_moxi(bucket_json({a.address(), b.address(), c3.address()}, [](int) { return 0; }));
+    TestClient c(moxi->port());
+    const uint64_t before = a.requests() + b.requests() + c3.requests();
+    CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR not my vbucket"), c.set("lost", "v"));
+    CPPUNIT_ASSERT_EQUAL(uint64_t(7), a.requests() + b.requests() + c3.requests() - before);
+    CPPUNIT_ASSERT_EQUAL(uint64_t(7), a.nmv_count() + b.nmv_count() + c3.nmv_count());
   }
 };
 

@@ -308,7 +308,7 @@ bool AsciiClientCodec::is_get_line(evbuffer* in) {
 DecodeStatus AsciiClientCodec::decode_get_part(evbuffer* in, Request& req) {
   const size_t avail = evbuffer_get_length(in);
   const ptrdiff_t nl = wire::find_newline(in, 0);
-  const bool last = nl >= 0 && static_cast<size_t>(nl) <= limits_.get_part_bytes;
+  bool last = nl >= 0 && static_cast<size_t>(nl) <= limits_.get_part_bytes;
   size_t take = last ? static_cast<size_t>(nl) + 1 : std::min<size_t>(avail, limits_.get_part_bytes);
   const char* p = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(take)));
   size_t len = take;
@@ -319,7 +319,14 @@ DecodeStatus AsciiClientCodec::decode_get_part(evbuffer* in, Request& req) {
     while (len > 0 && p[len - 1] != ' ') --len;  // after the last space: no key is split
     take = len;
   }
-  if (const void* nul = std::memchr(p, '\0', len)) len = static_cast<size_t>(static_cast<const char*>(nul) - p);
+  // A NUL ends the line, as memcached reads it (strlen): its part is the
+  // last, and the rest of the line is dropped.
+  bool drop_rest = false;
+  if (const void* nul = std::memchr(p, '\0', len)) {
+    len = static_cast<size_t>(static_cast<const char*>(nul) - p);
+    drop_rest = !last;
+    last = true;
+  }
   const std::string_view text(p, len);
   DecodeStatus st = DecodeStatus::Ready;
   if (take == 0) {
@@ -331,7 +338,13 @@ DecodeStatus AsciiClientCodec::decode_get_part(evbuffer* in, Request& req) {
     Tokens& tok = tokens_;
     tokenize(text, tok);
     const CommandEntry* entry = nullptr;
-    st = decode_get(text, tok, classify(tok.t[0], entry), req);
+    if (tok.n < 2) {
+      // A part's worth of spaces after the command (no key in sight): ERROR,
+      // as for "get" alone, and the rest of the line is dropped.
+      st = invalid(req, ErrorClass::Error, "");
+    } else {
+      st = decode_get(text, tok, classify(tok.t[0], entry), req);
+    }
     get_op_ = req.op;
     get_want_cas_ = req.want_cas;
     get_exptime_ = req.exptime;
@@ -346,9 +359,10 @@ DecodeStatus AsciiClientCodec::decode_get_part(evbuffer* in, Request& req) {
   scanned_ = 0;
   if (req.op == Op::Invalid) {
     in_get_line_ = false;
-    discard_line_ = !last;
+    discard_line_ = !last || drop_rest;
     return st;
   }
+  discard_line_ = drop_rest;
   req.get_part = true;
   req.get_continues = !last;
   in_get_line_ = !last;
@@ -376,18 +390,21 @@ DecodeStatus AsciiClientCodec::decode(evbuffer* in, Request& req) {
   if (in_get_line_) {
     // The rest of a get line decoded in parts: a part once there are enough
     // bytes for one, or the end of the line.
-    if (nl >= 0 || avail >= limits_.get_part_bytes) return decode_get_part(in, req);
+    // (More than a part's bytes without a newline: only then is it sure that
+    // the line goes on past this part, whatever the next byte is.)
+    if (nl >= 0 || avail > limits_.get_part_bytes) return decode_get_part(in, req);
     scanned_ = avail;
     return DecodeStatus::NeedMore;
   }
   if (nl < 0) {
     scanned_ = avail;
     if (!line_too_long(in, avail)) {
-      if (avail >= limits_.get_part_bytes) return decode_get_part(in, req);  // a get line, long already
+      if (avail > limits_.get_part_bytes && is_get_line(in)) return decode_get_part(in, req);  // long already
       return DecodeStatus::NeedMore;
     }
   }
-  if (nl >= 0 && static_cast<size_t>(nl) > limits_.get_part_bytes && !line_too_long(in, static_cast<size_t>(nl)))
+  if (nl >= 0 && static_cast<size_t>(nl) > limits_.get_part_bytes && is_get_line(in) &&
+      !line_too_long(in, static_cast<size_t>(nl)))
     return decode_get_part(in, req);
   if (nl < 0 || line_too_long(in, static_cast<size_t>(nl))) {
     // The connection is closed after this reply, so whatever is buffered is

@@ -618,6 +618,14 @@ class AsciiClientDecodeTest : public CppUnit::TestFixture {
     part.get_continues = false;
     codec->encode(part, out.get());
     CPPUNIT_ASSERT_EQUAL(std::string("END\r\n"), out.str());
+    // Only get lines are decoded in parts: a longer non-get line under the
+    // line limit is one request however it arrives (found by the fuzzer).
+    const std::string cas = "cas k 0 0 3 77 " + std::string(60, 'x') + "\r\nabc\r\n";
+    CPPUNIT_ASSERT_EQUAL(std::string("<set k>"), printable(transcript(cas, small)));
+    // A NUL ends a long get line as it ends any line: the keys after it are dropped.
+    const std::string nul =
+        std::string("get a b c d e f g h i j k l m n o p q r s t") + '\0' + "u v w x y z a b c d e f g h i j\r\nversion\r\n";
+    CPPUNIT_ASSERT_EQUAL(std::string("<get a><get s><version>"), printable(transcript(nul, small)));
     // A key too long in a later part: CLIENT_ERROR, the rest of the line dropped.
     const std::string bad = "get a b c d e f g h i j k l m n o p q r s t u v w x y z " + std::string(300, 'K') +
                             " zz\r\nversion\r\n";

@@ -44,7 +44,9 @@ Cluster::Cluster(ClusterOptions options) {
   for (const auto& b : options.behaviors) behaviors += (behaviors.empty() ? "" : ",") + b;
   if (!behaviors.empty()) args.insert(args.end(), {"-Z", behaviors});
   args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
-  moxi_ = std::make_unique<Moxi>(args);
+  MoxiOptions moxi_options;
+  moxi_options.env = options.moxi_env;
+  moxi_ = std::make_unique<Moxi>(args, moxi_options);
 }
 
 int Cluster::port() const { return moxi_->port(); }

@@ -26,6 +26,7 @@ struct ClusterOptions {
   std::vector<std::string> behaviors;   // more -Z items, e.g. "downstream_timeout=300"
   std::vector<std::string> extra_args;  // more moxi arguments
   std::vector<std::string> backend_args;  // more memcached arguments, e.g. {"-I", "4m"}
+  std::vector<std::pair<std::string, std::string>> moxi_env;  // more environment for moxi
   int vbuckets = 64;
 };
 

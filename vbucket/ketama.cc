@@ -18,6 +18,12 @@ Result<std::unique_ptr<const KetamaRing>> KetamaRing::build(const std::vector<Me
   using R = Result<std::unique_ptr<const KetamaRing>>;
   try {
     if (members.empty()) return R::failure("a ketama ring needs at least one server");
+    // libmemcached's continuum holds a fixed number of points: past this
+    // many servers it aborts (an assertion in update_continuum), so say so.
+    constexpr size_t kMaxServers = (MEMCACHED_CONTINUUM_SIZE) / MEMCACHED_POINTS_PER_SERVER;
+    if (members.size() > kMaxServers)
+      return R::failure("a ketama ring takes at most " + std::to_string(kMaxServers) + " servers (libmemcached's limit), got " +
+                        std::to_string(members.size()));
     auto ring = std::make_unique<KetamaRing>(Key());
     ring->memc_.reset(memcached_create(nullptr));
     if (!ring->memc_) return R::failure("libmemcached: memcached_create failed (out of memory)");

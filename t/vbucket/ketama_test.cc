@@ -51,6 +51,7 @@ class KetamaTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(weightedListsMatchLibmemcachedClient);
   CPPUNIT_TEST(weightsShareTheRing);
   CPPUNIT_TEST(singleServerTakesEverything);
+  CPPUNIT_TEST(moreServersThanLibmemcachedTakesIsAnError);
   CPPUNIT_TEST(ownContinuumMatchesLibmemcachedForEveryKeyLength);
   CPPUNIT_TEST_SUITE_END();
 
@@ -156,6 +157,20 @@ class KetamaTest : public CppUnit::TestFixture {
       }
     }
     m.report();
+  }
+
+  // libmemcached aborts past 100 ketama servers (found by the fuzzer): a
+  // clear error instead, and 100 still work.
+  void moreServersThanLibmemcachedTakesIsAnError() {
+    auto list = [](int n) {
+      std::string s;
+      for (int i = 0; i < n; ++i) s += (i ? "," : "") + std::string("h") + std::to_string(i) + ":11211";
+      return s;
+    };
+    CPPUNIT_ASSERT(parse_server_list(list(100)).ok());
+    auto r = parse_server_list(list(101));
+    CPPUNIT_ASSERT(!r.ok());
+    CPPUNIT_ASSERT_MESSAGE(r.error(), r.error().find("at most 100 servers (libmemcached's limit), got 101") != std::string::npos);
   }
 
   void singleServerTakesEverything() {

@@ -100,8 +100,11 @@ std::vector<int> wait_for_ports(const std::string& path, Deadline deadline, Proc
   // A file already in place when the wait begins was renamed there (our
   // writers all write NAME.lck and rename it), so it is complete; without
   // this, a writer that finished before the watch existed left us waiting
-  // for an event that never comes.
-  if (auto ports = check(::access((path + ".lck").c_str(), F_OK) != 0)) return *ports;
+  // for an event that never comes. An empty one may be a file written
+  // directly that was just created: its IN_CLOSE_WRITE is still to come.
+  const auto existing = slurp(path);
+  const bool in_place = existing && !existing->empty() && ::access((path + ".lck").c_str(), F_OK) != 0;
+  if (auto ports = check(in_place)) return *ports;
   if (owner && !owner->running()) {
     // Already gone (and reaped) before the wait began.
     if (auto ports = check(true)) return *ports;

@@ -9,6 +9,7 @@ src_libmoxi_a_SOURCES = \
 	src/upstream/server_connection.cc src/upstream/server_connection.h \
 	src/upstream/server_group.cc src/upstream/server_group.h \
 	src/core/app.cc src/core/app.h \
+	src/core/buffer_budget.cc src/core/buffer_budget.h \
 	src/core/check_config.cc src/core/check_config.h \
 	src/core/client_connection.cc src/core/client_connection.h \
 	src/core/config_follower.cc src/core/config_follower.h \

@@ -6,6 +6,7 @@ t_proxy_tests_SOURCES = \
 	t/proxy/ascii_commands_test.cc \
 	t/proxy/binary_commands_test.cc \
 	t/proxy/faults_test.cc \
+	t/proxy/budget_test.cc \
 	t/proxy/backend_faults_test.cc \
 	t/proxy/load_test.cc \
 	t/proxy/topology_test.cc \

@@ -14,6 +14,7 @@ namespace moxi {
 App::App(AppSettings settings) : settings_(std::move(settings)), base_(event_base_new()) {
   if (!base_) throw std::runtime_error("event_base_new failed");
   budget_.max = settings_.max_connections;
+  budget_.buffers.max = settings_.proxy.buffer_max;
   settings_.proxy.started_us = monotonic_us();
   notify_ = std::make_unique<NotifyQueue>(base_);
   std::signal(SIGPIPE, SIG_IGN);
@@ -61,7 +62,7 @@ bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
   if (settings_.admin_port) {
     admin_ = std::make_unique<AdminServer>(
         base_, AdminContext{peers, [this](std::function<void()> task) { post(std::move(task)); },
-                            [this] { return current_; }, settings_.proxy.started_us});
+                            [this] { return current_; }, [this] { return workers_.front()->process_figures(); }});
     if (!admin_->listen(settings_.listen_address, *settings_.admin_port, error)) return fail();
     admin_port = admin_->port();
   }

@@ -78,7 +78,7 @@ class App {
   AppSettings settings_;
   event_base* base_;
   std::vector<event*> signal_events_;
-  ConnectionBudget budget_;
+  SharedLimits budget_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<int> bound_ports_;
   std::unique_ptr<NotifyQueue> notify_;

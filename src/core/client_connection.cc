@@ -62,7 +62,10 @@ void ClientConnection::process_input() {
                            : protocol::make_ascii_client_codec(settings.limits);
   }
   const std::shared_ptr<const Bucket>& bucket = worker_.snapshot().ports[port_index_].bucket;
-  codec_->set_max_value_length(item_size_for(settings, bucket && bucket->vbucket_routing()));
+  if (refusing_ && !refusing_get_line_ && !worker_.buffers().full()) refusing_ = false;
+  // Refusing: every value is "too large", so the decoder swallows it as it
+  // arrives instead of buffering it (refuse_for_buffers answers it).
+  codec_->set_max_value_length(refusing_ ? 0 : item_size_for(settings, bucket && bucket->vbucket_routing()));
   uint64_t decoded_at_us = 0;  // one clock read per batch: these requests arrived together
   for (;;) {
     in_process_ = true;
@@ -71,9 +74,11 @@ void ClientConnection::process_input() {
     const size_t allowed = inflight_allowed();
     size_t unread = in_.size();
     bool input_exhausted = unread == 0;  // every complete request buffered is decoded
-    while (!closing_ && !stop_after_ && inflight_.size() < allowed && unread > 0) {
+    while (!closing_ && !stop_after_ && inflight_.size() < allowed && unread > 0 &&
+           (refusing_ || !worker_.buffers().full())) {
       Exchange* ex = worker_.exchanges().get();
       protocol::DecodeStatus status = codec_->decode(in_.get(), ex->request);
+      if (status == protocol::DecodeStatus::Ready && refusing_) refuse_for_buffers(ex->request);
       if (ex->request.limit != protocol::Limit::None) count_limit(ex->request.limit);
       if (status == protocol::DecodeStatus::NeedMore) {
         worker_.exchanges().put(ex);
@@ -86,6 +91,9 @@ void ClientConnection::process_input() {
         break;
       }
       unread = in_.size();
+      // The value left in_ for the request: say so before dispatch hands it
+      // to a backend connection, whose account would count it a second time.
+      account();
       // memcached stops reading at quit and at a request it closes after:
       // nothing pipelined behind it is executed.
       if (ex->request.op == protocol::Op::Quit || ex->request.close_after) stop_after_ = true;
@@ -94,8 +102,10 @@ void ClientConnection::process_input() {
       if (decoded_at_us == 0) decoded_at_us = monotonic_us();
       ex->started_us = decoded_at_us;
       inflight_.push_back(ex);
+      ++awaiting_;
       worker_.metrics().inc(Metric::requests_total);
       worker_.dispatch(ex, bucket);
+      account();  // what this request is expected to bring counts before the next one is decoded
       if (unread == 0) input_exhausted = true;
     }
     // After end of input, a half-sent request can never complete: what is
@@ -120,19 +130,70 @@ void ClientConnection::count_limit(protocol::Limit limit) {
     case Limit::KeyLength: worker_.metrics().inc(Metric::limit_key_length_total); return;
     case Limit::ValueSize: worker_.metrics().inc(Metric::limit_value_size_total); return;
     case Limit::LineLength: worker_.metrics().inc(Metric::limit_line_length_total); return;
+    case Limit::Memory: worker_.metrics().inc(Metric::buffer_refusals_total); return;
   }
+}
+
+void ClientConnection::refuse_for_buffers(protocol::Request& req) {
+  using protocol::Op;
+  switch (req.op) {
+    case Op::Version:
+    case Op::Verbosity:
+    case Op::Noop:
+    case Op::Quit:
+      return;  // answered by moxi itself: costs no backend reply
+    case Op::Stats:
+      if (req.stats_args == "proxy" || req.stats_args.starts_with("proxy ")) return;
+      break;
+    case Op::Invalid:
+      // A decode error is answered as it is; a value refused by the
+      // swallowing limit (set above) is the storage command refused here.
+      if (req.limit != protocol::Limit::ValueSize) return;
+      break;
+    default:
+      break;
+  }
+  const bool storage = req.op == Op::Set || req.op == Op::Add || req.op == Op::Replace || req.op == Op::Append ||
+                       req.op == Op::Prepend || req.op == Op::Invalid;
+  // memcached unlinks the old item of a plain set it cannot store, so no
+  // stale value is read after the failed write: the key is kept for the
+  // core's unlink (dispatch). The decoder kept it only for a set.
+  const bool unlink = req.key_count() == 1 && ((req.op == Op::Set && req.cas == 0) || req.op == Op::Invalid);
+  if (!unlink) {
+    req.keys.clear();
+    req.key_bytes.clear();
+  }
+  if (req.get_part) {
+    // One get line in parts: its one error line went with the first part refused.
+    if (refusing_get_line_) req.noreply = true;
+    refusing_get_line_ = req.get_continues;
+  }
+  req.op = Op::Invalid;
+  req.value.clear();
+  req.error_class = protocol::ErrorClass::ServerError;
+  req.error_text = storage ? "out of memory storing object" : "out of memory";
+  req.error_status = protocol::Status::OutOfMemory;
+  req.limit = protocol::Limit::Memory;
+}
+
+void ClientConnection::resume_after_buffer_wait(bool refuse) {
+  waiting_for_buffers_ = false;
+  if (refuse) refusing_ = true;
+  process_input();
 }
 
 size_t ClientConnection::inflight_allowed() const {
   const ProxySettings& settings = worker_.settings();
   const size_t used = buffered_bytes();
   if (used >= settings.max_client_output) return 0;
+  if (!refusing_ && worker_.buffers().full()) return 0;
   if (mean_reply_bytes_ == 0) return std::min<size_t>(kFirstWindow, settings.max_client_inflight);
   const size_t room = (settings.max_client_output - used) / mean_reply_bytes_;
   return std::clamp<size_t>(room, 1, settings.max_client_inflight);
 }
 
 void ClientConnection::on_exchange_complete(Exchange* ex) {
+  --awaiting_;
   if (!inflight_.empty() && inflight_.front() != ex) {
     // Answered behind an earlier request: its values wait in moxi.
     for (const auto& r : ex->request.results) ex->held_bytes += r.value.size() + r.message.size();
@@ -140,7 +201,10 @@ void ClientConnection::on_exchange_complete(Exchange* ex) {
   }
   // A request failed synchronously inside dispatch: process_input writes it
   // when its loop ends, so don't re-enter it.
-  if (in_process_) return;
+  if (in_process_) {
+    account();
+    return;
+  }
   write_completed();
   if (!closed_) process_input();
 }
@@ -165,6 +229,7 @@ void ClientConnection::write_completed() {
     worker_.exchanges().put(ex);
   }
   if (wrote) mark_dirty();
+  account();
   if (closing_ && inflight_.empty() && output_size() == 0) close();
   finish_if_idle();
 }
@@ -178,13 +243,20 @@ void ClientConnection::update_reading() {
   const ProxySettings& settings = worker_.settings();
   const bool inflight_full = inflight_.size() >= inflight_allowed();
   const bool output_full = buffered_bytes() >= settings.max_client_output;
+  const bool total_full = !refusing_ && worker_.buffers().full();
   // Each pause is counted once, by its reason; a pause for the window that
   // then runs into the budget counts as a budget pause too.
   if (!closing_ && output_full && !paused_for_output_) worker_.metrics().inc(Metric::limit_client_output_total);
-  if (!closing_ && !output_full && inflight_full && reading())
+  if (!closing_ && !output_full && !total_full && inflight_full && reading())
     worker_.metrics().inc(Metric::limit_client_inflight_total);
   paused_for_output_ = output_full;
-  set_reading(!closing_ && !inflight_full);
+  if (!closing_ && total_full && !waiting_for_buffers_) {
+    waiting_for_buffers_ = true;
+    buffer_wait_started_ms_ = worker_.now_ms();
+    worker_.metrics().inc(Metric::limit_buffer_total);
+    worker_.wait_for_buffers(this);
+  }
+  set_reading(!closing_ && !inflight_full && !total_full);
 }
 
 void ClientConnection::on_drained() {

@@ -13,6 +13,15 @@
 // through. A client that never reads thus holds about the budget plus what
 // its first 4 requests bring.
 //
+// The total of all connections is bounded too (buffer_budget.h): while it
+// is full this connection decodes nothing, sends nothing to the backends
+// and stops reading; the worker resumes it, oldest pause first, when there
+// is room. Resumed after buffer_wait with the budget still full, it reads
+// again but answers each request that would reach a backend "SERVER_ERROR
+// out of memory" (binary: Out of memory) until there is room, so no client
+// waits for ever; a set's value is then swallowed unbuffered, and the old
+// value of a refused set is unlinked, as memcached does.
+//
 // Thread contract: owned by its worker, used only on the worker thread.
 #pragma once
 
@@ -34,6 +43,13 @@ class ClientConnection final : public StreamConnection {
   // An exchange of this connection completed: write what is now in order.
   void on_exchange_complete(Exchange* ex);
   size_t port_index() const { return port_index_; }
+  uint64_t id() const { return id_; }
+  // Paused for the total buffer budget (Worker::wait_for_buffers), since when.
+  bool waiting_for_buffers() const { return waiting_for_buffers_; }
+  uint64_t buffer_wait_started_ms() const { return buffer_wait_started_ms_; }
+  // The worker's turn for this paused client: serve on, or (`refuse`: the
+  // budget is still full after buffer_wait) refuse until there is room.
+  void resume_after_buffer_wait(bool refuse);
   // Reply bytes held for this client: unsent output plus answered results
   // waiting behind an earlier reply (what the client budget bounds).
   size_t buffered_bytes() const { return output_size() + held_bytes_; }
@@ -51,6 +67,15 @@ class ClientConnection final : public StreamConnection {
   void on_readable() override;
   void on_drained() override;
   void on_io_error(int err) override;
+  // Held results, and the replies expected for the requests still at the
+  // backends (at the mean reply size): the total budget counts what is
+  // coming, so that many clients do not all take the same room. (A reply
+  // being received is counted twice until it is whole: by this and by the
+  // backend connection's input; the budget errs on the safe side.)
+  size_t extra_buffered_bytes() const override { return held_bytes_ + awaiting_ * mean_reply_bytes_; }
+  // Total budget full past buffer_wait: `req`, if it would reach a backend,
+  // becomes the out-of-memory refusal (see the file comment).
+  void refuse_for_buffers(protocol::Request& req);
   // Decodes and dispatches as many requests as the bounds allow.
   void process_input();
   // A request the decoder refused at a limit: its counter.
@@ -69,6 +94,7 @@ class ClientConnection final : public StreamConnection {
   std::unique_ptr<protocol::ClientCodec> codec_;
   Fifo<Exchange*> inflight_;        // in request order; allocates nothing while idle
   size_t held_bytes_ = 0;           // sum of held_bytes of the complete exchanges behind the head
+  size_t awaiting_ = 0;             // exchanges of inflight_ not complete yet
   bool paused_for_output_ = false;  // the last update_reading found the budget full
   size_t mean_reply_bytes_ = 0;     // moving mean of the bytes a reply took in the output; 0 = none yet
   bool closing_ = false;             // quit seen or fatal input: close once replies are written
@@ -79,6 +105,10 @@ class ClientConnection final : public StreamConnection {
   bool draining_ = false;            // drain() was called
   bool half_closed_ = false;         // draining: FIN sent; input is read and discarded
   bool in_finish_ = false;           // finish_if_idle is on the stack
+  bool waiting_for_buffers_ = false;  // paused for the total budget, queued at the worker
+  uint64_t buffer_wait_started_ms_ = 0;
+  bool refusing_ = false;             // answering out of memory (see the file comment)
+  bool refusing_get_line_ = false;    // a get line decoded in parts was refused: refuse its other parts silently
 };
 
 }  // namespace moxi

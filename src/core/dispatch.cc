@@ -55,7 +55,8 @@ void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket)
     case Op::Invalid:
       // A SET refused as too large carries its key: memcached unlinks the
       // old item then, so the refusal goes to the key's server as a delete.
-      if (req.limit == protocol::Limit::ValueSize && req.key_count() == 1 && bucket) {
+      if ((req.limit == protocol::Limit::ValueSize || req.limit == protocol::Limit::Memory) && req.key_count() == 1 &&
+          bucket) {
         req.op = Op::Delete;
         req.cas = 0;
         req.unlink_after_refusal = true;

@@ -166,7 +166,7 @@ bool is_file_value(std::string_view v) { return v.starts_with('.') || v.starts_w
 // ---------------------------------------------------------------------------
 // -Z behaviors.
 
-using Field = std::variant<std::monostate, std::chrono::milliseconds Behaviors::*, uint32_t Behaviors::*,
+using Field = std::variant<std::monostate, std::chrono::milliseconds Behaviors::*, uint32_t Behaviors::*, uint64_t Behaviors::*,
                            uint16_t Behaviors::*, std::optional<uint16_t> Behaviors::*, bool Behaviors::*, DownstreamProtocol Behaviors::*,
                            std::string Behaviors::*>;
 
@@ -226,6 +226,12 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"client_buffer_max", "", VK::Size, I, "4m",
       "reply bytes one client may hold in moxi (unsent, or waiting for an earlier reply); k/m suffix"},
      &B::client_buffer_max},
+    {{"buffer_max", "", VK::Memory, I, "auto",
+      "bytes all connections may buffer together (k/m/g suffix); auto = 1/8 of physical memory, at least 64m"},
+     &B::buffer_max},
+    {{"buffer_wait", "", VK::Millis, I, "1000",
+      "how long a client waits for buffer room before its requests are answered SERVER_ERROR out of memory"},
+     &B::buffer_wait},
     {{"item_size_max", "", VK::Size, I, "auto",
       "largest value accepted (= -I; k/m suffix); auto = 1m for memcached pools, 20m for vBucket buckets"},
      &B::item_size_max},
@@ -269,17 +275,25 @@ constexpr auto kBehaviorInfos = [] {
 constexpr uint64_t kMaxMillis = std::numeric_limits<int32_t>::max();  // about 24.8 days
 
 // memcached's -I: bytes, or a number with a k/K or m/M suffix; 1 KiB to 1 GiB.
-std::optional<uint64_t> parse_size(std::string_view value) {
+// A byte count with an optional k, m or g suffix, from `min` to `max` bytes.
+std::optional<uint64_t> parse_bytes(std::string_view value, uint64_t min, uint64_t max) {
   uint64_t unit = 1;
   if (!value.empty()) {
     const char last = value.back();
-    if (last == 'k' || last == 'K') unit = 1024;
-    if (last == 'm' || last == 'M') unit = 1024 * 1024;
+    if (last == 'k' || last == 'K') unit = uint64_t{1} << 10;
+    if (last == 'm' || last == 'M') unit = uint64_t{1} << 20;
+    if (last == 'g' || last == 'G') unit = uint64_t{1} << 30;
     if (unit != 1) value.remove_suffix(1);
   }
-  auto n = parse_number(value, (uint64_t{1} << 30) / unit);
-  if (!n || *n * unit < 1024) return std::nullopt;
+  auto n = parse_number(value, max / unit);
+  if (!n || *n * unit < min) return std::nullopt;
   return *n * unit;
+}
+// An item or per-client size: 1 KiB to 1 GiB (memcached's -I range).
+std::optional<uint64_t> parse_size(std::string_view value) { return parse_bytes(value, 1 << 10, 1 << 30); }
+// A process-wide budget: 1 MiB to 1 TiB.
+std::optional<uint64_t> parse_memory(std::string_view value) {
+  return parse_bytes(value, 1 << 20, uint64_t{1} << 40);
 }
 constexpr uint64_t kMaxCount = std::numeric_limits<int32_t>::max();
 
@@ -352,6 +366,16 @@ std::optional<std::string> parse_value(ValueKind kind, std::string_view value, P
       out.number = *v;
       return std::nullopt;
     }
+    case ValueKind::Memory: {
+      if (value == "auto") {
+        out.number = 0;
+        return std::nullopt;
+      }
+      auto v = parse_memory(value);
+      if (!v) return quote(value) + " is not auto or a size from 1m to 1024g (bytes, or a number with k, m or g)";
+      out.number = *v;
+      return std::nullopt;
+    }
   }
   return std::nullopt;
 }
@@ -364,6 +388,8 @@ void store(const Field& field, const ParsedValue& v, Behaviors& b) {
           b.*member = v.ms;
         } else if constexpr (std::is_same_v<M, uint32_t Behaviors::*>) {
           b.*member = static_cast<uint32_t>(v.number);
+        } else if constexpr (std::is_same_v<M, uint64_t Behaviors::*>) {
+          b.*member = v.number;
         } else if constexpr (std::is_same_v<M, uint16_t Behaviors::*> ||
                              std::is_same_v<M, std::optional<uint16_t> Behaviors::*>) {
           b.*member = static_cast<uint16_t>(v.number);
@@ -1065,6 +1091,7 @@ std::string placeholder(ValueKind kind) {
     case ValueKind::String: return "TEXT";
     case ValueKind::McsOpts: return "OPTS";
     case ValueKind::Size: return "SIZE";
+    case ValueKind::Memory: return "SIZE";
   }
   return "VALUE";
 }
@@ -1238,6 +1265,8 @@ std::vector<std::pair<std::string, std::string>> behavior_values(const Behaviors
             value = std::to_string(b.*member);
             if constexpr (std::is_same_v<M, uint32_t Behaviors::*>)
               if (member == &Behaviors::item_size_max && b.item_size_max == 0) value = "auto";
+          } else if constexpr (std::is_same_v<M, uint64_t Behaviors::*>) {
+            value = b.*member == 0 ? "auto" : std::to_string(b.*member);  // buffer_max: 0 = auto
           } else if constexpr (std::is_same_v<M, std::optional<uint16_t> Behaviors::*>) {
             value = (b.*member) ? std::to_string(*(b.*member)) : "none";
           } else if constexpr (std::is_same_v<M, bool Behaviors::*>) {

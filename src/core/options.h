@@ -71,12 +71,16 @@ struct Behaviors {
   std::chrono::milliseconds drain_timeout{5000};                 // SIGTERM/SIGINT: bound on finishing in-flight work
   std::chrono::milliseconds log_interval{10000};                 // a repeated log message at most once per interval; 0 = all
   uint32_t client_buffer_max = 4 << 20;                          // reply bytes one client may hold in moxi
+  uint64_t buffer_max = 0;                                       // bytes all connections may buffer; 0 = auto (1/8 of RAM)
+  std::chrono::milliseconds buffer_wait{1000};                   // a client's wait for buffer room before refusals
   uint32_t item_size_max = 0;                                    // -I: largest value accepted; 0 = per bucket (see item_size_for)
   bool reuse_port = false;                                       // SO_REUSEPORT: share the ports with other processes
 };
 
 // The value kinds of behavior keys (also used by the help and the man page).
-enum class ValueKind : uint8_t { Millis, Count, Port, Bool, Protocol, String, McsOpts, Size };
+// Size: 1k..1024m (an item or per-client size); Memory: "auto" or 1m..1024g
+// with a k/m/g suffix (a budget of the whole process).
+enum class ValueKind : uint8_t { Millis, Count, Port, Bool, Protocol, String, McsOpts, Size, Memory };
 
 // How far moxi honours an option or a behavior key today.
 enum class Support : uint8_t {

@@ -23,6 +23,8 @@ struct ProxySettings {
   uint64_t backoff_min_ms = 50;           // first reconnect delay once connect_max_errors is passed
   uint32_t max_client_inflight = 128;     // requests a client may have in flight before we stop reading it
   uint64_t max_client_output = 4 << 20;   // -Z client_buffer_max: reply bytes a client may hold (see client_connection.h)
+  uint64_t buffer_max = 0;                // -Z buffer_max: bytes all connections may buffer (buffer_budget.h); 0 = none
+  uint64_t buffer_wait_ms = 1000;         // -Z buffer_wait: a client's wait for buffer room before it is refused
   uint32_t nmv_max_retries = 0;           // NOT_MY_VBUCKET re-routes per request; 0 = 2 x servers
   protocol::Limits limits;
   uint32_t item_size_max = 0;             // -I / item_size_max; 0 = item_size_for's per-bucket default

@@ -1,6 +1,7 @@
 // "stats proxy [sub]" inside a worker. Sums come from every worker through
 // the notify queues (src/stats/gather.h); the exchange counts as outstanding
 // meanwhile, so the client's later pipelined requests keep their order.
+#include <algorithm>
 #include <string_view>
 
 #include "src/core/worker.h"
@@ -12,9 +13,19 @@ namespace moxi {
 
 Metrics Worker::metrics_copy() {
   Metrics copy = metrics_;
+  copy.set(Metric::buffer_bytes, static_cast<uint64_t>(std::max<int64_t>(buffers_.bytes(), 0)));
   for (const auto& [key, group] : groups_)
     if (group->in_backoff()) copy.server(key.first).in_backoff = 1;
   return copy;
+}
+
+ProcessFigures Worker::process_figures() const {
+  ProcessFigures f;
+  f.started_us = settings_.started_us;
+  f.workers = peers_.size();
+  f.buffer_peak = static_cast<uint64_t>(std::max<int64_t>(budget_.buffers.peak.load(std::memory_order_relaxed), 0));
+  f.buffer_max = budget_.buffers.max;
+  return f;
 }
 
 void Worker::answer_stats_proxy(Exchange* ex) {
@@ -28,7 +39,7 @@ void Worker::answer_stats_proxy(Exchange* ex) {
     gather_metrics(
         peers_, [this](std::function<void()> task) { post(std::move(task)); },
         [this, ex, snapshot, timings](Metrics& total) {
-          fill_process_metrics(total, *snapshot, settings_.started_us, peers_.size());
+          fill_process_metrics(total, *snapshot, process_figures());
           ex->request.stats = timings ? timing_lines(total) : stats_proxy_lines(total, *snapshot);
           ex->outstanding = 0;
           finish(ex);

@@ -22,7 +22,17 @@ StreamConnection::StreamConnection(Worker& worker, int fd) : worker_(worker) {
   if (fd >= 0) attach(fd);
 }
 
-StreamConnection::~StreamConnection() { close_socket(); }
+StreamConnection::~StreamConnection() {
+  close_socket();
+  worker_.buffers().add(-static_cast<int64_t>(accounted_));
+}
+
+void StreamConnection::account() {
+  const size_t now = in_.size() + out_.size() + extra_buffered_bytes();
+  if (now == accounted_) return;
+  worker_.buffers().add(static_cast<int64_t>(now) - static_cast<int64_t>(accounted_));
+  accounted_ = now;
+}
 
 void StreamConnection::attach(int fd) {
   close_socket();
@@ -81,6 +91,7 @@ int StreamConnection::read_some() {
     const ssize_t n = ::recv(fd_, scratch, Worker::kReadScratchSize, 0);
     if (n > 0) {
       evbuffer_add(in_.get(), scratch, static_cast<size_t>(n));
+      account();
       return static_cast<int>(n);
     }
     if (n == 0) return 0;
@@ -94,6 +105,13 @@ int StreamConnection::read_some() {
   if (nvec <= 0) return -1;
   // recv for the usual single extent: the socket call path is shorter than
   // the file one readv takes (no file-position lock, no vfs layer).
+  // The reservation may be larger than asked (the free end of the last
+  // chain): read no more than kReadChunk, the bound of one read.
+  size_t room = static_cast<size_t>(kReadChunk);
+  for (int i = 0; i < nvec; ++i) {
+    space[i].iov_len = std::min(space[i].iov_len, room);
+    room -= space[i].iov_len;
+  }
   ssize_t n;
   if (nvec == 1) {
     n = ::recv(fd_, space[0].iov_base, space[0].iov_len, 0);
@@ -119,6 +137,7 @@ int StreamConnection::read_some() {
     left -= space[used].iov_len;
   }
   evbuffer_commit_space(in_.get(), space, used);
+  account();
   return static_cast<int>(n);
 }
 
@@ -138,12 +157,14 @@ bool StreamConnection::flush() {
       if (!write_ev_) write_ev_ = event_new(worker_.base(), fd_, EV_WRITE, &StreamConnection::write_cb, this);
       writing_ = true;
       event_add(write_ev_, nullptr);
+      account();
       return true;
     }
     if (n < 0 && errno == EINTR) continue;
     on_io_error(n < 0 ? errno : 0);
     return false;
   }
+  account();
   on_drained();
   return true;
 }

@@ -52,6 +52,13 @@ class StreamConnection {
   void close_socket();
   // Attaches a new socket (backend reconnect); events are re-created.
   void attach(int fd);
+  // Tells the worker's buffer account (buffer_budget.h) what this
+  // connection holds now: input, output and extra_buffered_bytes(). Called
+  // wherever those change (reads, writes, decoding); cheap when nothing did.
+  void account();
+  // Bytes held outside in_ and out_ that the total budget counts (a
+  // client's results waiting behind an earlier reply).
+  virtual size_t extra_buffered_bytes() const { return 0; }
 
   // The socket is readable (read interest on).
   virtual void on_readable() = 0;
@@ -79,6 +86,7 @@ class StreamConnection {
   bool reading_ = false;
   bool writing_ = false;  // EV_WRITE armed: the kernel buffer was full
   bool dirty_ = false;
+  size_t accounted_ = 0;  // what account() last told the worker's buffer account
 };
 
 }  // namespace moxi

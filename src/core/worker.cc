@@ -18,12 +18,13 @@
 
 namespace moxi {
 
-Worker::Worker(int id, ProxySettings settings, ConnectionBudget& budget)
-    : id_(id), settings_(std::move(settings)), budget_(budget), base_(event_base_new()) {
+Worker::Worker(int id, ProxySettings settings, SharedLimits& budget)
+    : id_(id), settings_(std::move(settings)), budget_(budget), buffers_(budget.buffers), base_(event_base_new()) {
   if (!base_) throw std::runtime_error("event_base_new failed");
   notify_ = std::make_unique<NotifyQueue>(base_);
   wait_timer_ = evtimer_new(base_, &Worker::wait_timer_cb, this);
   accept_retry_ = evtimer_new(base_, &Worker::accept_retry_cb, this);
+  buffer_timer_ = evtimer_new(base_, &Worker::buffer_timer_cb, this);
 }
 
 Worker::~Worker() {
@@ -40,6 +41,7 @@ Worker::~Worker() {
   listeners_.clear();  // the last worker holding a shared socket closes it
   notify_.reset();
   event_free(accept_retry_);
+  event_free(buffer_timer_);
   event_free(wait_timer_);
   event_base_free(base_);
 }
@@ -245,6 +247,45 @@ void Worker::retire(ClientConnection* conn) {
   // loop turn, before the listeners are next polled).
   if (accept_paused_) resume_accepting();
   if (draining_ && clients_.empty() && drain_done_) std::exchange(drain_done_, nullptr)();
+}
+
+void Worker::wait_for_buffers(ClientConnection* conn) {
+  buffer_waiters_.emplace_back(conn, conn->id());
+  if (!evtimer_pending(buffer_timer_, nullptr)) {
+    const timeval tv{0, kBufferRetryMs * 1000};
+    evtimer_add(buffer_timer_, &tv);
+  }
+}
+
+void Worker::buffer_timer_cb(evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->resume_buffer_waiters(); }
+
+void Worker::resume_buffer_waiters() {
+  const uint64_t now = now_ms();
+  // Taken out first: a resumed client may pause again and queue itself
+  // behind the others (its turn came).
+  std::deque<std::pair<ClientConnection*, uint64_t>> waiters;
+  waiters.swap(buffer_waiters_);
+  while (!waiters.empty()) {
+    auto [conn, id] = waiters.front();
+    auto it = clients_.find(conn);
+    if (it == clients_.end() || conn->id() != id || !conn->waiting_for_buffers()) {
+      waiters.pop_front();
+      continue;
+    }
+    // Oldest first: while the budget is full nobody behind the front can
+    // have waited longer than it.
+    const bool full = buffers_.full();
+    if (full && now - conn->buffer_wait_started_ms() < settings_.buffer_wait_ms) break;
+    waiters.pop_front();
+    conn->resume_after_buffer_wait(full);
+  }
+  // Those still waiting go before any that paused while we resumed.
+  for (auto& w : buffer_waiters_) waiters.push_back(w);
+  buffer_waiters_.swap(waiters);
+  if (!buffer_waiters_.empty() && !evtimer_pending(buffer_timer_, nullptr)) {
+    const timeval tv{0, kBufferRetryMs * 1000};
+    evtimer_add(buffer_timer_, &tv);
+  }
 }
 
 void Worker::install(std::shared_ptr<const Snapshot> snapshot) {

@@ -17,12 +17,14 @@
 #include <utility>
 #include <vector>
 
+#include "src/core/buffer_budget.h"
 #include "src/core/exchange.h"
 #include "src/core/listener.h"
 #include "src/core/notify.h"
 #include "src/core/settings.h"
 #include "src/routing/snapshot.h"
 #include "src/stats/metrics.h"
+#include "src/stats/render.h"
 #include "vbucket/vbucket_view.h"
 
 namespace moxi {
@@ -32,8 +34,10 @@ class ServerGroup;
 class StreamConnection;
 
 // Shared by all workers: the -c limit is global, so it is one atomic touched
-// only on accept and close, never per request.
-struct ConnectionBudget {
+// only on accept and close, never per request; and the byte budget of all
+// buffers (buffer_budget.h).
+struct SharedLimits {
+  BufferBudget buffers;
   std::atomic<int64_t> current{0};
   int64_t max = 1024;
   // Reply bytes that left with closed client connections (a slow reader's
@@ -46,7 +50,7 @@ struct ConnectionBudget {
 
 class Worker {
  public:
-  Worker(int id, ProxySettings settings, ConnectionBudget& budget);
+  Worker(int id, ProxySettings settings, SharedLimits& budget);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -80,8 +84,16 @@ class Worker {
   uint64_t now_ms() const;
   const ProxySettings& settings() const { return settings_; }
   Metrics& metrics() { return metrics_; }
+  // This worker's part of the total buffer budget (buffer_budget.h).
+  BufferAccount& buffers() { return buffers_; }
+  // `conn` stopped reading because the total buffer budget is full: it is
+  // resumed, oldest first, when there is room again (or, past buffer_wait,
+  // resumed to have its requests refused: see ClientConnection).
+  void wait_for_buffers(ClientConnection* conn);
   // A copy of this worker's metrics with its per-server back-off state filled in.
   Metrics metrics_copy();
+  // Thread-safe: what the process-scope gauges are read from (render.h).
+  ProcessFigures process_figures() const;
   const Snapshot& snapshot() const { return *snapshot_; }
   Pool<Exchange>& exchanges() { return exchanges_; }
   Pool<PendingOp>& ops() { return ops_; }
@@ -171,6 +183,12 @@ class Worker {
   // Fails waiters older than wait_queue_timeout; re-arms for the next one.
   void expire_waiters();
   static void wait_timer_cb(evutil_socket_t, short, void* arg);
+  // Resumes the clients waiting for buffer room (see wait_for_buffers);
+  // runs every kBufferRetryMs while any waits: room is usually made by
+  // another worker's clients, which this worker hears nothing of.
+  static constexpr int kBufferRetryMs = 10;
+  void resume_buffer_waiters();
+  static void buffer_timer_cb(evutil_socket_t, short, void* arg);
 
   struct ListenerSlot {
     Worker* worker;
@@ -181,7 +199,8 @@ class Worker {
 
   int id_;
   ProxySettings settings_;
-  ConnectionBudget& budget_;
+  SharedLimits& budget_;
+  BufferAccount buffers_;  // before every connection: they tell it what they hold until they go
   event_base* base_;
   std::unique_ptr<NotifyQueue> notify_;
   std::thread thread_;
@@ -207,6 +226,10 @@ class Worker {
   Pool<Exchange> exchanges_;
   Pool<PendingOp> ops_;
   Metrics metrics_;
+  // Clients paused for the total budget, in the order they paused, with the
+  // id they had (a closed one is skipped: its pointer may be reused).
+  std::deque<std::pair<ClientConnection*, uint64_t>> buffer_waiters_;
+  event* buffer_timer_ = nullptr;
   uint64_t next_client_id_ = 0;  // client ids (not a metric: a reset must not reuse them)
 };
 

@@ -234,7 +234,11 @@ class AsciiClientCodec final : public ClientCodec {
 
   DecodeStatus decode(evbuffer* in, Request& req) override;
   void encode(const Request& req, evbuffer* out) override;
-  void set_max_value_length(uint32_t bytes) override { limits_.max_value_length = bytes; }
+  void set_max_value_length(uint32_t bytes) override {
+    // A lower limit applies to the request being read too: parse it again.
+    if (bytes < limits_.max_value_length) need_ = 0;
+    limits_.max_value_length = bytes;
+  }
 
  private:
   DecodeStatus decode_line(evbuffer* in, std::string_view line, size_t consumed, Request& req);

@@ -145,7 +145,11 @@ class BinaryClientCodec final : public ClientCodec {
 
   DecodeStatus decode(evbuffer* in, Request& req) override;
   void encode(const Request& req, evbuffer* out) override;
-  void set_max_value_length(uint32_t bytes) override { limits_.max_value_length = bytes; }
+  void set_max_value_length(uint32_t bytes) override {
+    // A lower limit applies to the request being read too: parse it again.
+    if (bytes < limits_.max_value_length) need_ = 0;
+    limits_.max_value_length = bytes;
+  }
 
  private:
   // Fills req as an Op::Invalid answered with `status`; drains the header,

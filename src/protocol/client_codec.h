@@ -74,7 +74,8 @@ class ClientCodec {
   virtual void encode(const Request& req, evbuffer* out) = 0;
 
   // The item size limit may differ per bucket (and change with the map):
-  // the connection sets it before each batch of decodes.
+  // the connection sets it before each batch of decodes. A lower limit
+  // also applies to a request whose value is still arriving.
   virtual void set_max_value_length(uint32_t bytes) = 0;
 };
 

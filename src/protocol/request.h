@@ -106,7 +106,9 @@ enum class ErrorClass : uint8_t {
 
 // Which limit (struct Limits) a request was refused at, if any: the core
 // counts each (limit_*_total metrics).
-enum class Limit : uint8_t { None, KeyLength, ValueSize, LineLength };
+// Memory: refused because the total buffer budget stayed full (the core's
+// own refusal, never a decoder's).
+enum class Limit : uint8_t { None, KeyLength, ValueSize, LineLength, Memory };
 
 // The outcome for one key (or for the whole request when it has no key).
 struct Result {

@@ -87,11 +87,10 @@ void AdminServer::handle(evhttp_request* req) {
     // meanwhile, evhttp keeps it and frees it in evhttp_send_reply.
     const bool metrics = path == "/metrics";
     std::shared_ptr<const Snapshot> snapshot = context_.snapshot();
-    const uint64_t started_us = context_.started_us;
-    const uint64_t workers = context_.workers.size();
-    gather_metrics(context_.workers, context_.post_to_main, [req, metrics, snapshot, started_us, workers](Metrics& m) {
+    const ProcessFigures figures = context_.figures();
+    gather_metrics(context_.workers, context_.post_to_main, [req, metrics, snapshot, figures](Metrics& m) {
       if (metrics) {
-        fill_process_metrics(m, *snapshot, started_us, workers);
+        fill_process_metrics(m, *snapshot, figures);
         reply(req, HTTP_OK, "OK", "text/plain; version=0.0.4; charset=utf-8", prometheus_text(m));
         return;
       }

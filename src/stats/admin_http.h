@@ -21,6 +21,7 @@
 
 #include "src/routing/snapshot.h"
 #include "src/stats/gather.h"
+#include "src/stats/render.h"
 
 struct evhttp;
 struct evhttp_request;
@@ -34,7 +35,7 @@ struct AdminContext {
   std::vector<Worker*> workers;
   PostBack post_to_main;                                       // App::post
   std::function<std::shared_ptr<const Snapshot>()> snapshot;  // the one served now
-  uint64_t started_us = 0;
+  std::function<ProcessFigures()> figures;                    // read on the main thread at each scrape
 };
 
 class AdminServer {

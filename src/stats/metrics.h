@@ -65,6 +65,13 @@ enum class MetricScope : uint8_t { Worker, Process };
     "times a client was paused with max_client_inflight requests in flight")                                          \
   X(limit_client_output_total, Counter, Worker, "events", "",                                                         \
     "times a client was paused with max_client_output reply bytes unsent")                                            \
+  X(limit_buffer_total, Counter, Worker, "events", "",                                                               \
+    "times a client was paused because all buffers together reached buffer_max")                                      \
+  X(buffer_refusals_total, Counter, Worker, "requests", "",                                                           \
+    "requests answered out of memory after waiting buffer_wait for buffer room")                                      \
+  X(buffer_bytes, Gauge, Worker, "bytes", "", "bytes buffered in moxi now: client and backend input and output")      \
+  X(buffer_bytes_peak, Gauge, Process, "bytes", "", "the most bytes buffered at once since start")                   \
+  X(buffer_max_bytes, Gauge, Process, "bytes", "", "the total buffer budget (buffer_max; 0 = none)")                 \
   X(backend_in_backoff, Gauge, Worker, "workers", "server",                                                           \
     "workers that have this backend server in reconnect back-off")                                                    \
   X(request_duration_seconds, Histogram, Worker, "seconds", "command",                                                \

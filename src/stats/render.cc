@@ -83,12 +83,14 @@ void timing_rows(StatLines& out, const std::string& name, const Histogram& h) {
 
 }  // namespace
 
-void fill_process_metrics(Metrics& m, const Snapshot& snapshot, uint64_t started_us, uint64_t workers) {
+void fill_process_metrics(Metrics& m, const Snapshot& snapshot, const ProcessFigures& figures) {
   const uint64_t now = monotonic_us();
   m.set(Metric::config_generation, snapshot.generation);
   m.set(Metric::config_age_seconds, (now - snapshot.loaded_at_us) / 1000000);
-  m.set(Metric::uptime_seconds, (now - started_us) / 1000000);
-  m.set(Metric::workers, workers);
+  m.set(Metric::uptime_seconds, (now - figures.started_us) / 1000000);
+  m.set(Metric::workers, figures.workers);
+  m.set(Metric::buffer_bytes_peak, figures.buffer_peak);
+  m.set(Metric::buffer_max_bytes, figures.buffer_max);
 }
 
 StatLines stats_proxy_lines(const Metrics& m, const Snapshot& snapshot) {

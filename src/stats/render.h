@@ -17,9 +17,17 @@ namespace moxi {
 
 using StatLines = std::vector<std::pair<std::string, std::string>>;
 
+// What the process-scope gauges are read from, besides the snapshot.
+struct ProcessFigures {
+  uint64_t started_us = 0;   // monotonic_us() at start
+  uint64_t workers = 0;
+  uint64_t buffer_peak = 0;  // buffer_budget.h: the most bytes buffered at once
+  uint64_t buffer_max = 0;   // the total buffer budget (0 = none)
+};
+
 // Fills the Process-scope gauges of `m` (config generation and age, uptime,
-// workers) from the snapshot served and the process start time.
-void fill_process_metrics(Metrics& m, const Snapshot& snapshot, uint64_t started_us, uint64_t workers);
+// workers, buffer peak and budget) from the snapshot served and `figures`.
+void fill_process_metrics(Metrics& m, const Snapshot& snapshot, const ProcessFigures& figures);
 
 // `stats proxy` / `stats proxy all`: every counter and gauge (labelled gauges
 // as "name:label"), plus the config source (masked).

@@ -160,6 +160,9 @@ void ServerConnection::on_readable() {
       return;
     }
     waiting_.pop_front();
+    // The reply left in_ for its request: say so before the client's
+    // account counts it in its output.
+    account();
     worker_.on_op_done(op);
   }
   if (waiting_.empty() && in_.size() > 0) {
@@ -189,6 +192,7 @@ void ServerConnection::drop_socket() {
   evtimer_del(timer_ev_);
   in_.clear();
   out_.clear();
+  account();
 }
 
 void ServerConnection::close_idle() {

@@ -106,7 +106,7 @@ class ThreadsTest : public CppUnit::TestFixture {
   // ends it, join() waits.
   void testWorkerTasksAndInstallsFromOtherThreads() {
     Memcached mc;
-    ConnectionBudget budget;
+    SharedLimits budget;
     Worker worker(0, ProxySettings{}, budget);
     worker.start(snapshot_for(mc.address(), 1), {});
     constexpr int kThreads = 3, kTasks = 500;

@@ -41,6 +41,7 @@ class BehaviorsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(all_or_nothing);
   CPPUNIT_TEST(ignored_keys);
   CPPUNIT_TEST(every_table_key_parses);
+  CPPUNIT_TEST(memory_budgets);
   CPPUNIT_TEST(through_the_command_line);
   CPPUNIT_TEST(from_a_file);
   CPPUNIT_TEST(file_errors);
@@ -265,6 +266,7 @@ class BehaviorsTest : public CppUnit::TestFixture {
         case ValueKind::String: value = "text"; break;
         case ValueKind::McsOpts: value = "distribution:ketama-weighted"; break;
         case ValueKind::Size: value = "1m"; break;
+        case ValueKind::Memory: value = "2g"; break;
       }
       Behaviors b;
       std::vector<std::string> ignored;
@@ -282,6 +284,28 @@ class BehaviorsTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT_MESSAGE(std::string(k.name), primary_found);
       }
     }
+  }
+
+  // buffer_max: a budget of the whole process, so sizes up to 1 TiB with a
+  // g suffix; "auto" (the default) is 0 here and an eighth of RAM in main.
+  void memory_budgets() {
+    Behaviors b;
+    CPPUNIT_ASSERT_EQUAL(uint64_t{0}, b.buffer_max);
+    CPPUNIT_ASSERT(b.buffer_wait == milliseconds(1000));
+    CPPUNIT_ASSERT(!parse_behaviors("buffer_max=3g,buffer_wait=250", b));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{3} << 30, b.buffer_max);
+    CPPUNIT_ASSERT(b.buffer_wait == milliseconds(250));
+    CPPUNIT_ASSERT(!parse_behaviors("buffer_max=64m", b));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{64} << 20, b.buffer_max);
+    CPPUNIT_ASSERT(!parse_behaviors("buffer_max=1048576", b));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1} << 20, b.buffer_max);
+    CPPUNIT_ASSERT(!parse_behaviors("buffer_max=auto", b));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{0}, b.buffer_max);
+    const std::string why = "is not auto or a size from 1m to 1024g (bytes, or a number with k, m or g)";
+    CPPUNIT_ASSERT_EQUAL("buffer_max: \"512k\" " + why, error_of("buffer_max=512k"));
+    CPPUNIT_ASSERT_EQUAL("buffer_max: \"1025g\" " + why, error_of("buffer_max=1025g"));
+    CPPUNIT_ASSERT_EQUAL("buffer_max: \"1t\" " + why, error_of("buffer_max=1t"));
+    CPPUNIT_ASSERT_EQUAL("buffer_max: \"\" " + why, error_of("buffer_max="));
   }
 
   void through_the_command_line() {

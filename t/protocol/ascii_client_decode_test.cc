@@ -83,6 +83,7 @@ class AsciiClientDecodeTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testValueLengthLimits);
   CPPUNIT_TEST(testTooLargeSwallowsValue);
   CPPUNIT_TEST(testTooLargeSwallowAcrossReads);
+  CPPUNIT_TEST(testLoweredLimitAppliesToTheValueArriving);
   CPPUNIT_TEST(testBadDataChunk);
   CPPUNIT_TEST(testKeyLength);
   CPPUNIT_TEST(testIncrDecr);
@@ -323,6 +324,35 @@ class AsciiClientDecodeTest : public CppUnit::TestFixture {
     std::string big = "set a 0 0 1048577\r\n" + std::string(1048577, 'v') + "\r\nversion\r\n";
     CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR object too large for cache\\r\\n<version>"),
                          printable(transcript(big)));
+  }
+
+  // The proxy lowers the limit when it must stop buffering (its total
+  // budget is full): a set already waiting for its value is refused and
+  // swallowed from then on, not buffered to its end under the old limit.
+  void testLoweredLimitAppliesToTheValueArriving() {
+    auto codec = make_ascii_client_codec(Limits{});
+    EvBuf in;
+    Request req;
+    in.append("set a 0 0 100\r\n0123456789");
+    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::NeedMore);
+    in.append("0123456789");
+    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::NeedMore);
+    codec->set_max_value_length(0);
+    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(req.op == Op::Invalid);
+    CPPUNIT_ASSERT(req.limit == Limit::ValueSize);
+    CPPUNIT_ASSERT_EQUAL(std::string("a"), keys_of(req));
+    CPPUNIT_ASSERT_EQUAL(size_t{0}, in.size());
+    in.append(std::string(80, 'x') + "\r\nversion\r\n");
+    req.reset();
+    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(req.op == Op::Version);
+    // Raising it again changes nothing for what is decoded.
+    codec->set_max_value_length(1 << 20);
+    in.append("set b 0 0 1\r\nz\r\n");
+    req.reset();
+    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(req.op == Op::Set);
   }
 
   void testTooLargeSwallowAcrossReads() {

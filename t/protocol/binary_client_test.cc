@@ -83,6 +83,7 @@ class BinaryClientTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testInvalidFramesPerOpcode);
   CPPUNIT_TEST(testUnknownOpcodeSwallowed);
   CPPUNIT_TEST(testTooLargeSwallowed);
+  CPPUNIT_TEST(testLoweredLimitAppliesToTheFrameArriving);
   CPPUNIT_TEST(testFrameSplitAcrossReads);
   CPPUNIT_TEST(testEncodeGetHitAndMiss);
   CPPUNIT_TEST(testEncodeQuietGets);
@@ -280,6 +281,26 @@ class BinaryClientTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(d.requests[0].find("close=0") != std::string::npos);
     CPPUNIT_ASSERT(d.requests[1].find("status=3") != std::string::npos);
     CPPUNIT_ASSERT(d.requests[2].find("set keys=[k]") == 0);
+  }
+
+  // As for ascii: a lowered limit refuses a SET whose body is still
+  // arriving, and the rest of the body is swallowed, never buffered.
+  void testLoweredLimitAppliesToTheFrameArriving() {
+    const std::string frame = encode_frame(req(Opcode::Set, "k", be32(0) + be32(0), std::string(100, 'v'), 5));
+    auto codec = make_binary_client_codec(Limits{});
+    EvBuf in;
+    Request r;
+    in.append(frame.substr(0, 60));
+    CPPUNIT_ASSERT(codec->decode(in.get(), r) == DecodeStatus::NeedMore);
+    codec->set_max_value_length(0);
+    CPPUNIT_ASSERT(codec->decode(in.get(), r) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(r.op == Op::Invalid);
+    CPPUNIT_ASSERT(r.error_status == Status::TooLarge);
+    CPPUNIT_ASSERT_EQUAL(size_t{0}, in.size());
+    in.append(frame.substr(60) + encode_frame(req(Opcode::Noop, "", "", "", 6)));
+    r.reset();
+    CPPUNIT_ASSERT(codec->decode(in.get(), r) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(r.op == Op::Noop);
   }
 
   void testFrameSplitAcrossReads() {

@@ -2,6 +2,7 @@
 
 #include <cppunit/TestAssert.h>
 
+#include <fstream>
 #include <stdexcept>
 
 #include "vbucket/config_parse.h"
@@ -76,6 +77,38 @@ uint64_t stat(const Stats& s, const std::string& name) {
   auto it = s.find(name);
   if (it == s.end()) throw std::runtime_error("no stat " + name);
   return std::stoull(it->second);
+}
+
+}  // namespace moxi::test
+
+namespace moxi::test {
+
+long status_kib(pid_t pid, const std::string& field) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));
+  return -1;
+}
+
+bool wait_backends_quiet(Cluster& cluster, Deadline deadline) {
+  auto backend_gets = [&] {
+    uint64_t total = 0;
+    for (int b = 0; b < cluster.backend_count(); ++b) {
+      TestClient d = cluster.direct(b);
+      d.send("stats\r\n");
+      for (std::string line; (line = d.read_line()) != "END";)
+        if (line.rfind("STAT cmd_get ", 0) == 0) total += std::stoull(line.substr(13));
+    }
+    return total;
+  };
+  uint64_t last = backend_gets();
+  for (int quiet = 0; quiet < 200; ++quiet) {
+    const uint64_t now = backend_gets();
+    if (now != last) quiet = 0;
+    last = now;
+    if (deadline.expired()) return false;
+  }
+  return true;
 }
 
 }  // namespace moxi::test

@@ -4,6 +4,8 @@
 // the same server list) to check where each key landed.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -62,6 +64,17 @@ using Stats = std::map<std::string, std::string>;
 Stats stats_proxy(TestClient& c, const std::string& sub = "");
 // The number `name` has in `s`; throws when it is missing.
 uint64_t stat(const Stats& s, const std::string& name);
+
+// A "Vm...:" field of /proc/PID/status, in KiB: VmRSS (resident now) or
+// VmHWM (the peak resident set); -1 when missing.
+long status_kib(pid_t pid, const std::string& field);
+inline long rss_kib(pid_t pid) { return status_kib(pid, "VmRSS:"); }
+inline long hwm_kib(pid_t pid) { return status_kib(pid, "VmHWM:"); }
+
+// Waits until the backends' cmd_get counts stop moving (200 reads of every
+// backend's stats in a row without change): moxi then sends nothing more
+// for clients held back by a budget. False at the deadline.
+bool wait_backends_quiet(Cluster& cluster, Deadline deadline);
 
 // A bare vBucketServerMap JSON with `vbuckets` rows spread round-robin over
 // `servers` ("host:port"), no replicas.

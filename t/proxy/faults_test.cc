@@ -202,17 +202,6 @@ CPPUNIT_TEST_SUITE_REGISTRATION(FaultsTest);
 namespace moxi::test {
 namespace {
 
-// A "Vm...:" field of /proc/PID/status, in KiB: VmRSS (resident now) or
-// VmHWM (the peak resident set).
-long status_kib(pid_t pid, const std::string& field) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));
-  return -1;
-}
-long rss_kib(pid_t pid) { return status_kib(pid, "VmRSS:"); }
-long hwm_kib(pid_t pid) { return status_kib(pid, "VmHWM:"); }
-
 class LimitsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(LimitsTest);
   CPPUNIT_TEST(testWaitQueueTimeout);
@@ -316,24 +305,7 @@ class LimitsTest : public CppUnit::TestFixture {
     }
     // Settled when the backends see no more gets for a while: every client
     // then holds what it can.
-    auto backend_gets = [&] {
-      uint64_t total = 0;
-      for (int b = 0; b < cluster.backend_count(); ++b) {
-        TestClient d = cluster.direct(b);
-        d.send("stats\r\n");
-        for (std::string line; (line = d.read_line()) != "END";)
-          if (line.rfind("STAT cmd_get ", 0) == 0) total += std::stoull(line.substr(13));
-      }
-      return total;
-    };
-    Deadline deadline(std::chrono::seconds(20));
-    uint64_t last = backend_gets();
-    for (int quiet = 0; quiet < 200; ++quiet) {
-      const uint64_t now = backend_gets();
-      if (now != last) quiet = 0;
-      last = now;
-      CPPUNIT_ASSERT_MESSAGE("backends never went quiet", !deadline.expired());
-    }
+    CPPUNIT_ASSERT_MESSAGE("backends never went quiet", wait_backends_quiet(cluster, Deadline(std::chrono::seconds(20))));
     TestClient other = cluster.client();
     CPPUNIT_ASSERT_EQUAL(std::string("STORED"), other.set("small", "x"));
     CPPUNIT_ASSERT_EQUAL(std::string("x"), other.get("small").value());

@@ -19,15 +19,14 @@
 #include <thread>
 #include <vector>
 
-#include <zlib.h>
 
 #include "t/proxy/cluster.h"
 #include "t/support/client.h"
+#include "t/support/oracle.h"
 #include "t/support/rest_mock.h"
 #include "t/support/servers.h"
 #include "t/support/temp_dir.h"
 #include "t/support/vbucket_server.h"
-#include "vbucket/key_hash.h"
 
 namespace moxi::test {
 namespace {
@@ -51,7 +50,7 @@ std::string bucket_json(const std::vector<std::string>& servers, const std::func
   return json + "}}";
 }
 
-int vbucket_of(const std::string& key) { return static_cast<int>(vbucket::vbucket_hash(key) & (kVBuckets - 1)); }
+int vbucket_of(const std::string& key) { return oracle::vbucket_of(key, kVBuckets); }
 
 RestMockOptions mock_with(std::string config_json) {
   RestMockOptions o;
@@ -349,14 +348,13 @@ class NotMyVBucketTest : public CppUnit::TestFixture {
   }
 
   // Couchbase's GETL/UNL/GET_META...: passed to the key's server (by the
-  // map) with the key's vBucket (computed here with zlib's CRC-32, not
-  // moxi's), answered with the client's opaque. (The fake answers unknown
+  // map) with the key's vBucket (computed by the oracle, with zlib's CRC-32,
+  // not moxi's), answered with the client's opaque. (The fake answers unknown
   // opcodes 0x81 whatever the vBucket, so only the routing is checked.)
   void testUnknownKeyedOpcodesReachTheOwner() {
     VBucketServer a, b;
     const std::string key = "locked-key";
-    const int vb = static_cast<int>((::crc32(0, reinterpret_cast<const Bytef*>(key.data()), static_cast<uInt>(key.size())) >> 16) &
-                                    0x7fff & (kVBuckets - 1));
+    const int vb = vbucket_of(key);
     auto moxi = static_moxi(bucket_json({a.address(), b.address()}, [vb](int v) { return v == vb ? 1 : 0; }));
     TestClient c(moxi->port());
     c.send_binary(bin::request(0x94, key, "", std::string("\0\0\0\x0f", 4), 0xabcdef));
@@ -655,8 +653,7 @@ class ConfigFaultsTest : public CppUnit::TestFixture {
     mock.set_config(bucket_json({a.address(), dead}, [](int v) { return v % 2; }));
     wait_generation({&c}, gen + 1);
     auto key_on = [](int server, const std::string& prefix) {
-      for (int i = 0;; ++i)
-        if (vbucket_of(prefix + std::to_string(i)) % 2 == server) return prefix + std::to_string(i);
+      return oracle::first_key_on([](std::string_view k) { return vbucket_of(std::string(k)) % 2; }, server, prefix);
     };
     std::map<std::string, std::string> stored;
     for (int round = 0; round < 5; ++round) {

@@ -1,8 +1,10 @@
-// The downstream_timeout rule, apart from the event loop: given the clock
-// reading `now_ms` (the worker's, passed in), what the timer of a backend
-// connection does for its oldest outstanding request. Kept pure so the
-// deadline can be checked exactly with any clock (t/core/request_timer_test.cc);
-// ServerConnection only arms libevent with the wait it returns.
+// The timeout rule of downstream_timeout (a backend connection's oldest
+// outstanding request) and of wait_queue_timeout (the oldest request
+// waiting for a downstream_max slot), apart from the event loop: given the
+// clock reading `now_ms` (the worker's, passed in), expire or wait how long.
+// Kept pure so the deadline can be checked exactly with any clock
+// (t/core/request_timer_test.cc); the callers only arm libevent with the
+// wait it returns.
 #pragma once
 
 #include <cstdint>

@@ -35,3 +35,6 @@ include t/fakebackend.mk
 include t/stats.mk
 include t/core.mk
 include t/diff.mk
+
+# t/mutate/run finds test blind spots (one-line mutants); run by hand, not by make check.
+EXTRA_DIST += t/mutate/run t/mutate/mutants.txt

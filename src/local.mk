@@ -8,6 +8,7 @@ src_libmoxi_a_SOURCES = \
 	src/routing/snapshot.cc src/routing/snapshot.h \
 	src/upstream/server_connection.cc src/upstream/server_connection.h \
 	src/upstream/server_group.cc src/upstream/server_group.h \
+	src/upstream/request_timer.h \
 	src/core/app.cc src/core/app.h \
 	src/core/buffer_budget.cc src/core/buffer_budget.h \
 	src/core/check_config.cc src/core/check_config.h \

@@ -14,7 +14,7 @@ t_diff_tests_SOURCES = \
 	t/diff/diff_test.cc \
 	t/proxy/cluster.cc t/proxy/cluster.h
 t_diff_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS)
-# t/proxy/cluster.cc (the moxi-in-front-of-memcached fixture and its vBucket
-# map) parses its map with the vbucket library.
-t_diff_tests_LDADD = t/libtestsupport.a vbucket/libvbucket.a $(LIBMEMCACHED_LIBS) $(CPPUNIT_LIBS) -lpthread
+# t/proxy/cluster.cc (the moxi-in-front-of-memcached fixture) places keys
+# with t/support/oracle (zlib, libmemcached).
+t_diff_tests_LDADD = t/libtestsupport.a $(ZLIB_LIBS) $(LIBMEMCACHED_LIBS) $(CPPUNIT_LIBS) -lpthread
 EXTRA_DIST += t/diff/run

@@ -10,4 +10,4 @@ t_fakebackend_tests_SOURCES = \
 	t/fakebackend/control_test.cc \
 	t/fakebackend/differential_test.cc
 t_fakebackend_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS)
-t_fakebackend_tests_LDADD = t/libtestsupport.a vbucket/libvbucket.a $(LIBMEMCACHED_LIBS) $(CPPUNIT_LIBS)
+t_fakebackend_tests_LDADD = t/libtestsupport.a $(ZLIB_LIBS) $(LIBMEMCACHED_LIBS) $(CPPUNIT_LIBS)

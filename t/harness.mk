@@ -9,6 +9,8 @@ t_harness_tests_SOURCES = \
 	t/harness/process_test.cc \
 	t/harness/port_file_test.cc \
 	t/harness/memcached_test.cc \
-	t/harness/moxi_fixture_test.cc
+	t/harness/moxi_fixture_test.cc \
+	t/harness/oracle_test.cc
 t_harness_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS)
-t_harness_tests_LDADD = t/libtestsupport.a $(CPPUNIT_LIBS)
+# oracle_test checks t/support/oracle (zlib and libmemcached) on the reference vectors.
+t_harness_tests_LDADD = t/libtestsupport.a $(ZLIB_LIBS) $(LIBMEMCACHED_LIBS) $(CPPUNIT_LIBS)

@@ -11,14 +11,16 @@ t_libtestsupport_a_SOURCES = \
 	t/support/servers.cc t/support/servers.h \
 	t/support/client.cc t/support/client.h \
 	t/support/rest_mock.cc t/support/rest_mock.h \
-	t/support/vbucket_server.cc t/support/vbucket_server.h
-# vbucket_server.cc (the fake vBucket-aware backend) uses the key hash, so a
-# binary that uses it also links vbucket/libvbucket.a and $(LIBMEMCACHED_LIBS);
+	t/support/vbucket_server.cc t/support/vbucket_server.h \
+	t/support/oracle.cc t/support/oracle.h
+# oracle.cc (where keys belong, computed with zlib and libmemcached, not
+# with moxi's vbucket library) is used by vbucket_server.cc and the routing
+# tests: a binary that uses either links $(ZLIB_LIBS) and $(LIBMEMCACHED_LIBS);
 # the others never pull its object out of the archive.
 # servers.cc needs MOXI_BUILDDIR (where src/moxi is built), so the library
 # uses the same flags as the test binaries. rest_mock.cc speaks HTTP through
 # libcurl: binaries that use it add $(LIBCURL_LIBS) (its header keeps curl out).
-t_libtestsupport_a_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(LIBCURL_CFLAGS)
+t_libtestsupport_a_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(LIBCURL_CFLAGS) $(ZLIB_CFLAGS) $(LIBMEMCACHED_CFLAGS)
 
 TEST_SUPPORT_CPPFLAGS = $(AM_CPPFLAGS) -DMOXI_SRCDIR='"$(abs_top_srcdir)"' -DMOXI_BUILDDIR='"$(abs_top_builddir)"' $(CPPUNIT_CFLAGS)
 
@@ -33,3 +35,6 @@ include t/fakebackend.mk
 include t/stats.mk
 include t/core.mk
 include t/diff.mk
+
+# t/mutate/run finds test blind spots (one-line mutants); run by hand, not by make check.
+EXTRA_DIST += t/mutate/run t/mutate/mutants.txt

@@ -13,6 +13,7 @@ t_proxy_tests_SOURCES = \
 	t/proxy/live_config_test.cc \
 	t/proxy/operations_test.cc \
 	t/proxy/resources_test.cc \
+	t/proxy/inflight_test.cc \
 	t/proxy/stats_test.cc \
 	t/proxy/conformance_test.cc
 t_proxy_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(ZLIB_CFLAGS)

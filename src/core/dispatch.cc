@@ -6,6 +6,7 @@
 #include "src/core/client_connection.h"
 #include "src/core/worker.h"
 #include "src/protocol/stats_merge.h"
+#include "src/upstream/request_timer.h"
 #include "src/upstream/server_group.h"
 
 namespace moxi {
@@ -128,7 +129,7 @@ void Worker::expire_waiters() {
   std::vector<Exchange*> expired;
   uint64_t next = 0;  // queue time of the oldest waiter left, 0 = none
   for (auto& [bucket, state] : buckets_) {
-    while (!state.waiting.empty() && state.waiting.front().second + timeout <= now) {
+    while (!state.waiting.empty() && request_timer_step(state.waiting.front().second, timeout, now).expired) {
       expired.push_back(state.waiting.front().first);
       state.waiting.pop_front();
     }
@@ -141,7 +142,8 @@ void Worker::expire_waiters() {
     ex->outstanding = 0;
     finish(ex);
   }
-  if (next != 0) arm(wait_timer_, next + timeout > now ? next + timeout - now : 1);
+  // The oldest waiter left is not due (the loop took those that were).
+  if (next != 0) arm(wait_timer_, request_timer_step(next, timeout, now).wait_ms);
 }
 
 void Worker::answer_locally(Exchange* ex) {

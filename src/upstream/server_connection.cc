@@ -11,6 +11,7 @@
 
 #include "src/core/log.h"
 #include "src/core/worker.h"
+#include "src/upstream/request_timer.h"
 #include "src/upstream/server_group.h"
 
 namespace moxi {
@@ -45,7 +46,7 @@ void ServerConnection::submit(PendingOp* op) {
   waiting_.push_back(op);
   if (state_ == State::Connected) mark_dirty();
   if (was_idle && worker_.settings().downstream_timeout_ms > 0 && state_ == State::Connected)
-    arm_timer(worker_.settings().downstream_timeout_ms);
+    arm_timer(request_timer_step(op->sent_at_ms, worker_.settings().downstream_timeout_ms, worker_.now_ms()).wait_ms);
 }
 
 void ServerConnection::start_connect() {
@@ -130,9 +131,9 @@ void ServerConnection::on_timer() {
   }
   if (state_ != State::Connected || waiting_.empty()) return;
   const uint64_t timeout = worker_.settings().downstream_timeout_ms;
-  const uint64_t deadline = waiting_.front()->sent_at_ms + timeout;
-  if (now < deadline) {
-    arm_timer(deadline - now);
+  const RequestTimerStep step = request_timer_step(waiting_.front()->sent_at_ms, timeout, now);
+  if (!step.expired) {
+    arm_timer(step.wait_ms);
     return;
   }
   // The oldest request waited too long. Replies still to come would be out
@@ -178,9 +179,8 @@ void ServerConnection::on_readable() {
   }
   if (!waiting_.empty() && worker_.settings().downstream_timeout_ms > 0) {
     // Progress was made: the timer now guards the new oldest request.
-    const uint64_t deadline = waiting_.front()->sent_at_ms + worker_.settings().downstream_timeout_ms;
-    const uint64_t now = worker_.now_ms();
-    arm_timer(deadline > now ? deadline - now : 0);
+    arm_timer(request_timer_step(waiting_.front()->sent_at_ms, worker_.settings().downstream_timeout_ms, worker_.now_ms())
+                  .wait_ms);
   }
 }
 

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "vbucket/key_hash.h"
+#include "t/support/oracle.h"
 
 namespace moxi::test::fake {
 
@@ -52,10 +52,6 @@ std::vector<BinaryPacket> read_through_noop(TestClient& client) {
     out.push_back(client.read_binary());
     if (out.back().opcode == op(Op::Noop)) return out;
   }
-}
-
-uint16_t vbucket_of(std::string_view key, uint32_t n) {
-  return static_cast<uint16_t>(vbucket::vbucket_hash(key) & (n - 1));
 }
 
 std::string describe(const BinaryPacket& p) {

@@ -10,6 +10,7 @@
 
 #include "src/protocol/binary_format.h"
 #include "t/support/client.h"
+#include "t/support/oracle.h"
 
 namespace moxi::test::fake {
 
@@ -32,8 +33,8 @@ BinaryPacket call(TestClient& client, const BinaryPacket& request);
 // Reads replies up to and including the next NOOP reply.
 std::vector<BinaryPacket> read_through_noop(TestClient& client);
 
-// The vBucket a key maps to with n (power of two) vBuckets.
-uint16_t vbucket_of(std::string_view key, uint32_t n);
+// The vBucket a key maps to with n (power of two) vBuckets: the oracle's.
+using oracle::vbucket_of;
 
 // "op=0x00 status=0x0001 opaque=7 cas=0 ext='' key='' value='Not found'".
 std::string describe(const BinaryPacket& p);

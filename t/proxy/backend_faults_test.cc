@@ -19,9 +19,8 @@
 #include "t/proxy/cluster.h"
 #include "t/support/client.h"
 #include "t/support/servers.h"
+#include "t/support/oracle.h"
 #include "t/support/vbucket_server.h"
-#include "vbucket/config_parse.h"
-#include "vbucket/server_list_parse.h"
 
 namespace moxi::test {
 namespace {
@@ -30,14 +29,6 @@ using Clock = std::chrono::steady_clock;
 
 long elapsed_ms(Clock::time_point since) {
   return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count());
-}
-
-// The first key prefix + N that `config` places on `server`.
-std::string key_on(const vbucket::Config& config, int server, const std::string& prefix) {
-  for (int i = 0;; ++i) {
-    std::string k = prefix + std::to_string(i);
-    if (config.server_for_key(k) == server) return k;
-  }
 }
 
 bool is_server_error(const std::string& line) { return line.rfind("SERVER_ERROR ", 0) == 0; }
@@ -85,9 +76,9 @@ class BackendFaultsTest : public CppUnit::TestFixture {
   void testBinaryBackendGarbageAndCutPackets() {
     VBucketServer a, b;
     const std::string json = vbucket_map_json({a.address(), b.address()}, 64);
-    auto config = vbucket::parse_config(json);
-    CPPUNIT_ASSERT(config.ok());
-    auto on = [&](int server, const std::string& prefix) { return key_on(*config.value(), server, prefix); };
+    // vbucket_map_json: vBucket v on server v % 2.
+    auto owner = [](std::string_view key) { return oracle::vbucket_of(key, 64) % 2; };
+    auto on = [&](int server, const std::string& prefix) { return oracle::first_key_on(owner, server, prefix); };
     Moxi moxi({"-l", "127.0.0.1", "-t", "2", "-Z", "downstream_timeout=1000", "-z", "0=" + json});
     TestClient c(moxi.port(), std::chrono::seconds(5));
 
@@ -163,8 +154,8 @@ class BackendFaultsTest : public CppUnit::TestFixture {
 
     // Nothing acknowledged is lost: every stored key is on its owner.
     for (const auto& [key, value] : stored) {
-      VBucketServer& owner = config.value()->server_for_key(key) == 0 ? a : b;
-      CPPUNIT_ASSERT_EQUAL_MESSAGE("lost " + key, value, owner.get(key).value_or("<missing>"));
+      VBucketServer& server = owner(key) == 0 ? a : b;
+      CPPUNIT_ASSERT_EQUAL_MESSAGE("lost " + key, value, server.get(key).value_or("<missing>"));
       CPPUNIT_ASSERT_EQUAL_MESSAGE(key, value, c.get(key).value_or("<miss>"));
     }
   }
@@ -208,9 +199,10 @@ class BackendFaultsTest : public CppUnit::TestFixture {
     VBucketServer script(o);
     Memcached mc;
     const std::string list = script.address() + "," + mc.address();
-    auto config = vbucket::parse_server_list(list);
-    CPPUNIT_ASSERT(config.ok());
-    auto on = [&](int server, const std::string& prefix) { return key_on(*config.value(), server, prefix); };
+    oracle::Ketama ring({script.address(), mc.address()});
+    auto on = [&](int server, const std::string& prefix) {
+      return oracle::first_key_on([&](std::string_view k) { return ring.owner(k); }, server, prefix);
+    };
     Moxi moxi({"-l", "127.0.0.1", "-t", "2", "-Z", "downstream_protocol=ascii,downstream_timeout=1000", "-z",
                "0=" + list});
     TestClient c(moxi.port(), std::chrono::seconds(5));

@@ -5,8 +5,6 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "vbucket/config_parse.h"
-#include "vbucket/server_list_parse.h"
 
 namespace moxi::test {
 
@@ -26,17 +24,12 @@ Cluster::Cluster(ClusterOptions options) {
     addresses.push_back(backends_.back()->address());
   }
   if (options.routing == Routing::VBucket) {
-    std::string json = vbucket_map_json(addresses, options.vbuckets);
-    auto parsed = vbucket::parse_config(json);
-    if (!parsed.ok()) throw std::runtime_error("test map does not parse: " + parsed.error());
-    config_ = parsed.value();
-    config_text_ = "0=" + json;
+    vbuckets_ = options.vbuckets;
+    config_text_ = "0=" + vbucket_map_json(addresses, options.vbuckets);
   } else {
     std::string list;
     for (size_t i = 0; i < addresses.size(); ++i) list += (i ? "," : "") + addresses[i];
-    auto parsed = vbucket::parse_server_list(list);
-    if (!parsed.ok()) throw std::runtime_error("test server list does not parse: " + parsed.error());
-    config_ = parsed.value();
+    ring_ = std::make_unique<oracle::Ketama>(addresses);
     config_text_ = "0=" + list;
   }
   std::vector<std::string> args = {"-l", "127.0.0.1", "-t", "2", "-z", config_text_};
@@ -52,7 +45,11 @@ Cluster::Cluster(ClusterOptions options) {
 
 int Cluster::port() const { return moxi_->port(); }
 
-int Cluster::owner(std::string_view key) const { return config_->server_for_key(key); }
+int Cluster::owner(std::string_view key) const {
+  // vbucket_map_json puts vBucket v on server v % servers.
+  if (ring_) return ring_->owner(key);
+  return oracle::vbucket_of(key, static_cast<uint32_t>(vbuckets_)) % backend_count();
+}
 
 long generation(TestClient& c) {
   c.send("stats proxy\r\n");

@@ -1,7 +1,8 @@
 // Cluster: the fixture of the end-to-end proxy tests — N real memcached
 // backends on OS-chosen loopback ports and one moxi in front of them, in
-// ketama or vBucket mode, plus the routing oracle (the vbucket library on
-// the same server list) to check where each key landed.
+// ketama or vBucket mode, plus the routing oracle (t/support/oracle: zlib's
+// CRC on the test's own map, libmemcached's ketama on the same server list,
+// never moxi's code) to check where each key landed.
 #pragma once
 
 #include <sys/types.h>
@@ -14,8 +15,8 @@
 #include <vector>
 
 #include "t/support/client.h"
+#include "t/support/oracle.h"
 #include "t/support/servers.h"
-#include "vbucket/config.h"
 
 namespace moxi::test {
 
@@ -46,13 +47,13 @@ class Cluster {
   int owner(std::string_view key) const;
   // The -z value moxi was started with.
   const std::string& config_text() const { return config_text_; }
-  const vbucket::ConfigPtr& config() const { return config_; }
 
  private:
   std::vector<std::unique_ptr<Memcached>> backends_;
   std::unique_ptr<Moxi> moxi_;
   std::string config_text_;
-  vbucket::ConfigPtr config_;
+  int vbuckets_ = 0;                      // VBucket: the map's size
+  std::unique_ptr<oracle::Ketama> ring_;  // Ketama
 };
 
 // The config generation the worker serving `c` has (stats proxy's
@@ -77,7 +78,7 @@ inline long hwm_kib(pid_t pid) { return status_kib(pid, "VmHWM:"); }
 bool wait_backends_quiet(Cluster& cluster, Deadline deadline);
 
 // A bare vBucketServerMap JSON with `vbuckets` rows spread round-robin over
-// `servers` ("host:port"), no replicas.
+// `servers` ("host:port"), no replicas: vBucket v is on server v % servers.
 std::string vbucket_map_json(const std::vector<std::string>& servers, int vbuckets);
 
 }  // namespace moxi::test

@@ -19,15 +19,14 @@
 #include <thread>
 #include <vector>
 
-#include <zlib.h>
 
 #include "t/proxy/cluster.h"
 #include "t/support/client.h"
+#include "t/support/oracle.h"
 #include "t/support/rest_mock.h"
 #include "t/support/servers.h"
 #include "t/support/temp_dir.h"
 #include "t/support/vbucket_server.h"
-#include "vbucket/key_hash.h"
 
 namespace moxi::test {
 namespace {
@@ -51,7 +50,7 @@ std::string bucket_json(const std::vector<std::string>& servers, const std::func
   return json + "}}";
 }
 
-int vbucket_of(const std::string& key) { return static_cast<int>(vbucket::vbucket_hash(key) & (kVBuckets - 1)); }
+int vbucket_of(const std::string& key) { return oracle::vbucket_of(key, kVBuckets); }
 
 RestMockOptions mock_with(std::string config_json) {
   RestMockOptions o;
@@ -167,6 +166,7 @@ class LiveConfigTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(LiveConfigTest);
   CPPUNIT_TEST(testNoMapYetIsAPromptError);
   CPPUNIT_TEST(testFollowsMapChangesAndClosesRemovedServers);
+  CPPUNIT_TEST(testSwapWithRequestsInFlight);
   CPPUNIT_TEST(testIdenticalDocumentChangesNothing);
   CPPUNIT_TEST(testGarbageAndOversizedDocumentsKeepLastGoodMap);
   CPPUNIT_TEST(testUrlFailoverToSecondServer);
@@ -223,6 +223,76 @@ class LiveConfigTest : public CppUnit::TestFixture {
       CPPUNIT_ASSERT_MESSAGE("connections to the removed server stay open", !deadline.expired());
       std::this_thread::yield();
     }
+  }
+
+  // A map swap while requests wait at held backends: they finish on the map
+  // they started with (the retired bucket's state lives until its last
+  // request is answered: freed early, the answers would read freed memory,
+  // which ASan reports and a normal build crashes on), new requests use the
+  // new map at once, and the removed server's connection closes once idle.
+  // One worker, so the probe connection shows what the held one's worker runs.
+  void testSwapWithRequestsInFlight() {
+    VBucketServer a, b, c;
+    // Map 1: even vBuckets on a, odd on b. Map 2: a leaves, c takes its half.
+    RestMock mock(mock_with(bucket_json({a.address(), b.address()}, [](int v) { return v % 2; })));
+    auto moxi = follow(stream_url(mock), {"-t", "1"});
+    auto half = [](std::string_view k) { return vbucket_of(std::string(k)) % 2; };
+    std::vector<std::string> even, odd;
+    for (int i = 0; i < 4; ++i) {
+      even.push_back(oracle::first_key_on(half, 0, "e" + std::to_string(i) + "-"));
+      odd.push_back(oracle::first_key_on(half, 1, "o" + std::to_string(i) + "-"));
+      a.put(even.back(), "old-" + even.back());
+      c.put(even.back(), "new-" + even.back());
+      if (i < 3) b.put(odd.back(), "b-" + odd.back());
+    }
+    const std::string missing = oracle::first_key_on(half, 0, "missing-");
+    TestClient probe(moxi->port(), std::chrono::seconds(10));
+    set_eventually(probe, odd[3], "b-" + odd[3]);  // the first map is in (on b: a's count stays 0)
+    const long gen = generation(probe);
+
+    a.hold_replies();
+    b.hold_replies();
+    TestClient held(moxi->port(), std::chrono::seconds(10));
+    // A multiget over both servers with a duplicate key and a miss, a get,
+    // and a set that must land on b under either map.
+    held.send("get " + even[0] + " " + odd[0] + " " + even[1] + " " + missing + " " + odd[1] + " " + even[0] +
+              "\r\nget " + even[2] + "\r\nset " + odd[2] + " 0 0 3\r\nnew\r\n");
+    CPPUNIT_ASSERT(a.wait_for_requests(5, std::chrono::seconds(10)));  // e0 e1 missing e0, e2
+    CPPUNIT_ASSERT(b.wait_for_requests(1 + 3, std::chrono::seconds(10)));  // o0 o1, the set
+    CPPUNIT_ASSERT_EQUAL(size_t{5}, a.held_requests());
+    CPPUNIT_ASSERT_EQUAL(size_t{3}, b.held_requests());
+
+    mock.set_config(bucket_json({c.address(), b.address()}, [](int v) { return v % 2; }));
+    wait_generation({&probe}, gen + 1);
+    // New requests use the new map while the old ones are still held.
+    CPPUNIT_ASSERT_EQUAL("new-" + even[3], probe.get(even[3]).value_or("<miss>"));
+    CPPUNIT_ASSERT_EQUAL("new-" + even[2], probe.get(even[2]).value_or("<miss>"));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{5}, a.requests());
+
+    a.release_replies();
+    b.release_replies();
+    const std::vector<AsciiItem> multi = held.read_items();
+    std::vector<std::string> got;
+    for (const auto& item : multi) got.push_back(item.key + "=" + item.value);
+    const std::vector<std::string> want = {even[0] + "=old-" + even[0], odd[0] + "=b-" + odd[0],
+                                           even[1] + "=old-" + even[1], odd[1] + "=b-" + odd[1],
+                                           even[0] + "=old-" + even[0]};
+    CPPUNIT_ASSERT(want == got);
+    const std::vector<AsciiItem> single = held.read_items();
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, single.size());
+    CPPUNIT_ASSERT_EQUAL("old-" + even[2], single[0].value);
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), held.read_line());
+    CPPUNIT_ASSERT_EQUAL(std::string("new"), b.get(odd[2]).value_or("<miss>"));
+
+    // The same connection now runs on the new map, and a is left alone.
+    CPPUNIT_ASSERT_EQUAL("new-" + even[0], held.get(even[0]).value_or("<miss>"));
+    CPPUNIT_ASSERT_EQUAL("b-" + odd[1], held.get(odd[1]).value_or("<miss>"));
+    Deadline deadline(std::chrono::seconds(5));
+    while (a.connections() != 0) {
+      CPPUNIT_ASSERT_MESSAGE("the removed server's drained connection stays open", !deadline.expired());
+      std::this_thread::yield();
+    }
+    CPPUNIT_ASSERT_EQUAL(uint64_t{5}, a.requests());
   }
 
   void testIdenticalDocumentChangesNothing() {
@@ -349,14 +419,13 @@ class NotMyVBucketTest : public CppUnit::TestFixture {
   }
 
   // Couchbase's GETL/UNL/GET_META...: passed to the key's server (by the
-  // map) with the key's vBucket (computed here with zlib's CRC-32, not
-  // moxi's), answered with the client's opaque. (The fake answers unknown
+  // map) with the key's vBucket (computed by the oracle, with zlib's CRC-32,
+  // not moxi's), answered with the client's opaque. (The fake answers unknown
   // opcodes 0x81 whatever the vBucket, so only the routing is checked.)
   void testUnknownKeyedOpcodesReachTheOwner() {
     VBucketServer a, b;
     const std::string key = "locked-key";
-    const int vb = static_cast<int>((::crc32(0, reinterpret_cast<const Bytef*>(key.data()), static_cast<uInt>(key.size())) >> 16) &
-                                    0x7fff & (kVBuckets - 1));
+    const int vb = vbucket_of(key);
     auto moxi = static_moxi(bucket_json({a.address(), b.address()}, [vb](int v) { return v == vb ? 1 : 0; }));
     TestClient c(moxi->port());
     c.send_binary(bin::request(0x94, key, "", std::string("\0\0\0\x0f", 4), 0xabcdef));
@@ -655,8 +724,7 @@ class ConfigFaultsTest : public CppUnit::TestFixture {
     mock.set_config(bucket_json({a.address(), dead}, [](int v) { return v % 2; }));
     wait_generation({&c}, gen + 1);
     auto key_on = [](int server, const std::string& prefix) {
-      for (int i = 0;; ++i)
-        if (vbucket_of(prefix + std::to_string(i)) % 2 == server) return prefix + std::to_string(i);
+      return oracle::first_key_on([](std::string_view k) { return vbucket_of(std::string(k)) % 2; }, server, prefix);
     };
     std::map<std::string, std::string> stored;
     for (int round = 0; round < 5; ++round) {

@@ -373,9 +373,13 @@ std::string TestClient::set(std::string_view key, std::string_view value, uint32
 }
 
 std::vector<AsciiItem> TestClient::retrieve(std::string_view command) {
+  send(std::string(command) + "\r\n");
+  return read_items(command);
+}
+
+std::vector<AsciiItem> TestClient::read_items(std::string_view command) {
   Deadline deadline(timeout_);
-  std::string cmd(command);
-  send(cmd + "\r\n");
+  const std::string cmd(command);
   std::vector<AsciiItem> items;
   for (;;) {
     std::string line = read_line(deadline);

@@ -160,6 +160,9 @@ class TestClient {
   // Sends a retrieval command ("get a b", "gets a") and parses the VALUE
   // blocks up to END; throws on any other reply line.
   std::vector<AsciiItem> retrieve(std::string_view command);
+  // The reply to a retrieval command sent earlier (pipelined): VALUE blocks
+  // up to END; `command` only names it in errors.
+  std::vector<AsciiItem> read_items(std::string_view command = "get");
 
   // Binary helpers.
   void send_binary(const BinaryPacket& packet);

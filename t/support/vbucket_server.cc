@@ -22,7 +22,7 @@
 #include <utility>
 
 #include "src/protocol/binary_format.h"
-#include "vbucket/key_hash.h"
+#include "t/support/oracle.h"
 
 namespace moxi::test {
 
@@ -557,7 +557,7 @@ void VBucketServer::State::execute(Conn& c, Pending& p) {
   if (keyed) {
     const uint16_t vb = h.vbucket_or_status;
     if (hash_vbuckets != 0) {
-      const uint32_t expected = vbucket::vbucket_hash(key) & (hash_vbuckets - 1);
+      const uint32_t expected = oracle::vbucket_of(key, hash_vbuckets);
       if (vb != expected) {
         ++bad_vbucket;
         respond(c, h, kInvalidArguments, {}, {},

@@ -60,7 +60,7 @@ class DiffTest : public CppUnit::TestFixture {
   void testMoxiAgreesWithMemcached() {
     CampaignOptions options;
     options.first_seed = std::stoull(env_or("MOXI_DIFF_SEED", "1"));
-    options.budget = std::chrono::seconds(std::stol(env_or("MOXI_DIFF_SECONDS", "35")));
+    options.budget = std::chrono::seconds(std::stol(env_or("MOXI_DIFF_SECONDS", "55")));
     options.max_streams = std::stol(env_or("MOXI_DIFF_STREAMS", "1000000"));
     options.configs = split(env_or("MOXI_DIFF_CONFIGS", "ascii,binary,vbucket"), ',');
     options.max_new = std::stoi(env_or("MOXI_DIFF_MAX_NEW", "8"));

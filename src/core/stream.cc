@@ -105,13 +105,6 @@ int StreamConnection::read_some() {
   if (nvec <= 0) return -1;
   // recv for the usual single extent: the socket call path is shorter than
   // the file one readv takes (no file-position lock, no vfs layer).
-  // The reservation may be larger than asked (the free end of the last
-  // chain): read no more than kReadChunk, the bound of one read.
-  size_t room = static_cast<size_t>(kReadChunk);
-  for (int i = 0; i < nvec; ++i) {
-    space[i].iov_len = std::min(space[i].iov_len, room);
-    room -= space[i].iov_len;
-  }
   ssize_t n;
   if (nvec == 1) {
     n = ::recv(fd_, space[0].iov_base, space[0].iov_len, 0);

@@ -51,7 +51,7 @@ void Worker::answer_stats_proxy(Exchange* ex) {
   } else if (sub == "behaviors") {
     for (const auto& [name, value] : settings_.behavior_stats) req.stats.emplace_back("behavior:" + name, value);
   } else if (sub == "reset") {
-    reset_metrics(peer_metrics_);  // the codec answers OK
+    moxi::reset_metrics(peer_metrics_);  // the free function (this worker's own is a member)  // the codec answers OK
   }
   // Anything else: just END, as the original.
   finish(ex);

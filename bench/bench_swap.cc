@@ -37,9 +37,9 @@ void BM_SwapToEveryWorker(benchmark::State& state) {
   settings.workers = 2;
   settings.listen_address = "127.0.0.1";
   moxi::App app(settings);
-  auto first = std::make_shared<moxi::Snapshot>();
-  first->generation = 1;
-  first->ports.push_back(moxi::PortBinding{0, build(docs[0])});
+  moxi::SnapshotBuilder builder;
+  builder.add_port(moxi::PortBinding{0, build(docs[0])});
+  std::shared_ptr<const moxi::Snapshot> first = builder.build();
   std::string error;
   if (!app.start(first, error)) {
     state.SkipWithError(error.c_str());
@@ -50,9 +50,9 @@ void BM_SwapToEveryWorker(benchmark::State& state) {
   size_t installed = 0;
   uint64_t generation = 1;
   for (auto _ : state) {
-    auto next = std::make_shared<moxi::Snapshot>(*app.current());
-    next->generation = ++generation;
-    next->ports[0].bucket = build(docs[generation % 2]);
+    moxi::SnapshotBuilder builder(*app.current());
+    builder.set_bucket(0, build(docs[++generation % 2]));
+    std::shared_ptr<const moxi::Snapshot> next = builder.build();
     {
       std::lock_guard<std::mutex> lock(mutex);
       installed = 0;

@@ -14,8 +14,7 @@ conflate_libconflate_a_SOURCES = \
 	conflate/backoff.cc conflate/backoff.h \
 	conflate/http_transfer.cc conflate/http_transfer.h \
 	conflate/http_stream_source.cc conflate/http_stream_source.h \
-	conflate/file_source.cc conflate/file_source.h \
-	conflate/url_source_options.cc conflate/url_source_options.h
+	conflate/file_source.cc conflate/file_source.h
 conflate_libconflate_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCURL_CFLAGS)
 
 # Link line for anything that uses the library.

@@ -4,6 +4,7 @@ src_libmoxi_a_SOURCES = \
 	src/util/evbuf.h \
 	src/util/event_alloc.cc src/util/event_alloc.h \
 	src/util/fifo.h \
+	src/util/log.cc src/util/log.h \
 	src/protocol/request.h src/protocol/value_bytes.h \
 	src/routing/snapshot.cc src/routing/snapshot.h \
 	src/upstream/server_connection.cc src/upstream/server_connection.h \
@@ -20,11 +21,11 @@ src_libmoxi_a_SOURCES = \
 	src/core/fd_limit.cc src/core/fd_limit.h \
 	src/core/listener.cc src/core/listener.h \
 	src/core/memory_trim.cc src/core/memory_trim.h \
-	src/core/log.cc src/core/log.h \
 	src/core/notify.cc src/core/notify.h \
 	src/core/reload.cc src/core/reload.h \
 	src/core/settings.h \
 	src/core/static_config.cc src/core/static_config.h \
+	src/core/url_source_options.cc src/core/url_source_options.h \
 	src/core/stats_proxy.cc \
 	src/core/stream.cc src/core/stream.h \
 	src/core/worker.cc src/core/worker.h

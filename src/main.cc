@@ -16,7 +16,7 @@
 #include "src/core/config_follower.h"
 #include "src/core/event_log.h"
 #include "src/core/fd_limit.h"
-#include "src/core/log.h"
+#include "src/util/log.h"
 #include "src/core/options.h"
 #include "src/core/reload.h"
 #include "src/core/static_config.h"

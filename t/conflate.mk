@@ -11,7 +11,6 @@ t_conflate_tests_SOURCES = \
 	t/conflate/document_test.cc \
 	t/conflate/config_cache_test.cc \
 	t/conflate/file_source_test.cc \
-	t/conflate/url_source_options_test.cc \
 	t/conflate/script_server.cc t/conflate/script_server.h \
 	t/conflate/http_source_test.cc
 t_conflate_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(LIBCURL_CFLAGS)

@@ -38,3 +38,8 @@ include t/diff.mk
 
 # t/mutate/run finds test blind spots (one-line mutants); run by hand, not by make check.
 EXTRA_DIST += t/mutate/run t/mutate/mutants.txt
+
+# The layering check: includes run down the layer order (t/layering_check
+# names the layers; t/layering/known.txt the upward ones still to remove).
+TESTS += t/layering_check
+EXTRA_DIST += t/layering_check t/layering/known.txt

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "src/core/fd_limit.h"
-#include "src/core/log.h"
+#include "src/util/log.h"
 
 #include "src/stats/admin_http.h"
 
@@ -61,7 +61,7 @@ bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
   int admin_port = -1;
   if (settings_.admin_port) {
     admin_ = std::make_unique<AdminServer>(
-        base_, AdminContext{peers, [this](std::function<void()> task) { post(std::move(task)); },
+        base_, AdminContext{std::vector<MetricsOwner*>(peers.begin(), peers.end()), [this](std::function<void()> task) { post(std::move(task)); },
                             [this] { return current_; }, [this] { return workers_.front()->process_figures(); }});
     if (!admin_->listen(settings_.listen_address, *settings_.admin_port, error)) return fail();
     admin_port = admin_->port();

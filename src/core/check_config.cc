@@ -13,7 +13,7 @@
 #include "conflate/document.h"
 #include "conflate/http_stream_source.h"
 #include "conflate/stream_splitter.h"
-#include "conflate/url_source_options.h"
+#include "src/core/url_source_options.h"
 #include "src/core/config_follower.h"
 #include "src/core/static_config.h"
 

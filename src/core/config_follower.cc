@@ -5,8 +5,8 @@
 #include <cstdio>
 
 #include "conflate/http_stream_source.h"
-#include "conflate/url_source_options.h"
-#include "src/core/log.h"
+#include "src/core/url_source_options.h"
+#include "src/util/log.h"
 
 namespace moxi {
 
@@ -68,11 +68,10 @@ void ConfigFollower::apply(const conflate::ConfigUpdate& update, std::chrono::st
   if (old && old->name == chosen->name && old->config->same_document(chosen->config->document())) return;
   const bool vbucket = chosen->config->distribution() == vbucket::Distribution::vbucket;
   // Build the whole snapshot first; workers see it only once it is complete.
-  auto next = std::make_shared<Snapshot>(*current);
-  next->generation = current->generation + 1;
-  next->source = update.source;
-  next->loaded_at_us = monotonic_us();
-  next->ports[port_index_].bucket = served_bucket(*chosen, downstream_protocol_);
+  SnapshotBuilder builder(*current);
+  builder.set_source(update.source);
+  builder.set_bucket(port_index_, served_bucket(*chosen, downstream_protocol_));
+  std::shared_ptr<const Snapshot> next = builder.build();
   log::info("config generation " + std::to_string(next->generation) + " from " + update.source +
             (update.from_cache ? " (cached copy)" : "") + ": bucket " + chosen->name + ", " +
             std::to_string(chosen->config->num_servers()) + " servers, " +

@@ -5,7 +5,7 @@
 #include <cctype>
 #include <string>
 
-#include "src/core/log.h"
+#include "src/util/log.h"
 
 namespace moxi {
 

@@ -3,7 +3,7 @@
 #include <memory>
 #include <variant>
 
-#include "src/core/log.h"
+#include "src/util/log.h"
 #include "src/core/static_config.h"
 
 namespace moxi {
@@ -80,7 +80,7 @@ bool FileReloader::parse(const File& file, std::vector<StaticSection>& sections,
 void FileReloader::reload(App& app) {
   const std::shared_ptr<const Snapshot>& current = app.current();
   log::info("SIGHUP: reading " + std::to_string(files_.size()) + " config file(s) again");
-  auto next = std::make_shared<Snapshot>(*current);
+  SnapshotBuilder builder(*current);
   std::vector<std::pair<size_t, std::string>> changed;  // port index, new text
   for (const File& file : files_) {
     std::vector<StaticSection> sections;
@@ -97,7 +97,7 @@ void FileReloader::reload(App& app) {
         log::error("SIGHUP: reload failed, keeping generation " + std::to_string(current->generation) + ": " + error);
         return;
       }
-      next->ports[index].bucket = std::move(bucket);
+      builder.set_bucket(index, std::move(bucket));
       changed.emplace_back(index, std::move(sections[k].text));
     }
   }
@@ -105,7 +105,7 @@ void FileReloader::reload(App& app) {
     log::info("SIGHUP: config files unchanged; generation " + std::to_string(current->generation) + " stays");
     return;
   }
-  next->generation = current->generation + 1;
+  std::shared_ptr<const Snapshot> next = builder.build();  // dated now: config_age restarts
   for (auto& [index, text] : changed) {
     texts_[index] = std::move(text);
     const Bucket& b = *next->ports[index].bucket;

@@ -2,7 +2,7 @@
 
 #include <variant>
 
-#include "src/core/log.h"
+#include "src/util/log.h"
 #include "vbucket/buckets_parse.h"
 #include "vbucket/config_parse.h"
 #include "vbucket/server_list_parse.h"
@@ -46,13 +46,15 @@ std::shared_ptr<const Bucket> build_static_bucket(const StaticSection& section, 
 
 std::shared_ptr<const Snapshot> build_initial_snapshot(const Options& options, std::vector<UrlPort>& url_ports,
                                                        std::string& error) {
-  auto snapshot = std::make_shared<Snapshot>();
-  snapshot->generation = 1;  // URL ports serve "no map yet" in it
+  SnapshotBuilder builder;
   bool warned_ascii = false;
   for (const ConfigSource& source : options.sources) {
     if (const auto* url = std::get_if<UrlSource>(&source)) {
-      url_ports.push_back(UrlPort{snapshot->ports.size(), url});
-      snapshot->ports.push_back(PortBinding{options.behaviors.port_listen, nullptr});
+      // Serves "no map yet" until the URL's first map; stats and /config
+      // name the URL it waits for.
+      url_ports.push_back(UrlPort{builder.port_count(), url});
+      builder.add_port(PortBinding{options.behaviors.port_listen, nullptr});
+      if (!url->urls.empty()) builder.set_source(url->urls.front());
       continue;
     }
     const auto* section = std::get_if<StaticSection>(&source);
@@ -63,13 +65,13 @@ std::shared_ptr<const Snapshot> build_initial_snapshot(const Options& options, s
       log::warning("vBucket maps need the binary protocol; downstream_protocol=ascii ignored for them");
       warned_ascii = true;
     }
-    snapshot->ports.push_back(PortBinding{section->port, std::move(bucket)});
+    builder.add_port(PortBinding{section->port, std::move(bucket)});
   }
-  if (snapshot->ports.empty()) {
+  if (builder.port_count() == 0) {
     error = "need cluster configuration (-z or URL); see moxi -h";
     return nullptr;
   }
-  return snapshot;
+  return builder.build();
 }
 
 }  // namespace moxi

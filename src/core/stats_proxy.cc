@@ -37,7 +37,7 @@ void Worker::answer_stats_proxy(Exchange* ex) {
     const bool timings = sub == "timings";
     std::shared_ptr<const Snapshot> snapshot = snapshot_;  // the map this request was decoded under
     gather_metrics(
-        peers_, [this](std::function<void()> task) { post(std::move(task)); },
+        peer_metrics_, [this](std::function<void()> task) { post(std::move(task)); },
         [this, ex, snapshot, timings](Metrics& total) {
           fill_process_metrics(total, *snapshot, process_figures());
           ex->request.stats = timings ? timing_lines(total) : stats_proxy_lines(total, *snapshot);
@@ -51,7 +51,7 @@ void Worker::answer_stats_proxy(Exchange* ex) {
   } else if (sub == "behaviors") {
     for (const auto& [name, value] : settings_.behavior_stats) req.stats.emplace_back("behavior:" + name, value);
   } else if (sub == "reset") {
-    reset_metrics(peers_);  // the codec answers OK
+    moxi::reset_metrics(peer_metrics_);  // the free function (this worker's own is a member)  // the codec answers OK
   }
   // Anything else: just END, as the original.
   finish(ex);

@@ -13,7 +13,7 @@
 
 #include "src/core/client_connection.h"
 #include "src/core/fd_limit.h"
-#include "src/core/log.h"
+#include "src/util/log.h"
 #include "src/upstream/server_group.h"
 
 namespace moxi {

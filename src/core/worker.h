@@ -23,6 +23,7 @@
 #include "src/core/notify.h"
 #include "src/core/settings.h"
 #include "src/routing/snapshot.h"
+#include "src/stats/gather.h"
 #include "src/stats/metrics.h"
 #include "src/stats/render.h"
 #include "vbucket/vbucket_view.h"
@@ -48,7 +49,7 @@ struct SharedLimits {
   std::atomic<uint64_t> next_worker{0};
 };
 
-class Worker {
+class Worker final : public MetricsOwner {
  public:
   Worker(int id, ProxySettings settings, SharedLimits& budget);
   ~Worker();
@@ -64,10 +65,13 @@ class Worker {
   void stop();
   void join();
   // Thread-safe: runs `task` on this worker's thread.
-  void post(std::function<void()> task);
+  void post(std::function<void()> task) override;
   // Every worker of the process (this one included), for `stats proxy` to
   // sum over. Set once before start(); read-only afterwards.
-  void set_peers(std::vector<Worker*> peers) { peers_ = std::move(peers); }
+  void set_peers(std::vector<Worker*> peers) {
+    peers_ = std::move(peers);
+    peer_metrics_.assign(peers_.begin(), peers_.end());
+  }
   const std::vector<Worker*>& peers() const { return peers_; }
 
   // ---- worker-thread only ----
@@ -91,7 +95,8 @@ class Worker {
   // resumed to have its requests refused: see ClientConnection).
   void wait_for_buffers(ClientConnection* conn);
   // A copy of this worker's metrics with its per-server back-off state filled in.
-  Metrics metrics_copy();
+  Metrics metrics_copy() override;
+  void reset_metrics() override { metrics_.reset(); }
   // Thread-safe: what the process-scope gauges are read from (render.h).
   ProcessFigures process_figures() const;
   const Snapshot& snapshot() const { return *snapshot_; }
@@ -211,6 +216,7 @@ class Worker {
   std::function<void()> drain_done_;  // begin_drain's `done`, until it ran
 
   std::vector<Worker*> peers_;
+  std::vector<MetricsOwner*> peer_metrics_;  // the same, as stats gathering sees them
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<std::unique_ptr<ListenerSlot>> listeners_;
   std::unordered_map<ClientConnection*, std::unique_ptr<ClientConnection>> clients_;

@@ -6,6 +6,23 @@
 
 namespace moxi {
 
+SnapshotBuilder::SnapshotBuilder() : next_(std::make_shared<Snapshot>()), generation_(0), first_(true) {}
+
+SnapshotBuilder::SnapshotBuilder(const Snapshot& current)
+    : next_(std::make_shared<Snapshot>(current)), generation_(current.generation + 1), first_(false) {}
+
+std::shared_ptr<const Snapshot> SnapshotBuilder::build() {
+  if (first_) {
+    bool any_map = false;
+    for (const auto& binding : next_->ports) any_map = any_map || binding.bucket != nullptr;
+    next_->generation = any_map ? 1 : 0;
+  } else {
+    next_->generation = generation_;
+  }
+  next_->loaded_at_us = monotonic_us();
+  return std::move(next_);
+}
+
 bool Bucket::vbucket_routing() const { return config->distribution() == vbucket::Distribution::vbucket; }
 
 BackendServer resolve_backend(const vbucket::Server& config_server) {

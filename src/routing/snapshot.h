@@ -38,11 +38,42 @@ struct PortBinding {
   std::shared_ptr<const Bucket> bucket;
 };
 
+// Made only by SnapshotBuilder, which numbers and dates it.
 struct Snapshot {
-  uint64_t generation = 0;
-  std::string source;  // where the map came from: a URL (no password) or "" for static configs
-  uint64_t loaded_at_us = monotonic_us();  // when it was built (stats: config age); reset by copies
+  uint64_t generation = 0;  // maps loaded so far: 0 while every port waits for a URL's first map
+  std::string source;       // where the map came from: a URL (no password) or "" for static configs
+  uint64_t loaded_at_us = 0;  // monotonic_us() when it was built (stats: config age)
   std::vector<PortBinding> ports;
+};
+
+// The one place snapshots are made, by every source of maps (static
+// config, URL follower, SIGHUP reload): the generation and the load time
+// are stamped here, so no source numbers or dates them its own way.
+//
+// Thread: used by one thread at a time (the main thread, or a test).
+class SnapshotBuilder {
+ public:
+  // The first snapshot of the process, its ports added with add_port.
+  SnapshotBuilder();
+  // The successor of `current`: the same ports and buckets until changed.
+  explicit SnapshotBuilder(const Snapshot& current);
+
+  void add_port(PortBinding binding) { next_->ports.push_back(std::move(binding)); }
+  void set_bucket(size_t port_index, std::shared_ptr<const Bucket> bucket) {
+    next_->ports[port_index].bucket = std::move(bucket);
+  }
+  void set_source(std::string source) { next_->source = std::move(source); }
+  size_t port_count() const { return next_->ports.size(); }
+
+  // The snapshot, stamped now: a successor is the next generation; the
+  // first is generation 1 when it serves any map, else 0 (every port waits
+  // for its URL). The builder is empty afterwards.
+  std::shared_ptr<const Snapshot> build();
+
+ private:
+  std::shared_ptr<Snapshot> next_;
+  uint64_t generation_;  // of the successor; ignored for the first
+  bool first_;
 };
 
 // Resolves a config's server with getaddrinfo. Runs off the workers (it may

@@ -12,8 +12,8 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "src/core/log.h"
 #include "src/stats/render.h"
+#include "src/util/log.h"
 
 namespace moxi {
 

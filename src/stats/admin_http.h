@@ -29,10 +29,8 @@ struct evconnlistener;
 
 namespace moxi {
 
-class Worker;
-
 struct AdminContext {
-  std::vector<Worker*> workers;
+  std::vector<MetricsOwner*> workers;
   PostBack post_to_main;                                       // App::post
   std::function<std::shared_ptr<const Snapshot>()> snapshot;  // the one served now
   std::function<ProcessFigures()> figures;                    // read on the main thread at each scrape

@@ -2,11 +2,10 @@
 
 #include <memory>
 
-#include "src/core/worker.h"
-
 namespace moxi {
 
-void gather_metrics(const std::vector<Worker*>& workers, PostBack post_back, std::function<void(Metrics&)> done) {
+void gather_metrics(const std::vector<MetricsOwner*>& workers, PostBack post_back,
+                    std::function<void(Metrics&)> done) {
   // Owned jointly by the posted tasks; touched only on the requester's thread.
   struct Sum {
     Metrics total;
@@ -18,7 +17,7 @@ void gather_metrics(const std::vector<Worker*>& workers, PostBack post_back, std
     post_back([sum] { sum->done(sum->total); });
     return;
   }
-  for (Worker* worker : workers) {
+  for (MetricsOwner* worker : workers) {
     worker->post([worker, sum, post_back] {
       auto copy = std::make_shared<const Metrics>(worker->metrics_copy());
       post_back([sum, copy] {
@@ -29,8 +28,8 @@ void gather_metrics(const std::vector<Worker*>& workers, PostBack post_back, std
   }
 }
 
-void reset_metrics(const std::vector<Worker*>& workers) {
-  for (Worker* worker : workers) worker->post([worker] { worker->metrics().reset(); });
+void reset_metrics(const std::vector<MetricsOwner*>& workers) {
+  for (MetricsOwner* worker : workers) worker->post([worker] { worker->reset_metrics(); });
 }
 
 }  // namespace moxi

@@ -18,14 +18,27 @@
 
 namespace moxi {
 
-class Worker;
+// A thread that owns a Metrics (a worker), as the gathering sees it: the
+// stats layer knows nothing more of workers.
+class MetricsOwner {
+ public:
+  // Thread-safe: runs `task` on the owner's thread.
+  virtual void post(std::function<void()> task) = 0;
+  // On the owner's thread: a copy of its metrics, and zeroing them.
+  virtual Metrics metrics_copy() = 0;
+  virtual void reset_metrics() = 0;
+
+ protected:
+  ~MetricsOwner() = default;
+};
 
 using PostBack = std::function<void(std::function<void()>)>;
 
-void gather_metrics(const std::vector<Worker*>& workers, PostBack post_back, std::function<void(Metrics&)> done);
+void gather_metrics(const std::vector<MetricsOwner*>& owners, PostBack post_back,
+                    std::function<void(Metrics&)> done);
 
-// Asks every worker to zero its counters and histograms (asynchronous: each
+// Asks every owner to zero its counters and histograms (asynchronous: each
 // does it when it reads its queue).
-void reset_metrics(const std::vector<Worker*>& workers);
+void reset_metrics(const std::vector<MetricsOwner*>& owners);
 
 }  // namespace moxi

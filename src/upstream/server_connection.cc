@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "src/core/log.h"
+#include "src/util/log.h"
 #include "src/core/worker.h"
 #include "src/upstream/request_timer.h"
 #include "src/upstream/server_group.h"

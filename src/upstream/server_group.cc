@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "src/core/log.h"
+#include "src/util/log.h"
 #include "src/core/worker.h"
 #include "src/upstream/server_connection.h"
 

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "src/core/event_log.h"
-#include "src/core/log.h"
+#include "src/util/log.h"
 #include "t/support/temp_dir.h"
 
 namespace moxi::test {

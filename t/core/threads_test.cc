@@ -46,13 +46,20 @@ class Latch {
   long count_ = 0;
 };
 
-std::shared_ptr<const Snapshot> snapshot_for(const std::string& servers, uint64_t generation) {
+// A snapshot serving `servers` on one port: the first (generation 1), or
+// the successor of `previous`.
+std::shared_ptr<const Snapshot> snapshot_for(const std::string& servers, const Snapshot* previous = nullptr) {
   auto parsed = vbucket::parse_server_list(servers);
   if (!parsed.ok()) throw std::runtime_error("server list: " + parsed.error());
-  auto s = std::make_shared<Snapshot>();
-  s->generation = generation;
-  s->ports.push_back(PortBinding{0, make_bucket("default", parsed.value(), protocol::Protocol::Ascii)});
-  return s;
+  auto bucket = make_bucket("default", parsed.value(), protocol::Protocol::Ascii);
+  if (!previous) {
+    SnapshotBuilder first;
+    first.add_port(PortBinding{0, std::move(bucket)});
+    return first.build();
+  }
+  SnapshotBuilder next(*previous);
+  next.set_bucket(0, std::move(bucket));
+  return next.build();
 }
 
 class ThreadsTest : public CppUnit::TestFixture {
@@ -108,7 +115,8 @@ class ThreadsTest : public CppUnit::TestFixture {
     Memcached mc;
     SharedLimits budget;
     Worker worker(0, ProxySettings{}, budget);
-    worker.start(snapshot_for(mc.address(), 1), {});
+    std::shared_ptr<const Snapshot> latest = snapshot_for(mc.address());
+    worker.start(latest, {});
     constexpr int kThreads = 3, kTasks = 500;
     Latch done;
     std::atomic<uint64_t> max_seen{0};
@@ -117,7 +125,7 @@ class ThreadsTest : public CppUnit::TestFixture {
       threads.emplace_back([&, t] {
         for (int i = 0; i < kTasks; ++i) {
           if (t == 0 && i % 50 == 0) {
-            auto next = snapshot_for(mc.address(), 2 + static_cast<uint64_t>(i / 50));
+            auto next = latest = snapshot_for(mc.address(), latest.get());
             worker.post([&worker, next] { worker.install(next); });
           }
           worker.post([&] {
@@ -156,7 +164,7 @@ class ThreadsTest : public CppUnit::TestFixture {
     {
       App app(settings);
       std::string error;
-      CPPUNIT_ASSERT_MESSAGE(error, app.start(snapshot_for(mc.address(), 1), error));
+      CPPUNIT_ASSERT_MESSAGE(error, app.start(snapshot_for(mc.address()), error));
       const int port = app.bound_ports().front();
       // Stops and joins the clients even when an assertion throws, before ~App.
       struct Clients {
@@ -191,7 +199,7 @@ class ThreadsTest : public CppUnit::TestFixture {
       Latch installed;
       constexpr int kSwaps = 40;
       for (int g = 2; g < 2 + kSwaps; ++g) {
-        app.publish(snapshot_for(mc.address(), static_cast<uint64_t>(g)), [&] { installed.add(); });
+        app.publish(snapshot_for(mc.address(), app.current().get()), [&] { installed.add(); });
         CPPUNIT_ASSERT(installed.wait_for(long(g - 1) * 2, std::chrono::seconds(10)));
       }
       CPPUNIT_ASSERT_EQUAL(uint64_t(1 + kSwaps), app.current()->generation);

@@ -188,6 +188,10 @@ class LiveConfigTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(uint32_t(5), r.opaque);
     // Local commands still work.
     CPPUNIT_ASSERT_EQUAL(std::string("VERSION 2.0.0"), c.request("version"));
+    // Operators see what it waits for: no map loaded (generation 0) from the URL.
+    const Stats stats = stats_proxy(c);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{0}, stat(stats, "config_generation"));
+    CPPUNIT_ASSERT_EQUAL(stream_url(mock), stats.at("config_source"));
     Memcached mc;
     mock.set_config(bucket_json({mc.address()}, [](int) { return 0; }));
     mock.fail_next(503, 0);

@@ -1,4 +1,4 @@
-#include "src/core/log.h"
+#include "src/util/log.h"
 
 #include <fcntl.h>
 #include <time.h>

@@ -1,4 +1,4 @@
-#include "conflate/url_source_options.h"
+#include "src/core/url_source_options.h"
 
 #include <algorithm>
 

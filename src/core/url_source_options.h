@@ -5,8 +5,8 @@
 // HttpStreamOptions' defaults (the other -Z timeouts are the backend
 // connections', not the REST client's).
 //
-// Only the plain fields of those structs are read: nothing here needs
-// src/libmoxi.a at link time.
+// It lives on moxi's side of the boundary: conflate/ knows nothing of
+// moxi's command line (it depends on vbucket/ only).
 //
 // Thread-safety: pure function.
 #pragma once

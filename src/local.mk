@@ -10,6 +10,7 @@ src_libmoxi_a_SOURCES = \
 	src/upstream/server_connection.cc src/upstream/server_connection.h \
 	src/upstream/server_group.cc src/upstream/server_group.h \
 	src/upstream/request_timer.h \
+	src/upstream/sasl_client.cc src/upstream/sasl_client.h \
 	src/core/app.cc src/core/app.h \
 	src/core/buffer_budget.cc src/core/buffer_budget.h \
 	src/core/check_config.cc src/core/check_config.h \
@@ -29,7 +30,7 @@ src_libmoxi_a_SOURCES = \
 	src/core/stats_proxy.cc \
 	src/core/stream.cc src/core/stream.h \
 	src/core/worker.cc src/core/worker.h
-src_libmoxi_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBEVENT_CFLAGS) $(LIBMEMCACHED_CFLAGS) $(LIBCURL_CFLAGS)
+src_libmoxi_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBEVENT_CFLAGS) $(LIBMEMCACHED_CFLAGS) $(LIBCURL_CFLAGS) $(SASL_CFLAGS)
 
 include src/protocol/local.mk
 include src/core/local.mk
@@ -39,4 +40,4 @@ include src/stats/local.mk
 bin_PROGRAMS += src/moxi
 src_moxi_SOURCES = src/main.cc
 src_moxi_CPPFLAGS = $(src_libmoxi_a_CPPFLAGS)
-src_moxi_LDADD = src/libmoxi.a conflate/libconflate.a vbucket/libvbucket.a $(LIBEVENT_LIBS) $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) -lpthread
+src_moxi_LDADD = src/libmoxi.a conflate/libconflate.a vbucket/libvbucket.a $(LIBEVENT_LIBS) $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) -lpthread $(SASL_LIBS)

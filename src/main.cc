@@ -21,6 +21,7 @@
 #include "src/core/reload.h"
 #include "src/core/static_config.h"
 #include "src/stats/metrics.h"
+#include "src/upstream/sasl_client.h"
 #include "src/util/event_alloc.h"
 
 namespace {
@@ -37,6 +38,10 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
   s.proxy.connect_timeout_ms = static_cast<uint64_t>(b.connect_timeout.count());
   s.proxy.downstream_retry = b.downstream_retry;
   s.proxy.nmv_max_retries = b.nmv_max_retries;
+  s.proxy.backend_user = b.usr;
+  s.proxy.backend_password = b.pwd;
+  s.proxy.backend_bucket = b.bucket;
+  s.proxy.auth_timeout_ms = static_cast<uint64_t>(b.auth_timeout.count());
   s.proxy.time_stats = b.time_stats;
   s.proxy.item_size_max = b.item_size_max;
   s.proxy.max_client_output = b.client_buffer_max;
@@ -138,6 +143,11 @@ int main(int argc, char** argv) {
     return moxi::kExitFailure;
   }
   moxi::route_libevent_log();
+  // libsasl2's client side, once, before any worker thread starts.
+  if (!options.behaviors.usr.empty() && !moxi::init_sasl_library(error)) {
+    std::cerr << "moxi: " << error << "\n";
+    return moxi::kExitFailure;
+  }
   std::vector<moxi::UrlPort> url_ports;
   std::shared_ptr<const moxi::Snapshot> snapshot = moxi::build_initial_snapshot(options, url_ports, error);
   if (!snapshot) {

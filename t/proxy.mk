@@ -7,6 +7,7 @@ t_proxy_tests_SOURCES = \
 	t/proxy/binary_commands_test.cc \
 	t/proxy/faults_test.cc \
 	t/proxy/budget_test.cc \
+	t/proxy/sasl_test.cc \
 	t/proxy/backend_faults_test.cc \
 	t/proxy/load_test.cc \
 	t/proxy/topology_test.cc \
@@ -18,4 +19,4 @@ t_proxy_tests_SOURCES = \
 	t/proxy/conformance_test.cc
 t_proxy_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(ZLIB_CFLAGS)
 # src/libmoxi.a: the stats tests compare moxi's output with its metrics table.
-t_proxy_tests_LDADD = t/libtestsupport.a src/libmoxi.a vbucket/libvbucket.a $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) $(ZLIB_LIBS) $(CPPUNIT_LIBS) -lpthread
+t_proxy_tests_LDADD = t/libtestsupport.a src/libmoxi.a vbucket/libvbucket.a $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) $(ZLIB_LIBS) $(CPPUNIT_LIBS) -lpthread $(SASL_LIBS)

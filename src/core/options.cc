@@ -208,9 +208,11 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"time_stats", "", VK::Bool, I, "0", "1 = keep per-backend-server latency histograms"}, &B::time_stats},
     {{"mcs_opts", "", VK::McsOpts, I, "none", "hash options; only distribution:ketama-weighted"},
      &B::mcs_opts},
-    {{"usr", "", VK::String, P, "none", "SASL user for backends; HTTP user for URLs without auth"}, &B::usr},
-    {{"pwd", "", VK::String, P, "none", "password for usr"}, &B::pwd},
-    {{"auth_timeout", "", VK::Millis, P, "100", "time for SASL authentication on a new connection"}, &B::auth_timeout},
+    {{"usr", "", VK::String, I, "none",
+      "SASL user for every new binary backend connection; HTTP user for URLs without auth"}, &B::usr},
+    {{"pwd", "", VK::String, I, "none", "password for usr (never shown: stats and logs print ****)"}, &B::pwd},
+    {{"auth_timeout", "", VK::Millis, I, "100", "wait for each SASL or bucket-select reply on a new backend connection"},
+     &B::auth_timeout},
     {{"config_cache", "", VK::String, I, "none", "file that keeps the last good URL config"},
      &B::config_cache},
     {{"config_stall_timeout", "", VK::Millis, I, "35000",
@@ -251,7 +253,9 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"downstream_weight", "", VK::Count, G, "0", "default server weight (give :WEIGHT per server)"},
      std::monostate{}},
     {{"default_bucket_name", "", VK::String, G, "none", "multi-bucket gateway (not implemented)"}, std::monostate{}},
-    {{"bucket", "", VK::String, G, "none", "bucket select after SASL (not implemented)"}, std::monostate{}},
+    {{"bucket", "", VK::String, I, "none",
+      "after SASL, each new backend connection selects this bucket (SELECT_BUCKET, Couchbase Server 5.0 and later)"},
+     &B::bucket},
     {{"host", "", VK::String, G, "none", "per-server host of the old MCP configs"}, std::monostate{}},
     {{"port", "", VK::Port, G, "0", "per-server port of the old MCP configs (the listen port is port_listen)"},
      std::monostate{}},
@@ -1222,7 +1226,7 @@ std::string help_text() {
   paragraph(out, synonyms + ". Items starting with # are comments.", 2);
   paragraph(out, "Accepted but ignored (with a warning): " + join_names(Support::Ignored, true) + ".", 2);
   out += "\nEnvironment:\n";
-  row(out, "MOXI_SASL_PLAIN_USR, MOXI_SASL_PLAIN_PWD", "[planned] defaults for -Z usr and pwd", 23);
+  row(out, "MOXI_SASL_PLAIN_USR, MOXI_SASL_PLAIN_PWD", "defaults for -Z usr and pwd (keep them out of ps)", 23);
   out += "\n";
   paragraph(out, "Old moxi flags accepted and ignored (with a warning): " + join_names(Support::Ignored, false) + ".",
             0);

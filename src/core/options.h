@@ -63,6 +63,7 @@ struct Behaviors {
   std::string mcs_opts;                                          // "" or "distribution:ketama-weighted" (the only hash)
   std::string usr;                                               // SASL user for backends; HTTP user for URLs without auth
   std::string pwd;                                               // its password
+  std::string bucket;                                            // SELECT_BUCKET after SASL on each backend conn
   uint16_t port_listen = 11211;                                  // listen port for URL configurations (and bare JSON)
   std::string config_cache;                                      // last good config is kept here; "" = nowhere
   std::chrono::milliseconds config_stall_timeout{35000};         // a silent config stream is dead; 0 = never

@@ -25,6 +25,13 @@ struct ProxySettings {
   uint64_t max_client_output = 4 << 20;   // -Z client_buffer_max: reply bytes a client may hold (see client_connection.h)
   uint64_t buffer_max = 0;                // -Z buffer_max: bytes all connections may buffer (buffer_budget.h); 0 = none
   uint64_t buffer_wait_ms = 1000;         // -Z buffer_wait: a client's wait for buffer room before it is refused
+  // SASL on every new binary backend connection when backend_user is set
+  // (-Z usr, pwd; MOXI_SASL_PLAIN_USR/PWD), then SELECT_BUCKET when
+  // backend_bucket is (-Z bucket); each step waits auth_timeout_ms.
+  std::string backend_user;
+  std::string backend_password;
+  std::string backend_bucket;
+  uint64_t auth_timeout_ms = 100;
   uint32_t nmv_max_retries = 0;           // NOT_MY_VBUCKET re-routes per request; 0 = 2 x servers
   protocol::Limits limits;
   uint32_t item_size_max = 0;             // -I / item_size_max; 0 = item_size_for's per-bucket default

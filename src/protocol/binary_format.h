@@ -15,9 +15,10 @@ inline constexpr uint8_t kResponseMagic = 0x81;
 inline constexpr size_t kHeaderSize = 24;
 
 // Opcodes memcached 1.6 serves (plus VERBOSITY from the spec, answered by
-// the proxy itself). The SASL opcodes are listed so they can be recognised;
-// the proxy does not implement SASL and answers them as unknown commands,
-// as memcached does when started without SASL.
+// the proxy itself). The SASL opcodes (and Couchbase's SELECT_BUCKET) are
+// what moxi sends to authenticate its backend connections; a client's own
+// SASL requests are answered as unknown commands, as memcached does when
+// started without SASL.
 enum class Opcode : uint8_t {
   Get = 0x00,
   Set = 0x01,
@@ -55,6 +56,7 @@ enum class Opcode : uint8_t {
   SaslStep = 0x22,
   GatK = 0x23,
   GatKQ = 0x24,
+  SelectBucket = 0x89,
 };
 
 // Extras sizes of the commands that carry extras.

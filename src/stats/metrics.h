@@ -54,6 +54,8 @@ enum class MetricScope : uint8_t { Worker, Process };
   X(backend_timeouts_total, Counter, Worker, "requests", "", "backend requests past downstream_timeout")              \
   X(backend_retries_total, Counter, Worker, "requests", "", "requests resent after a backend connection closed")     \
   X(backend_desyncs_total, Counter, Worker, "connections", "", "backend connections closed on an unparsable reply")  \
+  X(backend_auth_failures_total, Counter, Worker, "connections", "",                                                 \
+    "backend connections whose SASL login or bucket select failed (wrong credentials, no SASL, no such bucket)")      \
   X(not_my_vbucket_total, Counter, Worker, "keys", "", "keys re-routed after NOT_MY_VBUCKET")                         \
   X(wait_queue_timeouts_total, Counter, Worker, "requests", "",                                                       \
     "requests failed after waiting wait_queue_timeout for a downstream_max slot")                                     \

@@ -5,7 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -42,7 +44,9 @@ void ServerConnection::submit(PendingOp* op) {
     return;
   }
   const bool was_idle = waiting_.empty();
-  codec_->encode(op->op, out_.get());
+  // Until the connection is ready (connected, and authenticated where it
+  // must be), requests wait in before_ready_: the handshake goes first.
+  codec_->encode(op->op, state_ == State::Connected ? out_.get() : before_ready_.get());
   waiting_.push_back(op);
   if (state_ == State::Connected) mark_dirty();
   if (was_idle && worker_.settings().downstream_timeout_ms > 0 && state_ == State::Connected)
@@ -67,6 +71,7 @@ void ServerConnection::start_connect() {
   bytes_received_ = 0;
   in_.clear();
   out_.clear();
+  before_ready_.clear();
   codec_ = group_.protocol() == protocol::Protocol::Binary ? protocol::make_binary_backend_codec(value_limit())
                                                           : protocol::make_ascii_backend_codec(value_limit());
   int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&server.sockaddr), server.sockaddr_len);
@@ -100,17 +105,146 @@ void ServerConnection::on_connect_result(int err) {
     fail_all(Status::InternalError, group_.error_text("write to downstream"));
     return;
   }
-  state_ = State::Connected;
   if (log::enabled(log::Level::Debug))
     log::debug("backend " + group_.server().address + ": connected (worker " + std::to_string(worker_.id()) + ")");
-  group_.on_connected();
   set_reading(true);
+  if (needs_auth()) {
+    begin_auth();
+    return;
+  }
+  group_.on_connected();
+  become_ready();
+}
+
+void ServerConnection::become_ready() {
+  state_ = State::Connected;
+  sasl_.reset();
+  bytes_received_ = 0;
+  evbuffer_add_buffer(out_.get(), before_ready_.get());
   if (!waiting_.empty()) {
     mark_dirty();
-    if (worker_.settings().downstream_timeout_ms > 0) arm_timer(worker_.settings().downstream_timeout_ms);
+    if (worker_.settings().downstream_timeout_ms > 0)
+      arm_timer(request_timer_step(waiting_.front()->sent_at_ms, worker_.settings().downstream_timeout_ms,
+                                   worker_.now_ms())
+                    .wait_ms);
   } else {
     evtimer_del(timer_ev_);
   }
+}
+
+bool ServerConnection::needs_auth() const {
+  return group_.protocol() == protocol::Protocol::Binary && !worker_.settings().backend_user.empty();
+}
+
+void ServerConnection::begin_auth() {
+  state_ = State::Authenticating;
+  sasl_ = std::make_unique<SaslClient>(worker_.settings().backend_user, worker_.settings().backend_password);
+  auth_step_ = AuthStep::ListMechs;
+  send_auth_frame(protocol::binary::Opcode::SaslListMechs, "", "");
+}
+
+void ServerConnection::send_auth_frame(protocol::binary::Opcode opcode, std::string_view key, std::string_view value) {
+  namespace binary = protocol::binary;
+  binary::Header h;
+  h.magic = binary::kRequestMagic;
+  h.opcode = static_cast<uint8_t>(opcode);
+  h.key_length = static_cast<uint16_t>(key.size());
+  h.body_length = static_cast<uint32_t>(key.size() + value.size());
+  h.opaque = h.opcode;
+  uint8_t raw[binary::kHeaderSize];
+  binary::encode_header(h, raw);
+  evbuffer_add(out_.get(), raw, sizeof raw);
+  evbuffer_add(out_.get(), key.data(), key.size());
+  evbuffer_add(out_.get(), value.data(), value.size());
+  mark_dirty();
+  if (worker_.settings().auth_timeout_ms > 0) arm_timer(worker_.settings().auth_timeout_ms);
+}
+
+bool ServerConnection::read_auth_replies() {
+  namespace binary = protocol::binary;
+  while (state_ == State::Authenticating && in_.size() >= binary::kHeaderSize) {
+    uint8_t raw[binary::kHeaderSize];
+    evbuffer_copyout(in_.get(), raw, sizeof raw);
+    const binary::Header h = binary::decode_header(raw);
+    if (h.magic != binary::kResponseMagic || h.body_length > (1u << 20)) {
+      auth_failed("the server's reply to " + std::string(auth_step_ == AuthStep::SelectBucket ? "SELECT_BUCKET" : "SASL") +
+                  " is not a binary memcached response");
+      return false;
+    }
+    if (in_.size() < binary::kHeaderSize + h.body_length) return true;
+    evbuffer_drain(in_.get(), binary::kHeaderSize);
+    std::string body(h.body_length, '\0');
+    evbuffer_remove(in_.get(), body.data(), body.size());
+    const size_t skip = std::min<size_t>(body.size(), size_t{h.extras_length} + h.key_length);
+    if (!on_auth_reply(h.vbucket_or_status, std::string_view(body).substr(skip))) return false;
+  }
+  account();
+  return true;
+}
+
+bool ServerConnection::on_auth_reply(uint16_t status, std::string_view value) {
+  namespace binary = protocol::binary;
+  const std::string& user = worker_.settings().backend_user;
+  std::string out, error;
+  char code[8];
+  std::snprintf(code, sizeof code, "0x%02x", status);
+  switch (auth_step_) {
+    case AuthStep::ListMechs:
+      if (status != 0) {
+        auth_failed(std::string("the server does not offer SASL (SASL_LIST_MECHS answered ") + code +
+                    "): is it started with SASL?");
+        return false;
+      }
+      if (!sasl_->start(value, sasl_mech_, out, error)) {
+        auth_failed(error);
+        return false;
+      }
+      auth_step_ = AuthStep::Auth;
+      send_auth_frame(binary::Opcode::SaslAuth, sasl_mech_, out);
+      return true;
+    case AuthStep::Auth:
+      if (status == static_cast<uint16_t>(Status::AuthContinue)) {
+        if (!sasl_->step(value, out, error)) {
+          auth_failed(error);
+          return false;
+        }
+        send_auth_frame(binary::Opcode::SaslStep, sasl_mech_, out);
+        return true;
+      }
+      if (status != 0) {
+        auth_failed("user \"" + user + "\" was refused (" + sasl_mech_ + ", status " + code +
+                    "): check -Z usr and pwd");
+        return false;
+      }
+      if (!sasl_->finish(value, error)) {
+        auth_failed(error);
+        return false;
+      }
+      if (!worker_.settings().backend_bucket.empty()) {
+        auth_step_ = AuthStep::SelectBucket;
+        send_auth_frame(binary::Opcode::SelectBucket, worker_.settings().backend_bucket, "");
+        return true;
+      }
+      break;
+    case AuthStep::SelectBucket:
+      if (status != 0) {
+        auth_failed("bucket \"" + worker_.settings().backend_bucket + "\" cannot be selected by user \"" + user +
+                    "\" (SELECT_BUCKET answered " + code + ")");
+        return false;
+      }
+      break;
+  }
+  if (log::enabled(log::Level::Debug))
+    log::debug("backend " + group_.server().address + ": authenticated as " + user + " (" + sasl_mech_ + ")");
+  group_.on_connected();
+  become_ready();
+  return true;
+}
+
+void ServerConnection::auth_failed(const std::string& why) {
+  worker_.metrics().inc(Metric::backend_auth_failures_total);
+  group_.on_failure("SASL authentication failed: " + why);
+  fail_all(Status::InternalError, "proxy downstream auth failure " + group_.server().address);
 }
 
 void ServerConnection::arm_timer(uint64_t delay_ms) {
@@ -127,6 +261,10 @@ void ServerConnection::on_timer() {
     group_.on_failure("connect timed out (connect_timeout " + std::to_string(worker_.settings().connect_timeout_ms) +
                       " ms)");
     fail_all(Status::Busy, group_.error_text("downstream timeout"));
+    return;
+  }
+  if (state_ == State::Authenticating) {
+    auth_failed("no reply within auth_timeout (" + std::to_string(worker_.settings().auth_timeout_ms) + " ms)");
     return;
   }
   if (state_ != State::Connected || waiting_.empty()) return;
@@ -151,6 +289,10 @@ void ServerConnection::on_readable() {
     return;
   }
   bytes_received_ += static_cast<uint64_t>(n);
+  if (state_ == State::Authenticating) {
+    if (!read_auth_replies()) return;
+    if (state_ != State::Connected) return;
+  }
   while (!waiting_.empty()) {
     PendingOp* op = waiting_.front();
     protocol::BackendDecode r = codec_->decode(op->op, in_.get());
@@ -184,7 +326,13 @@ void ServerConnection::on_readable() {
   }
 }
 
-void ServerConnection::on_io_error(int) { connection_lost("downstream closed"); }
+void ServerConnection::on_io_error(int) {
+  if (state_ == State::Authenticating) {
+    auth_failed("the server closed the connection during authentication");
+    return;
+  }
+  connection_lost("downstream closed");
+}
 
 void ServerConnection::drop_socket() {
   close_socket();
@@ -192,6 +340,8 @@ void ServerConnection::drop_socket() {
   evtimer_del(timer_ev_);
   in_.clear();
   out_.clear();
+  before_ready_.clear();
+  sasl_.reset();
   account();
 }
 

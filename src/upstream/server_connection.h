@@ -2,6 +2,15 @@
 // are encoded into the output buffer as they come and leave with the
 // worker's end-of-turn flush; replies are matched to requests in order.
 //
+// Bringing it up: connect, then (binary backends, when -Z usr is set) SASL —
+// SASL_LIST_MECHS, SASL_AUTH, SASL_STEP while the server says continue,
+// through SaslClient — and SELECT_BUCKET when -Z bucket is set; each reply
+// within auth_timeout. Requests submitted meanwhile wait, encoded, in
+// before_ready_, and follow the handshake on the wire. A refused login
+// fails the queued requests with "SERVER_ERROR proxy downstream auth
+// failure HOST:PORT", is counted (backend_auth_failures_total) and logged
+// with the reason, and puts the server in back-off like a failed connect.
+//
 // Thread contract: owned by its ServerGroup, used only on the worker thread.
 #pragma once
 
@@ -11,7 +20,9 @@
 #include "src/core/exchange.h"
 #include "src/core/stream.h"
 #include "src/protocol/backend_codec.h"
+#include "src/protocol/binary_format.h"
 #include "src/routing/snapshot.h"
+#include "src/upstream/sasl_client.h"
 
 namespace moxi {
 
@@ -36,12 +47,25 @@ class ServerConnection final : public StreamConnection {
   // The largest value a reply may carry (-I, else Couchbase's 20 MiB, the
   // most any bucket takes): a longer one resets the connection.
   uint32_t value_limit() const;
-  enum class State { Closed, Connecting, Connected };
+  enum class State { Closed, Connecting, Authenticating, Connected };
+  // The handshake reply awaited while Authenticating.
+  enum class AuthStep { ListMechs, Auth, SelectBucket };
 
   void start_connect();
   void on_connect_result(int err);
   void on_readable() override;
   void on_io_error(int err) override;
+  size_t extra_buffered_bytes() const override { return before_ready_.size(); }
+  // Handshake (see the file comment).
+  bool needs_auth() const;
+  void begin_auth();
+  void send_auth_frame(protocol::binary::Opcode opcode, std::string_view key, std::string_view value);
+  // Consumes the handshake replies in in_; false when the connection failed.
+  bool read_auth_replies();
+  bool on_auth_reply(uint16_t status, std::string_view value);
+  void auth_failed(const std::string& why);
+  // Connected: the requests that waited follow on the wire.
+  void become_ready();
   void on_timer();
   // Closes the socket and forgets buffered bytes; queued ops are the caller's.
   void drop_socket();
@@ -59,7 +83,11 @@ class ServerConnection final : public StreamConnection {
   event* connect_ev_ = nullptr;
   event* timer_ev_ = nullptr;
   uint64_t connect_started_ms_ = 0;
-  uint64_t bytes_received_ = 0;  // since the connect; 0 means a reused socket may have died idle
+  uint64_t bytes_received_ = 0;  // since the connection was ready; 0 means a reused socket may have died idle
+  EvBuf before_ready_;           // requests encoded before the connection was ready
+  std::unique_ptr<SaslClient> sasl_;  // during the handshake only
+  std::string sasl_mech_;
+  AuthStep auth_step_ = AuthStep::ListMechs;
 };
 
 }  // namespace moxi

@@ -237,14 +237,14 @@ class BehaviorsTest : public CppUnit::TestFixture {
     auto e = parse_behaviors(
         "front_cache_max=1000,front_cache_lifespan=3000,front_cache_spec=yes|a,front_cache_unspec=no,"
         "key_stats_max=1,key_stats_lifespan=2,key_stats_spec=k,key_stats_unspec=u,optimize_set=s|t,"
-        "downstream_weight=2,weight=3,default_bucket_name=default,bucket=b,host=h,port=1,front_cache_max=2",
+        "downstream_weight=2,weight=3,default_bucket_name=default,host=h,port=1,front_cache_max=2",
         b, &ignored);
     CPPUNIT_ASSERT(!e);
     std::vector<std::string> expected{"front_cache_max", "front_cache_lifespan", "front_cache_spec",
                                       "front_cache_unspec", "key_stats_max", "key_stats_lifespan",
                                       "key_stats_spec", "key_stats_unspec", "optimize_set",
                                       "downstream_weight", "weight", "default_bucket_name",
-                                      "bucket", "host", "port"};
+                                      "host", "port"};
     CPPUNIT_ASSERT(expected == ignored);  // each once, in order
     CPPUNIT_ASSERT_EQUAL(uint16_t{11211}, b.port_listen);
     // Their values are still checked.

@@ -49,6 +49,12 @@ Memcached::Memcached(std::vector<std::string> extra_args, Deadline startup) : ex
   start(-1, startup);
 }
 
+Memcached::Memcached(std::vector<std::string> extra_args, std::vector<std::pair<std::string, std::string>> env,
+                     Deadline startup)
+    : extra_args_(std::move(extra_args)), env_(std::move(env)) {
+  start(-1, startup);
+}
+
 Memcached::~Memcached() {
   if (process_) {
     try {
@@ -87,6 +93,7 @@ void Memcached::start(int port, Deadline deadline) {
 
     Process::Options options;
     options.env = {{"MEMCACHED_PORT_FILENAME", port_file}};
+    options.env.insert(options.env.end(), env_.begin(), env_.end());
     options.out = options.err = Process::Output::file(log_path, /*append=*/true);
     options.cwd = dir_.path();
     const std::streamoff log_start = file_size(log_path);

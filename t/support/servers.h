@@ -40,6 +40,9 @@ class Memcached {
   // Starts and waits for the port file; throws std::runtime_error with the
   // log if memcached does not come up before the deadline.
   explicit Memcached(std::vector<std::string> extra_args = {}, Deadline startup = std::chrono::seconds(5));
+  // The same with more environment (e.g. SASL_CONF_PATH for memcached -S).
+  Memcached(std::vector<std::string> extra_args, std::vector<std::pair<std::string, std::string>> env,
+            Deadline startup = std::chrono::seconds(5));
   ~Memcached();  // stops and reaps; removes the temp dir
 
   Memcached(const Memcached&) = delete;
@@ -77,6 +80,7 @@ class Memcached {
 
   TempDir dir_{"moxi-memcached"};
   std::vector<std::string> extra_args_;
+  std::vector<std::pair<std::string, std::string>> env_;
   std::optional<Process> process_;
   int port_ = 0;
   int starts_ = 0;

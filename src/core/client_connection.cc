@@ -182,6 +182,10 @@ void ClientConnection::resume_after_buffer_wait(bool refuse) {
   process_input();
 }
 
+size_t ClientConnection::extra_buffered_bytes() const {
+  return held_bytes_ + awaiting_ * (mean_reply_bytes_ != 0 ? mean_reply_bytes_ : worker_.typical_reply_bytes());
+}
+
 size_t ClientConnection::inflight_allowed() const {
   const ProxySettings& settings = worker_.settings();
   const size_t used = buffered_bytes();
@@ -223,6 +227,7 @@ void ClientConnection::write_completed() {
       // sizes within a few replies and is not thrown by one odd reply.
       mean_reply_bytes_ = mean_reply_bytes_ == 0 ? std::max<size_t>(bytes, 1)
                                                  : std::max<size_t>((mean_reply_bytes_ * 7 + bytes) / 8, 1);
+      worker_.note_reply_bytes(bytes);
       if (ex->request.op == protocol::Op::Quit || ex->request.close_after) closing_ = true;
       wrote = true;
     }

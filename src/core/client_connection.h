@@ -68,11 +68,12 @@ class ClientConnection final : public StreamConnection {
   void on_drained() override;
   void on_io_error(int err) override;
   // Held results, and the replies expected for the requests still at the
-  // backends (at the mean reply size): the total budget counts what is
-  // coming, so that many clients do not all take the same room. (A reply
-  // being received is counted twice until it is whole: by this and by the
-  // backend connection's input; the budget errs on the safe side.)
-  size_t extra_buffered_bytes() const override { return held_bytes_ + awaiting_ * mean_reply_bytes_; }
+  // backends (at this connection's mean reply size, or before its first
+  // reply the worker's): the total budget counts what is coming, so that
+  // many clients do not all take the same room. (A reply being received is
+  // counted twice until it is whole: by this and by the backend
+  // connection's input; the budget errs on the safe side.)
+  size_t extra_buffered_bytes() const override;
   // Total budget full past buffer_wait: `req`, if it would reach a backend,
   // becomes the out-of-memory refusal (see the file comment).
   void refuse_for_buffers(protocol::Request& req);

@@ -90,6 +90,14 @@ class Worker final : public MetricsOwner {
   Metrics& metrics() { return metrics_; }
   // This worker's part of the total buffer budget (buffer_budget.h).
   BufferAccount& buffers() { return buffers_; }
+  // A moving mean of the reply sizes of all this worker's clients: what a
+  // new client's requests are expected to bring before its own replies
+  // show it (so a crowd of new clients cannot overrun the total budget
+  // with their first requests). 0 before the first reply.
+  size_t typical_reply_bytes() const { return typical_reply_bytes_; }
+  void note_reply_bytes(size_t bytes) {
+    typical_reply_bytes_ = typical_reply_bytes_ == 0 ? bytes : (typical_reply_bytes_ * 63 + bytes) / 64;
+  }
   // `conn` stopped reading because the total buffer budget is full: it is
   // resumed, oldest first, when there is room again (or, past buffer_wait,
   // resumed to have its requests refused: see ClientConnection).
@@ -236,6 +244,7 @@ class Worker final : public MetricsOwner {
   // id they had (a closed one is skipped: its pointer may be reused).
   std::deque<std::pair<ClientConnection*, uint64_t>> buffer_waiters_;
   event* buffer_timer_ = nullptr;
+  size_t typical_reply_bytes_ = 0;
   uint64_t next_client_id_ = 0;  // client ids (not a metric: a reset must not reuse them)
 };
 

@@ -264,7 +264,14 @@ class OperationsTest : public CppUnit::TestFixture {
     }
     cluster.backend(0).pause();
     TestClient c(cluster.port());
+    TestClient watcher(cluster.port());
+    const uint64_t base = stat(stats_proxy(watcher), "requests_total");  // counts itself
     c.send("get " + key + "\r\n");  // never answered: the backend is stopped, no timeout
+    // SIGTERM only once moxi has the get: each poll counts itself, the get once.
+    Deadline seen(5s);
+    for (uint64_t polls = 1; stat(stats_proxy(watcher), "requests_total") < base + polls + 1; ++polls)
+      CPPUNIT_ASSERT_MESSAGE("moxi never decoded the get", !seen.expired());
+    watcher.close();
     const auto t0 = Clock::now();
     moxi.process().kill(SIGTERM);
     auto status = moxi.process().wait_exit(5s);

@@ -30,7 +30,7 @@ namespace moxi {
 
 struct BufferBudget {
   uint64_t max = 0;  // bytes; 0 = no limit (set from ProxySettings::buffer_max before the workers start)
-  std::atomic<int64_t> current{0};  // published bytes of every worker
+  std::atomic<int64_t> current{0};  // published bytes (buffered + reserved) of every worker
   std::atomic<int64_t> peak{0};     // the highest `current` seen
 
   // The default budget: an eighth of physical memory, at least 64 MiB.
@@ -46,9 +46,12 @@ class BufferAccount {
   BufferAccount(const BufferAccount&) = delete;
   BufferAccount& operator=(const BufferAccount&) = delete;
 
-  // This worker's connections now hold `delta` bytes more (or fewer).
-  void add(int64_t delta) {
+  // This worker's connections now hold `delta` bytes more (or fewer), of
+  // which `reserved_delta` are replies expected, not yet received (they
+  // count towards the budget, not towards what is buffered).
+  void add(int64_t delta, int64_t reserved_delta = 0) {
     bytes_ += delta;
+    reserved_ += reserved_delta;
     unpublished_ += delta;
     if (unpublished_ >= kPublishStep || unpublished_ <= -kPublishStep) publish();
   }
@@ -57,14 +60,18 @@ class BufferAccount {
     return budget_.max != 0 &&
            budget_.current.load(std::memory_order_relaxed) + unpublished_ >= static_cast<int64_t>(budget_.max);
   }
-  int64_t bytes() const { return bytes_; }  // exact, this worker's connections only
+  // Exact, this worker's connections only: bytes buffered (received or to
+  // send), and bytes reserved for replies still expected.
+  int64_t buffered() const { return bytes_ - reserved_; }
+  int64_t reserved() const { return reserved_; }
   const BufferBudget& budget() const { return budget_; }
 
  private:
   void publish();
 
   BufferBudget& budget_;
-  int64_t bytes_ = 0;
+  int64_t bytes_ = 0;     // buffered + reserved: what the budget counts
+  int64_t reserved_ = 0;
   int64_t unpublished_ = 0;
 };
 

@@ -9,6 +9,16 @@
 
 namespace moxi {
 
+namespace {
+
+bool answered_by_moxi(const protocol::Request& req) {
+  if (req.op == protocol::Op::Invalid) return true;
+  const protocol::Result& r = protocol::req_result(req, 0);
+  return r.error_class == protocol::ErrorClass::ServerError && r.message.starts_with("proxy ");
+}
+
+}  // namespace
+
 ClientConnection::ClientConnection(Worker& worker, int fd, size_t port_index, uint64_t id)
     : StreamConnection(worker, fd), port_index_(port_index), id_(id) {
   set_reading(true);
@@ -182,8 +192,8 @@ void ClientConnection::resume_after_buffer_wait(bool refuse) {
   process_input();
 }
 
-size_t ClientConnection::extra_buffered_bytes() const {
-  return held_bytes_ + awaiting_ * (mean_reply_bytes_ != 0 ? mean_reply_bytes_ : worker_.typical_reply_bytes());
+size_t ClientConnection::reserved_bytes() const {
+  return awaiting_ * (mean_reply_bytes_ != 0 ? mean_reply_bytes_ : worker_.typical_reply_bytes());
 }
 
 size_t ClientConnection::inflight_allowed() const {
@@ -225,9 +235,14 @@ void ClientConnection::write_completed() {
       const size_t bytes = output_size() - before;
       // A moving mean over about 8 replies: it follows a change of value
       // sizes within a few replies and is not thrown by one odd reply.
-      mean_reply_bytes_ = mean_reply_bytes_ == 0 ? std::max<size_t>(bytes, 1)
-                                                 : std::max<size_t>((mean_reply_bytes_ * 7 + bytes) / 8, 1);
-      worker_.note_reply_bytes(bytes);
+      // moxi's own answers (decode errors, refusals, "proxy ..." errors such
+      // as wait-queue timeouts) say nothing of what the backends send: a
+      // crowd of them would make the next real replies look small.
+      if (!answered_by_moxi(ex->request)) {
+        mean_reply_bytes_ = mean_reply_bytes_ == 0 ? std::max<size_t>(bytes, 1)
+                                                   : std::max<size_t>((mean_reply_bytes_ * 7 + bytes) / 8, 1);
+        worker_.note_reply_bytes(bytes);
+      }
       if (ex->request.op == protocol::Op::Quit || ex->request.close_after) closing_ = true;
       wrote = true;
     }

@@ -73,7 +73,8 @@ class ClientConnection final : public StreamConnection {
   // many clients do not all take the same room. (A reply being received is
   // counted twice until it is whole: by this and by the backend
   // connection's input; the budget errs on the safe side.)
-  size_t extra_buffered_bytes() const override;
+  size_t extra_buffered_bytes() const override { return held_bytes_ + reserved_bytes(); }
+  size_t reserved_bytes() const override;
   // Total budget full past buffer_wait: `req`, if it would reach a backend,
   // becomes the out-of-memory refusal (see the file comment).
   void refuse_for_buffers(protocol::Request& req);

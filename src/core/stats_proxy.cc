@@ -13,7 +13,8 @@ namespace moxi {
 
 Metrics Worker::metrics_copy() {
   Metrics copy = metrics_;
-  copy.set(Metric::buffer_bytes, static_cast<uint64_t>(std::max<int64_t>(buffers_.bytes(), 0)));
+  copy.set(Metric::buffer_bytes, static_cast<uint64_t>(std::max<int64_t>(buffers_.buffered(), 0)));
+  copy.set(Metric::buffer_reserved_bytes, static_cast<uint64_t>(std::max<int64_t>(buffers_.reserved(), 0)));
   for (const auto& [key, group] : groups_)
     if (group->in_backoff()) copy.server(key.first).in_backoff = 1;
   return copy;

@@ -24,14 +24,17 @@ StreamConnection::StreamConnection(Worker& worker, int fd) : worker_(worker) {
 
 StreamConnection::~StreamConnection() {
   close_socket();
-  worker_.buffers().add(-static_cast<int64_t>(accounted_));
+  worker_.buffers().add(-static_cast<int64_t>(accounted_), -static_cast<int64_t>(accounted_reserved_));
 }
 
 void StreamConnection::account() {
   const size_t now = in_.size() + out_.size() + extra_buffered_bytes();
-  if (now == accounted_) return;
-  worker_.buffers().add(static_cast<int64_t>(now) - static_cast<int64_t>(accounted_));
+  const size_t reserved = reserved_bytes();
+  if (now == accounted_ && reserved == accounted_reserved_) return;
+  worker_.buffers().add(static_cast<int64_t>(now) - static_cast<int64_t>(accounted_),
+                        static_cast<int64_t>(reserved) - static_cast<int64_t>(accounted_reserved_));
   accounted_ = now;
+  accounted_reserved_ = reserved;
 }
 
 void StreamConnection::attach(int fd) {

@@ -57,8 +57,10 @@ class StreamConnection {
   // wherever those change (reads, writes, decoding); cheap when nothing did.
   void account();
   // Bytes held outside in_ and out_ that the total budget counts (a
-  // client's results waiting behind an earlier reply).
+  // client's results waiting behind an earlier reply), and of them the
+  // part only reserved for replies still expected.
   virtual size_t extra_buffered_bytes() const { return 0; }
+  virtual size_t reserved_bytes() const { return 0; }
 
   // The socket is readable (read interest on).
   virtual void on_readable() = 0;
@@ -86,7 +88,8 @@ class StreamConnection {
   bool reading_ = false;
   bool writing_ = false;  // EV_WRITE armed: the kernel buffer was full
   bool dirty_ = false;
-  size_t accounted_ = 0;  // what account() last told the worker's buffer account
+  size_t accounted_ = 0;           // what account() last told the worker's buffer account
+  size_t accounted_reserved_ = 0;  // ... and of it, reserved
 };
 
 }  // namespace moxi

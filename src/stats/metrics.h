@@ -72,7 +72,10 @@ enum class MetricScope : uint8_t { Worker, Process };
   X(buffer_refusals_total, Counter, Worker, "requests", "",                                                           \
     "requests answered out of memory after waiting buffer_wait for buffer room")                                      \
   X(buffer_bytes, Gauge, Worker, "bytes", "", "bytes buffered in moxi now: client and backend input and output")      \
-  X(buffer_bytes_peak, Gauge, Process, "bytes", "", "the most bytes buffered at once since start")                   \
+  X(buffer_reserved_bytes, Gauge, Worker, "bytes", "",                                                                \
+    "bytes the total budget reserves now for replies still expected (requests in flight x mean reply size)")          \
+  X(buffer_bytes_peak, Gauge, Process, "bytes", "",                                                                   \
+    "the most bytes buffered and reserved at once since start (what buffer_max bounds)")                              \
   X(buffer_max_bytes, Gauge, Process, "bytes", "", "the total buffer budget (buffer_max; 0 = none)")                 \
   X(backend_in_backoff, Gauge, Worker, "workers", "server",                                                           \
     "workers that have this backend server in reconnect back-off")                                                    \

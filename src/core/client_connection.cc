@@ -101,9 +101,6 @@ void ClientConnection::process_input() {
         break;
       }
       unread = in_.size();
-      // The value left in_ for the request: say so before dispatch hands it
-      // to a backend connection, whose account would count it a second time.
-      account();
       // memcached stops reading at quit and at a request it closes after:
       // nothing pipelined behind it is executed.
       if (ex->request.op == protocol::Op::Quit || ex->request.close_after) stop_after_ = true;
@@ -115,9 +112,15 @@ void ClientConnection::process_input() {
       ++awaiting_;
       worker_.metrics().inc(Metric::requests_total);
       worker_.dispatch(ex, bucket);
-      account();  // what this request is expected to bring counts before the next one is decoded
+      // What this request is expected to bring counts before the next one
+      // is decoded (the cheap way: account() below settles the batch).
+      if (!ex->complete()) count_reserved(expected_reply_bytes());
       if (unread == 0) input_exhausted = true;
     }
+    // The batch decoded (values moved on, swallowed bytes gone): settle the
+    // account once. A backend connection counts the requests it was handed
+    // when it flushes, at the end of the loop turn: never twice.
+    account();
     // After end of input, a half-sent request can never complete: what is
     // left to do is answering what was decoded.
     if (stop_after_ || (input_ended_ && input_exhausted)) closing_ = true;
@@ -192,9 +195,11 @@ void ClientConnection::resume_after_buffer_wait(bool refuse) {
   process_input();
 }
 
-size_t ClientConnection::reserved_bytes() const {
-  return awaiting_ * (mean_reply_bytes_ != 0 ? mean_reply_bytes_ : worker_.typical_reply_bytes());
+size_t ClientConnection::expected_reply_bytes() const {
+  return mean_reply_bytes_ != 0 ? mean_reply_bytes_ : worker_.typical_reply_bytes();
 }
+
+size_t ClientConnection::reserved_bytes() const { return awaiting_ * expected_reply_bytes(); }
 
 size_t ClientConnection::inflight_allowed() const {
   const ProxySettings& settings = worker_.settings();
@@ -248,8 +253,9 @@ void ClientConnection::write_completed() {
     }
     worker_.exchanges().put(ex);
   }
+  // The output written is counted when it is flushed, at the end of this
+  // loop turn (mark_dirty): counting it here too would cost every reply.
   if (wrote) mark_dirty();
-  account();
   if (closing_ && inflight_.empty() && output_size() == 0) close();
   finish_if_idle();
 }

@@ -75,6 +75,7 @@ class ClientConnection final : public StreamConnection {
   // connection's input; the budget errs on the safe side.)
   size_t extra_buffered_bytes() const override { return held_bytes_ + reserved_bytes(); }
   size_t reserved_bytes() const override;
+  size_t expected_reply_bytes() const;  // of one request in flight
   // Total budget full past buffer_wait: `req`, if it would reach a backend,
   // becomes the out-of-memory refusal (see the file comment).
   void refuse_for_buffers(protocol::Request& req);

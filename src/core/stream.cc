@@ -27,6 +27,8 @@ StreamConnection::~StreamConnection() {
   worker_.buffers().add(-static_cast<int64_t>(accounted_), -static_cast<int64_t>(accounted_reserved_));
 }
 
+void StreamConnection::worker_buffers_add(int64_t bytes, int64_t reserved) { worker_.buffers().add(bytes, reserved); }
+
 void StreamConnection::account() {
   const size_t now = in_.size() + out_.size() + extra_buffered_bytes();
   const size_t reserved = reserved_bytes();
@@ -94,7 +96,7 @@ int StreamConnection::read_some() {
     const ssize_t n = ::recv(fd_, scratch, Worker::kReadScratchSize, 0);
     if (n > 0) {
       evbuffer_add(in_.get(), scratch, static_cast<size_t>(n));
-      account();
+      count_read(static_cast<size_t>(n));
       return static_cast<int>(n);
     }
     if (n == 0) return 0;
@@ -133,7 +135,7 @@ int StreamConnection::read_some() {
     left -= space[used].iov_len;
   }
   evbuffer_commit_space(in_.get(), space, used);
-  account();
+  count_read(static_cast<size_t>(n));
   return static_cast<int>(n);
 }
 

@@ -56,6 +56,17 @@ class StreamConnection {
   // connection holds now: input, output and extra_buffered_bytes(). Called
   // wherever those change (reads, writes, decoding); cheap when nothing did.
   void account();
+  // What a read added to in_, and a reservation made: counted without
+  // asking the buffers (the next account() settles any difference).
+  void count_read(size_t bytes) {
+    accounted_ += bytes;
+    worker_buffers_add(static_cast<int64_t>(bytes), 0);
+  }
+  void count_reserved(size_t bytes) {
+    accounted_ += bytes;
+    accounted_reserved_ += bytes;
+    worker_buffers_add(static_cast<int64_t>(bytes), static_cast<int64_t>(bytes));
+  }
   // Bytes held outside in_ and out_ that the total budget counts (a
   // client's results waiting behind an earlier reply), and of them the
   // part only reserved for replies still expected.
@@ -74,6 +85,7 @@ class StreamConnection {
   EvBuf out_;
 
  private:
+  void worker_buffers_add(int64_t bytes, int64_t reserved);
   // One send of the front of out_ (up to 16 extents); the bytes sent, or -1
   // with errno set.
   ssize_t send_some();

@@ -303,11 +303,11 @@ void ServerConnection::on_readable() {
       return;
     }
     waiting_.pop_front();
-    // The reply left in_ for its request: say so before the client's
-    // account counts it in its output.
-    account();
     worker_.on_op_done(op);
   }
+  // The replies left in_; their clients count them when they flush, at the
+  // end of this loop turn, so nothing is counted twice.
+  account();
   if (waiting_.empty() && in_.size() > 0) {
     // Bytes nobody asked for: the stream can no longer be trusted.
     worker_.metrics().inc(Metric::backend_desyncs_total);

@@ -64,7 +64,6 @@ class BufferAccount {
   // send), and bytes reserved for replies still expected.
   int64_t buffered() const { return bytes_ - reserved_; }
   int64_t reserved() const { return reserved_; }
-  const BufferBudget& budget() const { return budget_; }
 
  private:
   void publish();

@@ -149,23 +149,10 @@ void ClientConnection::count_limit(protocol::Limit limit) {
 
 void ClientConnection::refuse_for_buffers(protocol::Request& req) {
   using protocol::Op;
-  switch (req.op) {
-    case Op::Version:
-    case Op::Verbosity:
-    case Op::Noop:
-    case Op::Quit:
-      return;  // answered by moxi itself: costs no backend reply
-    case Op::Stats:
-      if (req.stats_args == "proxy" || req.stats_args.starts_with("proxy ")) return;
-      break;
-    case Op::Invalid:
-      // A decode error is answered as it is; a value refused by the
-      // swallowing limit (set above) is the storage command refused here.
-      if (req.limit != protocol::Limit::ValueSize) return;
-      break;
-    default:
-      break;
-  }
+  if (protocol::answered_by_proxy(req)) return;  // costs no backend reply
+  // A decode error is answered as it is; a value refused by the swallowing
+  // limit (set above) is the storage command refused here.
+  if (req.op == Op::Invalid && req.limit != protocol::Limit::ValueSize) return;
   const bool storage = req.op == Op::Set || req.op == Op::Add || req.op == Op::Replace || req.op == Op::Append ||
                        req.op == Op::Prepend || req.op == Op::Invalid;
   // memcached unlinks the old item of a plain set it cannot store, so no

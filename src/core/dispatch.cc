@@ -52,33 +52,21 @@ void Worker::drop_if_retired(const Bucket* bucket) {
 void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket) {
   protocol::Request& req = ex->request;
   req.prepare_results();
-  switch (req.op) {
-    case Op::Invalid:
-      // A SET refused as too large carries its key: memcached unlinks the
-      // old item then, so the refusal goes to the key's server as a delete.
-      if ((req.limit == protocol::Limit::ValueSize || req.limit == protocol::Limit::Memory) && req.key_count() == 1 &&
-          bucket) {
-        req.op = Op::Delete;
-        req.cas = 0;
-        req.unlink_after_refusal = true;
-        break;
-      }
+  if (req.op == Op::Invalid) {
+    // A SET refused as too large carries its key: memcached unlinks the
+    // old item then, so the refusal goes to the key's server as a delete.
+    if ((req.limit == protocol::Limit::ValueSize || req.limit == protocol::Limit::Memory) && req.key_count() == 1 &&
+        bucket) {
+      req.op = Op::Delete;
+      req.cas = 0;
+      req.unlink_after_refusal = true;
+    } else {
       answer_locally(ex);
       return;
-    case Op::Version:
-    case Op::Verbosity:
-    case Op::Noop:
-    case Op::Quit:
-      answer_locally(ex);
-      return;
-    case Op::Stats:
-      if (req.stats_args == "proxy" || req.stats_args.rfind("proxy ", 0) == 0) {
-        answer_locally(ex);
-        return;
-      }
-      break;
-    default:
-      break;
+    }
+  } else if (protocol::answered_by_proxy(req)) {
+    answer_locally(ex);
+    return;
   }
   if (!bucket) {
     // Started from a config URL and no map has arrived yet.

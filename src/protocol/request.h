@@ -282,6 +282,22 @@ struct Request {
   }
 };
 
+// A command the proxy answers itself, never sent to a backend: version,
+// verbosity, noop, quit and "stats proxy [...]" (decode errors aside).
+inline bool answered_by_proxy(const Request& req) {
+  switch (req.op) {
+    case Op::Version:
+    case Op::Verbosity:
+    case Op::Noop:
+    case Op::Quit:
+      return true;
+    case Op::Stats:
+      return req.stats_args == "proxy" || req.stats_args.starts_with("proxy ");
+    default:
+      return false;
+  }
+}
+
 // The result of key `i` (or of the keyless op); a request the core left
 // without results reads as a proxy error rather than crashing an encoder.
 inline const Result& req_result(const Request& req, size_t i) {

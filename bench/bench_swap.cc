@@ -38,7 +38,7 @@ void BM_SwapToEveryWorker(benchmark::State& state) {
   settings.listen_address = "127.0.0.1";
   moxi::App app(settings);
   moxi::SnapshotBuilder builder;
-  builder.add_port(moxi::PortBinding{0, build(docs[0])});
+  builder.add_port(0, build(docs[0]));
   std::shared_ptr<const moxi::Snapshot> first = builder.build();
   std::string error;
   if (!app.start(first, error)) {

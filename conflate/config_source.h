@@ -35,6 +35,7 @@ struct ConfigUpdate {
                                          // element named by its "name" (or "default" without one)
   std::string source;                    // the URL (password masked) or the file path
   bool from_cache = false;               // read from the config cache, not from `source` now
+  bool bucket_list = false;              // the {"buckets":[...]} form: a gateway's, however many it lists
 };
 
 struct SourceStatus {

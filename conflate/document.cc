@@ -27,8 +27,10 @@ const rapidjson::Value* member(const rapidjson::Value& object, std::string_view 
 
 }  // namespace
 
-vbucket::Result<std::vector<vbucket::Bucket>> parse_document(std::string_view text, std::string_view peer) noexcept {
+vbucket::Result<std::vector<vbucket::Bucket>> parse_document(std::string_view text, std::string_view peer,
+                                                             bool* bucket_list) noexcept {
   using R = vbucket::Result<std::vector<vbucket::Bucket>>;
+  if (bucket_list) *bucket_list = false;
   try {
     std::string name = "default";
     {
@@ -36,7 +38,10 @@ vbucket::Result<std::vector<vbucket::Bucket>> parse_document(std::string_view te
       doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
       if (!doc.HasParseError() && doc.IsObject()) {
         const rapidjson::Value* buckets = member(doc, "buckets");
-        if (buckets != nullptr && buckets->IsArray()) return vbucket::parse_buckets(text, peer);
+        if (buckets != nullptr && buckets->IsArray()) {
+          if (bucket_list) *bucket_list = true;
+          return vbucket::parse_buckets(text, peer);
+        }
         const rapidjson::Value* n = member(doc, "name");
         if (n != nullptr && n->IsString() && n->GetStringLength() > 0) name.assign(n->GetString(), n->GetStringLength());
       }

@@ -21,6 +21,9 @@
 
 namespace moxi::conflate {
 
-vbucket::Result<std::vector<vbucket::Bucket>> parse_document(std::string_view text, std::string_view peer) noexcept;
+// `bucket_list`, when given, is set to whether the document is of the
+// {"buckets":[...]} form (a gateway's, however many buckets it lists).
+vbucket::Result<std::vector<vbucket::Bucket>> parse_document(std::string_view text, std::string_view peer,
+                                                             bool* bucket_list = nullptr) noexcept;
 
 }  // namespace moxi::conflate

@@ -12,7 +12,7 @@ DocumentFilter::Verdict DocumentFilter::check(std::string_view document, std::st
     verdict.kind = Verdict::Kind::duplicate;
     return verdict;
   }
-  auto parsed = parse_document(document, peer);
+  auto parsed = parse_document(document, peer, &verdict.bucket_list);
   if (!parsed) {
     verdict.kind = Verdict::Kind::invalid;
     verdict.error = parsed.error();

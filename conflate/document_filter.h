@@ -31,6 +31,7 @@ class DocumentFilter {
     enum class Kind { deliver, duplicate, invalid };
     Kind kind = Kind::invalid;
     std::vector<vbucket::Bucket> buckets;  // deliver
+    bool bucket_list = false;              // deliver: of the {"buckets":[...]} form
     std::string error;                     // invalid: the vbucket library's message
   };
 

@@ -45,7 +45,7 @@ FileSource::Reload FileSource::reload() {
     case DocumentFilter::Verdict::Kind::deliver:
       break;
   }
-  if (on_update_) on_update_(ConfigUpdate{std::move(*text), std::move(verdict.buckets), path_, false});
+  if (on_update_) on_update_(ConfigUpdate{std::move(*text), std::move(verdict.buckets), path_, false, verdict.bucket_list});
   return Reload::delivered;
 }
 

@@ -136,7 +136,7 @@ bool HttpStreamSource::process(std::size_t index, std::vector<Piece>& pieces) {
         good = true;
         network_delivered_ = true;
         cached_document_.reset();
-        deliver(ConfigUpdate{std::move(piece.text), std::move(verdict.buckets), shown(index), false});
+        deliver(ConfigUpdate{std::move(piece.text), std::move(verdict.buckets), shown(index), false, verdict.bucket_list});
         break;
     }
   }
@@ -171,7 +171,7 @@ void HttpStreamSource::maybe_use_cache() {
   for (std::size_t i = 0; i < options_.urls.size(); ++i) urls += (i ? ", " : "") + shown(i);
   report(SourceStatus::Kind::using_cache, cache_->path(),
          "no config from " + urls + " yet; using the cached config " + cache_->path());
-  deliver(ConfigUpdate{std::move(document), std::move(verdict.buckets), cache_->path(), true});
+  deliver(ConfigUpdate{std::move(document), std::move(verdict.buckets), cache_->path(), true, verdict.bucket_list});
 }
 
 void HttpStreamSource::wait(std::chrono::milliseconds delay) {

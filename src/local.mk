@@ -7,6 +7,7 @@ src_libmoxi_a_SOURCES = \
 	src/util/log.cc src/util/log.h \
 	src/protocol/request.h src/protocol/value_bytes.h \
 	src/routing/snapshot.cc src/routing/snapshot.h \
+	src/routing/bucket_access.cc src/routing/bucket_access.h \
 	src/upstream/server_connection.cc src/upstream/server_connection.h \
 	src/upstream/server_group.cc src/upstream/server_group.h \
 	src/upstream/request_timer.h \
@@ -24,6 +25,7 @@ src_libmoxi_a_SOURCES = \
 	src/core/memory_trim.cc src/core/memory_trim.h \
 	src/core/notify.cc src/core/notify.h \
 	src/core/reload.cc src/core/reload.h \
+	src/core/served_buckets.cc src/core/served_buckets.h \
 	src/core/settings.h \
 	src/core/static_config.cc src/core/static_config.h \
 	src/core/url_source_options.cc src/core/url_source_options.h \

@@ -143,10 +143,14 @@ int main(int argc, char** argv) {
     return moxi::kExitFailure;
   }
   moxi::route_libevent_log();
-  // libsasl2's client side, once, before any worker thread starts.
-  if (!options.behaviors.usr.empty() && !moxi::init_sasl_library(error)) {
-    std::cerr << "moxi: " << error << "\n";
-    return moxi::kExitFailure;
+  // libsasl2's client side, once, before any worker thread starts: for
+  // -Z usr, and for the buckets with a saslPassword any map may bring.
+  if (!moxi::init_sasl_library(error)) {
+    if (!options.behaviors.usr.empty()) {
+      std::cerr << "moxi: " << error << "\n";
+      return moxi::kExitFailure;
+    }
+    moxi::log::warning(error + ": buckets with a password cannot be reached");
   }
   std::vector<moxi::UrlPort> url_ports;
   std::shared_ptr<const moxi::Snapshot> snapshot = moxi::build_initial_snapshot(options, url_ports, error);

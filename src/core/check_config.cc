@@ -102,6 +102,14 @@ std::optional<conflate::ConfigUpdate> fetch_first_map(const UrlSource& url, cons
   return std::nullopt;
 }
 
+// Every bucket; for a gateway, where new connections start.
+void describe_port(const ServedBuckets& served, std::ostream& out) {
+  for (const auto& bucket : served.buckets) describe_bucket(*bucket, out);
+  if (served.buckets.size() > 1 || !served.start)
+    out << "  new connections start on " << (served.start ? "bucket " + served.start->name : std::string("no bucket"))
+        << "; binary clients choose another with SASL PLAIN (user = bucket name)\n";
+}
+
 }  // namespace
 
 bool check_config_requested(const std::vector<std::string>& args) {
@@ -127,10 +135,10 @@ int check_config(const ParseOutcome& parsed, std::ostream& out, std::ostream& er
       out << (url->auth ? " (HTTP user " + url->auth->user + ")" : std::string()) << "\n";
       std::string error;
       auto update = fetch_first_map(*url, options.behaviors, error);
-      const vbucket::Bucket* chosen = update ? pick_bucket(*update) : nullptr;
-      if (chosen) {
+      if (update && !update->buckets.empty()) {
         out << "  fetched from " << update->source << ":\n";
-        describe_bucket(*served_bucket(*chosen, options.behaviors.downstream_protocol), out);
+        describe_port(serve_buckets(update->buckets, update->bucket_list, MapSource::ClusterManager,
+                                   bucket_rules(options.behaviors)), out);
       } else {
         err << "moxi: port " << options.behaviors.port_listen << ": "
             << (update ? "the map from " + update->source + " has no bucket" : "no valid map fetched: " + error)
@@ -161,8 +169,8 @@ int check_config(const ParseOutcome& parsed, std::ostream& out, std::ostream& er
     }
     const auto& section = std::get<StaticSection>(source);
     std::string error;
-    auto bucket = build_static_bucket(section, options.behaviors.downstream_protocol, error);
-    if (!bucket) {
+    auto served = build_static_buckets(section, bucket_rules(options.behaviors), error);
+    if (!served) {
       err << "moxi: " << error << "\n";
       ok = false;
       continue;
@@ -171,7 +179,7 @@ int check_config(const ParseOutcome& parsed, std::ostream& out, std::ostream& er
     const std::string& file = section.config_file.empty() ? section.file : section.config_file;
     if (!file.empty()) out << " from " << file;
     out << ":\n";
-    describe_bucket(*bucket, out);
+    describe_port(*served, out);
   }
   out << (ok ? "configuration OK\n" : "");
   return ok ? kExitOk : kExitFailure;

@@ -6,6 +6,8 @@
 #include <algorithm>
 
 #include "src/core/worker.h"
+#include "src/protocol/binary_format.h"
+#include "src/routing/bucket_access.h"
 
 namespace moxi {
 
@@ -71,11 +73,14 @@ void ClientConnection::process_input() {
     codec_ = first == 0x80 ? protocol::make_binary_client_codec(settings.limits)
                            : protocol::make_ascii_client_codec(settings.limits);
   }
-  const std::shared_ptr<const Bucket>& bucket = worker_.snapshot().ports[port_index_].bucket;
   if (refusing_ && !refusing_get_line_ && !worker_.buffers().full()) refusing_ = false;
   // Refusing: every value is "too large", so the decoder swallows it as it
   // arrives instead of buffering it (refuse_for_buffers answers it).
-  codec_->set_max_value_length(refusing_ ? 0 : item_size_for(settings, bucket && bucket->vbucket_routing()));
+  auto limit_values = [&] {
+    const std::shared_ptr<const Bucket>& bucket = current_bucket();
+    codec_->set_max_value_length(refusing_ ? 0 : item_size_for(settings, bucket && bucket->vbucket_routing()));
+  };
+  limit_values();
   uint64_t decoded_at_us = 0;  // one clock read per batch: these requests arrived together
   for (;;) {
     in_process_ = true;
@@ -111,7 +116,9 @@ void ClientConnection::process_input() {
       inflight_.push_back(ex);
       ++awaiting_;
       worker_.metrics().inc(Metric::requests_total);
-      worker_.dispatch(ex, bucket);
+      const bool sasl = ex->request.op == protocol::Op::Sasl;
+      worker_.dispatch(ex, current_bucket(), why_no_bucket_);
+      if (sasl) limit_values();  // the next request may be for another bucket
       // What this request is expected to bring counts before the next one
       // is decoded (the cheap way: account() below settles the batch).
       if (!ex->complete()) count_reserved(expected_reply_bytes());
@@ -134,6 +141,79 @@ void ClientConnection::process_input() {
     if (closed_ || closing_ || stop_after_ || !window_stopped || in_.size() == 0 || inflight_.size() >= inflight_allowed())
       break;
   }
+}
+
+uint64_t ClientConnection::worker_snapshot_generation() const { return worker_.snapshot().generation; }
+
+const std::shared_ptr<const Bucket>& ClientConnection::resolve_bucket() {
+  const Snapshot& snapshot = worker_.snapshot();
+  bucket_generation_ = snapshot.generation;
+  const PortBinding& port = snapshot.ports[port_index_];
+  if (choice_ == BucketChoice::PortStart && port.has_map()) {
+    // Bound by name from now on: a later map never moves this connection
+    // to another bucket.
+    if (port.bucket) {
+      choice_ = BucketChoice::Named;
+      bucket_name_ = port.bucket->name;
+    } else {
+      choice_ = BucketChoice::None;
+    }
+  }
+  const std::shared_ptr<const Bucket>* found = nullptr;
+  if (choice_ == BucketChoice::Named) found = port.find(bucket_name_);
+  why_no_bucket_ = choice_ == BucketChoice::PortStart ? NoBucket::AwaitingMap : NoBucket::Unauthorized;
+  if (found) {
+    bucket_ = *found;
+  } else {
+    bucket_.reset();
+  }
+  return bucket_;
+}
+
+void ClientConnection::choose_bucket(std::string name) {
+  choice_ = name.empty() ? BucketChoice::None : BucketChoice::Named;
+  bucket_name_ = std::move(name);
+  bucket_generation_ = kUnresolved;
+}
+
+void ClientConnection::answer_sasl(protocol::Request& req) {
+  namespace binary = protocol::binary;
+  protocol::Result& r = req.results[0];
+  const uint8_t opcode = req.opcode;
+  if (opcode == static_cast<uint8_t>(binary::Opcode::SaslListMechs)) {
+    r.message = "PLAIN";
+    return;
+  }
+  const PortBinding& port = worker_.snapshot().ports[port_index_];
+  if (opcode == static_cast<uint8_t>(binary::Opcode::SaslAuth) && req.key_count() == 1 && req.key(0) == "PLAIN") {
+    if (!port.has_map()) {
+      // Nothing to authenticate against yet: try again, not "wrong password".
+      r.status = protocol::Status::TemporaryFailure;
+      return;
+    }
+    // PLAIN data is small; anything larger is not a credential.
+    constexpr size_t kMaxPlainBytes = 1024;
+    std::string data;
+    const size_t length = req.value.size();
+    if (length <= kMaxPlainBytes) {
+      data.resize(length);
+      evbuffer_copyout(req.value.get(), data.data(), length);
+    }
+    if (const auto credentials = parse_plain(data)) {
+      if (const std::shared_ptr<const Bucket>* bucket = authenticate_plain(port, credentials->user, credentials->password)) {
+        choose_bucket((*bucket)->name);
+        worker_.metrics().inc(Metric::client_auth_total);
+        r.message = "Authenticated";
+        return;
+      }
+    }
+  }
+  // A wrong mechanism, bucket or password, or a SASL_STEP (PLAIN has no
+  // steps): refused, and the connection is left on no bucket, so that
+  // nothing it sends next reaches the bucket it was on.
+  choose_bucket("");
+  worker_.metrics().inc(Metric::client_auth_failures_total);
+  r.status = protocol::Status::AuthError;
 }
 
 void ClientConnection::count_limit(protocol::Limit limit) {

@@ -22,6 +22,14 @@
 // waits for ever; a set's value is then swallowed unbuffered, and the old
 // value of a refused set is unlinked, as memcached does.
 //
+// Buckets (see src/routing/bucket_access.h): a connection starts on its
+// port's start bucket, bound by name once the port has a map, and a binary
+// client may choose another with SASL PLAIN. It never moves to another
+// bucket because the map changed: if its bucket leaves the map, or it has
+// none (the start bucket is none, or an authentication failed), its data
+// commands are refused as the null bucket's ("SERVER_ERROR unauthorized,
+// null bucket"; binary AUTH_ERROR) and reach no server.
+//
 // Thread contract: owned by its worker, used only on the worker thread.
 #pragma once
 
@@ -53,6 +61,10 @@ class ClientConnection final : public StreamConnection {
   // Reply bytes held for this client: unsent output plus answered results
   // waiting behind an earlier reply (what the client budget bounds).
   size_t buffered_bytes() const { return output_size() + held_bytes_; }
+  // A SASL request of this connection (Worker::answer_locally): fills its
+  // result and, for a successful SASL_AUTH, switches the connection to the
+  // bucket it authenticated for; a failed one leaves it on no bucket.
+  void answer_sasl(protocol::Request& req);
   // The worker is draining (shutdown): keep serving what the client sends,
   // and once it is idle (nothing in flight, every reply written, nothing
   // more to read) send FIN (shutdown SHUT_WR) so the client reads every
@@ -88,12 +100,29 @@ class ClientConnection final : public StreamConnection {
   // Requests that may be in flight now (see the file comment).
   size_t inflight_allowed() const;
 
+  // The bucket requests decoded now go to; null when none (why_no_bucket_).
+  const std::shared_ptr<const Bucket>& current_bucket() {
+    return worker_snapshot_generation() == bucket_generation_ ? bucket_ : resolve_bucket();
+  }
+  const std::shared_ptr<const Bucket>& resolve_bucket();
+  uint64_t worker_snapshot_generation() const;
+  void choose_bucket(std::string name);
+
   void close();
   // Draining: half-closes the connection when it is idle.
   void finish_if_idle();
 
   size_t port_index_;
   uint64_t id_;
+  // Which bucket: the port's start bucket until the port has a map, then
+  // the bucket named bucket_name_, or none.
+  enum class BucketChoice : uint8_t { PortStart, Named, None };
+  BucketChoice choice_ = BucketChoice::PortStart;
+  std::string bucket_name_;
+  static constexpr uint64_t kUnresolved = ~uint64_t{0};
+  uint64_t bucket_generation_ = kUnresolved;  // snapshot generation bucket_ was looked up in
+  std::shared_ptr<const Bucket> bucket_;
+  NoBucket why_no_bucket_ = NoBucket::AwaitingMap;
   std::unique_ptr<protocol::ClientCodec> codec_;
   Fifo<Exchange*> inflight_;        // in request order; allocates nothing while idle
   size_t held_bytes_ = 0;           // sum of held_bytes of the complete exchanges behind the head

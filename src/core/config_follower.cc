@@ -10,23 +10,8 @@
 
 namespace moxi {
 
-const vbucket::Bucket* pick_bucket(const conflate::ConfigUpdate& update) {
-  if (update.buckets.empty()) return nullptr;
-  for (const auto& b : update.buckets)
-    if (b.name == "default") return &b;
-  return &update.buckets.front();
-}
-
-std::shared_ptr<const Bucket> served_bucket(const vbucket::Bucket& chosen, DownstreamProtocol configured) {
-  const bool vbucket = chosen.config->distribution() == vbucket::Distribution::vbucket;
-  const protocol::Protocol downstream = effective_downstream_protocol(configured, vbucket) == DownstreamProtocol::Binary
-                                            ? protocol::Protocol::Binary
-                                            : protocol::Protocol::Ascii;
-  return make_bucket(chosen.name, chosen.config, downstream);
-}
-
 ConfigFollower::ConfigFollower(App& app, const UrlSource& source, const Behaviors& behaviors, size_t port_index)
-    : app_(app), port_index_(port_index), downstream_protocol_(behaviors.downstream_protocol) {
+    : app_(app), port_index_(port_index), rules_(bucket_rules(behaviors)) {
   source_ = std::make_unique<conflate::HttpStreamSource>(
       conflate::http_options_from(source, behaviors),
       [this](conflate::ConfigUpdate update) {
@@ -54,28 +39,53 @@ void ConfigFollower::report(const conflate::SourceStatus& status) {
              line);
 }
 
+namespace {
+
+// The document serves the same buckets, with the same texts, as `port` now.
+bool same_buckets(const PortBinding& port, const conflate::ConfigUpdate& update) {
+  if (port.buckets.size() != update.buckets.size()) return false;
+  for (size_t i = 0; i < update.buckets.size(); ++i) {
+    const Bucket& old = *port.buckets[i];
+    if (old.name != update.buckets[i].name || !old.config->same_document(update.buckets[i].config->document()))
+      return false;
+  }
+  return true;
+}
+
+std::string describe(const Bucket& b) {
+  return "bucket " + b.name + ", " + std::to_string(b.config->num_servers()) + " servers, " +
+         (b.vbucket_routing() ? std::to_string(b.config->num_vbuckets()) + " vBuckets" : std::string("ketama"));
+}
+
+}  // namespace
+
 void ConfigFollower::apply(const conflate::ConfigUpdate& update, std::chrono::steady_clock::time_point arrived) {
   const std::shared_ptr<const Snapshot>& current = app_.current();
-  const vbucket::Bucket* chosen = pick_bucket(update);
-  if (!chosen) {
+  if (update.buckets.empty()) {
     log::warning("config from " + update.source + " has no bucket; keeping generation " +
                  std::to_string(current->generation));
     return;
   }
   if (log::enabled(log::Level::Debug))
     log::debug("config document from " + update.source + ": " + std::to_string(update.document.size()) + " bytes");
-  const auto& old = current->ports[port_index_].bucket;
-  if (old && old->name == chosen->name && old->config->same_document(chosen->config->document())) return;
-  const bool vbucket = chosen->config->distribution() == vbucket::Distribution::vbucket;
+  if (same_buckets(current->ports[port_index_], update)) return;
   // Build the whole snapshot first; workers see it only once it is complete.
+  ServedBuckets served =
+      serve_buckets(update.buckets, update.bucket_list, MapSource::ClusterManager, rules_, &current->ports[port_index_]);
+  std::string what;
+  if (served.buckets.size() == 1 && !update.bucket_list) {
+    what = describe(*served.buckets.front());
+  } else {
+    what = std::to_string(served.buckets.size()) + " buckets:";
+    for (const auto& b : served.buckets) what += " " + b->name;
+    what += "; new connections start on " + (served.start ? "bucket " + served.start->name : std::string("no bucket"));
+  }
   SnapshotBuilder builder(*current);
   builder.set_source(update.source);
-  builder.set_bucket(port_index_, served_bucket(*chosen, downstream_protocol_));
+  builder.set_buckets(port_index_, std::move(served.buckets), std::move(served.start));
   std::shared_ptr<const Snapshot> next = builder.build();
   log::info("config generation " + std::to_string(next->generation) + " from " + update.source +
-            (update.from_cache ? " (cached copy)" : "") + ": bucket " + chosen->name + ", " +
-            std::to_string(chosen->config->num_servers()) + " servers, " +
-            (vbucket ? std::to_string(chosen->config->num_vbuckets()) + " vBuckets" : std::string("ketama")));
+            (update.from_cache ? " (cached copy)" : "") + ": " + what);
   // The last worker to switch reports how long the swap took, from the
   // document's arrival to every worker serving it.
   const uint64_t generation = next->generation;

@@ -15,20 +15,14 @@
 #include "conflate/config_source.h"
 #include "src/core/app.h"
 #include "src/core/options.h"
+#include "src/core/served_buckets.h"
 
 namespace moxi {
 
-// Which bucket of a document a port serves: the only one, else "default",
-// else the first (a {"buckets":[...]} document lists "default" first).
-// Null when the document has none.
-const vbucket::Bucket* pick_bucket(const conflate::ConfigUpdate& update);
-// The Bucket a port serves for `chosen` (servers resolved: may block on DNS,
-// so never on a worker), with the downstream protocol `configured` gives it.
-std::shared_ptr<const Bucket> served_bucket(const vbucket::Bucket& chosen, DownstreamProtocol configured);
-
 class ConfigFollower {
  public:
-  // `port_index` is the snapshot port (port_listen) the followed bucket serves.
+  // `port_index` is the snapshot port (port_listen) that serves every
+  // bucket of the followed document (one, or a gateway's several).
   ConfigFollower(App& app, const UrlSource& source, const Behaviors& behaviors, size_t port_index);
   ~ConfigFollower();
   ConfigFollower(const ConfigFollower&) = delete;
@@ -44,7 +38,7 @@ class ConfigFollower {
 
   App& app_;
   size_t port_index_;
-  DownstreamProtocol downstream_protocol_;
+  BucketRules rules_;
   std::unique_ptr<conflate::ConfigSource> source_;
 };
 

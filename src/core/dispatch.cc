@@ -29,13 +29,15 @@ Worker::BucketState& Worker::state_for(const std::shared_ptr<const Bucket>& buck
   state.bucket = bucket;
   if (bucket->vbucket_routing()) state.view = std::make_unique<vbucket::VBucketView>(bucket->config);
   state.groups.reserve(bucket->servers.size());
-  for (const auto& server : bucket->servers) state.groups.push_back(&server_group(server, bucket->downstream_protocol));
+  for (const auto& server : bucket->servers)
+    state.groups.push_back(&server_group(server, bucket->downstream_protocol, bucket->backend_auth));
   return buckets_.emplace(bucket.get(), std::move(state)).first->second;
 }
 
 bool Worker::in_snapshot(const Bucket* bucket) const {
   for (const auto& binding : snapshot_->ports)
-    if (binding.bucket.get() == bucket) return true;
+    for (const auto& b : binding.buckets)
+      if (b.get() == bucket) return true;
   return false;
 }
 
@@ -49,7 +51,7 @@ void Worker::drop_if_retired(const Bucket* bucket) {
   buckets_.erase(bucket);
 }
 
-void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket) {
+void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket, NoBucket why) {
   protocol::Request& req = ex->request;
   req.prepare_results();
   if (req.op == Op::Invalid) {
@@ -69,8 +71,13 @@ void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket)
     return;
   }
   if (!bucket) {
-    // Started from a config URL and no map has arrived yet.
-    for (auto& r : req.results) r.server_error(Status::TemporaryFailure, "proxy no cluster map loaded yet");
+    if (why == NoBucket::Unauthorized) {
+      // The original's null bucket: nothing of any bucket is reached.
+      metrics_.inc(Metric::null_bucket_requests_total);
+      for (auto& r : req.results) r.server_error(Status::AuthError, "unauthorized, null bucket");
+    } else {
+      for (auto& r : req.results) r.server_error(Status::TemporaryFailure, "proxy no cluster map loaded yet");
+    }
     finish(ex);
     return;
   }
@@ -137,6 +144,7 @@ void Worker::expire_waiters() {
 void Worker::answer_locally(Exchange* ex) {
   protocol::Request& req = ex->request;
   if (req.op == Op::Version) req.results[0].message = settings_.version;
+  if (req.op == Op::Sasl && ex->client) ex->client->answer_sasl(req);
   if (req.op == Op::Stats) {
     answer_stats_proxy(ex);
     return;

@@ -17,6 +17,12 @@
 
 namespace moxi {
 
+// Why a request has no bucket to go to (Worker::dispatch).
+enum class NoBucket : uint8_t {
+  AwaitingMap,   // its port follows a URL whose first map has not arrived
+  Unauthorized,  // the null bucket: its connection has no bucket
+};
+
 class ClientConnection;
 struct Exchange;
 struct Histogram;

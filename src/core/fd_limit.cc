@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <set>
+#include <tuple>
 #include <utility>
 
 namespace moxi {
@@ -38,13 +39,14 @@ DescriptorNeed descriptor_need(const Snapshot& snapshot, const DescriptorInputs&
   DescriptorNeed need;
   const uint64_t workers = in.workers < 1 ? 1 : in.workers;
   need.clients = in.clients;
-  // Workers keep their backend connections per (server, protocol): count
-  // those pairs once, however many ports name the same server.
-  std::set<std::pair<std::string, protocol::Protocol>> servers;
+  // Workers keep their backend connections per (server, protocol, backend
+  // credentials): count those once, however many ports name the same server.
+  std::set<std::tuple<std::string, protocol::Protocol, std::string, std::string>> servers;
   for (const PortBinding& binding : snapshot.ports)
-    if (binding.bucket)
-      for (const BackendServer& server : binding.bucket->servers)
-        servers.emplace(server.address, binding.bucket->downstream_protocol);
+    for (const auto& bucket : binding.buckets)
+      for (const BackendServer& server : bucket->servers)
+        servers.emplace(server.address, bucket->downstream_protocol, bucket->backend_auth.user,
+                        bucket->backend_auth.select_bucket);
   const uint64_t per_server = in.downstream_conn_max == 0 ? 16 : in.downstream_conn_max;
   need.backends = workers * servers.size() * per_server;
   need.listeners = snapshot.ports.size() * (in.every_interface ? 2 : 1) * (in.reuse_port ? workers : 1);

@@ -168,7 +168,7 @@ bool is_file_value(std::string_view v) { return v.starts_with('.') || v.starts_w
 
 using Field = std::variant<std::monostate, std::chrono::milliseconds Behaviors::*, uint32_t Behaviors::*, uint64_t Behaviors::*,
                            uint16_t Behaviors::*, std::optional<uint16_t> Behaviors::*, bool Behaviors::*, DownstreamProtocol Behaviors::*,
-                           std::string Behaviors::*>;
+                           std::string Behaviors::*, std::optional<std::string> Behaviors::*>;
 
 struct BehaviorEntry {
   BehaviorKeyInfo info;
@@ -252,7 +252,9 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"optimize_set", "", VK::String, G, "none", "fire-and-forget set (not implemented)"}, std::monostate{}},
     {{"downstream_weight", "", VK::Count, G, "0", "default server weight (give :WEIGHT per server)"},
      std::monostate{}},
-    {{"default_bucket_name", "", VK::String, G, "none", "multi-bucket gateway (not implemented)"}, std::monostate{}},
+    {{"default_bucket_name", "", VK::String, I, "first",
+      "bucket new client connections start on (gateway); empty = none: clients must authenticate"},
+     &B::default_bucket_name},
     {{"bucket", "", VK::String, I, "none",
       "after SASL, each new backend connection selects this bucket (SELECT_BUCKET, Couchbase Server 5.0 and later)"},
      &B::bucket},
@@ -401,7 +403,8 @@ void store(const Field& field, const ParsedValue& v, Behaviors& b) {
           b.*member = v.flag;
         } else if constexpr (std::is_same_v<M, DownstreamProtocol Behaviors::*>) {
           b.*member = v.protocol;
-        } else if constexpr (std::is_same_v<M, std::string Behaviors::*>) {
+        } else if constexpr (std::is_same_v<M, std::string Behaviors::*> ||
+                             std::is_same_v<M, std::optional<std::string> Behaviors::*>) {
           b.*member = v.text;
         }
       },
@@ -1280,6 +1283,8 @@ std::vector<std::pair<std::string, std::string>> behavior_values(const Behaviors
             value = p == DownstreamProtocol::Ascii ? "ascii" : p == DownstreamProtocol::Binary ? "binary" : "unset";
           } else if constexpr (std::is_same_v<M, std::string Behaviors::*>) {
             value = (b.*member).empty() ? "none" : member == &Behaviors::pwd ? "****" : b.*member;
+          } else if constexpr (std::is_same_v<M, std::optional<std::string> Behaviors::*>) {
+            value = !(b.*member) ? "first" : (b.*member)->empty() ? "none" : *(b.*member);
           }
         },
         e.field);

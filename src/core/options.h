@@ -64,6 +64,7 @@ struct Behaviors {
   std::string usr;                                               // SASL user for backends; HTTP user for URLs without auth
   std::string pwd;                                               // its password
   std::string bucket;                                            // SELECT_BUCKET after SASL on each backend conn
+  std::optional<std::string> default_bucket_name;                // bucket new clients start on; unset = the first (bucket_access.h)
   uint16_t port_listen = 11211;                                  // listen port for URL configurations (and bare JSON)
   std::string config_cache;                                      // last good config is kept here; "" = nowhere
   std::chrono::milliseconds config_stall_timeout{35000};         // a silent config stream is dead; 0 = never

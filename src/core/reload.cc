@@ -9,7 +9,7 @@
 namespace moxi {
 
 FileReloader::FileReloader(const Options& options)
-    : protocol_(options.behaviors.downstream_protocol), port_listen_(options.behaviors.port_listen) {
+    : rules_(bucket_rules(options.behaviors)), port_listen_(options.behaviors.port_listen) {
   texts_.resize(options.sources.size());
   auto file_for = [this](const std::string& path, bool section_file) -> File& {
     // A whole -z file configures several ports; a PORT = ./FILE section one.
@@ -92,12 +92,12 @@ void FileReloader::reload(App& app) {
     for (size_t k = 0; k < sections.size(); ++k) {
       const size_t index = file.port_index[k];
       if (sections[k].text == texts_[index]) continue;
-      auto bucket = build_static_bucket(sections[k], protocol_, error);
-      if (!bucket) {
+      auto served = build_static_buckets(sections[k], rules_, error);
+      if (!served) {
         log::error("SIGHUP: reload failed, keeping generation " + std::to_string(current->generation) + ": " + error);
         return;
       }
-      builder.set_bucket(index, std::move(bucket));
+      builder.set_buckets(index, std::move(served->buckets), std::move(served->start));
       changed.emplace_back(index, std::move(sections[k].text));
     }
   }
@@ -108,12 +108,15 @@ void FileReloader::reload(App& app) {
   std::shared_ptr<const Snapshot> next = builder.build();  // dated now: config_age restarts
   for (auto& [index, text] : changed) {
     texts_[index] = std::move(text);
-    const Bucket& b = *next->ports[index].bucket;
     const auto& bound = app.bound_ports();
     const int port = index < bound.size() ? bound[index] : next->ports[index].port;
-    log::info("config generation " + std::to_string(next->generation) + " from SIGHUP: port " + std::to_string(port) +
-              ": " + std::to_string(b.servers.size()) + " servers, " +
-              (b.vbucket_routing() ? std::to_string(b.config->num_vbuckets()) + " vBuckets" : std::string("ketama")));
+    for (const auto& bucket : next->ports[index].buckets) {
+      const Bucket& b = *bucket;
+      log::info("config generation " + std::to_string(next->generation) + " from SIGHUP: port " +
+                std::to_string(port) + ": " + (next->ports[index].buckets.size() > 1 ? "bucket " + b.name + ", " : "") +
+                std::to_string(b.servers.size()) + " servers, " +
+                (b.vbucket_routing() ? std::to_string(b.config->num_vbuckets()) + " vBuckets" : std::string("ketama")));
+    }
   }
   app.publish(std::move(next));
 }

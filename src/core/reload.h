@@ -21,6 +21,7 @@
 
 #include "src/core/app.h"
 #include "src/core/options.h"
+#include "src/core/served_buckets.h"
 
 namespace moxi {
 
@@ -47,7 +48,7 @@ class FileReloader {
 
   std::vector<File> files_;
   std::vector<std::string> texts_;  // per snapshot port: the CONFIG text in force ("" = not a file port)
-  DownstreamProtocol protocol_;
+  BucketRules rules_;
   uint16_t port_listen_;
 };
 

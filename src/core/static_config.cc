@@ -18,54 +18,62 @@ std::string where(const StaticSection& section, int port) {
   return w;
 }
 
-// A JSON section is one bucket, or moxi's {"buckets":[...]} of which a
-// static port serves the first (the "default" bucket when there is one).
-vbucket::Result<vbucket::ConfigPtr> parse_json_section(const std::string& text) {
-  auto single = vbucket::parse_config(text);
-  if (single.ok() || text.find("\"buckets\"") == std::string::npos) return single;
-  auto many = vbucket::parse_buckets(text);
-  if (!many.ok()) return vbucket::Result<vbucket::ConfigPtr>::failure(many.error());
-  return vbucket::Result<vbucket::ConfigPtr>::success(many.value().front().config);
+// A section is one bucket ("default"), or moxi's {"buckets":[...]}, every
+// bucket of which the port serves.
+vbucket::Result<std::vector<vbucket::Bucket>> parse_section(const StaticSection& section, bool& gateway) {
+  gateway = false;
+  using Many = vbucket::Result<std::vector<vbucket::Bucket>>;
+  auto one = [](vbucket::Result<vbucket::ConfigPtr> parsed) {
+    if (!parsed.ok()) return Many::failure(parsed.error());
+    return Many::success(std::vector<vbucket::Bucket>{vbucket::Bucket{"default", parsed.value()}});
+  };
+  if (!section.json) return one(vbucket::parse_server_list(section.text));
+  auto single = vbucket::parse_config(section.text);
+  if (single.ok() || section.text.find("\"buckets\"") == std::string::npos) return one(std::move(single));
+  auto many = vbucket::parse_buckets(section.text);
+  if (many.ok() && many.value().empty()) return Many::failure("the \"buckets\" list is empty");
+  gateway = true;
+  return many;
 }
 
 }  // namespace
 
-std::shared_ptr<const Bucket> build_static_bucket(const StaticSection& section, DownstreamProtocol configured,
+std::optional<ServedBuckets> build_static_buckets(const StaticSection& section, const BucketRules& rules,
                                                   std::string& error) {
-  auto parsed = section.json ? parse_json_section(section.text) : vbucket::parse_server_list(section.text);
+  bool gateway = false;
+  auto parsed = parse_section(section, gateway);
   if (!parsed.ok()) {
     error = where(section, section.port) + ": " + parsed.error();
-    return nullptr;
+    return std::nullopt;
   }
-  const bool vbucket = parsed.value()->distribution() == vbucket::Distribution::vbucket;
-  const protocol::Protocol downstream =
-      effective_downstream_protocol(configured, vbucket) == DownstreamProtocol::Binary ? protocol::Protocol::Binary
-                                                                                       : protocol::Protocol::Ascii;
-  return make_bucket("default", parsed.value(), downstream);
+  return serve_buckets(parsed.value(), gateway, MapSource::File, rules);
 }
 
 std::shared_ptr<const Snapshot> build_initial_snapshot(const Options& options, std::vector<UrlPort>& url_ports,
                                                        std::string& error) {
   SnapshotBuilder builder;
+  const BucketRules rules = bucket_rules(options.behaviors);
   bool warned_ascii = false;
   for (const ConfigSource& source : options.sources) {
     if (const auto* url = std::get_if<UrlSource>(&source)) {
       // Serves "no map yet" until the URL's first map; stats and /config
       // name the URL it waits for.
       url_ports.push_back(UrlPort{builder.port_count(), url});
-      builder.add_port(PortBinding{options.behaviors.port_listen, nullptr});
+      builder.add_port(options.behaviors.port_listen, nullptr);
       if (!url->urls.empty()) builder.set_source(url->urls.front());
       continue;
     }
     const auto* section = std::get_if<StaticSection>(&source);
-    auto bucket = build_static_bucket(*section, options.behaviors.downstream_protocol, error);
-    if (!bucket) return nullptr;
-    if (bucket->vbucket_routing() && options.behaviors.downstream_protocol == DownstreamProtocol::Ascii &&
-        !warned_ascii) {
-      log::warning("vBucket maps need the binary protocol; downstream_protocol=ascii ignored for them");
-      warned_ascii = true;
-    }
-    builder.add_port(PortBinding{section->port, std::move(bucket)});
+    auto served = build_static_buckets(*section, rules, error);
+    if (!served) return nullptr;
+    for (const auto& bucket : served->buckets)
+      if (bucket->vbucket_routing() && options.behaviors.downstream_protocol == DownstreamProtocol::Ascii &&
+          !warned_ascii) {
+        log::warning("vBucket maps need the binary protocol; downstream_protocol=ascii ignored for them");
+        warned_ascii = true;
+      }
+    builder.add_port(section->port, nullptr);
+    builder.set_buckets(builder.port_count() - 1, std::move(served->buckets), std::move(served->start));
   }
   if (builder.port_count() == 0) {
     error = "need cluster configuration (-z or URL); see moxi -h";

@@ -6,10 +6,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "src/core/options.h"
+#include "src/core/served_buckets.h"
 #include "src/routing/snapshot.h"
 
 namespace moxi {
@@ -19,9 +21,10 @@ struct UrlPort {
   const UrlSource* source;  // points into the Options
 };
 
-// The bucket a static section serves (parsed, validated, servers resolved).
-// On failure returns null and `error` names the port, the file and the reason.
-std::shared_ptr<const Bucket> build_static_bucket(const StaticSection& section, DownstreamProtocol configured,
+// The buckets a static section serves (parsed, validated, servers
+// resolved): one, or every bucket of a {"buckets":[...]} document. On
+// failure returns nullopt and `error` names the port, the file and the reason.
+std::optional<ServedBuckets> build_static_buckets(const StaticSection& section, const BucketRules& rules,
                                                   std::string& error);
 
 // On failure returns null and `error` names the section (port, file) and the

@@ -295,10 +295,11 @@ void Worker::install(std::shared_ptr<const Snapshot> snapshot) {
                std::to_string(snapshot_->generation));
   // Groups are keyed by server address, so servers that stay keep their
   // connections; the others close theirs as they become idle.
-  std::set<std::pair<std::string, protocol::Protocol>> wanted;
+  std::set<GroupKey> wanted;
   for (const auto& binding : snapshot_->ports)
-    if (binding.bucket)
-      for (const auto& server : binding.bucket->servers) wanted.emplace(server.address, binding.bucket->downstream_protocol);
+    for (const auto& bucket : binding.buckets)
+      for (const auto& server : bucket->servers)
+        wanted.insert(group_key(server, bucket->downstream_protocol, bucket->backend_auth));
   for (auto& [key, group] : groups_) group->set_retiring(wanted.count(key) == 0);
   std::vector<const Bucket*> stale;
   for (const auto& [bucket, state] : buckets_)
@@ -306,10 +307,11 @@ void Worker::install(std::shared_ptr<const Snapshot> snapshot) {
   for (const Bucket* bucket : stale) drop_if_retired(bucket);
 }
 
-ServerGroup& Worker::server_group(const BackendServer& server, protocol::Protocol protocol) {
-  auto key = std::make_pair(server.address, protocol);
+ServerGroup& Worker::server_group(const BackendServer& server, protocol::Protocol protocol, const BackendAuth& auth) {
+  GroupKey key = group_key(server, protocol, auth);
   auto it = groups_.find(key);
-  if (it == groups_.end()) it = groups_.emplace(key, std::make_unique<ServerGroup>(*this, server, protocol)).first;
+  if (it == groups_.end())
+    it = groups_.emplace(std::move(key), std::make_unique<ServerGroup>(*this, server, protocol, auth)).first;
   return *it->second;
 }
 

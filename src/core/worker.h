@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -112,7 +113,9 @@ class Worker final : public MetricsOwner {
   Pool<PendingOp>& ops() { return ops_; }
 
   void add_dirty(StreamConnection* conn) { dirty_.push_back(conn); }
-  ServerGroup& server_group(const BackendServer& server, protocol::Protocol protocol);
+  // The group of connections to `server` in `protocol` authenticated as
+  // `auth`: buckets of a gateway sharing a server each have their own.
+  ServerGroup& server_group(const BackendServer& server, protocol::Protocol protocol, const BackendAuth& auth);
   // A closed client connection is destroyed after the current loop turn.
   void retire(ClientConnection* conn);
   // Graceful shutdown (posted by the main thread): takes the connections
@@ -123,9 +126,9 @@ class Worker final : public MetricsOwner {
   // is gone (at once when there are none).
   void begin_drain(std::function<void()> done);
   bool draining() const { return draining_; }
-  // Routes a freshly decoded request (called by ClientConnection). A null
-  // bucket means no cluster map is loaded yet: the client is told so.
-  void dispatch(Exchange* exchange, const std::shared_ptr<const Bucket>& bucket);
+  // Routes a freshly decoded request (called by ClientConnection). With a
+  // null bucket, `why` says what the client is told.
+  void dispatch(Exchange* exchange, const std::shared_ptr<const Bucket>& bucket, NoBucket why = NoBucket::AwaitingMap);
   // Switches to a new snapshot (posted by the main thread). Requests already
   // admitted finish on the bucket they started with; new ones use the new
   // map. Connections to servers still in the map are kept; those to removed
@@ -229,7 +232,12 @@ class Worker final : public MetricsOwner {
   std::vector<std::unique_ptr<ListenerSlot>> listeners_;
   std::unordered_map<ClientConnection*, std::unique_ptr<ClientConnection>> clients_;
   std::vector<std::unique_ptr<ClientConnection>> graveyard_;
-  std::map<std::pair<std::string, protocol::Protocol>, std::unique_ptr<ServerGroup>> groups_;
+  // By address, protocol, user, password, selected bucket.
+  using GroupKey = std::tuple<std::string, protocol::Protocol, std::string, std::string, std::string>;
+  static GroupKey group_key(const BackendServer& server, protocol::Protocol protocol, const BackendAuth& auth) {
+    return {server.address, protocol, auth.user, auth.password, auth.select_bucket};
+  }
+  std::map<GroupKey, std::unique_ptr<ServerGroup>> groups_;
   std::unordered_map<const Bucket*, BucketState> buckets_;  // node-based: a state's address is stable
   const Bucket* last_bucket_ = nullptr;  // find_state's memo; cleared when that state is erased
   BucketState* last_state_ = nullptr;

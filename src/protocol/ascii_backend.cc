@@ -330,6 +330,7 @@ void AsciiBackendCodec::encode(BackendOp& op, evbuffer* out) {
       w.str("version\r\n");
       return;
     case Op::Quit:
+    case Op::Sasl:  // answered by the proxy
     case Op::Invalid:
       w.flush();
       return stand_in(op, kNotForwarded, out);

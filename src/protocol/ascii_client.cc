@@ -926,6 +926,7 @@ void AsciiClientCodec::encode(const Request& req, evbuffer* out) {
       return;
     case Op::Quit:
     case Op::Noop:  // binary only; an ascii client never sends it
+    case Op::Sasl:  // binary only
       return;
     case Op::Set:
     case Op::Add:

@@ -183,6 +183,7 @@ void BinaryBackendCodec::encode(BackendOp& op, evbuffer* out) {
                   static_cast<uint8_t>(req.extras.size()), req.key(op.key_indexes[0]), req.value.get(), req.datatype);
       return;
     case Op::Quit:
+    case Op::Sasl:  // answered by the proxy
     case Op::Invalid:
       // Never forwarded (QUIT would close the shared connection): a NOOP
       // keeps the reply order and the result says why.

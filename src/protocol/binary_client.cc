@@ -83,7 +83,10 @@ OpInfo describe(uint8_t opcode) {
     case Opcode::Version: return {Op::Version, true, false, false};
     case Opcode::Stat: return {Op::Stats, true, false, false};
     case Opcode::Verbosity: return {Op::Verbosity, true, false, false};
-    default: return {};  // includes SASL: the proxy has no SASL, like memcached without -S
+    case Opcode::SaslListMechs:
+    case Opcode::SaslAuth:
+    case Opcode::SaslStep: return {Op::Sasl, true, false, false};
+    default: return {};
   }
 }
 
@@ -110,6 +113,8 @@ bool frame_valid(Op op, const binary::Header& h) {
     case Op::Touch:
     case Op::Gat: return ext == binary::kTouchExtras && key != 0;
     case Op::Verbosity: return ext == binary::kVerbosityExtras && key == 0 && body == ext;
+    case Op::Sasl:  // memcached: LIST_MECHS has no body; AUTH/STEP name the mechanism in the key
+      return h.opcode == static_cast<uint8_t>(binary::Opcode::SaslListMechs) ? body == 0 : ext == 0 && key > 0;
     default: return false;
   }
 }
@@ -136,7 +141,8 @@ bool passes_through(uint8_t opcode) {
 }
 
 bool has_value(Op op) {
-  return op == Op::Set || op == Op::Add || op == Op::Replace || op == Op::Append || op == Op::Prepend;
+  return op == Op::Set || op == Op::Add || op == Op::Replace || op == Op::Append || op == Op::Prepend ||
+         op == Op::Sasl;
 }
 
 class BinaryClientCodec final : public ClientCodec {
@@ -460,6 +466,7 @@ void encode_response(const Request& req, evbuffer* out) {
       return;
     }
     case Op::Version:
+    case Op::Sasl:  // the mechanism list, or "Authenticated"
       write_response(out, req, Status::Success, 0, nullptr, 0, {}, r.message, nullptr);
       return;
     default:  // storage, delete, flush, noop, verbosity: an empty success

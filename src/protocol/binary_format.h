@@ -17,8 +17,7 @@ inline constexpr size_t kHeaderSize = 24;
 // Opcodes memcached 1.6 serves (plus VERBOSITY from the spec, answered by
 // the proxy itself). The SASL opcodes (and Couchbase's SELECT_BUCKET) are
 // what moxi sends to authenticate its backend connections; a client's own
-// SASL requests are answered as unknown commands, as memcached does when
-// started without SASL.
+// SASL requests choose its bucket and are answered by the proxy (PLAIN).
 enum class Opcode : uint8_t {
   Get = 0x00,
   Set = 0x01,

@@ -39,6 +39,8 @@ enum class Op : uint8_t {
   Verbosity,  // answered locally
   Noop,       // answered locally, in order (binary)
   Quit,       // answered locally: close after earlier replies are written
+  Sasl,       // binary SASL_LIST_MECHS/SASL_AUTH/SASL_STEP (opcode says which): answered by the
+              // client's connection, which chooses its bucket; mechanism = key(0), data = value
   Passthrough,  // binary: a keyed opcode the proxy does not know (GETL, GET_REPLICA, GET_META, ...),
                 // sent unchanged to the key's server and its response relayed (binary backends only)
   Invalid,    // a decode error to answer in order (error_* fields)
@@ -65,6 +67,7 @@ constexpr std::string_view op_name(Op op) {
     case Op::Verbosity: return "verbosity";
     case Op::Noop: return "noop";
     case Op::Quit: return "quit";
+    case Op::Sasl: return "sasl";
     case Op::Passthrough: return "passthrough";
     case Op::Invalid: return "invalid";
   }
@@ -283,13 +286,14 @@ struct Request {
 };
 
 // A command the proxy answers itself, never sent to a backend: version,
-// verbosity, noop, quit and "stats proxy [...]" (decode errors aside).
+// verbosity, noop, quit, SASL and "stats proxy [...]" (decode errors aside).
 inline bool answered_by_proxy(const Request& req) {
   switch (req.op) {
     case Op::Version:
     case Op::Verbosity:
     case Op::Noop:
     case Op::Quit:
+    case Op::Sasl:
       return true;
     case Op::Stats:
       return req.stats_args == "proxy" || req.stats_args.starts_with("proxy ");

@@ -14,7 +14,7 @@ SnapshotBuilder::SnapshotBuilder(const Snapshot& current)
 std::shared_ptr<const Snapshot> SnapshotBuilder::build() {
   if (first_) {
     bool any_map = false;
-    for (const auto& binding : next_->ports) any_map = any_map || binding.bucket != nullptr;
+    for (const auto& binding : next_->ports) any_map = any_map || binding.has_map();
     next_->generation = any_map ? 1 : 0;
   } else {
     next_->generation = generation_;
@@ -45,10 +45,12 @@ BackendServer resolve_backend(const vbucket::Server& config_server) {
 }
 
 std::shared_ptr<const Bucket> make_bucket(std::string name, std::shared_ptr<const vbucket::Config> config,
-                                          protocol::Protocol downstream_protocol) {
+                                          protocol::Protocol downstream_protocol, BackendAuth backend_auth) {
   auto bucket = std::make_shared<Bucket>();
   bucket->name = std::move(name);
   bucket->downstream_protocol = downstream_protocol;
+  bucket->backend_auth = std::move(backend_auth);
+  bucket->client_password = config->password().value_or("");
   for (const auto& server : config->servers()) bucket->servers.push_back(resolve_backend(server));
   bucket->config = std::move(config);
   return bucket;

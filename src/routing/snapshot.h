@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "src/protocol/request.h"
@@ -25,17 +26,44 @@ struct BackendServer {
   socklen_t sockaddr_len = 0;  // 0 when the name did not resolve: connects fail with a clear error
 };
 
+// How moxi authenticates its connections to a bucket's servers (see
+// bucket_access.h for the rules). Never printed: it holds a password.
+struct BackendAuth {
+  std::string user;           // "" = no SASL
+  std::string password;
+  std::string select_bucket;  // SELECT_BUCKET after SASL; "" = none
+  bool operator==(const BackendAuth&) const = default;
+};
+
 struct Bucket {
   std::string name;
   std::shared_ptr<const vbucket::Config> config;
   protocol::Protocol downstream_protocol = protocol::Protocol::Binary;
   std::vector<BackendServer> servers;  // same order as config->servers()
+  BackendAuth backend_auth;
+  // The password a client gives with SASL PLAIN (user = the bucket's name)
+  // to use this bucket: its saslPassword, "" when it has none (open).
+  std::string client_password;
   bool vbucket_routing() const;
 };
 
 struct PortBinding {
   int port = 0;  // 0: let the OS choose (tests)
+  // The bucket a new client connection starts on (bucket_access.h). Null
+  // while no map has arrived (`buckets` empty), or when new connections
+  // start on no bucket (the null bucket: they must authenticate first).
   std::shared_ptr<const Bucket> bucket;
+  // Every bucket the port serves (one, or a gateway's many), `bucket`
+  // among them; empty until the port's first map.
+  std::vector<std::shared_ptr<const Bucket>> buckets;
+
+  bool has_map() const { return !buckets.empty(); }
+  // The bucket named `name`, or null.
+  const std::shared_ptr<const Bucket>* find(std::string_view name) const {
+    for (const auto& b : buckets)
+      if (b->name == name) return &b;
+    return nullptr;
+  }
 };
 
 // Made only by SnapshotBuilder, which numbers and dates it.
@@ -58,9 +86,25 @@ class SnapshotBuilder {
   // The successor of `current`: the same ports and buckets until changed.
   explicit SnapshotBuilder(const Snapshot& current);
 
-  void add_port(PortBinding binding) { next_->ports.push_back(std::move(binding)); }
+  // A port serving `bucket`, or (null) waiting for its first map.
+  void add_port(int port, std::shared_ptr<const Bucket> bucket = nullptr) {
+    next_->ports.push_back(PortBinding{port, nullptr, {}});
+    set_bucket(next_->ports.size() - 1, std::move(bucket));
+  }
+  // The port serves this one bucket, new connections start on it.
   void set_bucket(size_t port_index, std::shared_ptr<const Bucket> bucket) {
-    next_->ports[port_index].bucket = std::move(bucket);
+    PortBinding& port = next_->ports[port_index];
+    port.buckets.clear();
+    if (bucket) port.buckets.push_back(bucket);
+    port.bucket = std::move(bucket);
+  }
+  // The port serves `buckets`; new connections start on `start` (one of
+  // them, or null for the null bucket).
+  void set_buckets(size_t port_index, std::vector<std::shared_ptr<const Bucket>> buckets,
+                   std::shared_ptr<const Bucket> start) {
+    PortBinding& port = next_->ports[port_index];
+    port.buckets = std::move(buckets);
+    port.bucket = std::move(start);
   }
   void set_source(std::string source) { next_->source = std::move(source); }
   size_t port_count() const { return next_->ports.size(); }
@@ -80,8 +124,9 @@ class SnapshotBuilder {
 // block on DNS); a name that does not resolve gives sockaddr_len 0.
 BackendServer resolve_backend(const vbucket::Server& server);
 
-// Builds a Bucket from a parsed config: resolves every server.
+// Builds a Bucket from a parsed config: resolves every server. Its client
+// password is the config's saslPassword ("" when it has none).
 std::shared_ptr<const Bucket> make_bucket(std::string name, std::shared_ptr<const vbucket::Config> config,
-                                          protocol::Protocol downstream_protocol);
+                                          protocol::Protocol downstream_protocol, BackendAuth backend_auth = {});
 
 }  // namespace moxi

@@ -56,6 +56,12 @@ enum class MetricScope : uint8_t { Worker, Process };
   X(backend_desyncs_total, Counter, Worker, "connections", "", "backend connections closed on an unparsable reply")  \
   X(backend_auth_failures_total, Counter, Worker, "connections", "",                                                 \
     "backend connections whose SASL login or bucket select failed (wrong credentials, no SASL, no such bucket)")      \
+  X(client_auth_total, Counter, Worker, "requests", "",                                                              \
+    "client SASL authentications that chose a bucket")                                                                \
+  X(client_auth_failures_total, Counter, Worker, "requests", "",                                                     \
+    "client SASL authentications refused (no such bucket, wrong password, mechanism not PLAIN)")                      \
+  X(null_bucket_requests_total, Counter, Worker, "requests", "",                                                     \
+    "requests refused because their connection has no bucket (not authenticated, or its bucket left the map)")        \
   X(not_my_vbucket_total, Counter, Worker, "keys", "", "keys re-routed after NOT_MY_VBUCKET")                         \
   X(wait_queue_timeouts_total, Counter, Worker, "requests", "",                                                       \
     "requests failed after waiting wait_queue_timeout for a downstream_max slot")                                     \

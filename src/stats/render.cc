@@ -122,14 +122,19 @@ StatLines timing_lines(const Metrics& m) {
 
 StatLines config_lines(const Snapshot& snapshot) {
   StatLines out;
-  for (const PortBinding& binding : snapshot.ports) {
-    const std::string name = binding.bucket ? binding.bucket->name : std::string();
-    const std::string doc = binding.bucket ? mask_passwords(binding.bucket->config->document()) : std::string();
+  // One line per bucket: PORT:NAME:config DOCUMENT (passwords masked).
+  auto line = [&out](const PortBinding& binding, const Bucket* bucket) {
+    const std::string name = bucket ? bucket->name : std::string();
+    const std::string doc = bucket ? mask_passwords(bucket->config->document()) : std::string();
     // One line: a multi-line document would break the STAT framing.
     std::string flat;
     for (char c : doc)
       if (c != '\n' && c != '\r') flat += c;
     out.emplace_back(std::to_string(binding.port) + ":" + name + ":config", flat);
+  };
+  for (const PortBinding& binding : snapshot.ports) {
+    if (!binding.has_map()) line(binding, nullptr);
+    for (const auto& bucket : binding.buckets) line(binding, bucket.get());
   }
   return out;
 }
@@ -168,17 +173,32 @@ std::string config_json(const Snapshot& snapshot) {
   for (const PortBinding& binding : snapshot.ports) {
     if (!first_port) out += ",";
     first_port = false;
+    // The bucket new connections start on, as the fields of the port; a
+    // gateway's buckets (or a port whose connections start on none) also
+    // as a list.
+    auto fields = [&out](const Bucket& b) {
+      out += "\"routing\":" + json_string(b.vbucket_routing() ? "vbucket" : "ketama") +
+             ",\"vbuckets\":" + std::to_string(b.config->num_vbuckets()) + ",\"servers\":[";
+      for (size_t i = 0; i < b.servers.size(); ++i) out += (i ? "," : "") + json_string(b.servers[i].address);
+      out += "],\"document\":" + json_string(mask_passwords(b.config->document()));
+    };
     out += "{\"port\":" + std::to_string(binding.port);
     if (!binding.bucket) {
-      out += ",\"bucket\":null}";
-      continue;
+      out += ",\"bucket\":null";
+    } else {
+      out += ",\"bucket\":" + json_string(binding.bucket->name) + ",";
+      fields(*binding.bucket);
     }
-    const Bucket& b = *binding.bucket;
-    out += ",\"bucket\":" + json_string(b.name) + ",\"routing\":" +
-           json_string(b.vbucket_routing() ? "vbucket" : "ketama") +
-           ",\"vbuckets\":" + std::to_string(b.config->num_vbuckets()) + ",\"servers\":[";
-    for (size_t i = 0; i < b.servers.size(); ++i) out += (i ? "," : "") + json_string(b.servers[i].address);
-    out += "],\"document\":" + json_string(mask_passwords(b.config->document())) + "}";
+    if (binding.buckets.size() > 1 || (!binding.bucket && binding.has_map())) {
+      out += ",\"buckets\":[";
+      for (size_t i = 0; i < binding.buckets.size(); ++i) {
+        out += std::string(i ? "," : "") + "{\"name\":" + json_string(binding.buckets[i]->name) + ",";
+        fields(*binding.buckets[i]);
+        out += "}";
+      }
+      out += "]";
+    }
+    out += "}";
   }
   return out + "]}";
 }
@@ -226,14 +246,15 @@ std::string mask_url(std::string_view url) {
 
 std::string not_ready_reason(const Snapshot& snapshot, const Metrics& m) {
   for (const PortBinding& binding : snapshot.ports)
-    if (!binding.bucket) return "port " + std::to_string(binding.port) + ": no cluster map loaded yet";
+    if (!binding.has_map()) return "port " + std::to_string(binding.port) + ": no cluster map loaded yet";
   for (const PortBinding& binding : snapshot.ports)
-    for (const BackendServer& server : binding.bucket->servers) {
-      auto it = m.servers().find(server.address);
-      if (it != m.servers().end() && it->second.in_backoff != 0)
-        return "backend " + server.address + " unreachable (in reconnect back-off)";
-      if (server.sockaddr_len == 0) return "backend " + server.address + " does not resolve";
-    }
+    for (const auto& bucket : binding.buckets)
+      for (const BackendServer& server : bucket->servers) {
+        auto it = m.servers().find(server.address);
+        if (it != m.servers().end() && it->second.in_backoff != 0)
+          return "backend " + server.address + " unreachable (in reconnect back-off)";
+        if (server.sockaddr_len == 0) return "backend " + server.address + " does not resolve";
+      }
   return {};
 }
 

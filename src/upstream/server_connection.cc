@@ -133,12 +133,12 @@ void ServerConnection::become_ready() {
 }
 
 bool ServerConnection::needs_auth() const {
-  return group_.protocol() == protocol::Protocol::Binary && !worker_.settings().backend_user.empty();
+  return group_.protocol() == protocol::Protocol::Binary && !group_.auth().user.empty();
 }
 
 void ServerConnection::begin_auth() {
   state_ = State::Authenticating;
-  sasl_ = std::make_unique<SaslClient>(worker_.settings().backend_user, worker_.settings().backend_password);
+  sasl_ = std::make_unique<SaslClient>(group_.auth().user, group_.auth().password);
   auth_step_ = AuthStep::ListMechs;
   send_auth_frame(protocol::binary::Opcode::SaslListMechs, "", "");
 }
@@ -184,7 +184,8 @@ bool ServerConnection::read_auth_replies() {
 
 bool ServerConnection::on_auth_reply(uint16_t status, std::string_view value) {
   namespace binary = protocol::binary;
-  const std::string& user = worker_.settings().backend_user;
+  const BackendAuth& auth = group_.auth();
+  const std::string& user = auth.user;
   std::string out, error;
   char code[8];
   std::snprintf(code, sizeof code, "0x%02x", status);
@@ -213,22 +214,22 @@ bool ServerConnection::on_auth_reply(uint16_t status, std::string_view value) {
       }
       if (status != 0) {
         auth_failed("user \"" + user + "\" was refused (" + sasl_mech_ + ", status " + code +
-                    "): check -Z usr and pwd");
+                    (user == worker_.settings().backend_user ? "): check -Z usr and pwd" : "): check the bucket's saslPassword"));
         return false;
       }
       if (!sasl_->finish(value, error)) {
         auth_failed(error);
         return false;
       }
-      if (!worker_.settings().backend_bucket.empty()) {
+      if (!auth.select_bucket.empty()) {
         auth_step_ = AuthStep::SelectBucket;
-        send_auth_frame(binary::Opcode::SelectBucket, worker_.settings().backend_bucket, "");
+        send_auth_frame(binary::Opcode::SelectBucket, auth.select_bucket, "");
         return true;
       }
       break;
     case AuthStep::SelectBucket:
       if (status != 0) {
-        auth_failed("bucket \"" + worker_.settings().backend_bucket + "\" cannot be selected by user \"" + user +
+        auth_failed("bucket \"" + auth.select_bucket + "\" cannot be selected by user \"" + user +
                     "\" (SELECT_BUCKET answered " + code + ")");
         return false;
       }

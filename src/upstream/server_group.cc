@@ -14,10 +14,11 @@ namespace {
 constexpr size_t kUnlimitedSlots = 16;
 }  // namespace
 
-ServerGroup::ServerGroup(Worker& worker, BackendServer server, protocol::Protocol protocol)
+ServerGroup::ServerGroup(Worker& worker, BackendServer server, protocol::Protocol protocol, BackendAuth auth)
     : worker_(worker),
       server_(std::move(server)),
       protocol_(protocol),
+      auth_(std::move(auth)),
       latency_(worker_.settings().time_stats ? &worker_.metrics().server(server_.address).latency : nullptr) {}
 
 ServerGroup::~ServerGroup() = default;

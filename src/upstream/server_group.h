@@ -20,7 +20,8 @@ class Worker;
 
 class ServerGroup {
  public:
-  ServerGroup(Worker& worker, BackendServer server, protocol::Protocol protocol);
+  // Connections authenticate with `auth` (none when its user is empty).
+  ServerGroup(Worker& worker, BackendServer server, protocol::Protocol protocol, BackendAuth auth);
   ~ServerGroup();
 
   // Sends `op` on its client's connection to this server, opening it when
@@ -29,6 +30,7 @@ class ServerGroup {
 
   const BackendServer& server() const { return server_; }
   protocol::Protocol protocol() const { return protocol_; }
+  const BackendAuth& auth() const { return auth_; }
   Worker& worker() { return worker_; }
 
   // Health bookkeeping, called by the connections.
@@ -53,6 +55,7 @@ class ServerGroup {
   Worker& worker_;
   BackendServer server_;
   protocol::Protocol protocol_;
+  BackendAuth auth_;
   std::vector<std::unique_ptr<ServerConnection>> connections_;  // slots, created on first use
   uint32_t consecutive_failures_ = 0;
   uint64_t retry_at_ms_ = 0;

@@ -29,8 +29,8 @@ class SnapshotBuilderTest : public CppUnit::TestFixture {
  public:
   void testFirstIsGenerationOneWithAMap() {
     SnapshotBuilder b;
-    b.add_port(PortBinding{11211, bucket_for("127.0.0.1:1")});
-    b.add_port(PortBinding{11212, nullptr});  // a URL port waiting for its map
+    b.add_port(11211, bucket_for("127.0.0.1:1"));
+    b.add_port(11212, nullptr);  // a URL port waiting for its map
     const uint64_t before = monotonic_us();
     auto s = b.build();
     CPPUNIT_ASSERT_EQUAL(uint64_t{1}, s->generation);
@@ -41,7 +41,7 @@ class SnapshotBuilderTest : public CppUnit::TestFixture {
 
   void testFirstWithoutAnyMapIsGenerationZero() {
     SnapshotBuilder b;
-    b.add_port(PortBinding{11211, nullptr});
+    b.add_port(11211, nullptr);
     b.set_source("http://127.0.0.1:8091/pools/default/bucketsStreaming/default");
     auto s = b.build();
     CPPUNIT_ASSERT_EQUAL(uint64_t{0}, s->generation);
@@ -50,8 +50,8 @@ class SnapshotBuilderTest : public CppUnit::TestFixture {
 
   void testSuccessorIsNumberedAndDatedAnew() {
     SnapshotBuilder first;
-    first.add_port(PortBinding{0, bucket_for("127.0.0.1:1")});
-    first.add_port(PortBinding{0, bucket_for("127.0.0.1:2")});
+    first.add_port(0, bucket_for("127.0.0.1:1"));
+    first.add_port(0, bucket_for("127.0.0.1:2"));
     auto one = first.build();
     // A copy of a snapshot must not keep its date: wait for the clock to move.
     while (monotonic_us() == one->loaded_at_us) {

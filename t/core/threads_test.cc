@@ -54,7 +54,7 @@ std::shared_ptr<const Snapshot> snapshot_for(const std::string& servers, const S
   auto bucket = make_bucket("default", parsed.value(), protocol::Protocol::Ascii);
   if (!previous) {
     SnapshotBuilder first;
-    first.add_port(PortBinding{0, std::move(bucket)});
+    first.add_port(0, std::move(bucket));
     return first.build();
   }
   SnapshotBuilder next(*previous);

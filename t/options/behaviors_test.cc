@@ -40,6 +40,7 @@ class BehaviorsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(error_messages);
   CPPUNIT_TEST(all_or_nothing);
   CPPUNIT_TEST(ignored_keys);
+  CPPUNIT_TEST(default_bucket_name);
   CPPUNIT_TEST(every_table_key_parses);
   CPPUNIT_TEST(memory_budgets);
   CPPUNIT_TEST(through_the_command_line);
@@ -231,20 +232,31 @@ class BehaviorsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(77u, b.downstream_max);
   }
 
+  void default_bucket_name() {
+    Behaviors unset;
+    CPPUNIT_ASSERT(!parse_behaviors("downstream_max=1", unset));
+    CPPUNIT_ASSERT(!unset.default_bucket_name);  // the first bucket
+    Behaviors empty;
+    CPPUNIT_ASSERT(!parse_behaviors("default_bucket_name=", empty));
+    CPPUNIT_ASSERT(empty.default_bucket_name && empty.default_bucket_name->empty());  // none
+    Behaviors named;
+    CPPUNIT_ASSERT(!parse_behaviors("default_bucket_name=default", named));
+    CPPUNIT_ASSERT_EQUAL(std::string("default"), named.default_bucket_name.value_or("<unset>"));
+  }
+
   void ignored_keys() {
     Behaviors b;
     std::vector<std::string> ignored;
     auto e = parse_behaviors(
         "front_cache_max=1000,front_cache_lifespan=3000,front_cache_spec=yes|a,front_cache_unspec=no,"
         "key_stats_max=1,key_stats_lifespan=2,key_stats_spec=k,key_stats_unspec=u,optimize_set=s|t,"
-        "downstream_weight=2,weight=3,default_bucket_name=default,host=h,port=1,front_cache_max=2",
+        "downstream_weight=2,weight=3,host=h,port=1,front_cache_max=2",
         b, &ignored);
     CPPUNIT_ASSERT(!e);
     std::vector<std::string> expected{"front_cache_max", "front_cache_lifespan", "front_cache_spec",
                                       "front_cache_unspec", "key_stats_max", "key_stats_lifespan",
                                       "key_stats_spec", "key_stats_unspec", "optimize_set",
-                                      "downstream_weight", "weight", "default_bucket_name",
-                                      "host", "port"};
+                                      "downstream_weight", "weight", "host", "port"};
     CPPUNIT_ASSERT(expected == ignored);  // each once, in order
     CPPUNIT_ASSERT_EQUAL(uint16_t{11211}, b.port_listen);
     // Their values are still checked.

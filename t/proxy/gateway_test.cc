@@ -10,7 +10,9 @@
 #include <cppunit/TestFixture.h>
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <atomic>
 #include <memory>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -124,6 +126,7 @@ class GatewayTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testProtectedBucketIsNeverServedUnauthenticated);
   CPPUNIT_TEST(testEmptyDefaultBucketNameStartsOnNoBucket);
   CPPUNIT_TEST(testBucketLeavingTheMapIsTheNullBucket);
+  CPPUNIT_TEST(testBucketRemovedUnderLoad);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -285,6 +288,99 @@ class GatewayTest : public CppUnit::TestFixture {
     mock.set_config(cluster.all());
     wait_generation(ascii, 3);
     CPPUNIT_ASSERT_EQUAL(std::string("v0"), ascii.get("k").value_or("<miss>"));
+  }
+
+  // Writers on b1 and on "default" while b1 leaves the map: every write
+  // acknowledged is on its own bucket's memcached, and no write of a b1
+  // writer is on any other bucket's.
+  void testBucketRemovedUnderLoad() {
+    Cluster cluster;
+    RestMock mock(serving(cluster.all()));
+    auto moxi = gateway(mock, "default_bucket_name=default");
+    TestClient watcher(moxi->port());
+    wait_generation(watcher, 1);
+
+    constexpr int kWriters = 4;
+    struct Written {
+      std::vector<std::string> stored;  // acknowledged
+      long refused = 0;                 // AUTH_ERROR: the bucket is gone
+      std::string error;                // anything else
+    };
+    std::vector<Written> written(2 * kWriters);
+    std::vector<std::unique_ptr<TestClient>> clients;
+    for (int w = 0; w < 2 * kWriters; ++w) {
+      clients.push_back(std::make_unique<TestClient>(moxi->port()));
+      if (w < kWriters) CPPUNIT_ASSERT_EQUAL(bin::kSuccess, sasl_auth(*clients.back(), "b1", "p1").status());
+    }
+    std::atomic<bool> removed{false};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < 2 * kWriters; ++w) {
+      threads.emplace_back([&, w] {
+        const bool on_b1 = w < kWriters;
+        Written& out = written[static_cast<size_t>(w)];
+        TestClient& c = *clients[static_cast<size_t>(w)];
+        try {
+          // Write on through the removal: 20 more writes after it.
+          long seen_after = 0;
+          for (int i = 0; seen_after < 20 && i < 100000; ++i) {
+            const bool late = removed.load();
+            const std::string key = "w" + std::to_string(w) + "-" + std::to_string(i);
+            const BinaryPacket r = bin_set(c, key, on_b1 ? "b1" : "default");
+            if (r.status() == bin::kSuccess) {
+              out.stored.push_back(key);
+            } else if (r.status() == kAuthError && on_b1) {
+              ++out.refused;
+            } else {
+              throw std::runtime_error(key + ": status " + std::to_string(r.status()) + " " + r.value);
+            }
+            if (late) ++seen_after;
+          }
+        } catch (const std::exception& e) {
+          out.error = e.what();
+        }
+      });
+    }
+    // Remove b1 once every writer is under way.
+    for (Deadline d(std::chrono::seconds(10)); !d.expired();) {
+      bool all = true;
+      for (const Written& out : written) all = all && (out.stored.size() > 10 || !out.error.empty());
+      if (all) break;
+      std::this_thread::yield();
+    }
+    mock.set_config(buckets_doc({cluster.default_bucket(), cluster.bucket2()}));
+    wait_generation(watcher, 2);
+    removed = true;
+    for (auto& t : threads) t.join();
+    for (const Written& out : written) CPPUNIT_ASSERT_MESSAGE(out.error, out.error.empty());
+
+    TestClient plain(cluster.plain.port());
+    TestClient direct1 = logged_in(cluster.b1.server(), "b1", "p1");
+    TestClient direct2 = logged_in(cluster.b2.server(), "b2", "p2");
+    long refused = 0;
+    for (int w = 0; w < 2 * kWriters; ++w) {
+      const Written& out = written[static_cast<size_t>(w)];
+      refused += out.refused;
+      const bool on_b1 = w < kWriters;
+      for (const std::string& key : out.stored) {
+        if (on_b1) {
+          CPPUNIT_ASSERT_EQUAL_MESSAGE(key, std::string("b1"), bin_get(direct1, key).value);
+          CPPUNIT_ASSERT_MESSAGE(key + " on default", !plain.get(key));
+        } else {
+          CPPUNIT_ASSERT_EQUAL_MESSAGE(key, std::string("default"), plain.get(key).value_or("<miss>"));
+        }
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(key + " on b2", bin::kKeyNotFound, bin_get(direct2, key).status());
+      }
+    }
+    // Once a writer's worker serves the new map, its writes are refused.
+    for (int w = 0; w < kWriters; ++w) {
+      TestClient& c = *clients[static_cast<size_t>(w)];
+      wait_generation(c, 2, true);
+      CPPUNIT_ASSERT_EQUAL(kAuthError, bin_set(c, "late", "b1").status());
+    }
+    CPPUNIT_ASSERT(!plain.get("late"));
+    CPPUNIT_ASSERT_EQUAL(bin::kKeyNotFound, bin_get(direct2, "late").status());
+    CPPUNIT_ASSERT_EQUAL(bin::kKeyNotFound, bin_get(direct1, "late").status());
+    CPPUNIT_ASSERT_MESSAGE(std::to_string(refused), refused > 0);
   }
 };
 

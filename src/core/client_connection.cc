@@ -61,6 +61,10 @@ void ClientConnection::on_readable() {
   process_input();
 }
 
+inline const std::shared_ptr<const Bucket>& ClientConnection::current_bucket() {
+  return worker_.snapshot().generation == bucket_generation_ ? bucket_ : resolve_bucket();
+}
+
 void ClientConnection::process_input() {
   if (closed_ || half_closed_) return;
   const ProxySettings& settings = worker_.settings();
@@ -143,7 +147,6 @@ void ClientConnection::process_input() {
   }
 }
 
-uint64_t ClientConnection::worker_snapshot_generation() const { return worker_.snapshot().generation; }
 
 const std::shared_ptr<const Bucket>& ClientConnection::resolve_bucket() {
   const Snapshot& snapshot = worker_.snapshot();

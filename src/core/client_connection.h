@@ -101,11 +101,10 @@ class ClientConnection final : public StreamConnection {
   size_t inflight_allowed() const;
 
   // The bucket requests decoded now go to; null when none (why_no_bucket_).
-  const std::shared_ptr<const Bucket>& current_bucket() {
-    return worker_snapshot_generation() == bucket_generation_ ? bucket_ : resolve_bucket();
-  }
+  // Looked up again only when the worker's snapshot changed: one compare
+  // per request.
+  const std::shared_ptr<const Bucket>& current_bucket();
   const std::shared_ptr<const Bucket>& resolve_bucket();
-  uint64_t worker_snapshot_generation() const;
   void choose_bucket(std::string name);
 
   void close();

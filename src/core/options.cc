@@ -255,6 +255,9 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"default_bucket_name", "", VK::String, I, "first",
       "bucket new client connections start on (gateway); empty = none: clients must authenticate"},
      &B::default_bucket_name},
+    {{"client_passwords", "", VK::String, I, "none",
+      "file of BUCKET:PASSWORD lines: a client's SASL password for that bucket (overrides its saslPassword)"},
+     &B::client_passwords_file},
     {{"bucket", "", VK::String, I, "none",
       "after SASL, each new backend connection selects this bucket (SELECT_BUCKET, Couchbase Server 5.0 and later)"},
      &B::bucket},
@@ -677,6 +680,7 @@ class Parser {
     if (opts_.sources.empty()) fail("need cluster configuration (-z or URL); see moxi -h");
     // 5. Fill in what depends on the final behaviors, then check the ports.
     if (!failed()) resolve();
+    if (!failed()) load_client_passwords();
     if (failed()) return std::move(outcome_);
     return success();
   }
@@ -896,6 +900,41 @@ class Parser {
 
   // Fills ports and credentials that depend on the final behaviors; checks that
   // no two listeners want the same port.
+  // -Z client_passwords=FILE (bucket_access.h). No error shows a line of
+  // the file: it holds passwords.
+  void load_client_passwords() {
+    Behaviors& b = opts_.behaviors;
+    if (b.client_passwords_file.empty()) return;
+    const std::string where = "-Z client_passwords " + b.client_passwords_file;
+    std::string error;
+    const auto text = read_whole_file(b.client_passwords_file, error);
+    if (!text) {
+      fail(where + ": " + error);
+      return;
+    }
+    size_t line_no = 0;
+    for (size_t pos = 0; pos < text->size();) {
+      size_t end = text->find('\n', pos);
+      if (end == std::string::npos) end = text->size();
+      std::string_view line(text->data() + pos, end - pos);
+      pos = end + 1;
+      ++line_no;
+      if (line.ends_with('\r')) line.remove_suffix(1);
+      if (line.empty() || line.front() == '#') continue;
+      const size_t colon = line.find(':');
+      const std::string at = where + " line " + std::to_string(line_no);
+      if (colon == std::string_view::npos || colon == 0) {
+        fail(at + ": expected BUCKET:PASSWORD (the line is not shown: it may hold a password)");
+        return;
+      }
+      const std::string bucket(line.substr(0, colon));
+      if (!b.client_passwords.emplace(bucket, std::string(line.substr(colon + 1))).second) {
+        fail(at + ": bucket " + quote(bucket) + " is listed twice");
+        return;
+      }
+    }
+  }
+
   void resolve() {
     Behaviors& b = opts_.behaviors;
     std::set<uint16_t> ports;

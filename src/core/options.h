@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -65,6 +66,8 @@ struct Behaviors {
   std::string pwd;                                               // its password
   std::string bucket;                                            // SELECT_BUCKET after SASL on each backend conn
   std::optional<std::string> default_bucket_name;                // bucket new clients start on; unset = the first (bucket_access.h)
+  std::string client_passwords_file;                             // -Z client_passwords: BUCKET:PASSWORD lines
+  std::map<std::string, std::string> client_passwords;           // ... as read at start (bucket -> password)
   uint16_t port_listen = 11211;                                  // listen port for URL configurations (and bare JSON)
   std::string config_cache;                                      // last good config is kept here; "" = nowhere
   std::chrono::milliseconds config_stall_timeout{35000};         // a silent config stream is dead; 0 = never

@@ -9,6 +9,7 @@ BucketRules bucket_rules(const Behaviors& b) {
   rules.access.backend_password = b.pwd;
   rules.access.backend_bucket = b.bucket;
   rules.access.default_bucket_name = b.default_bucket_name;
+  rules.access.client_passwords = b.client_passwords;
   return rules;
 }
 
@@ -18,8 +19,10 @@ ServedBuckets serve_buckets(const std::vector<vbucket::Bucket>& document, bool g
   ServedBuckets served;
   for (const vbucket::Bucket& b : document) {
     const BackendAuth auth = backend_auth_for(b.name, *b.config, gateway, source, rules.access);
+    std::string client_password = client_password_for(b.name, *b.config, rules.access);
     if (const std::shared_ptr<const Bucket>* old = previous ? previous->find(b.name) : nullptr;
-        old && (*old)->config->same_document(b.config->document()) && (*old)->backend_auth == auth) {
+        old && (*old)->config->same_document(b.config->document()) && (*old)->backend_auth == auth &&
+        (*old)->client_password == client_password) {
       served.buckets.push_back(*old);
       continue;
     }
@@ -28,7 +31,7 @@ ServedBuckets serve_buckets(const std::vector<vbucket::Bucket>& document, bool g
         effective_downstream_protocol(rules.downstream_protocol, vbucket) == DownstreamProtocol::Binary
             ? protocol::Protocol::Binary
             : protocol::Protocol::Ascii;
-    served.buckets.push_back(make_bucket(b.name, b.config, downstream, auth));
+    served.buckets.push_back(make_bucket(b.name, b.config, downstream, auth, std::move(client_password)));
   }
   served.start = start_bucket(served.buckets, gateway, rules.access);
   return served;

@@ -35,6 +35,12 @@ BackendAuth backend_auth_for(std::string_view name, const vbucket::Config& confi
   return auth;
 }
 
+std::string client_password_for(std::string_view name, const vbucket::Config& config, const AccessSettings& settings) {
+  if (auto it = settings.client_passwords.find(std::string(name)); it != settings.client_passwords.end())
+    return it->second;
+  return config.password().value_or("");
+}
+
 std::shared_ptr<const Bucket> start_bucket(const std::vector<std::shared_ptr<const Bucket>>& buckets, bool gateway,
                                            const AccessSettings& settings) {
   if (buckets.empty()) return nullptr;

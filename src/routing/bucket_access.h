@@ -22,9 +22,13 @@
 // a static {"buckets":[...]} file), however many buckets it lists.
 // A password-protected bucket is never a start bucket of a gateway. A
 // binary client changes bucket with SASL PLAIN: user = bucket name,
-// password = its saslPassword ("" for one without).
+// password = its client password: -Z client_passwords' entry for it, else
+// its saslPassword, else "" (open). With -Z usr, a map of Couchbase 5.0 or
+// later has no saslPassword: its buckets are open to moxi's clients unless
+// client_passwords lists them.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +44,9 @@ struct AccessSettings {
   std::string backend_password;
   std::string backend_bucket;  // -Z bucket; "" = none
   std::optional<std::string> default_bucket_name;  // -Z default_bucket_name; unset = see above
+  // -Z client_passwords: the password a client gives for a bucket, in place
+  // of its saslPassword (Couchbase 5.0 and later have none).
+  std::map<std::string, std::string> client_passwords;
 };
 
 enum class MapSource { File, ClusterManager };
@@ -48,6 +55,9 @@ enum class MapSource { File, ClusterManager };
 // of a gateway's document or of a one-bucket document.
 BackendAuth backend_auth_for(std::string_view name, const vbucket::Config& config, bool gateway, MapSource source,
                              const AccessSettings& settings);
+
+// The password a client gives for bucket `name` (see above).
+std::string client_password_for(std::string_view name, const vbucket::Config& config, const AccessSettings& settings);
 
 // The bucket new connections of a port serving `buckets` (in document
 // order) start on; null for none (the null bucket).

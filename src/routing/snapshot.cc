@@ -45,12 +45,13 @@ BackendServer resolve_backend(const vbucket::Server& config_server) {
 }
 
 std::shared_ptr<const Bucket> make_bucket(std::string name, std::shared_ptr<const vbucket::Config> config,
-                                          protocol::Protocol downstream_protocol, BackendAuth backend_auth) {
+                                          protocol::Protocol downstream_protocol, BackendAuth backend_auth,
+                                          std::optional<std::string> client_password) {
   auto bucket = std::make_shared<Bucket>();
   bucket->name = std::move(name);
   bucket->downstream_protocol = downstream_protocol;
   bucket->backend_auth = std::move(backend_auth);
-  bucket->client_password = config->password().value_or("");
+  bucket->client_password = client_password ? std::move(*client_password) : config->password().value_or("");
   for (const auto& server : config->servers()) bucket->servers.push_back(resolve_backend(server));
   bucket->config = std::move(config);
   return bucket;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -125,8 +126,10 @@ class SnapshotBuilder {
 BackendServer resolve_backend(const vbucket::Server& server);
 
 // Builds a Bucket from a parsed config: resolves every server. Its client
-// password is the config's saslPassword ("" when it has none).
+// password is `client_password`, by default the config's saslPassword (""
+// when it has none).
 std::shared_ptr<const Bucket> make_bucket(std::string name, std::shared_ptr<const vbucket::Config> config,
-                                          protocol::Protocol downstream_protocol, BackendAuth backend_auth = {});
+                                          protocol::Protocol downstream_protocol, BackendAuth backend_auth = {},
+                                          std::optional<std::string> client_password = std::nullopt);
 
 }  // namespace moxi

@@ -48,6 +48,7 @@ class BucketAccessTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testDefaultBucketName);
   CPPUNIT_TEST(testPlainData);
   CPPUNIT_TEST(testAuthenticatePlain);
+  CPPUNIT_TEST(testClientPasswordTable);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -148,6 +149,15 @@ class BucketAccessTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(authenticate_plain(port, "default", "") == &port.buckets[0]);
     CPPUNIT_ASSERT(authenticate_plain(port, "default", "x") == nullptr);
     CPPUNIT_ASSERT(authenticate_plain(port, "nosuch", "") == nullptr);
+  }
+
+  void testClientPasswordTable() {
+    AccessSettings s;
+    s.client_passwords = {{"b1", "table"}, {"open", "now-closed"}};
+    CPPUNIT_ASSERT_EQUAL("table"s, client_password_for("b1", *config_with("p1"s), s));  // the table wins
+    CPPUNIT_ASSERT_EQUAL("now-closed"s, client_password_for("open", *config_with({}), s));
+    CPPUNIT_ASSERT_EQUAL("p2"s, client_password_for("b2", *config_with("p2"s), s));  // else saslPassword
+    CPPUNIT_ASSERT_EQUAL(""s, client_password_for("b3", *config_with({}), s));       // else open
   }
 };
 

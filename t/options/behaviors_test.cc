@@ -41,6 +41,7 @@ class BehaviorsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(all_or_nothing);
   CPPUNIT_TEST(ignored_keys);
   CPPUNIT_TEST(default_bucket_name);
+  CPPUNIT_TEST(client_passwords_file);
   CPPUNIT_TEST(every_table_key_parses);
   CPPUNIT_TEST(memory_budgets);
   CPPUNIT_TEST(through_the_command_line);
@@ -230,6 +231,30 @@ class BehaviorsTest : public CppUnit::TestFixture {
     // On success the previous values not named are kept.
     CPPUNIT_ASSERT(!parse_behaviors("connect_timeout=1", b));
     CPPUNIT_ASSERT_EQUAL(77u, b.downstream_max);
+  }
+
+  void client_passwords_file() {
+    TempFile good("# bucket:password\nb1:p,1=%|x\r\n\ndefault:\nb2:a:b\n");
+    ParseOutcome out = run({"-Z", "client_passwords=" + good.path(), "-z", "11211=127.0.0.1:1"});
+    CPPUNIT_ASSERT_MESSAGE(out.error, out.ok());
+    const auto& table = out.options->behaviors.client_passwords;
+    CPPUNIT_ASSERT_EQUAL(size_t{3}, table.size());
+    CPPUNIT_ASSERT_EQUAL(std::string("p,1=%|x"), table.at("b1"));  // CR dropped, any character kept
+    CPPUNIT_ASSERT_EQUAL(std::string(""), table.at("default"));
+    CPPUNIT_ASSERT_EQUAL(std::string("a:b"), table.at("b2"));       // split at the first colon
+    // Errors name the file and the line, never its text.
+    TempFile bad("b1:fine\nsecret-without-colon\n");
+    out = run({"-Z", "client_passwords=" + bad.path(), "-z", "11211=127.0.0.1:1"});
+    CPPUNIT_ASSERT(!out.ok());
+    CPPUNIT_ASSERT_MESSAGE(out.error, out.error.find(bad.path() + " line 2") != std::string::npos);
+    CPPUNIT_ASSERT_MESSAGE(out.error, out.error.find("secret") == std::string::npos);
+    CPPUNIT_ASSERT_MESSAGE(out.error, out.error.find("fine") == std::string::npos);
+    TempFile twice("b1:one\nb1:two\n");
+    out = run({"-Z", "client_passwords=" + twice.path(), "-z", "11211=127.0.0.1:1"});
+    CPPUNIT_ASSERT_MESSAGE(out.error, out.error.find("listed twice") != std::string::npos);
+    CPPUNIT_ASSERT_MESSAGE(out.error, out.error.find("one") == std::string::npos && out.error.find("two") == std::string::npos);
+    out = run({"-Z", "client_passwords=/nonexistent/moxi-passwords", "-z", "11211=127.0.0.1:1"});
+    CPPUNIT_ASSERT_MESSAGE(out.error, out.error.find("/nonexistent/moxi-passwords") != std::string::npos);
   }
 
   void default_bucket_name() {

@@ -11,6 +11,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <atomic>
+#include <fstream>
 #include <memory>
 #include <thread>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "t/support/rest_mock.h"
 #include "t/support/sasl_memcached.h"
 #include "t/support/servers.h"
+#include "t/support/temp_dir.h"
 
 namespace moxi::test {
 namespace {
@@ -127,6 +129,7 @@ class GatewayTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testEmptyDefaultBucketNameStartsOnNoBucket);
   CPPUNIT_TEST(testBucketLeavingTheMapIsTheNullBucket);
   CPPUNIT_TEST(testBucketRemovedUnderLoad);
+  CPPUNIT_TEST(testClientPasswordsFile);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -381,6 +384,40 @@ class GatewayTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(bin::kKeyNotFound, bin_get(direct2, "late").status());
     CPPUNIT_ASSERT_EQUAL(bin::kKeyNotFound, bin_get(direct1, "late").status());
     CPPUNIT_ASSERT_MESSAGE(std::to_string(refused), refused > 0);
+  }
+
+  // -Z client_passwords: the proxy's own table of client passwords, for
+  // maps without saslPassword (Couchbase 5.0+) or to replace one.
+  void testClientPasswordsFile() {
+    Cluster cluster;
+    TempDir dir("moxi-gateway");
+    const std::string table = dir.file("passwords");
+    {
+      std::ofstream out(table);
+      out << "# bucket:password\ndefault:d,%=|pw\nb1:t4ble-only\n";
+    }
+    RestMock mock(serving(cluster.all()));
+    auto moxi = gateway(mock, "client_passwords=" + table);
+    TestClient ascii(moxi->port());
+    wait_generation(ascii, 1);
+    // "default" has a password now: not a start bucket.
+    CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR unauthorized, null bucket"), ascii.set("k", "v"));
+    TestClient c(moxi->port());
+    CPPUNIT_ASSERT_EQUAL(kAuthError, sasl_auth(c, "default", "").status());
+    CPPUNIT_ASSERT_EQUAL(bin::kSuccess, sasl_auth(c, "default", "d,%=|pw").status());
+    CPPUNIT_ASSERT_EQUAL(bin::kSuccess, bin_set(c, "k", "v").status());
+    // b1's saslPassword no longer lets a client in; the table's does. moxi
+    // still logs in to b1's server with the saslPassword.
+    CPPUNIT_ASSERT_EQUAL(kAuthError, sasl_auth(c, "b1", "p1").status());
+    CPPUNIT_ASSERT_EQUAL(bin::kSuccess, sasl_auth(c, "b1", "t4ble-only").status());
+    CPPUNIT_ASSERT_EQUAL(bin::kSuccess, bin_set(c, "k1", "v1").status());
+    // b2 is not listed: its saslPassword.
+    CPPUNIT_ASSERT_EQUAL(bin::kSuccess, sasl_auth(c, "b2", "p2").status());
+    TestClient plain(cluster.plain.port());
+    CPPUNIT_ASSERT_EQUAL(std::string("v"), plain.get("k").value_or("<miss>"));
+    TestClient direct1 = logged_in(cluster.b1.server(), "b1", "p1");
+    CPPUNIT_ASSERT_EQUAL(std::string("v1"), bin_get(direct1, "k1").value);
+    CPPUNIT_ASSERT_MESSAGE("a password in the log", !contains(moxi->log(), "t4ble-only") && !contains(moxi->log(), "d,%=|pw"));
   }
 };
 

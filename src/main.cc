@@ -189,12 +189,13 @@ int main(int argc, char** argv) {
     return moxi::kExitFailure;
   }
   for (int port : app.bound_ports()) moxi::log::info("listening on port " + std::to_string(port));
-  moxi::FileReloader reloader(options);
+  moxi::FileReloader reloader(options, std::vector<std::string>(argv + 1, argv + argc), moxi::process_environment());
   if (!reloader.empty()) app.set_reload_handler([&reloader, &app] { reloader.reload(app); });
   std::vector<std::unique_ptr<moxi::ConfigFollower>> followers;
   for (const auto& url : url_ports) {
     followers.push_back(std::make_unique<moxi::ConfigFollower>(app, *url.source, options.behaviors, url.port_index));
     followers.back()->start();
+    reloader.follow(*followers.back());
   }
   int status = app.run();
   for (auto& follower : followers) follower->stop();

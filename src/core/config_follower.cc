@@ -12,15 +12,34 @@ namespace moxi {
 
 ConfigFollower::ConfigFollower(App& app, const UrlSource& source, const Behaviors& behaviors, size_t port_index)
     : app_(app), port_index_(port_index), rules_(bucket_rules(behaviors)) {
-  source_ = std::make_unique<conflate::HttpStreamSource>(
+  source_ = make_source(source, behaviors);
+}
+
+std::unique_ptr<conflate::ConfigSource> ConfigFollower::make_source(const UrlSource& source,
+                                                                    const Behaviors& behaviors) {
+  const uint64_t epoch = source_epoch_;
+  return std::make_unique<conflate::HttpStreamSource>(
       conflate::http_options_from(source, behaviors),
-      [this](conflate::ConfigUpdate update) {
+      [this, epoch](conflate::ConfigUpdate update) {
         // Source thread: hand over and return.
-        auto shared = std::make_shared<conflate::ConfigUpdate>(std::move(update));
+        auto shared = std::make_shared<const conflate::ConfigUpdate>(std::move(update));
         const auto arrived = std::chrono::steady_clock::now();
-        app_.post([this, shared, arrived] { apply(*shared, arrived); });
+        app_.post([this, shared, arrived, epoch] {
+          if (epoch == source_epoch_) apply(shared, arrived);
+        });
       },
-      [this](const conflate::SourceStatus& status) { app_.post([this, status] { report(status); }); });
+      [this, epoch](const conflate::SourceStatus& status) {
+        app_.post([this, status, epoch] {
+          if (epoch == source_epoch_) report(status);
+        });
+      });
+}
+
+void ConfigFollower::replace_source(const UrlSource& source, const Behaviors& behaviors) {
+  stop();
+  ++source_epoch_;
+  source_ = make_source(source, behaviors);
+  source_->start();
 }
 
 ConfigFollower::~ConfigFollower() { stop(); }
@@ -59,7 +78,9 @@ std::string describe(const Bucket& b) {
 
 }  // namespace
 
-void ConfigFollower::apply(const conflate::ConfigUpdate& update, std::chrono::steady_clock::time_point arrived) {
+void ConfigFollower::apply(std::shared_ptr<const conflate::ConfigUpdate> shared,
+                           std::chrono::steady_clock::time_point arrived) {
+  const conflate::ConfigUpdate& update = *shared;
   const std::shared_ptr<const Snapshot>& current = app_.current();
   if (update.buckets.empty()) {
     log::warning("config from " + update.source + " has no bucket; keeping generation " +
@@ -69,6 +90,7 @@ void ConfigFollower::apply(const conflate::ConfigUpdate& update, std::chrono::st
   if (log::enabled(log::Level::Debug))
     log::debug("config document from " + update.source + ": " + std::to_string(update.document.size()) + " bytes");
   if (same_buckets(current->ports[port_index_], update)) return;
+  last_ = shared;
   // Build the whole snapshot first; workers see it only once it is complete.
   ServedBuckets served =
       serve_buckets(update.buckets, update.bucket_list, MapSource::ClusterManager, rules_, &current->ports[port_index_]);

@@ -31,15 +31,29 @@ class ConfigFollower {
   void start();
   void stop();
 
+  // Main thread (SIGHUP reload): follows `source` from now on (another URL
+  // list, other credentials): the stream restarts; what the old one still
+  // delivers is dropped.
+  void replace_source(const UrlSource& source, const Behaviors& behaviors);
+  // Main thread: the rules maps are served with from now on.
+  void set_rules(BucketRules rules) { rules_ = std::move(rules); }
+  const BucketRules& rules() const { return rules_; }
+  // The last document applied; null before the first.
+  const conflate::ConfigUpdate* last_update() const { return last_.get(); }
+  size_t port_index() const { return port_index_; }
+
  private:
+  std::unique_ptr<conflate::ConfigSource> make_source(const UrlSource& source, const Behaviors& behaviors);
   // Main thread.
-  void apply(const conflate::ConfigUpdate& update, std::chrono::steady_clock::time_point arrived);
+  void apply(std::shared_ptr<const conflate::ConfigUpdate> update, std::chrono::steady_clock::time_point arrived);
   void report(const conflate::SourceStatus& status);
 
   App& app_;
   size_t port_index_;
   BucketRules rules_;
   std::unique_ptr<conflate::ConfigSource> source_;
+  uint64_t source_epoch_ = 0;  // which source a posted update came from (replace_source counts up)
+  std::shared_ptr<const conflate::ConfigUpdate> last_;
 };
 
 }  // namespace moxi

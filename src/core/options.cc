@@ -875,6 +875,7 @@ class Parser {
       auto contents = read_named_file("-Z", path);
       if (!contents) return;
       text = std::move(*contents);
+      opts_.behavior_files.push_back(path);
     }
     std::vector<std::string> ignored;
     if (auto err = parse_behaviors(text, opts_.behaviors, &ignored)) {
@@ -1114,15 +1115,18 @@ ParseOutcome parse_options(const std::vector<std::string>& args, const EnvLookup
   return parser.run(args);
 }
 
-ParseOutcome parse_options(int argc, char** argv) {
-  std::vector<std::string> args;
-  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
-  EnvLookup env = [](std::string_view name) -> std::optional<std::string> {
+EnvLookup process_environment() {
+  return [](std::string_view name) -> std::optional<std::string> {
     const char* v = std::getenv(std::string(name).c_str());
     if (!v) return std::nullopt;
     return std::string(v);
   };
-  return parse_options(args, env);
+}
+
+ParseOutcome parse_options(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  return parse_options(args, process_environment());
 }
 
 namespace {

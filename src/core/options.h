@@ -205,6 +205,7 @@ struct Options {
   bool show_version = false;         // -V/--version
   Behaviors behaviors;               // -Z, env MOXI_SASL_PLAIN_USR/PWD, -p
   std::vector<ConfigSource> sources; // -z and URL arguments, in order
+  std::vector<std::string> behavior_files;  // -Z ./FILE or /FILE read (SIGHUP reads them again)
   std::vector<std::string> warnings; // whole lines ("moxi: warning: ..."); main prints each to stderr
 };
 
@@ -217,6 +218,8 @@ struct ParseOutcome {
 
 // Reads an environment variable; nullopt when unset.
 using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+// The process's own environment (getenv).
+EnvLookup process_environment();
 
 // `args` excludes the program name. Reads the files that -z and -Z name.
 // When help, version or describe-stats is asked for, no configuration is required.

@@ -8,8 +8,16 @@
 // listeners are not opened or closed by a reload (restart moxi for that).
 // All or nothing: if any file cannot be read, parsed, validated or built,
 // the error is logged (naming the file, the port and the reason) and the
-// current map stays in force. A -z file that holds a URL configuration is
-// not re-read (the stream updates itself).
+// current map stays in force.
+//
+// When the command line also read files for its behaviors (-Z ./FILE, -Z
+// client_passwords=FILE) or its URLs (a -z file holding url=...), the whole
+// command line is parsed again too: new credentials (usr, pwd, bucket,
+// default_bucket_name, client passwords) rebuild every port's buckets,
+// URL followers included (from the last map each received), in the same
+// new generation; a new URL list or HTTP credential restarts that
+// follower's stream. Other behaviors take effect only at a restart (a
+// changed one is warned about).
 //
 // Thread: main thread only (constructed before App::run, reload() from its
 // SIGHUP handler). Server names are resolved there, as at start-up.
@@ -20,6 +28,7 @@
 #include <vector>
 
 #include "src/core/app.h"
+#include "src/core/config_follower.h"
 #include "src/core/options.h"
 #include "src/core/served_buckets.h"
 
@@ -28,9 +37,14 @@ namespace moxi {
 class FileReloader {
  public:
   // The snapshot's port i serves options.sources[i] (static_config.h).
-  explicit FileReloader(const Options& options);
+  // `args` and `env` are what `options` was parsed from (for a whole
+  // re-parse; empty args: files only).
+  explicit FileReloader(const Options& options, std::vector<std::string> args = {}, EnvLookup env = {});
 
-  bool empty() const { return files_.empty(); }
+  // The follower of URL source `port_index` (main, after it is made).
+  void follow(ConfigFollower& follower) { followers_.push_back(&follower); }
+
+  bool empty() const { return files_.empty() && !reparse_; }
   // Main thread: re-reads every file; publishes a new generation when a
   // bucket changed. Logs what happened.
   void reload(App& app);
@@ -46,10 +60,23 @@ class FileReloader {
   // Parses `file` again; on success fills `sections` (one per port_index).
   bool parse(const File& file, std::vector<StaticSection>& sections, std::string& error) const;
 
+  // The whole command line again: new rules and URL sources into
+  // `builder`; false (with `error`) when it cannot be applied by a reload.
+  bool reparse(App& app, SnapshotBuilder& builder, bool& changed, std::string& error);
+  void failed(const std::shared_ptr<const Snapshot>& current, const std::string& error);
+
   std::vector<File> files_;
   std::vector<std::string> texts_;  // per snapshot port: the CONFIG text in force ("" = not a file port)
   BucketRules rules_;
   uint16_t port_listen_;
+  std::vector<std::string> args_;
+  EnvLookup env_;
+  bool reparse_ = false;                       // behaviors or URLs came from files
+  std::vector<ConfigSource> sources_;          // as in force (the whole command line's)
+  std::vector<std::string> behavior_values_;   // "key=value" of the behaviors in force
+  std::vector<ConfigFollower*> followers_;
+  // Decided by reparse, applied once the new snapshot is published.
+  std::optional<Options> pending_;
 };
 
 }  // namespace moxi

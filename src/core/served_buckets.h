@@ -21,6 +21,7 @@ namespace moxi {
 struct BucketRules {
   DownstreamProtocol downstream_protocol = DownstreamProtocol::Unset;
   AccessSettings access;
+  bool operator==(const BucketRules&) const = default;
 };
 BucketRules bucket_rules(const Behaviors& behaviors);
 

@@ -47,6 +47,7 @@ struct AccessSettings {
   // -Z client_passwords: the password a client gives for a bucket, in place
   // of its saslPassword (Couchbase 5.0 and later have none).
   std::map<std::string, std::string> client_passwords;
+  bool operator==(const AccessSettings&) const = default;
 };
 
 enum class MapSource { File, ClusterManager };

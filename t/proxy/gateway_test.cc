@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <fstream>
+#include <csignal>
+#include <cstdio>
 #include <memory>
 #include <thread>
 #include <optional>
@@ -130,6 +132,7 @@ class GatewayTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testBucketLeavingTheMapIsTheNullBucket);
   CPPUNIT_TEST(testBucketRemovedUnderLoad);
   CPPUNIT_TEST(testClientPasswordsFile);
+  CPPUNIT_TEST(testSighupReadsPasswordsAndUrls);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -418,6 +421,46 @@ class GatewayTest : public CppUnit::TestFixture {
     TestClient direct1 = logged_in(cluster.b1.server(), "b1", "p1");
     CPPUNIT_ASSERT_EQUAL(std::string("v1"), bin_get(direct1, "k1").value);
     CPPUNIT_ASSERT_MESSAGE("a password in the log", !contains(moxi->log(), "t4ble-only") && !contains(moxi->log(), "d,%=|pw"));
+  }
+
+  // SIGHUP reads the client password table and a -z file holding the URL
+  // again: new passwords at once (a new generation from the last map), the
+  // new URL's stream from then on.
+  void testSighupReadsPasswordsAndUrls() {
+    Cluster cluster;
+    RestMock first(serving(cluster.all()));
+    RestMock second(serving(buckets_doc({cluster.default_bucket(), cluster.bucket1(), cluster.bucket2(),
+                                         bucket_doc("b3", std::nullopt, cluster.plain.address())})));
+    TempDir dir("moxi-gateway");
+    const std::string table = dir.file("passwords");
+    const std::string url_file = dir.file("url.cfg");
+    auto write = [](const std::string& path, const std::string& text) {  // renamed into place
+      {
+        std::ofstream out(path + ".tmp");
+        out << text;
+      }
+      CPPUNIT_ASSERT(std::rename((path + ".tmp").c_str(), path.c_str()) == 0);
+    };
+    write(table, "b1:first\n");
+    write(url_file, "url=" + first.url("/pools/default/saslBucketsStreaming") + "\n");
+    Moxi moxi({"-l", "127.0.0.1", "-t", "2", "-vv", "-Z", "port_listen=0,client_passwords=" + table, "-z", url_file});
+    TestClient ascii(moxi.port());
+    wait_generation(ascii, 1);
+    TestClient c(moxi.port());
+    CPPUNIT_ASSERT_EQUAL(bin::kSuccess, sasl_auth(c, "b1", "first").status());
+
+    write(table, "b1:second\n");
+    write(url_file, "url=" + second.url("/pools/default/saslBucketsStreaming") + "\n");
+    moxi.process().kill(SIGHUP);
+    wait_generation(c, 2, true);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(moxi.log(), kAuthError, sasl_auth(c, "b1", "first").status());
+    CPPUNIT_ASSERT_EQUAL(bin::kSuccess, sasl_auth(c, "b1", "second").status());
+    // The second cluster manager's map (it has b3) follows.
+    wait_generation(c, 3, true);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(moxi.log(), bin::kSuccess, sasl_auth(c, "b3", "").status());
+    CPPUNIT_ASSERT_EQUAL(bin::kSuccess, sasl_auth(c, "b1", "second").status());
+    CPPUNIT_ASSERT_MESSAGE(moxi.log(), contains(moxi.log(), "SIGHUP: new credentials"));
+    CPPUNIT_ASSERT_MESSAGE(moxi.log(), contains(moxi.log(), "from now on"));
   }
 };
 

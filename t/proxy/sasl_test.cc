@@ -7,11 +7,15 @@
 #include <cppunit/TestFixture.h>
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <csignal>
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "t/proxy/cluster.h"
 #include "t/support/sasl_memcached.h"
+#include "t/support/temp_dir.h"
 
 namespace moxi::test {
 namespace {
@@ -35,6 +39,7 @@ class BackendSaslTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testWrongPasswordFailsFastAndSaysWhy);
   CPPUNIT_TEST(testServerWithoutSasl);
   CPPUNIT_TEST(testRestartedServerIsLoggedInAgain);
+  CPPUNIT_TEST(testSighupReadsNewCredentials);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -123,6 +128,43 @@ class BackendSaslTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL_MESSAGE(moxi->log(), std::string("STORED"), reply);
     CPPUNIT_ASSERT_EQUAL(std::string("v2"), c.get("k2").value_or("<miss>"));
     CPPUNIT_ASSERT(!c.get("k"));  // the restart lost it: this is the new server
+  }
+
+  // Credentials in a -Z file: a SIGHUP reads them again and the next
+  // connections log in with them, in a new generation (no restart).
+  void testSighupReadsNewCredentials() {
+    SaslMemcached mc({{"alice", "s3cret"}}, "plain");
+    TempDir dir("moxi-sasl-reload");
+    const std::string file = dir.file("behaviors");
+    auto write = [&](const std::string& text) {  // renamed into place: moxi never reads half a file
+      {
+        std::ofstream out(file + ".tmp");
+        out << text;
+      }
+      CPPUNIT_ASSERT(std::rename((file + ".tmp").c_str(), file.c_str()) == 0);
+    };
+    write("downstream_protocol=binary,usr=alice,pwd=wrong-secret\n");
+    Moxi moxi({"-l", "127.0.0.1", "-t", "2", "-vv", "-Z", file, "-z", "0=" + mc.server().address()});
+    TestClient c(moxi.port());
+    CPPUNIT_ASSERT_EQUAL("SERVER_ERROR proxy downstream auth failure " + mc.server().address(), c.request("get k"));
+    CPPUNIT_ASSERT_EQUAL(1L, generation(c));
+
+    write("downstream_protocol=binary,usr=alice,pwd=s3cret\n");
+    moxi.process().kill(SIGHUP);
+    for (Deadline d(std::chrono::seconds(10)); generation(c) < 2;) CPPUNIT_ASSERT_MESSAGE(moxi.log(), !d.expired());
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(moxi.log(), std::string("STORED"), c.set("k", "v"));
+    CPPUNIT_ASSERT_EQUAL(std::string("v"), c.get("k").value_or("<miss>"));
+    const std::string log = moxi.log();
+    CPPUNIT_ASSERT_MESSAGE(log, contains(log, "SIGHUP: new credentials"));
+    CPPUNIT_ASSERT_MESSAGE(log, !contains(log, "s3cret") && !contains(log, "wrong-secret"));
+
+    // A broken file keeps what is in force, and says where.
+    write("downstream_protocol=binary,usr=alice,pwd=s3cret,no_such_key=1\n");
+    moxi.process().kill(SIGHUP);
+    for (Deadline d(std::chrono::seconds(10)); !contains(moxi.log(), "reload failed");)
+      CPPUNIT_ASSERT_MESSAGE(moxi.log(), !d.expired());
+    CPPUNIT_ASSERT_EQUAL(2L, generation(c));
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("k2", "v2"));
   }
 };
 

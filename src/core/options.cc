@@ -589,7 +589,9 @@ constexpr auto R = Support::Rejected;
 constexpr OptionInfo kOptions[] = {
     {"-z", "", "CONFIG", I, "cluster configuration (see above); may be repeated"},
     {"-Z", "", "KEY=VALUE[,...]", I, "behaviors (see below); -Z ./FILE or -Z /FILE reads them from a file"},
-    {"-p", "", "PORT", I, "listen port for URL configs and bare {json} (= -Z port_listen; default 11211)"},
+    {"-p", "", "PORT", I,
+     "the original's embedded memcached port: 0 (off) is accepted and ignored; another PORT is the listen port for "
+     "URL configs and bare {json} when -Z port_listen is not given"},
     {"-l", "", "ADDR", I, "listen on this address only (default: every interface)"},
     {"-t", "", "NUM", I, "worker threads (default: the number of cores)"},
     {"-c", "", "NUM", I, "maximum simultaneous client connections (default 1024); raises ulimit -n to fit"},
@@ -758,7 +760,8 @@ class Parser {
         fail(where + quote(value) + " is not a port number (0-65535)");
         return;
       }
-      opts_.behaviors.port_listen = *port;
+      // The original's embedded memcached port; 0 = off. See resolve().
+      embedded_port_ = *port;
     } else if (name == "-l") {
       if (value.empty()) {
         fail(where + "empty address");
@@ -869,11 +872,12 @@ class Parser {
       if (!contents) return;
       text = std::move(*contents);
     }
-    std::vector<std::string> ignored;
-    if (auto err = parse_behaviors(text, opts_.behaviors, &ignored)) {
+    std::vector<std::string> ignored, given;
+    if (auto err = parse_behaviors(text, opts_.behaviors, &ignored, &given)) {
       fail(where + *err);
       return;
     }
+    port_listen_given_ = port_listen_given_ || std::find(given.begin(), given.end(), "port_listen") != given.end();
     for (const auto& key : ignored) warn("-Z " + key + ": accepted but ignored (not implemented)");
   }
 
@@ -895,6 +899,17 @@ class Parser {
   // no two listeners want the same port.
   void resolve() {
     Behaviors& b = opts_.behaviors;
+    // -p was the original's embedded memcached server port (0 = off). There
+    // is no embedded server: -p 0 says nothing, and another -p names the
+    // proxy port unless -Z port_listen does.
+    if (embedded_port_.value_or(0) != 0) {
+      if (port_listen_given_) {
+        warn("-p " + std::to_string(*embedded_port_) + ": ignored: -Z port_listen=" + std::to_string(b.port_listen) +
+             " is the listen port (-p was the original's embedded memcached port)");
+      } else {
+        b.port_listen = *embedded_port_;
+      }
+    }
     std::set<uint16_t> ports;
     size_t on_port_listen = 0;
     for (auto& src : opts_.sources) {
@@ -929,6 +944,8 @@ class Parser {
   const EnvLookup& env_;
   Options opts_;
   ParseOutcome outcome_;
+  std::optional<uint16_t> embedded_port_;  // -p, the last one given
+  bool port_listen_given_ = false;         // some -Z set port_listen
 };
 
 }  // namespace
@@ -950,9 +967,10 @@ std::span<const BehaviorKeyInfo> behavior_keys() { return kBehaviorInfos; }
 std::span<const OptionInfo> option_table() { return kOptions; }
 
 std::optional<std::string> parse_behaviors(std::string_view text, Behaviors& out,
-                                           std::vector<std::string>* ignored_keys) {
+                                           std::vector<std::string>* ignored_keys,
+                                           std::vector<std::string>* given_keys) {
   Behaviors next = out;
-  std::vector<std::string> ignored;
+  std::vector<std::string> ignored, given;
   for (std::string_view line : split_any(text, "\n")) {
     if (trim(line).starts_with('#')) continue;
     for (std::string_view piece : split_any(line, ",")) {
@@ -970,10 +988,13 @@ std::optional<std::string> parse_behaviors(std::string_view text, Behaviors& out
           std::find(ignored.begin(), ignored.end(), key) == ignored.end())
         ignored.emplace_back(key);
       if (!std::holds_alternative<std::monostate>(e->field)) store(e->field, v, next);
+      const std::string_view primary = e->info.synonym_of.empty() ? e->info.name : e->info.synonym_of;
+      if (std::find(given.begin(), given.end(), primary) == given.end()) given.emplace_back(primary);
     }
   }
   out = std::move(next);
   if (ignored_keys) ignored_keys->insert(ignored_keys->end(), ignored.begin(), ignored.end());
+  if (given_keys) given_keys->insert(given_keys->end(), given.begin(), given.end());
   return std::nullopt;
 }
 
@@ -1181,7 +1202,7 @@ std::string help_text() {
          "                         FILE; SIGHUP re-reads it (and -z ./FILE)\n"
          "  -z 'A;B'               several sections, each with its own port\n"
          "  URL[,URL...]           stream the cluster map from http(s) URLs,\n"
-         "                         tried in order; listen on -p / port_listen;\n"
+         "                         tried in order; listen on -Z port_listen;\n"
          "                         http://USER:PASSWORD@HOST/... sets HTTP credentials\n"
          "  -z url=URL[|URL...][,auth=USER%PASSWORD]\n"
          "                         the same, credentials given apart\n"

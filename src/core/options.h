@@ -120,13 +120,15 @@ std::span<const OptionInfo> option_table();
 // "KEY: reason" naming the key as written and the value, e.g.
 //   downstream_timeout: "abc" is not a number of milliseconds
 // `ignored_keys`, when given, receives the accepted-but-ignored keys seen (the
-// caller warns about them).
+// caller warns about them); `given_keys` every key set, by its primary name
+// (a synonym counts for its primary key), once each.
+std::optional<std::string> parse_behaviors(std::string_view text, Behaviors& out,
+                                           std::vector<std::string>* ignored_keys = nullptr,
+                                           std::vector<std::string>* given_keys = nullptr);
+
 // Every primary behavior key with a value, as "stats proxy behaviors" shows
 // them: name -> value text ("none" when unset); pwd is masked.
 std::vector<std::pair<std::string, std::string>> behavior_values(const Behaviors& b);
-
-std::optional<std::string> parse_behaviors(std::string_view text, Behaviors& out,
-                                           std::vector<std::string>* ignored_keys = nullptr);
 
 struct Credentials {
   std::string user;
@@ -199,7 +201,7 @@ struct Options {
   bool describe_stats = false;       // --describe-stats
   bool show_help = false;            // -h/--help
   bool show_version = false;         // -V/--version
-  Behaviors behaviors;               // -Z, env MOXI_SASL_PLAIN_USR/PWD, -p
+  Behaviors behaviors;               // -Z, env MOXI_SASL_PLAIN_USR/PWD, -p (see help_text)
   std::vector<ConfigSource> sources; // -z and URL arguments, in order
   std::vector<std::string> warnings; // whole lines ("moxi: warning: ..."); main prints each to stderr
 };

@@ -19,6 +19,7 @@ class OptionsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(max_connections);
   CPPUNIT_TEST(item_size);
   CPPUNIT_TEST(listen_port);
+  CPPUNIT_TEST(listen_port_and_static_sections);
   CPPUNIT_TEST(listen_address);
   CPPUNIT_TEST(daemonize_and_pidfile);
   CPPUNIT_TEST(verbosity);
@@ -107,15 +108,52 @@ class OptionsTest : public CppUnit::TestFixture {
                          err({"-c", "many", "-z", kCfg}));
   }
 
+  // -p was the original's embedded memcached port: 0 (off) changes nothing;
+  // another port is the proxy's unless -Z port_listen names one.
   void listen_port() {
     CPPUNIT_ASSERT_EQUAL(uint16_t{11411}, ok({"-p", "11411", "-z", kCfg}).behaviors.port_listen);
-    CPPUNIT_ASSERT_EQUAL(uint16_t{0}, ok({"-p0", "-z", kCfg}).behaviors.port_listen);
-    // -p and -Z port_listen set the same thing; the later one wins.
-    CPPUNIT_ASSERT_EQUAL(uint16_t{2}, ok({"-p", "1", "-Z", "port_listen=2", "-z", kCfg}).behaviors.port_listen);
-    CPPUNIT_ASSERT_EQUAL(uint16_t{1}, ok({"-Z", "port_listen=2", "-p", "1", "-z", kCfg}).behaviors.port_listen);
+    Options o = ok({"-p0", "-z", kCfg});
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11211}, o.behaviors.port_listen);
+    CPPUNIT_ASSERT(o.warnings.empty());  // silently
+    o = ok({"-p", "0", "-Z", "port_listen=0", "-z", kCfg});
+    CPPUNIT_ASSERT_EQUAL(uint16_t{0}, o.behaviors.port_listen);
+    CPPUNIT_ASSERT(o.warnings.empty());
+    // port_listen wins, whatever the order, and -p is warned about.
+    for (const auto& args : {std::vector<std::string>{"-p", "1", "-Z", "port_listen=2", "-z", kCfg},
+                             std::vector<std::string>{"-Z", "port_listen=2", "-p", "1", "-z", kCfg}}) {
+      o = ok(args);
+      CPPUNIT_ASSERT_EQUAL(uint16_t{2}, o.behaviors.port_listen);
+      CPPUNIT_ASSERT_EQUAL(size_t{1}, o.warnings.size());
+      CPPUNIT_ASSERT_EQUAL(std::string("moxi: warning: -p 1: ignored: -Z port_listen=2 is the listen port (-p was "
+                                       "the original's embedded memcached port)"),
+                           o.warnings[0]);
+    }
+    // Even when port_listen names the default, and from a -Z file.
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11211},
+                         ok({"-p", "11311", "-Z", "port_listen=11211", "-z", kCfg}).behaviors.port_listen);
+    TempFile f("port_listen = 11500\n");
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11500}, ok({"-p", "11311", "-Z", f.path(), "-z", kCfg}).behaviors.port_listen);
+    // Other -Z keys leave -p in charge; the last -p wins.
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11311},
+                         ok({"-Z", "downstream_max=4", "-p", "11311", "-z", kCfg}).behaviors.port_listen);
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11211}, ok({"-p", "11311", "-p", "0", "-z", kCfg}).behaviors.port_listen);
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: -p: \"65536\" is not a port number (0-65535)"),
                          err({"-p", "65536", "-z", kCfg}));
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: -p: \"x\" is not a port number (0-65535)"), err({"-px", "-z", kCfg}));
+  }
+
+  // Static PORT = ... sections carry their own port: -p changes none of them.
+  void listen_port_and_static_sections() {
+    for (const char* p : {"0", "11311"}) {
+      Options o = ok({"-p", p, "-z", "11211=a;0=b"});
+      CPPUNIT_ASSERT_EQUAL(size_t{2}, o.sources.size());
+      CPPUNIT_ASSERT_EQUAL(uint16_t{11211}, std::get<StaticSection>(o.sources[0]).port);
+      CPPUNIT_ASSERT_EQUAL(uint16_t{0}, std::get<StaticSection>(o.sources[1]).port);
+      CPPUNIT_ASSERT(o.warnings.empty());
+    }
+    // A bare {json} listens on port_listen: -p 0 leaves it at 11211.
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11211}, only<StaticSection>(ok({"-p", "0", "-z", "{}"})).port);
+    CPPUNIT_ASSERT_EQUAL(uint16_t{0}, only<StaticSection>(ok({"-p", "0", "-Z", "port_listen=0", "-z", "{}"})).port);
   }
 
   void listen_address() {
@@ -303,7 +341,10 @@ class OptionsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: port 11211 is both a -z PORT and port_listen (-p)"),
                          err({"-z", "11211=a", "http://h/x"}));
     CPPUNIT_ASSERT_EQUAL(size_t{2}, ok({"-z", "11211=a", "-p", "11311", "http://h/x"}).sources.size());
-    CPPUNIT_ASSERT_EQUAL(size_t{2}, ok({"-z", "0=a", "-p", "0", "http://h/x"}).sources.size());
+    CPPUNIT_ASSERT_EQUAL(size_t{2}, ok({"-z", "0=a", "-Z", "port_listen=0", "http://h/x"}).sources.size());
+    // -p 0 leaves port_listen at 11211.
+    CPPUNIT_ASSERT_EQUAL(std::string("moxi: port 11211 is both a -z PORT and port_listen (-p)"),
+                         err({"-z", "11211=a", "-p", "0", "http://h/x"}));
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: only one configuration may listen on port_listen (11211): write PORT = "
                                      "{json}, and put failover URLs in one list (URL,URL)"),
                          err({"-z", "url=http://a/x;url=http://b/x"}));

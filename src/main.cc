@@ -54,6 +54,7 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
   s.listen_address = options.listen_address;
   s.drain_timeout = b.drain_timeout;
   s.reuse_port = b.reuse_port;
+  s.exit_on_stdin_end = options.exit_on_stdin_end;
   if (const char* port_file = std::getenv("MOXI_PORT_FILENAME")) s.port_file = port_file;
   return s;
 }

@@ -601,6 +601,9 @@ constexpr OptionInfo kOptions[] = {
     {"-v", "", "", I, "log more: -v info, -vv debug, -vvv trace (errors and warnings always)"},
     {"-o", "", "FILE", I, "log to FILE instead of stderr (-O is the same); SIGUSR1 reopens it"},
     {"-O", "", "FILE", I, "= -o"},
+    {"-Y", "", "y|n", I,
+     "y: drain and exit (status 0) when standard input reaches end of file or a newline, as a supervisor's pipe "
+     "does; default n"},
     {"", "--check-config", "", I, "check the configuration, print what would be served, exit 0 (valid) or 1"},
     {"", "--describe-stats", "", I, "list the stats moxi reports, then exit"},
     {"-h", "--help", "", I, "show this help and exit"},
@@ -620,7 +623,6 @@ constexpr OptionInfo kOptions[] = {
     {"-R", "", "NUM", G, "requests per event"},
     {"-b", "", "NUM", G, "listen backlog"},
     {"-B", "", "PROTO", G, "client protocol (moxi always detects it)"},
-    {"-Y", "", "y|n", G, "exit on end of stdin"},
     // Refused: honouring them silently would be wrong.
     {"-s", "", "FILE", R, "UNIX socket: not supported; listen on TCP with -l/-p"},
     {"-u", "", "USER", R, "setuid: not supported; start moxi as that user"},
@@ -800,6 +802,12 @@ class Parser {
       opts_.pidfile.assign(value);
     } else if (name == "-v") {
       opts_.verbosity = std::min(opts_.verbosity + 1, 3);
+    } else if (name == "-Y") {
+      if (value != "y" && value != "n") {
+        fail(where + quote(value) + " is not y or n (y: exit when standard input ends)");
+        return;
+      }
+      opts_.exit_on_stdin_end = value == "y";
     } else if (name == "-o" || name == "-O") {
       // The original's convention: "stderr" or "" mean stderr.
       opts_.log_file = value == "stderr" ? std::string() : std::string(value);
@@ -898,6 +906,10 @@ class Parser {
   // Fills ports and credentials that depend on the final behaviors; checks that
   // no two listeners want the same port.
   void resolve() {
+    if (opts_.exit_on_stdin_end && opts_.daemonize) {
+      fail("-Y y and -d: a daemon's standard input is /dev/null, so moxi would exit at once; give one of them");
+      return;
+    }
     Behaviors& b = opts_.behaviors;
     // -p was the original's embedded memcached server port (0 = off). There
     // is no embedded server: -p 0 says nothing, and another -p names the

@@ -194,6 +194,7 @@ struct Options {
   unsigned max_connections = 1024;   // -c: simultaneous client connections
   bool max_connections_given = false;  // -c was on the command line (else the descriptor limit may lower it)
   bool daemonize = false;            // -d
+  bool exit_on_stdin_end = false;    // -Y y: exit when standard input ends (stdin_watch.h)
   std::string pidfile;               // -P; "" = none
   int verbosity = 0;                 // -v/-vv/-vvv: 0..3
   std::string log_file;              // -o/-O; "" = stderr

@@ -185,7 +185,6 @@ int main(int argc, char** argv) {
     if (!moxi::log::path().empty()) std::cerr << "moxi: " << error << "\n";  // also where the operator looks
     return moxi::kExitFailure;
   }
-  for (int port : app.bound_ports()) moxi::log::info("listening on port " + std::to_string(port));
   moxi::FileReloader reloader(options);
   if (!reloader.empty()) app.set_reload_handler([&reloader, &app] { reloader.reload(app); });
   std::vector<std::unique_ptr<moxi::ConfigFollower>> followers;

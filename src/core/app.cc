@@ -79,6 +79,8 @@ bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
     });
     if (!stdin_->start(error)) return fail();
   }
+  // Before the port file: whoever waits for it finds the ports logged too.
+  for (int port : bound_ports_) log::info("listening on port " + std::to_string(port));
   if (!settings_.port_file.empty() && !write_port_file(settings_.port_file, bound_ports_, admin_port, error))
     return fail();
   current_ = snapshot;

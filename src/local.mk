@@ -28,6 +28,7 @@ src_libmoxi_a_SOURCES = \
 	src/core/served_buckets.cc src/core/served_buckets.h \
 	src/core/settings.h \
 	src/core/static_config.cc src/core/static_config.h \
+	src/core/stdin_watch.cc src/core/stdin_watch.h \
 	src/core/url_source_options.cc src/core/url_source_options.h \
 	src/core/stats_proxy.cc \
 	src/core/stream.cc src/core/stream.h \

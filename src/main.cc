@@ -54,6 +54,7 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
   s.listen_address = options.listen_address;
   s.drain_timeout = b.drain_timeout;
   s.reuse_port = b.reuse_port;
+  s.exit_on_stdin_end = options.exit_on_stdin_end;
   if (const char* port_file = std::getenv("MOXI_PORT_FILENAME")) s.port_file = port_file;
   return s;
 }
@@ -188,7 +189,6 @@ int main(int argc, char** argv) {
     if (!moxi::log::path().empty()) std::cerr << "moxi: " << error << "\n";  // also where the operator looks
     return moxi::kExitFailure;
   }
-  for (int port : app.bound_ports()) moxi::log::info("listening on port " + std::to_string(port));
   moxi::FileReloader reloader(options, std::vector<std::string>(argv + 1, argv + argc), moxi::process_environment());
   if (!reloader.empty()) app.set_reload_handler([&reloader, &app] { reloader.reload(app); });
   std::vector<std::unique_ptr<moxi::ConfigFollower>> followers;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "src/core/fd_limit.h"
+#include "src/core/stdin_watch.h"
 #include "src/util/log.h"
 
 #include "src/stats/admin_http.h"
@@ -33,6 +34,7 @@ App::~App() {
   workers_.clear();
   for (event* ev : signal_events_) event_free(ev);
   if (drain_timer_) event_free(drain_timer_);
+  stdin_.reset();
   admin_.reset();
   notify_.reset();
   event_base_free(base_);
@@ -66,6 +68,19 @@ bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
     if (!admin_->listen(settings_.listen_address, *settings_.admin_port, error)) return fail();
     admin_port = admin_->port();
   }
+  if (settings_.exit_on_stdin_end) {
+    stdin_ = std::make_unique<StdinWatch>(base_, [this](const std::string& what) {
+      if (draining_) {  // a supervisor that sent SIGTERM, then went: the drain goes on
+        log::info(what + " during the drain");
+        return;
+      }
+      log::warning(what + ". Exiting");  // always shown, as the original printed it
+      begin_drain("stdin");
+    });
+    if (!stdin_->start(error)) return fail();
+  }
+  // Before the port file: whoever waits for it finds the ports logged too.
+  for (int port : bound_ports_) log::info("listening on port " + std::to_string(port));
   if (!settings_.port_file.empty() && !write_port_file(settings_.port_file, bound_ports_, admin_port, error))
     return fail();
   current_ = snapshot;
@@ -107,7 +122,7 @@ void App::on_signal(evutil_socket_t sig, short, void* arg) {
   auto* app = static_cast<App*>(arg);
   const int signo = static_cast<int>(sig);
   if (signo == SIGINT || signo == SIGTERM) {
-    app->begin_drain(signo);
+    app->begin_drain(signo == SIGINT ? "SIGINT" : "SIGTERM");
   } else if (signo == SIGHUP) {
     if (app->reload_) {
       app->reload_();
@@ -124,16 +139,15 @@ void App::on_signal(evutil_socket_t sig, short, void* arg) {
   }
 }
 
-void App::begin_drain(int sig) {
-  const char* name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+void App::begin_drain(const std::string& why) {
   if (draining_) {
-    log::warning(std::string(name) + " during the drain: exiting now");
+    log::warning(why + " during the drain: exiting now");
     event_base_loopbreak(base_);
     return;
   }
   draining_ = true;
   const auto bound = settings_.drain_timeout.count();
-  log::info(std::string(name) + ": draining: listeners closed, finishing in-flight requests" +
+  log::info(why + ": draining: listeners closed, finishing in-flight requests" +
             (bound > 0 ? " (at most " + std::to_string(bound) + " ms)" : std::string()));
   workers_draining_ = workers_.size();
   for (auto& w : workers_) {

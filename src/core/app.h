@@ -6,6 +6,8 @@
 //                    whichever comes first. A second one returns at once.
 //   SIGHUP           runs the reload handler (file configs), if any.
 //   SIGUSR1          reopens the log file (log.h).
+// With exit_on_stdin_end (-Y y), the end of standard input (stdin_watch.h)
+// is logged ("EOF on stdin. Exiting") and drains like SIGTERM.
 #pragma once
 
 #include <event2/event.h>
@@ -27,6 +29,7 @@
 namespace moxi {
 
 class AdminServer;
+class StdinWatch;
 
 struct AppSettings {
   ProxySettings proxy;
@@ -37,6 +40,7 @@ struct AppSettings {
   std::chrono::milliseconds drain_timeout{5000};  // bound on a drain; 0 = none
   std::optional<uint16_t> admin_port;  // -Z admin_port: the admin HTTP listener (0: the OS chooses)
   bool reuse_port = false;             // -Z reuse_port: SO_REUSEPORT copies per worker (listener.h)
+  bool exit_on_stdin_end = false;      // -Y y: drain and exit when standard input ends
   // When set, publish() warns if a new map needs more descriptors than the
   // limit allows (fd_limit.h): -c was checked against the first map only.
   std::function<uint64_t(const Snapshot&)> descriptor_need;
@@ -72,7 +76,8 @@ class App {
  private:
   static void on_signal(evutil_socket_t sig, short, void* arg);
   static void on_drain_timeout(evutil_socket_t, short, void* arg);
-  void begin_drain(int sig);
+  // `why` names the cause in the log: "SIGTERM", "SIGINT", "stdin".
+  void begin_drain(const std::string& why);
   void worker_drained();
 
   AppSettings settings_;
@@ -89,6 +94,7 @@ class App {
   size_t workers_draining_ = 0;
   event* drain_timer_ = nullptr;
   std::unique_ptr<AdminServer> admin_;  // -Z admin_port; main thread
+  std::unique_ptr<StdinWatch> stdin_;   // -Y y; main thread
 };
 
 }  // namespace moxi

@@ -595,7 +595,9 @@ constexpr auto R = Support::Rejected;
 constexpr OptionInfo kOptions[] = {
     {"-z", "", "CONFIG", I, "cluster configuration (see above); may be repeated"},
     {"-Z", "", "KEY=VALUE[,...]", I, "behaviors (see below); -Z ./FILE or -Z /FILE reads them from a file"},
-    {"-p", "", "PORT", I, "listen port for URL configs and bare {json} (= -Z port_listen; default 11211)"},
+    {"-p", "", "PORT", I,
+     "the original's embedded memcached port: 0 (off) is accepted and ignored; another PORT is the listen port for "
+     "URL configs and bare {json} when -Z port_listen is not given"},
     {"-l", "", "ADDR", I, "listen on this address only (default: every interface)"},
     {"-t", "", "NUM", I, "worker threads (default: the number of cores)"},
     {"-c", "", "NUM", I, "maximum simultaneous client connections (default 1024); raises ulimit -n to fit"},
@@ -605,6 +607,9 @@ constexpr OptionInfo kOptions[] = {
     {"-v", "", "", I, "log more: -v info, -vv debug, -vvv trace (errors and warnings always)"},
     {"-o", "", "FILE", I, "log to FILE instead of stderr (-O is the same); SIGUSR1 reopens it"},
     {"-O", "", "FILE", I, "= -o"},
+    {"-Y", "", "y|n", I,
+     "y: drain and exit (status 0) when standard input reaches end of file or a newline, as a supervisor's pipe "
+     "does; default n"},
     {"", "--check-config", "", I, "check the configuration, print what would be served, exit 0 (valid) or 1"},
     {"", "--describe-stats", "", I, "list the stats moxi reports, then exit"},
     {"-h", "--help", "", I, "show this help and exit"},
@@ -624,7 +629,6 @@ constexpr OptionInfo kOptions[] = {
     {"-R", "", "NUM", G, "requests per event"},
     {"-b", "", "NUM", G, "listen backlog"},
     {"-B", "", "PROTO", G, "client protocol (moxi always detects it)"},
-    {"-Y", "", "y|n", G, "exit on end of stdin"},
     // Refused: honouring them silently would be wrong.
     {"-s", "", "FILE", R, "UNIX socket: not supported; listen on TCP with -l/-p"},
     {"-u", "", "USER", R, "setuid: not supported; start moxi as that user"},
@@ -765,7 +769,8 @@ class Parser {
         fail(where + quote(value) + " is not a port number (0-65535)");
         return;
       }
-      opts_.behaviors.port_listen = *port;
+      // The original's embedded memcached port; 0 = off. See resolve().
+      embedded_port_ = *port;
     } else if (name == "-l") {
       if (value.empty()) {
         fail(where + "empty address");
@@ -804,6 +809,12 @@ class Parser {
       opts_.pidfile.assign(value);
     } else if (name == "-v") {
       opts_.verbosity = std::min(opts_.verbosity + 1, 3);
+    } else if (name == "-Y") {
+      if (value != "y" && value != "n") {
+        fail(where + quote(value) + " is not y or n (y: exit when standard input ends)");
+        return;
+      }
+      opts_.exit_on_stdin_end = value == "y";
     } else if (name == "-o" || name == "-O") {
       // The original's convention: "stderr" or "" mean stderr.
       opts_.log_file = value == "stderr" ? std::string() : std::string(value);
@@ -877,11 +888,12 @@ class Parser {
       text = std::move(*contents);
       opts_.behavior_files.push_back(path);
     }
-    std::vector<std::string> ignored;
-    if (auto err = parse_behaviors(text, opts_.behaviors, &ignored)) {
+    std::vector<std::string> ignored, given;
+    if (auto err = parse_behaviors(text, opts_.behaviors, &ignored, &given)) {
       fail(where + *err);
       return;
     }
+    port_listen_given_ = port_listen_given_ || std::find(given.begin(), given.end(), "port_listen") != given.end();
     for (const auto& key : ignored) warn("-Z " + key + ": accepted but ignored (not implemented)");
   }
 
@@ -937,7 +949,22 @@ class Parser {
   }
 
   void resolve() {
+    if (opts_.exit_on_stdin_end && opts_.daemonize) {
+      fail("-Y y and -d: a daemon's standard input is /dev/null, so moxi would exit at once; give one of them");
+      return;
+    }
     Behaviors& b = opts_.behaviors;
+    // -p was the original's embedded memcached server port (0 = off). There
+    // is no embedded server: -p 0 says nothing, and another -p names the
+    // proxy port unless -Z port_listen does.
+    if (embedded_port_.value_or(0) != 0) {
+      if (port_listen_given_) {
+        warn("-p " + std::to_string(*embedded_port_) + ": ignored: -Z port_listen=" + std::to_string(b.port_listen) +
+             " is the listen port (-p was the original's embedded memcached port)");
+      } else {
+        b.port_listen = *embedded_port_;
+      }
+    }
     std::set<uint16_t> ports;
     size_t on_port_listen = 0;
     for (auto& src : opts_.sources) {
@@ -972,6 +999,8 @@ class Parser {
   const EnvLookup& env_;
   Options opts_;
   ParseOutcome outcome_;
+  std::optional<uint16_t> embedded_port_;  // -p, the last one given
+  bool port_listen_given_ = false;         // some -Z set port_listen
 };
 
 }  // namespace
@@ -993,9 +1022,10 @@ std::span<const BehaviorKeyInfo> behavior_keys() { return kBehaviorInfos; }
 std::span<const OptionInfo> option_table() { return kOptions; }
 
 std::optional<std::string> parse_behaviors(std::string_view text, Behaviors& out,
-                                           std::vector<std::string>* ignored_keys) {
+                                           std::vector<std::string>* ignored_keys,
+                                           std::vector<std::string>* given_keys) {
   Behaviors next = out;
-  std::vector<std::string> ignored;
+  std::vector<std::string> ignored, given;
   for (std::string_view line : split_any(text, "\n")) {
     if (trim(line).starts_with('#')) continue;
     for (std::string_view piece : split_any(line, ",")) {
@@ -1013,10 +1043,13 @@ std::optional<std::string> parse_behaviors(std::string_view text, Behaviors& out
           std::find(ignored.begin(), ignored.end(), key) == ignored.end())
         ignored.emplace_back(key);
       if (!std::holds_alternative<std::monostate>(e->field)) store(e->field, v, next);
+      const std::string_view primary = e->info.synonym_of.empty() ? e->info.name : e->info.synonym_of;
+      if (std::find(given.begin(), given.end(), primary) == given.end()) given.emplace_back(primary);
     }
   }
   out = std::move(next);
   if (ignored_keys) ignored_keys->insert(ignored_keys->end(), ignored.begin(), ignored.end());
+  if (given_keys) given_keys->insert(given_keys->end(), given.begin(), given.end());
   return std::nullopt;
 }
 
@@ -1227,7 +1260,7 @@ std::string help_text() {
          "                         FILE; SIGHUP re-reads it (and -z ./FILE)\n"
          "  -z 'A;B'               several sections, each with its own port\n"
          "  URL[,URL...]           stream the cluster map from http(s) URLs,\n"
-         "                         tried in order; listen on -p / port_listen;\n"
+         "                         tried in order; listen on -Z port_listen;\n"
          "                         http://USER:PASSWORD@HOST/... sets HTTP credentials\n"
          "  -z url=URL[|URL...][,auth=USER%PASSWORD]\n"
          "                         the same, credentials given apart\n"

@@ -124,13 +124,15 @@ std::span<const OptionInfo> option_table();
 // "KEY: reason" naming the key as written and the value, e.g.
 //   downstream_timeout: "abc" is not a number of milliseconds
 // `ignored_keys`, when given, receives the accepted-but-ignored keys seen (the
-// caller warns about them).
+// caller warns about them); `given_keys` every key set, by its primary name
+// (a synonym counts for its primary key), once each.
+std::optional<std::string> parse_behaviors(std::string_view text, Behaviors& out,
+                                           std::vector<std::string>* ignored_keys = nullptr,
+                                           std::vector<std::string>* given_keys = nullptr);
+
 // Every primary behavior key with a value, as "stats proxy behaviors" shows
 // them: name -> value text ("none" when unset); pwd is masked.
 std::vector<std::pair<std::string, std::string>> behavior_values(const Behaviors& b);
-
-std::optional<std::string> parse_behaviors(std::string_view text, Behaviors& out,
-                                           std::vector<std::string>* ignored_keys = nullptr);
 
 struct Credentials {
   std::string user;
@@ -196,6 +198,7 @@ struct Options {
   unsigned max_connections = 1024;   // -c: simultaneous client connections
   bool max_connections_given = false;  // -c was on the command line (else the descriptor limit may lower it)
   bool daemonize = false;            // -d
+  bool exit_on_stdin_end = false;    // -Y y: exit when standard input ends (stdin_watch.h)
   std::string pidfile;               // -P; "" = none
   int verbosity = 0;                 // -v/-vv/-vvv: 0..3
   std::string log_file;              // -o/-O; "" = stderr
@@ -203,7 +206,7 @@ struct Options {
   bool describe_stats = false;       // --describe-stats
   bool show_help = false;            // -h/--help
   bool show_version = false;         // -V/--version
-  Behaviors behaviors;               // -Z, env MOXI_SASL_PLAIN_USR/PWD, -p
+  Behaviors behaviors;               // -Z, env MOXI_SASL_PLAIN_USR/PWD, -p (see help_text)
   std::vector<ConfigSource> sources; // -z and URL arguments, in order
   std::vector<std::string> behavior_files;  // -Z ./FILE or /FILE read (SIGHUP reads them again)
   std::vector<std::string> warnings; // whole lines ("moxi: warning: ..."); main prints each to stderr

@@ -67,7 +67,7 @@ FileReloader::FileReloader(const Options& options, std::vector<std::string> args
 
 bool FileReloader::parse(const File& file, std::vector<StaticSection>& sections, std::string& error) const {
   // The command line's own parser, so a file means on reload what it meant at start.
-  std::vector<std::string> args = {"-p", std::to_string(port_listen_), "-z"};
+  std::vector<std::string> args = {"-Z", "port_listen=" + std::to_string(port_listen_), "-z"};
   args.push_back(file.section_file ? std::to_string(file.section_port) + "=" + file.path : file.path);
   ParseOutcome parsed = parse_options(args, EnvLookup());
   if (!parsed.ok()) {

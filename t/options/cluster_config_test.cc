@@ -163,7 +163,7 @@ class ClusterConfigTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(fixture("moxi-t/vbucket1.cfg"), s.file);
     CPPUNIT_ASSERT_EQUAL(uint16_t{11333}, only<StaticSection>(ok({"-z", fixture("moxi-t/moxi_mock.cfg")})).port);
     // A bare REST document listens on port_listen.
-    o = ok({"-p", "0", "-z", fixture("moxi-t/vbucket_rest1.cfg")});
+    o = ok({"-Z", "port_listen=0", "-z", fixture("moxi-t/vbucket_rest1.cfg")});
     CPPUNIT_ASSERT(only<StaticSection>(o).port_from_listen);
     CPPUNIT_ASSERT_EQUAL(uint16_t{0}, only<StaticSection>(o).port);
   }

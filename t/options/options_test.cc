@@ -19,6 +19,9 @@ class OptionsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(max_connections);
   CPPUNIT_TEST(item_size);
   CPPUNIT_TEST(listen_port);
+  CPPUNIT_TEST(listen_port_and_static_sections);
+  CPPUNIT_TEST(couchbase_server_command_line);
+  CPPUNIT_TEST(exit_on_stdin_end);
   CPPUNIT_TEST(listen_address);
   CPPUNIT_TEST(daemonize_and_pidfile);
   CPPUNIT_TEST(verbosity);
@@ -107,15 +110,92 @@ class OptionsTest : public CppUnit::TestFixture {
                          err({"-c", "many", "-z", kCfg}));
   }
 
+  // -p was the original's embedded memcached port: 0 (off) changes nothing;
+  // another port is the proxy's unless -Z port_listen names one.
   void listen_port() {
     CPPUNIT_ASSERT_EQUAL(uint16_t{11411}, ok({"-p", "11411", "-z", kCfg}).behaviors.port_listen);
-    CPPUNIT_ASSERT_EQUAL(uint16_t{0}, ok({"-p0", "-z", kCfg}).behaviors.port_listen);
-    // -p and -Z port_listen set the same thing; the later one wins.
-    CPPUNIT_ASSERT_EQUAL(uint16_t{2}, ok({"-p", "1", "-Z", "port_listen=2", "-z", kCfg}).behaviors.port_listen);
-    CPPUNIT_ASSERT_EQUAL(uint16_t{1}, ok({"-Z", "port_listen=2", "-p", "1", "-z", kCfg}).behaviors.port_listen);
+    Options o = ok({"-p0", "-z", kCfg});
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11211}, o.behaviors.port_listen);
+    CPPUNIT_ASSERT(o.warnings.empty());  // silently
+    o = ok({"-p", "0", "-Z", "port_listen=0", "-z", kCfg});
+    CPPUNIT_ASSERT_EQUAL(uint16_t{0}, o.behaviors.port_listen);
+    CPPUNIT_ASSERT(o.warnings.empty());
+    // port_listen wins, whatever the order, and -p is warned about.
+    for (const auto& args : {std::vector<std::string>{"-p", "1", "-Z", "port_listen=2", "-z", kCfg},
+                             std::vector<std::string>{"-Z", "port_listen=2", "-p", "1", "-z", kCfg}}) {
+      o = ok(args);
+      CPPUNIT_ASSERT_EQUAL(uint16_t{2}, o.behaviors.port_listen);
+      CPPUNIT_ASSERT_EQUAL(size_t{1}, o.warnings.size());
+      CPPUNIT_ASSERT_EQUAL(std::string("moxi: warning: -p 1: ignored: -Z port_listen=2 is the listen port (-p was "
+                                       "the original's embedded memcached port)"),
+                           o.warnings[0]);
+    }
+    // Even when port_listen names the default, and from a -Z file.
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11211},
+                         ok({"-p", "11311", "-Z", "port_listen=11211", "-z", kCfg}).behaviors.port_listen);
+    TempFile f("port_listen = 11500\n");
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11500}, ok({"-p", "11311", "-Z", f.path(), "-z", kCfg}).behaviors.port_listen);
+    // Other -Z keys leave -p in charge; the last -p wins.
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11311},
+                         ok({"-Z", "downstream_max=4", "-p", "11311", "-z", kCfg}).behaviors.port_listen);
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11211}, ok({"-p", "11311", "-p", "0", "-z", kCfg}).behaviors.port_listen);
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: -p: \"65536\" is not a port number (0-65535)"),
                          err({"-p", "65536", "-z", kCfg}));
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: -p: \"x\" is not a port number (0-65535)"), err({"-px", "-z", kCfg}));
+  }
+
+  // Static PORT = ... sections carry their own port: -p changes none of them.
+  void listen_port_and_static_sections() {
+    for (const char* p : {"0", "11311"}) {
+      Options o = ok({"-p", p, "-z", "11211=a;0=b"});
+      CPPUNIT_ASSERT_EQUAL(size_t{2}, o.sources.size());
+      CPPUNIT_ASSERT_EQUAL(uint16_t{11211}, std::get<StaticSection>(o.sources[0]).port);
+      CPPUNIT_ASSERT_EQUAL(uint16_t{0}, std::get<StaticSection>(o.sources[1]).port);
+      CPPUNIT_ASSERT(o.warnings.empty());
+    }
+    // A bare {json} listens on port_listen: -p 0 leaves it at 11211.
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11211}, only<StaticSection>(ok({"-p", "0", "-z", "{}"})).port);
+    CPPUNIT_ASSERT_EQUAL(uint16_t{0}, only<StaticSection>(ok({"-p", "0", "-Z", "port_listen=0", "-z", "{}"})).port);
+  }
+
+  // The command line Couchbase Server ran moxi with.
+  void couchbase_server_command_line() {
+    Options o = ok({"-Z",
+                    "port_listen=11211,default_bucket_name=default,downstream_max=1024,downstream_conn_max=4,"
+                    "connect_max_errors=5,connect_retry_interval=30000,connect_timeout=400,auth_timeout=100,cycle=200",
+                    "-z", "url=http://127.0.0.1:8091/pools/default/saslBucketsStreaming", "-p", "0", "-Y", "y", "-O",
+                    "stderr"});
+    const Behaviors& b = o.behaviors;
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11211}, b.port_listen);
+    CPPUNIT_ASSERT_EQUAL(1024u, b.downstream_max);
+    CPPUNIT_ASSERT_EQUAL(4u, b.downstream_conn_max);
+    CPPUNIT_ASSERT_EQUAL(5u, b.connect_max_errors);
+    CPPUNIT_ASSERT_EQUAL(int64_t{30000}, static_cast<int64_t>(b.connect_retry_interval.count()));
+    CPPUNIT_ASSERT_EQUAL(int64_t{400}, static_cast<int64_t>(b.connect_timeout.count()));
+    CPPUNIT_ASSERT_EQUAL(int64_t{100}, static_cast<int64_t>(b.auth_timeout.count()));
+    CPPUNIT_ASSERT_EQUAL(std::string("http://127.0.0.1:8091/pools/default/saslBucketsStreaming"),
+                         only<UrlSource>(o).urls.at(0));
+    CPPUNIT_ASSERT(o.exit_on_stdin_end);
+    CPPUNIT_ASSERT_EQUAL(std::string(), o.log_file);  // stderr
+    // Neither -p 0 nor -Y warns; only the -Z keys that have no effect do.
+    for (const auto& w : o.warnings)
+      CPPUNIT_ASSERT_MESSAGE(w, w.starts_with("moxi: warning: -Z ") && w.ends_with(": accepted but ignored (not implemented)"));
+  }
+
+  void exit_on_stdin_end() {
+    CPPUNIT_ASSERT(!ok({"-z", kCfg}).exit_on_stdin_end);
+    CPPUNIT_ASSERT(ok({"-Y", "y", "-z", kCfg}).exit_on_stdin_end);
+    CPPUNIT_ASSERT(ok({"-Yy", "-z", kCfg}).exit_on_stdin_end);
+    CPPUNIT_ASSERT(!ok({"-Y", "y", "-Y", "n", "-z", kCfg}).exit_on_stdin_end);  // the last one wins
+    CPPUNIT_ASSERT(ok({"-Y", "n", "-z", kCfg}).warnings.empty());
+    for (const char* bad : {"", "yes", "Y", "1", "x"})
+      CPPUNIT_ASSERT_EQUAL(std::string("moxi: -Y: \"") + bad + "\" is not y or n (y: exit when standard input ends)",
+                           err({"-Y", bad, "-z", kCfg}));
+    // A daemon's stdin is /dev/null: it would end at once.
+    CPPUNIT_ASSERT_EQUAL(std::string("moxi: -Y y and -d: a daemon's standard input is /dev/null, so moxi would exit at "
+                                     "once; give one of them"),
+                         err({"-d", "-Y", "y", "-z", kCfg}));
+    CPPUNIT_ASSERT(ok({"-d", "-Y", "n", "-z", kCfg}).daemonize);
   }
 
   void listen_address() {
@@ -189,7 +269,7 @@ class OptionsTest : public CppUnit::TestFixture {
   }
 
   void missing_values() {
-    for (const char* flag : {"-z", "-Z", "-p", "-l", "-t", "-c", "-P", "-o", "-O"}) {
+    for (const char* flag : {"-z", "-Z", "-p", "-l", "-t", "-c", "-P", "-o", "-O", "-Y"}) {
       ParseOutcome out = run({"-z", kCfg, flag});
       CPPUNIT_ASSERT(!out.ok());
       CPPUNIT_ASSERT_EQUAL(kExitUsage, out.exit_status);
@@ -201,8 +281,8 @@ class OptionsTest : public CppUnit::TestFixture {
 
   void ignored_old_flags_warn() {
     Options o = ok({"-m", "64", "-M", "-k", "-f", "1.25", "-n", "48", "-L", "-C", "-D", ":", "-U", "0", "-r",
-                    "-a", "0700", "-R", "20", "-b", "1024", "-B", "auto", "-Y", "y", "-z", kCfg});
-    CPPUNIT_ASSERT_EQUAL(size_t{15}, o.warnings.size());
+                    "-a", "0700", "-R", "20", "-b", "1024", "-B", "auto", "-z", kCfg});
+    CPPUNIT_ASSERT_EQUAL(size_t{14}, o.warnings.size());
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: warning: -m: ignored (embedded server memory)"), o.warnings[0]);
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: warning: -B: ignored (client protocol (moxi always detects it))"),
                          o.warnings[13]);
@@ -303,7 +383,10 @@ class OptionsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: port 11211 is both a -z PORT and port_listen (-p)"),
                          err({"-z", "11211=a", "http://h/x"}));
     CPPUNIT_ASSERT_EQUAL(size_t{2}, ok({"-z", "11211=a", "-p", "11311", "http://h/x"}).sources.size());
-    CPPUNIT_ASSERT_EQUAL(size_t{2}, ok({"-z", "0=a", "-p", "0", "http://h/x"}).sources.size());
+    CPPUNIT_ASSERT_EQUAL(size_t{2}, ok({"-z", "0=a", "-Z", "port_listen=0", "http://h/x"}).sources.size());
+    // -p 0 leaves port_listen at 11211.
+    CPPUNIT_ASSERT_EQUAL(std::string("moxi: port 11211 is both a -z PORT and port_listen (-p)"),
+                         err({"-z", "11211=a", "-p", "0", "http://h/x"}));
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: only one configuration may listen on port_listen (11211): write PORT = "
                                      "{json}, and put failover URLs in one list (URL,URL)"),
                          err({"-z", "url=http://a/x;url=http://b/x"}));

@@ -172,6 +172,7 @@ class LiveConfigTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testUrlFailoverToSecondServer);
   CPPUNIT_TEST(testBasicAuth);
   CPPUNIT_TEST(testRestartWithConfigServerDownUsesCache);
+  CPPUNIT_TEST(testCouchbaseServerCommandLine);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -369,6 +370,41 @@ class LiveConfigTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(bad->running());
     CPPUNIT_ASSERT(bad->log().find("authentication failed") != std::string::npos);
     CPPUNIT_ASSERT(bad->log().find("wrong") == std::string::npos);  // no password in logs
+  }
+
+  // The line Couchbase Server's babysitter ran moxi with, word for word but
+  // for the config server's URL (the mock instead of :8091), port_listen
+  // (a free port instead of 11211) and -l 127.0.0.1 in front (tests listen
+  // on loopback only). moxi serves port_listen and nothing else (-p 0 is
+  // not a listen port), logs to stderr, and the babysitter closing its
+  // stdin pipe drains it to exit status 0.
+  void testCouchbaseServerCommandLine() {
+    Memcached mc;
+    RestMock mock(mock_with(bucket_json({mc.address()}, [](int) { return 0; })));
+    const int port = unused_loopback_port();
+    MoxiOptions options;
+    options.stdin_pipe = true;
+    options.stdout_apart = true;
+    Moxi moxi({"-l", "127.0.0.1", "-Z",
+               "port_listen=" + std::to_string(port) +
+                   ",default_bucket_name=default,downstream_max=1024,downstream_conn_max=4,connect_max_errors=5,"
+                   "connect_retry_interval=30000,connect_timeout=400,auth_timeout=100,cycle=200",
+               "-z", "url=" + mock.url("/pools/default/saslBucketsStreaming"), "-p", "0", "-Y", "y", "-O", "stderr"},
+              options);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(moxi.log(), size_t{1}, moxi.ports().size());
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(moxi.log(), port, moxi.port());
+    TestClient c(port);
+    set_eventually(c, "k", "v");
+    CPPUNIT_ASSERT_EQUAL(std::string("v"), TestClient(mc.port()).get("k").value_or("<missing>"));
+    CPPUNIT_ASSERT(moxi.running());
+    moxi.process().close_stdin();
+    const std::optional<int> status = moxi.process().wait_exit(std::chrono::seconds(10));
+    CPPUNIT_ASSERT_MESSAGE(moxi.log(), status.has_value());
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(moxi.log(), std::string("exited with status 0"), Process::describe_status(*status));
+    // The log went to stderr, in moxi's format; stdout stayed empty.
+    const std::string err = moxi.log();
+    CPPUNIT_ASSERT_MESSAGE(err, err.find("Z WARN  EOF on stdin. Exiting\n") != std::string::npos);
+    CPPUNIT_ASSERT_EQUAL(std::string(), moxi.out());
   }
 
   void testRestartWithConfigServerDownUsesCache() {
@@ -634,20 +670,6 @@ class ConfigFaultsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testMapNamingUnreachableServer);
   CPPUNIT_TEST_SUITE_END();
 
-  // A loopback port nobody listens on (bound by the OS, then closed).
-  static int closed_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-      throw std::runtime_error("cannot bind a loopback port");
-    ::close(fd);
-    return ntohs(addr.sin_port);
-  }
-
  public:
   void testStallMidDocumentKeepsOldMapThenTakesNext() {
     Memcached a, b;
@@ -718,7 +740,7 @@ class ConfigFaultsTest : public CppUnit::TestFixture {
 
   void testMapNamingUnreachableServer() {
     Memcached a;
-    const std::string dead = "127.0.0.1:" + std::to_string(closed_port());
+    const std::string dead = "127.0.0.1:" + std::to_string(unused_loopback_port());
     RestMock mock(mock_with(bucket_json({a.address()}, [](int) { return 0; })));
     auto moxi = follow(stream_url(mock));
     TestClient c(moxi->port(), std::chrono::seconds(5));

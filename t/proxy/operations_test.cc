@@ -47,19 +47,6 @@ int connect_errno(int port) {
   return err;
 }
 
-// A loopback port nothing listens on: bound by us, then released.
-int refused_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // Replaces `path` in one step (write a sibling, rename), as an editor or a
 // config manager does, so moxi never reads half a file.
 void write_atomically(const std::string& path, const std::string& text) {
@@ -398,7 +385,7 @@ class OperationsTest : public CppUnit::TestFixture {
   }
 
   void testLogLinesAreStampedAndRepeatsRateLimited() {
-    const int dead = refused_port();
+    const int dead = unused_loopback_port();
     Moxi moxi({"-l", "127.0.0.1", "-t", "1", "-Z", "log_interval=300,connect_max_errors=0", "-z",
                "0=127.0.0.1:" + std::to_string(dead)});
     TestClient c(moxi.port());

@@ -117,8 +117,16 @@ Process::Process(std::vector<std::string> argv, Options options) : argv_(std::mo
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
 
-  Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (devnull.fd < 0) throw_errno("open /dev/null");
+  Fd in_child, in_parent;
+  if (options.stdin_pipe) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe2");
+    in_child.reset(fds[0]);
+    in_parent.reset(fds[1]);
+  } else {
+    in_child.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (in_child.fd < 0) throw_errno("open /dev/null");
+  }
   Fd out_child, out_parent, err_child, err_parent;
   open_output(options.out, out_child, out_parent);
   const bool shared_file = options.out.kind == Output::Kind::File && options.err.kind == Output::Kind::File &&
@@ -151,7 +159,7 @@ Process::Process(std::vector<std::string> argv, Options options) : argv_(std::mo
     ::sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     int err = 0;
-    if (::dup2(devnull.fd, 0) < 0) err = errno;
+    if (::dup2(in_child.fd, 0) < 0) err = errno;
     if (!err && out_target >= 0 && ::dup2(out_target, 1) < 0) err = errno;
     if (!err && err_target >= 0 && ::dup2(err_target, 2) < 0) err = errno;
     // Don't leak the test's descriptors (client sockets, ...) into the child.
@@ -192,6 +200,7 @@ Process::Process(std::vector<std::string> argv, Options options) : argv_(std::mo
   }
   out_fd_ = out_parent.release();
   err_fd_ = err_parent.release();
+  in_fd_ = in_parent.release();
 }
 
 Process::~Process() {
@@ -211,6 +220,7 @@ Process::Process(Process&& other) noexcept
       pidfd_(std::exchange(other.pidfd_, -1)),
       out_fd_(std::exchange(other.out_fd_, -1)),
       err_fd_(std::exchange(other.err_fd_, -1)),
+      in_fd_(std::exchange(other.in_fd_, -1)),
       status_(std::exchange(other.status_, std::nullopt)) {}
 
 Process& Process::operator=(Process&& other) noexcept {
@@ -227,13 +237,19 @@ Process& Process::operator=(Process&& other) noexcept {
     pidfd_ = std::exchange(other.pidfd_, -1);
     out_fd_ = std::exchange(other.out_fd_, -1);
     err_fd_ = std::exchange(other.err_fd_, -1);
+    in_fd_ = std::exchange(other.in_fd_, -1);
     status_ = std::exchange(other.status_, std::nullopt);
   }
   return *this;
 }
 
+void Process::close_stdin() {
+  if (in_fd_ >= 0) ::close(in_fd_);
+  in_fd_ = -1;
+}
+
 void Process::close_fds() {
-  for (int* fd : {&pidfd_, &out_fd_, &err_fd_}) {
+  for (int* fd : {&pidfd_, &out_fd_, &err_fd_, &in_fd_}) {
     if (*fd >= 0) ::close(*fd);
     *fd = -1;
   }

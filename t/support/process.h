@@ -37,9 +37,12 @@ struct ProcessOptions {
   // Set in the child's environment (overriding inherited values of the same name).
   std::vector<std::pair<std::string, std::string>> env;
   // stdout and stderr; when both are files with the same path they share one
-  // file description (like 2>&1). stdin is always /dev/null.
+  // file description (like 2>&1).
   ProcessOutput out = ProcessOutput::inherit();
   ProcessOutput err = ProcessOutput::inherit();
+  // stdin is /dev/null, or with stdin_pipe a pipe whose write end the
+  // Process holds (stdin_fd(); close_stdin() gives the child end of file).
+  bool stdin_pipe = false;
   // Working directory of the child; empty keeps the current one.
   std::string cwd;
 };
@@ -72,6 +75,10 @@ class Process {
   // the Process.
   int stdout_fd() const { return out_fd_; }
   int stderr_fd() const { return err_fd_; }
+  // The write end of the child's stdin (Options::stdin_pipe), -1 otherwise
+  // or once closed.
+  int stdin_fd() const { return in_fd_; }
+  void close_stdin();
 
   // True until the child has exited (a stopped child is running). Reaps the
   // child if it has exited.
@@ -111,6 +118,7 @@ class Process {
   int pidfd_ = -1;
   int out_fd_ = -1;
   int err_fd_ = -1;
+  int in_fd_ = -1;
   std::optional<int> status_;
 };
 

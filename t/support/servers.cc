@@ -1,5 +1,8 @@
 #include "t/support/servers.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -169,7 +172,9 @@ Process Moxi::spawn(const TempDir& dir, const std::vector<std::string>& args, co
   Process::Options popts;
   popts.env = options.env;
   popts.env.emplace_back("MOXI_PORT_FILENAME", dir.file("ports"));
-  popts.out = popts.err = Process::Output::file(dir.file("moxi.log"));
+  popts.err = Process::Output::file(dir.file("moxi.log"));
+  popts.out = options.stdout_apart ? Process::Output::file(dir.file("moxi.out")) : popts.err;
+  popts.stdin_pipe = options.stdin_pipe;
   popts.cwd = dir.path();
   return Process(argv, popts);
 }
@@ -189,5 +194,20 @@ Moxi::~Moxi() = default;
 std::string Moxi::address() const { return "127.0.0.1:" + std::to_string(port()); }
 
 std::string Moxi::log() const { return read_from(dir_.file("moxi.log")); }
+
+std::string Moxi::out() const { return read_from(dir_.file("moxi.out")); }
+
+int unused_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!ok) throw std::runtime_error("cannot bind a loopback port");
+  return ntohs(addr.sin_port);
+}
 
 }  // namespace moxi::test

@@ -92,11 +92,15 @@ struct MoxiOptions {
   // Program to run; empty means default_binary().
   std::string binary;
   std::chrono::milliseconds startup = std::chrono::seconds(10);
+  // stdin a pipe (process().close_stdin() ends it) instead of /dev/null.
+  bool stdin_pipe = false;
+  // stdout to its own file (out()), so that log() is stderr alone.
+  bool stdout_apart = false;
 };
 
 // MOXI_BUILDDIR/src/moxi with the given args, MOXI_PORT_FILENAME set to a
 // file in its temp dir, cwd = the temp dir, stdout+stderr captured to
-// log(). Startup waits for the port file (one "TCP INET: <port>" line per
+// log() (stdout to out() with MoxiOptions::stdout_apart). Startup waits for the port file (one "TCP INET: <port>" line per
 // listening port).
 class Moxi {
  public:
@@ -124,8 +128,11 @@ class Moxi {
   int stop(Deadline grace = std::chrono::seconds(2)) { return process_.stop(grace); }
   Process& process() { return process_; }
 
-  // Captured stdout+stderr so far, for failure messages.
+  // Captured stdout+stderr so far (stderr alone with stdout_apart), for
+  // failure messages.
   std::string log() const;
+  // Captured stdout so far, with stdout_apart ("" otherwise).
+  std::string out() const;
   const std::string& dir() const { return dir_.path(); }
 
  private:
@@ -136,5 +143,9 @@ class Moxi {
   std::vector<int> ports_;
   int admin_port_ = -1;
 };
+
+// A loopback TCP port that nothing listens on: bound by the OS, then
+// released (for a server that must be told its port, or a dead address).
+int unused_loopback_port();
 
 }  // namespace moxi::test

@@ -10,6 +10,7 @@ src_libmoxi_a_SOURCES = \
 	src/routing/bucket_access.cc src/routing/bucket_access.h \
 	src/upstream/server_connection.cc src/upstream/server_connection.h \
 	src/upstream/server_group.cc src/upstream/server_group.h \
+	src/upstream/server_health.cc src/upstream/server_health.h \
 	src/upstream/request_timer.h \
 	src/upstream/sasl_client.cc src/upstream/sasl_client.h \
 	src/core/app.cc src/core/app.h \

@@ -34,6 +34,7 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
   s.proxy.wait_queue_timeout_ms = static_cast<uint64_t>(b.wait_queue_timeout.count());
   s.proxy.connect_max_errors = b.connect_max_errors;
   s.proxy.connect_retry_interval_ms = static_cast<uint64_t>(b.connect_retry_interval.count());
+  s.proxy.probe_interval_ms = static_cast<uint64_t>(b.probe_interval.count());
   s.proxy.downstream_timeout_ms = static_cast<uint64_t>(b.downstream_timeout.count());
   s.proxy.connect_timeout_ms = static_cast<uint64_t>(b.connect_timeout.count());
   s.proxy.downstream_retry = b.downstream_retry;

@@ -316,6 +316,10 @@ void Worker::finish(Exchange* ex) {
       if (state.active == 0 && state.waiting.empty()) drop_if_retired(bucket);
     }
   }
+  if (ex->probe) {
+    exchanges_.put(ex);
+    return;
+  }
   for (const auto& r : ex->request.results)
     if (r.error_class == protocol::ErrorClass::ServerError) {
       metrics_.inc(Metric::request_errors_total);

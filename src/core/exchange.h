@@ -67,6 +67,7 @@ struct Exchange {
   size_t held_bytes = 0;               // complete, waiting behind an earlier reply: its result bytes
   const void* admitted_to = nullptr;   // the bucket whose downstream_max slot it holds
   uint64_t started_us = 0;             // monotonic_us() when decoded: request_duration_seconds
+  bool probe = false;                  // a health probe (server_group.h): no client, not a request
   void reset() {
     request.reset();
     client = nullptr;
@@ -77,6 +78,7 @@ struct Exchange {
     held_bytes = 0;
     admitted_to = nullptr;
     started_us = 0;
+    probe = false;
   }
   bool complete() const { return outstanding == 0; }
 };

@@ -60,6 +60,7 @@ struct Behaviors {
   std::chrono::milliseconds auth_timeout{100};                   // SASL auth on a new backend conn
   uint32_t connect_max_errors = 5;                               // consecutive errors before a server is avoided; 0 = never
   std::chrono::milliseconds connect_retry_interval{30000};       // how long it is avoided
+  std::chrono::milliseconds probe_interval{1000};                // a down backend is probed this often
   bool time_stats = false;                                       // keep the timing histograms
   std::string mcs_opts;                                          // "" or "distribution:ketama-weighted" (the only hash)
   std::string usr;                                               // SASL user for backends; HTTP user for URLs without auth

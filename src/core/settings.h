@@ -15,12 +15,12 @@ struct ProxySettings {
   uint32_t downstream_conn_max = 1;       // pipelined connections per worker per backend server (0 = 16)
   uint32_t downstream_max = 1024;         // requests at the backends per worker per bucket (0 = no limit)
   uint64_t wait_queue_timeout_ms = 200;   // a request's wait for a downstream_max slot (0 = none)
-  uint32_t connect_max_errors = 5;        // consecutive failures before reconnects back off (0 = never)
-  uint64_t connect_retry_interval_ms = 30000;  // cap of the doubling reconnect delay
+  uint32_t connect_max_errors = 5;        // failures in a row that take a server down (0 = never; timeouts do)
+  uint64_t connect_retry_interval_ms = 30000;  // the longest a flapping down server waits for its probe
   uint64_t downstream_timeout_ms = 5000;  // a request's wait for its backend reply (0 = none)
   uint64_t connect_timeout_ms = 400;      // a backend connect (0 = none)
   uint32_t downstream_retry = 1;          // resends when a reused connection died before replying
-  uint64_t backoff_min_ms = 50;           // first reconnect delay once connect_max_errors is passed
+  uint64_t probe_interval_ms = 1000;      // a down server is probed this often (server_health.h)
   uint32_t max_client_inflight = 128;     // requests a client may have in flight before we stop reading it
   uint64_t max_client_output = 4 << 20;   // -Z client_buffer_max: reply bytes a client may hold (see client_connection.h)
   uint64_t buffer_max = 0;                // -Z buffer_max: bytes all connections may buffer (buffer_budget.h); 0 = none

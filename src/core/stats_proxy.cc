@@ -16,7 +16,7 @@ Metrics Worker::metrics_copy() {
   copy.set(Metric::buffer_bytes, static_cast<uint64_t>(std::max<int64_t>(buffers_.buffered(), 0)));
   copy.set(Metric::buffer_reserved_bytes, static_cast<uint64_t>(std::max<int64_t>(buffers_.reserved(), 0)));
   for (const auto& [key, group] : groups_)
-    if (group->in_backoff()) copy.server(std::get<0>(key)).in_backoff = 1;
+    if (group->down()) copy.server(std::get<0>(key)).in_backoff = 1;
   return copy;
 }
 

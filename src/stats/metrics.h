@@ -62,6 +62,10 @@ enum class MetricScope : uint8_t { Worker, Process };
     "client SASL authentications refused (no such bucket, wrong password, mechanism not PLAIN)")                      \
   X(null_bucket_requests_total, Counter, Worker, "requests", "",                                                     \
     "requests refused because their connection has no bucket (not authenticated, or its bucket left the map)")        \
+  X(backend_down_total, Counter, Worker, "events", "",                                                               \
+    "times a worker took a backend server down (connect_max_errors failures in a row, or a timeout)")                  \
+  X(backend_probes_total, Counter, Worker, "requests", "", "probes sent to down backend servers")                      \
+  X(backend_recoveries_total, Counter, Worker, "events", "", "times a down backend server answered a probe or a request") \
   X(not_my_vbucket_total, Counter, Worker, "keys", "", "keys re-routed after NOT_MY_VBUCKET")                         \
   X(wait_queue_timeouts_total, Counter, Worker, "requests", "",                                                       \
     "requests failed after waiting wait_queue_timeout for a downstream_max slot")                                     \
@@ -84,7 +88,7 @@ enum class MetricScope : uint8_t { Worker, Process };
     "the most bytes buffered and reserved at once since start (what buffer_max bounds)")                              \
   X(buffer_max_bytes, Gauge, Process, "bytes", "", "the total buffer budget (buffer_max; 0 = none)")                 \
   X(backend_in_backoff, Gauge, Worker, "workers", "server",                                                           \
-    "workers that have this backend server in reconnect back-off")                                                    \
+    "workers that have this backend server down (its requests fail at once; it is probed)")                           \
   X(request_duration_seconds, Histogram, Worker, "seconds", "command",                                                \
     "client request latency, decode to reply, by command")                                                            \
   X(backend_request_duration_seconds, Histogram, Worker, "seconds", "server",                                         \

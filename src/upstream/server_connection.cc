@@ -58,7 +58,7 @@ void ServerConnection::start_connect() {
   int fd = ::socket(server.sockaddr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     worker_.metrics().inc(Metric::backend_connect_errors_total);
-    group_.on_failure(std::string("cannot create a socket: ") + std::strerror(errno));
+    group_.on_failure(std::string("cannot create a socket: ") + std::strerror(errno), ServerHealth::Failure::Connect);
     return;
   }
   int one = 1;
@@ -79,7 +79,7 @@ void ServerConnection::start_connect() {
     const int err = errno;
     ::close(fd);
     worker_.metrics().inc(Metric::backend_connect_errors_total);
-    group_.on_failure(std::string("connect failed: ") + std::strerror(err));
+    group_.on_failure(std::string("connect failed: ") + std::strerror(err), ServerHealth::Failure::Connect);
     return;
   }
   attach(fd);
@@ -101,7 +101,7 @@ void ServerConnection::connect_cb(evutil_socket_t fd, short, void* arg) {
 void ServerConnection::on_connect_result(int err) {
   if (err != 0) {
     worker_.metrics().inc(Metric::backend_connect_errors_total);
-    group_.on_failure(std::string("connect failed: ") + std::strerror(err));
+    group_.on_failure(std::string("connect failed: ") + std::strerror(err), ServerHealth::Failure::Connect);
     fail_all(Status::InternalError, group_.error_text("write to downstream"));
     return;
   }
@@ -112,8 +112,7 @@ void ServerConnection::on_connect_result(int err) {
     begin_auth();
     return;
   }
-  group_.on_connected();
-  become_ready();
+  become_ready();  // connected, but not yet answered: no health signal (server_group.h)
 }
 
 void ServerConnection::become_ready() {
@@ -237,14 +236,14 @@ bool ServerConnection::on_auth_reply(uint16_t status, std::string_view value) {
   }
   if (log::enabled(log::Level::Debug))
     log::debug("backend " + group_.server().address + ": authenticated as " + user + " (" + sasl_mech_ + ")");
-  group_.on_connected();
+  group_.on_replies();  // the server answered the login
   become_ready();
   return true;
 }
 
 void ServerConnection::auth_failed(const std::string& why) {
   worker_.metrics().inc(Metric::backend_auth_failures_total);
-  group_.on_failure("SASL authentication failed: " + why);
+  group_.on_failure("SASL authentication failed: " + why, ServerHealth::Failure::Auth);
   fail_all(Status::InternalError, "proxy downstream auth failure " + group_.server().address);
 }
 
@@ -260,7 +259,8 @@ void ServerConnection::on_timer() {
   if (state_ == State::Connecting) {
     worker_.metrics().inc(Metric::backend_connect_errors_total);
     group_.on_failure("connect timed out (connect_timeout " + std::to_string(worker_.settings().connect_timeout_ms) +
-                      " ms)");
+                          " ms)",
+                      ServerHealth::Failure::Timeout);
     fail_all(Status::Busy, group_.error_text("downstream timeout"));
     return;
   }
@@ -278,7 +278,8 @@ void ServerConnection::on_timer() {
   // The oldest request waited too long. Replies still to come would be out
   // of step with the queue, so the connection goes with it.
   worker_.metrics().inc(Metric::backend_timeouts_total);
-  group_.on_failure("no reply within downstream_timeout (" + std::to_string(timeout) + " ms)");
+  group_.on_failure("no reply within downstream_timeout (" + std::to_string(timeout) + " ms)",
+                    ServerHealth::Failure::Timeout);
   fail_all(Status::Busy, group_.error_text("downstream timeout"));
 }
 
@@ -294,24 +295,29 @@ void ServerConnection::on_readable() {
     if (!read_auth_replies()) return;
     if (state_ != State::Connected) return;
   }
+  bool answered = false;
   while (!waiting_.empty()) {
     PendingOp* op = waiting_.front();
     protocol::BackendDecode r = codec_->decode(op->op, in_.get());
     if (r == protocol::BackendDecode::NeedMore) break;
     if (r == protocol::BackendDecode::Desync) {
       worker_.metrics().inc(Metric::backend_desyncs_total);
+      group_.on_failure("a reply that is not the protocol's: connection reset", ServerHealth::Failure::Garbage);
       fail_all(Status::InternalError, group_.error_text("downstream protocol error"));
       return;
     }
     waiting_.pop_front();
     worker_.on_op_done(op);
+    answered = true;
   }
+  if (answered) group_.on_replies();
   // The replies left in_; their clients count them when they flush, at the
   // end of this loop turn, so nothing is counted twice.
   account();
   if (waiting_.empty() && in_.size() > 0) {
     // Bytes nobody asked for: the stream can no longer be trusted.
     worker_.metrics().inc(Metric::backend_desyncs_total);
+    group_.on_failure("bytes nobody asked for: connection reset", ServerHealth::Failure::Garbage);
     fail_all(Status::InternalError, group_.error_text("downstream protocol error"));
     return;
   }
@@ -358,7 +364,7 @@ void ServerConnection::connection_lost(const char* why) {
     return;
   }
   worker_.metrics().inc(Metric::backend_closed_total);
-  log::warning("backend " + group_.server().address + ": " + why + " with requests outstanding");
+  group_.on_failure(std::string(why) + " with requests outstanding", ServerHealth::Failure::Closed);
   // A reused connection that died before answering anything (the server
   // restarted while it sat idle): resend once on a fresh connection.
   const bool retry = bytes_received_ == 0 && state_ == State::Connected;

@@ -14,35 +14,84 @@ namespace {
 constexpr size_t kUnlimitedSlots = 16;
 }  // namespace
 
+namespace {
+
+HealthPolicy policy_of(const ProxySettings& s) {
+  HealthPolicy p;
+  p.max_errors = s.connect_max_errors;
+  p.probe_interval_ms = s.probe_interval_ms;
+  p.retry_max_ms = s.connect_retry_interval_ms;
+  return p;
+}
+
+}  // namespace
+
 ServerGroup::ServerGroup(Worker& worker, BackendServer server, protocol::Protocol protocol, BackendAuth auth)
     : worker_(worker),
       server_(std::move(server)),
       protocol_(protocol),
       auth_(std::move(auth)),
+      health_(policy_of(worker_.settings())),
       latency_(worker_.settings().time_stats ? &worker_.metrics().server(server_.address).latency : nullptr) {}
 
-ServerGroup::~ServerGroup() = default;
-
-bool ServerGroup::in_backoff() const { return retry_at_ms_ != 0 && worker_.now_ms() < retry_at_ms_; }
-
-void ServerGroup::on_connected() {
-  if (consecutive_failures_ > 0) log::info("backend " + server_.address + ": connected again");
-  consecutive_failures_ = 0;
-  retry_at_ms_ = 0;
+ServerGroup::~ServerGroup() {
+  if (probe_timer_) event_free(probe_timer_);
 }
 
-void ServerGroup::on_failure(std::string_view why) {
+void ServerGroup::on_reply_while_unhealthy() {
+  const Health before = health_.state();
+  if (!health_.on_reply(worker_.now_ms())) return;
+  if (before == Health::Probing || before == Health::Down) {
+    worker_.metrics().inc(Metric::backend_recoveries_total);
+    log::info("backend " + server_.address + ": answers again; " + std::string(health_name(health_.state())) +
+              " until it has answered " + std::to_string(std::max<uint32_t>(worker_.settings().connect_max_errors, 1)) +
+              " times");
+  } else if (health_.state() == Health::Healthy && log::enabled(log::Level::Debug)) {
+    log::debug("backend " + server_.address + ": healthy");
+  }
+}
+
+void ServerGroup::on_failure(std::string_view why, ServerHealth::Failure kind) {
   log::warning("backend " + server_.address + ": " + std::string(why));
-  // The first connect_max_errors failures in a row retry at once (a refused
-  // connect costs nothing on a LAN); after that, requests fail fast for a
-  // delay that doubles from backoff_min up to connect_retry_interval, and
-  // the first request after it tries again.
-  const ProxySettings& s = worker_.settings();
-  ++consecutive_failures_;
-  if (s.connect_max_errors == 0 || consecutive_failures_ <= s.connect_max_errors) return;
-  uint32_t shift = std::min<uint32_t>(consecutive_failures_ - s.connect_max_errors - 1, 20);
-  uint64_t delay = std::min<uint64_t>(s.backoff_min_ms << shift, s.connect_retry_interval_ms);
-  retry_at_ms_ = worker_.now_ms() + delay;
+  const Health before = health_.state();
+  if (!health_.on_failure(kind, worker_.now_ms()) || health_.state() != Health::Down) return;
+  if (before != Health::Probing) {
+    worker_.metrics().inc(Metric::backend_down_total);
+    log::warning("backend " + server_.address + ": down; its requests fail at once, probed every " +
+                 std::to_string(health_.probe_delay_ms()) + " ms");
+  }
+  arm_probe();
+}
+
+void ServerGroup::arm_probe() {
+  if (!probe_timer_) probe_timer_ = evtimer_new(worker_.base(), &ServerGroup::probe_cb, this);
+  const uint64_t now = worker_.now_ms();
+  const uint64_t delay = health_.probe_at_ms() > now ? health_.probe_at_ms() - now : 0;
+  timeval tv{static_cast<time_t>(delay / 1000), static_cast<suseconds_t>((delay % 1000) * 1000)};
+  evtimer_add(probe_timer_, &tv);
+}
+
+void ServerGroup::probe_cb(evutil_socket_t, short, void* arg) { static_cast<ServerGroup*>(arg)->send_probe(); }
+
+void ServerGroup::send_probe() {
+  if (retiring_ || !health_.start_probe(worker_.now_ms())) {
+    if (!retiring_ && health_.state() == Health::Down) arm_probe();  // woke early
+    return;
+  }
+  worker_.metrics().inc(Metric::backend_probes_total);
+  // A request of nobody's: its answer only feeds the health (on_replies /
+  // on_failure, from the connection), then the worker recycles it.
+  Exchange* ex = worker_.exchanges().get();
+  ex->probe = true;
+  ex->request.protocol = protocol_;
+  ex->request.op = protocol_ == protocol::Protocol::Binary ? protocol::Op::Noop : protocol::Op::Version;
+  ex->request.prepare_results();
+  ex->outstanding = 1;
+  PendingOp* op = worker_.ops().get();
+  op->exchange = ex;
+  op->op.request = &ex->request;
+  op->sent_at_ms = worker_.now_ms();
+  connection_for(0)->submit(op);
 }
 
 ServerConnection* ServerGroup::connection_for(uint64_t client_id) {
@@ -56,11 +105,14 @@ ServerConnection* ServerGroup::connection_for(uint64_t client_id) {
 }
 
 void ServerGroup::submit(PendingOp* op) {
-  // Requests still routed here (by a map in flight, or a new map that has the
-  // server again) keep it usable.
-  if (server_.sockaddr_len == 0 || in_backoff()) {
-    // Fail fast: the server is known down (or its name did not resolve).
+  if (server_.sockaddr_len == 0) {
     fail_op(*op, protocol::Status::InternalError, error_text("write to downstream"));
+    worker_.on_op_done(op);
+    return;
+  }
+  if (health_.refuses()) {
+    // Fail fast: the server is known down; the probe finds it again.
+    fail_op(*op, protocol::Status::InternalError, error_text("downstream down"));
     worker_.on_op_done(op);
     return;
   }

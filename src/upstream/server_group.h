@@ -1,7 +1,10 @@
 // ServerGroup: a worker's connections to one backend server (keyed by
-// address and protocol, not by snapshot, so a config swap keeps them), with
-// the server's health: consecutive failures and a reconnect backoff during
-// which requests fail fast instead of waiting on a dead server.
+// address, protocol and credentials, not by snapshot, so a config swap
+// keeps them), with the server's health (server_health.h): while the server
+// is down, requests fail at once with "SERVER_ERROR proxy downstream down
+// HOST:PORT" instead of waiting on it, and a probe (binary NOOP, ascii
+// version, on a connection that logs in like any other) is sent every
+// probe interval until it answers.
 //
 // Thread contract: owned by one worker, used only on its thread.
 #pragma once
@@ -10,8 +13,11 @@
 #include <string>
 #include <vector>
 
+#include <event2/event.h>
+
 #include "src/core/exchange.h"
 #include "src/routing/snapshot.h"
+#include "src/upstream/server_health.h"
 
 namespace moxi {
 
@@ -25,7 +31,7 @@ class ServerGroup {
   ~ServerGroup();
 
   // Sends `op` on its client's connection to this server, opening it when
-  // needed; fails it at once while the server is in backoff.
+  // needed; fails it at once while the server is down.
   void submit(PendingOp* op);
 
   const BackendServer& server() const { return server_; }
@@ -33,13 +39,18 @@ class ServerGroup {
   const BackendAuth& auth() const { return auth_; }
   Worker& worker() { return worker_; }
 
-  // Health bookkeeping, called by the connections.
-  void on_connected();
+  // Health signals, from the connections. A reply (or a login's answer)
+  // shows the server process alive; a connect alone does not (a stopped
+  // process's kernel still accepts).
+  void on_replies() {
+    if (health_.state() != Health::Healthy) on_reply_while_unhealthy();
+  }
   // `why` is logged (a warning, rate-limited by text): "connect failed: Connection refused".
-  void on_failure(std::string_view why);
-  bool in_backoff() const;
-  // "proxy write to downstream 127.0.0.1" and friends name the host.
-  std::string error_text(const char* what) const { return std::string("proxy ") + what + " " + server_.host; }
+  void on_failure(std::string_view why, ServerHealth::Failure kind);
+  bool down() const { return health_.refuses(); }
+  const ServerHealth& health() const { return health_; }
+  // "proxy write to downstream 127.0.0.1:11211" and friends name the server.
+  std::string error_text(const char* what) const { return std::string("proxy ") + what + " " + server_.address; }
 
   // The server left the config (or came back): a retiring group closes each
   // connection as soon as it has nothing outstanding.
@@ -51,14 +62,18 @@ class ServerGroup {
   // (client id modulo the slot count), so they are answered in the order
   // they were sent; clients spread over downstream_conn_max connections.
   ServerConnection* connection_for(uint64_t client_id);
+  void on_reply_while_unhealthy();
+  void arm_probe();
+  void send_probe();
+  static void probe_cb(evutil_socket_t, short, void* arg);
 
   Worker& worker_;
   BackendServer server_;
   protocol::Protocol protocol_;
   BackendAuth auth_;
   std::vector<std::unique_ptr<ServerConnection>> connections_;  // slots, created on first use
-  uint32_t consecutive_failures_ = 0;
-  uint64_t retry_at_ms_ = 0;
+  ServerHealth health_;
+  event* probe_timer_ = nullptr;
   bool retiring_ = false;
   Histogram* latency_;  // -Z time_stats: this server's entry in the worker's Metrics; else null
 };

@@ -51,6 +51,7 @@ class FaultsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testBackendKilledThenRestarted);
   CPPUNIT_TEST(testBackendStoppedTimesOutOthersUnaffected);
   CPPUNIT_TEST(testRefusedBackendFailsFast);
+  CPPUNIT_TEST(testStoppedBackendIsTakenDownThenProbedBack);
   CPPUNIT_TEST(testTruncatedClientInputHarmsNobody);
   CPPUNIT_TEST(testMultigetWithDeadServerGivesMisses);
   CPPUNIT_TEST_SUITE_END();
@@ -135,7 +136,7 @@ class FaultsTest : public CppUnit::TestFixture {
     // While the first client waits, the other backend serves the other client.
     CPPUNIT_ASSERT_EQUAL(std::string("STORED"), other.set(k1, "y"));
     CPPUNIT_ASSERT_EQUAL(std::string("y"), other.get(k1).value());
-    CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR proxy downstream timeout 127.0.0.1"), c.read_line());
+    CPPUNIT_ASSERT_EQUAL("SERVER_ERROR proxy downstream timeout " + cluster.backend(0).address(), c.read_line());
     cluster.backend(0).resume();
     Deadline deadline = Deadline(std::chrono::seconds(10));
     std::optional<std::string> v;
@@ -158,8 +159,45 @@ class FaultsTest : public CppUnit::TestFixture {
     TestClient c = cluster.client();
     for (int i = 0; i < 5; ++i) {
       std::string reply = c.set(k0, "x");
-      CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR proxy write to downstream 127.0.0.1"), reply);
+      CPPUNIT_ASSERT_EQUAL("SERVER_ERROR proxy write to downstream " + cluster.backend(0).address(), reply);
     }
+  }
+
+  // A stopped (SIGSTOP) backend: the first request finds it by its
+  // timeout, and the server is down from then on: later requests fail at
+  // once (no further timeout is counted) naming it as host:port, until a
+  // probe finds it answering again after SIGCONT.
+  void testStoppedBackendIsTakenDownThenProbedBack() {
+    ClusterOptions o;
+    o.behaviors = {"downstream_timeout=300", "probe_interval=100"};
+    o.extra_args = {"-t", "1"};
+    Cluster cluster(o);
+    const std::string k0 = key_on(cluster, 0, "stalled"), k1 = key_on(cluster, 1, "fine");
+    const std::string address = cluster.backend(0).address();
+    TestClient c = cluster.client();
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set(k0, "x"));
+    cluster.backend(0).pause();
+    CPPUNIT_ASSERT_EQUAL("SERVER_ERROR proxy downstream timeout " + address, c.request("get " + k0));
+    for (int i = 0; i < 5; ++i)
+      CPPUNIT_ASSERT_EQUAL("SERVER_ERROR proxy downstream down " + address, c.request("get " + k0));
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set(k1, "y"));  // the other server is not concerned
+    Stats stats = stats_proxy(c);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_timeouts_total"));  // only the first waited
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_down_total"));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_in_backoff:" + address));
+    // Probes meet the stopped server (each times out), then find it again.
+    for (Deadline d(std::chrono::seconds(10)); stat(stats_proxy(c), "backend_probes_total") < 2;)
+      CPPUNIT_ASSERT(!d.expired());
+    cluster.backend(0).resume();
+    std::string reply;
+    for (Deadline d(std::chrono::seconds(10)); (reply = c.request("get " + k0)) != "VALUE " + k0 + " 0 1";)
+      CPPUNIT_ASSERT_MESSAGE("no recovery: " + reply, !d.expired());
+    CPPUNIT_ASSERT_EQUAL(std::string("x"), c.read_line());
+    CPPUNIT_ASSERT_EQUAL(std::string("END"), c.read_line());
+    stats = stats_proxy(c);
+    CPPUNIT_ASSERT(stat(stats, "backend_recoveries_total") >= 1);
+    CPPUNIT_ASSERT(stats.count("backend_in_backoff:" + address) == 0 || stats["backend_in_backoff:" + address] == "0");
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_down_total"));  // one outage
   }
 
   void testTruncatedClientInputHarmsNobody() {

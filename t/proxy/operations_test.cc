@@ -392,7 +392,7 @@ class OperationsTest : public CppUnit::TestFixture {
     int requests = 0;
     for (Deadline d(10s); !contains(moxi.log(), "similar message"); ++requests) {
       CPPUNIT_ASSERT_MESSAGE(moxi.log(), !d.expired());
-      CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR proxy write to downstream 127.0.0.1"), c.request("get k"));
+      CPPUNIT_ASSERT_EQUAL("SERVER_ERROR proxy write to downstream 127.0.0.1:" + std::to_string(dead), c.request("get k"));
     }
     const std::string refused = " WARN  backend 127.0.0.1:" + std::to_string(dead) +
                                 ": connect failed: Connection refused";

@@ -1,0 +1,84 @@
+// The health of one backend server as one worker sees it: a state machine
+// fed by what its connections observe (replies, connect failures, closed
+// connections, garbage, refused logins, timeouts) and by active probes, so
+// that a dead or stalled server is found once, then refuses requests at
+// once instead of making each request pay the timeout, and is found again
+// within a probe interval of its return.
+//
+//   Healthy  --failure-->                      Suspect
+//   Suspect  --max_errors failures in a row--> Down
+//   Healthy/Suspect --timeout-->               Down   (a server silent for downstream_timeout
+//                                                      is stalled: waiting again costs every request)
+//   Suspect  --max_errors replies in a row-->  Healthy
+//   Down     --probe due-->                    Probing (the caller sends one probe)
+//   Probing  --reply-->                        Suspect, on probation: max_errors replies make it
+//                                              Healthy, one failure makes it Down again
+//   Probing  --failure-->                      Down
+//
+// Hysteresis: one failure never takes a healthy server down (unless it is a
+// timeout), and a server coming back must answer max_errors times before it
+// is healthy. Flapping is damped: each time a server goes down again soon
+// after it came back (within kFlapWindow probe intervals of being healthy),
+// its probe interval doubles, up to retry_max_ms; a long outage keeps the
+// base interval, so a returning server is found within one interval
+// however long it was away.
+//
+// Pure: no I/O; times are passed in (milliseconds of a monotonic clock).
+// Thread: its worker's.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace moxi {
+
+enum class Health : uint8_t { Healthy, Suspect, Down, Probing };
+std::string_view health_name(Health h);
+
+struct HealthPolicy {
+  uint32_t max_errors = 5;          // connect_max_errors; 0 = failures never take it down (timeouts still do)
+  uint64_t probe_interval_ms = 1000;  // probe_interval: how often a down server is probed
+  uint64_t retry_max_ms = 30000;    // connect_retry_interval: the longest a flapping server waits for a probe
+};
+
+class ServerHealth {
+ public:
+  enum class Failure : uint8_t { Connect, Closed, Garbage, Auth, Timeout };
+  static constexpr uint32_t kFlapWindow = 10;  // probe intervals of health that forgive earlier flaps
+
+  explicit ServerHealth(HealthPolicy policy = {}) : policy_(policy) {}
+
+  // Each returns true when the state changed.
+  bool on_reply(uint64_t now_ms);
+  bool on_failure(Failure kind, uint64_t now_ms);
+  // Down and the probe is due: the state is Probing from now; the caller
+  // sends the probe.
+  bool start_probe(uint64_t now_ms);
+
+  // Requests fail at once (Down or Probing): they would only wait or fail.
+  bool refuses() const { return state_ == Health::Down || state_ == Health::Probing; }
+  // When the next probe is due (Down only).
+  uint64_t probe_at_ms() const { return probe_at_ms_; }
+  uint64_t probe_delay_ms() const;
+
+  Health state() const { return state_; }
+  uint64_t since_ms() const { return since_ms_; }
+  uint64_t downs() const { return downs_; }  // times it went down (not counting failed probes)
+
+ private:
+  void enter(Health next, uint64_t now_ms);
+  void go_down(uint64_t now_ms);
+
+  HealthPolicy policy_;
+  Health state_ = Health::Healthy;
+  uint64_t since_ms_ = 0;
+  uint32_t failures_ = 0;     // in a row
+  uint32_t replies_needed_ = 0;  // Suspect: replies in a row still needed to be Healthy
+  uint32_t flaps_ = 0;        // downs soon after a recovery, for the probe back-off
+  uint64_t healthy_since_ms_ = 0;
+  uint64_t probe_at_ms_ = 0;
+  uint64_t downs_ = 0;
+  bool probation_ = false;    // came back from Down and not Healthy yet
+};
+
+}  // namespace moxi

@@ -1028,8 +1028,6 @@ class Parser {
     fail(secrets.noted("unexpected argument " + secrets.quoted(v) + " (give a configuration with -z, or an http:// URL)"));
   }
 
-  // Fills ports and credentials that depend on the final behaviors; checks that
-  // no two listeners want the same port.
   // -Z client_passwords=FILE (bucket_access.h). No error shows a line of
   // the file: it holds passwords.
   void load_client_passwords() {
@@ -1065,6 +1063,8 @@ class Parser {
     }
   }
 
+  // Fills ports and credentials that depend on the final behaviors; checks that
+  // no two listeners want the same port.
   void resolve() {
     if (opts_.exit_on_stdin_end && opts_.daemonize) {
       fail("-Y y and -d: a daemon's standard input is /dev/null, so moxi would exit at once; give one of them");

@@ -8,6 +8,7 @@ t_options_tests_SOURCES = \
 	t/options/docs_test.cc \
 	t/options/check_config_test.cc \
 	t/options/url_source_options_test.cc \
+	t/options/secrets_test.cc \
 	t/options/helpers.h
 t_options_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(LIBEVENT_CFLAGS)
 t_options_tests_LDADD = t/libtestsupport.a src/libmoxi.a conflate/libconflate.a vbucket/libvbucket.a $(LIBEVENT_LIBS) \

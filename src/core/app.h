@@ -72,6 +72,8 @@ class App {
   // Main thread: the snapshot most recently published.
   const std::shared_ptr<const Snapshot>& current() const { return current_; }
   const std::vector<int>& bound_ports() const { return bound_ports_; }
+  // Main thread: counts a failed SIGHUP reload (config_reload_failures_total).
+  void count_reload_failure() { budget_.reload_failures.fetch_add(1, std::memory_order_relaxed); }
 
  private:
   static void on_signal(evutil_socket_t sig, short, void* arg);

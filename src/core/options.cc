@@ -62,6 +62,108 @@ std::string quote(std::string_view s) {
   return out;
 }
 
+// The passwords in a -z or -Z value (or an argument), which no error or
+// warning may show. A password may contain the separators around it (, ;
+// | % =), so what follows one on its line may be a piece of it: from the
+// start of a password to the end of its line, nothing is shown. A password
+// starts
+//   after the first '%' of an auth= or apikey= value (USER%PASSWORD),
+//   after the '=' of pwd=,
+//   after the "://" before an '@' (http://USER:PASSWORD@HOST; the user is
+//     hidden too),
+//   after a '%' that follows an '@' outside URLs (the old USER@HOST%PASSWORD).
+// Keys are matched in any case, with white space around them.
+class Secrets {
+ public:
+  Secrets() = default;  // nothing hidden
+  // `text` must outlive the Secrets.
+  explicit Secrets(std::string_view text) : text_(text) {
+    size_t line = 0;
+    while (line <= text.size()) {
+      size_t end = text.find('\n', line);
+      if (end == std::string_view::npos) end = text.size();
+      const size_t from = password_start(line, end);
+      if (from < end) hidden_.emplace_back(from, end);
+      line = end + 1;
+    }
+  }
+
+  // `piece` as it may be shown: each run of hidden bytes (when `piece` lies
+  // in the text) as "****".
+  std::string shown(std::string_view piece) const {
+    const char* base = text_.data();
+    if (hidden_.empty() || piece.data() < base || piece.data() + piece.size() > base + text_.size())
+      return std::string(piece);
+    const size_t begin = static_cast<size_t>(piece.data() - base), end = begin + piece.size();
+    std::string out;
+    size_t at = begin;
+    for (const auto& [from, to] : hidden_) {
+      if (to <= at || from >= end) continue;
+      if (from > at) out.append(text_.substr(at, from - at));
+      out += "****";
+      hid_ = true;
+      at = std::min(to, end);
+    }
+    if (at < end) out.append(text_.substr(at, end - at));
+    return out;
+  }
+  std::string quoted(std::string_view piece) const { return quote(shown(piece)); }
+  // True when `needle` (a copy of some text) occurs in the text only where
+  // something is hidden (or not at all).
+  bool hides(std::string_view needle) const {
+    for (size_t at = text_.find(needle); at != std::string_view::npos; at = text_.find(needle, at + 1)) {
+      if (shown(text_.substr(at, needle.size())) != needle) return true;
+    }
+    return false;
+  }
+  // `message` with a note on what was hidden, when shown() hid something.
+  std::string noted(std::string message) const {
+    if (hid_) message += " (what follows a password on its line is not shown: see PASSWORDS in moxi(1))";
+    return message;
+  }
+
+ private:
+  static bool at_key(std::string_view text, size_t& i, std::string_view key) {
+    size_t j = i;
+    while (j < text.size() && (text[j] == ' ' || text[j] == '\t')) ++j;
+    if (!starts_with_nocase(text.substr(j), key)) return false;
+    j += key.size();
+    while (j < text.size() && (text[j] == ' ' || text[j] == '\t')) ++j;
+    if (j >= text.size() || text[j] != '=') return false;
+    i = j + 1;
+    return true;
+  }
+
+  // Where the first password of the line [line, end) starts; `end` if none.
+  size_t password_start(size_t line, size_t end) const {
+    const std::string_view t = text_.substr(0, end);
+    size_t start = end;
+    for (size_t i = line; i < end; ++i) {
+      if (i != line && t[i - 1] != ',' && t[i - 1] != ';' && t[i - 1] != '\r') continue;
+      size_t v = i;
+      if (at_key(t, v, "pwd")) {
+        start = std::min(start, v);
+      } else if (at_key(t, v, "auth") || at_key(t, v, "apikey")) {  // v moves only on a match
+        const size_t pct = t.find_first_of("%,;", v);
+        if (pct != std::string_view::npos && t[pct] == '%') start = std::min(start, pct + 1);
+      }
+    }
+    for (size_t at = t.find('@', line); at != std::string_view::npos; at = t.find('@', at + 1)) {
+      const size_t scheme = t.substr(0, at).rfind("://");
+      if (scheme != std::string_view::npos && scheme >= line) {
+        start = std::min(start, scheme + 3);
+      } else if (const size_t pct = t.find('%', at); pct != std::string_view::npos) {
+        start = std::min(start, pct + 1);
+      }
+    }
+    return start;
+  }
+
+  std::string_view text_;
+  std::vector<std::pair<size_t, size_t>> hidden_;  // [from, to) offsets in text_, one run per line at most
+  mutable bool hid_ = false;
+};
+
 // Splits on any of `seps`; keeps empty pieces.
 std::vector<std::string_view> split_any(std::string_view s, std::string_view seps) {
   std::vector<std::string_view> out;
@@ -318,15 +420,17 @@ struct ParsedValue {
   std::string text;
 };
 
-// Checks `value` against `kind`; returns the reason on error.
-std::optional<std::string> parse_value(ValueKind kind, std::string_view value, ParsedValue& out) {
+// Checks `value` against `kind`; returns the reason on error, with the
+// value quoted as `secrets` lets it be shown.
+std::optional<std::string> parse_value(ValueKind kind, std::string_view value, const Secrets& secrets,
+                                       ParsedValue& out) {
   switch (kind) {
     case ValueKind::Millis: {
       auto v = parse_number(value, kMaxMillis);
       if (!v) {
         if (parse_number(value, std::numeric_limits<uint64_t>::max() / 10))
-          return quote(value) + " is too large (at most " + std::to_string(kMaxMillis) + " ms)";
-        return quote(value) + " is not a number of milliseconds";
+          return secrets.quoted(value) + " is too large (at most " + std::to_string(kMaxMillis) + " ms)";
+        return secrets.quoted(value) + " is not a number of milliseconds";
       }
       out.ms = std::chrono::milliseconds(*v);
       return std::nullopt;
@@ -335,15 +439,15 @@ std::optional<std::string> parse_value(ValueKind kind, std::string_view value, P
       auto v = parse_number(value, kMaxCount);
       if (!v) {
         if (parse_number(value, std::numeric_limits<uint64_t>::max() / 10))
-          return quote(value) + " is too large (at most " + std::to_string(kMaxCount) + ")";
-        return quote(value) + " is not a whole number";
+          return secrets.quoted(value) + " is too large (at most " + std::to_string(kMaxCount) + ")";
+        return secrets.quoted(value) + " is not a whole number";
       }
       out.number = *v;
       return std::nullopt;
     }
     case ValueKind::Port: {
       auto v = parse_port(value, 0);
-      if (!v) return quote(value) + " is not a port number (0-65535)";
+      if (!v) return secrets.quoted(value) + " is not a port number (0-65535)";
       out.number = *v;
       return std::nullopt;
     }
@@ -353,7 +457,7 @@ std::optional<std::string> parse_value(ValueKind kind, std::string_view value, P
       } else if (value == "0" || value == "false") {
         out.flag = false;
       } else {
-        return quote(value) + " is not a boolean (0, 1, true or false)";
+        return secrets.quoted(value) + " is not a boolean (0, 1, true or false)";
       }
       return std::nullopt;
     case ValueKind::Protocol:
@@ -362,12 +466,12 @@ std::optional<std::string> parse_value(ValueKind kind, std::string_view value, P
       } else if (value == "binary" || value == "memcached-binary" || value == "membase-binary") {
         out.protocol = DownstreamProtocol::Binary;
       } else {
-        return quote(value) + " is not a protocol (ascii or binary)";
+        return secrets.quoted(value) + " is not a protocol (ascii or binary)";
       }
       return std::nullopt;
     case ValueKind::McsOpts:
       if (!value.empty() && value != "distribution:ketama-weighted")
-        return quote(value) + " is not supported (only distribution:ketama-weighted)";
+        return secrets.quoted(value) + " is not supported (only distribution:ketama-weighted)";
       out.text.assign(value);
       return std::nullopt;
     case ValueKind::String:
@@ -375,7 +479,7 @@ std::optional<std::string> parse_value(ValueKind kind, std::string_view value, P
       return std::nullopt;
     case ValueKind::Size: {
       auto v = parse_size(value);
-      if (!v) return quote(value) + " is not a size from 1k to 1024m (bytes, or a number with k or m)";
+      if (!v) return secrets.quoted(value) + " is not a size from 1k to 1024m (bytes, or a number with k or m)";
       out.number = *v;
       return std::nullopt;
     }
@@ -385,7 +489,7 @@ std::optional<std::string> parse_value(ValueKind kind, std::string_view value, P
         return std::nullopt;
       }
       auto v = parse_memory(value);
-      if (!v) return quote(value) + " is not auto or a size from 1m to 1024g (bytes, or a number with k, m or g)";
+      if (!v) return secrets.quoted(value) + " is not auto or a size from 1m to 1024g (bytes, or a number with k, m or g)";
       out.number = *v;
       return std::nullopt;
     }
@@ -452,8 +556,8 @@ struct ParsedUrl {
   std::optional<Credentials> userinfo;
 };
 
-std::optional<std::string> parse_url(std::string_view raw, ParsedUrl& out) {
-  if (!is_url(raw)) return quote(raw) + " is not an http:// or https:// URL";
+std::optional<std::string> parse_url(std::string_view raw, ParsedUrl& out, const Secrets& secrets) {
+  if (!is_url(raw)) return secrets.quoted(raw) + " is not an http:// or https:// URL";
   size_t scheme_end = raw.find("://") + 3;
   size_t authority_end = raw.find_first_of("/?#", scheme_end);
   if (authority_end == std::string_view::npos) authority_end = raw.size();
@@ -469,7 +573,7 @@ std::optional<std::string> parse_url(std::string_view raw, ParsedUrl& out) {
     out.userinfo = std::move(c);
     authority = authority.substr(at + 1);
   }
-  if (authority.empty()) return quote(raw) + " has no host";
+  if (authority.empty()) return secrets.quoted(raw) + " has no host";
   out.url.assign(raw.substr(0, scheme_end));
   out.url.append(authority);
   out.url.append(raw.substr(authority_end));
@@ -486,13 +590,13 @@ Credentials parse_auth(std::string_view v) {
 }
 
 // Adds URLs (separated by ',' or '|') to `src`, collecting user info.
-std::optional<std::string> add_urls(std::string_view list, UrlSource& src,
-                                    std::optional<Credentials>& userinfo) {
+std::optional<std::string> add_urls(std::string_view list, UrlSource& src, std::optional<Credentials>& userinfo,
+                                    const Secrets& secrets) {
   for (std::string_view piece : split_any(list, ",|")) {
     std::string_view u = trim(piece);
-    if (u.empty()) return "empty URL in " + quote(trim(list));
+    if (u.empty()) return "empty URL in " + secrets.quoted(trim(list));
     ParsedUrl p;
-    if (auto err = parse_url(u, p)) return err;
+    if (auto err = parse_url(u, p, secrets)) return err;
     if (p.userinfo) {
       if (userinfo && *userinfo != *p.userinfo) return "the URLs carry different user:password credentials";
       userinfo = p.userinfo;
@@ -503,14 +607,15 @@ std::optional<std::string> add_urls(std::string_view list, UrlSource& src,
 }
 
 std::optional<std::string> parse_url_section(std::string_view section, std::string_view file,
-                                             std::vector<ConfigSource>& out, std::vector<std::string>* warnings) {
+                                             std::vector<ConfigSource>& out, std::vector<std::string>* warnings,
+                                             const Secrets& secrets) {
   UrlSource src;
   src.file.assign(file);
   std::optional<Credentials> userinfo;
   std::optional<Credentials> explicit_auth;
   bool auth_key = false;
   if (is_url(section)) {
-    if (auto err = add_urls(section, src, userinfo)) return err;
+    if (auto err = add_urls(section, src, userinfo, secrets)) return err;
   } else {
     for (std::string_view piece : split_any(section, ",\r\n")) {
       std::string_view item = trim(piece);
@@ -518,18 +623,18 @@ std::optional<std::string> parse_url_section(std::string_view section, std::stri
       size_t eq = item.find('=');
       if (eq == std::string_view::npos) {
         if (is_url(item)) {  // "url=http://a,http://b": the comma list form of the usage text
-          if (auto err = add_urls(item, src, userinfo)) return err;
+          if (auto err = add_urls(item, src, userinfo, secrets)) return err;
           continue;
         }
         if (item == section && item.find_first_of("./") != std::string_view::npos && item.find(':') == std::string_view::npos)
-          return quote(item) + " is not a configuration (to read a file, write ./" + std::string(item) + ")";
-        return quote(item) + " is not a configuration (expected PORT=SERVERS, PORT={json}, URL, url=URL or ./FILE)";
+          return secrets.quoted(item) + " is not a configuration (to read a file, write ./" + secrets.shown(item) + ")";
+        return secrets.quoted(item) + " is not a configuration (expected PORT=SERVERS, PORT={json}, URL, url=URL or ./FILE)";
       }
       std::string_view key = trim(item.substr(0, eq));
       std::string_view value = trim(item.substr(eq + 1));
       if (key == "url" || key == "host") {
-        if (value.empty()) return std::string(key) + "= has no URL";
-        if (auto err = add_urls(value, src, userinfo)) return err;
+        if (value.empty()) return secrets.shown(key) + "= has no URL";
+        if (auto err = add_urls(value, src, userinfo, secrets)) return err;
       } else if (key == "auth" || key == "apikey") {
         auth_key = true;
         if (value.empty()) {
@@ -538,12 +643,14 @@ std::optional<std::string> parse_url_section(std::string_view section, std::stri
           explicit_auth = parse_auth(value);
         }
       } else if (key == "config" || key == "dbpath") {
-        if (warnings) warnings->push_back(std::string(key) + "=" + std::string(value) + ": ignored (use -Z config_cache=PATH)");
+        if (warnings)
+          warnings->push_back(secrets.shown(key) + "=" + secrets.shown(value) + ": ignored (use -Z config_cache=PATH)");
       } else {
-        return "unknown configuration key " + quote(key) + " in " + quote(item) + " (expected url=, auth=, or PORT=...)";
+        // Not the item: a misspelt auth='s value would be a password.
+        return "unknown configuration key " + secrets.quoted(key) + " (expected url=, auth=, or PORT=...)";
       }
     }
-    if (src.urls.empty()) return "missing url=URL in " + quote(section);
+    if (src.urls.empty()) return "missing url=URL in " + secrets.quoted(section);
   }
   if (auth_key) {
     if (userinfo && explicit_auth != userinfo) return "auth= and the user:password in the URL differ";
@@ -557,6 +664,9 @@ std::optional<std::string> parse_url_section(std::string_view section, std::stri
   return std::nullopt;
 }
 
+std::optional<std::string> server_list(std::string_view text, std::vector<ServerSpec>& out, const Secrets& secrets);
+std::optional<std::string> read_section_file(StaticSection& section, bool* unreadable);
+
 // "PORT = CONFIG" when `section` starts with digits then '='.
 bool is_static_section(std::string_view section) {
   size_t i = 0;
@@ -567,24 +677,25 @@ bool is_static_section(std::string_view section) {
 }
 
 std::optional<std::string> parse_static_section(std::string_view section, std::string_view file,
-                                                std::vector<ConfigSource>& out) {
+                                                std::vector<ConfigSource>& out, const Secrets& secrets) {
   size_t eq = section.find('=');
   std::string_view port_text = trim(section.substr(0, eq));
   StaticSection s;
   s.file.assign(file);
   auto port = parse_port(port_text, 0);
-  if (!port) return "port " + quote(port_text) + " is not a port number (0-65535)";
+  if (!port) return "port " + secrets.quoted(port_text) + " is not a port number (0-65535)";
   s.port = *port;
-  s.text.assign(trim(section.substr(eq + 1)));
-  std::string where = "port " + std::string(port_text) + ": ";
+  const std::string_view config = trim(section.substr(eq + 1));
+  s.text.assign(config);
+  std::string where = "port " + secrets.shown(port_text) + ": ";
   if (s.text.empty()) return where + "empty configuration";
   if (is_file_value(s.text)) {
-    // Read later (load_section_file), so an unreadable file exits 66 like any -z file.
+    // Read later (read_section_file), so an unreadable file exits 66 like any -z file.
     s.config_file = std::move(s.text);
     s.text.clear();
   } else if (s.text.front() == '{') {
     s.json = true;
-  } else if (auto err = parse_server_list(s.text, s.servers)) {
+  } else if (auto err = server_list(config, s.servers, secrets)) {
     return where + *err;
   }
   out.emplace_back(std::move(s));
@@ -870,12 +981,16 @@ class Parser {
       return;
     }
     for (const auto& w : warnings) warn(where + ": " + w);
+    const Secrets secrets(text);
     for (size_t i = first; i < opts_.sources.size(); ++i) {
       auto* s = std::get_if<StaticSection>(&opts_.sources[i]);
       if (!s || s->config_file.empty()) continue;
       bool unreadable = false;
-      if (auto err = load_section_file(*s, &unreadable)) {
-        fail(where + ": " + *err, unreadable ? kExitNoInput : kExitUsage);
+      if (auto reason = read_section_file(*s, &unreadable)) {
+        // A section after a password on its line may be a piece of it: its port and file are not shown.
+        const bool hidden = secrets.hides(s->config_file);
+        const std::string section = hidden ? "port ****: ****: " : "port " + std::to_string(s->port) + ": " + s->config_file + ": ";
+        fail(where + ": " + secrets.noted(section + *reason), unreadable ? kExitNoInput : kExitUsage);
         return;
       }
     }
@@ -908,15 +1023,15 @@ class Parser {
       add_sources("argument", v, "");
       return;
     }
+    const Secrets secrets(v);
     if (v.find('@') != std::string_view::npos) {
-      fail("argument " + quote(v) + ": not a config URL (XMPP/JID configurations are not supported; give an http:// URL)");
+      fail(secrets.noted("argument " + secrets.quoted(v) +
+                         ": not a config URL (XMPP/JID configurations are not supported; give an http:// URL)"));
       return;
     }
-    fail("unexpected argument " + quote(v) + " (give a configuration with -z, or an http:// URL)");
+    fail(secrets.noted("unexpected argument " + secrets.quoted(v) + " (give a configuration with -z, or an http:// URL)"));
   }
 
-  // Fills ports and credentials that depend on the final behaviors; checks that
-  // no two listeners want the same port.
   // -Z client_passwords=FILE (bucket_access.h). No error shows a line of
   // the file: it holds passwords.
   void load_client_passwords() {
@@ -952,6 +1067,8 @@ class Parser {
     }
   }
 
+  // Fills ports and credentials that depend on the final behaviors; checks that
+  // no two listeners want the same port.
   void resolve() {
     if (opts_.exit_on_stdin_end && opts_.daemonize) {
       fail("-Y y and -d: a daemon's standard input is /dev/null, so moxi would exit at once; give one of them");
@@ -1030,6 +1147,7 @@ std::optional<std::string> parse_behaviors(std::string_view text, Behaviors& out
                                            std::vector<std::string>* given_keys) {
   Behaviors next = out;
   std::vector<std::string> ignored, given;
+  const Secrets secrets(text);
   for (std::string_view line : split_any(text, "\n")) {
     if (trim(line).starts_with('#')) continue;
     for (std::string_view piece : split_any(line, ",")) {
@@ -1037,12 +1155,14 @@ std::optional<std::string> parse_behaviors(std::string_view text, Behaviors& out
       if (item.empty() || item.starts_with('#')) continue;
       size_t eq = item.find('=');
       std::string_view key = trim(item.substr(0, eq));
-      if (eq == std::string_view::npos) return std::string(key) + ": missing \"=VALUE\"";
+      if (eq == std::string_view::npos) return secrets.noted(secrets.shown(key) + ": missing \"=VALUE\"");
       std::string_view value = trim(item.substr(eq + 1));
       const BehaviorEntry* e = find_behavior(key);
-      if (!e) return std::string(key) + ": unknown behavior key (value " + quote(value) + ")";
+      // Not the value: a misspelt pwd's would be a password.
+      if (!e) return secrets.noted(secrets.shown(key) + ": unknown behavior key");
       ParsedValue v;
-      if (auto err = parse_value(e->info.kind, value, v)) return std::string(key) + ": " + *err;
+      if (auto err = parse_value(e->info.kind, value, secrets, v))
+        return secrets.noted(secrets.shown(key) + ": " + *err);
       if (e->info.support == Support::Ignored &&
           std::find(ignored.begin(), ignored.end(), key) == ignored.end())
         ignored.emplace_back(key);
@@ -1057,12 +1177,14 @@ std::optional<std::string> parse_behaviors(std::string_view text, Behaviors& out
   return std::nullopt;
 }
 
-std::optional<std::string> parse_server_list(std::string_view text, std::vector<ServerSpec>& out) {
+namespace {
+
+std::optional<std::string> server_list(std::string_view text, std::vector<ServerSpec>& out, const Secrets& secrets) {
   std::vector<ServerSpec> servers;
   for (std::string_view piece : split_any(text, ",")) {
     std::string_view entry = trim(piece);
-    std::string where = "server " + quote(entry) + ": ";
-    if (entry.empty()) return "empty server entry in " + quote(trim(text));
+    std::string where = "server " + secrets.quoted(entry) + ": ";
+    if (entry.empty()) return "empty server entry in " + secrets.quoted(trim(text));
     ServerSpec s;
     std::string_view rest;
     if (entry.starts_with('[')) {
@@ -1082,14 +1204,15 @@ std::optional<std::string> parse_server_list(std::string_view text, std::vector<
       size_t colon = rest.find(':');
       std::string_view port_text = rest.substr(0, colon);
       auto port = parse_port(port_text, 1);
-      if (!port) return where + quote(port_text) + " is not a port number (1-65535)";
+      if (!port) return where + secrets.quoted(port_text) + " is not a port number (1-65535)";
       s.port = *port;
       if (colon != std::string_view::npos) {
         std::string_view weight_text = rest.substr(colon + 1);
         if (weight_text.find(':') != std::string_view::npos)
           return where + "too many ':' (write IPv6 addresses as [ADDR]:PORT)";
         auto weight = parse_number(weight_text, kMaxCount);
-        if (!weight || *weight == 0) return where + quote(weight_text) + " is not a weight (a whole number from 1)";
+        if (!weight || *weight == 0)
+          return where + secrets.quoted(weight_text) + " is not a weight (a whole number from 1)";
         s.weight = static_cast<uint32_t>(*weight);
       }
     }
@@ -1099,9 +1222,40 @@ std::optional<std::string> parse_server_list(std::string_view text, std::vector<
   return std::nullopt;
 }
 
+// "PORT = ./FILE": reads section.config_file into section.text (comment
+// lines dropped, trimmed) and parses it as CONFIG (a server list or {json}).
+// On error returns the reason and leaves `section` unchanged; `unreadable`
+// is set when the file could not be read.
+std::optional<std::string> read_section_file(StaticSection& section, bool* unreadable) {
+  std::string err;
+  auto contents = read_whole_file(section.config_file, err);
+  if (!contents) {
+    if (unreadable) *unreadable = true;
+    return "cannot read: " + err;
+  }
+  std::string text(trim(strip_comment_lines(*contents)));
+  if (text.empty()) return std::string("file is empty");
+  std::vector<ServerSpec> servers;
+  const bool json = text.front() == '{';
+  if (!json) {
+    if (auto e = parse_server_list(text, servers)) return e;
+  }
+  section.text = std::move(text);
+  section.json = json;
+  section.servers = std::move(servers);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> parse_server_list(std::string_view text, std::vector<ServerSpec>& out) {
+  return server_list(text, out, Secrets());
+}
+
 std::optional<std::string> parse_cluster_config(std::string_view text, std::string_view file,
                                                 std::vector<ConfigSource>& out, std::vector<std::string>* warnings) {
   std::string cleaned = strip_comment_lines(text);
+  const Secrets secrets(cleaned);
   std::vector<ConfigSource> sources;
   for (std::string_view piece : split_top_level(cleaned, ';')) {
     std::string_view section = trim(piece);
@@ -1114,34 +1268,13 @@ std::optional<std::string> parse_cluster_config(std::string_view text, std::stri
       s.file.assign(file);
       sources.emplace_back(std::move(s));
     } else if (is_static_section(section)) {
-      if (auto err = parse_static_section(section, file, sources)) return err;
-    } else if (auto err = parse_url_section(section, file, sources, warnings)) {
-      return err;
+      if (auto err = parse_static_section(section, file, sources, secrets)) return secrets.noted(*err);
+    } else if (auto err = parse_url_section(section, file, sources, warnings, secrets)) {
+      return secrets.noted(*err);
     }
   }
   if (sources.empty()) return std::string("empty configuration");
   for (auto& s : sources) out.push_back(std::move(s));
-  return std::nullopt;
-}
-
-std::optional<std::string> load_section_file(StaticSection& section, bool* unreadable) {
-  const std::string where = "port " + std::to_string(section.port) + ": " + section.config_file + ": ";
-  std::string err;
-  auto contents = read_whole_file(section.config_file, err);
-  if (!contents) {
-    if (unreadable) *unreadable = true;
-    return where + "cannot read: " + err;
-  }
-  std::string text(trim(strip_comment_lines(*contents)));
-  if (text.empty()) return where + "file is empty";
-  std::vector<ServerSpec> servers;
-  const bool json = text.front() == '{';
-  if (!json) {
-    if (auto e = parse_server_list(text, servers)) return where + *e;
-  }
-  section.text = std::move(text);
-  section.json = json;
-  section.servers = std::move(servers);
   return std::nullopt;
 }
 
@@ -1310,6 +1443,12 @@ std::string help_text() {
   paragraph(out, "Accepted but ignored (with a warning): " + join_names(Support::Ignored, true) + ".", 2);
   out += "\nEnvironment:\n";
   row(out, "MOXI_SASL_PLAIN_USR, MOXI_SASL_PLAIN_PWD", "defaults for -Z usr and pwd (keep them out of ps)", 23);
+  paragraph(out,
+            "Passwords: -Z pwd= cannot hold a comma, -z auth= neither a comma nor a semicolon; a URL's "
+            "USER:PASSWORD@ holds anything %-escaped (%2C for a comma), MOXI_SASL_PLAIN_PWD anything as it is. "
+            "Messages never show a password: what follows one on its line is printed as ****. See PASSWORDS in "
+            "moxi(1).",
+            2);
   out += "\n";
   paragraph(out, "Old moxi flags accepted and ignored (with a warning): " + join_names(Support::Ignored, false) + ".",
             0);

@@ -160,12 +160,6 @@ struct StaticSection {
                                    // contents); re-read on SIGHUP like a -z file
 };
 
-// "PORT = ./FILE": reads section.config_file into section.text (comment lines
-// dropped, trimmed) and parses it as CONFIG (a server list or {json}). On
-// error returns "port N: FILE: reason" and leaves `section` unchanged;
-// `unreadable` is set when the file could not be read.
-std::optional<std::string> load_section_file(StaticSection& section, bool* unreadable = nullptr);
-
 // Cluster-manager URLs that stream the configuration (tried in order).
 struct UrlSource {
   std::vector<std::string> urls;     // http:// or https://, credentials removed

@@ -97,8 +97,9 @@ bool FileReloader::parse(const File& file, std::vector<StaticSection>& sections,
   return true;
 }
 
-void FileReloader::failed(const std::shared_ptr<const Snapshot>& current, const std::string& error) {
-  log::error("SIGHUP: reload failed, keeping generation " + std::to_string(current->generation) + ": " + error);
+void FileReloader::failed(App& app, const std::string& error) {
+  app.count_reload_failure();
+  log::error("SIGHUP: reload failed, keeping generation " + std::to_string(app.current()->generation) + ": " + error);
   pending_.reset();
 }
 
@@ -173,7 +174,7 @@ void FileReloader::reload(App& app) {
   bool rebuilt = false;  // reparse put new buckets or sources in place
   std::string error;
   if (reparse_ && !reparse(app, builder, rebuilt, error)) {
-    failed(current, error);
+    failed(app, error);
     return;
   }
   const BucketRules rules = pending_ ? bucket_rules(pending_->behaviors) : rules_;
@@ -182,7 +183,7 @@ void FileReloader::reload(App& app) {
   for (const File& file : files_) {
     std::vector<StaticSection> sections;
     if (!parse(file, sections, error)) {
-      failed(current, error);
+      failed(app, error);
       return;
     }
     for (size_t k = 0; k < sections.size(); ++k) {
@@ -190,7 +191,7 @@ void FileReloader::reload(App& app) {
       if (sections[k].text == texts_[index] && !rules_changed) continue;
       auto served = build_static_buckets(sections[k], rules, error);
       if (!served) {
-        failed(current, error);
+        failed(app, error);
         return;
       }
       builder.set_buckets(index, std::move(served->buckets), std::move(served->start));

@@ -7,8 +7,8 @@
 // line parsed it (parse_options), and must still describe the same ports:
 // listeners are not opened or closed by a reload (restart moxi for that).
 // All or nothing: if any file cannot be read, parsed, validated or built,
-// the error is logged (naming the file, the port and the reason) and the
-// current map stays in force.
+// the error is logged (naming the file, the port and the reason), counted
+// (config_reload_failures_total) and the current map stays in force.
 //
 // When the command line also read files for its behaviors (-Z ./FILE, -Z
 // client_passwords=FILE) or its URLs (a -z file holding url=...), the whole
@@ -63,7 +63,8 @@ class FileReloader {
   // The whole command line again: new rules and URL sources into
   // `builder`; false (with `error`) when it cannot be applied by a reload.
   bool reparse(App& app, SnapshotBuilder& builder, bool& changed, std::string& error);
-  void failed(const std::shared_ptr<const Snapshot>& current, const std::string& error);
+  // Logs and counts (config_reload_failures_total) a reload that failed.
+  void failed(App& app, const std::string& error);
 
   std::vector<File> files_;
   std::vector<std::string> texts_;  // per snapshot port: the CONFIG text in force ("" = not a file port)

@@ -48,6 +48,8 @@ struct SharedLimits {
   // Round-robin over the workers for connections accepted from a shared
   // listening socket (listener.h): whichever worker woke first took it.
   std::atomic<uint64_t> next_worker{0};
+  // SIGHUP reloads that failed: the main thread adds, stats readers load.
+  std::atomic<uint64_t> reload_failures{0};
 };
 
 class Worker final : public MetricsOwner {

@@ -95,6 +95,8 @@ enum class MetricScope : uint8_t { Worker, Process };
     "backend request latency, send to reply, by server (-Z time_stats=1)")                                            \
   X(config_generation, Gauge, Process, "generation", "", "generation of the cluster map served (0 = none yet)")       \
   X(config_age_seconds, Gauge, Process, "seconds", "", "seconds since the map served was loaded")                    \
+  X(config_reload_failures_total, Counter, Process, "reloads", "",                                                    \
+    "SIGHUP reloads that failed (a file unreadable, invalid or naming other ports); the map in force stayed")        \
   X(uptime_seconds, Gauge, Process, "seconds", "", "seconds since moxi started")                                      \
   X(workers, Gauge, Process, "threads", "", "worker threads (-t)")
 

@@ -91,6 +91,7 @@ void fill_process_metrics(Metrics& m, const Snapshot& snapshot, const ProcessFig
   m.set(Metric::workers, figures.workers);
   m.set(Metric::buffer_bytes_peak, figures.buffer_peak);
   m.set(Metric::buffer_max_bytes, figures.buffer_max);
+  m.set(Metric::config_reload_failures_total, figures.reload_failures);
 }
 
 StatLines stats_proxy_lines(const Metrics& m, const Snapshot& snapshot) {

@@ -23,10 +23,12 @@ struct ProcessFigures {
   uint64_t workers = 0;
   uint64_t buffer_peak = 0;  // buffer_budget.h: the most bytes buffered at once
   uint64_t buffer_max = 0;   // the total buffer budget (0 = none)
+  uint64_t reload_failures = 0;  // SIGHUP reloads that failed (reload.h)
 };
 
-// Fills the Process-scope gauges of `m` (config generation and age, uptime,
-// workers, buffer peak and budget) from the snapshot served and `figures`.
+// Fills the Process-scope values of `m` (config generation and age, uptime,
+// workers, buffer peak and budget, failed reloads) from the snapshot served
+// and `figures`.
 void fill_process_metrics(Metrics& m, const Snapshot& snapshot, const ProcessFigures& figures);
 
 // `stats proxy` / `stats proxy all`: every counter and gauge (labelled gauges

@@ -186,11 +186,11 @@ class BehaviorsTest : public CppUnit::TestFixture {
 
   void no_prefix_matching() {
     // The original matched any prefix of a key ("c=" was cycle); ours needs the whole name.
-    CPPUNIT_ASSERT_EQUAL(std::string("c: unknown behavior key (value \"1\")"), error_of("c=1"));
-    CPPUNIT_ASSERT_EQUAL(std::string("downstream: unknown behavior key (value \"1\")"), error_of("downstream=1"));
-    CPPUNIT_ASSERT_EQUAL(std::string("Downstream_Max: unknown behavior key (value \"1\")"),
+    CPPUNIT_ASSERT_EQUAL(std::string("c: unknown behavior key"), error_of("c=1"));
+    CPPUNIT_ASSERT_EQUAL(std::string("downstream: unknown behavior key"), error_of("downstream=1"));
+    CPPUNIT_ASSERT_EQUAL(std::string("Downstream_Max: unknown behavior key"),
                          error_of("Downstream_Max=1"));
-    CPPUNIT_ASSERT_EQUAL(std::string("downstream_maxx: unknown behavior key (value \"1\")"),
+    CPPUNIT_ASSERT_EQUAL(std::string("downstream_maxx: unknown behavior key"),
                          error_of("downstream_maxx=1"));
   }
 
@@ -213,9 +213,9 @@ class BehaviorsTest : public CppUnit::TestFixture {
                          error_of("port_listen=65536"));
     CPPUNIT_ASSERT_EQUAL(std::string("admin_port: \"http\" is not a port number (0-65535)"),
                          error_of("admin_port=http"));
-    CPPUNIT_ASSERT_EQUAL(std::string("foo: unknown behavior key (value \"bar\")"), error_of("downstream_max=1,foo=bar"));
+    CPPUNIT_ASSERT_EQUAL(std::string("foo: unknown behavior key"), error_of("downstream_max=1,foo=bar"));
     CPPUNIT_ASSERT_EQUAL(std::string("downstream_max: missing \"=VALUE\""), error_of("downstream_max"));
-    CPPUNIT_ASSERT_EQUAL(std::string(": unknown behavior key (value \"5\")"), error_of("=5"));
+    CPPUNIT_ASSERT_EQUAL(std::string(": unknown behavior key"), error_of("=5"));
     // Long values are shortened in messages.
     std::string long_value(100, '9');
     CPPUNIT_ASSERT_EQUAL("cycle: \"" + std::string(60, '9') + "...\" is not a number of milliseconds",
@@ -351,7 +351,7 @@ class BehaviorsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(o.behaviors.connect_timeout == milliseconds(6));
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: -Z downstream_timeout: \"abc\" is not a number of milliseconds"),
                          err({"-Z", "downstream_timeout=abc", "-z", "11211=a"}));
-    CPPUNIT_ASSERT_EQUAL(std::string("moxi: -Z foo: unknown behavior key (value \"1\")"), err({"-Zfoo=1"}));
+    CPPUNIT_ASSERT_EQUAL(std::string("moxi: -Z foo: unknown behavior key"), err({"-Zfoo=1"}));
     o = ok({"-Z", "front_cache_max=10,optimize_set=x", "-z", "11211=a"});
     CPPUNIT_ASSERT_EQUAL(size_t{2}, o.warnings.size());
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: warning: -Z front_cache_max: accepted but ignored (not implemented)"),

@@ -6,6 +6,9 @@
 
 #include <sys/wait.h>
 
+#include <csignal>
+#include <cstdio>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -14,6 +17,7 @@
 #include "src/stats/metrics.h"
 #include "t/proxy/cluster.h"
 #include "t/support/rest_mock.h"
+#include "t/support/temp_dir.h"
 
 namespace moxi::test {
 namespace {
@@ -123,6 +127,7 @@ class StatsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testKeyValueAndLineLimitsAreCounted);
   CPPUNIT_TEST(testConnectionLimitIsCounted);
   CPPUNIT_TEST(testClientBufferBudgetsAreCounted);
+  CPPUNIT_TEST(testFailedReloadsAreCounted);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -364,6 +369,50 @@ class StatsTest : public CppUnit::TestFixture {
     TestClient refused = cluster.client();
     CPPUNIT_ASSERT_EQUAL(std::string("ERROR Too many open connections"), refused.read_line());
     CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats_proxy(a), "client_connections_rejected_total"));
+  }
+
+  // A SIGHUP reload that fails is counted in stats proxy and /metrics
+  // (process-wide, so every worker reports the same count); one that
+  // succeeds is not.
+  void testFailedReloadsAreCounted() {
+    Memcached a, b;
+    TempDir dir("moxi-reload");
+    const std::string file = dir.file("pool.cfg");
+    auto write = [&file](const std::string& text) {
+      std::ofstream out(file, std::ios::trunc);
+      out << text;
+    };
+    write("0 = " + a.address() + "\n");
+    Moxi moxi({"-l", "127.0.0.1", "-t", "2", "-Z", "admin_port=0", "-z", file});
+    TestClient c(moxi.port());
+    CPPUNIT_ASSERT_EQUAL(uint64_t{0}, stat(stats_proxy(c), "config_reload_failures_total"));
+    const std::string exposition = http_get(admin_url(moxi, "/metrics")).body;
+    CPPUNIT_ASSERT_MESSAGE(exposition, exposition.find("# HELP moxi_config_reload_failures_total SIGHUP reloads that "
+                                                       "failed") != std::string::npos);
+    CPPUNIT_ASSERT_MESSAGE(exposition,
+                           exposition.find("# TYPE moxi_config_reload_failures_total counter\n") != std::string::npos);
+    CPPUNIT_ASSERT_EQUAL(0.0, scrape(moxi).at("moxi_config_reload_failures_total"));
+    // Each SIGHUP is handled in turn; the stats read after it sees its count.
+    auto reload_and_wait = [&](uint64_t failures) {
+      moxi.process().kill(SIGHUP);
+      Deadline deadline(std::chrono::seconds(10));
+      while (stat(stats_proxy(c), "config_reload_failures_total") != failures)
+        CPPUNIT_ASSERT_MESSAGE("never " + std::to_string(failures) + " failures\n" + moxi.log(), !deadline.expired());
+    };
+    write("0 = " + a.address() + ":notaport\n");  // invalid
+    reload_and_wait(1);
+    std::remove(file.c_str());  // unreadable
+    reload_and_wait(2);
+    CPPUNIT_ASSERT_EQUAL(2.0, scrape(moxi).at("moxi_config_reload_failures_total"));
+    TestClient d(moxi.port());  // most likely on the other worker: the count is the process's
+    CPPUNIT_ASSERT_EQUAL(uint64_t{2}, stat(stats_proxy(d), "config_reload_failures_total"));
+    // A good file: a new generation, no failure more.
+    write("0 = " + b.address() + "\n");
+    moxi.process().kill(SIGHUP);
+    for (Deadline deadline(std::chrono::seconds(10)); generation(c) != 2;)
+      CPPUNIT_ASSERT_MESSAGE(moxi.log(), !deadline.expired());
+    CPPUNIT_ASSERT_EQUAL(uint64_t{2}, stat(stats_proxy(c), "config_reload_failures_total"));
+    CPPUNIT_ASSERT_EQUAL(2.0, scrape(moxi).at("moxi_config_reload_failures_total"));
   }
 
   void testClientBufferBudgetsAreCounted() {

@@ -56,6 +56,9 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
   s.drain_timeout = b.drain_timeout;
   s.reuse_port = b.reuse_port;
   s.exit_on_stdin_end = options.exit_on_stdin_end;
+  s.ready_rule = options.behaviors.ready_when == "map"   ? moxi::ReadyRule::Map
+                 : options.behaviors.ready_when == "all" ? moxi::ReadyRule::AllUp
+                                                         : moxi::ReadyRule::Reachable;
   if (const char* port_file = std::getenv("MOXI_PORT_FILENAME")) s.port_file = port_file;
   return s;
 }

@@ -64,7 +64,13 @@ bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
   if (settings_.admin_port) {
     admin_ = std::make_unique<AdminServer>(
         base_, AdminContext{std::vector<MetricsOwner*>(peers.begin(), peers.end()), [this](std::function<void()> task) { post(std::move(task)); },
-                            [this] { return current_; }, [this] { return workers_.front()->process_figures(); }});
+                            [this] { return current_; },
+                            [this] {
+                              ProcessFigures f = workers_.front()->process_figures();
+                              f.draining = draining_;
+                              return f;
+                            },
+                            settings_.ready_rule});
     if (!admin_->listen(settings_.listen_address, *settings_.admin_port, error)) return fail();
     admin_port = admin_->port();
   }

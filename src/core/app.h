@@ -25,6 +25,7 @@
 #include "src/core/settings.h"
 #include "src/core/worker.h"
 #include "src/routing/snapshot.h"
+#include "src/stats/render.h"
 
 namespace moxi {
 
@@ -41,6 +42,7 @@ struct AppSettings {
   std::optional<uint16_t> admin_port;  // -Z admin_port: the admin HTTP listener (0: the OS chooses)
   bool reuse_port = false;             // -Z reuse_port: SO_REUSEPORT copies per worker (listener.h)
   bool exit_on_stdin_end = false;      // -Y y: drain and exit when standard input ends
+  ReadyRule ready_rule = ReadyRule::Reachable;  // -Z ready_when: what /readyz calls ready (render.h)
   // When set, publish() warns if a new map needs more descriptors than the
   // limit allows (fd_limit.h): -c was checked against the first map only.
   std::function<uint64_t(const Snapshot&)> descriptor_need;

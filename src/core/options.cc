@@ -326,6 +326,9 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
      &B::config_stall_timeout},
     {{"nmv_max_retries", "", VK::Count, I, "0", "NOT_MY_VBUCKET retries per request; 0 = 2 x servers"},
      &B::nmv_max_retries},
+    {{"ready_when", "", VK::String, I, "reachable",
+      "/readyz: map (a map per port), reachable (and a server of each bucket up) or all (every server up)"},
+     &B::ready_when},
     {{"admin_port", "", VK::Port, I, "none", "admin HTTP port (/metrics, /healthz, /readyz, /config); 0 = any free port"}, &B::admin_port},
     {{"drain_timeout", "", VK::Millis, I, "5000", "SIGTERM/SIGINT: time to finish in-flight requests before exit"},
      &B::drain_timeout},
@@ -799,6 +802,9 @@ class Parser {
     if (opts_.sources.empty()) fail("need cluster configuration (-z or URL); see moxi -h");
     // 5. Fill in what depends on the final behaviors, then check the ports.
     if (!failed()) resolve();
+    if (!failed() && opts_.behaviors.ready_when != "map" && opts_.behaviors.ready_when != "reachable" &&
+        opts_.behaviors.ready_when != "all")
+      fail("-Z ready_when: " + quote(opts_.behaviors.ready_when) + " is not map, reachable or all");
     if (!failed()) load_client_passwords();
     if (failed()) return std::move(outcome_);
     return success();

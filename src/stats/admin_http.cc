@@ -88,13 +88,14 @@ void AdminServer::handle(evhttp_request* req) {
     const bool metrics = path == "/metrics";
     std::shared_ptr<const Snapshot> snapshot = context_.snapshot();
     const ProcessFigures figures = context_.figures();
-    gather_metrics(context_.workers, context_.post_to_main, [req, metrics, snapshot, figures](Metrics& m) {
+    const ReadyRule rule = context_.ready_rule;
+    gather_metrics(context_.workers, context_.post_to_main, [req, metrics, snapshot, figures, rule](Metrics& m) {
       if (metrics) {
         fill_process_metrics(m, *snapshot, figures);
         reply(req, HTTP_OK, "OK", "text/plain; version=0.0.4; charset=utf-8", prometheus_text(m));
         return;
       }
-      const std::string reason = not_ready_reason(*snapshot, m);
+      const std::string reason = not_ready_reason(*snapshot, m, figures.draining, rule);
       if (reason.empty()) {
         reply(req, HTTP_OK, "OK", kText, "ready\n");
       } else {

@@ -1,8 +1,9 @@
 // The admin HTTP listener (-Z admin_port=PORT), libevent's evhttp on the
 // main thread's event_base:
 //   /healthz  200 while the process serves;
-//   /readyz   200 when every port has a cluster map and no backend server is
-//             in reconnect back-off on any worker, else 503 with the reason;
+//   /readyz   200 when not draining, every port has a cluster map and the
+//             backends are reachable by -Z ready_when (render.h), else 503
+//             with the reason;
 //   /metrics  Prometheus text format 0.0.4 (summed over the workers);
 //   /config   the snapshot served, as JSON, passwords masked.
 // /metrics and /readyz sum the workers' metrics through their notify queues
@@ -34,6 +35,7 @@ struct AdminContext {
   PostBack post_to_main;                                       // App::post
   std::function<std::shared_ptr<const Snapshot>()> snapshot;  // the one served now
   std::function<ProcessFigures()> figures;                    // read on the main thread at each scrape
+  ReadyRule ready_rule = ReadyRule::Reachable;                 // -Z ready_when
 };
 
 class AdminServer {

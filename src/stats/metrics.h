@@ -48,7 +48,7 @@ enum class MetricScope : uint8_t { Worker, Process };
     "multiget keys answered as errors because their server failed")                                                   \
   X(broadcast_server_failures_total, Counter, Worker, "servers", "",                                                 \
     "servers that failed a flush_all or stats broadcast (left out of merged stats)")                                   \
-  X(backend_connects_total, Counter, Worker, "connections", "", "backend connections established")                    \
+  X(backend_connects_total, Counter, Worker, "connections", "", "backend connects started (attempts)")                 \
   X(backend_connect_errors_total, Counter, Worker, "connections", "", "backend connects that failed or timed out")   \
   X(backend_closed_total, Counter, Worker, "connections", "", "backend connections lost with requests outstanding")  \
   X(backend_timeouts_total, Counter, Worker, "requests", "", "backend requests past downstream_timeout")              \

@@ -245,17 +245,33 @@ std::string mask_url(std::string_view url) {
   return std::string(url.substr(0, colon + 1)) + "****" + std::string(url.substr(at));
 }
 
-std::string not_ready_reason(const Snapshot& snapshot, const Metrics& m) {
+std::string not_ready_reason(const Snapshot& snapshot, const Metrics& m, bool draining, ReadyRule rule) {
+  if (draining) return "draining: shutting down, finishing the requests in flight";
   for (const PortBinding& binding : snapshot.ports)
     if (!binding.has_map()) return "port " + std::to_string(binding.port) + ": no cluster map loaded yet";
+  if (rule == ReadyRule::Map) return {};
+  auto down = [&m](const BackendServer& server) -> std::string {
+    if (server.sockaddr_len == 0) return "does not resolve";
+    auto it = m.servers().find(server.address);
+    if (it != m.servers().end() && it->second.in_backoff != 0) return "down";
+    return {};
+  };
   for (const PortBinding& binding : snapshot.ports)
-    for (const auto& bucket : binding.buckets)
+    for (const auto& bucket : binding.buckets) {
+      std::string first_down;
+      size_t up = 0;
       for (const BackendServer& server : bucket->servers) {
-        auto it = m.servers().find(server.address);
-        if (it != m.servers().end() && it->second.in_backoff != 0)
-          return "backend " + server.address + " unreachable (in reconnect back-off)";
-        if (server.sockaddr_len == 0) return "backend " + server.address + " does not resolve";
+        const std::string why = down(server);
+        if (why.empty()) {
+          ++up;
+          continue;
+        }
+        if (rule == ReadyRule::AllUp) return "backend " + server.address + " " + why;
+        if (first_down.empty()) first_down = server.address + " " + why;
       }
+      if (up == 0 && !bucket->servers.empty())
+        return "bucket " + bucket->name + ": every server is down (" + first_down + (bucket->servers.size() > 1 ? ", ..." : "") + ")";
+    }
   return {};
 }
 

@@ -24,6 +24,7 @@ struct ProcessFigures {
   uint64_t buffer_peak = 0;  // buffer_budget.h: the most bytes buffered at once
   uint64_t buffer_max = 0;   // the total buffer budget (0 = none)
   uint64_t reload_failures = 0;  // SIGHUP reloads that failed (reload.h)
+  bool draining = false;         // SIGTERM/SIGINT (or -Y's end of stdin) started the drain
 };
 
 // Fills the Process-scope values of `m` (config generation and age, uptime,
@@ -54,8 +55,16 @@ std::string mask_passwords(std::string_view text);
 // "http://user:pw@host/..." -> "http://user:****@host/...".
 std::string mask_url(std::string_view url);
 
-// Why a snapshot cannot serve (an empty string when every port has a map and
-// no backend server is in back-off on any worker): /readyz.
-std::string not_ready_reason(const Snapshot& snapshot, const Metrics& m);
+// What /readyz calls ready (-Z ready_when):
+//   Map        every port has a map (and moxi is not draining);
+//   Reachable  ... and every bucket has a server that no worker has down
+//              (the default: one dead memcached of many must not take every
+//              moxi out of its load balancer at once, which would help no
+//              client);
+//   AllUp      ... and no server of any bucket is down on any worker.
+enum class ReadyRule : uint8_t { Map, Reachable, AllUp };
+// Why moxi should not be sent clients now, or "" (ready): /readyz.
+std::string not_ready_reason(const Snapshot& snapshot, const Metrics& m, bool draining = false,
+                             ReadyRule rule = ReadyRule::Reachable);
 
 }  // namespace moxi

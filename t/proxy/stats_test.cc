@@ -123,7 +123,9 @@ class StatsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testBackendHistogramsWithTimeStats);
   CPPUNIT_TEST(testHealthAndNotFound);
   CPPUNIT_TEST(testReadyAfterUrlConfigAndPasswordsMasked);
-  CPPUNIT_TEST(testNotReadyWhileABackendIsInBackoff);
+  CPPUNIT_TEST(testNotReadyWhileABackendIsDownWhenAllMustBeUp);
+  CPPUNIT_TEST(testReadyWhileABucketCanBeReached);
+  CPPUNIT_TEST(testNotReadyWhileDraining);
   CPPUNIT_TEST(testKeyValueAndLineLimitsAreCounted);
   CPPUNIT_TEST(testConnectionLimitIsCounted);
   CPPUNIT_TEST(testClientBufferBudgetsAreCounted);
@@ -306,8 +308,9 @@ class StatsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(all, "config_generation"));  // the first map loaded
   }
 
-  void testNotReadyWhileABackendIsInBackoff() {
-    Cluster cluster(with_admin({"connect_max_errors=1"}));
+  // -Z ready_when=all: any server down makes moxi not ready, naming it.
+  void testNotReadyWhileABackendIsDownWhenAllMustBeUp() {
+    Cluster cluster(with_admin({"connect_max_errors=1", "ready_when=all"}));
     std::string key;  // a key the dead backend owns
     for (int i = 0; key.empty(); ++i)
       if (cluster.owner("k" + std::to_string(i)) == 0) key = "k" + std::to_string(i);
@@ -316,7 +319,7 @@ class StatsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(200L, http_get(admin_url(cluster.moxi(), "/readyz")).status);
     cluster.backend(0).stop();
     // Each failed request is a failed connect; past connect_max_errors the
-    // server is in back-off and /readyz says which one.
+    // server is down and /readyz says which one.
     Deadline deadline(std::chrono::seconds(10));
     HttpResponse r;
     while ((r = http_get(admin_url(cluster.moxi(), "/readyz"))).status == 200 && !deadline.expired())
@@ -325,11 +328,61 @@ class StatsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_MESSAGE(r.body, r.body.find(cluster.backend(0).address()) != std::string::npos);
     CPPUNIT_ASSERT_EQUAL(1.0, scrape(cluster.moxi()).at("moxi_backend_in_backoff{server=\"" +
                                                           cluster.backend(0).address() + "\"}"));
-    // Back up: the back-off runs out and the next request reconnects.
+    // Back up: a probe finds it.
     cluster.backend(0).restart();
     while (http_get(admin_url(cluster.moxi(), "/readyz")).status != 200 && !deadline.expired()) {
     }
     CPPUNIT_ASSERT_EQUAL(200L, http_get(admin_url(cluster.moxi(), "/readyz")).status);
+  }
+
+  // The default (reachable): one dead server of two leaves moxi ready (every
+  // moxi would otherwise leave its load balancer at once); a bucket with
+  // every server down does not.
+  void testReadyWhileABucketCanBeReached() {
+    Cluster cluster(with_admin({"connect_max_errors=1"}));
+    auto key_of = [&](int backend) {
+      for (int i = 0;; ++i)
+        if (cluster.owner("k" + std::to_string(i)) == backend) return "k" + std::to_string(i);
+    };
+    const std::string k0 = key_of(0), k1 = key_of(1);
+    TestClient c = cluster.client();
+    cluster.backend(0).stop();
+    const std::string down0 = "moxi_backend_in_backoff{server=\"" + cluster.backend(0).address() + "\"}";
+    Deadline deadline(std::chrono::seconds(10));
+    auto is_down = [&](const std::string& series) {
+      const auto m = scrape(cluster.moxi());
+      auto it = m.find(series);
+      return it != m.end() && it->second >= 1.0;
+    };
+    while (!is_down(down0)) {
+      CPPUNIT_ASSERT_MESSAGE("backend 0 never went down", !deadline.expired());
+      c.request("get " + k0);
+    }
+    CPPUNIT_ASSERT_EQUAL(200L, http_get(admin_url(cluster.moxi(), "/readyz")).status);
+    cluster.backend(1).stop();
+    HttpResponse r;
+    while ((r = http_get(admin_url(cluster.moxi(), "/readyz"))).status == 200) {
+      CPPUNIT_ASSERT_MESSAGE("never unready with both servers down", !deadline.expired());
+      c.request("get " + k1);
+    }
+    CPPUNIT_ASSERT_EQUAL(503L, r.status);
+    CPPUNIT_ASSERT_MESSAGE(r.body, r.body.find("every server is down") != std::string::npos);
+  }
+
+  // Draining (SIGTERM): not ready, so that the load balancer sends no more
+  // clients, while the clients still connected are served.
+  void testNotReadyWhileDraining() {
+    Cluster cluster(with_admin({"drain_timeout=10000"}));
+    TestClient idle = cluster.client();
+    CPPUNIT_ASSERT(idle.request("version").rfind("VERSION ", 0) == 0);
+    CPPUNIT_ASSERT_EQUAL(200L, http_get(admin_url(cluster.moxi(), "/readyz")).status);
+    cluster.moxi().process().kill(SIGTERM);
+    HttpResponse r;
+    for (Deadline d(std::chrono::seconds(5)); (r = http_get(admin_url(cluster.moxi(), "/readyz"))).status == 200;)
+      CPPUNIT_ASSERT(!d.expired());
+    CPPUNIT_ASSERT_EQUAL(503L, r.status);
+    CPPUNIT_ASSERT_MESSAGE(r.body, r.body.find("draining") != std::string::npos);
+    CPPUNIT_ASSERT_EQUAL(200L, http_get(admin_url(cluster.moxi(), "/healthz")).status);  // alive all the same
   }
 
   void testKeyValueAndLineLimitsAreCounted() {

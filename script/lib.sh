@@ -3,9 +3,10 @@
 
 MOXI_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# Debian packages needed to build and run moxi.
+# Debian packages needed to build and run moxi (configure also wants what
+# its tests are built with: CppUnit, zlib, OpenSSL's libcrypto).
 MOXI_BUILD_PACKAGES="g++ make autoconf automake pkg-config libevent-dev libcurl4-openssl-dev
-  rapidjson-dev libmemcached-dev libcppunit-dev zlib1g-dev libsasl2-dev libsasl2-modules memcached"
+  rapidjson-dev libmemcached-dev libcppunit-dev zlib1g-dev libsasl2-dev libsasl2-modules memcached libssl-dev"
 # Extra packages the tests use (real peers and tools; clang and its runtime
 # for the libFuzzer targets of t/fuzz/run).
 MOXI_TEST_PACKAGES="libmemcached-tools ruby ruby-sinatra thin clang libclang-rt-14-dev sasl2-bin"

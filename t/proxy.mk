@@ -20,4 +20,4 @@ t_proxy_tests_SOURCES = \
 	t/proxy/conformance_test.cc
 t_proxy_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(ZLIB_CFLAGS)
 # src/libmoxi.a: the stats tests compare moxi's output with its metrics table.
-t_proxy_tests_LDADD = t/libtestsupport.a src/libmoxi.a vbucket/libvbucket.a $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) $(ZLIB_LIBS) $(CPPUNIT_LIBS) -lpthread $(SASL_LIBS)
+t_proxy_tests_LDADD = t/libtestsupport.a src/libmoxi.a vbucket/libvbucket.a $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) $(ZLIB_LIBS) $(LIBCRYPTO_LIBS) $(CPPUNIT_LIBS) -lpthread $(SASL_LIBS)

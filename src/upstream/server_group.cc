@@ -29,10 +29,17 @@ void ServerGroup::on_connected() {
   if (consecutive_failures_ > 0) log::info("backend " + server_.address + ": connected again");
   consecutive_failures_ = 0;
   retry_at_ms_ = 0;
+  last_failure_auth_ = false;
+}
+
+void ServerGroup::on_auth_failure(std::string_view why) {
+  on_failure(why);
+  last_failure_auth_ = true;
 }
 
 void ServerGroup::on_failure(std::string_view why) {
   log::warning("backend " + server_.address + ": " + std::string(why));
+  last_failure_auth_ = false;
   // The first connect_max_errors failures in a row retry at once (a refused
   // connect costs nothing on a LAN); after that, requests fail fast for a
   // delay that doubles from backoff_min up to connect_retry_interval, and
@@ -59,8 +66,10 @@ void ServerGroup::submit(PendingOp* op) {
   // Requests still routed here (by a map in flight, or a new map that has the
   // server again) keep it usable.
   if (server_.sockaddr_len == 0 || in_backoff()) {
-    // Fail fast: the server is known down (or its name did not resolve).
-    fail_op(*op, protocol::Status::InternalError, error_text("write to downstream"));
+    // Fail fast: the server is known down (or its name did not resolve),
+    // or refuses moxi's login.
+    fail_op(*op, protocol::Status::InternalError,
+            last_failure_auth_ ? auth_error_text() : error_text("write to downstream"));
     worker_.on_op_done(op);
     return;
   }

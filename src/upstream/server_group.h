@@ -37,6 +37,11 @@ class ServerGroup {
   void on_connected();
   // `why` is logged (a warning, rate-limited by text): "connect failed: Connection refused".
   void on_failure(std::string_view why);
+  // A refused login: on_failure, and the requests failed fast in the
+  // back-off after it get auth_error_text() too, not "write to downstream".
+  void on_auth_failure(std::string_view why);
+  // "proxy downstream auth failure HOST:PORT".
+  std::string auth_error_text() const { return "proxy downstream auth failure " + server_.address; }
   bool in_backoff() const;
   // "proxy write to downstream 127.0.0.1" and friends name the host.
   std::string error_text(const char* what) const { return std::string("proxy ") + what + " " + server_.host; }
@@ -58,6 +63,7 @@ class ServerGroup {
   BackendAuth auth_;
   std::vector<std::unique_ptr<ServerConnection>> connections_;  // slots, created on first use
   uint32_t consecutive_failures_ = 0;
+  bool last_failure_auth_ = false;  // the last failure was a refused login
   uint64_t retry_at_ms_ = 0;
   bool retiring_ = false;
   Histogram* latency_;  // -Z time_stats: this server's entry in the worker's Metrics; else null

@@ -9,6 +9,7 @@ t_proxy_tests_SOURCES = \
 	t/proxy/budget_test.cc \
 	t/proxy/sasl_test.cc \
 	t/proxy/gateway_test.cc \
+	t/proxy/couchbase_auth_test.cc \
 	t/proxy/backend_faults_test.cc \
 	t/proxy/load_test.cc \
 	t/proxy/topology_test.cc \

@@ -25,7 +25,6 @@ namespace moxi::test {
 namespace {
 
 constexpr uint8_t kSaslListMechs = 0x20;
-constexpr uint8_t kSaslAuth = 0x21;
 constexpr uint8_t kSaslStep = 0x22;
 constexpr uint16_t kAuthError = 0x20;
 
@@ -58,41 +57,6 @@ std::unique_ptr<Moxi> gateway(const RestMock& mock, const std::string& behaviors
                                    "port_listen=0" + (behaviors.empty() ? "" : "," + behaviors)};
   args.push_back(mock.url("/pools/default/saslBucketsStreaming"));
   return std::make_unique<Moxi>(args);
-}
-
-// The config generation `c`'s worker serves, asked in the connection's
-// protocol (binary STAT "proxy", or ascii stats proxy).
-long generation_of(TestClient& c, bool binary) {
-  if (!binary) return generation(c);
-  c.send_binary(bin::request(bin::kStat, "proxy"));
-  long gen = -1;
-  for (BinaryPacket p = c.read_binary(); !p.key.empty(); p = c.read_binary())
-    if (p.key == "config_generation") gen = std::stol(p.value);
-  return gen;
-}
-
-// Waits (a bounded loop of requests) until `c`'s worker serves generation >= gen.
-void wait_generation(TestClient& c, long gen, bool binary = false, Deadline deadline = std::chrono::seconds(10)) {
-  long seen;
-  while ((seen = generation_of(c, binary)) < gen)
-    CPPUNIT_ASSERT_MESSAGE("generation " + std::to_string(seen) + " never reached " + std::to_string(gen),
-                           !deadline.expired());
-}
-
-BinaryPacket sasl_auth(TestClient& c, const std::string& user, const std::string& password,
-                       const std::string& mechanism = "PLAIN") {
-  c.send_binary(bin::request(kSaslAuth, mechanism, std::string(1, '\0') + user + std::string(1, '\0') + password));
-  return c.read_binary();
-}
-
-BinaryPacket bin_set(TestClient& c, const std::string& key, const std::string& value) {
-  c.send_binary(bin::request(bin::kSet, key, value, bin::set_extras(0, 0)));
-  return c.read_binary();
-}
-
-BinaryPacket bin_get(TestClient& c, const std::string& key) {
-  c.send_binary(bin::request(bin::kGet, key));
-  return c.read_binary();
 }
 
 // A client of a memcached -S, logged in as `user` (the way to look at

@@ -3,12 +3,15 @@
 
 MOXI_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# Debian packages needed to build and run moxi.
+# Debian packages needed to build and run moxi (configure also wants what
+# its tests are built with: CppUnit, zlib, OpenSSL's libcrypto).
 MOXI_BUILD_PACKAGES="g++ make autoconf automake pkg-config libevent-dev libcurl4-openssl-dev
-  rapidjson-dev libmemcached-dev libcppunit-dev zlib1g-dev libsasl2-dev libsasl2-modules memcached"
+  rapidjson-dev libmemcached-dev libcppunit-dev zlib1g-dev libsasl2-dev libsasl2-modules memcached libssl-dev"
 # Extra packages the tests use (real peers and tools; clang and its runtime
-# for the libFuzzer targets of t/fuzz/run).
-MOXI_TEST_PACKAGES="libmemcached-tools ruby ruby-sinatra thin clang libclang-rt-14-dev sasl2-bin"
+# for the libFuzzer targets of t/fuzz/run; Ruby's Dalli and PHP's memcached
+# extension as real SASL clients, t/clients/).
+MOXI_TEST_PACKAGES="libmemcached-tools ruby ruby-sinatra thin clang libclang-rt-14-dev sasl2-bin
+  ruby-dalli php-cli php-memcached"
 
 # install_packages PKG...: installs the packages that are not installed yet;
 # does nothing (and needs no network) when all are present.

@@ -21,7 +21,9 @@ t_libtestsupport_a_SOURCES = \
 # servers.cc needs MOXI_BUILDDIR (where src/moxi is built), so the library
 # uses the same flags as the test binaries. rest_mock.cc speaks HTTP through
 # libcurl: binaries that use it add $(LIBCURL_LIBS) (its header keeps curl out).
-t_libtestsupport_a_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(LIBCURL_CFLAGS) $(ZLIB_CFLAGS) $(LIBMEMCACHED_CFLAGS)
+# vbucket_server.cc does SCRAM with OpenSSL: binaries that use VBucketServer
+# add $(LIBCRYPTO_LIBS).
+t_libtestsupport_a_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(LIBCURL_CFLAGS) $(ZLIB_CFLAGS) $(LIBMEMCACHED_CFLAGS) $(LIBCRYPTO_CFLAGS)
 
 TEST_SUPPORT_CPPFLAGS = $(AM_CPPFLAGS) -DMOXI_SRCDIR='"$(abs_top_srcdir)"' -DMOXI_BUILDDIR='"$(abs_top_builddir)"' $(CPPUNIT_CFLAGS)
 

@@ -9,6 +9,7 @@ t_proxy_tests_SOURCES = \
 	t/proxy/budget_test.cc \
 	t/proxy/sasl_test.cc \
 	t/proxy/gateway_test.cc \
+	t/proxy/couchbase_auth_test.cc \
 	t/proxy/backend_faults_test.cc \
 	t/proxy/load_test.cc \
 	t/proxy/topology_test.cc \
@@ -18,6 +19,8 @@ t_proxy_tests_SOURCES = \
 	t/proxy/inflight_test.cc \
 	t/proxy/stats_test.cc \
 	t/proxy/conformance_test.cc
+# Real SASL clients the gateway tests run (ruby-dalli, php-memcached).
+EXTRA_DIST += t/clients/dalli_sasl.rb t/clients/php_memcached_sasl.php
 t_proxy_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(ZLIB_CFLAGS)
 # src/libmoxi.a: the stats tests compare moxi's output with its metrics table.
-t_proxy_tests_LDADD = t/libtestsupport.a src/libmoxi.a vbucket/libvbucket.a $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) $(ZLIB_LIBS) $(CPPUNIT_LIBS) -lpthread $(SASL_LIBS)
+t_proxy_tests_LDADD = t/libtestsupport.a src/libmoxi.a vbucket/libvbucket.a $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) $(ZLIB_LIBS) $(LIBCRYPTO_LIBS) $(CPPUNIT_LIBS) -lpthread $(SASL_LIBS)

@@ -244,7 +244,7 @@ bool ServerConnection::on_auth_reply(uint16_t status, std::string_view value) {
 void ServerConnection::auth_failed(const std::string& why) {
   worker_.metrics().inc(Metric::backend_auth_failures_total);
   group_.on_failure("SASL authentication failed: " + why, ServerHealth::Failure::Auth);
-  fail_all(Status::InternalError, "proxy downstream auth failure " + group_.server().address);
+  fail_all(Status::InternalError, group_.auth_error_text());
 }
 
 void ServerConnection::arm_timer(uint64_t delay_ms) {
@@ -335,6 +335,13 @@ void ServerConnection::on_readable() {
 
 void ServerConnection::on_io_error(int) {
   if (state_ == State::Authenticating) {
+    // Couchbase answers a refused SELECT_BUCKET (EACCESS) by closing the
+    // connection when, as here, XERROR was not negotiated.
+    if (auth_step_ == AuthStep::SelectBucket) {
+      auth_failed("the server closed the connection at SELECT_BUCKET of \"" + group_.auth().select_bucket +
+                  "\": may user \"" + group_.auth().user + "\" use that bucket?");
+      return;
+    }
     auth_failed("the server closed the connection during authentication");
     return;
   }

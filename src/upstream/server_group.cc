@@ -41,6 +41,7 @@ ServerGroup::~ServerGroup() {
 void ServerGroup::on_reply_while_unhealthy() {
   const Health before = health_.state();
   if (!health_.on_reply(worker_.now_ms())) return;
+  if (!health_.refuses()) last_failure_auth_ = false;
   if (before == Health::Probing || before == Health::Down) {
     worker_.metrics().inc(Metric::backend_recoveries_total);
     log::info("backend " + server_.address + ": answers again; " + std::string(health_name(health_.state())) +
@@ -53,6 +54,7 @@ void ServerGroup::on_reply_while_unhealthy() {
 
 void ServerGroup::on_failure(std::string_view why, ServerHealth::Failure kind) {
   log::warning("backend " + server_.address + ": " + std::string(why));
+  last_failure_auth_ = kind == ServerHealth::Failure::Auth;
   const Health before = health_.state();
   if (!health_.on_failure(kind, worker_.now_ms()) || health_.state() != Health::Down) return;
   if (before != Health::Probing) {
@@ -111,8 +113,10 @@ void ServerGroup::submit(PendingOp* op) {
     return;
   }
   if (health_.refuses()) {
-    // Fail fast: the server is known down; the probe finds it again.
-    fail_op(*op, protocol::Status::InternalError, error_text("downstream down"));
+    // Fail fast: the server is known down (or refuses moxi's login); the
+    // probe finds it again.
+    fail_op(*op, protocol::Status::InternalError,
+            last_failure_auth_ ? auth_error_text() : error_text("downstream down"));
     worker_.on_op_done(op);
     return;
   }

@@ -49,6 +49,9 @@ class ServerGroup {
   void on_failure(std::string_view why, ServerHealth::Failure kind);
   bool down() const { return health_.refuses(); }
   const ServerHealth& health() const { return health_; }
+  // "proxy downstream auth failure HOST:PORT": a refused login, and the
+  // requests failed fast while the server is down after it.
+  std::string auth_error_text() const { return "proxy downstream auth failure " + server_.address; }
   // "proxy write to downstream 127.0.0.1:11211" and friends name the server.
   std::string error_text(const char* what) const { return std::string("proxy ") + what + " " + server_.address; }
 
@@ -74,6 +77,7 @@ class ServerGroup {
   std::vector<std::unique_ptr<ServerConnection>> connections_;  // slots, created on first use
   ServerHealth health_;
   event* probe_timer_ = nullptr;
+  bool last_failure_auth_ = false;  // the last failure was a refused login
   bool retiring_ = false;
   Histogram* latency_;  // -Z time_stats: this server's entry in the worker's Metrics; else null
 };

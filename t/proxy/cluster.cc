@@ -59,6 +59,39 @@ long generation(TestClient& c) {
   return gen;
 }
 
+long generation_of(TestClient& c, bool binary) {
+  if (!binary) return generation(c);
+  c.send_binary(bin::request(bin::kStat, "proxy"));
+  long gen = -1;
+  for (BinaryPacket p = c.read_binary(); !p.key.empty(); p = c.read_binary())
+    if (p.key == "config_generation") gen = std::stol(p.value);
+  return gen;
+}
+
+void wait_generation(TestClient& c, long gen, bool binary, Deadline deadline) {
+  long seen;
+  while ((seen = generation_of(c, binary)) < gen)
+    CPPUNIT_ASSERT_MESSAGE("generation " + std::to_string(seen) + " never reached " + std::to_string(gen),
+                           !deadline.expired());
+}
+
+BinaryPacket sasl_auth(TestClient& c, const std::string& user, const std::string& password,
+                       const std::string& mechanism) {
+  constexpr uint8_t kSaslAuth = 0x21;
+  c.send_binary(bin::request(kSaslAuth, mechanism, std::string(1, '\0') + user + std::string(1, '\0') + password));
+  return c.read_binary();
+}
+
+BinaryPacket bin_set(TestClient& c, const std::string& key, const std::string& value) {
+  c.send_binary(bin::request(bin::kSet, key, value, bin::set_extras(0, 0)));
+  return c.read_binary();
+}
+
+BinaryPacket bin_get(TestClient& c, const std::string& key) {
+  c.send_binary(bin::request(bin::kGet, key));
+  return c.read_binary();
+}
+
 Stats stats_proxy(TestClient& c, const std::string& sub) {
   c.send("stats proxy" + (sub.empty() ? "" : " " + sub) + "\r\n");
   Stats out;

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -59,6 +60,20 @@ class Cluster {
 // The config generation the worker serving `c` has (stats proxy's
 // config_generation); -1 if none reported.
 long generation(TestClient& c);
+
+// The config generation `c`'s worker serves, asked in the connection's
+// protocol (binary STAT "proxy", or ascii stats proxy).
+long generation_of(TestClient& c, bool binary);
+// Waits (a bounded loop of requests) until `c`'s worker serves generation >= gen.
+void wait_generation(TestClient& c, long gen, bool binary = false, Deadline deadline = std::chrono::seconds(10));
+
+// Binary requests of the gateway tests, each answered by one reply: SASL_AUTH
+// (PLAIN data "NUL user NUL password", under `mechanism`), SET (no flags, no
+// expiry) and GET.
+BinaryPacket sasl_auth(TestClient& c, const std::string& user, const std::string& password,
+                       const std::string& mechanism = "PLAIN");
+BinaryPacket bin_set(TestClient& c, const std::string& key, const std::string& value);
+BinaryPacket bin_get(TestClient& c, const std::string& key);
 
 // "stats proxy [sub]" on `c`: name -> value (asserts every line is a STAT line).
 using Stats = std::map<std::string, std::string>;

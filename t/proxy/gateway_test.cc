@@ -6,17 +6,23 @@
 // start on the default bucket, binary clients change bucket with SASL
 // PLAIN, and a connection without a bucket (a failed login, a bucket gone
 // from the map, no start bucket) reaches no server at all: every write is
-// checked on the memcached it must (and must not) have landed on.
+// checked on the memcached it must (and must not) have landed on. Then real
+// SASL clients (t/clients/: Dalli, PHP's memcached) do the same.
 #include <cppunit/TestFixture.h>
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <sys/wait.h>
+
 #include <atomic>
-#include <fstream>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -31,7 +37,6 @@ namespace moxi::test {
 namespace {
 
 constexpr uint8_t kSaslListMechs = 0x20;
-constexpr uint8_t kSaslAuth = 0x21;
 constexpr uint8_t kSaslStep = 0x22;
 constexpr uint16_t kAuthError = 0x20;
 
@@ -59,46 +64,11 @@ RestMockOptions serving(std::string json) {
   return o;
 }
 
-std::unique_ptr<Moxi> gateway(const RestMock& mock, const std::string& behaviors = "") {
-  std::vector<std::string> args = {"-l", "127.0.0.1", "-t", "2", "-vv", "-Z",
+std::unique_ptr<Moxi> gateway(const RestMock& mock, const std::string& behaviors = "", int threads = 2) {
+  std::vector<std::string> args = {"-l", "127.0.0.1", "-t", std::to_string(threads), "-vv", "-Z",
                                    "port_listen=0" + (behaviors.empty() ? "" : "," + behaviors)};
   args.push_back(mock.url("/pools/default/saslBucketsStreaming"));
   return std::make_unique<Moxi>(args);
-}
-
-// The config generation `c`'s worker serves, asked in the connection's
-// protocol (binary STAT "proxy", or ascii stats proxy).
-long generation_of(TestClient& c, bool binary) {
-  if (!binary) return generation(c);
-  c.send_binary(bin::request(bin::kStat, "proxy"));
-  long gen = -1;
-  for (BinaryPacket p = c.read_binary(); !p.key.empty(); p = c.read_binary())
-    if (p.key == "config_generation") gen = std::stol(p.value);
-  return gen;
-}
-
-// Waits (a bounded loop of requests) until `c`'s worker serves generation >= gen.
-void wait_generation(TestClient& c, long gen, bool binary = false, Deadline deadline = std::chrono::seconds(10)) {
-  long seen;
-  while ((seen = generation_of(c, binary)) < gen)
-    CPPUNIT_ASSERT_MESSAGE("generation " + std::to_string(seen) + " never reached " + std::to_string(gen),
-                           !deadline.expired());
-}
-
-BinaryPacket sasl_auth(TestClient& c, const std::string& user, const std::string& password,
-                       const std::string& mechanism = "PLAIN") {
-  c.send_binary(bin::request(kSaslAuth, mechanism, std::string(1, '\0') + user + std::string(1, '\0') + password));
-  return c.read_binary();
-}
-
-BinaryPacket bin_set(TestClient& c, const std::string& key, const std::string& value) {
-  c.send_binary(bin::request(bin::kSet, key, value, bin::set_extras(0, 0)));
-  return c.read_binary();
-}
-
-BinaryPacket bin_get(TestClient& c, const std::string& key) {
-  c.send_binary(bin::request(bin::kGet, key));
-  return c.read_binary();
 }
 
 // A client of a memcached -S, logged in as `user` (the way to look at
@@ -465,6 +435,95 @@ class GatewayTest : public CppUnit::TestFixture {
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(GatewayTest);
+
+// What a client script (t/clients/) printed, and its exit status.
+struct ClientRun {
+  int status = -1;  // the exit status; -1 when killed by a signal
+  std::string output;
+};
+
+// Runs a client script to its end (bounded) with stdout and stderr together.
+ClientRun run_client(const std::vector<std::string>& argv) {
+  TempDir dir("moxi-client");
+  ProcessOptions options;
+  options.out = ProcessOutput::file(dir.file("output"));
+  options.err = options.out;
+  Process client(argv, options);
+  const std::optional<int> status = client.wait_exit(std::chrono::seconds(30));
+  std::ifstream file(dir.file("output"));
+  std::stringstream output;
+  output << file.rdbuf();
+  CPPUNIT_ASSERT_MESSAGE(argv[1] + " did not finish: " + output.str(), status.has_value());
+  return {WIFEXITED(*status) ? WEXITSTATUS(*status) : -1, output.str()};
+}
+
+// A client that logs in as `user` with `password` to 127.0.0.1:`port`,
+// sets `key` to `value` and gets it.
+using ClientScript = std::function<ClientRun(int port, const std::string& user, const std::string& password,
+                                             const std::string& key, const std::string& value)>;
+
+ClientRun dalli(int port, const std::string& user, const std::string& password, const std::string& key,
+                const std::string& value) {
+  return run_client({RestMock::ruby(), MOXI_SRCDIR "/t/clients/dalli_sasl.rb", "127.0.0.1:" + std::to_string(port),
+                     user, password, key, value});
+}
+
+ClientRun php_memcached(int port, const std::string& user, const std::string& password, const std::string& key,
+                        const std::string& value) {
+  return run_client({"php", MOXI_SRCDIR "/t/clients/php_memcached_sasl.php", "127.0.0.1", std::to_string(port), user,
+                     password, key, value});
+}
+
+// Real SASL clients of the gateway: Ruby's Dalli and PHP's memcached
+// (libmemcached, Cyrus libsasl2), scripts in t/clients/. Each logs in as
+// bucket b1 with its saslPassword (binary SASL PLAIN) and sets and gets a
+// key: the value must be on b1's memcached and on no other bucket's. With
+// a wrong password its operations fail and nothing is stored. moxi runs
+// one worker, so the worker a script lands on is the one known to have
+// the map.
+class GatewayClientsTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(GatewayClientsTest);
+  CPPUNIT_TEST(testDalli);
+  CPPUNIT_TEST(testPhpMemcached);
+  CPPUNIT_TEST_SUITE_END();
+
+ public:
+  void testDalli() { check(dalli, "dalli"); }
+  void testPhpMemcached() { check(php_memcached, "php"); }
+
+ private:
+  static void check(const ClientScript& client, const std::string& name) {
+    Cluster cluster;
+    RestMock mock(serving(cluster.all()));
+    auto moxi = gateway(mock, "default_bucket_name=default", 1);
+    TestClient ascii(moxi->port());
+    wait_generation(ascii, 1);
+
+    const std::string key = name + "-key", value = name + "-value";
+    const ClientRun ok = client(moxi->port(), "b1", "p1", key, value);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(ok.output + moxi->log(), 0, ok.status);
+    CPPUNIT_ASSERT_EQUAL(std::string("set ok\nget ") + value + "\n", ok.output);
+    TestClient direct1 = logged_in(cluster.b1.server(), "b1", "p1");
+    CPPUNIT_ASSERT_EQUAL(value, bin_get(direct1, key).value);
+    TestClient direct2 = logged_in(cluster.b2.server(), "b2", "p2");
+    CPPUNIT_ASSERT_EQUAL(bin::kKeyNotFound, bin_get(direct2, key).status());
+    TestClient plain(cluster.plain.port());
+    CPPUNIT_ASSERT(!plain.get(key));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats_proxy(ascii), "client_auth_total"));
+
+    const std::string other = name + "-refused";
+    const ClientRun refused = client(moxi->port(), "b1", "wrong", other, value);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(refused.output, 1, refused.status);
+    CPPUNIT_ASSERT_MESSAGE(refused.output, refused.output.starts_with("set failed: "));
+    CPPUNIT_ASSERT_MESSAGE(refused.output, refused.output.find("\nget failed: ") != std::string::npos);
+    CPPUNIT_ASSERT_EQUAL(bin::kKeyNotFound, bin_get(direct1, other).status());
+    CPPUNIT_ASSERT_EQUAL(bin::kKeyNotFound, bin_get(direct2, other).status());
+    CPPUNIT_ASSERT(!plain.get(other));
+    CPPUNIT_ASSERT(stat(stats_proxy(ascii), "client_auth_failures_total") >= 1);
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(GatewayClientsTest);
 
 }  // namespace
 }  // namespace moxi::test

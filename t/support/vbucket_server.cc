@@ -6,8 +6,12 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cerrno>
@@ -40,6 +44,23 @@ constexpr uint16_t kNotStored = 0x0005;
 constexpr uint16_t kNonNumeric = 0x0006;
 constexpr uint16_t kNotMyVbucket = 0x0007;
 constexpr uint16_t kUnknownCommand = 0x0081;
+// Couchbase mode's statuses and opcodes (couchbase-kv.md sections 2 and 4).
+constexpr uint16_t kNoBucket = 0x0008;
+constexpr uint16_t kAuthError = 0x0020;
+constexpr uint16_t kAuthContinue = 0x0021;
+constexpr uint16_t kNoAccess = 0x0024;
+constexpr uint8_t kHello = 0x1f;
+constexpr uint8_t kSaslListMechs = 0x20;
+constexpr uint8_t kSaslAuth = 0x21;
+constexpr uint8_t kSaslStep = 0x22;
+constexpr uint8_t kSelectBucket = 0x89;
+constexpr uint8_t kGetErrorMap = 0xfe;
+constexpr uint16_t kFeatureTcpNoDelay = 0x03;
+constexpr uint16_t kFeatureTcpDelay = 0x05;
+constexpr uint16_t kFeatureXerror = 0x07;
+constexpr uint16_t kFeatureSelectBucket = 0x08;
+constexpr std::size_t kMaxUnauthenticatedFrame = 1024;  // 7.6: larger frames before a login close the connection
+constexpr std::string_view kNoBucketName = "@no bucket@";
 
 constexpr std::size_t kMaxKey = 250;              // memcached's KEY_MAX_LENGTH
 constexpr uint32_t kMaxBody = 64u << 20;          // larger headers close the connection
@@ -101,6 +122,166 @@ bool parse_counter(std::string_view value, uint64_t& out) {
   return true;
 }
 
+// --- SCRAM (RFC 5802) on OpenSSL's primitives --------------------------------
+
+enum class Hash { Sha1, Sha256, Sha512 };
+
+const EVP_MD* md_of(Hash hash) {
+  switch (hash) {
+    case Hash::Sha1: return EVP_sha1();
+    case Hash::Sha256: return EVP_sha256();
+    case Hash::Sha512: return EVP_sha512();
+  }
+  return nullptr;
+}
+
+// Couchbase's spelling of the SCRAM mechanisms.
+std::optional<Hash> scram_hash(std::string_view mechanism) {
+  if (mechanism == "SCRAM-SHA1") return Hash::Sha1;
+  if (mechanism == "SCRAM-SHA256") return Hash::Sha256;
+  if (mechanism == "SCRAM-SHA512") return Hash::Sha512;
+  return std::nullopt;
+}
+
+const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+std::string hmac(Hash hash, std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  if (!HMAC(md_of(hash), key.data(), static_cast<int>(key.size()), bytes(data), data.size(), out, &len)) {
+    throw std::runtime_error("VBucketServer: HMAC failed");
+  }
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+std::string digest(Hash hash, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  if (!EVP_Digest(data.data(), data.size(), out, &len, md_of(hash), nullptr)) {
+    throw std::runtime_error("VBucketServer: digest failed");
+  }
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+std::string pbkdf2(Hash hash, std::string_view password, std::string_view salt, uint32_t iterations) {
+  std::string out(static_cast<std::size_t>(EVP_MD_get_size(md_of(hash))), '\0');
+  if (!PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), bytes(salt), static_cast<int>(salt.size()),
+                         static_cast<int>(iterations), md_of(hash), static_cast<int>(out.size()),
+                         reinterpret_cast<unsigned char*>(out.data()))) {
+    throw std::runtime_error("VBucketServer: PBKDF2 failed");
+  }
+  return out;
+}
+
+std::string random_bytes(std::size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    throw std::runtime_error("VBucketServer: RAND_bytes failed");
+  }
+  return out;
+}
+
+constexpr std::string_view kBase64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string base64_encode(std::string_view in) {
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, in.size() - i);
+    uint32_t v = 0;
+    for (std::size_t j = 0; j < 3; ++j) v = (v << 8) | (j < n ? static_cast<uint8_t>(in[i + j]) : 0);
+    for (std::size_t j = 0; j < 4; ++j) out += j <= n ? kBase64[(v >> (18 - 6 * j)) & 63] : '=';
+  }
+  return out;
+}
+
+// Strict: whole quartets, padding only at the end.
+std::optional<std::string> base64_decode(std::string_view in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 4) {
+    uint32_t v = 0;
+    int pad = 0;
+    for (std::size_t j = 0; j < 4; ++j) {
+      const char ch = in[i + j];
+      std::size_t d = 0;
+      if (ch == '=' && i + 4 == in.size() && j >= 2) {
+        ++pad;
+      } else if (pad != 0 || (d = kBase64.find(ch)) == std::string_view::npos) {
+        return std::nullopt;
+      }
+      v = (v << 6) | static_cast<uint32_t>(d);
+    }
+    out += static_cast<char>(v >> 16);
+    if (pad < 2) out += static_cast<char>((v >> 8) & 0xff);
+    if (pad < 1) out += static_cast<char>(v & 0xff);
+  }
+  return out;
+}
+
+std::string hex(std::string_view in) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char ch : in) {
+    out += kDigits[ch >> 4];
+    out += kDigits[ch & 15];
+  }
+  return out;
+}
+
+// "k=v,k=v" (SCRAM attributes): false unless every item has that form.
+bool scram_attributes(std::string_view text, std::vector<std::pair<char, std::string>>& out) {
+  std::size_t i = 0;
+  while (i <= text.size()) {
+    std::size_t j = text.find(',', i);
+    if (j == std::string_view::npos) j = text.size();
+    const std::string_view item = text.substr(i, j - i);
+    if (item.size() < 2 || item[1] != '=') return false;
+    out.emplace_back(item[0], std::string(item.substr(2)));
+    i = j + 1;
+  }
+  return true;
+}
+
+// RFC 5802's saslname: "=2C" is ',' and "=3D" is '='; any other '=' is an error.
+std::optional<std::string> decode_saslname(std::string_view in) {
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '=') {
+      out += in[i];
+    } else if (in.substr(i, 3) == "=2C") {
+      out += ',';
+      i += 2;
+    } else if (in.substr(i, 3) == "=3D") {
+      out += '=';
+      i += 2;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+// A user's SCRAM keys for one hash.
+struct ScramKeys {
+  std::string stored_key;
+  std::string server_key;
+};
+
+ScramKeys scram_keys(Hash hash, std::string_view password, std::string_view salt, uint32_t iterations) {
+  const std::string salted = pbkdf2(hash, password, salt, iterations);
+  return {digest(hash, hmac(hash, salted, "Client Key")), hmac(hash, salted, "Server Key")};
+}
+
+// A SCRAM exchange waiting for its SASL_STEP.
+struct ScramExchange {
+  Hash hash = Hash::Sha512;
+  std::string mechanism;
+  std::string user;
+  bool known = false;  // the user exists (else the exchange fails at its step)
+  std::string client_first_bare;
+  std::string server_first;
+};
+
 // A parsed request waiting to be executed (at once, or when the gate lets it).
 struct Pending {
   enum class Kind { Request, Malformed, BadMagic };
@@ -108,6 +289,7 @@ struct Pending {
   wire::Header h;
   std::string body;
   uint64_t seq = 0;
+  std::size_t log_index = SIZE_MAX;  // its entry in the request log
 };
 
 struct Conn {
@@ -119,6 +301,11 @@ struct Conn {
   bool parse_stopped = false;  // a fatal packet was queued: ignore further input
   bool closing = false;        // close once `out` is written (QUIT, protocol error)
   bool dead = false;           // close now
+  // Couchbase mode.
+  std::string user;    // logged in as; "" before a login
+  std::string bucket;  // selected; "" for none
+  bool xerror = false;  // HELLO granted XERROR
+  std::optional<ScramExchange> scram;
   ~Conn() {
     if (fd >= 0) ::close(fd);
   }
@@ -130,6 +317,23 @@ struct StoredItem {
   uint64_t cas = 0;
   int64_t exp_ms = 0;   // 0 = never, else server clock ms at which it is gone
   int64_t time_ms = 0;  // last store (for a delayed flush)
+};
+
+// One key space: memcached mode has one, Couchbase mode one per bucket.
+struct KeySpace {
+  std::unordered_map<std::string, StoredItem> items;
+  int64_t flush_at_ms = 0;
+  std::optional<std::set<uint16_t>> owned;  // the bucket's own vBuckets; unset: the server's
+};
+
+// A Couchbase-mode user.
+struct UserRecord {
+  std::string password;
+  std::set<std::string> buckets;
+  std::string salt;
+  std::map<Hash, ScramKeys> keys;  // made on first use
+  bool admin() const { return buckets.count("*") != 0; }
+  bool may_select(std::string_view bucket) const { return admin() || buckets.count(std::string(bucket)) != 0; }
 };
 
 bool is_quiet(uint8_t op, uint8_t& base) {
@@ -155,7 +359,45 @@ bool is_quiet(uint8_t op, uint8_t& base) {
 }  // namespace
 
 struct VBucketServer::State {
-  explicit State(Options o) : options(std::move(o)) {}
+  explicit State(Options o) : options(std::move(o)) {
+    if (!options.couchbase) {
+      spaces[""];
+      return;
+    }
+    const Couchbase& cb = *options.couchbase;
+    couchbase = true;
+    for (const std::string& bucket : cb.buckets) {
+      if (bucket.empty() || bucket == kNoBucketName) {
+        throw std::invalid_argument("VBucketServer: a bucket needs a name (not \"" + bucket + "\")");
+      }
+      spaces[bucket];
+    }
+    std::size_t at = 0;
+    while (at < cb.mechanisms.size()) {
+      std::size_t end = cb.mechanisms.find(' ', at);
+      if (end == std::string::npos) end = cb.mechanisms.size();
+      std::string name = cb.mechanisms.substr(at, end - at);
+      if (!name.empty()) {
+        if (name != "PLAIN" && !scram_hash(name)) {
+          throw std::invalid_argument("VBucketServer: unknown SASL mechanism " + name);
+        }
+        mechanisms.push_back(std::move(name));
+      }
+      at = end + 1;
+    }
+    for (const User& u : cb.users) {
+      UserRecord r{u.password, u.buckets, {}, {}};
+      if (u.salt.empty()) {
+        r.salt = random_bytes(16);
+      } else if (auto salt = base64_decode(u.salt)) {
+        r.salt = *salt;
+      } else {
+        throw std::invalid_argument("VBucketServer: the salt of " + u.name + " is not base64");
+      }
+      users[u.name] = std::move(r);
+    }
+    dummy_salt_key = random_bytes(32);
+  }
   ~State() {
     if (listen_fd >= 0) ::close(listen_fd);
     if (wake_r >= 0) ::close(wake_r);
@@ -182,10 +424,17 @@ struct VBucketServer::State {
   std::set<uint16_t> owned;
   uint32_t hash_vbuckets = 0;
   std::string nmv_body;
-  std::unordered_map<std::string, StoredItem> store;
+  // memcached mode: the one key space ""; Couchbase mode: one per bucket.
+  std::map<std::string, KeySpace, std::less<>> spaces;
+  KeySpace no_space;  // what requests without a bucket see (never written)
   uint64_t next_cas = 1;
   int64_t offset_ms = 0;
-  int64_t flush_at_ms = 0;
+  // Couchbase mode (set once before the thread starts, but the counters).
+  bool couchbase = false;
+  std::vector<std::string> mechanisms;
+  std::map<std::string, UserRecord, std::less<>> users;
+  std::string dummy_salt_key;  // unknown users get a stable made-up salt
+  AuthCounters auth;
   uint64_t requests = 0;
   uint64_t nmv = 0;
   uint64_t bad_vbucket = 0;
@@ -226,33 +475,55 @@ struct VBucketServer::State {
   }
 
   // --- store ---
-  void apply_delayed_flush() {
-    if (flush_at_ms == 0 || now_ms() < flush_at_ms) return;
-    for (auto it = store.begin(); it != store.end();) {
-      it = it->second.time_ms <= flush_at_ms ? store.erase(it) : std::next(it);
-    }
-    flush_at_ms = 0;
+  // memcached mode's key space (the bucketless accessors).
+  KeySpace& plain_space() {
+    if (couchbase) throw std::logic_error("VBucketServer: in Couchbase mode name the bucket");
+    return spaces.begin()->second;
   }
-  StoredItem* lookup(std::string_view key) {
-    apply_delayed_flush();
-    auto it = store.find(std::string(key));
-    if (it == store.end()) return nullptr;
+  KeySpace& bucket_space(std::string_view bucket) {
+    auto it = spaces.find(bucket);
+    if (!couchbase || it == spaces.end()) {
+      throw std::invalid_argument("VBucketServer: no bucket \"" + std::string(bucket) + "\" on this server");
+    }
+    return it->second;
+  }
+  // The key space a connection's requests use.
+  KeySpace& space_of(const Conn& c) {
+    if (!couchbase) return spaces.begin()->second;
+    auto it = spaces.find(c.bucket);
+    return it == spaces.end() ? no_space : it->second;
+  }
+  bool owned_in(const KeySpace& ks, uint16_t vb) const {
+    if (ks.owned) return ks.owned->count(vb) != 0;
+    return own_all || owned.count(vb) != 0;
+  }
+  void apply_delayed_flush(KeySpace& ks) {
+    if (ks.flush_at_ms == 0 || now_ms() < ks.flush_at_ms) return;
+    for (auto it = ks.items.begin(); it != ks.items.end();) {
+      it = it->second.time_ms <= ks.flush_at_ms ? ks.items.erase(it) : std::next(it);
+    }
+    ks.flush_at_ms = 0;
+  }
+  StoredItem* lookup(KeySpace& ks, std::string_view key) {
+    apply_delayed_flush(ks);
+    auto it = ks.items.find(std::string(key));
+    if (it == ks.items.end()) return nullptr;
     if (it->second.exp_ms != 0 && it->second.exp_ms <= now_ms()) {
-      store.erase(it);
+      ks.items.erase(it);
       return nullptr;
     }
     return &it->second;
   }
-  std::size_t live_items() {
-    apply_delayed_flush();
+  std::size_t live_items(KeySpace& ks) {
+    apply_delayed_flush(ks);
     int64_t now = now_ms();
-    for (auto it = store.begin(); it != store.end();) {
-      it = (it->second.exp_ms != 0 && it->second.exp_ms <= now) ? store.erase(it) : std::next(it);
+    for (auto it = ks.items.begin(); it != ks.items.end();) {
+      it = (it->second.exp_ms != 0 && it->second.exp_ms <= now) ? ks.items.erase(it) : std::next(it);
     }
-    return store.size();
+    return ks.items.size();
   }
-  StoredItem& put(std::string_view key, std::string value, uint32_t flags, int64_t exp_ms) {
-    StoredItem& item = store[std::string(key)];
+  StoredItem& put(KeySpace& ks, std::string_view key, std::string value, uint32_t flags, int64_t exp_ms) {
+    StoredItem& item = ks.items[std::string(key)];
     item.value = std::move(value);
     item.flags = flags;
     item.cas = next_cas++;
@@ -276,7 +547,18 @@ struct VBucketServer::State {
   void write_to(Conn& c);
   void drop_pending(Conn& c);
   void close_conn(std::size_t i);
-  void stats(Conn& c, const wire::Header& h);
+  void stats(Conn& c, const wire::Header& h, KeySpace& ks);
+  // Couchbase mode.
+  bool couchbase_gate(Conn& c, const Pending& p);
+  bool refuse(Conn& c, const wire::Header& h, uint16_t status);
+  void hello(Conn& c, const wire::Header& h, std::string_view value);
+  void sasl_auth(Conn& c, const wire::Header& h, std::string_view mechanism, std::string_view data);
+  void sasl_step(Conn& c, const wire::Header& h, std::string_view data);
+  void scram_start(Conn& c, const wire::Header& h, const std::string& mechanism, Hash hash, std::string_view data);
+  void sasl_refuse(Conn& c, const wire::Header& h, uint16_t status);
+  void logged_in(Conn& c, const std::string& user, const std::string& mechanism);
+  void select_bucket(Conn& c, const wire::Header& h, std::string_view name, std::string_view body);
+  const ScramKeys& keys_of(const std::string& user, Hash hash);
 };
 
 namespace {
@@ -376,6 +658,7 @@ void VBucketServer::State::parse(Conn& c) {
       r.vbucket = p.h.vbucket_or_status;
       r.opaque = p.h.opaque;
       if (p.kind == Pending::Kind::Request) r.key = p.body.substr(p.h.extras_length, p.h.key_length);
+      p.log_index = log.size();
       log.push_back(std::move(r));
     }
     p.seq = next_seq++;
@@ -448,7 +731,7 @@ void VBucketServer::State::close_conn(std::size_t i) {
   --open_conns;
 }
 
-void VBucketServer::State::stats(Conn& c, const wire::Header& h) {
+void VBucketServer::State::stats(Conn& c, const wire::Header& h, KeySpace& ks) {
   auto stat = [&](std::string_view name, const std::string& value) { respond(c, h, kSuccess, {}, name, value, 0); };
   stat("pid", std::to_string(id));
   stat("uptime", std::to_string((now_ms() - kClockBaseMs) / 1000));
@@ -461,11 +744,251 @@ void VBucketServer::State::stats(Conn& c, const wire::Header& h) {
   stat("cmd_touch", std::to_string(cmd_touch));
   stat("get_hits", std::to_string(get_hits));
   stat("get_misses", std::to_string(get_misses));
-  stat("curr_items", std::to_string(live_items()));
+  stat("curr_items", std::to_string(live_items(ks)));
   stat("requests", std::to_string(requests));
   stat("not_my_vbucket", std::to_string(nmv));
   stat("bad_vbucket", std::to_string(bad_vbucket));
   respond(c, h, kSuccess, {}, {}, {}, 0);  // the terminator: empty key and value
+}
+
+// --- Couchbase mode ------------------------------------------------------------
+
+bool VBucketServer::State::couchbase_gate(Conn& c, const Pending& p) {
+  const wire::Header& h = p.h;
+  const std::string_view body = p.body;
+  const std::string_view key = body.substr(h.extras_length, h.key_length);
+  const std::string_view value = body.substr(static_cast<std::size_t>(h.extras_length) + h.key_length);
+  const bool authenticated = !c.user.empty();
+  if (!authenticated && wire::kHeaderSize + static_cast<std::size_t>(h.body_length) > kMaxUnauthenticatedFrame) {
+    ++auth.unauthenticated;
+    c.closing = true;
+    return true;
+  }
+  switch (h.opcode) {
+    case kHello:
+      hello(c, h, value);
+      return true;
+    case kSaslListMechs: {
+      std::string list;
+      for (const std::string& m : mechanisms) list += (list.empty() ? "" : " ") + m;
+      respond(c, h, kSuccess, {}, {}, list, 0);
+      return true;
+    }
+    case kSaslAuth:
+      sasl_auth(c, h, key, value);
+      return true;
+    case kSaslStep:
+      sasl_step(c, h, value);
+      return true;
+    case kGetErrorMap:
+      return false;  // allowed to anyone; not implemented (unknown command)
+    default:
+      break;
+  }
+  if (!authenticated) {
+    // 7.1+: EACCESS, sent even without XERROR.
+    ++auth.unauthenticated;
+    respond(c, h, kNoAccess, {}, {}, {}, 0);
+    return true;
+  }
+  if (h.opcode == kSelectBucket) {
+    select_bucket(c, h, key, body);
+    return true;
+  }
+  uint8_t base = 0;
+  is_quiet(h.opcode, base);
+  const bool admin = users.find(c.user)->second.admin();
+  switch (static_cast<Op>(base)) {
+    case Op::Flush:
+      if (!admin) return refuse(c, h, kNoAccess);
+      return c.bucket.empty() ? refuse(c, h, kNoBucket) : false;
+    case Op::Verbosity:
+      return admin ? false : refuse(c, h, kNoAccess);
+    case Op::Get:
+    case Op::GetK:
+    case Op::Set:
+    case Op::Add:
+    case Op::Replace:
+    case Op::Delete:
+    case Op::Increment:
+    case Op::Decrement:
+    case Op::Append:
+    case Op::Prepend:
+    case Op::Touch:
+    case Op::Gat:
+    case Op::GatK:
+      return c.bucket.empty() ? refuse(c, h, kNoBucket) : false;
+    default:
+      return false;
+  }
+}
+
+// EACCESS or NO_BUCKET after a login: the status with XERROR, else the
+// server closes the connection (remapErrorCode).
+bool VBucketServer::State::refuse(Conn& c, const wire::Header& h, uint16_t status) {
+  if (status == kNoBucket) ++auth.no_bucket;
+  if (c.xerror) {
+    respond(c, h, status, {}, {}, {}, 0);
+  } else {
+    c.closing = true;
+  }
+  return true;
+}
+
+void VBucketServer::State::hello(Conn& c, const wire::Header& h, std::string_view value) {
+  c.xerror = false;  // every HELLO starts from nothing
+  if (h.extras_length != 0 || value.size() % 2 != 0) {
+    respond(c, h, kInvalidArguments, {}, {}, {}, 0);
+    return;
+  }
+  std::set<uint16_t> asked;
+  for (std::size_t i = 0; i < value.size(); i += 2) {
+    asked.insert(static_cast<uint16_t>(static_cast<uint8_t>(value[i]) << 8 | static_cast<uint8_t>(value[i + 1])));
+  }
+  if (asked.count(kFeatureTcpNoDelay) && asked.count(kFeatureTcpDelay)) {
+    respond(c, h, kInvalidArguments, {}, {}, {}, 0);
+    return;
+  }
+  std::string granted;
+  for (uint16_t f : asked) {  // ascending
+    if (f != kFeatureTcpNoDelay && f != kFeatureTcpDelay && f != kFeatureXerror && f != kFeatureSelectBucket) continue;
+    granted += static_cast<char>(f >> 8);
+    granted += static_cast<char>(f & 0xff);
+  }
+  c.xerror = asked.count(kFeatureXerror) != 0;
+  respond(c, h, kSuccess, {}, {}, granted, 0);
+}
+
+void VBucketServer::State::sasl_refuse(Conn& c, const wire::Header& h, uint16_t status) {
+  ++auth.auth_failures;
+  respond(c, h, status, {}, {}, {}, 0);
+}
+
+void VBucketServer::State::logged_in(Conn& c, const std::string& user, const std::string& mechanism) {
+  c.user = user;
+  ++auth.logins;
+  ++auth.logins_by_mechanism[mechanism];
+}
+
+void VBucketServer::State::sasl_auth(Conn& c, const wire::Header& h, std::string_view mechanism,
+                                     std::string_view data) {
+  ++auth.sasl_auth;
+  if (c.scram) return sasl_refuse(c, h, kInvalidArguments);  // an exchange waits for its step
+  c.user.clear();
+  c.bucket.clear();
+  if (data.empty()) return sasl_refuse(c, h, kInvalidArguments);
+  std::string mech(mechanism);
+  for (char& ch : mech) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  if (std::find(mechanisms.begin(), mechanisms.end(), mech) == mechanisms.end()) {
+    return sasl_refuse(c, h, kAuthError);
+  }
+  if (auto hash = scram_hash(mech)) return scram_start(c, h, mech, *hash, data);
+  // PLAIN: [authzid] NUL user NUL password [NUL]
+  const std::size_t first = data.find('\0');
+  const std::size_t second = first == std::string_view::npos ? first : data.find('\0', first + 1);
+  if (second == std::string_view::npos) return sasl_refuse(c, h, kInvalidArguments);
+  const std::string user(data.substr(first + 1, second - first - 1));
+  std::string_view password = data.substr(second + 1);
+  if (password.ends_with('\0')) password.remove_suffix(1);
+  auto u = users.find(user);
+  if (user.empty() || u == users.end() || u->second.password != password) return sasl_refuse(c, h, kAuthError);
+  logged_in(c, user, mech);
+  respond(c, h, kSuccess, {}, {}, {}, 0);
+}
+
+void VBucketServer::State::scram_start(Conn& c, const wire::Header& h, const std::string& mechanism, Hash hash,
+                                       std::string_view data) {
+  // gs2-header "n," [authzid] "," then client-first-message-bare.
+  if (!data.starts_with("n,")) return sasl_refuse(c, h, kInvalidArguments);
+  const std::size_t comma = data.find(',', 2);
+  if (comma == std::string_view::npos) return sasl_refuse(c, h, kInvalidArguments);
+  ScramExchange x;
+  x.hash = hash;
+  x.mechanism = mechanism;
+  x.client_first_bare = std::string(data.substr(comma + 1));
+  std::vector<std::pair<char, std::string>> attributes;
+  if (!scram_attributes(x.client_first_bare, attributes)) return sasl_refuse(c, h, kInvalidArguments);
+  std::string name, client_nonce;
+  for (auto& [k, v] : attributes) {
+    if (k == 'n') {
+      name = v;
+    } else if (k == 'r') {
+      client_nonce = v;
+    } else {
+      return sasl_refuse(c, h, kInvalidArguments);
+    }
+  }
+  const std::optional<std::string> user = decode_saslname(name);
+  if (name.empty() || client_nonce.empty() || !user) return sasl_refuse(c, h, kInvalidArguments);
+  x.user = *user;
+  auto u = users.find(x.user);
+  x.known = u != users.end();
+  // An unknown user is not told apart here: a made-up salt, the same each time.
+  const std::string salt = x.known ? u->second.salt : hmac(Hash::Sha256, dummy_salt_key, x.user).substr(0, 16);
+  const Couchbase& cb = *options.couchbase;
+  const std::string server_nonce = cb.scram_server_nonce.empty() ? hex(random_bytes(8)) : cb.scram_server_nonce;
+  x.server_first = "r=" + client_nonce + server_nonce + ",s=" + base64_encode(salt) +
+                   ",i=" + std::to_string(cb.scram_iterations);
+  respond(c, h, kAuthContinue, {}, {}, x.server_first, 0);
+  c.scram = std::move(x);
+}
+
+const ScramKeys& VBucketServer::State::keys_of(const std::string& user, Hash hash) {
+  UserRecord& u = users.find(user)->second;
+  auto it = u.keys.find(hash);
+  if (it == u.keys.end()) {
+    it = u.keys.emplace(hash, scram_keys(hash, u.password, u.salt, options.couchbase->scram_iterations)).first;
+  }
+  return it->second;
+}
+
+void VBucketServer::State::sasl_step(Conn& c, const wire::Header& h, std::string_view data) {
+  if (!c.scram) return sasl_refuse(c, h, kInvalidArguments);
+  const ScramExchange x = std::move(*c.scram);
+  c.scram.reset();  // a step ends the exchange, whatever its outcome
+  std::vector<std::pair<char, std::string>> attributes;
+  if (data.empty() || !scram_attributes(data, attributes)) return sasl_refuse(c, h, kInvalidArguments);
+  std::optional<std::string> proof;
+  for (auto& [k, v] : attributes)
+    if (k == 'p') proof = base64_decode(v);
+  const std::size_t at = data.find(",p=");
+  if (!proof || at == std::string_view::npos) return sasl_refuse(c, h, kInvalidArguments);
+  const std::string auth_message = x.client_first_bare + "," + x.server_first + "," + std::string(data.substr(0, at));
+  // An unknown user is checked against keys nobody has.
+  const ScramKeys keys = x.known ? keys_of(x.user, x.hash) : ScramKeys{random_bytes(proof->size()), {}};
+  const std::string signature = hmac(x.hash, keys.stored_key, auth_message);
+  if (signature.size() != proof->size()) return sasl_refuse(c, h, kInvalidArguments);
+  std::string client_key(signature.size(), '\0');
+  for (std::size_t i = 0; i < signature.size(); ++i) client_key[i] = static_cast<char>((*proof)[i] ^ signature[i]);
+  if (!x.known || digest(x.hash, client_key) != keys.stored_key) return sasl_refuse(c, h, kAuthError);
+  logged_in(c, x.user, x.mechanism);
+  respond(c, h, kSuccess, {}, {}, "v=" + base64_encode(hmac(x.hash, keys.server_key, auth_message)), 0);
+}
+
+void VBucketServer::State::select_bucket(Conn& c, const wire::Header& h, std::string_view name,
+                                         std::string_view body) {
+  if (h.extras_length != 0 || name.empty() || body.size() != name.size()) {
+    respond(c, h, kInvalidArguments, {}, {}, {}, 0);
+    return;
+  }
+  if (name == kNoBucketName) {
+    c.bucket.clear();
+    respond(c, h, kSuccess, {}, {}, {}, 0);
+    return;
+  }
+  if (!users.find(c.user)->second.may_select(name)) {
+    ++auth.select_refusals;
+    refuse(c, h, kNoAccess);
+    return;
+  }
+  if (spaces.find(name) == spaces.end()) {
+    ++auth.select_refusals;
+    respond(c, h, kKeyNotFound, {}, {}, {}, 0);  // a code every client knows: sent as it is
+    return;
+  }
+  c.bucket = std::string(name);
+  ++auth.selects;
+  respond(c, h, kSuccess, {}, {}, {}, 0);
 }
 
 void VBucketServer::State::execute(Conn& c, Pending& p) {
@@ -479,6 +1002,9 @@ void VBucketServer::State::execute(Conn& c, Pending& p) {
     c.closing = true;
     return;
   }
+  if (p.log_index < log.size()) log[p.log_index].bucket = c.bucket;
+  if (couchbase && couchbase_gate(c, p)) return;
+  KeySpace& ks = space_of(c);
   uint8_t base = 0;
   const bool quiet = is_quiet(h.opcode, base);
   const std::string_view body = p.body;
@@ -566,7 +1092,7 @@ void VBucketServer::State::execute(Conn& c, Pending& p) {
         return;
       }
     }
-    if (!own_all && owned.count(vb) == 0) {
+    if (!owned_in(ks, vb)) {
       ++nmv;
       respond(c, h, kNotMyVbucket, {}, {}, nmv_body, 0);
       return;
@@ -588,10 +1114,10 @@ void VBucketServer::State::execute(Conn& c, Pending& p) {
     case Op::Flush: {
       const uint32_t delay = extlen == 4 ? get32(ext, 0) : 0;
       if (delay == 0) {
-        store.clear();
-        flush_at_ms = 0;
+        ks.items.clear();
+        ks.flush_at_ms = 0;
       } else {
-        flush_at_ms = expiry(delay);
+        ks.flush_at_ms = expiry(delay);
       }
       if (!quiet) respond(c, h, kSuccess, {}, {}, {}, 0);
       return;
@@ -601,14 +1127,14 @@ void VBucketServer::State::execute(Conn& c, Pending& p) {
         error(c, h, kKeyNotFound);
         return;
       }
-      stats(c, h);
+      stats(c, h, ks);
       return;
 
     case Op::Get:
     case Op::GetK: {
       const bool with_key = base == static_cast<uint8_t>(Op::GetK);
       ++cmd_get;
-      if (StoredItem* it = lookup(key)) {
+      if (StoredItem* it = lookup(ks, key)) {
         ++get_hits;
         respond(c, h, kSuccess, be32(it->flags), with_key ? key : std::string_view(), it->value, it->cas);
       } else {
@@ -628,7 +1154,7 @@ void VBucketServer::State::execute(Conn& c, Pending& p) {
       ++cmd_touch;
       const bool with_key = base == static_cast<uint8_t>(Op::GatK);
       const bool with_value = base != static_cast<uint8_t>(Op::Touch);
-      if (StoredItem* it = lookup(key)) {
+      if (StoredItem* it = lookup(ks, key)) {
         it->exp_ms = expiry(get32(ext, 0));
         respond(c, h, kSuccess, be32(it->flags), with_key ? key : std::string_view(),
                 with_value ? std::string_view(it->value) : std::string_view(), it->cas);
@@ -648,11 +1174,11 @@ void VBucketServer::State::execute(Conn& c, Pending& p) {
       ++cmd_set;
       if (value.size() > options.max_value_size) {
         // memcached drops the old item on a failed SET so no stale value survives.
-        if (base == static_cast<uint8_t>(Op::Set)) store.erase(std::string(key));
+        if (base == static_cast<uint8_t>(Op::Set)) ks.items.erase(std::string(key));
         error(c, h, kTooLarge);
         return;
       }
-      StoredItem* old = lookup(key);
+      StoredItem* old = lookup(ks, key);
       if (h.cas != 0) {
         // Any storage command with a CAS is a compare-and-swap in memcached.
         if (old == nullptr) return error(c, h, kKeyNotFound);
@@ -662,7 +1188,7 @@ void VBucketServer::State::execute(Conn& c, Pending& p) {
       } else if (base == static_cast<uint8_t>(Op::Replace) && old == nullptr) {
         return error(c, h, kKeyNotFound);
       }
-      StoredItem& it = put(key, std::string(value), get32(ext, 0), expiry(get32(ext, 4)));
+      StoredItem& it = put(ks, key, std::string(value), get32(ext, 0), expiry(get32(ext, 4)));
       if (!quiet) respond(c, h, kSuccess, {}, {}, {}, it.cas);
       return;
     }
@@ -670,7 +1196,7 @@ void VBucketServer::State::execute(Conn& c, Pending& p) {
     case Op::Prepend: {
       ++cmd_set;
       if (value.size() > options.max_value_size) return error(c, h, kTooLarge);
-      StoredItem* old = lookup(key);
+      StoredItem* old = lookup(ks, key);
       if (old == nullptr) return error(c, h, kNotStored);
       if (h.cas != 0 && old->cas != h.cas) return error(c, h, kKeyExists);
       if (old->value.size() + value.size() > options.max_value_size) return error(c, h, kNotStored);
@@ -685,10 +1211,10 @@ void VBucketServer::State::execute(Conn& c, Pending& p) {
       return;
     }
     case Op::Delete: {
-      StoredItem* old = lookup(key);
+      StoredItem* old = lookup(ks, key);
       if (old == nullptr) return error(c, h, kKeyNotFound);
       if (h.cas != 0 && old->cas != h.cas) return error(c, h, kKeyExists);
-      store.erase(std::string(key));
+      ks.items.erase(std::string(key));
       if (!quiet) respond(c, h, kSuccess, {}, {}, {}, 0);
       return;
     }
@@ -698,10 +1224,10 @@ void VBucketServer::State::execute(Conn& c, Pending& p) {
       const uint64_t delta = get64(ext, 0);
       const uint64_t initial = get64(ext, 8);
       const uint32_t exptime = get32(ext, 16);
-      StoredItem* old = lookup(key);
+      StoredItem* old = lookup(ks, key);
       if (old == nullptr) {
         if (exptime == wire::kNoAutoCreate) return error(c, h, kKeyNotFound);
-        StoredItem& it = put(key, std::to_string(initial), 0, expiry(exptime));
+        StoredItem& it = put(ks, key, std::to_string(initial), 0, expiry(exptime));
         if (!quiet) respond(c, h, kSuccess, {}, {}, be64(initial), it.cas);
         return;
       }
@@ -810,8 +1336,16 @@ VBucketServer::VBucketServer(Options options) : state_(std::make_unique<State>(s
   if (s.listen_fd < 0) throw std::runtime_error(std::string("VBucketServer: socket: ") + std::strerror(errno));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = 0;  // the OS picks
+  if (s.options.port < 0 || s.options.port > 65535) {
+    throw std::invalid_argument("VBucketServer: port " + std::to_string(s.options.port));
+  }
+  addr.sin_port = htons(static_cast<uint16_t>(s.options.port));  // 0: the OS picks
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  // A restart on the port of a server just stopped (Options::port): the
+  // connections it closed linger in TIME_WAIT, and Linux lets the port be
+  // bound again only when both listeners set SO_REUSEADDR.
+  int one = 1;
+  ::setsockopt(s.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(s.listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(s.listen_fd, 128) != 0) {
     throw std::runtime_error(std::string("VBucketServer: bind/listen on 127.0.0.1: ") + std::strerror(errno));
   }
@@ -831,12 +1365,19 @@ void VBucketServer::set_owned(std::set<uint16_t> vbuckets) {
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->own_all = false;
   state_->owned = std::move(vbuckets);
+  for (auto& [name, ks] : state_->spaces) ks.owned.reset();
 }
 
 void VBucketServer::own_all() {
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->own_all = true;
   state_->owned.clear();
+  for (auto& [name, ks] : state_->spaces) ks.owned.reset();
+}
+
+void VBucketServer::set_owned(std::string_view bucket, std::set<uint16_t> vbuckets) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->bucket_space(bucket).owned = std::move(vbuckets);
 }
 
 void VBucketServer::inject_fault(std::string key, Fault fault) {
@@ -875,24 +1416,61 @@ void VBucketServer::set_not_my_vbucket_body(std::string body) {
 
 std::size_t VBucketServer::item_count() const {
   std::lock_guard<std::mutex> lock(state_->mu);
-  return state_->live_items();
+  return state_->live_items(state_->plain_space());
 }
 
 std::optional<std::string> VBucketServer::get(std::string_view key) const {
   std::lock_guard<std::mutex> lock(state_->mu);
-  if (StoredItem* it = state_->lookup(key)) return it->value;
+  if (StoredItem* it = state_->lookup(state_->plain_space(), key)) return it->value;
   return std::nullopt;
 }
 
 std::optional<VBucketServer::Item> VBucketServer::item(std::string_view key) const {
   std::lock_guard<std::mutex> lock(state_->mu);
-  if (StoredItem* it = state_->lookup(key)) return Item{it->value, it->flags, it->cas};
+  if (StoredItem* it = state_->lookup(state_->plain_space(), key)) return Item{it->value, it->flags, it->cas};
   return std::nullopt;
 }
 
 void VBucketServer::put(std::string_view key, std::string_view value, uint32_t flags) {
   std::lock_guard<std::mutex> lock(state_->mu);
-  state_->put(key, std::string(value), flags, 0);
+  state_->put(state_->plain_space(), key, std::string(value), flags, 0);
+}
+
+std::size_t VBucketServer::item_count(std::string_view bucket) const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->live_items(state_->bucket_space(bucket));
+}
+
+std::optional<std::string> VBucketServer::get(std::string_view bucket, std::string_view key) const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  if (StoredItem* it = state_->lookup(state_->bucket_space(bucket), key)) return it->value;
+  return std::nullopt;
+}
+
+void VBucketServer::put(std::string_view bucket, std::string_view key, std::string_view value, uint32_t flags) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->put(state_->bucket_space(bucket), key, std::string(value), flags, 0);
+}
+
+std::vector<std::string> VBucketServer::buckets_holding(std::string_view key) const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  std::vector<std::string> out;
+  for (auto& [name, ks] : state_->spaces)
+    if (state_->lookup(ks, key)) out.push_back(name);
+  return out;
+}
+
+std::size_t VBucketServer::connections_on(std::string_view bucket) const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  std::size_t n = 0;
+  for (const auto& c : state_->conns)
+    if (!c->dead && !c->bucket.empty() && c->bucket == bucket) ++n;
+  return n;
+}
+
+VBucketServer::AuthCounters VBucketServer::auth_counters() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->auth;
 }
 
 void VBucketServer::advance_time(std::chrono::seconds by) {

@@ -81,6 +81,52 @@
 // server. Options::raw goes further: no protocol at all, the test's
 // function answers whatever arrives (an ascii backend that misbehaves).
 //
+// Couchbase mode (Options::couchbase, off by default): the server acts like
+// a Couchbase Server 7.6 data node as couchbase-kv.md (sections 4, 5 and 9)
+// describes it, for testing how moxi logs in and selects buckets:
+//   - it has buckets, each a key space of its own (and, with set_owned(
+//     bucket, ...), vBuckets of its own), and users, each with a password
+//     and the buckets it may select ("*": every bucket, as Administrator);
+//   - SASL_LIST_MECHS answers Couchbase::mechanisms (by default "SCRAM-SHA512
+//     SCRAM-SHA256 SCRAM-SHA1 PLAIN"); SASL_AUTH takes only a name from that
+//     list (upper-cased first), else AUTH_ERROR (0x20); an empty first message
+//     or a malformed one is EINVAL (0x04). PLAIN is "[authzid] NUL user NUL
+//     password" (a trailing NUL tolerated), answered 0x00 with an empty value
+//     or AUTH_ERROR. SCRAM (RFC 5802: SCRAM-SHA1/256/512, no channel binding,
+//     the GS2 header must start "n,", an authzid is ignored, only the n and r
+//     attributes) answers AUTH_CONTINUE (0x21) with "r=..,s=..,i=..", even
+//     for an unknown user; SASL_STEP checks the proof: 0x00 with
+//     "v=<ServerSignature>", or AUTH_ERROR. SASL_STEP with no exchange under
+//     way, or SASL_AUTH while one waits for its step, is EINVAL. The
+//     crypto is OpenSSL's (PBKDF2, HMAC, digests): nothing of moxi's SASL
+//     code nor of libsasl2. Every SASL_AUTH starts afresh: the connection is
+//     logged out and has no bucket until a login succeeds;
+//   - before a login succeeds only HELLO, SASL_LIST_MECHS, SASL_AUTH,
+//     SASL_STEP and GET_ERROR_MAP are served; anything else is EACCESS
+//     (0x24), sent as it is (7.1+), and a frame over 1024 bytes closes the
+//     connection without a reply (7.6+);
+//   - HELLO (0x1f) grants TCPNODELAY (0x03) or TCPDELAY (0x05) (both:
+//     EINVAL), XERROR (0x07) and SELECT_BUCKET (0x08), in ascending order,
+//     and drops the rest; each HELLO starts from no features;
+//   - SELECT_BUCKET (0x89) of a bucket the user may not select (a missing
+//     bucket counts, unless the user has "*") is EACCESS; with "*" a bucket
+//     not on this node is KEY_ENOENT; "@no bucket@" unselects; a refused
+//     select keeps the bucket selected before;
+//   - logged in with no bucket selected, keyed commands (GET*, SET*, ...)
+//     and FLUSH are NO_BUCKET (0x08); FLUSH and VERBOSITY need a user with
+//     "*", else EACCESS; NOOP, VERSION, STAT and QUIT are served;
+//   - as the real server without XERROR, EACCESS and NO_BUCKET after login
+//     (a refused SELECT_BUCKET among them) are no reply but a closed
+//     connection; with HELLO XERROR they are sent;
+//   - with a bucket selected, requests run as in memcached mode on that
+//     bucket's key space, vBucket checks included (the error texts stay
+//     memcached's).
+// auth_counters() counts logins, failures and selects; get(bucket, key),
+// item_count(bucket), buckets_holding(key) and connections_on(bucket) show
+// where data and connections are; received() names the bucket each
+// request ran on. Options::port lets a test start a new server on the port
+// of one it stopped (a restart).
+//
 // Thread-safety: every public member may be called from any thread; one
 // mutex guards the store, the counters and the settings, and the server
 // thread holds it while it executes requests. The destructor stops the
@@ -91,6 +137,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -105,6 +152,29 @@ namespace moxi::test {
 
 class VBucketServer {
  public:
+  // A user of a server in Couchbase mode.
+  struct User {
+    std::string name;
+    std::string password;
+    // The buckets it may select; "*" is every bucket (Full Admin).
+    std::set<std::string> buckets;
+    // Its SCRAM salt, base64; empty: 16 random bytes.
+    std::string salt;
+  };
+
+  // Couchbase mode: a data node's buckets, users and SASL settings.
+  struct Couchbase {
+    std::vector<std::string> buckets;  // the buckets on this node
+    std::vector<User> users;
+    // What SASL_LIST_MECHS answers, in its order; any of SCRAM-SHA512,
+    // SCRAM-SHA256, SCRAM-SHA1 and PLAIN.
+    std::string mechanisms = "SCRAM-SHA512 SCRAM-SHA256 SCRAM-SHA1 PLAIN";
+    uint32_t scram_iterations = 4096;
+    // The server's part of every SCRAM nonce; empty: 16 random hex digits
+    // per exchange, as Couchbase makes it (tests of RFC vectors set it).
+    std::string scram_server_nonce;
+  };
+
   struct Options {
     // VERSION reply and the "version" stat.
     std::string version = "1.6.18-vbucket-fake";
@@ -117,6 +187,10 @@ class VBucketServer {
     // the connection once the answer is written. It runs on the server
     // thread with the server's lock held: it must not call the server.
     std::function<bool(std::string& input, std::string& reply)> raw;
+    // The port to listen on (127.0.0.1, SO_REUSEADDR); 0: the OS picks.
+    int port = 0;
+    // Couchbase mode when set (see the file comment).
+    std::optional<Couchbase> couchbase;
   };
 
   // What a faulty request gets instead of its reply.
@@ -131,6 +205,21 @@ class VBucketServer {
     uint16_t vbucket = 0;  // header bytes 6-7
     std::string key;
     uint32_t opaque = 0;
+    // Couchbase mode: the bucket selected when it was executed ("" for
+    // none, or not executed yet).
+    std::string bucket;
+  };
+
+  // Couchbase mode's counters.
+  struct AuthCounters {
+    uint64_t sasl_auth = 0;        // SASL_AUTH requests: login attempts
+    uint64_t logins = 0;           // successful logins
+    uint64_t auth_failures = 0;    // SASL_AUTH or SASL_STEP refused (AUTH_ERROR, EINVAL)
+    uint64_t selects = 0;          // successful SELECT_BUCKET (not "@no bucket@")
+    uint64_t select_refusals = 0;  // SELECT_BUCKET refused (EACCESS, KEY_ENOENT)
+    uint64_t unauthenticated = 0;  // commands refused before a login (EACCESS, frame too large)
+    uint64_t no_bucket = 0;        // commands refused for want of a bucket
+    std::map<std::string, uint64_t> logins_by_mechanism;
   };
 
   // An item in the store.
@@ -155,8 +244,11 @@ class VBucketServer {
   uint32_t id() const { return id_; }
 
   // --- vBucket ownership ---------------------------------------------------
+  // Every bucket's ownership (Couchbase mode: per-bucket ones are dropped).
   void set_owned(std::set<uint16_t> vbuckets);
   void own_all();
+  // Couchbase mode: the vBuckets one bucket owns on this server.
+  void set_owned(std::string_view bucket, std::set<uint16_t> vbuckets);
   bool owns(uint16_t vbucket) const;
   // With num_vbuckets (a power of two) also answer a keyed request whose
   // header id differs from vbucket_hash(key) & (num_vbuckets - 1) with
@@ -172,6 +264,17 @@ class VBucketServer {
   std::optional<Item> item(std::string_view key) const;
   // Stores key = value as SET would (new CAS, no expiration).
   void put(std::string_view key, std::string_view value, uint32_t flags = 0);
+  // Couchbase mode: the same for one bucket's key space (throws
+  // std::invalid_argument for a bucket the server does not have). The
+  // bucketless forms above throw std::logic_error in Couchbase mode.
+  std::size_t item_count(std::string_view bucket) const;
+  std::optional<std::string> get(std::string_view bucket, std::string_view key) const;
+  void put(std::string_view bucket, std::string_view key, std::string_view value, uint32_t flags = 0);
+  // The buckets whose key space holds `key` (live), in name order.
+  std::vector<std::string> buckets_holding(std::string_view key) const;
+  // Open connections that have `bucket` selected now.
+  std::size_t connections_on(std::string_view bucket) const;
+  AuthCounters auth_counters() const;
   // Moves the server's clock forward (expirations, delayed flush).
   void advance_time(std::chrono::seconds by);
 

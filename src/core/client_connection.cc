@@ -295,7 +295,10 @@ void ClientConnection::on_exchange_complete(Exchange* ex) {
     return;
   }
   write_completed();
-  if (!closed_) process_input();
+  // Decoding again is only needed when requests wait in the input (held back
+  // by the window) or reading is paused (to resume it): a reply to the only
+  // request in flight, the common case, needs neither.
+  if (!closed_ && (in_.size() > 0 || !reading() || input_ended_ || closing_)) process_input();
 }
 
 void ClientConnection::write_completed() {

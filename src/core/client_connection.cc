@@ -82,7 +82,9 @@ void ClientConnection::process_input() {
   // arrives instead of buffering it (refuse_for_buffers answers it).
   auto limit_values = [&] {
     const std::shared_ptr<const Bucket>& bucket = current_bucket();
-    codec_->set_max_value_length(refusing_ ? 0 : item_size_for(settings, bucket && bucket->vbucket_routing()));
+    const uint32_t limit = refusing_ ? 0 : item_size_for(settings, bucket && bucket->vbucket_routing());
+    if (limit != value_limit_) codec_->set_max_value_length(limit);
+    value_limit_ = limit;
   };
   limit_values();
   uint64_t decoded_at_us = 0;  // one clock read per batch: these requests arrived together
@@ -137,8 +139,10 @@ void ClientConnection::process_input() {
     if (stop_after_ || (input_ended_ && input_exhausted)) closing_ = true;
     in_process_ = false;
     const bool window_stopped = !input_exhausted && inflight_.size() >= allowed;
-    write_completed();
-    update_reading();
+    // Nothing written: the window computed above still holds (it moves with
+    // the output and the mean reply size, which only a write changes).
+    const bool wrote = write_completed();
+    update_reading(wrote ? kRecompute : allowed);
     // Requests answered at once (local answers, decode errors) were written
     // above and made room: decode what is still buffered now, as no socket
     // event will come for bytes already read.
@@ -301,7 +305,7 @@ void ClientConnection::on_exchange_complete(Exchange* ex) {
   if (!closed_ && (in_.size() > 0 || !reading() || input_ended_ || closing_)) process_input();
 }
 
-void ClientConnection::write_completed() {
+bool ClientConnection::write_completed() {
   bool wrote = false;
   while (!inflight_.empty() && inflight_.front()->complete()) {
     Exchange* ex = inflight_.front();
@@ -331,16 +335,17 @@ void ClientConnection::write_completed() {
   if (wrote) mark_dirty();
   if (closing_ && inflight_.empty() && output_size() == 0) close();
   finish_if_idle();
+  return wrote;
 }
 
-void ClientConnection::update_reading() {
+void ClientConnection::update_reading(size_t allowed) {
   if (closed_ || half_closed_) return;
   if (input_ended_ || stop_after_) {
     set_reading(false);
     return;
   }
   const ProxySettings& settings = worker_.settings();
-  const bool inflight_full = inflight_.size() >= inflight_allowed();
+  const bool inflight_full = inflight_.size() >= (allowed == kRecompute ? inflight_allowed() : allowed);
   const bool output_full = buffered_bytes() >= settings.max_client_output;
   const bool total_full = !refusing_ && worker_.buffers().full();
   // Each pause is counted once, by its reason; a pause for the window that

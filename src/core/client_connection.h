@@ -95,8 +95,12 @@ class ClientConnection final : public StreamConnection {
   void process_input();
   // A request the decoder refused at a limit: its counter.
   void count_limit(protocol::Limit limit);
-  void write_completed();
-  void update_reading();
+  // Writes the replies now in order; true when it wrote any.
+  bool write_completed();
+  // Reading on or off by the bounds; `allowed`: the window, when the caller
+  // knows it is unchanged.
+  static constexpr size_t kRecompute = ~size_t{0};
+  void update_reading(size_t allowed = kRecompute);
   // Requests that may be in flight now (see the file comment).
   size_t inflight_allowed() const;
 
@@ -139,6 +143,7 @@ class ClientConnection final : public StreamConnection {
   bool waiting_for_buffers_ = false;  // paused for the total budget, queued at the worker
   uint64_t buffer_wait_started_ms_ = 0;
   bool refusing_ = false;             // answering out of memory (see the file comment)
+  uint32_t value_limit_ = ~uint32_t{0};  // the decoder's value limit as last set (set again only on a change)
   bool refusing_get_line_ = false;    // a get line decoded in parts was refused: refuse its other parts silently
 };
 

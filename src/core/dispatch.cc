@@ -156,8 +156,34 @@ void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& stat
   protocol::Request& req = ex->request;
   const auto& groups = state.groups;
   const size_t nkeys = req.key_count();
+  if (nkeys == 1) {
+    // The common case, without the per-server scratch list.
+    const std::string_view key = req.key(0);
+    int server;
+    if (state.view) {
+      const int vb = bucket.config->vbucket_for_key(key);
+      req.vbuckets.push_back(static_cast<uint16_t>(vb));
+      server = state.view->master(vb);
+    } else {
+      server = bucket.config->server_for_key(key);
+    }
+    if (server < 0 || static_cast<size_t>(server) >= groups.size()) {
+      req.results[0].server_error(Status::InternalError, "proxy no server for key");
+      finish(ex);
+      return;
+    }
+    PendingOp* op = ops_.get();
+    op->exchange = ex;
+    op->op.request = &req;
+    op->server_index = server;
+    op->op.key_indexes.push_back(0);
+    ex->outstanding = 1;
+    op->sent_at_ms = now_ms();
+    groups[static_cast<size_t>(server)]->submit(op);
+    return;
+  }
   if (state.view) req.vbuckets.reserve(nkeys);  // filled in key order below
-  if (nkeys > 1) metrics_.inc(Metric::multiget_keys_total, nkeys);
+  metrics_.inc(Metric::multiget_keys_total, nkeys);
 
   scratch_ops_.assign(groups.size(), nullptr);
   uint32_t nops = 0;

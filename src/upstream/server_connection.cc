@@ -248,6 +248,7 @@ void ServerConnection::auth_failed(const std::string& why) {
 }
 
 void ServerConnection::arm_timer(uint64_t delay_ms) {
+  bytes_at_arm_ = bytes_received_;
   timeval tv{static_cast<time_t>(delay_ms / 1000), static_cast<suseconds_t>((delay_ms % 1000) * 1000)};
   evtimer_add(timer_ev_, &tv);
 }
@@ -270,7 +271,17 @@ void ServerConnection::on_timer() {
   }
   if (state_ != State::Connected || waiting_.empty()) return;
   const uint64_t timeout = worker_.settings().downstream_timeout_ms;
-  const RequestTimerStep step = request_timer_step(waiting_.front()->sent_at_ms, timeout, now);
+  RequestTimerStep step = request_timer_step(waiting_.front()->sent_at_ms, timeout, now);
+  if (!step.expired) {
+    arm_timer(step.wait_ms);
+    return;
+  }
+  // A busy worker may reach this timer before the bytes that answer the
+  // request: read what waits in the kernel first.
+  const uint64_t armed_at = bytes_at_arm_;
+  on_readable();
+  if (state_ != State::Connected || waiting_.empty()) return;
+  step = request_timer_step(waiting_.front()->sent_at_ms, timeout, now);
   if (!step.expired) {
     arm_timer(step.wait_ms);
     return;
@@ -278,8 +289,13 @@ void ServerConnection::on_timer() {
   // The oldest request waited too long. Replies still to come would be out
   // of step with the queue, so the connection goes with it.
   worker_.metrics().inc(Metric::backend_timeouts_total);
-  group_.on_failure("no reply within downstream_timeout (" + std::to_string(timeout) + " ms)",
-                    ServerHealth::Failure::Timeout);
+  // Silent since the timer was last armed (at the last reply): stalled, and
+  // down at once. Still sending: the requests queue behind big replies, a
+  // failure like any other (a busy server is not ejected for it).
+  const bool sending = bytes_received_ != armed_at;
+  group_.on_failure("no reply within downstream_timeout (" + std::to_string(timeout) + " ms)" +
+                        (sending ? ", though the server is sending: requests queue behind big replies" : ""),
+                    sending ? ServerHealth::Failure::Slow : ServerHealth::Failure::Timeout);
   fail_all(Status::Busy, group_.error_text("downstream timeout"));
 }
 

@@ -8,7 +8,8 @@
 //   Healthy  --failure-->                      Suspect
 //   Suspect  --max_errors failures in a row--> Down
 //   Healthy/Suspect --timeout-->               Down   (a server silent for downstream_timeout
-//                                                      is stalled: waiting again costs every request)
+//                                                      is stalled: waiting again costs every request;
+//                                                      one still sending is busy, a plain failure)
 //   Suspect  --max_errors replies in a row-->  Healthy
 //   Down     --probe due-->                    Probing (the caller sends one probe)
 //   Probing  --reply-->                        Suspect, on probation: max_errors replies make it
@@ -43,7 +44,10 @@ struct HealthPolicy {
 
 class ServerHealth {
  public:
-  enum class Failure : uint8_t { Connect, Closed, Garbage, Auth, Timeout };
+  // Timeout: the server sent nothing for the timeout (stalled); Slow: a
+  // request timed out while the server kept sending (queued behind big
+  // replies), counted like the others.
+  enum class Failure : uint8_t { Connect, Closed, Garbage, Auth, Timeout, Slow };
   static constexpr uint32_t kFlapWindow = 10;  // probe intervals of health that forgive earlier flaps
 
   explicit ServerHealth(HealthPolicy policy = {}) : policy_(policy) {}

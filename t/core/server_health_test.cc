@@ -91,6 +91,14 @@ class ServerHealthTest : public CppUnit::TestFixture {
     // Its other connections' timeouts are the same outage.
     CPPUNIT_ASSERT(!h.on_failure(Failure::Timeout, 5001));
     CPPUNIT_ASSERT_EQUAL(uint64_t{1}, h.downs());
+    // A server that timed a request out while still sending is busy, not
+    // stalled: a failure like any other.
+    ServerHealth busy(policy());
+    CPPUNIT_ASSERT(busy.on_failure(Failure::Slow, 10));
+    CPPUNIT_ASSERT_EQUAL(std::string("suspect"), name(busy));
+    busy.on_reply(11);
+    busy.on_failure(Failure::Slow, 12);
+    CPPUNIT_ASSERT(!busy.refuses());
   }
 
   void testALongOutageIsProbedAtTheBaseInterval() {

@@ -103,6 +103,7 @@ class GatewayTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testBucketRemovedUnderLoad);
   CPPUNIT_TEST(testClientPasswordsFile);
   CPPUNIT_TEST(testSighupReadsPasswordsAndUrls);
+  CPPUNIT_TEST(testStaticBucketListIsAGateway);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -431,6 +432,25 @@ class GatewayTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(bin::kSuccess, sasl_auth(c, "b1", "second").status());
     CPPUNIT_ASSERT_MESSAGE(moxi.log(), contains(moxi.log(), "SIGHUP: new credentials"));
     CPPUNIT_ASSERT_MESSAGE(moxi.log(), contains(moxi.log(), "from now on"));
+  }
+
+  // A static {"buckets":[...]} section (no cluster manager) serves every
+  // bucket it lists, by the same rules.
+  void testStaticBucketListIsAGateway() {
+    Cluster cluster;
+    Moxi moxi({"-l", "127.0.0.1", "-t", "2", "-z", "0=" + cluster.all()});
+    TestClient ascii(moxi.port());
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), ascii.set("k", "in-default"));
+    TestClient c(moxi.port());
+    CPPUNIT_ASSERT_EQUAL(bin::kSuccess, sasl_auth(c, "b2", "p2").status());
+    CPPUNIT_ASSERT_EQUAL(bin::kSuccess, bin_set(c, "k", "in-b2").status());
+    CPPUNIT_ASSERT_EQUAL(kAuthError, sasl_auth(c, "b1", "p2").status());
+    TestClient plain(cluster.plain.port());
+    CPPUNIT_ASSERT_EQUAL(std::string("in-default"), plain.get("k").value_or("<miss>"));
+    TestClient direct2 = logged_in(cluster.b2.server(), "b2", "p2");
+    CPPUNIT_ASSERT_EQUAL(std::string("in-b2"), bin_get(direct2, "k").value);
+    TestClient direct1 = logged_in(cluster.b1.server(), "b1", "p1");
+    CPPUNIT_ASSERT_EQUAL(bin::kKeyNotFound, bin_get(direct1, "k").status());
   }
 };
 

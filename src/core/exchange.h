@@ -31,6 +31,7 @@ struct PendingOp {
   protocol::BackendOp op;
   Exchange* exchange = nullptr;
   uint64_t sent_at_ms = 0;  // worker clock when queued; drives downstream_timeout
+  uint64_t bytes_before = 0;  // its connection's bytes received when it was queued (a stall sent none since)
   uint32_t attempts = 0;    // resends after a connection closed before any reply byte
   int server_index = -1;    // index in the exchange's bucket server list
   Histogram* latency = nullptr;  // -Z time_stats: its server's histogram (worker-owned), else null
@@ -39,6 +40,7 @@ struct PendingOp {
     op.reset();
     exchange = nullptr;
     sent_at_ms = 0;
+    bytes_before = 0;
     latency = nullptr;
     sent_us = 0;
     attempts = 0;

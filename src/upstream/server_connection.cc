@@ -44,6 +44,7 @@ void ServerConnection::submit(PendingOp* op) {
     return;
   }
   const bool was_idle = waiting_.empty();
+  op->bytes_before = bytes_received_;
   // Until the connection is ready (connected, and authenticated where it
   // must be), requests wait in before_ready_: the handshake goes first.
   codec_->encode(op->op, state_ == State::Connected ? out_.get() : before_ready_.get());
@@ -248,7 +249,6 @@ void ServerConnection::auth_failed(const std::string& why) {
 }
 
 void ServerConnection::arm_timer(uint64_t delay_ms) {
-  bytes_at_arm_ = bytes_received_;
   timeval tv{static_cast<time_t>(delay_ms / 1000), static_cast<suseconds_t>((delay_ms % 1000) * 1000)};
   evtimer_add(timer_ev_, &tv);
 }
@@ -278,7 +278,6 @@ void ServerConnection::on_timer() {
   }
   // A busy worker may reach this timer before the bytes that answer the
   // request: read what waits in the kernel first.
-  const uint64_t armed_at = bytes_at_arm_;
   on_readable();
   if (state_ != State::Connected || waiting_.empty()) return;
   step = request_timer_step(waiting_.front()->sent_at_ms, timeout, now);
@@ -289,10 +288,10 @@ void ServerConnection::on_timer() {
   // The oldest request waited too long. Replies still to come would be out
   // of step with the queue, so the connection goes with it.
   worker_.metrics().inc(Metric::backend_timeouts_total);
-  // Silent since the timer was last armed (at the last reply): stalled, and
-  // down at once. Still sending: the requests queue behind big replies, a
+  // Silent since the request was queued: stalled, and down at once. Still
+  // sending (the replies before it): it queues behind big replies, a
   // failure like any other (a busy server is not ejected for it).
-  const bool sending = bytes_received_ != armed_at;
+  const bool sending = bytes_received_ != waiting_.front()->bytes_before;
   group_.on_failure("no reply within downstream_timeout (" + std::to_string(timeout) + " ms)" +
                         (sending ? ", though the server is sending: requests queue behind big replies" : ""),
                     sending ? ServerHealth::Failure::Slow : ServerHealth::Failure::Timeout);

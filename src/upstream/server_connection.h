@@ -84,7 +84,6 @@ class ServerConnection final : public StreamConnection {
   event* timer_ev_ = nullptr;
   uint64_t connect_started_ms_ = 0;
   uint64_t bytes_received_ = 0;  // since the connection was ready; 0 means a reused socket may have died idle
-  uint64_t bytes_at_arm_ = 0;    // bytes_received_ when the timer was last armed: did the server send since?
   EvBuf before_ready_;           // requests encoded before the connection was ready
   std::unique_ptr<SaslClient> sasl_;  // during the handshake only
   std::string sasl_mech_;

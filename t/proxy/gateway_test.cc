@@ -45,9 +45,10 @@ bool contains(const std::string& haystack, const std::string& needle) {
 }
 
 // A vBucket bucket of 4 vBuckets, all on `server`.
-std::string bucket_doc(const std::string& name, std::optional<std::string> password, const std::string& server) {
+// `password` null: no saslPassword at all.
+std::string bucket_doc(const std::string& name, const char* password, const std::string& server) {
   std::string doc = "{\"name\":\"" + name + "\"";
-  if (password) doc += ",\"saslPassword\":\"" + *password + "\"";
+  if (password) doc += ",\"saslPassword\":\"" + std::string(password) + "\"";
   return doc + R"(,"nodeLocator":"vbucket","vBucketServerMap":{"hashAlgorithm":"CRC","numReplicas":0,"serverList":[")" +
          server + R"("],"vBucketMap":[[0],[0],[0],[0]]}})";
 }
@@ -401,7 +402,7 @@ class GatewayTest : public CppUnit::TestFixture {
     Cluster cluster;
     RestMock first(serving(cluster.all()));
     RestMock second(serving(buckets_doc({cluster.default_bucket(), cluster.bucket1(), cluster.bucket2(),
-                                         bucket_doc("b3", std::nullopt, cluster.plain.address())})));
+                                         bucket_doc("b3", nullptr, cluster.plain.address())})));
     TempDir dir("moxi-gateway");
     const std::string table = dir.file("passwords");
     const std::string url_file = dir.file("url.cfg");

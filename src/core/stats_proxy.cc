@@ -15,8 +15,23 @@ Metrics Worker::metrics_copy() {
   Metrics copy = metrics_;
   copy.set(Metric::buffer_bytes, static_cast<uint64_t>(std::max<int64_t>(buffers_.buffered(), 0)));
   copy.set(Metric::buffer_reserved_bytes, static_cast<uint64_t>(std::max<int64_t>(buffers_.reserved(), 0)));
-  for (const auto& [key, group] : groups_)
-    if (group->down()) copy.server(std::get<0>(key)).in_backoff = 1;
+  const uint64_t now = now_ms();
+  for (const auto& [key, group] : groups_) {
+    ServerMetrics& s = copy.server(std::get<0>(key));
+    if (group->down()) s.in_backoff = 1;
+    const ServerHealth& h = group->health();
+    // Severity: healthy 0, suspect 1, probing 2, down 3 (backend_health).
+    const uint64_t severity = h.state() == Health::Healthy   ? 0
+                              : h.state() == Health::Suspect ? 1
+                              : h.state() == Health::Probing ? 2
+                                                             : 3;
+    const uint64_t seconds = now > h.since_ms() ? (now - h.since_ms()) / 1000 : 0;
+    s.downs += h.downs();
+    if (severity > s.health || (severity == s.health && seconds > s.health_seconds)) {
+      s.health = severity;
+      s.health_seconds = seconds;
+    }
+  }
   return copy;
 }
 

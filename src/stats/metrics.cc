@@ -50,7 +50,14 @@ Metrics& Metrics::operator+=(const Metrics& o) {
   for (const auto& [address, server] : o.servers_) {
     ServerMetrics& mine = servers_[address];
     mine.latency += server.latency;
+    mine.timed = mine.timed || server.timed;
     mine.in_backoff += server.in_backoff;
+    mine.downs += server.downs;
+    // The worst state wins; of equal states, the one held longest.
+    if (server.health > mine.health || (server.health == mine.health && server.health_seconds > mine.health_seconds)) {
+      mine.health = server.health;
+      mine.health_seconds = server.health_seconds;
+    }
   }
   return *this;
 }

@@ -89,6 +89,12 @@ enum class MetricScope : uint8_t { Worker, Process };
   X(buffer_max_bytes, Gauge, Process, "bytes", "", "the total buffer budget (buffer_max; 0 = none)")                 \
   X(backend_in_backoff, Gauge, Worker, "workers", "server",                                                           \
     "workers that have this backend server down (its requests fail at once; it is probed)")                           \
+  X(backend_health, Gauge, Worker, "state", "server",                                                                 \
+    "the worst state a worker has this backend server in: 0 healthy, 1 suspect, 2 probing, 3 down")                   \
+  X(backend_health_seconds, Gauge, Worker, "seconds", "server",                                                       \
+    "how long this backend server has been in that state (on the worker that has it worst)")                          \
+  X(backend_server_downs_total, Counter, Worker, "events", "server",                                                  \
+    "times a worker took this backend server down")                                                                   \
   X(request_duration_seconds, Histogram, Worker, "seconds", "command",                                                \
     "client request latency, decode to reply, by command")                                                            \
   X(backend_request_duration_seconds, Histogram, Worker, "seconds", "server",                                         \
@@ -164,8 +170,12 @@ struct Histogram {
 
 // What a worker knows about one backend server, by address.
 struct ServerMetrics {
-  Histogram latency;        // backend_request_duration_seconds
+  Histogram latency;        // backend_request_duration_seconds (only when `timed`)
+  bool timed = false;       // -Z time_stats keeps `latency` for this server
   uint64_t in_backoff = 0;  // backend_in_backoff; filled when a copy is taken
+  uint64_t health = 0;          // backend_health (0 healthy .. 3 down), the worst; filled when a copy is taken
+  uint64_t health_seconds = 0;  // backend_health_seconds, of that worst state
+  uint64_t downs = 0;           // backend_server_downs_total, summed
 };
 
 // One worker's metrics (and, summed, everybody's).

@@ -94,15 +94,35 @@ void fill_process_metrics(Metrics& m, const Snapshot& snapshot, const ProcessFig
   m.set(Metric::config_reload_failures_total, figures.reload_failures);
 }
 
+namespace {
+
+// A per-server gauge or counter; `words`: the health state by name (stats
+// proxy), else by number (/metrics).
+std::string server_value(Metric metric, const ServerMetrics& server, bool words) {
+  switch (metric) {
+    case Metric::backend_in_backoff: return std::to_string(server.in_backoff);
+    case Metric::backend_health: {
+      static constexpr const char* kNames[] = {"healthy", "suspect", "probing", "down"};
+      return words && server.health < 4 ? kNames[server.health] : std::to_string(server.health);
+    }
+    case Metric::backend_health_seconds: return std::to_string(server.health_seconds);
+    case Metric::backend_server_downs_total: return std::to_string(server.downs);
+    default: return "0";
+  }
+}
+
+}  // namespace
+
 StatLines stats_proxy_lines(const Metrics& m, const Snapshot& snapshot) {
   StatLines out;
   out.emplace_back("config_source", snapshot.source.empty() ? "static" : mask_url(snapshot.source));
   for (const MetricInfo& info : metric_table()) {
     const auto metric = static_cast<Metric>(&info - metric_table().data());
     if (info.type == MetricType::Histogram) continue;  // stats proxy timings
-    if (metric == Metric::backend_in_backoff) {
+    if (metric == Metric::backend_in_backoff || metric == Metric::backend_health ||
+        metric == Metric::backend_health_seconds || metric == Metric::backend_server_downs_total) {
       for (const auto& [address, server] : m.servers())
-        out.emplace_back(std::string(info.name) + ":" + address, std::to_string(server.in_backoff));
+        out.emplace_back(std::string(info.name) + ":" + address, server_value(metric, server, true));
       continue;
     }
     out.emplace_back(std::string(info.name), std::to_string(m.get(metric)));
@@ -117,7 +137,7 @@ StatLines timing_lines(const Metrics& m) {
     timing_rows(out, "request_duration_us:" + std::string(protocol::op_name(o)), m.command(o));
   }
   for (const auto& [address, server] : m.servers())
-    timing_rows(out, "backend_request_duration_us:" + address, server.latency);
+    if (server.timed) timing_rows(out, "backend_request_duration_us:" + address, server.latency);
   return out;
 }
 
@@ -153,11 +173,13 @@ std::string prometheus_text(const Metrics& m) {
         histogram_samples(out, name, info.label, protocol::op_name(o), m.command(o));
       }
     } else if (metric == Metric::backend_request_duration_seconds) {
-      for (const auto& [address, server] : m.servers()) histogram_samples(out, name, info.label, address, server.latency);
-    } else if (metric == Metric::backend_in_backoff) {
+      for (const auto& [address, server] : m.servers())
+        if (server.timed) histogram_samples(out, name, info.label, address, server.latency);
+    } else if (metric == Metric::backend_in_backoff || metric == Metric::backend_health ||
+               metric == Metric::backend_health_seconds || metric == Metric::backend_server_downs_total) {
       for (const auto& [address, server] : m.servers())
         out += name + "{" + std::string(info.label) + "=\"" + label_value(address) + "\"} " +
-               std::to_string(server.in_backoff) + "\n";
+               server_value(metric, server, false) + "\n";
     } else {
       out += name + " " + std::to_string(m.get(metric)) + "\n";
     }

@@ -31,8 +31,14 @@ ServerGroup::ServerGroup(Worker& worker, BackendServer server, protocol::Protoco
       server_(std::move(server)),
       protocol_(protocol),
       auth_(std::move(auth)),
-      health_(policy_of(worker_.settings())),
-      latency_(worker_.settings().time_stats ? &worker_.metrics().server(server_.address).latency : nullptr) {}
+      health_(policy_of(worker_.settings()), worker_.now_ms()),
+      latency_(nullptr) {
+  if (worker_.settings().time_stats) {
+    ServerMetrics& m = worker_.metrics().server(server_.address);
+    m.timed = true;
+    latency_ = &m.latency;
+  }
+}
 
 ServerGroup::~ServerGroup() {
   if (probe_timer_) event_free(probe_timer_);

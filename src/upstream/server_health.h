@@ -50,7 +50,9 @@ class ServerHealth {
   enum class Failure : uint8_t { Connect, Closed, Garbage, Auth, Timeout, Slow };
   static constexpr uint32_t kFlapWindow = 10;  // probe intervals of health that forgive earlier flaps
 
-  explicit ServerHealth(HealthPolicy policy = {}) : policy_(policy) {}
+  // `now_ms`: when the server's healthy state began (its first use).
+  explicit ServerHealth(HealthPolicy policy = {}, uint64_t now_ms = 0)
+      : policy_(policy), since_ms_(now_ms), healthy_since_ms_(now_ms) {}
 
   // Each returns true when the state changed.
   bool on_reply(uint64_t now_ms);

@@ -185,6 +185,10 @@ class FaultsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_timeouts_total"));  // only the first waited
     CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_down_total"));
     CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_in_backoff:" + address));
+    const std::string health = stats.at("backend_health:" + address);
+    CPPUNIT_ASSERT_MESSAGE(health, health == "down" || health == "probing");
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_server_downs_total:" + address));
+    CPPUNIT_ASSERT_EQUAL(std::string("healthy"), stats.at("backend_health:" + cluster.backend(1).address()));
     // Probes meet the stopped server (each times out), then find it again.
     for (Deadline d(std::chrono::seconds(10)); stat(stats_proxy(c), "backend_probes_total") < 2;)
       CPPUNIT_ASSERT(!d.expired());
@@ -198,6 +202,8 @@ class FaultsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(stat(stats, "backend_recoveries_total") >= 1);
     CPPUNIT_ASSERT(stats.count("backend_in_backoff:" + address) == 0 || stats["backend_in_backoff:" + address] == "0");
     CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_down_total"));  // one outage
+    const std::string back = stats.at("backend_health:" + address);
+    CPPUNIT_ASSERT_MESSAGE(back, back == "suspect" || back == "healthy");  // on probation, or past it
   }
 
   void testTruncatedClientInputHarmsNobody() {

@@ -359,6 +359,11 @@ class StatsTest : public CppUnit::TestFixture {
       c.request("get " + k0);
     }
     CPPUNIT_ASSERT_EQUAL(200L, http_get(admin_url(cluster.moxi(), "/readyz")).status);
+    const auto m = scrape(cluster.moxi());
+    const std::string label = "{server=\"" + cluster.backend(0).address() + "\"}";
+    CPPUNIT_ASSERT(m.at("moxi_backend_health" + label) >= 2.0);  // probing or down
+    CPPUNIT_ASSERT_EQUAL(1.0, m.at("moxi_backend_server_downs_total" + label));
+    CPPUNIT_ASSERT_EQUAL(0.0, m.at("moxi_backend_health{server=\"" + cluster.backend(1).address() + "\"}"));
     cluster.backend(1).stop();
     HttpResponse r;
     while ((r = http_get(admin_url(cluster.moxi(), "/readyz"))).status == 200) {

@@ -36,6 +36,18 @@ src_libmoxi_a_SOURCES = \
 	src/core/worker.cc src/core/worker.h
 src_libmoxi_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBEVENT_CFLAGS) $(LIBMEMCACHED_CFLAGS) $(LIBCURL_CFLAGS) $(SASL_CFLAGS)
 
+# The git revision moxi is built from ("unknown" outside a git checkout):
+# looked up at every build, the header rewritten only when it changes.
+BUILT_SOURCES += src/build_revision.h
+CLEANFILES += src/build_revision.h
+src/build_revision.h: FORCE
+	$(AM_V_GEN)rev=`git -C $(top_srcdir) rev-parse --short=12 HEAD 2>/dev/null || echo unknown`; \
+	echo "#define MOXI_BUILD_REVISION \"$$rev\"" > $@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+FORCE:
+.PHONY: FORCE
+src/core/libmoxi_a-options.$(OBJEXT) src/stats/libmoxi_a-render.$(OBJEXT): src/build_revision.h
+
 include src/protocol/local.mk
 include src/core/local.mk
 include src/stats/local.mk

@@ -6,6 +6,8 @@
 #include <curl/curlver.h>
 #include <event2/event.h>
 #include <libmemcached-1.0/configure.h>
+#include <rapidjson/rapidjson.h>
+#include <sasl/sasl.h>
 
 #include <algorithm>
 #include <array>
@@ -16,6 +18,8 @@
 #include <limits>
 #include <set>
 #include <thread>
+
+#include "src/build_revision.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -731,7 +735,7 @@ constexpr OptionInfo kOptions[] = {
     {"", "--check-config", "", I, "check the configuration, print what would be served, exit 0 (valid) or 1"},
     {"", "--describe-stats", "", I, "list the stats moxi reports, then exit"},
     {"-h", "--help", "", I, "show this help and exit"},
-    {"-V", "--version", "", I, "show the version and library versions and exit"},
+    {"-V", "--version", "", I, "show the version, the git revision built from and the library versions, and exit"},
     // The original's embedded memcached server and other old flags: accepted, warned about, no effect.
     {"-m", "", "MB", G, "embedded server memory"},
     {"-M", "", "", G, "embedded server: no eviction"},
@@ -1476,10 +1480,12 @@ std::string help_text() {
 }
 
 std::string version_text() {
-  std::string out = "moxi " PACKAGE_VERSION "\n";
+  std::string out = "moxi " PACKAGE_VERSION " (git revision " MOXI_BUILD_REVISION ")\n";
   out += "libevent ";
   out += event_get_version();
-  out += ", libcurl " LIBCURL_VERSION ", libmemcached " LIBMEMCACHED_VERSION_STRING "\n";
+  out += ", libcurl " LIBCURL_VERSION ", libmemcached " LIBMEMCACHED_VERSION_STRING;
+  out += ", Cyrus SASL " + std::to_string(SASL_VERSION_MAJOR) + "." + std::to_string(SASL_VERSION_MINOR) + "." +
+         std::to_string(SASL_VERSION_STEP) + ", RapidJSON " RAPIDJSON_VERSION_STRING "\n";
   return out;
 }
 

@@ -104,6 +104,7 @@ enum class MetricScope : uint8_t { Worker, Process };
   X(config_reload_failures_total, Counter, Process, "reloads", "",                                                    \
     "SIGHUP reloads that failed (a file unreadable, invalid or naming other ports); the map in force stayed")        \
   X(uptime_seconds, Gauge, Process, "seconds", "", "seconds since moxi started")                                      \
+  X(build_info, Gauge, Process, "info", "", "always 1: its labels are the version and the git revision of this moxi") \
   X(workers, Gauge, Process, "threads", "", "worker threads (-t)")
 
 enum class Metric : uint16_t {

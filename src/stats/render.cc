@@ -2,6 +2,12 @@
 
 #include <cstdio>
 
+#include "src/build_revision.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
 namespace moxi {
 
 namespace {
@@ -125,6 +131,10 @@ StatLines stats_proxy_lines(const Metrics& m, const Snapshot& snapshot) {
         out.emplace_back(std::string(info.name) + ":" + address, server_value(metric, server, true));
       continue;
     }
+    if (metric == Metric::build_info) {
+      out.emplace_back(std::string(info.name), PACKAGE_VERSION " " MOXI_BUILD_REVISION);
+      continue;
+    }
     out.emplace_back(std::string(info.name), std::to_string(m.get(metric)));
   }
   return out;
@@ -175,6 +185,9 @@ std::string prometheus_text(const Metrics& m) {
     } else if (metric == Metric::backend_request_duration_seconds) {
       for (const auto& [address, server] : m.servers())
         if (server.timed) histogram_samples(out, name, info.label, address, server.latency);
+    } else if (metric == Metric::build_info) {
+      out += name + "{version=\"" + label_value(PACKAGE_VERSION) + "\",revision=\"" +
+             label_value(MOXI_BUILD_REVISION) + "\"} 1\n";
     } else if (metric == Metric::backend_in_backoff || metric == Metric::backend_health ||
                metric == Metric::backend_health_seconds || metric == Metric::backend_server_downs_total) {
       for (const auto& [address, server] : m.servers())

@@ -237,6 +237,12 @@ class StatsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(delta("moxi_request_duration_seconds_sum{command=\"set\"}") > 0);
     CPPUNIT_ASSERT_EQUAL(1.0, after.at("moxi_client_connections_current"));
     CPPUNIT_ASSERT_EQUAL(2.0, after.at("moxi_workers"));
+    // moxi_build_info{version="...",revision="..."} 1: what runs, for dashboards.
+    bool build_info = false;
+    for (const auto& [key, value] : after)
+      if (key.rfind("moxi_build_info{version=\"", 0) == 0 && key.find(",revision=\"") != std::string::npos)
+        build_info = value == 1.0;
+    CPPUNIT_ASSERT(build_info);
     // Without time_stats there are no per-server histograms.
     for (const auto& [key, value] : after)
       CPPUNIT_ASSERT_MESSAGE(key, key.rfind("moxi_backend_request_duration_seconds", 0) != 0);

@@ -5,6 +5,7 @@ src_libmoxi_a_SOURCES = \
 	src/util/event_alloc.cc src/util/event_alloc.h \
 	src/util/fifo.h \
 	src/util/log.cc src/util/log.h \
+	src/util/timer.h \
 	src/protocol/request.h src/protocol/value_bytes.h \
 	src/routing/snapshot.cc src/routing/snapshot.h \
 	src/routing/bucket_access.cc src/routing/bucket_access.h \

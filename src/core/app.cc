@@ -7,6 +7,7 @@
 #include "src/core/fd_limit.h"
 #include "src/core/stdin_watch.h"
 #include "src/util/log.h"
+#include "src/util/timer.h"
 
 #include "src/stats/admin_http.h"
 
@@ -164,8 +165,7 @@ void App::begin_drain(const std::string& why) {
   }
   if (bound > 0) {
     drain_timer_ = evtimer_new(base_, &App::on_drain_timeout, this);
-    timeval tv{static_cast<time_t>(bound / 1000), static_cast<suseconds_t>((bound % 1000) * 1000)};
-    evtimer_add(drain_timer_, &tv);
+    arm_timer_ms(drain_timer_, static_cast<uint64_t>(bound));
   }
 }
 

@@ -8,20 +8,12 @@
 #include "src/protocol/stats_merge.h"
 #include "src/upstream/request_timer.h"
 #include "src/upstream/server_group.h"
+#include "src/util/timer.h"
 
 namespace moxi {
 
 using protocol::Op;
 using protocol::Status;
-
-namespace {
-
-void arm(event* timer, uint64_t delay_ms) {
-  timeval tv{static_cast<time_t>(delay_ms / 1000), static_cast<suseconds_t>((delay_ms % 1000) * 1000)};
-  evtimer_add(timer, &tv);
-}
-
-}  // namespace
 
 Worker::BucketState& Worker::state_for(const std::shared_ptr<const Bucket>& bucket) {
   if (BucketState* known = find_state(bucket.get())) return *known;
@@ -100,7 +92,7 @@ void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket,
     ex->outstanding = 1;
     state.waiting.emplace_back(ex, now_ms());
     if (settings_.wait_queue_timeout_ms > 0 && !evtimer_pending(wait_timer_, nullptr))
-      arm(wait_timer_, settings_.wait_queue_timeout_ms);
+      arm_timer_ms(wait_timer_, settings_.wait_queue_timeout_ms);
     return;
   }
   route(ex, *bucket, state);
@@ -138,7 +130,7 @@ void Worker::expire_waiters() {
     finish(ex);
   }
   // The oldest waiter left is not due (the loop took those that were).
-  if (next != 0) arm(wait_timer_, request_timer_step(next, timeout, now).wait_ms);
+  if (next != 0) arm_timer_ms(wait_timer_, request_timer_step(next, timeout, now).wait_ms);
 }
 
 void Worker::answer_locally(Exchange* ex) {

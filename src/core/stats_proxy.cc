@@ -20,11 +20,7 @@ Metrics Worker::metrics_copy() {
     ServerMetrics& s = copy.server(std::get<0>(key));
     if (group->down()) s.in_backoff = 1;
     const ServerHealth& h = group->health();
-    // Severity: healthy 0, suspect 1, probing 2, down 3 (backend_health).
-    const uint64_t severity = h.state() == Health::Healthy   ? 0
-                              : h.state() == Health::Suspect ? 1
-                              : h.state() == Health::Probing ? 2
-                                                             : 3;
+    const auto severity = static_cast<uint64_t>(h.state());  // backend_health: 0 healthy .. 3 down
     const uint64_t seconds = now > h.since_ms() ? (now - h.since_ms()) / 1000 : 0;
     s.downs += h.downs();
     if (severity > s.health || (severity == s.health && seconds > s.health_seconds)) {

@@ -15,6 +15,7 @@
 #include "src/core/worker.h"
 #include "src/upstream/request_timer.h"
 #include "src/upstream/server_group.h"
+#include "src/util/timer.h"
 
 namespace moxi {
 
@@ -249,8 +250,7 @@ void ServerConnection::auth_failed(const std::string& why) {
 }
 
 void ServerConnection::arm_timer(uint64_t delay_ms) {
-  timeval tv{static_cast<time_t>(delay_ms / 1000), static_cast<suseconds_t>((delay_ms % 1000) * 1000)};
-  evtimer_add(timer_ev_, &tv);
+  arm_timer_ms(timer_ev_, delay_ms);
 }
 
 void ServerConnection::timer_cb(evutil_socket_t, short, void* arg) { static_cast<ServerConnection*>(arg)->on_timer(); }

@@ -6,6 +6,7 @@
 #include "src/util/log.h"
 #include "src/core/worker.h"
 #include "src/upstream/server_connection.h"
+#include "src/util/timer.h"
 
 namespace moxi {
 
@@ -75,8 +76,7 @@ void ServerGroup::arm_probe() {
   if (!probe_timer_) probe_timer_ = evtimer_new(worker_.base(), &ServerGroup::probe_cb, this);
   const uint64_t now = worker_.now_ms();
   const uint64_t delay = health_.probe_at_ms() > now ? health_.probe_at_ms() - now : 0;
-  timeval tv{static_cast<time_t>(delay / 1000), static_cast<suseconds_t>((delay % 1000) * 1000)};
-  evtimer_add(probe_timer_, &tv);
+  arm_timer_ms(probe_timer_, delay);
 }
 
 void ServerGroup::probe_cb(evutil_socket_t, short, void* arg) { static_cast<ServerGroup*>(arg)->send_probe(); }

@@ -33,7 +33,8 @@
 
 namespace moxi {
 
-enum class Health : uint8_t { Healthy, Suspect, Down, Probing };
+// In order of severity (backend_health reports the number).
+enum class Health : uint8_t { Healthy, Suspect, Probing, Down };
 std::string_view health_name(Health h);
 
 struct HealthPolicy {

@@ -2,7 +2,7 @@
 check_PROGRAMS += t/proxy_tests
 TESTS += t/proxy_tests
 t_proxy_tests_SOURCES = \
-	t/proxy/cluster.cc t/proxy/cluster.h \
+	t/proxy/cluster.cc t/proxy/cluster.h t/proxy/rest_moxi.h \
 	t/proxy/ascii_commands_test.cc \
 	t/proxy/binary_commands_test.cc \
 	t/proxy/faults_test.cc \

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "t/proxy/cluster.h"
+#include "t/proxy/rest_moxi.h"
 #include "t/support/client.h"
 #include "t/support/oracle.h"
 #include "t/support/rest_mock.h"
@@ -96,18 +97,6 @@ struct CouchbaseCluster {
     return doc + "]}";
   }
 };
-
-RestMockOptions serving(std::string json) {
-  RestMockOptions o;
-  o.config_json = std::move(json);
-  return o;
-}
-
-std::unique_ptr<Moxi> gateway(const RestMock& mock, const std::string& login) {
-  return std::make_unique<Moxi>(std::vector<std::string>{
-      "-l", "127.0.0.1", "-t", "2", "-vv", "-Z", "port_listen=0," + login + ",default_bucket_name=default",
-      mock.url("/pools/default/saslBucketsStreaming")});
-}
 
 // A binary client of moxi on bucket b1 (once its worker has the map).
 TestClient b1_client(const Moxi& moxi) {
@@ -188,8 +177,8 @@ class CouchbaseAuthTest : public CppUnit::TestFixture {
  public:
   void testEachBucketLandsInItsOwnKeySpaceOnItsServer() {
     CouchbaseCluster cluster;
-    RestMock mock(serving(cluster.document()));
-    auto moxi = gateway(mock, "usr=Administrator,pwd=password");
+    RestMock mock(mock_serving(cluster.document()));
+    auto moxi = gateway_moxi(mock, "usr=Administrator,pwd=password,default_bucket_name=default");
     TestClient ascii(moxi->port());  // on "default"
     wait_generation(ascii, 1);
     TestClient b1 = b1_client(*moxi);
@@ -234,8 +223,8 @@ class CouchbaseAuthTest : public CppUnit::TestFixture {
 
   void testWrongPasswordFailsPromptlyWithoutRetryStorm() {
     CouchbaseCluster cluster;
-    RestMock mock(serving(cluster.document()));
-    auto moxi = gateway(mock, "usr=Administrator,pwd=wrong");
+    RestMock mock(mock_serving(cluster.document()));
+    auto moxi = gateway_moxi(mock, "usr=Administrator,pwd=wrong,default_bucket_name=default");
     TestClient c(moxi->port(), 1s);  // each answer within 1 s: prompt
     wait_generation(c, 1);
     constexpr int kRequests = 40;
@@ -276,9 +265,9 @@ class CouchbaseAuthTest : public CppUnit::TestFixture {
 
   void testBucketTheUserMayNotSelectFailsAlone() {
     CouchbaseCluster cluster;
-    RestMock mock(serving(cluster.document(true)));
+    RestMock mock(mock_serving(cluster.document(true)));
     // "app" may select "default" only; b2 is on no server.
-    auto moxi = gateway(mock, "usr=app,pwd=app-pw");
+    auto moxi = gateway_moxi(mock, "usr=app,pwd=app-pw,default_bucket_name=default");
     TestClient ascii(moxi->port());
     wait_generation(ascii, 1);
     TestClient b1 = b1_client(*moxi);
@@ -315,8 +304,8 @@ class CouchbaseAuthTest : public CppUnit::TestFixture {
 
   void testDroppedAndRestartedServersAreLoggedInAgain() {
     CouchbaseCluster cluster;
-    RestMock mock(serving(cluster.document()));
-    auto moxi = gateway(mock, "usr=Administrator,pwd=password");
+    RestMock mock(mock_serving(cluster.document()));
+    auto moxi = gateway_moxi(mock, "usr=Administrator,pwd=password,default_bucket_name=default");
     TestClient ascii(moxi->port());
     wait_generation(ascii, 1);
     TestClient b1 = b1_client(*moxi);

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "t/proxy/cluster.h"
+#include "t/proxy/rest_moxi.h"
 #include "t/support/client.h"
 #include "t/support/rest_mock.h"
 #include "t/support/sasl_memcached.h"
@@ -57,19 +58,6 @@ std::string buckets_doc(const std::vector<std::string>& buckets) {
   std::string doc = "{\"buckets\":[";
   for (size_t i = 0; i < buckets.size(); ++i) doc += (i ? "," : "") + buckets[i];
   return doc + "]}";
-}
-
-RestMockOptions serving(std::string json) {
-  RestMockOptions o;
-  o.config_json = std::move(json);
-  return o;
-}
-
-std::unique_ptr<Moxi> gateway(const RestMock& mock, const std::string& behaviors = "", int threads = 2) {
-  std::vector<std::string> args = {"-l", "127.0.0.1", "-t", std::to_string(threads), "-vv", "-Z",
-                                   "port_listen=0" + (behaviors.empty() ? "" : "," + behaviors)};
-  args.push_back(mock.url("/pools/default/saslBucketsStreaming"));
-  return std::make_unique<Moxi>(args);
 }
 
 // A client of a memcached -S, logged in as `user` (the way to look at
@@ -110,8 +98,8 @@ class GatewayTest : public CppUnit::TestFixture {
  public:
   void testEveryBucketIsServedAndWritesLandInTheirOwn() {
     Cluster cluster;
-    RestMock mock(serving(cluster.all()));
-    auto moxi = gateway(mock, "default_bucket_name=default");
+    RestMock mock(mock_serving(cluster.all()));
+    auto moxi = gateway_moxi(mock, "default_bucket_name=default");
 
     // ascii clients use the default bucket.
     TestClient ascii(moxi->port());
@@ -156,8 +144,8 @@ class GatewayTest : public CppUnit::TestFixture {
 
   void testFailedLoginLeavesNoBucket() {
     Cluster cluster;
-    RestMock mock(serving(cluster.all()));
-    auto moxi = gateway(mock, "default_bucket_name=default");
+    RestMock mock(mock_serving(cluster.all()));
+    auto moxi = gateway_moxi(mock, "default_bucket_name=default");
     TestClient c(moxi->port());
     wait_generation(c, 1, true);
     // Before any login the connection is on "default".
@@ -197,8 +185,8 @@ class GatewayTest : public CppUnit::TestFixture {
     Cluster cluster;
     // No "default": the first bucket has a password, so clients start on none
     // (the original served them the first bucket).
-    RestMock mock(serving(buckets_doc({cluster.bucket1(), cluster.bucket2()})));
-    auto moxi = gateway(mock);
+    RestMock mock(mock_serving(buckets_doc({cluster.bucket1(), cluster.bucket2()})));
+    auto moxi = gateway_moxi(mock);
     TestClient c(moxi->port());
     wait_generation(c, 1);
     CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR unauthorized, null bucket"), c.set("k", "v"));
@@ -207,7 +195,7 @@ class GatewayTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(c.request("version").starts_with("VERSION "));
 
     // Naming it as the default bucket does not open it either.
-    auto named = gateway(mock, "default_bucket_name=b1");
+    auto named = gateway_moxi(mock, "default_bucket_name=b1");
     TestClient n(named->port());
     wait_generation(n, 1);
     CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR unauthorized, null bucket"), n.set("k", "v"));
@@ -217,8 +205,8 @@ class GatewayTest : public CppUnit::TestFixture {
 
   void testEmptyDefaultBucketNameStartsOnNoBucket() {
     Cluster cluster;
-    RestMock mock(serving(cluster.all()));
-    auto moxi = gateway(mock, "default_bucket_name=");
+    RestMock mock(mock_serving(cluster.all()));
+    auto moxi = gateway_moxi(mock, "default_bucket_name=");
     TestClient ascii(moxi->port());
     wait_generation(ascii, 1);
     CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR unauthorized, null bucket"), ascii.set("k", "v"));
@@ -232,8 +220,8 @@ class GatewayTest : public CppUnit::TestFixture {
 
   void testBucketLeavingTheMapIsTheNullBucket() {
     Cluster cluster;
-    RestMock mock(serving(cluster.all()));
-    auto moxi = gateway(mock);  // default_bucket_name unset: new clients start on "default"
+    RestMock mock(mock_serving(cluster.all()));
+    auto moxi = gateway_moxi(mock);  // default_bucket_name unset: new clients start on "default"
     TestClient ascii(moxi->port());
     wait_generation(ascii, 1);
     CPPUNIT_ASSERT_EQUAL(std::string("STORED"), ascii.set("k", "v0"));
@@ -273,8 +261,8 @@ class GatewayTest : public CppUnit::TestFixture {
   // writer is on any other bucket's.
   void testBucketRemovedUnderLoad() {
     Cluster cluster;
-    RestMock mock(serving(cluster.all()));
-    auto moxi = gateway(mock, "default_bucket_name=default");
+    RestMock mock(mock_serving(cluster.all()));
+    auto moxi = gateway_moxi(mock, "default_bucket_name=default");
     TestClient watcher(moxi->port());
     wait_generation(watcher, 1);
 
@@ -371,8 +359,8 @@ class GatewayTest : public CppUnit::TestFixture {
       std::ofstream out(table);
       out << "# bucket:password\ndefault:d,%=|pw\nb1:t4ble-only\n";
     }
-    RestMock mock(serving(cluster.all()));
-    auto moxi = gateway(mock, "client_passwords=" + table);
+    RestMock mock(mock_serving(cluster.all()));
+    auto moxi = gateway_moxi(mock, "client_passwords=" + table);
     TestClient ascii(moxi->port());
     wait_generation(ascii, 1);
     // "default" has a password now: not a start bucket.
@@ -400,8 +388,8 @@ class GatewayTest : public CppUnit::TestFixture {
   // new URL's stream from then on.
   void testSighupReadsPasswordsAndUrls() {
     Cluster cluster;
-    RestMock first(serving(cluster.all()));
-    RestMock second(serving(buckets_doc({cluster.default_bucket(), cluster.bucket1(), cluster.bucket2(),
+    RestMock first(mock_serving(cluster.all()));
+    RestMock second(mock_serving(buckets_doc({cluster.default_bucket(), cluster.bucket1(), cluster.bucket2(),
                                          bucket_doc("b3", nullptr, cluster.plain.address())})));
     TempDir dir("moxi-gateway");
     const std::string table = dir.file("passwords");
@@ -515,8 +503,8 @@ class GatewayClientsTest : public CppUnit::TestFixture {
  private:
   static void check(const ClientScript& client, const std::string& name) {
     Cluster cluster;
-    RestMock mock(serving(cluster.all()));
-    auto moxi = gateway(mock, "default_bucket_name=default", 1);
+    RestMock mock(mock_serving(cluster.all()));
+    auto moxi = gateway_moxi(mock, "default_bucket_name=default", 1);
     TestClient ascii(moxi->port());
     wait_generation(ascii, 1);
 

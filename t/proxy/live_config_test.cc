@@ -21,6 +21,7 @@
 
 
 #include "t/proxy/cluster.h"
+#include "t/proxy/rest_moxi.h"
 #include "t/support/client.h"
 #include "t/support/oracle.h"
 #include "t/support/rest_mock.h"
@@ -52,11 +53,6 @@ std::string bucket_json(const std::vector<std::string>& servers, const std::func
 
 int vbucket_of(const std::string& key) { return oracle::vbucket_of(key, kVBuckets); }
 
-RestMockOptions mock_with(std::string config_json) {
-  RestMockOptions o;
-  o.config_json = std::move(config_json);
-  return o;
-}
 
 std::string stream_url(const RestMock& mock) { return mock.url("/pools/default/bucketsStreaming/default"); }
 
@@ -202,7 +198,7 @@ class LiveConfigTest : public CppUnit::TestFixture {
 
   void testFollowsMapChangesAndClosesRemovedServers() {
     VBucketServer a, b, gone;
-    RestMock mock(mock_with(bucket_json({a.address(), b.address(), gone.address()}, [](int v) { return v % 3; })));
+    RestMock mock(mock_serving(bucket_json({a.address(), b.address(), gone.address()}, [](int v) { return v % 3; })));
     auto moxi = follow(stream_url(mock));
     TestClient c(moxi->port());
     for (int i = 0; i < 60; ++i) set_eventually(c, "k" + std::to_string(i), "v");
@@ -239,7 +235,7 @@ class LiveConfigTest : public CppUnit::TestFixture {
   void testSwapWithRequestsInFlight() {
     VBucketServer a, b, c;
     // Map 1: even vBuckets on a, odd on b. Map 2: a leaves, c takes its half.
-    RestMock mock(mock_with(bucket_json({a.address(), b.address()}, [](int v) { return v % 2; })));
+    RestMock mock(mock_serving(bucket_json({a.address(), b.address()}, [](int v) { return v % 2; })));
     auto moxi = follow(stream_url(mock), {"-t", "1"});
     auto half = [](std::string_view k) { return vbucket_of(std::string(k)) % 2; };
     std::vector<std::string> even, odd;
@@ -303,7 +299,7 @@ class LiveConfigTest : public CppUnit::TestFixture {
   void testIdenticalDocumentChangesNothing() {
     Memcached mc;
     const std::string json = bucket_json({mc.address()}, [](int) { return 0; });
-    RestMock mock(mock_with(json));
+    RestMock mock(mock_serving(json));
     auto moxi = follow(stream_url(mock));
     TestClient c(moxi->port());
     set_eventually(c, "x", "1");
@@ -319,7 +315,7 @@ class LiveConfigTest : public CppUnit::TestFixture {
 
   void testGarbageAndOversizedDocumentsKeepLastGoodMap() {
     Memcached mc;
-    RestMock mock(mock_with(bucket_json({mc.address()}, [](int) { return 0; })));
+    RestMock mock(mock_serving(bucket_json({mc.address()}, [](int) { return 0; })));
     auto moxi = follow(stream_url(mock));
     TestClient c(moxi->port());
     set_eventually(c, "a", "1");
@@ -338,8 +334,8 @@ class LiveConfigTest : public CppUnit::TestFixture {
 
   void testUrlFailoverToSecondServer() {
     Memcached mc1, mc2;
-    RestMock first(mock_with(bucket_json({mc1.address()}, [](int) { return 0; })));
-    RestMock second(mock_with(bucket_json({mc2.address()}, [](int) { return 0; })));
+    RestMock first(mock_serving(bucket_json({mc1.address()}, [](int) { return 0; })));
+    RestMock second(mock_serving(bucket_json({mc2.address()}, [](int) { return 0; })));
     auto moxi = follow(stream_url(first) + "," + stream_url(second));
     TestClient c(moxi->port());
     set_eventually(c, "k", "first");
@@ -380,7 +376,7 @@ class LiveConfigTest : public CppUnit::TestFixture {
   // stdin pipe drains it to exit status 0.
   void testCouchbaseServerCommandLine() {
     Memcached mc;
-    RestMock mock(mock_with(bucket_json({mc.address()}, [](int) { return 0; })));
+    RestMock mock(mock_serving(bucket_json({mc.address()}, [](int) { return 0; })));
     const int port = unused_loopback_port();
     MoxiOptions options;
     options.stdin_pipe = true;
@@ -413,7 +409,7 @@ class LiveConfigTest : public CppUnit::TestFixture {
     const std::string cache = dir.file("moxi-config.json");
     std::string url;
     {
-      RestMock mock(mock_with(bucket_json({mc.address()}, [](int) { return 0; })));
+      RestMock mock(mock_serving(bucket_json({mc.address()}, [](int) { return 0; })));
       url = stream_url(mock);
       auto moxi = follow(url, {"-Z", "config_cache=" + cache});
       TestClient c(moxi->port());
@@ -598,7 +594,7 @@ class RebalanceTest : public CppUnit::TestFixture {
       }
     };
     own(0);
-    RestMock mock(mock_with(bucket_json(addresses, layout(0))));
+    RestMock mock(mock_serving(bucket_json(addresses, layout(0))));
     auto moxi = follow(stream_url(mock));
     {
       TestClient probe(moxi->port());
@@ -674,7 +670,7 @@ class ConfigFaultsTest : public CppUnit::TestFixture {
   void testStallMidDocumentKeepsOldMapThenTakesNext() {
     Memcached a, b;
     auto all_to = [](int server) { return std::function<int(int)>([server](int) { return server; }); };
-    RestMock mock(mock_with(bucket_json({a.address(), b.address()}, all_to(0))));
+    RestMock mock(mock_serving(bucket_json({a.address(), b.address()}, all_to(0))));
     // 3.5 s of silence ends a stream (moxi asks for a heartbeat every second).
     auto moxi = follow(stream_url(mock), {"-Z", "config_stall_timeout=3500"});
     TestClient c(moxi->port(), std::chrono::seconds(5));
@@ -707,7 +703,7 @@ class ConfigFaultsTest : public CppUnit::TestFixture {
     Memcached a, b;
     const std::vector<std::string> servers = {a.address(), b.address()};
     const std::string json = bucket_json(servers, [](int v) { return v % 2; });
-    RestMock mock(mock_with(json));
+    RestMock mock(mock_serving(json));
     auto moxi = follow(stream_url(mock));
     {
       TestClient probe(moxi->port());
@@ -741,7 +737,7 @@ class ConfigFaultsTest : public CppUnit::TestFixture {
   void testMapNamingUnreachableServer() {
     Memcached a;
     const std::string dead = "127.0.0.1:" + std::to_string(unused_loopback_port());
-    RestMock mock(mock_with(bucket_json({a.address()}, [](int) { return 0; })));
+    RestMock mock(mock_serving(bucket_json({a.address()}, [](int) { return 0; })));
     auto moxi = follow(stream_url(mock));
     TestClient c(moxi->port(), std::chrono::seconds(5));
     set_eventually(c, "warmup", "1");

@@ -310,9 +310,36 @@ void Worker::install(std::shared_ptr<const Snapshot> snapshot) {
 ServerGroup& Worker::server_group(const BackendServer& server, protocol::Protocol protocol, const BackendAuth& auth) {
   GroupKey key = group_key(server, protocol, auth);
   auto it = groups_.find(key);
-  if (it == groups_.end())
+  if (it == groups_.end()) {
     it = groups_.emplace(std::move(key), std::make_unique<ServerGroup>(*this, server, protocol, auth)).first;
+    if (down_at_peers_.count(server.address)) it->second->on_peer_down();
+  }
   return *it->second;
+}
+
+void Worker::share_server_health(const std::string& address, bool down) {
+  for (Worker* peer : peers_)
+    if (peer != this) peer->post([peer, address, down] { peer->on_peer_server_health(address, down); });
+}
+
+void Worker::on_peer_server_health(const std::string& address, bool down) {
+  // Remembered for groups made later (a worker makes a server's group on
+  // its first request for it).
+  if (down) {
+    down_at_peers_.insert(address);
+  } else {
+    down_at_peers_.erase(address);
+  }
+  // Every group of that server (a gateway's buckets may each have one),
+  // whatever protocol or login: the finding is about the server process.
+  for (auto it = groups_.lower_bound(GroupKey{address, protocol::Protocol{}, {}, {}, {}});
+       it != groups_.end() && std::get<0>(it->first) == address; ++it) {
+    if (down) {
+      it->second->on_peer_down();
+    } else {
+      it->second->on_peer_recovery();
+    }
+  }
 }
 
 }  // namespace moxi

@@ -10,6 +10,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <thread>
@@ -118,6 +119,12 @@ class Worker final : public MetricsOwner {
   // The group of connections to `server` in `protocol` authenticated as
   // `auth`: buckets of a gateway sharing a server each have their own.
   ServerGroup& server_group(const BackendServer& server, protocol::Protocol protocol, const BackendAuth& auth);
+  // A server group of this worker took `address` down (down) or found it
+  // answering again: every other worker is told through its notify queue,
+  // and its groups for that server follow (ServerGroup::on_peer_down /
+  // on_peer_recovery), so one worker's finding spares the others a timeout
+  // each.
+  void share_server_health(const std::string& address, bool down);
   // A closed client connection is destroyed after the current loop turn.
   void retire(ClientConnection* conn);
   // Graceful shutdown (posted by the main thread): takes the connections
@@ -161,6 +168,7 @@ class Worker final : public MetricsOwner {
   void resume_accepting();
   static void accept_retry_cb(evutil_socket_t, short, void* arg);
   void finish(Exchange* exchange);
+  void on_peer_server_health(const std::string& address, bool down);
   // What a worker keeps per bucket: its server groups by server index, and
   // the downstream_max admission (requests at the backends, and the queue of
   // those waiting for a slot, each with the time it was queued).
@@ -240,6 +248,7 @@ class Worker final : public MetricsOwner {
     return {server.address, protocol, auth.user, auth.password, auth.select_bucket};
   }
   std::map<GroupKey, std::unique_ptr<ServerGroup>> groups_;
+  std::set<std::string> down_at_peers_;  // servers another worker reported down, until it reports them back
   std::unordered_map<const Bucket*, BucketState> buckets_;  // node-based: a state's address is stable
   const Bucket* last_bucket_ = nullptr;  // find_state's memo; cleared when that state is erased
   BucketState* last_state_ = nullptr;

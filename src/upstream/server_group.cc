@@ -51,6 +51,7 @@ void ServerGroup::on_reply_while_unhealthy() {
   if (!health_.refuses()) last_failure_auth_ = false;
   if (before == Health::Probing || before == Health::Down) {
     worker_.metrics().inc(Metric::backend_recoveries_total);
+    worker_.share_server_health(server_.address, /*down=*/false);
     log::info("backend " + server_.address + ": answers again; " + std::string(health_name(health_.state())) +
               " until it has answered " + std::to_string(std::max<uint32_t>(worker_.settings().connect_max_errors, 1)) +
               " times");
@@ -68,7 +69,19 @@ void ServerGroup::on_failure(std::string_view why, ServerHealth::Failure kind) {
     worker_.metrics().inc(Metric::backend_down_total);
     log::warning("backend " + server_.address + ": down; its requests fail at once, probed every " +
                  std::to_string(health_.probe_delay_ms()) + " ms");
+    worker_.share_server_health(server_.address, /*down=*/true);
   }
+  arm_probe();
+}
+
+void ServerGroup::on_peer_down() {
+  if (retiring_ || !health_.on_peer_down(worker_.now_ms())) return;
+  last_failure_auth_ = false;
+  arm_probe();
+}
+
+void ServerGroup::on_peer_recovery() {
+  if (retiring_ || !health_.on_peer_recovery(worker_.now_ms())) return;
   arm_probe();
 }
 

@@ -47,6 +47,11 @@ class ServerGroup {
   }
   // `why` is logged (a warning, rate-limited by text): "connect failed: Connection refused".
   void on_failure(std::string_view why, ServerHealth::Failure kind);
+  // What another worker found about the same server (Worker::share_server_health):
+  // it went down there (this group follows, without waiting a timeout of
+  // its own), or answers again there (this group probes at once).
+  void on_peer_down();
+  void on_peer_recovery();
   bool down() const { return health_.refuses(); }
   const ServerHealth& health() const { return health_; }
   // "proxy downstream auth failure HOST:PORT": a refused login, and the

@@ -27,14 +27,14 @@ uint64_t ServerHealth::probe_delay_ms() const {
                                   : delay;
 }
 
-void ServerHealth::go_down(uint64_t now_ms) {
+void ServerHealth::go_down(uint64_t now_ms, bool own) {
   if (state_ != Health::Probing) {
     // A new outage. Soon after a recovery it is a flap: probe less often.
     const bool flapping = probation_ || (healthy_since_ms_ != 0 &&
                                          now_ms - healthy_since_ms_ < kFlapWindow * policy_.probe_interval_ms &&
                                          downs_ > 0);
     flaps_ = flapping ? flaps_ + 1 : 1;
-    ++downs_;
+    if (own) ++downs_;
   }
   probation_ = false;
   failures_ = 0;
@@ -90,6 +90,18 @@ bool ServerHealth::on_failure(Failure kind, uint64_t now_ms) {
     return true;
   }
   return false;
+}
+
+bool ServerHealth::on_peer_down(uint64_t now_ms) {
+  if (state_ != Health::Healthy && state_ != Health::Suspect) return false;
+  go_down(now_ms, false);
+  return true;
+}
+
+bool ServerHealth::on_peer_recovery(uint64_t now_ms) {
+  if (state_ != Health::Down) return false;
+  probe_at_ms_ = now_ms;
+  return true;
 }
 
 bool ServerHealth::start_probe(uint64_t now_ms) {

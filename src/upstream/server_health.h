@@ -15,6 +15,8 @@
 //   Probing  --reply-->                        Suspect, on probation: max_errors replies make it
 //                                              Healthy, one failure makes it Down again
 //   Probing  --failure-->                      Down
+//   Healthy/Suspect --a peer took it down-->   Down   (not counted as this worker's outage)
+//   Down     --a peer found it answering-->    probe due at once
 //
 // Hysteresis: one failure never takes a healthy server down (unless it is a
 // timeout), and a server coming back must answer max_errors times before it
@@ -61,6 +63,14 @@ class ServerHealth {
   // Down and the probe is due: the state is Probing from now; the caller
   // sends the probe.
   bool start_probe(uint64_t now_ms);
+  // What another worker found (workers share what they learn through their
+  // notify queues, so a dead server costs one timeout, not one per worker).
+  // A peer took the server down: a Healthy or Suspect server goes Down here
+  // too (not counted in downs(): the outage is the peer's finding). Changes
+  // nothing in any other state.
+  bool on_peer_down(uint64_t now_ms);
+  // A peer found it answering: a Down server is probed at once.
+  bool on_peer_recovery(uint64_t now_ms);
 
   // Requests fail at once (Down or Probing): they would only wait or fail.
   bool refuses() const { return state_ == Health::Down || state_ == Health::Probing; }
@@ -69,12 +79,14 @@ class ServerHealth {
   uint64_t probe_delay_ms() const;
 
   Health state() const { return state_; }
+  // Answering again after an outage, but not Healthy yet.
+  bool on_probation() const { return probation_; }
   uint64_t since_ms() const { return since_ms_; }
   uint64_t downs() const { return downs_; }  // times it went down (not counting failed probes)
 
  private:
   void enter(Health next, uint64_t now_ms);
-  void go_down(uint64_t now_ms);
+  void go_down(uint64_t now_ms, bool own = true);
 
   HealthPolicy policy_;
   Health state_ = Health::Healthy;

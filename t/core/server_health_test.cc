@@ -39,9 +39,37 @@ class ServerHealthTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testFlappingIsDamped);
   CPPUNIT_TEST(testLongHealthForgivesFlaps);
   CPPUNIT_TEST(testZeroMaxErrors);
+  CPPUNIT_TEST(testAPeersFindingsAreFollowed);
   CPPUNIT_TEST_SUITE_END();
 
  public:
+  // Another worker's outage takes a healthy or suspect server down here too,
+  // without counting an outage of this worker's; its recovery makes the
+  // probe due at once. Neither changes a server already down or probing.
+  void testAPeersFindingsAreFollowed() {
+    ServerHealth h(policy());
+    CPPUNIT_ASSERT(h.on_peer_down(100));
+    CPPUNIT_ASSERT_EQUAL(std::string("down"), name(h));
+    CPPUNIT_ASSERT(h.refuses());
+    CPPUNIT_ASSERT_EQUAL(uint64_t{0}, h.downs());
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1100}, h.probe_at_ms());
+    CPPUNIT_ASSERT(!h.on_peer_down(200));  // already down: the probe time stays
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1100}, h.probe_at_ms());
+    CPPUNIT_ASSERT(h.on_peer_recovery(300));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{300}, h.probe_at_ms());
+    CPPUNIT_ASSERT(h.start_probe(300));
+    CPPUNIT_ASSERT(!h.on_peer_down(301));      // probing: its own probe decides
+    CPPUNIT_ASSERT(!h.on_peer_recovery(301));
+    CPPUNIT_ASSERT_EQUAL(std::string("probing"), name(h));
+    CPPUNIT_ASSERT(h.on_reply(310));
+    CPPUNIT_ASSERT(h.on_probation());
+    CPPUNIT_ASSERT(!h.on_peer_recovery(311));  // not down: nothing to hurry
+    ServerHealth suspect(policy());
+    suspect.on_failure(Failure::Connect, 10);
+    CPPUNIT_ASSERT(suspect.on_peer_down(20));
+    CPPUNIT_ASSERT_EQUAL(std::string("down"), name(suspect));
+  }
+
   void testOneBlipDoesNotTakeItDown() {
     ServerHealth h(policy());
     CPPUNIT_ASSERT(h.on_failure(Failure::Connect, 10));

@@ -52,6 +52,7 @@ class FaultsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testBackendStoppedTimesOutOthersUnaffected);
   CPPUNIT_TEST(testRefusedBackendFailsFast);
   CPPUNIT_TEST(testStoppedBackendIsTakenDownThenProbedBack);
+  CPPUNIT_TEST(testOneTimeoutTakesTheServerDownOnEveryWorker);
   CPPUNIT_TEST(testTruncatedClientInputHarmsNobody);
   CPPUNIT_TEST(testMultigetWithDeadServerGivesMisses);
   CPPUNIT_TEST_SUITE_END();
@@ -204,6 +205,50 @@ class FaultsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_down_total"));  // one outage
     const std::string back = stats.at("backend_health:" + address);
     CPPUNIT_ASSERT_MESSAGE(back, back == "suspect" || back == "healthy");  // on probation, or past it
+  }
+
+  // Workers share what they find: after one timeout on one worker, a client
+  // of any other worker (each new connection goes to the next worker in
+  // turn) is refused at once, and no second timeout is paid. After SIGCONT,
+  // every worker serves the server again.
+  void testOneTimeoutTakesTheServerDownOnEveryWorker() {
+    constexpr int kWorkers = 4;
+    ClusterOptions o;
+    o.behaviors = {"downstream_timeout=300", "probe_interval=100"};
+    o.extra_args = {"-t", std::to_string(kWorkers)};
+    Cluster cluster(o);
+    const std::string k0 = key_on(cluster, 0, "stalled");
+    const std::string address = cluster.backend(0).address();
+    {
+      TestClient c = cluster.client();
+      CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set(k0, "x"));
+    }
+    cluster.backend(0).pause();
+    TestClient first = cluster.client();
+    CPPUNIT_ASSERT_EQUAL("SERVER_ERROR proxy downstream timeout " + address, first.request("get " + k0));
+    // stats proxy asks every worker through its notify queue, after the
+    // news of the outage: once it answers, every worker knows.
+    Stats stats = stats_proxy(first);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_down_total"));  // found once
+    for (int i = 0; i < 2 * kWorkers; ++i) {
+      TestClient c = cluster.client();  // each on the next worker
+      CPPUNIT_ASSERT_EQUAL_MESSAGE("client " + std::to_string(i) + ", workers with it down: " +
+                                       std::to_string(stat(stats, "backend_in_backoff:" + address)),
+                                   "SERVER_ERROR proxy downstream down " + address, c.request("get " + k0));
+    }
+    stats = stats_proxy(first);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_timeouts_total"));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_server_downs_total:" + address));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{kWorkers}, stat(stats, "backend_in_backoff:" + address));
+    cluster.backend(0).resume();
+    for (int i = 0; i < 2 * kWorkers; ++i) {
+      TestClient c = cluster.client();
+      std::string reply;
+      for (Deadline d(std::chrono::seconds(10)); (reply = c.request("get " + k0)) != "VALUE " + k0 + " 0 1";)
+        CPPUNIT_ASSERT_MESSAGE("no recovery: " + reply, !d.expired());
+      CPPUNIT_ASSERT_EQUAL(std::string("x"), c.read_line());
+      CPPUNIT_ASSERT_EQUAL(std::string("END"), c.read_line());
+    }
   }
 
   void testTruncatedClientInputHarmsNobody() {

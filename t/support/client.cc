@@ -181,10 +181,16 @@ TestClient::TestClient(int port, std::chrono::milliseconds timeout) : port_(port
   connect_now(Deadline(timeout_));
 }
 
+TestClient::TestClient(std::string host, int port, std::chrono::milliseconds timeout)
+    : host_(std::move(host)), port_(port), timeout_(timeout) {
+  connect_now(Deadline(timeout_));
+}
+
 TestClient::~TestClient() { close(); }
 
 TestClient::TestClient(TestClient&& other) noexcept
-    : port_(other.port_),
+    : host_(other.host_),
+      port_(other.port_),
       fd_(std::exchange(other.fd_, -1)),
       timeout_(other.timeout_),
       buf_(std::move(other.buf_)) {}
@@ -192,6 +198,7 @@ TestClient::TestClient(TestClient&& other) noexcept
 TestClient& TestClient::operator=(TestClient&& other) noexcept {
   if (this != &other) {
     close();
+    host_ = other.host_;
     port_ = other.port_;
     fd_ = std::exchange(other.fd_, -1);
     timeout_ = other.timeout_;
@@ -200,7 +207,7 @@ TestClient& TestClient::operator=(TestClient&& other) noexcept {
   return *this;
 }
 
-std::string TestClient::where() const { return "TestClient 127.0.0.1:" + std::to_string(port_); }
+std::string TestClient::where() const { return "TestClient " + host_ + ":" + std::to_string(port_); }
 
 void TestClient::close() {
   if (fd_ >= 0) ::close(fd_);
@@ -219,7 +226,10 @@ void TestClient::connect_now(Deadline deadline) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port_));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (inet_pton(AF_INET, host_.c_str(), &addr.sin_addr) != 1) {
+    ::close(fd);
+    throw std::runtime_error(where() + ": not an IPv4 address");
+  }
   int err = 0;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     err = errno;

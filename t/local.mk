@@ -9,7 +9,7 @@ t_libtestsupport_a_SOURCES = \
 	t/support/process.cc t/support/process.h \
 	t/support/port_file.cc t/support/port_file.h \
 	t/support/servers.cc t/support/servers.h \
-	t/support/client.cc t/support/client.h \
+	t/support/client.cc t/support/client.h t/support/bytes.h \
 	t/support/rest_mock.cc t/support/rest_mock.h \
 	t/support/vbucket_server.cc t/support/vbucket_server.h \
 	t/support/oracle.cc t/support/oracle.h \

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <utility>
 
+#include "t/support/bytes.h"
+
 namespace moxi::test {
 
 namespace {
@@ -20,29 +22,6 @@ namespace {
 // Refuses a body this large in read_binary: a garbage header must not make
 // the test allocate gigabytes.
 constexpr uint32_t kMaxBinaryBody = 64u << 20;
-
-void put16(std::string& out, uint16_t v) {
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v & 0xff));
-}
-void put32(std::string& out, uint32_t v) {
-  put16(out, static_cast<uint16_t>(v >> 16));
-  put16(out, static_cast<uint16_t>(v & 0xffff));
-}
-void put64(std::string& out, uint64_t v) {
-  put32(out, static_cast<uint32_t>(v >> 32));
-  put32(out, static_cast<uint32_t>(v & 0xffffffffu));
-}
-uint8_t get8(std::string_view in, std::size_t at) { return static_cast<uint8_t>(in[at]); }
-uint16_t get16(std::string_view in, std::size_t at) {
-  return static_cast<uint16_t>(get8(in, at) << 8 | get8(in, at + 1));
-}
-uint32_t get32(std::string_view in, std::size_t at) {
-  return static_cast<uint32_t>(get16(in, at)) << 16 | get16(in, at + 2);
-}
-uint64_t get64(std::string_view in, std::size_t at) {
-  return static_cast<uint64_t>(get32(in, at)) << 32 | get32(in, at + 4);
-}
 
 std::string encode_header(const BinaryPacket& p, uint16_t keylen, uint8_t extlen, uint32_t bodylen) {
   std::string out;

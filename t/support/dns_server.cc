@@ -11,6 +11,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "t/support/bytes.h"
+
 namespace moxi::test {
 
 namespace {
@@ -20,18 +22,6 @@ constexpr uint16_t kTypeA = 1;
 constexpr uint16_t kClassIn = 1;
 constexpr uint8_t kRcodeNxDomain = 3;
 constexpr uint8_t kRcodeFormErr = 1;
-
-uint16_t get16(const std::string& b, size_t at) {
-  return static_cast<uint16_t>((static_cast<uint8_t>(b[at]) << 8) | static_cast<uint8_t>(b[at + 1]));
-}
-void put16(std::string& b, uint16_t v) {
-  b.push_back(static_cast<char>(v >> 8));
-  b.push_back(static_cast<char>(v & 0xff));
-}
-void put32(std::string& b, uint32_t v) {
-  put16(b, static_cast<uint16_t>(v >> 16));
-  put16(b, static_cast<uint16_t>(v & 0xffff));
-}
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

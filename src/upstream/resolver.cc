@@ -64,7 +64,7 @@ evdns_base* Resolver::dns(std::string& error) {
 }
 
 BackendAddress::BackendAddress(const BackendServer& server, Resolver& resolver, uint64_t ttl_ms)
-    : resolver_(resolver), name_(server.host), port_(server.port), ttl_ms_(ttl_ms), literal_(server.sockaddr_len != 0) {
+    : resolver_(resolver), name_(server.host), port_(server.port), ttl_ms_(ttl_ms), literal_(!server.is_name()) {
   if (name_.size() > 2 && name_.front() == '[' && name_.back() == ']') name_ = name_.substr(1, name_.size() - 2);
   if (literal_) {
     addr_ = server.sockaddr;

@@ -14,6 +14,7 @@ src_libmoxi_a_SOURCES = \
 	src/upstream/server_health.cc src/upstream/server_health.h \
 	src/upstream/request_timer.h \
 	src/upstream/sasl_client.cc src/upstream/sasl_client.h \
+	src/upstream/resolver.cc src/upstream/resolver.h \
 	src/core/app.cc src/core/app.h \
 	src/core/buffer_budget.cc src/core/buffer_budget.h \
 	src/core/check_config.cc src/core/check_config.h \

@@ -9,11 +9,12 @@ t_libtestsupport_a_SOURCES = \
 	t/support/process.cc t/support/process.h \
 	t/support/port_file.cc t/support/port_file.h \
 	t/support/servers.cc t/support/servers.h \
-	t/support/client.cc t/support/client.h \
+	t/support/client.cc t/support/client.h t/support/bytes.h \
 	t/support/rest_mock.cc t/support/rest_mock.h \
 	t/support/vbucket_server.cc t/support/vbucket_server.h \
 	t/support/oracle.cc t/support/oracle.h \
-	t/support/sasl_memcached.cc t/support/sasl_memcached.h
+	t/support/sasl_memcached.cc t/support/sasl_memcached.h \
+	t/support/dns_server.cc t/support/dns_server.h
 # oracle.cc (where keys belong, computed with zlib and libmemcached, not
 # with moxi's vbucket library) is used by vbucket_server.cc and the routing
 # tests: a binary that uses either links $(ZLIB_LIBS) and $(LIBMEMCACHED_LIBS);

@@ -16,6 +16,7 @@
 #include "src/core/url_source_options.h"
 #include "src/core/config_follower.h"
 #include "src/core/static_config.h"
+#include "src/upstream/resolver.h"
 
 namespace moxi {
 
@@ -23,7 +24,8 @@ namespace {
 
 std::string plural(size_t n, const char* word) { return std::to_string(n) + " " + word + (n == 1 ? "" : "s"); }
 
-void describe_bucket(const Bucket& bucket, std::ostream& out) {
+// `nameservers`: -Z dns_servers, to resolve the servers' names as moxi would.
+void describe_bucket(const Bucket& bucket, const std::vector<std::string>& nameservers, std::ostream& out) {
   const vbucket::Config& config = *bucket.config;
   const bool vb = bucket.vbucket_routing();
   out << "  bucket " << bucket.name << ", " << (vb ? "vbucket (CRC32)" : "ketama (MD5, libmemcached ketama-weighted)")
@@ -54,7 +56,8 @@ void describe_bucket(const Bucket& bucket, std::ostream& out) {
     } else {
       out << ": weight " << config.servers()[i].weight;
     }
-    if (server.sockaddr_len == 0) out << " [warning: " << server.host << " does not resolve now]";
+    const std::string unresolved = resolve_now(server, nameservers);
+    if (!unresolved.empty()) out << " [warning: " << unresolved << "]";
     out << "\n";
   }
   if (orphans > 0) out << "    " << plural(orphans, "vBucket") << " without a master (their keys get errors)\n";
@@ -103,8 +106,8 @@ std::optional<conflate::ConfigUpdate> fetch_first_map(const UrlSource& url, cons
 }
 
 // Every bucket; for a gateway, where new connections start.
-void describe_port(const ServedBuckets& served, std::ostream& out) {
-  for (const auto& bucket : served.buckets) describe_bucket(*bucket, out);
+void describe_port(const ServedBuckets& served, const std::vector<std::string>& nameservers, std::ostream& out) {
+  for (const auto& bucket : served.buckets) describe_bucket(*bucket, nameservers, out);
   if (served.buckets.size() > 1 || !served.start)
     out << "  new connections start on " << (served.start ? "bucket " + served.start->name : std::string("no bucket"))
         << "; binary clients choose another with SASL PLAIN (user = bucket name)\n";
@@ -127,6 +130,8 @@ int check_config(const ParseOutcome& parsed, std::ostream& out, std::ostream& er
   }
   const Options& options = *parsed.options;
   for (const auto& w : options.warnings) err << w << "\n";
+  std::vector<std::string> nameservers;  // the parser checked the list
+  if (!options.behaviors.dns_servers.empty()) parse_dns_servers(options.behaviors.dns_servers, nameservers);
   bool ok = true;
   for (const ConfigSource& source : options.sources) {
     if (const auto* url = std::get_if<UrlSource>(&source)) {
@@ -138,7 +143,8 @@ int check_config(const ParseOutcome& parsed, std::ostream& out, std::ostream& er
       if (update && !update->buckets.empty()) {
         out << "  fetched from " << update->source << ":\n";
         describe_port(serve_buckets(update->buckets, update->bucket_list, MapSource::ClusterManager,
-                                   bucket_rules(options.behaviors)), out);
+                                   bucket_rules(options.behaviors)),
+                      nameservers, out);
       } else {
         err << "moxi: port " << options.behaviors.port_listen << ": "
             << (update ? "the map from " + update->source + " has no bucket" : "no valid map fetched: " + error)
@@ -179,7 +185,7 @@ int check_config(const ParseOutcome& parsed, std::ostream& out, std::ostream& er
     const std::string& file = section.config_file.empty() ? section.file : section.config_file;
     if (!file.empty()) out << " from " << file;
     out << ":\n";
-    describe_port(*served, out);
+    describe_port(*served, nameservers, out);
   }
   out << (ok ? "configuration OK\n" : "");
   return ok ? kExitOk : kExitFailure;

@@ -11,7 +11,7 @@
 //
 // Exit status: 0 when everything is valid, 1 on any error (options included).
 // Thread: any; reads files, fetches URLs (blocking, bounded) and resolves
-// server names (getaddrinfo).
+// server names (evdns, on a private event loop, as the workers would).
 #pragma once
 
 #include <chrono>

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "src/build_revision.h"
+#include "src/upstream/resolver.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -308,6 +309,12 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
      &B::connect_retry_interval},
     {{"probe_interval", "", VK::Millis, I, "1000", "a down backend is probed (NOOP or version) this often"},
      &B::probe_interval},
+    {{"dns_ttl", "", VK::Millis, I, "60000",
+      "a backend name's address is resolved again for a new connection after this long (and after any failure); 0 = always"},
+     &B::dns_ttl},
+    {{"dns_servers", "", VK::String, I, "none",
+      "nameservers IP[:PORT] ('|' between) for backend names, no search domains or /etc/hosts; none = the system's"},
+     &B::dns_servers},
     {{"downstream_protocol", "", VK::Protocol, I, "unset", "ascii or binary to the backends (see below)"},
      &B::downstream_protocol},
     {{"downstream_retry", "", VK::Count, I, "1", "retries when a connection closes before any reply"},
@@ -809,6 +816,10 @@ class Parser {
     if (!failed() && opts_.behaviors.ready_when != "map" && opts_.behaviors.ready_when != "reachable" &&
         opts_.behaviors.ready_when != "all")
       fail("-Z ready_when: " + quote(opts_.behaviors.ready_when) + " is not map, reachable or all");
+    if (!failed() && !opts_.behaviors.dns_servers.empty()) {
+      std::vector<std::string> servers;
+      if (auto err = parse_dns_servers(opts_.behaviors.dns_servers, servers)) fail("-Z dns_servers: " + *err);
+    }
     if (!failed()) load_client_passwords();
     if (failed()) return std::move(outcome_);
     return success();

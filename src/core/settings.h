@@ -21,6 +21,11 @@ struct ProxySettings {
   uint64_t connect_timeout_ms = 400;      // a backend connect (0 = none)
   uint32_t downstream_retry = 1;          // resends when a reused connection died before replying
   uint64_t probe_interval_ms = 1000;      // a down server is probed this often (server_health.h)
+  // Backend names (upstream/resolver.h): a cached address serves new
+  // connections for dns_ttl_ms (0: none), asking dns_servers ("IP[:PORT]"
+  // each; empty = the system's resolv.conf and hosts file).
+  uint64_t dns_ttl_ms = 60000;
+  std::vector<std::string> dns_servers;
   uint32_t max_client_inflight = 128;     // requests a client may have in flight before we stop reading it
   uint64_t max_client_output = 4 << 20;   // -Z client_buffer_max: reply bytes a client may hold (see client_connection.h)
   uint64_t buffer_max = 0;                // -Z buffer_max: bytes all connections may buffer (buffer_budget.h); 0 = none

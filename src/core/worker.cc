@@ -22,6 +22,7 @@ Worker::Worker(int id, ProxySettings settings, SharedLimits& budget)
     : id_(id), settings_(std::move(settings)), budget_(budget), buffers_(budget.buffers), base_(event_base_new()) {
   if (!base_) throw std::runtime_error("event_base_new failed");
   notify_ = std::make_unique<NotifyQueue>(base_);
+  resolver_ = std::make_unique<Resolver>(base_, settings_.dns_servers);
   wait_timer_ = evtimer_new(base_, &Worker::wait_timer_cb, this);
   accept_retry_ = evtimer_new(base_, &Worker::accept_retry_cb, this);
   buffer_timer_ = evtimer_new(base_, &Worker::buffer_timer_cb, this);
@@ -36,6 +37,7 @@ Worker::~Worker() {
   graveyard_.clear();
   clients_.clear();
   groups_.clear();
+  resolver_.reset();
   for (auto& slot : listeners_)
     if (slot->ev) event_free(slot->ev);
   listeners_.clear();  // the last worker holding a shared socket closes it

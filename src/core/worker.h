@@ -28,6 +28,7 @@
 #include "src/stats/gather.h"
 #include "src/stats/metrics.h"
 #include "src/stats/render.h"
+#include "src/upstream/resolver.h"
 #include "vbucket/vbucket_view.h"
 
 namespace moxi {
@@ -115,6 +116,8 @@ class Worker final : public MetricsOwner {
   Pool<Exchange>& exchanges() { return exchanges_; }
   Pool<PendingOp>& ops() { return ops_; }
 
+  // This worker's DNS resolver for backend names (upstream/resolver.h).
+  Resolver& resolver() { return *resolver_; }
   void add_dirty(StreamConnection* conn) { dirty_.push_back(conn); }
   // The group of connections to `server` in `protocol` authenticated as
   // `auth`: buckets of a gateway sharing a server each have their own.
@@ -229,6 +232,7 @@ class Worker final : public MetricsOwner {
   BufferAccount buffers_;  // before every connection: they tell it what they hold until they go
   event_base* base_;
   std::unique_ptr<NotifyQueue> notify_;
+  std::unique_ptr<Resolver> resolver_;  // after base_, and gone before it (after the groups that use it)
   std::thread thread_;
   bool stopping_ = false;
   bool draining_ = false;

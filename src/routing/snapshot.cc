@@ -1,6 +1,7 @@
 #include "src/routing/snapshot.h"
 
-#include <netdb.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <cstring>
 
@@ -25,21 +26,28 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::build() {
 
 bool Bucket::vbucket_routing() const { return config->distribution() == vbucket::Distribution::vbucket; }
 
-BackendServer resolve_backend(const vbucket::Server& config_server) {
+BackendServer backend_server(const vbucket::Server& config_server) {
   BackendServer server;
   server.address = config_server.authority;
   server.host = config_server.host;
   server.port = config_server.port;
-  std::string host = config_server.host;
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(server.port).c_str(), &hints, &res) == 0 && res) {
-    std::memcpy(&server.sockaddr, res->ai_addr, res->ai_addrlen);
-    server.sockaddr_len = res->ai_addrlen;
-    freeaddrinfo(res);
+  const std::string& host = config_server.host;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    sockaddr_in6 sin6{};
+    if (inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &sin6.sin6_addr) == 1) {
+      sin6.sin6_family = AF_INET6;
+      sin6.sin6_port = htons(server.port);
+      std::memcpy(&server.sockaddr, &sin6, sizeof sin6);
+      server.sockaddr_len = sizeof sin6;
+    }
+    return server;
+  }
+  sockaddr_in sin{};
+  if (inet_pton(AF_INET, host.c_str(), &sin.sin_addr) == 1) {
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(server.port);
+    std::memcpy(&server.sockaddr, &sin, sizeof sin);
+    server.sockaddr_len = sizeof sin;
   }
   return server;
 }
@@ -52,7 +60,7 @@ std::shared_ptr<const Bucket> make_bucket(std::string name, std::shared_ptr<cons
   bucket->downstream_protocol = downstream_protocol;
   bucket->backend_auth = std::move(backend_auth);
   bucket->client_password = client_password ? std::move(*client_password) : config->password().value_or("");
-  for (const auto& server : config->servers()) bucket->servers.push_back(resolve_backend(server));
+  for (const auto& server : config->servers()) bucket->servers.push_back(backend_server(server));
   bucket->config = std::move(config);
   return bucket;
 }

@@ -21,10 +21,13 @@ namespace moxi {
 
 struct BackendServer {
   std::string address;  // "host:port", as the config names it (the pool key)
-  std::string host;     // for error messages ("SERVER_ERROR proxy downstream closed <host>")
+  std::string host;     // as the config names it: an IP literal ("[::1]" for IPv6) or a name
   uint16_t port = 0;
+  // An IP literal's address, parsed when the snapshot was built; a name has
+  // none (sockaddr_len 0): each worker resolves it (upstream/resolver.h).
   sockaddr_storage sockaddr{};
-  socklen_t sockaddr_len = 0;  // 0 when the name did not resolve: connects fail with a clear error
+  socklen_t sockaddr_len = 0;
+  bool is_name() const { return sockaddr_len == 0; }
 };
 
 // How moxi authenticates its connections to a bucket's servers (see
@@ -121,11 +124,11 @@ class SnapshotBuilder {
   bool first_;
 };
 
-// Resolves a config's server with getaddrinfo. Runs off the workers (it may
-// block on DNS); a name that does not resolve gives sockaddr_len 0.
-BackendServer resolve_backend(const vbucket::Server& server);
+// A config's server. An IP literal (v4, or v6 in brackets) is parsed now;
+// a name is left to the workers, so building a snapshot never waits on DNS.
+BackendServer backend_server(const vbucket::Server& server);
 
-// Builds a Bucket from a parsed config: resolves every server. Its client
+// Builds a Bucket from a parsed config (backend_server for each). Its client
 // password is `client_password`, by default the config's saslPassword (""
 // when it has none).
 std::shared_ptr<const Bucket> make_bucket(std::string name, std::shared_ptr<const vbucket::Config> config,

@@ -56,6 +56,8 @@ enum class MetricScope : uint8_t { Worker, Process };
   X(backend_desyncs_total, Counter, Worker, "connections", "", "backend connections closed on an unparsable reply")  \
   X(backend_auth_failures_total, Counter, Worker, "connections", "",                                                 \
     "backend connections whose SASL login or bucket select failed (wrong credentials, no SASL, no such bucket)")      \
+  X(backend_resolve_failures_total, Counter, Worker, "connections", "",                                              \
+    "backend connects that failed because the server's name did not resolve (or not within connect_timeout)")        \
   X(client_auth_total, Counter, Worker, "requests", "",                                                              \
     "client SASL authentications that chose a bucket")                                                                \
   X(client_auth_failures_total, Counter, Worker, "requests", "",                                                     \

@@ -286,7 +286,6 @@ std::string not_ready_reason(const Snapshot& snapshot, const Metrics& m, bool dr
     if (!binding.has_map()) return "port " + std::to_string(binding.port) + ": no cluster map loaded yet";
   if (rule == ReadyRule::Map) return {};
   auto down = [&m](const BackendServer& server) -> std::string {
-    if (server.sockaddr_len == 0) return "does not resolve";
     auto it = m.servers().find(server.address);
     if (it != m.servers().end() && it->second.in_backoff != 0) return "down";
     return {};

@@ -32,6 +32,7 @@ ServerConnection::ServerConnection(Worker& worker, ServerGroup& group)
 uint32_t ServerConnection::value_limit() const { return item_size_for(worker_.settings(), true); }
 
 ServerConnection::~ServerConnection() {
+  group_.address().forget(this);
   if (connect_ev_) event_free(connect_ev_);
   event_free(timer_ev_);
 }
@@ -56,8 +57,50 @@ void ServerConnection::submit(PendingOp* op) {
 }
 
 void ServerConnection::start_connect() {
-  const BackendServer& server = group_.server();
-  int fd = ::socket(server.sockaddr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  worker_.metrics().inc(Metric::backend_connects_total);
+  bytes_received_ = 0;
+  in_.clear();
+  out_.clear();
+  before_ready_.clear();
+  codec_ = group_.protocol() == protocol::Protocol::Binary ? protocol::make_binary_backend_codec(value_limit())
+                                                          : protocol::make_ascii_backend_codec(value_limit());
+  std::string error;
+  switch (group_.address().lookup(this, worker_.now_ms(), error)) {
+    case BackendAddress::Lookup::Ready:
+      connect_now();
+      return;
+    case BackendAddress::Lookup::Failed:
+      resolve_failed(error);  // stays Closed: the caller fails what is queued
+      return;
+    case BackendAddress::Lookup::Pending:
+      // Requests queue in before_ready_ as during a connect; the wait for
+      // the name counts against connect_timeout like a connect does.
+      state_ = State::Resolving;
+      if (worker_.settings().connect_timeout_ms > 0) arm_timer(worker_.settings().connect_timeout_ms);
+      return;
+  }
+}
+
+void ServerConnection::on_address(const std::string& error) {
+  if (state_ != State::Resolving) return;
+  evtimer_del(timer_ev_);
+  state_ = State::Closed;
+  if (error.empty()) connect_now();
+  else resolve_failed(error);
+  if (state_ == State::Closed) fail_all(Status::InternalError, group_.error_text("write to downstream"));
+}
+
+void ServerConnection::resolve_failed(const std::string& why) {
+  worker_.metrics().inc(Metric::backend_resolve_failures_total);
+  worker_.metrics().inc(Metric::backend_connect_errors_total);
+  // A connect failure of this server alone: the name may come back, and the
+  // next connect (a request's, or the probe's when it is down) asks again.
+  group_.on_failure(why, ServerHealth::Failure::Connect);
+}
+
+void ServerConnection::connect_now() {
+  const BackendAddress& address = group_.address();
+  int fd = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     worker_.metrics().inc(Metric::backend_connect_errors_total);
     group_.on_failure(std::string("cannot create a socket: ") + std::strerror(errno), ServerHealth::Failure::Connect);
@@ -69,14 +112,7 @@ void ServerConnection::start_connect() {
   // (power loss, a dropped NAT entry) is found dead by the kernel rather
   // than by the first request that waits downstream_timeout on it.
   setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-  worker_.metrics().inc(Metric::backend_connects_total);
-  bytes_received_ = 0;
-  in_.clear();
-  out_.clear();
-  before_ready_.clear();
-  codec_ = group_.protocol() == protocol::Protocol::Binary ? protocol::make_binary_backend_codec(value_limit())
-                                                          : protocol::make_ascii_backend_codec(value_limit());
-  int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&server.sockaddr), server.sockaddr_len);
+  int rc = ::connect(fd, address.address(), address.address_len());
   if (rc < 0 && errno != EINPROGRESS) {
     const int err = errno;
     ::close(fd);
@@ -257,6 +293,16 @@ void ServerConnection::timer_cb(evutil_socket_t, short, void* arg) { static_cast
 
 void ServerConnection::on_timer() {
   const uint64_t now = worker_.now_ms();
+  if (state_ == State::Resolving) {
+    // A slow resolver is not a stalled server: a plain connect failure.
+    worker_.metrics().inc(Metric::backend_resolve_failures_total);
+    worker_.metrics().inc(Metric::backend_connect_errors_total);
+    group_.on_failure("resolve failed: " + group_.address().name() + ": no answer within connect_timeout (" +
+                          std::to_string(worker_.settings().connect_timeout_ms) + " ms)",
+                      ServerHealth::Failure::Connect);
+    fail_all(Status::Busy, group_.error_text("downstream timeout"));
+    return;
+  }
   if (state_ == State::Connecting) {
     worker_.metrics().inc(Metric::backend_connect_errors_total);
     group_.on_failure("connect timed out (connect_timeout " + std::to_string(worker_.settings().connect_timeout_ms) +
@@ -364,6 +410,7 @@ void ServerConnection::on_io_error(int) {
 }
 
 void ServerConnection::drop_socket() {
+  if (state_ == State::Resolving) group_.address().forget(this);
   close_socket();
   state_ = State::Closed;
   evtimer_del(timer_ev_);

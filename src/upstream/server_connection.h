@@ -2,7 +2,8 @@
 // are encoded into the output buffer as they come and leave with the
 // worker's end-of-turn flush; replies are matched to requests in order.
 //
-// Bringing it up: connect, then (binary backends, when -Z usr is set) SASL —
+// Bringing it up: resolve the server's name when the cached address will
+// not do (resolver.h; within connect_timeout), connect, then (binary backends, when -Z usr is set) SASL —
 // SASL_LIST_MECHS, SASL_AUTH, SASL_STEP while the server says continue,
 // through SaslClient — and SELECT_BUCKET when -Z bucket is set; each reply
 // within auth_timeout. Requests submitted meanwhile wait, encoded, in
@@ -22,13 +23,14 @@
 #include "src/protocol/backend_codec.h"
 #include "src/protocol/binary_format.h"
 #include "src/routing/snapshot.h"
+#include "src/upstream/resolver.h"
 #include "src/upstream/sasl_client.h"
 
 namespace moxi {
 
 class ServerGroup;
 
-class ServerConnection final : public StreamConnection {
+class ServerConnection final : public StreamConnection, private BackendAddress::Waiter {
  public:
   ServerConnection(Worker& worker, ServerGroup& group);
   ~ServerConnection() override;
@@ -47,11 +49,15 @@ class ServerConnection final : public StreamConnection {
   // The largest value a reply may carry (-I, else Couchbase's 20 MiB, the
   // most any bucket takes): a longer one resets the connection.
   uint32_t value_limit() const;
-  enum class State { Closed, Connecting, Authenticating, Connected };
+  enum class State { Closed, Resolving, Connecting, Authenticating, Connected };
   // The handshake reply awaited while Authenticating.
   enum class AuthStep { ListMechs, Auth, SelectBucket };
 
+  // Resolves when needed, then connect_now; Closed again when either failed at once.
   void start_connect();
+  void connect_now();
+  void on_address(const std::string& error) override;
+  void resolve_failed(const std::string& why);
   void on_connect_result(int err);
   void on_readable() override;
   void on_io_error(int err) override;

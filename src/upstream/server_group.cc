@@ -32,6 +32,7 @@ ServerGroup::ServerGroup(Worker& worker, BackendServer server, protocol::Protoco
       server_(std::move(server)),
       protocol_(protocol),
       auth_(std::move(auth)),
+      address_(server_, worker_.resolver(), worker_.settings().dns_ttl_ms),
       health_(policy_of(worker_.settings()), worker_.now_ms()),
       latency_(nullptr) {
   if (worker_.settings().time_stats) {
@@ -63,6 +64,7 @@ void ServerGroup::on_reply_while_unhealthy() {
 void ServerGroup::on_failure(std::string_view why, ServerHealth::Failure kind) {
   log::warning("backend " + server_.address + ": " + std::string(why));
   last_failure_auth_ = kind == ServerHealth::Failure::Auth;
+  address_.on_server_failure();  // the next connection asks where the name points now
   const Health before = health_.state();
   if (!health_.on_failure(kind, worker_.now_ms()) || health_.state() != Health::Down) return;
   if (before != Health::Probing) {
@@ -126,11 +128,6 @@ ServerConnection* ServerGroup::connection_for(uint64_t client_id) {
 }
 
 void ServerGroup::submit(PendingOp* op) {
-  if (server_.sockaddr_len == 0) {
-    fail_op(*op, protocol::Status::InternalError, error_text("write to downstream"));
-    worker_.on_op_done(op);
-    return;
-  }
   if (health_.refuses()) {
     // Fail fast: the server is known down (or refuses moxi's login); the
     // probe finds it again.

@@ -17,6 +17,7 @@
 
 #include "src/core/exchange.h"
 #include "src/routing/snapshot.h"
+#include "src/upstream/resolver.h"
 #include "src/upstream/server_health.h"
 
 namespace moxi {
@@ -35,6 +36,9 @@ class ServerGroup {
   void submit(PendingOp* op);
 
   const BackendServer& server() const { return server_; }
+  // Where its connections connect: an IP literal, or a name resolved by the
+  // worker (resolver.h).
+  BackendAddress& address() { return address_; }
   protocol::Protocol protocol() const { return protocol_; }
   const BackendAuth& auth() const { return auth_; }
   Worker& worker() { return worker_; }
@@ -79,6 +83,7 @@ class ServerGroup {
   BackendServer server_;
   protocol::Protocol protocol_;
   BackendAuth auth_;
+  BackendAddress address_;  // before connections_: they stop waiting on it when they go
   std::vector<std::unique_ptr<ServerConnection>> connections_;  // slots, created on first use
   ServerHealth health_;
   event* probe_timer_ = nullptr;

@@ -7,6 +7,7 @@
 
 #include "src/core/check_config.h"
 #include "t/options/helpers.h"
+#include "t/support/dns_server.h"
 #include "t/support/rest_mock.h"
 
 #ifndef MOXI_SRCDIR
@@ -41,6 +42,7 @@ class CheckConfigTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(port_sections_file);
   CPPUNIT_TEST(bare_map_envelope_and_flat_files);
   CPPUNIT_TEST(memcached_bucket_and_server_list);
+  CPPUNIT_TEST(unresolvable_names_are_warnings);
   CPPUNIT_TEST(buckets_list_and_inline_json);
   CPPUNIT_TEST(url_map_is_fetched);
   CPPUNIT_TEST(url_failures_exit_1);
@@ -89,6 +91,22 @@ class CheckConfigTest : public CppUnit::TestFixture {
     assert_contains(c.out, "ketama (MD5, libmemcached ketama-weighted), 4 servers");
     assert_contains(c.out, "port 11311:\n  bucket default, ketama (MD5, libmemcached ketama-weighted), 2 servers");
     assert_contains(c.out, "server 127.0.0.1:11412: weight 3");
+  }
+
+  // Names are resolved as the workers would (-Z dns_servers); one that does
+  // not resolve is a warning: moxi would start and serve the rest.
+  void unresolvable_names_are_warnings() {
+    FakeDns dns;
+    dns.set("a.moxi.test", "127.0.0.1");
+    Checked c = check({"-Z", "dns_servers=" + dns.address(), "-z", "11311=a.moxi.test:11411,nowhere.moxi.test:11412"});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(c.err, 0, c.status);
+    assert_contains(c.out, "server a.moxi.test:11411: weight 1\n");
+    assert_contains(c.out, "server nowhere.moxi.test:11412: weight 1 [warning: resolve failed: nowhere.moxi.test: ");
+    assert_contains(c.out, "configuration OK");
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1}, dns.queries("nowhere.moxi.test"));
+    Checked bad = check({"-Z", "dns_servers=127.0.0.1|dns.example", "-z", "11311=a.moxi.test:11411"});
+    CPPUNIT_ASSERT_EQUAL(1, bad.status);
+    assert_contains(bad.err, "-Z dns_servers: \"dns.example\" is not a nameserver address");
   }
 
   void buckets_list_and_inline_json() {

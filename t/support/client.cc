@@ -13,6 +13,8 @@
 #include <cstring>
 #include <utility>
 
+#include "t/support/bytes.h"
+
 namespace moxi::test {
 
 namespace {
@@ -20,29 +22,6 @@ namespace {
 // Refuses a body this large in read_binary: a garbage header must not make
 // the test allocate gigabytes.
 constexpr uint32_t kMaxBinaryBody = 64u << 20;
-
-void put16(std::string& out, uint16_t v) {
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v & 0xff));
-}
-void put32(std::string& out, uint32_t v) {
-  put16(out, static_cast<uint16_t>(v >> 16));
-  put16(out, static_cast<uint16_t>(v & 0xffff));
-}
-void put64(std::string& out, uint64_t v) {
-  put32(out, static_cast<uint32_t>(v >> 32));
-  put32(out, static_cast<uint32_t>(v & 0xffffffffu));
-}
-uint8_t get8(std::string_view in, std::size_t at) { return static_cast<uint8_t>(in[at]); }
-uint16_t get16(std::string_view in, std::size_t at) {
-  return static_cast<uint16_t>(get8(in, at) << 8 | get8(in, at + 1));
-}
-uint32_t get32(std::string_view in, std::size_t at) {
-  return static_cast<uint32_t>(get16(in, at)) << 16 | get16(in, at + 2);
-}
-uint64_t get64(std::string_view in, std::size_t at) {
-  return static_cast<uint64_t>(get32(in, at)) << 32 | get32(in, at + 4);
-}
 
 std::string encode_header(const BinaryPacket& p, uint16_t keylen, uint8_t extlen, uint32_t bodylen) {
   std::string out;
@@ -181,10 +160,16 @@ TestClient::TestClient(int port, std::chrono::milliseconds timeout) : port_(port
   connect_now(Deadline(timeout_));
 }
 
+TestClient::TestClient(std::string host, int port, std::chrono::milliseconds timeout)
+    : host_(std::move(host)), port_(port), timeout_(timeout) {
+  connect_now(Deadline(timeout_));
+}
+
 TestClient::~TestClient() { close(); }
 
 TestClient::TestClient(TestClient&& other) noexcept
-    : port_(other.port_),
+    : host_(other.host_),
+      port_(other.port_),
       fd_(std::exchange(other.fd_, -1)),
       timeout_(other.timeout_),
       buf_(std::move(other.buf_)) {}
@@ -192,6 +177,7 @@ TestClient::TestClient(TestClient&& other) noexcept
 TestClient& TestClient::operator=(TestClient&& other) noexcept {
   if (this != &other) {
     close();
+    host_ = other.host_;
     port_ = other.port_;
     fd_ = std::exchange(other.fd_, -1);
     timeout_ = other.timeout_;
@@ -200,7 +186,7 @@ TestClient& TestClient::operator=(TestClient&& other) noexcept {
   return *this;
 }
 
-std::string TestClient::where() const { return "TestClient 127.0.0.1:" + std::to_string(port_); }
+std::string TestClient::where() const { return "TestClient " + host_ + ":" + std::to_string(port_); }
 
 void TestClient::close() {
   if (fd_ >= 0) ::close(fd_);
@@ -219,7 +205,10 @@ void TestClient::connect_now(Deadline deadline) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port_));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (inet_pton(AF_INET, host_.c_str(), &addr.sin_addr) != 1) {
+    ::close(fd);
+    throw std::runtime_error(where() + ": not an IPv4 address");
+  }
   int err = 0;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     err = errno;

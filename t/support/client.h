@@ -117,6 +117,8 @@ class TestClient {
   // Connects to 127.0.0.1:port within `timeout`, which also becomes the
   // per-call timeout. Throws std::runtime_error if the connection fails.
   explicit TestClient(int port, std::chrono::milliseconds timeout = std::chrono::seconds(2));
+  // To another loopback address ("127.0.0.2"), e.g. a Memcached on it.
+  TestClient(std::string host, int port, std::chrono::milliseconds timeout = std::chrono::seconds(2));
   ~TestClient();
   TestClient(TestClient&& other) noexcept;
   TestClient& operator=(TestClient&& other) noexcept;
@@ -176,6 +178,7 @@ class TestClient {
   std::string read_exact(std::size_t n, Deadline deadline);
   std::string where() const;
 
+  std::string host_ = "127.0.0.1";
   int port_;
   int fd_ = -1;
   std::chrono::milliseconds timeout_;

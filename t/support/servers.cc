@@ -52,6 +52,11 @@ Memcached::Memcached(std::vector<std::string> extra_args, Deadline startup) : ex
   start(-1, startup);
 }
 
+Memcached::Memcached(std::string host, int port, std::vector<std::string> extra_args, Deadline startup)
+    : host_(std::move(host)), extra_args_(std::move(extra_args)) {
+  start(port, startup);
+}
+
 Memcached::Memcached(std::vector<std::string> extra_args, std::vector<std::pair<std::string, std::string>> env,
                      Deadline startup)
     : extra_args_(std::move(extra_args)), env_(std::move(env)) {
@@ -68,7 +73,7 @@ Memcached::~Memcached() {
   }
 }
 
-std::string Memcached::address() const { return "127.0.0.1:" + std::to_string(port_); }
+std::string Memcached::address() const { return host_ + ":" + std::to_string(port_); }
 
 pid_t Memcached::pid() const { return process_ ? process_->pid() : -1; }
 
@@ -91,7 +96,7 @@ void Memcached::start(int port, Deadline deadline) {
     const std::string port_file = dir_.file("port." + std::to_string(++starts_));
     std::vector<std::string> argv = {memcached_binary()};
     if (::geteuid() == 0) argv.insert(argv.end(), {"-u", "root"});
-    argv.insert(argv.end(), {"-l", "127.0.0.1", "-p", std::to_string(port), "-U", "0", "-t", "1"});
+    argv.insert(argv.end(), {"-l", host_, "-p", std::to_string(port), "-U", "0", "-t", "1"});
     argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
 
     Process::Options options;

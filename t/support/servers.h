@@ -30,7 +30,7 @@
 
 namespace moxi::test {
 
-// memcached -l 127.0.0.1 -p <port> -U 0 -t 1 [extra args], where <port> is
+// memcached -l 127.0.0.1 (or the host given) -p <port> -U 0 -t 1 [extra args], where <port> is
 // -1 (memcached 1.6's "any free port"; -p 0 would disable TCP) on first start
 // and the previous port on restart(). Runs in its temp dir with stdout and
 // stderr appended to log(). The binary is $MOXI_TEST_MEMCACHED if set, else
@@ -40,6 +40,11 @@ class Memcached {
   // Starts and waits for the port file; throws std::runtime_error with the
   // log if memcached does not come up before the deadline.
   explicit Memcached(std::vector<std::string> extra_args = {}, Deadline startup = std::chrono::seconds(5));
+  // On another loopback address (`host`, e.g. "127.0.0.2") and a given
+  // `port` (-1: any free one), e.g. a second server at another address
+  // behind the same port, for a name that moves.
+  Memcached(std::string host, int port, std::vector<std::string> extra_args = {},
+            Deadline startup = std::chrono::seconds(5));
   // The same with more environment (e.g. SASL_CONF_PATH for memcached -S).
   Memcached(std::vector<std::string> extra_args, std::vector<std::pair<std::string, std::string>> env,
             Deadline startup = std::chrono::seconds(5));
@@ -49,7 +54,8 @@ class Memcached {
   Memcached& operator=(const Memcached&) = delete;
 
   int port() const { return port_; }
-  std::string address() const;  // "127.0.0.1:PORT"
+  const std::string& host() const { return host_; }
+  std::string address() const;  // "127.0.0.1:PORT" (its host)
   pid_t pid() const;            // of the current process; -1 once stopped
   bool running();
 
@@ -79,6 +85,7 @@ class Memcached {
   void start(int port, Deadline deadline);
 
   TempDir dir_{"moxi-memcached"};
+  std::string host_ = "127.0.0.1";
   std::vector<std::string> extra_args_;
   std::vector<std::pair<std::string, std::string>> env_;
   std::optional<Process> process_;

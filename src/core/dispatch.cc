@@ -8,6 +8,7 @@
 #include "src/protocol/stats_merge.h"
 #include "src/upstream/request_timer.h"
 #include "src/upstream/server_group.h"
+#include "src/util/log.h"
 #include "src/util/timer.h"
 
 namespace moxi {
@@ -157,7 +158,7 @@ void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& stat
       req.vbuckets.push_back(static_cast<uint16_t>(vb));
       server = state.view->master(vb);
     } else {
-      server = bucket.config->server_for_key(key);
+      server = ketama_server(bucket, state, key);
     }
     if (server < 0 || static_cast<size_t>(server) >= groups.size()) {
       req.results[0].server_error(Status::InternalError, "proxy no server for key");
@@ -187,7 +188,7 @@ void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& stat
       req.vbuckets.push_back(static_cast<uint16_t>(vb));
       server = state.view->master(vb);
     } else {
-      server = bucket.config->server_for_key(key);
+      server = ketama_server(bucket, state, key);
     }
     if (server < 0 || static_cast<size_t>(server) >= groups.size()) {
       req.results[k].server_error(Status::InternalError, "proxy no server for key");
@@ -221,6 +222,39 @@ void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& stat
     }
   }
   if (scratch_ops_.capacity() < ops.capacity()) scratch_ops_.swap(ops);  // keep the capacity
+}
+
+int Worker::ketama_server(const Bucket& bucket, BucketState& state, std::string_view key) {
+  if (!settings_.eject_down_servers) return bucket.config->server_for_key(key);
+  if (state.eject_epoch != eject_epoch_) refresh_live_ring(bucket, state);
+  if (!state.live_ring) return bucket.config->server_for_key(key);
+  const int member = state.live_ring->server_for_key(key);
+  return member >= 0 && static_cast<size_t>(member) < state.live_servers.size()
+             ? state.live_servers[static_cast<size_t>(member)]
+             : -1;
+}
+
+void Worker::refresh_live_ring(const Bucket& bucket, BucketState& state) {
+  state.eject_epoch = eject_epoch_;
+  state.live_ring.reset();
+  state.live_servers.clear();
+  std::vector<vbucket::KetamaRing::Member> members;
+  const auto& servers = bucket.config->servers();
+  for (size_t i = 0; i < state.groups.size() && i < servers.size(); ++i) {
+    if (state.groups[i]->ejected()) continue;
+    members.push_back({servers[i].host, servers[i].port, servers[i].weight});
+    state.live_servers.push_back(static_cast<int>(i));
+  }
+  // None ejected: the config's own ring. All ejected: the same (their
+  // requests fail at once, naming the server).
+  if (members.size() == state.groups.size() || members.empty()) return;
+  // Exactly what libmemcached computes for the remaining servers.
+  auto ring = vbucket::KetamaRing::build(members);
+  if (ring) {
+    state.live_ring = std::move(ring).value();
+  } else {
+    log::error("bucket " + bucket.name + ": ring without the ejected servers: " + ring.error());
+  }
 }
 
 void Worker::dispatch_broadcast(Exchange* ex, BucketState& state) {

@@ -309,6 +309,9 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
      &B::connect_retry_interval},
     {{"probe_interval", "", VK::Millis, I, "1000", "a down backend is probed (NOOP or version) this often"},
      &B::probe_interval},
+    {{"down_policy", "", VK::String, I, "fail",
+      "memcached (ketama) pools: fail = a down server's keys fail at once; eject = the other servers take them meanwhile"},
+     &B::down_policy},
     {{"dns_ttl", "", VK::Millis, I, "60000",
       "a backend name's address is resolved again for a new connection after this long (and after any failure); 0 = always"},
      &B::dns_ttl},
@@ -816,6 +819,8 @@ class Parser {
     if (!failed() && opts_.behaviors.ready_when != "map" && opts_.behaviors.ready_when != "reachable" &&
         opts_.behaviors.ready_when != "all")
       fail("-Z ready_when: " + quote(opts_.behaviors.ready_when) + " is not map, reachable or all");
+    if (!failed() && opts_.behaviors.down_policy != "fail" && opts_.behaviors.down_policy != "eject")
+      fail("-Z down_policy: " + quote(opts_.behaviors.down_policy) + " is not fail or eject");
     if (!failed() && !opts_.behaviors.dns_servers.empty()) {
       std::vector<std::string> servers;
       if (auto err = parse_dns_servers(opts_.behaviors.dns_servers, servers)) fail("-Z dns_servers: " + *err);

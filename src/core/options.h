@@ -61,6 +61,7 @@ struct Behaviors {
   uint32_t connect_max_errors = 5;                               // consecutive errors before a server is avoided; 0 = never
   std::chrono::milliseconds connect_retry_interval{30000};       // how long it is avoided
   std::chrono::milliseconds probe_interval{1000};                // a down backend is probed this often
+  std::string down_policy = "fail";                             // ketama pools: fail or eject (a down server's keys)
   std::chrono::milliseconds dns_ttl{60000};                      // a backend name's cached address, at most this old
   std::string dns_servers;                                       // "IP[:PORT]|...": nameservers; "" = the system's
   bool time_stats = false;                                       // keep the timing histograms

@@ -29,6 +29,7 @@
 #include "src/stats/metrics.h"
 #include "src/stats/render.h"
 #include "src/upstream/resolver.h"
+#include "vbucket/ketama.h"
 #include "vbucket/vbucket_view.h"
 
 namespace moxi {
@@ -128,6 +129,9 @@ class Worker final : public MetricsOwner {
   // on_peer_recovery), so one worker's finding spares the others a timeout
   // each.
   void share_server_health(const std::string& address, bool down);
+  // A server group was ejected from its ring or came back (down_policy=eject):
+  // the ketama buckets rebuild their live rings before their next request.
+  void on_ejection_changed() { ++eject_epoch_; }
   // A closed client connection is destroyed after the current loop turn.
   void retire(ClientConnection* conn);
   // Graceful shutdown (posted by the main thread): takes the connections
@@ -182,6 +186,11 @@ class Worker final : public MetricsOwner {
     uint32_t active = 0;
     std::deque<std::pair<Exchange*, uint64_t>> waiting;
     bool admitting = false;  // finish() is admitting waiters further up the stack
+    // down_policy=eject, ketama: the ring of the servers not ejected (member
+    // i is server live_servers[i]); null when none is ejected, or all are.
+    std::unique_ptr<const vbucket::KetamaRing> live_ring;
+    std::vector<int> live_servers;
+    uint64_t eject_epoch = 0;  // the worker's eject_epoch_ live_ring was built for
   };
   BucketState& state_for(const std::shared_ptr<const Bucket>& bucket);
   // The state of `bucket`, or null. Every request looks its bucket up two or
@@ -204,6 +213,10 @@ class Worker final : public MetricsOwner {
   // Sends an admitted exchange to its servers.
   void route(Exchange* exchange, const Bucket& bucket, BucketState& state);
   void dispatch_keys(Exchange* exchange, const Bucket& bucket, BucketState& state);
+  // The server index of `key` in a ketama bucket: the config's ring, or the
+  // live ring while servers are ejected.
+  int ketama_server(const Bucket& bucket, BucketState& state, std::string_view key);
+  void refresh_live_ring(const Bucket& bucket, BucketState& state);
   void dispatch_broadcast(Exchange* exchange, BucketState& state);
   void answer_locally(Exchange* exchange);
   // "stats proxy [sub]" (src/core/stats_proxy.cc): sums over peers_ through
@@ -252,6 +265,7 @@ class Worker final : public MetricsOwner {
     return {server.address, protocol, auth.user, auth.password, auth.select_bucket};
   }
   std::map<GroupKey, std::unique_ptr<ServerGroup>> groups_;
+  uint64_t eject_epoch_ = 1;  // bumped by on_ejection_changed
   std::set<std::string> down_at_peers_;  // servers another worker reported down, until it reports them back
   std::unordered_map<const Bucket*, BucketState> buckets_;  // node-based: a state's address is stable
   const Bucket* last_bucket_ = nullptr;  // find_state's memo; cleared when that state is erased

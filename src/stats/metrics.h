@@ -68,6 +68,8 @@ enum class MetricScope : uint8_t { Worker, Process };
     "times a worker took a backend server down (connect_max_errors failures in a row, or a timeout)")                  \
   X(backend_probes_total, Counter, Worker, "requests", "", "probes sent to down backend servers")                      \
   X(backend_recoveries_total, Counter, Worker, "events", "", "times a down backend server answered a probe or a request") \
+  X(backend_ejections_total, Counter, Worker, "events", "",                                                          \
+    "times a worker took a down server out of its ketama ring (down_policy=eject); it returns once healthy")           \
   X(not_my_vbucket_total, Counter, Worker, "keys", "", "keys re-routed after NOT_MY_VBUCKET")                         \
   X(wait_queue_timeouts_total, Counter, Worker, "requests", "",                                                       \
     "requests failed after waiting wait_queue_timeout for a downstream_max slot")                                     \

@@ -48,17 +48,35 @@ ServerGroup::~ServerGroup() {
 
 void ServerGroup::on_reply_while_unhealthy() {
   const Health before = health_.state();
-  if (!health_.on_reply(worker_.now_ms())) return;
-  if (!health_.refuses()) last_failure_auth_ = false;
-  if (before == Health::Probing || before == Health::Down) {
-    worker_.metrics().inc(Metric::backend_recoveries_total);
-    worker_.share_server_health(server_.address, /*down=*/false);
-    log::info("backend " + server_.address + ": answers again; " + std::string(health_name(health_.state())) +
-              " until it has answered " + std::to_string(std::max<uint32_t>(worker_.settings().connect_max_errors, 1)) +
-              " times");
-  } else if (health_.state() == Health::Healthy && log::enabled(log::Level::Debug)) {
-    log::debug("backend " + server_.address + ": healthy");
+  if (health_.on_reply(worker_.now_ms())) {
+    if (!health_.refuses()) last_failure_auth_ = false;
+    if (before == Health::Probing || before == Health::Down) {
+      worker_.metrics().inc(Metric::backend_recoveries_total);
+      worker_.share_server_health(server_.address, /*down=*/false);
+      log::info("backend " + server_.address + ": answers again; " + std::string(health_name(health_.state())) +
+                " until it has answered " +
+                std::to_string(std::max<uint32_t>(worker_.settings().connect_max_errors, 1)) + " times");
+    } else if (health_.state() == Health::Healthy && log::enabled(log::Level::Debug)) {
+      log::debug("backend " + server_.address + ": healthy");
+    }
+    note_ejection();
   }
+  // Ejected on probation: no client request reaches it, so probes count its
+  // answers, one per probe interval, until it is healthy.
+  if (ejected_ && health_.on_probation()) arm_probe_in(worker_.settings().probe_interval_ms);
+}
+
+void ServerGroup::note_ejection() {
+  const bool ejected = worker_.settings().eject_down_servers && (health_.refuses() || health_.on_probation());
+  if (ejected == ejected_) return;
+  ejected_ = ejected;
+  if (ejected_) {
+    worker_.metrics().inc(Metric::backend_ejections_total);
+    log::warning("backend " + server_.address + ": ejected; its keys go to the other servers until it is healthy");
+  } else {
+    log::info("backend " + server_.address + ": healthy again, back in its ring");
+  }
+  worker_.on_ejection_changed();
 }
 
 void ServerGroup::on_failure(std::string_view why, ServerHealth::Failure kind) {
@@ -73,12 +91,14 @@ void ServerGroup::on_failure(std::string_view why, ServerHealth::Failure kind) {
                  std::to_string(health_.probe_delay_ms()) + " ms");
     worker_.share_server_health(server_.address, /*down=*/true);
   }
+  note_ejection();
   arm_probe();
 }
 
 void ServerGroup::on_peer_down() {
   if (retiring_ || !health_.on_peer_down(worker_.now_ms())) return;
   last_failure_auth_ = false;
+  note_ejection();
   arm_probe();
 }
 
@@ -88,17 +108,22 @@ void ServerGroup::on_peer_recovery() {
 }
 
 void ServerGroup::arm_probe() {
-  if (!probe_timer_) probe_timer_ = evtimer_new(worker_.base(), &ServerGroup::probe_cb, this);
   const uint64_t now = worker_.now_ms();
-  const uint64_t delay = health_.probe_at_ms() > now ? health_.probe_at_ms() - now : 0;
-  arm_timer_ms(probe_timer_, delay);
+  arm_probe_in(health_.probe_at_ms() > now ? health_.probe_at_ms() - now : 0);
+}
+
+void ServerGroup::arm_probe_in(uint64_t delay_ms) {
+  if (!probe_timer_) probe_timer_ = evtimer_new(worker_.base(), &ServerGroup::probe_cb, this);
+  arm_timer_ms(probe_timer_, delay_ms);
 }
 
 void ServerGroup::probe_cb(evutil_socket_t, short, void* arg) { static_cast<ServerGroup*>(arg)->send_probe(); }
 
 void ServerGroup::send_probe() {
-  if (retiring_ || !health_.start_probe(worker_.now_ms())) {
-    if (!retiring_ && health_.state() == Health::Down) arm_probe();  // woke early
+  if (retiring_) return;
+  const bool probation_probe = ejected_ && health_.state() == Health::Suspect;  // see on_reply_while_unhealthy
+  if (!probation_probe && !health_.start_probe(worker_.now_ms())) {
+    if (health_.state() == Health::Down) arm_probe();  // woke early
     return;
   }
   worker_.metrics().inc(Metric::backend_probes_total);

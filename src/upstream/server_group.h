@@ -57,6 +57,9 @@ class ServerGroup {
   void on_peer_down();
   void on_peer_recovery();
   bool down() const { return health_.refuses(); }
+  // down_policy=eject: out of its ketama ring, from going down until it is
+  // healthy again (it must answer connect_max_errors probes in a row).
+  bool ejected() const { return ejected_; }
   const ServerHealth& health() const { return health_; }
   // "proxy downstream auth failure HOST:PORT": a refused login, and the
   // requests failed fast while the server is down after it.
@@ -75,7 +78,10 @@ class ServerGroup {
   // they were sent; clients spread over downstream_conn_max connections.
   ServerConnection* connection_for(uint64_t client_id);
   void on_reply_while_unhealthy();
+  // Keeps ejected_ in step with the health; tells the worker when it changed.
+  void note_ejection();
   void arm_probe();
+  void arm_probe_in(uint64_t delay_ms);
   void send_probe();
   static void probe_cb(evutil_socket_t, short, void* arg);
 
@@ -89,6 +95,7 @@ class ServerGroup {
   event* probe_timer_ = nullptr;
   bool last_failure_auth_ = false;  // the last failure was a refused login
   bool retiring_ = false;
+  bool ejected_ = false;
   Histogram* latency_;  // -Z time_stats: this server's entry in the worker's Metrics; else null
 };
 

@@ -17,6 +17,7 @@ class OptionsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(defaults);
   CPPUNIT_TEST(workers);
   CPPUNIT_TEST(max_connections);
+  CPPUNIT_TEST(down_policy);
   CPPUNIT_TEST(item_size);
   CPPUNIT_TEST(listen_port);
   CPPUNIT_TEST(listen_port_and_static_sections);
@@ -96,6 +97,13 @@ class OptionsTest : public CppUnit::TestFixture {
       CPPUNIT_ASSERT_EQUAL(std::string("moxi: -I: \"") + bad + "\" is not a size from 1k to 1024m (bytes, or a number with k or m)",
                            err({"-I", bad, "-z", kCfg}));
     }
+  }
+
+  void down_policy() {
+    CPPUNIT_ASSERT_EQUAL(std::string("fail"), ok({"-z", kCfg}).behaviors.down_policy);
+    CPPUNIT_ASSERT_EQUAL(std::string("eject"), ok({"-Z", "down_policy=eject", "-z", kCfg}).behaviors.down_policy);
+    CPPUNIT_ASSERT_EQUAL(std::string("moxi: -Z down_policy: \"rehash\" is not fail or eject"),
+                         err({"-Z", "down_policy=rehash", "-z", kCfg}));
   }
 
   void max_connections() {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "t/proxy/cluster.h"
+#include "t/support/oracle.h"
 
 namespace moxi::test {
 namespace {
@@ -53,6 +54,7 @@ class FaultsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testRefusedBackendFailsFast);
   CPPUNIT_TEST(testStoppedBackendIsTakenDownThenProbedBack);
   CPPUNIT_TEST(testOneTimeoutTakesTheServerDownOnEveryWorker);
+  CPPUNIT_TEST(testEjectModeMovesADownServersKeysAndBringsThemBack);
   CPPUNIT_TEST(testTruncatedClientInputHarmsNobody);
   CPPUNIT_TEST(testMultigetWithDeadServerGivesMisses);
   CPPUNIT_TEST_SUITE_END();
@@ -249,6 +251,50 @@ class FaultsTest : public CppUnit::TestFixture {
       CPPUNIT_ASSERT_EQUAL(std::string("x"), c.read_line());
       CPPUNIT_ASSERT_EQUAL(std::string("END"), c.read_line());
     }
+  }
+
+  // -Z down_policy=eject: once the server is down its keys are stored where
+  // libmemcached puts them without it (checked on those servers directly),
+  // and once it is healthy again (connect_max_errors probes answered) its
+  // keys go back to it.
+  void testEjectModeMovesADownServersKeysAndBringsThemBack() {
+    ClusterOptions o;
+    o.backends = 3;
+    o.behaviors = {"down_policy=eject", "connect_max_errors=2", "probe_interval=100"};
+    o.extra_args = {"-t", "1"};
+    Cluster cluster(o);
+    const std::string gone = cluster.backend(0).address();
+    oracle::Ketama without_gone({cluster.backend(1).address(), cluster.backend(2).address()});
+    std::vector<std::string> keys;
+    for (int i = 0; keys.size() < 20; ++i)
+      if (cluster.owner("ej" + std::to_string(i)) == 0) keys.push_back("ej" + std::to_string(i));
+    cluster.backend(0).stop();
+    TestClient c = cluster.client();
+    // Two refused connects take it down, and so out of the ring.
+    std::string reply;
+    for (Deadline d(std::chrono::seconds(10)); (reply = c.set(keys[0], "moved")) != "STORED";) {
+      CPPUNIT_ASSERT_EQUAL("SERVER_ERROR proxy write to downstream " + gone, reply);
+      CPPUNIT_ASSERT(!d.expired());
+    }
+    for (const auto& k : keys) {
+      CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set(k, "moved-" + k));
+      TestClient direct(cluster.backend(1 + without_gone.owner(k)).port());
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(k, std::string("moved-") + k, direct.get(k).value_or("<miss>"));
+      CPPUNIT_ASSERT_EQUAL(std::string("moved-") + k, c.get(k).value_or("<miss>"));
+    }
+    Stats stats = stats_proxy(c);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_ejections_total"));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_down_total"));
+    // Back: probed, then healthy after two answered probes.
+    cluster.backend(0).restart();
+    for (Deadline d(std::chrono::seconds(10)); stats_proxy(c).at("backend_health:" + gone) != "healthy";)
+      CPPUNIT_ASSERT(!d.expired());
+    TestClient direct(cluster.backend(0).port());
+    for (const auto& k : keys) {
+      CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set(k, "home-" + k));
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(k, std::string("home-") + k, direct.get(k).value_or("<miss>"));
+    }
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats_proxy(c), "backend_ejections_total"));
   }
 
   void testTruncatedClientInputHarmsNobody() {

@@ -20,6 +20,7 @@ Worker::BucketState& Worker::state_for(const std::shared_ptr<const Bucket>& buck
   if (BucketState* known = find_state(bucket.get())) return *known;
   BucketState state;
   state.bucket = bucket;
+  state.stats = &metrics_.bucket(bucket->name);
   if (bucket->vbucket_routing()) state.view = std::make_unique<vbucket::VBucketView>(bucket->config);
   state.groups.reserve(bucket->servers.size());
   for (const auto& server : bucket->servers)
@@ -349,11 +350,13 @@ void Worker::finish(Exchange* ex) {
     ex->broadcast_servers = 0;
   }
   if (ex->started_us != 0) metrics_.command(ex->request.op).record(monotonic_us() - ex->started_us);
+  BucketMetrics* bucket_stats = nullptr;
   if (ex->admitted_to) {
     // Its slot frees: admit the oldest waiter of that bucket.
     const auto* bucket = static_cast<const Bucket*>(ex->admitted_to);
     ex->admitted_to = nullptr;
     BucketState& state = *find_state(bucket);  // held by this exchange: it exists
+    bucket_stats = state.stats;  // outlives the state (drop_if_retired below)
     --state.active;
     // A waiter admitted here may fail at once and come back through finish():
     // the outer call keeps admitting, so the stack stays flat.
@@ -372,11 +375,27 @@ void Worker::finish(Exchange* ex) {
     exchanges_.put(ex);
     return;
   }
+  bool failed = false;
   for (const auto& r : ex->request.results)
     if (r.error_class == protocol::ErrorClass::ServerError) {
-      metrics_.inc(Metric::request_errors_total);
+      failed = true;
       break;
     }
+  if (failed) metrics_.inc(Metric::request_errors_total);
+  if (bucket_stats) {
+    ++bucket_stats->requests;
+    if (failed) ++bucket_stats->errors;
+    const Op op = ex->request.op;
+    if (op == Op::Get || op == Op::Gat) {
+      for (const auto& r : ex->request.results) {
+        if (r.hit) {
+          ++bucket_stats->hits;
+        } else if (r.status == Status::KeyNotFound) {
+          ++bucket_stats->misses;
+        }
+      }
+    }
+  }
   if (ex->client) {
     ex->client->on_exchange_complete(ex);
   } else {

@@ -147,6 +147,7 @@ bool StreamConnection::flush() {
   while (left > 0) {
     const ssize_t n = send_some();
     if (n > 0) {
+      if (sent_counter_) *sent_counter_ += static_cast<uint64_t>(n);
       evbuffer_drain(out_.get(), static_cast<size_t>(n));
       left -= std::min(left, static_cast<size_t>(n));
       continue;

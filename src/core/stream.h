@@ -83,6 +83,9 @@ class StreamConnection {
   Worker& worker_;
   EvBuf in_;
   EvBuf out_;
+  // Where bytes sent are added, if anywhere (a backend connection's
+  // server counter, owned by the worker's Metrics, which outlives it).
+  uint64_t* sent_counter_ = nullptr;
 
  private:
   void worker_buffers_add(int64_t bytes, int64_t reserved);

@@ -191,6 +191,7 @@ class Worker final : public MetricsOwner {
     std::unique_ptr<const vbucket::KetamaRing> live_ring;
     std::vector<int> live_servers;
     uint64_t eject_epoch = 0;  // the worker's eject_epoch_ live_ring was built for
+    BucketMetrics* stats = nullptr;  // its entry in metrics_, by name
   };
   BucketState& state_for(const std::shared_ptr<const Bucket>& bucket);
   // The state of `bucket`, or null. Every request looks its bucket up two or

@@ -41,7 +41,11 @@ void Metrics::reset() {
   for (const MetricInfo& m : kTable)
     if (m.type == MetricType::Counter) values_[static_cast<size_t>(&m - kTable)] = 0;
   commands_.fill(Histogram{});
-  for (auto& [address, server] : servers_) server.latency = Histogram{};
+  for (auto& [address, server] : servers_) {
+    server.latency = Histogram{};
+    server.downs = server.requests = server.errors = server.bytes_sent = server.bytes_received = 0;
+  }
+  for (auto& [name, bucket] : buckets_) bucket = BucketMetrics{};
 }
 
 Metrics& Metrics::operator+=(const Metrics& o) {
@@ -53,11 +57,22 @@ Metrics& Metrics::operator+=(const Metrics& o) {
     mine.timed = mine.timed || server.timed;
     mine.in_backoff += server.in_backoff;
     mine.downs += server.downs;
+    mine.requests += server.requests;
+    mine.errors += server.errors;
+    mine.bytes_sent += server.bytes_sent;
+    mine.bytes_received += server.bytes_received;
     // The worst state wins; of equal states, the one held longest.
     if (server.health > mine.health || (server.health == mine.health && server.health_seconds > mine.health_seconds)) {
       mine.health = server.health;
       mine.health_seconds = server.health_seconds;
     }
+  }
+  for (const auto& [name, bucket] : o.buckets_) {
+    BucketMetrics& mine = buckets_[name];
+    mine.requests += bucket.requests;
+    mine.errors += bucket.errors;
+    mine.hits += bucket.hits;
+    mine.misses += bucket.misses;
   }
   return *this;
 }

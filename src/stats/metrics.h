@@ -99,6 +99,18 @@ enum class MetricScope : uint8_t { Worker, Process };
     "how long this backend server has been in that state (on the worker that has it worst)")                          \
   X(backend_server_downs_total, Counter, Worker, "events", "server",                                                  \
     "times a worker took this backend server down")                                                                   \
+  X(backend_requests_total, Counter, Worker, "requests", "server",                                                   \
+    "requests for this backend server (a multiget's keys for it count once), failed fast ones included")             \
+  X(backend_errors_total, Counter, Worker, "requests", "server",                                                     \
+    "of those, the ones answered with a proxy SERVER_ERROR (down, refused, closed, timed out, garbage)")             \
+  X(backend_bytes_sent_total, Counter, Worker, "bytes", "server", "bytes written to this backend server")             \
+  X(backend_bytes_received_total, Counter, Worker, "bytes", "server", "bytes read from this backend server")          \
+  X(bucket_requests_total, Counter, Worker, "requests", "bucket",                                                    \
+    "client requests routed to this bucket (a multiget counts once)")                                                 \
+  X(bucket_errors_total, Counter, Worker, "requests", "bucket",                                                      \
+    "of those, the ones answered with a proxy SERVER_ERROR")                                                          \
+  X(bucket_get_hits_total, Counter, Worker, "keys", "bucket", "keys of get and gat requests found")                   \
+  X(bucket_get_misses_total, Counter, Worker, "keys", "bucket", "keys of get and gat requests not found")            \
   X(request_duration_seconds, Histogram, Worker, "seconds", "command",                                                \
     "client request latency, decode to reply, by command")                                                            \
   X(backend_request_duration_seconds, Histogram, Worker, "seconds", "server",                                         \
@@ -181,6 +193,18 @@ struct ServerMetrics {
   uint64_t health = 0;          // backend_health (0 healthy .. 3 down), the worst; filled when a copy is taken
   uint64_t health_seconds = 0;  // backend_health_seconds, of that worst state
   uint64_t downs = 0;           // backend_server_downs_total, summed
+  uint64_t requests = 0;        // backend_requests_total
+  uint64_t errors = 0;          // backend_errors_total
+  uint64_t bytes_sent = 0;      // backend_bytes_sent_total
+  uint64_t bytes_received = 0;  // backend_bytes_received_total
+};
+
+// What a worker counts for one bucket, by name.
+struct BucketMetrics {
+  uint64_t requests = 0;  // bucket_requests_total
+  uint64_t errors = 0;    // bucket_errors_total
+  uint64_t hits = 0;      // bucket_get_hits_total
+  uint64_t misses = 0;    // bucket_get_misses_total
 };
 
 // One worker's metrics (and, summed, everybody's).
@@ -197,6 +221,9 @@ class Metrics {
   // the Metrics' lifetime (entries are never erased; reset() zeroes them).
   ServerMetrics& server(const std::string& address) { return servers_[address]; }
   const std::map<std::string, ServerMetrics>& servers() const { return servers_; }
+  // The bucket's entry, created on first use; stable like server()'s.
+  BucketMetrics& bucket(const std::string& name) { return buckets_[name]; }
+  const std::map<std::string, BucketMetrics>& buckets() const { return buckets_; }
 
   // Zeroes counters and histograms; gauges (current connections) stay.
   void reset();
@@ -207,6 +234,7 @@ class Metrics {
   std::array<uint64_t, kMetricCount> values_{};
   std::array<Histogram, kOpCount> commands_{};
   std::map<std::string, ServerMetrics> servers_;
+  std::map<std::string, BucketMetrics> buckets_;
 };
 
 }  // namespace moxi

@@ -113,9 +113,28 @@ std::string server_value(Metric metric, const ServerMetrics& server, bool words)
     }
     case Metric::backend_health_seconds: return std::to_string(server.health_seconds);
     case Metric::backend_server_downs_total: return std::to_string(server.downs);
+    case Metric::backend_requests_total: return std::to_string(server.requests);
+    case Metric::backend_errors_total: return std::to_string(server.errors);
+    case Metric::backend_bytes_sent_total: return std::to_string(server.bytes_sent);
+    case Metric::backend_bytes_received_total: return std::to_string(server.bytes_received);
     default: return "0";
   }
 }
+
+uint64_t bucket_value(Metric metric, const BucketMetrics& bucket) {
+  switch (metric) {
+    case Metric::bucket_requests_total: return bucket.requests;
+    case Metric::bucket_errors_total: return bucket.errors;
+    case Metric::bucket_get_hits_total: return bucket.hits;
+    case Metric::bucket_get_misses_total: return bucket.misses;
+    default: return 0;
+  }
+}
+
+// Gauges and counters labelled by server or bucket (histograms have their
+// own renderings).
+bool per_server(const MetricInfo& info) { return info.type != MetricType::Histogram && info.label == "server"; }
+bool per_bucket(const MetricInfo& info) { return info.type != MetricType::Histogram && info.label == "bucket"; }
 
 }  // namespace
 
@@ -125,10 +144,14 @@ StatLines stats_proxy_lines(const Metrics& m, const Snapshot& snapshot) {
   for (const MetricInfo& info : metric_table()) {
     const auto metric = static_cast<Metric>(&info - metric_table().data());
     if (info.type == MetricType::Histogram) continue;  // stats proxy timings
-    if (metric == Metric::backend_in_backoff || metric == Metric::backend_health ||
-        metric == Metric::backend_health_seconds || metric == Metric::backend_server_downs_total) {
+    if (per_server(info)) {
       for (const auto& [address, server] : m.servers())
         out.emplace_back(std::string(info.name) + ":" + address, server_value(metric, server, true));
+      continue;
+    }
+    if (per_bucket(info)) {
+      for (const auto& [name, bucket] : m.buckets())
+        out.emplace_back(std::string(info.name) + ":" + name, std::to_string(bucket_value(metric, bucket)));
       continue;
     }
     if (metric == Metric::build_info) {
@@ -188,11 +211,14 @@ std::string prometheus_text(const Metrics& m) {
     } else if (metric == Metric::build_info) {
       out += name + "{version=\"" + label_value(PACKAGE_VERSION) + "\",revision=\"" +
              label_value(MOXI_BUILD_REVISION) + "\"} 1\n";
-    } else if (metric == Metric::backend_in_backoff || metric == Metric::backend_health ||
-               metric == Metric::backend_health_seconds || metric == Metric::backend_server_downs_total) {
+    } else if (per_server(info)) {
       for (const auto& [address, server] : m.servers())
         out += name + "{" + std::string(info.label) + "=\"" + label_value(address) + "\"} " +
                server_value(metric, server, false) + "\n";
+    } else if (per_bucket(info)) {
+      for (const auto& [bucket_name, bucket] : m.buckets())
+        out += name + "{" + std::string(info.label) + "=\"" + label_value(bucket_name) + "\"} " +
+               std::to_string(bucket_value(metric, bucket)) + "\n";
     } else {
       out += name + " " + std::to_string(m.get(metric)) + "\n";
     }

@@ -27,6 +27,7 @@ ServerConnection::ServerConnection(Worker& worker, ServerGroup& group)
       codec_(group.protocol() == protocol::Protocol::Binary ? protocol::make_binary_backend_codec(value_limit())
                                                             : protocol::make_ascii_backend_codec(value_limit())) {
   timer_ev_ = evtimer_new(worker.base(), &ServerConnection::timer_cb, this);
+  sent_counter_ = &group.stats().bytes_sent;
 }
 
 uint32_t ServerConnection::value_limit() const { return item_size_for(worker_.settings(), true); }
@@ -352,6 +353,7 @@ void ServerConnection::on_readable() {
     return;
   }
   bytes_received_ += static_cast<uint64_t>(n);
+  group_.stats().bytes_received += static_cast<uint64_t>(n);
   if (state_ == State::Authenticating) {
     if (!read_auth_replies()) return;
     if (state_ != State::Connected) return;
@@ -447,7 +449,7 @@ void ServerConnection::connection_lost(const char* why) {
       group_.submit(op);
       continue;
     }
-    fail_op(*op, Status::InternalError, group_.error_text(why));
+    group_.fail(*op, Status::InternalError, group_.error_text(why));
     worker_.on_op_done(op);
   }
 }
@@ -461,7 +463,7 @@ void ServerConnection::fail_all(Status status, const std::string& message) {
     connect_ev_ = nullptr;
   }
   for (PendingOp* op : ops) {
-    fail_op(*op, status, message);
+    group_.fail(*op, status, message);
     worker_.on_op_done(op);
   }
 }

@@ -34,12 +34,17 @@ ServerGroup::ServerGroup(Worker& worker, BackendServer server, protocol::Protoco
       auth_(std::move(auth)),
       address_(server_, worker_.resolver(), worker_.settings().dns_ttl_ms),
       health_(policy_of(worker_.settings()), worker_.now_ms()),
+      stats_(&worker_.metrics().server(server_.address)),
       latency_(nullptr) {
   if (worker_.settings().time_stats) {
-    ServerMetrics& m = worker_.metrics().server(server_.address);
-    m.timed = true;
-    latency_ = &m.latency;
+    stats_->timed = true;
+    latency_ = &stats_->latency;
   }
+}
+
+void ServerGroup::fail(PendingOp& op, protocol::Status status, std::string_view message) {
+  if (!op.exchange->probe) ++stats_->errors;
+  fail_op(op, status, message);
 }
 
 ServerGroup::~ServerGroup() {
@@ -153,10 +158,11 @@ ServerConnection* ServerGroup::connection_for(uint64_t client_id) {
 }
 
 void ServerGroup::submit(PendingOp* op) {
+  if (op->attempts == 0) ++stats_->requests;  // a resend is the same request
   if (health_.refuses()) {
     // Fail fast: the server is known down (or refuses moxi's login); the
     // probe finds it again.
-    fail_op(*op, protocol::Status::InternalError,
+    fail(*op, protocol::Status::InternalError,
             last_failure_auth_ ? auth_error_text() : error_text("downstream down"));
     worker_.on_op_done(op);
     return;

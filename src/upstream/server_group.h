@@ -24,6 +24,8 @@ namespace moxi {
 
 class ServerConnection;
 class Worker;
+struct ServerMetrics;  // src/stats/metrics.h: counted through the worker
+struct Histogram;
 
 class ServerGroup {
  public:
@@ -57,6 +59,10 @@ class ServerGroup {
   void on_peer_down();
   void on_peer_recovery();
   bool down() const { return health_.refuses(); }
+  // This server's counters in the worker's Metrics (requests, errors, bytes).
+  ServerMetrics& stats() { return *stats_; }
+  // Fails `op` with a proxy error, counted against this server.
+  void fail(PendingOp& op, protocol::Status status, std::string_view message);
   // down_policy=eject: out of its ketama ring, from going down until it is
   // healthy again (it must answer connect_max_errors probes in a row).
   bool ejected() const { return ejected_; }
@@ -96,6 +102,7 @@ class ServerGroup {
   bool last_failure_auth_ = false;  // the last failure was a refused login
   bool retiring_ = false;
   bool ejected_ = false;
+  ServerMetrics* stats_;  // this server's entry in the worker's Metrics (stable: entries are never erased)
   Histogram* latency_;  // -Z time_stats: this server's entry in the worker's Metrics; else null
 };
 

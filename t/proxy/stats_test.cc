@@ -121,6 +121,7 @@ class StatsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testSubCommands);
   CPPUNIT_TEST(testMetricsExpositionCountsRequestsExactly);
   CPPUNIT_TEST(testBackendHistogramsWithTimeStats);
+  CPPUNIT_TEST(testPerServerAndPerBucketCounters);
   CPPUNIT_TEST(testHealthAndNotFound);
   CPPUNIT_TEST(testReadyAfterUrlConfigAndPasswordsMasked);
   CPPUNIT_TEST(testNotReadyWhileABackendIsDownWhenAllMustBeUp);
@@ -246,6 +247,52 @@ class StatsTest : public CppUnit::TestFixture {
     // Without time_stats there are no per-server histograms.
     for (const auto& [key, value] : after)
       CPPUNIT_ASSERT_MESSAGE(key, key.rfind("moxi_backend_request_duration_seconds", 0) != 0);
+  }
+
+  // Requests, errors, hits, misses by bucket; requests, errors and bytes by
+  // backend server; counted exactly, in /metrics and stats proxy.
+  void testPerServerAndPerBucketCounters() {
+    Cluster cluster(with_admin({"connect_max_errors=100"}));
+    TestClient c = cluster.client();
+    std::map<int, int> per_backend;
+    constexpr int kSets = 10;
+    for (int i = 0; i < kSets; ++i) {
+      CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("pk" + std::to_string(i), "v"));
+      ++per_backend[cluster.owner("pk" + std::to_string(i))];
+    }
+    // One multiget of 4 hits and 2 misses, spread over the servers.
+    c.send("get pk0 pk1 pk2 pk3 nope0 nope1\r\n");
+    int values = 0;
+    for (std::string line; (line = c.read_line()) != "END";)
+      if (line.rfind("VALUE ", 0) == 0) ++values, c.read_line();
+    CPPUNIT_ASSERT_EQUAL(4, values);
+    std::set<int> multiget_servers;
+    for (const char* k : {"pk0", "pk1", "pk2", "pk3", "nope0", "nope1"}) multiget_servers.insert(cluster.owner(k));
+    CPPUNIT_ASSERT(!c.get("nope2").has_value());
+    // A dead server: its request is an error of the bucket and of the server.
+    std::string k1;
+    for (int i = 0; k1.empty(); ++i)
+      if (cluster.owner("dead" + std::to_string(i)) == 1) k1 = "dead" + std::to_string(i);
+    cluster.backend(1).stop();
+    CPPUNIT_ASSERT_EQUAL("SERVER_ERROR proxy write to downstream " + cluster.backend(1).address(), c.set(k1, "x"));
+    const auto m = scrape(cluster.moxi());
+    const std::string bucket = "{bucket=\"default\"}";
+    CPPUNIT_ASSERT_EQUAL(double{kSets + 3}, m.at("moxi_bucket_requests_total" + bucket));
+    CPPUNIT_ASSERT_EQUAL(1.0, m.at("moxi_bucket_errors_total" + bucket));
+    CPPUNIT_ASSERT_EQUAL(4.0, m.at("moxi_bucket_get_hits_total" + bucket));
+    CPPUNIT_ASSERT_EQUAL(3.0, m.at("moxi_bucket_get_misses_total" + bucket));
+    for (int b = 0; b < cluster.backend_count(); ++b) {
+      const std::string server = "{server=\"" + cluster.backend(b).address() + "\"}";
+      const int nope2 = cluster.owner("nope2") == b ? 1 : 0;
+      const int expected = per_backend[b] + static_cast<int>(multiget_servers.count(b)) + nope2 + (b == 1 ? 1 : 0);
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(server, double(expected), m.at("moxi_backend_requests_total" + server));
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(server, b == 1 ? 1.0 : 0.0, m.at("moxi_backend_errors_total" + server));
+      CPPUNIT_ASSERT_MESSAGE(server, m.at("moxi_backend_bytes_sent_total" + server) > 0);
+      CPPUNIT_ASSERT_MESSAGE(server, m.at("moxi_backend_bytes_received_total" + server) > 0);
+    }
+    Stats stats = stats_proxy(c);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{4}, stat(stats, "bucket_get_hits_total:default"));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_errors_total:" + cluster.backend(1).address()));
   }
 
   void testBackendHistogramsWithTimeStats() {

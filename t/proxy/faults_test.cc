@@ -55,6 +55,7 @@ class FaultsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testStoppedBackendIsTakenDownThenProbedBack);
   CPPUNIT_TEST(testOneTimeoutTakesTheServerDownOnEveryWorker);
   CPPUNIT_TEST(testEjectModeMovesADownServersKeysAndBringsThemBack);
+  CPPUNIT_TEST(testOneBlipDoesNotEjectAndFlappingIsDamped);
   CPPUNIT_TEST(testTruncatedClientInputHarmsNobody);
   CPPUNIT_TEST(testMultigetWithDeadServerGivesMisses);
   CPPUNIT_TEST_SUITE_END();
@@ -295,6 +296,56 @@ class FaultsTest : public CppUnit::TestFixture {
       CPPUNIT_ASSERT_EQUAL_MESSAGE(k, std::string("home-") + k, direct.get(k).value_or("<miss>"));
     }
     CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats_proxy(c), "backend_ejections_total"));
+  }
+
+  // Hysteresis, on real processes: one restart of the backend (its idle
+  // connection dies) costs nothing and takes nothing down; a server that
+  // fails again while on probation after each return goes down at its
+  // first failure, and is probed half as often each time (100, 200, 400 ms).
+  void testOneBlipDoesNotEjectAndFlappingIsDamped() {
+    ClusterOptions o;
+    o.backends = 1;
+    o.behaviors = {"probe_interval=100", "connect_max_errors=5", "connect_retry_interval=10000"};
+    o.extra_args = {"-t", "1"};
+    Cluster cluster(o);
+    const std::string address = cluster.backend(0).address();
+    TestClient c = cluster.client();
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("blip", "1"));
+    cluster.backend(0).restart();  // a blip: the connection moxi holds is dead
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("blip", "2"));  // re-sent on a new connection
+    Stats stats = stats_proxy(c);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{0}, stat(stats, "backend_down_total"));
+    CPPUNIT_ASSERT(stats.at("backend_health:" + address) != "down");
+
+    auto wait_down = [&] {
+      std::string reply;
+      for (Deadline d(std::chrono::seconds(10)); (reply = c.set("blip", "x")) != "SERVER_ERROR proxy downstream down " + address;)
+        CPPUNIT_ASSERT_MESSAGE(reply, !d.expired() && reply.rfind("SERVER_ERROR", 0) == 0);
+    };
+    auto wait_probation = [&] {  // a probe answered: suspect, on probation
+      for (Deadline d(std::chrono::seconds(10)); stats_proxy(c).at("backend_health:" + address) != "suspect";)
+        CPPUNIT_ASSERT(!d.expired());
+    };
+    cluster.backend(0).stop();
+    wait_down();  // five failures in a row
+    for (uint64_t flap = 1; flap <= 2; ++flap) {
+      cluster.backend(0).restart();
+      wait_probation();
+      cluster.backend(0).stop();
+      // On probation one failure is enough.
+      const std::string first = c.set("blip", "x");
+      CPPUNIT_ASSERT_MESSAGE(first, first.rfind("SERVER_ERROR proxy", 0) == 0);
+      CPPUNIT_ASSERT_EQUAL("SERVER_ERROR proxy downstream down " + address, c.set("blip", "x"));
+      CPPUNIT_ASSERT_EQUAL(flap + 1, stat(stats_proxy(c), "backend_down_total"));
+    }
+    const std::string log = cluster.moxi().log();
+    const auto at100 = log.find("probed every 100 ms"), at200 = log.find("probed every 200 ms"),
+               at400 = log.find("probed every 400 ms");
+    CPPUNIT_ASSERT_MESSAGE(log, at100 != std::string::npos && at200 != std::string::npos && at400 != std::string::npos);
+    CPPUNIT_ASSERT(at100 < at200 && at200 < at400);
+    cluster.backend(0).restart();
+    wait_probation();
+    for (Deadline d(std::chrono::seconds(10)); c.set("blip", "back") != "STORED";) CPPUNIT_ASSERT(!d.expired());
   }
 
   void testTruncatedClientInputHarmsNobody() {

@@ -9,6 +9,7 @@ src_libmoxi_a_SOURCES = \
 	src/protocol/request.h src/protocol/value_bytes.h \
 	src/routing/snapshot.cc src/routing/snapshot.h \
 	src/routing/bucket_access.cc src/routing/bucket_access.h \
+	src/routing/down_policy.cc src/routing/down_policy.h \
 	src/upstream/server_connection.cc src/upstream/server_connection.h \
 	src/upstream/server_group.cc src/upstream/server_group.h \
 	src/upstream/server_health.cc src/upstream/server_health.h \

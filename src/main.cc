@@ -36,7 +36,7 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
   s.proxy.connect_max_errors = b.connect_max_errors;
   s.proxy.connect_retry_interval_ms = static_cast<uint64_t>(b.connect_retry_interval.count());
   s.proxy.probe_interval_ms = static_cast<uint64_t>(b.probe_interval.count());
-  s.proxy.eject_down_servers = b.down_policy == "eject";
+  moxi::parse_down_policy(b.down_policy, s.proxy.down_policy);  // checked by the parser
   s.proxy.dns_ttl_ms = static_cast<uint64_t>(b.dns_ttl.count());
   if (!b.dns_servers.empty()) moxi::parse_dns_servers(b.dns_servers, s.proxy.dns_servers);  // checked by the parser
   s.proxy.downstream_timeout_ms = static_cast<uint64_t>(b.downstream_timeout.count());

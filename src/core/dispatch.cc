@@ -25,6 +25,14 @@ Worker::BucketState& Worker::state_for(const std::shared_ptr<const Bucket>& buck
   state.groups.reserve(bucket->servers.size());
   for (const auto& server : bucket->servers)
     state.groups.push_back(&server_group(server, bucket->downstream_protocol, bucket->backend_auth));
+  // -Z down_policy, by the port the bucket is served on.
+  if (!bucket->vbucket_routing()) {
+    for (const auto& binding : snapshot_->ports)
+      for (const auto& b : binding.buckets)
+        if (b == bucket && settings_.down_policy.ejects(binding.port)) state.eject = true;
+    if (state.eject)
+      for (ServerGroup* group : state.groups) group->set_ejectable();
+  }
   return buckets_.emplace(bucket.get(), std::move(state)).first->second;
 }
 
@@ -226,7 +234,7 @@ void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& stat
 }
 
 int Worker::ketama_server(const Bucket& bucket, BucketState& state, std::string_view key) {
-  if (!settings_.eject_down_servers) return bucket.config->server_for_key(key);
+  if (!state.eject) return bucket.config->server_for_key(key);
   if (state.eject_epoch != eject_epoch_) refresh_live_ring(bucket, state);
   if (!state.live_ring) return bucket.config->server_for_key(key);
   const int member = state.live_ring->server_for_key(key);

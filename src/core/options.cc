@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "src/build_revision.h"
+#include "src/routing/down_policy.h"
 #include "src/upstream/resolver.h"
 
 #ifndef PACKAGE_VERSION
@@ -310,7 +311,7 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"probe_interval", "", VK::Millis, I, "1000", "a down backend is probed (NOOP or version) this often"},
      &B::probe_interval},
     {{"down_policy", "", VK::String, I, "fail",
-      "memcached (ketama) pools: fail = a down server's keys fail at once; eject = the other servers take them meanwhile"},
+      "ketama pools: fail = a down server's keys fail at once; eject = the others take them; PORT:eject|PORT:fail per pool"},
      &B::down_policy},
     {{"dns_ttl", "", VK::Millis, I, "60000",
       "a backend name's address is resolved again for a new connection after this long (and after any failure); 0 = always"},
@@ -819,8 +820,10 @@ class Parser {
     if (!failed() && opts_.behaviors.ready_when != "map" && opts_.behaviors.ready_when != "reachable" &&
         opts_.behaviors.ready_when != "all")
       fail("-Z ready_when: " + quote(opts_.behaviors.ready_when) + " is not map, reachable or all");
-    if (!failed() && opts_.behaviors.down_policy != "fail" && opts_.behaviors.down_policy != "eject")
-      fail("-Z down_policy: " + quote(opts_.behaviors.down_policy) + " is not fail or eject");
+    if (!failed()) {
+      DownPolicy policy;
+      if (auto err = parse_down_policy(opts_.behaviors.down_policy, policy)) fail("-Z down_policy: " + *err);
+    }
     if (!failed() && !opts_.behaviors.dns_servers.empty()) {
       std::vector<std::string> servers;
       if (auto err = parse_dns_servers(opts_.behaviors.dns_servers, servers)) fail("-Z dns_servers: " + *err);

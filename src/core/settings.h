@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "src/protocol/request.h"
+#include "src/routing/down_policy.h"
 
 namespace moxi {
 
@@ -21,10 +22,10 @@ struct ProxySettings {
   uint64_t connect_timeout_ms = 400;      // a backend connect (0 = none)
   uint32_t downstream_retry = 1;          // resends when a reused connection died before replying
   uint64_t probe_interval_ms = 1000;      // a down server is probed this often (server_health.h)
-  // -Z down_policy=eject: in ketama buckets a down server (and one on
+  // -Z down_policy: the ketama pools where a down server (and one on
   // probation) leaves the ring; its keys go where libmemcached puts them
   // without it (Worker::refresh_live_ring). vBucket buckets never rehash.
-  bool eject_down_servers = false;
+  DownPolicy down_policy;
   // Backend names (upstream/resolver.h): a cached address serves new
   // connections for dns_ttl_ms (0: none), asking dns_servers ("IP[:PORT]"
   // each; empty = the system's resolv.conf and hosts file).

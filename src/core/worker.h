@@ -192,6 +192,7 @@ class Worker final : public MetricsOwner {
     std::vector<int> live_servers;
     uint64_t eject_epoch = 0;  // the worker's eject_epoch_ live_ring was built for
     BucketMetrics* stats = nullptr;  // its entry in metrics_, by name
+    bool eject = false;  // -Z down_policy ejects down servers from this ketama bucket's ring
   };
   BucketState& state_for(const std::shared_ptr<const Bucket>& bucket);
   // The state of `bucket`, or null. Every request looks its bucket up two or

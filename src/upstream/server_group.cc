@@ -72,7 +72,7 @@ void ServerGroup::on_reply_while_unhealthy() {
 }
 
 void ServerGroup::note_ejection() {
-  const bool ejected = worker_.settings().eject_down_servers && (health_.refuses() || health_.on_probation());
+  const bool ejected = ejectable_ && (health_.refuses() || health_.on_probation());
   if (ejected == ejected_) return;
   ejected_ = ejected;
   if (ejected_) {

@@ -66,6 +66,11 @@ class ServerGroup {
   // down_policy=eject: out of its ketama ring, from going down until it is
   // healthy again (it must answer connect_max_errors probes in a row).
   bool ejected() const { return ejected_; }
+  // A pool that ejects uses this server (set by the worker; it stays set).
+  void set_ejectable() {
+    ejectable_ = true;
+    note_ejection();
+  }
   const ServerHealth& health() const { return health_; }
   // "proxy downstream auth failure HOST:PORT": a refused login, and the
   // requests failed fast while the server is down after it.
@@ -101,6 +106,7 @@ class ServerGroup {
   event* probe_timer_ = nullptr;
   bool last_failure_auth_ = false;  // the last failure was a refused login
   bool retiring_ = false;
+  bool ejectable_ = false;
   bool ejected_ = false;
   ServerMetrics* stats_;  // this server's entry in the worker's Metrics (stable: entries are never erased)
   Histogram* latency_;  // -Z time_stats: this server's entry in the worker's Metrics; else null

@@ -6,8 +6,10 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -123,6 +125,7 @@ class FaultsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testStoppedBackendIsTakenDownThenProbedBack);
   CPPUNIT_TEST(testOneTimeoutTakesTheServerDownOnEveryWorker);
   CPPUNIT_TEST(testEjectModeMovesADownServersKeysAndBringsThemBack);
+  CPPUNIT_TEST(testDownPolicyPerPool);
   CPPUNIT_TEST(testOneBlipDoesNotEjectAndFlappingIsDamped);
   CPPUNIT_TEST(testTruncatedClientInputHarmsNobody);
   CPPUNIT_TEST(testMultigetWithDeadServerGivesMisses);
@@ -370,6 +373,44 @@ class FaultsTest : public CppUnit::TestFixture {
     for (Deadline d(std::chrono::seconds(10)); load.stored() < stored + 100;) CPPUNIT_ASSERT(!d.expired());
     const std::string wrong = load.stop();
     CPPUNIT_ASSERT_MESSAGE(wrong, wrong.empty());
+  }
+
+  // down_policy per pool: two pools on the same two servers, one ejecting,
+  // one failing: with one server stopped, the first stores its keys on the
+  // other server, the second refuses them naming the server.
+  void testDownPolicyPerPool() {
+    Memcached a, b;
+    auto free_port = [] {  // from the OS: bound, read, released
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in sa{};
+      sa.sin_family = AF_INET;
+      sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      socklen_t len = sizeof sa;
+      CPPUNIT_ASSERT(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+      CPPUNIT_ASSERT(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+      ::close(fd);
+      return ntohs(sa.sin_port);
+    };
+    const int ejecting = free_port();
+    int failing = free_port();
+    while (failing == ejecting) failing = free_port();
+    const std::string servers = a.address() + "," + b.address();
+    Moxi moxi({"-l", "127.0.0.1", "-t", "1", "-Z",
+               "down_policy=" + std::to_string(ejecting) + ":eject|" + std::to_string(failing) +
+                   ":fail,connect_max_errors=2,probe_interval=100",
+               "-z", std::to_string(ejecting) + "=" + servers + ";" + std::to_string(failing) + "=" + servers});
+    oracle::Ketama ring({a.address(), b.address()});
+    std::string k;
+    for (int i = 0; k.empty(); ++i)
+      if (ring.owner("pool" + std::to_string(i)) == 0) k = "pool" + std::to_string(i);
+    a.stop();
+    TestClient ej(ejecting), fa(failing);
+    std::string reply;
+    for (Deadline d(std::chrono::seconds(10)); (reply = ej.set(k, "elsewhere")) != "STORED";)
+      CPPUNIT_ASSERT_MESSAGE(reply, !d.expired() && reply.rfind("SERVER_ERROR proxy ", 0) == 0);
+    TestClient on_b(b.port());
+    CPPUNIT_ASSERT_EQUAL(std::string("elsewhere"), on_b.get(k).value_or("<miss>"));
+    CPPUNIT_ASSERT_EQUAL("SERVER_ERROR proxy downstream down " + a.address(), fa.set(k, "x"));
   }
 
   // Hysteresis, on real processes: one restart of the backend (its idle

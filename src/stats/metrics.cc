@@ -44,6 +44,7 @@ void Metrics::reset() {
   for (auto& [address, server] : servers_) {
     server.latency = Histogram{};
     server.downs = server.requests = server.errors = server.bytes_sent = server.bytes_received = 0;
+    server.failures.fill(0);
   }
   for (auto& [name, bucket] : buckets_) bucket = BucketMetrics{};
 }
@@ -61,6 +62,7 @@ Metrics& Metrics::operator+=(const Metrics& o) {
     mine.errors += server.errors;
     mine.bytes_sent += server.bytes_sent;
     mine.bytes_received += server.bytes_received;
+    for (size_t k = 0; k < mine.failures.size(); ++k) mine.failures[k] += server.failures[k];
     // The worst state wins; of equal states, the one held longest.
     if (server.health > mine.health || (server.health == mine.health && server.health_seconds > mine.health_seconds)) {
       mine.health = server.health;

@@ -103,6 +103,8 @@ enum class MetricScope : uint8_t { Worker, Process };
     "requests for this backend server (a multiget's keys for it count once), failed fast ones included")             \
   X(backend_errors_total, Counter, Worker, "requests", "server",                                                     \
     "of those, the ones answered with a proxy SERVER_ERROR (down, refused, closed, timed out, garbage)")             \
+  X(backend_failures_total, Counter, Worker, "events", "server",                                                     \
+    "what this backend server's connections met, by kind: connect, closed, garbage, auth, timeout, slow (label kind)") \
   X(backend_bytes_sent_total, Counter, Worker, "bytes", "server", "bytes written to this backend server")             \
   X(backend_bytes_received_total, Counter, Worker, "bytes", "server", "bytes read from this backend server")          \
   X(bucket_requests_total, Counter, Worker, "requests", "bucket",                                                    \
@@ -185,6 +187,11 @@ struct Histogram {
   }
 };
 
+// The kinds of backend_failures_total, in the order of ServerHealth::Failure
+// (src/upstream/server_health.h checks it).
+inline constexpr std::array<std::string_view, 6> kBackendFailureKinds = {"connect", "closed", "garbage",
+                                                                         "auth",    "timeout", "slow"};
+
 // What a worker knows about one backend server, by address.
 struct ServerMetrics {
   Histogram latency;        // backend_request_duration_seconds (only when `timed`)
@@ -197,6 +204,7 @@ struct ServerMetrics {
   uint64_t errors = 0;          // backend_errors_total
   uint64_t bytes_sent = 0;      // backend_bytes_sent_total
   uint64_t bytes_received = 0;  // backend_bytes_received_total
+  std::array<uint64_t, kBackendFailureKinds.size()> failures{};  // backend_failures_total, by kind
 };
 
 // What a worker counts for one bucket, by name.

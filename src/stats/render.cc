@@ -144,6 +144,13 @@ StatLines stats_proxy_lines(const Metrics& m, const Snapshot& snapshot) {
   for (const MetricInfo& info : metric_table()) {
     const auto metric = static_cast<Metric>(&info - metric_table().data());
     if (info.type == MetricType::Histogram) continue;  // stats proxy timings
+    if (metric == Metric::backend_failures_total) {
+      for (const auto& [address, server] : m.servers())
+        for (size_t k = 0; k < kBackendFailureKinds.size(); ++k)
+          out.emplace_back(std::string(info.name) + ":" + address + ":" + std::string(kBackendFailureKinds[k]),
+                           std::to_string(server.failures[k]));
+      continue;
+    }
     if (per_server(info)) {
       for (const auto& [address, server] : m.servers())
         out.emplace_back(std::string(info.name) + ":" + address, server_value(metric, server, true));
@@ -211,6 +218,11 @@ std::string prometheus_text(const Metrics& m) {
     } else if (metric == Metric::build_info) {
       out += name + "{version=\"" + label_value(PACKAGE_VERSION) + "\",revision=\"" +
              label_value(MOXI_BUILD_REVISION) + "\"} 1\n";
+    } else if (metric == Metric::backend_failures_total) {
+      for (const auto& [address, server] : m.servers())
+        for (size_t k = 0; k < kBackendFailureKinds.size(); ++k)
+          out += name + "{" + std::string(info.label) + "=\"" + label_value(address) + "\",kind=\"" +
+                 std::string(kBackendFailureKinds[k]) + "\"} " + std::to_string(server.failures[k]) + "\n";
     } else if (per_server(info)) {
       for (const auto& [address, server] : m.servers())
         out += name + "{" + std::string(info.label) + "=\"" + label_value(address) + "\"} " +

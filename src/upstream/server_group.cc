@@ -85,6 +85,8 @@ void ServerGroup::note_ejection() {
 }
 
 void ServerGroup::on_failure(std::string_view why, ServerHealth::Failure kind) {
+  static_assert(static_cast<size_t>(ServerHealth::Failure::Slow) + 1 == kBackendFailureKinds.size());
+  ++stats_->failures[static_cast<size_t>(kind)];
   log::warning("backend " + server_.address + ": " + std::string(why));
   last_failure_auth_ = kind == ServerHealth::Failure::Auth;
   address_.on_server_failure();  // the next connection asks where the name points now

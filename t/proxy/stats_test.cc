@@ -290,7 +290,16 @@ class StatsTest : public CppUnit::TestFixture {
       CPPUNIT_ASSERT_MESSAGE(server, m.at("moxi_backend_bytes_sent_total" + server) > 0);
       CPPUNIT_ASSERT_MESSAGE(server, m.at("moxi_backend_bytes_received_total" + server) > 0);
     }
+    // Errors by kind, per server: the stopped one's refused connect.
+    const std::string dead = "{server=\"" + cluster.backend(1).address() + "\",kind=";
+    CPPUNIT_ASSERT(m.at("moxi_backend_failures_total" + dead + "\"connect\"}") +
+                       m.at("moxi_backend_failures_total" + dead + "\"closed\"}") >= 1);
+    CPPUNIT_ASSERT_EQUAL(0.0, m.at("moxi_backend_failures_total" + dead + "\"timeout\"}"));
+    const std::string alive = "{server=\"" + cluster.backend(0).address() + "\",kind=";
+    for (const char* kind : {"connect", "closed", "garbage", "auth", "timeout", "slow"})
+      CPPUNIT_ASSERT_EQUAL(0.0, m.at("moxi_backend_failures_total" + alive + "\"" + kind + "\"}"));
     Stats stats = stats_proxy(c);
+    CPPUNIT_ASSERT(stats.count("backend_failures_total:" + cluster.backend(1).address() + ":connect") == 1);
     CPPUNIT_ASSERT_EQUAL(uint64_t{4}, stat(stats, "bucket_get_hits_total:default"));
     CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_errors_total:" + cluster.backend(1).address()));
   }

@@ -107,6 +107,7 @@ class GatewayTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL_MESSAGE(moxi->log(), std::string("STORED"), ascii.set("k", "in-default"));
 
     TestClient c1(moxi->port());
+    wait_generation(c1, 1, true);  // a new connection may be on a worker still switching
     c1.send_binary(bin::request(kSaslListMechs));
     BinaryPacket mechs = c1.read_binary();
     CPPUNIT_ASSERT_EQUAL(bin::kSuccess, mechs.status());
@@ -119,6 +120,7 @@ class GatewayTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("in-b1"), bin_get(c1, "k").value);
 
     TestClient c2(moxi->port());
+    wait_generation(c2, 1, true);  // a new connection may be on a worker still switching
     CPPUNIT_ASSERT_EQUAL(bin::kSuccess, sasl_auth(c2, "b2", "p2").status());
     CPPUNIT_ASSERT_EQUAL(bin::kKeyNotFound, bin_get(c2, "k").status());
     CPPUNIT_ASSERT_EQUAL(bin::kSuccess, bin_set(c2, "k2", "in-b2").status());
@@ -212,6 +214,7 @@ class GatewayTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR unauthorized, null bucket"), ascii.set("k", "v"));
     // "default" has no password: a binary client may name it.
     TestClient c(moxi->port());
+    wait_generation(c, 1, true);  // a new connection may be on a worker still switching
     CPPUNIT_ASSERT_EQUAL(bin::kSuccess, sasl_auth(c, "default", "").status());
     CPPUNIT_ASSERT_EQUAL(bin::kSuccess, bin_set(c, "k", "v").status());
     TestClient plain(cluster.plain.port());
@@ -226,6 +229,7 @@ class GatewayTest : public CppUnit::TestFixture {
     wait_generation(ascii, 1);
     CPPUNIT_ASSERT_EQUAL(std::string("STORED"), ascii.set("k", "v0"));
     TestClient c1(moxi->port());
+    wait_generation(c1, 1, true);  // a new connection may be on a worker still switching
     CPPUNIT_ASSERT_EQUAL(bin::kSuccess, sasl_auth(c1, "b1", "p1").status());
     CPPUNIT_ASSERT_EQUAL(bin::kSuccess, bin_set(c1, "k", "v1").status());
 
@@ -238,8 +242,10 @@ class GatewayTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(kAuthError, bin_set(c1, "k", "lost-b1").status());
     // New connections start on none (b2 has a password) and may log in.
     TestClient late(moxi->port());
+    wait_generation(late, 2);  // a new connection may be on a worker still switching
     CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR unauthorized, null bucket"), late.set("k", "v"));
     TestClient c2(moxi->port());
+    wait_generation(c2, 2, true);  // a new connection may be on a worker still switching
     CPPUNIT_ASSERT_EQUAL(bin::kSuccess, sasl_auth(c2, "b2", "p2").status());
     CPPUNIT_ASSERT_EQUAL(bin::kKeyNotFound, bin_get(c2, "k").status());
 
@@ -366,6 +372,7 @@ class GatewayTest : public CppUnit::TestFixture {
     // "default" has a password now: not a start bucket.
     CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR unauthorized, null bucket"), ascii.set("k", "v"));
     TestClient c(moxi->port());
+    wait_generation(c, 1, true);  // c may be on another worker: it switches through its own queue
     CPPUNIT_ASSERT_EQUAL(kAuthError, sasl_auth(c, "default", "").status());
     CPPUNIT_ASSERT_EQUAL(bin::kSuccess, sasl_auth(c, "default", "d,%=|pw").status());
     CPPUNIT_ASSERT_EQUAL(bin::kSuccess, bin_set(c, "k", "v").status());

@@ -42,7 +42,7 @@ class BucketReader {
       return fail("(document)", std::string("expected a JSON object, got ") + type_name(bucket_));
     ConfigSpec spec;
     spec.document = context_.document;
-    if (!read_credentials(spec) || !read_distribution(spec)) return failure();
+    if (!read_credentials(spec) || !read_revision(spec) || !read_distribution(spec)) return failure();
     const bool ok = spec.distribution == Distribution::ketama ? read_ketama(spec) : read_vbucket(spec);
     if (!ok) return failure();
     auto built = Config::build(std::move(spec));
@@ -73,6 +73,24 @@ class BucketReader {
       if (!pw->IsString()) return set_error("saslPassword", std::string("expected a string, got ") + type_name(*pw));
       spec.password = std::string(as_string_view(*pw));
     }
+    return true;
+  }
+
+  // "rev" and "revEpoch" (Couchbase 6+/7+): which of two configs is newer.
+  // A document without "rev" has no revision (it is applied as it comes).
+  bool read_revision(ConfigSpec& spec) {
+    const Value* rev = find_member(bucket_, "rev");
+    if (rev == nullptr || rev->IsNull()) return true;
+    if (!rev->IsInt64() || rev->GetInt64() < 0)
+      return set_error("rev", std::string("expected a non-negative integer, got ") + type_name(*rev));
+    Revision r;
+    r.rev = rev->GetInt64();
+    if (const Value* epoch = find_member(bucket_, "revEpoch"); epoch && !epoch->IsNull()) {
+      if (!epoch->IsInt64() || epoch->GetInt64() < 0)
+        return set_error("revEpoch", std::string("expected a non-negative integer, got ") + type_name(*epoch));
+      r.epoch = epoch->GetInt64();
+    }
+    spec.revision = r;
     return true;
   }
 

@@ -87,6 +87,7 @@ Result<ConfigPtr> Config::build(ConfigSpec spec) noexcept {
     config->servers_ = std::move(spec.servers);
     config->user_ = std::move(spec.user);
     config->password_ = std::move(spec.password);
+    config->revision_ = spec.revision;
     config->document_ = spec.document ? std::move(spec.document) : std::make_shared<const std::string>();
     return R::success(std::move(config));
   } catch (const std::bad_alloc&) {
@@ -141,6 +142,16 @@ int Config::forward_master(int vbucket) const noexcept {
 int Config::forward_replica(int vbucket, int i) const noexcept {
   auto r = forward_row(vbucket);
   return i >= 0 && static_cast<size_t>(i) + 1 < r.size() ? r[static_cast<size_t>(i) + 1] : -1;
+}
+
+RevisionOrder order_of(const std::optional<Revision>& arriving, const std::optional<Revision>& in_force) noexcept {
+  if (!arriving || !in_force) return RevisionOrder::Unordered;
+  if (*arriving > *in_force) return RevisionOrder::Newer;
+  return *arriving == *in_force ? RevisionOrder::Same : RevisionOrder::Older;
+}
+
+std::string to_string(const Revision& r) {
+  return (r.epoch >= 0 ? "epoch " + std::to_string(r.epoch) + " " : std::string()) + "rev " + std::to_string(r.rev);
 }
 
 }  // namespace moxi::vbucket

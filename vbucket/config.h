@@ -62,6 +62,21 @@ using ConfigPtr = std::shared_ptr<const Config>;
 
 // Everything a Config holds, as plain data. Parsers fill one in; build()
 // checks it and freezes it.
+// A config's place in the cluster's history: Couchbase's "revEpoch" (-1
+// when absent, before 7.0) and "rev". Ordered lexicographically: after a
+// quorum failover the epoch rises and the rev may start lower.
+struct Revision {
+  std::int64_t epoch = -1;
+  std::int64_t rev = 0;
+  auto operator<=>(const Revision&) const = default;
+};
+
+// How a config that arrives stands to the one in force, by revision.
+// Unordered when either has none: it is applied, as configs always were.
+enum class RevisionOrder { Newer, Same, Older, Unordered };
+RevisionOrder order_of(const std::optional<Revision>& arriving, const std::optional<Revision>& in_force) noexcept;
+std::string to_string(const Revision& r);  // "rev 12" or "epoch 2 rev 12"
+
 struct ConfigSpec {
   Distribution distribution = Distribution::vbucket;
   std::vector<Server> servers;
@@ -70,6 +85,7 @@ struct ConfigSpec {
   std::vector<std::vector<int>> vbucket_map_forward;  // vbucket only: empty, or one row per vBucket
   std::optional<std::string> user;                    // SASL user; absent for the "default" bucket
   std::optional<std::string> password;                // SASL password; "" is kept distinct from absent
+  std::optional<Revision> revision;                   // "rev" (and "revEpoch"); absent when the document has no rev
   // The text this config was parsed from; buckets of one file share it.
   // May be null (hand-made specs).
   std::shared_ptr<const std::string> document;
@@ -103,6 +119,7 @@ class Config {
 
   const std::optional<std::string>& user() const noexcept { return user_; }
   const std::optional<std::string>& password() const noexcept { return password_; }
+  const std::optional<Revision>& revision() const noexcept { return revision_; }
 
   const std::vector<Server>& servers() const noexcept { return servers_; }
   // The "host:port" of server `index`; "" if out of range.
@@ -147,6 +164,7 @@ class Config {
   std::vector<int> forward_;  // same shape, or empty
   std::optional<std::string> user_;
   std::optional<std::string> password_;
+  std::optional<Revision> revision_;
   std::shared_ptr<const std::string> document_;
   std::unique_ptr<const KetamaRing> ring_;  // ketama only
 };

@@ -76,6 +76,8 @@ class App {
   const std::vector<int>& bound_ports() const { return bound_ports_; }
   // Main thread: counts a failed SIGHUP reload (config_reload_failures_total).
   void count_reload_failure() { budget_.reload_failures.fetch_add(1, std::memory_order_relaxed); }
+  // Main thread: counts a bucket config ignored as not newer (config_stale_ignored_total).
+  void count_stale_config() { budget_.stale_configs.fetch_add(1, std::memory_order_relaxed); }
 
  private:
   static void on_signal(evutil_socket_t sig, short, void* arg);

@@ -60,13 +60,12 @@ void ConfigFollower::report(const conflate::SourceStatus& status) {
 
 namespace {
 
-// The document serves the same buckets, with the same texts, as `port` now.
-bool same_buckets(const PortBinding& port, const conflate::ConfigUpdate& update) {
-  if (port.buckets.size() != update.buckets.size()) return false;
-  for (size_t i = 0; i < update.buckets.size(); ++i) {
+// `buckets` are the same buckets, with the same texts, as `port` serves now.
+bool same_buckets(const PortBinding& port, const std::vector<vbucket::Bucket>& buckets) {
+  if (port.buckets.size() != buckets.size()) return false;
+  for (size_t i = 0; i < buckets.size(); ++i) {
     const Bucket& old = *port.buckets[i];
-    if (old.name != update.buckets[i].name || !old.config->same_document(update.buckets[i].config->document()))
-      return false;
+    if (old.name != buckets[i].name || !old.config->same_document(buckets[i].config->document())) return false;
   }
   return true;
 }
@@ -89,11 +88,40 @@ void ConfigFollower::apply(std::shared_ptr<const conflate::ConfigUpdate> shared,
   }
   if (log::enabled(log::Level::Debug))
     log::debug("config document from " + update.source + ": " + std::to_string(update.document.size()) + " bytes");
-  if (same_buckets(current->ports[port_index_], update)) return;
-  last_ = shared;
+  // Revisions: a bucket whose arriving config is not newer than the one
+  // served (by revEpoch, then rev) keeps the one served; configs without a
+  // rev are applied as they come.
+  const PortBinding& port = current->ports[port_index_];
+  std::vector<vbucket::Bucket> buckets = update.buckets;
+  for (vbucket::Bucket& b : buckets) {
+    const auto* served = port.find(b.name);
+    if (!served) continue;
+    const auto& in_force = (*served)->config->revision();
+    const auto order = vbucket::order_of(b.config->revision(), in_force);
+    if (order != vbucket::RevisionOrder::Older && order != vbucket::RevisionOrder::Same) continue;
+    if (order == vbucket::RevisionOrder::Older && !b.config->same_document((*served)->config->document())) {
+      app_.count_stale_config();
+      // Once per revision served: a lagging node may repeat itself.
+      const std::string line = "config from " + update.source + " for bucket " + b.name + " is older (" +
+                               vbucket::to_string(*b.config->revision()) + ") than the one served (" +
+                               vbucket::to_string(*in_force) + "): ignored";
+      if (stale_logged_[b.name] != *in_force) {
+        stale_logged_[b.name] = *in_force;
+        log::warning(line);
+      } else if (log::enabled(log::Level::Debug)) {
+        log::debug(line);
+      }
+    }
+    b.config = (*served)->config;
+  }
+  if (same_buckets(port, buckets)) return;
+  // What is served from now on (a SIGHUP rebuilds from it): the buckets
+  // kept for their revisions included.
+  auto applied = std::make_shared<conflate::ConfigUpdate>(update);
+  applied->buckets = buckets;
+  last_ = std::move(applied);
   // Build the whole snapshot first; workers see it only once it is complete.
-  ServedBuckets served =
-      serve_buckets(update.buckets, update.bucket_list, MapSource::ClusterManager, rules_, &current->ports[port_index_]);
+  ServedBuckets served = serve_buckets(buckets, update.bucket_list, MapSource::ClusterManager, rules_, &port);
   std::string what;
   if (served.buckets.size() == 1 && !update.bucket_list) {
     what = describe(*served.buckets.front());

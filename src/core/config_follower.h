@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -54,6 +55,7 @@ class ConfigFollower {
   std::unique_ptr<conflate::ConfigSource> source_;
   uint64_t source_epoch_ = 0;  // which source a posted update came from (replace_source counts up)
   std::shared_ptr<const conflate::ConfigUpdate> last_;
+  std::map<std::string, vbucket::Revision> stale_logged_;  // by bucket: the revision served when we last said so
 };
 
 }  // namespace moxi

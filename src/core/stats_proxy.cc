@@ -38,6 +38,7 @@ ProcessFigures Worker::process_figures() const {
   f.buffer_peak = static_cast<uint64_t>(std::max<int64_t>(budget_.buffers.peak.load(std::memory_order_relaxed), 0));
   f.buffer_max = budget_.buffers.max;
   f.reload_failures = budget_.reload_failures.load(std::memory_order_relaxed);
+  f.stale_configs = budget_.stale_configs.load(std::memory_order_relaxed);
   return f;
 }
 

@@ -53,6 +53,8 @@ struct SharedLimits {
   std::atomic<uint64_t> next_worker{0};
   // SIGHUP reloads that failed: the main thread adds, stats readers load.
   std::atomic<uint64_t> reload_failures{0};
+  // Bucket configs a follower ignored as not newer than the one served.
+  std::atomic<uint64_t> stale_configs{0};
 };
 
 class Worker final : public MetricsOwner {

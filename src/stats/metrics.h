@@ -119,6 +119,10 @@ enum class MetricScope : uint8_t { Worker, Process };
     "backend request latency, send to reply, by server (-Z time_stats=1)")                                            \
   X(config_generation, Gauge, Process, "generation", "", "generation of the cluster map served (0 = none yet)")       \
   X(config_age_seconds, Gauge, Process, "seconds", "", "seconds since the map served was loaded")                    \
+  X(config_revision, Gauge, Process, "revision", "bucket",                                                           \
+    "the rev of the config served for this bucket (Couchbase's rev; -1 when its document has none)")                 \
+  X(config_stale_ignored_total, Counter, Process, "configs", "",                                                     \
+    "bucket configs ignored because the one served has a newer (revEpoch, rev), or the same")                          \
   X(config_reload_failures_total, Counter, Process, "reloads", "",                                                    \
     "SIGHUP reloads that failed (a file unreadable, invalid or naming other ports); the map in force stayed")        \
   X(uptime_seconds, Gauge, Process, "seconds", "", "seconds since moxi started")                                      \
@@ -213,6 +217,7 @@ struct BucketMetrics {
   uint64_t errors = 0;    // bucket_errors_total
   uint64_t hits = 0;      // bucket_get_hits_total
   uint64_t misses = 0;    // bucket_get_misses_total
+  int64_t revision = -1;  // config_revision: set when a reader renders (fill_process_metrics)
 };
 
 // One worker's metrics (and, summed, everybody's).

@@ -98,6 +98,12 @@ void fill_process_metrics(Metrics& m, const Snapshot& snapshot, const ProcessFig
   m.set(Metric::buffer_bytes_peak, figures.buffer_peak);
   m.set(Metric::buffer_max_bytes, figures.buffer_max);
   m.set(Metric::config_reload_failures_total, figures.reload_failures);
+  m.set(Metric::config_stale_ignored_total, figures.stale_configs);
+  for (const PortBinding& binding : snapshot.ports)
+    for (const auto& bucket : binding.buckets) {
+      const auto& revision = bucket->config->revision();
+      m.bucket(bucket->name).revision = revision ? revision->rev : -1;
+    }
 }
 
 namespace {
@@ -131,6 +137,11 @@ uint64_t bucket_value(Metric metric, const BucketMetrics& bucket) {
   }
 }
 
+std::string bucket_text(Metric metric, const BucketMetrics& bucket) {
+  return metric == Metric::config_revision ? std::to_string(bucket.revision)
+                                           : std::to_string(bucket_value(metric, bucket));
+}
+
 // Gauges and counters labelled by server or bucket (histograms have their
 // own renderings).
 bool per_server(const MetricInfo& info) { return info.type != MetricType::Histogram && info.label == "server"; }
@@ -158,7 +169,7 @@ StatLines stats_proxy_lines(const Metrics& m, const Snapshot& snapshot) {
     }
     if (per_bucket(info)) {
       for (const auto& [name, bucket] : m.buckets())
-        out.emplace_back(std::string(info.name) + ":" + name, std::to_string(bucket_value(metric, bucket)));
+        out.emplace_back(std::string(info.name) + ":" + name, bucket_text(metric, bucket));
       continue;
     }
     if (metric == Metric::build_info) {
@@ -192,6 +203,9 @@ StatLines config_lines(const Snapshot& snapshot) {
     for (char c : doc)
       if (c != '\n' && c != '\r') flat += c;
     out.emplace_back(std::to_string(binding.port) + ":" + name + ":config", flat);
+    if (bucket)
+      out.emplace_back(std::to_string(binding.port) + ":" + name + ":rev",
+                       bucket->config->revision() ? vbucket::to_string(*bucket->config->revision()) : "none");
   };
   for (const PortBinding& binding : snapshot.ports) {
     if (!binding.has_map()) line(binding, nullptr);
@@ -230,7 +244,7 @@ std::string prometheus_text(const Metrics& m) {
     } else if (per_bucket(info)) {
       for (const auto& [bucket_name, bucket] : m.buckets())
         out += name + "{" + std::string(info.label) + "=\"" + label_value(bucket_name) + "\"} " +
-               std::to_string(bucket_value(metric, bucket)) + "\n";
+               bucket_text(metric, bucket) + "\n";
     } else {
       out += name + " " + std::to_string(m.get(metric)) + "\n";
     }

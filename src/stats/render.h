@@ -24,6 +24,7 @@ struct ProcessFigures {
   uint64_t buffer_peak = 0;  // buffer_budget.h: the most bytes buffered at once
   uint64_t buffer_max = 0;   // the total buffer budget (0 = none)
   uint64_t reload_failures = 0;  // SIGHUP reloads that failed (reload.h)
+  uint64_t stale_configs = 0;    // bucket configs ignored as not newer (config_follower.h)
   bool draining = false;         // SIGTERM/SIGINT (or -Y's end of stdin) started the drain
 };
 

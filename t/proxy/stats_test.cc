@@ -207,9 +207,11 @@ class StatsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("me"), behaviors.at("behavior:usr"));
     CPPUNIT_ASSERT_EQUAL(std::string("0"), behaviors.at("behavior:admin_port"));
     Stats config = stats_proxy(c, "config");
-    CPPUNIT_ASSERT_EQUAL(size_t{1}, config.size());
+    CPPUNIT_ASSERT_EQUAL(size_t{2}, config.size());  // PORT:NAME:config and PORT:NAME:rev
+    CPPUNIT_ASSERT(config.begin()->first.ends_with(":default:config"));
     CPPUNIT_ASSERT_MESSAGE(config.begin()->second,
                            config.begin()->second.find(cluster.backend(1).address()) != std::string::npos);
+    CPPUNIT_ASSERT_EQUAL(std::string("none"), std::next(config.begin())->second);  // a server list has no rev
     // Unknown: just END, as the original.
     CPPUNIT_ASSERT_EQUAL(size_t{0}, stats_proxy(c, "buckets").size());
     // Binary: the same stats as STAT packets.
@@ -361,7 +363,8 @@ class StatsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(config.find("bucketsStreaming") != std::string::npos);  // the source URL
     TestClient c(moxi.port());
     Stats stats = stats_proxy(c, "config");
-    CPPUNIT_ASSERT_EQUAL(size_t{1}, stats.size());
+    CPPUNIT_ASSERT_EQUAL(size_t{2}, stats.size());  // PORT:NAME:config and PORT:NAME:rev
+    CPPUNIT_ASSERT(stats.begin()->first.ends_with(":config"));
     const std::string doc = stats.begin()->second;
     CPPUNIT_ASSERT_MESSAGE(doc, doc.find("t0pS3cret") == std::string::npos);
     CPPUNIT_ASSERT_MESSAGE(doc, doc.find(R"("saslPassword":"****")") != std::string::npos);

@@ -64,6 +64,7 @@ std::string rows_of(int n, const std::string& row) {
 class ParseTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(ParseTest);
   CPPUNIT_TEST(parseTableEveryRow);
+  CPPUNIT_TEST(revisionsAreReadAndOrdered);
   CPPUNIT_TEST(notJsonSaysWhere);
   CPPUNIT_TEST(topLevelMustBeObject);
   CPPUNIT_TEST(serverListErrors);
@@ -207,6 +208,28 @@ class ParseTest : public CppUnit::TestFixture {
                  {"nodeLocator: Expected string for nodeLocator (got number)"});
     ConfigPtr c = expect_ok(R"({"nodeLocator":"vbucket","numReplicas":0,"serverList":["a:1"],"vBucketMap":[[0]]})");
     CPPUNIT_ASSERT(c->distribution() == Distribution::vbucket);
+  }
+
+  // "rev" and "revEpoch" (Couchbase 6/7 bucket configs) and their order:
+  // lexicographic (epoch, rev), a missing epoch counting -1; no rev, no order.
+  void revisionsAreReadAndOrdered() {
+    const std::string map = R"("numReplicas":0,"serverList":["a:1"],"vBucketMap":[[0]])";
+    CPPUNIT_ASSERT(!expect_ok("{" + map + "}")->revision());
+    const auto r10 = expect_ok("{\"rev\":10," + map + "}")->revision();
+    CPPUNIT_ASSERT(r10 && r10->rev == 10 && r10->epoch == -1);
+    const auto e1 = expect_ok("{\"rev\":2,\"revEpoch\":1," + map + "}")->revision();
+    CPPUNIT_ASSERT(e1 && e1->rev == 2 && e1->epoch == 1);
+    CPPUNIT_ASSERT_EQUAL(std::string("epoch 1 rev 2"), to_string(*e1));
+    CPPUNIT_ASSERT_EQUAL(std::string("rev 10"), to_string(*r10));
+    CPPUNIT_ASSERT(order_of(e1, r10) == RevisionOrder::Newer);   // a higher epoch wins over a higher rev
+    CPPUNIT_ASSERT(order_of(r10, e1) == RevisionOrder::Older);
+    CPPUNIT_ASSERT(order_of(r10, r10) == RevisionOrder::Same);
+    CPPUNIT_ASSERT(order_of(Revision{-1, 11}, r10) == RevisionOrder::Newer);
+    CPPUNIT_ASSERT(order_of(std::nullopt, r10) == RevisionOrder::Unordered);
+    CPPUNIT_ASSERT(order_of(r10, std::nullopt) == RevisionOrder::Unordered);
+    expect_error("{\"rev\":\"10\"," + map + "}", {"rev: expected a non-negative integer, got string"});
+    expect_error("{\"rev\":-1," + map + "}", {"rev: expected a non-negative integer, got number"});
+    expect_error("{\"rev\":1,\"revEpoch\":1.5," + map + "}", {"revEpoch: expected a non-negative integer, got number"});
   }
 
   void wrongTypesAreErrors() {

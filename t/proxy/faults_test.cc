@@ -124,6 +124,7 @@ class FaultsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testRefusedBackendFailsFast);
   CPPUNIT_TEST(testStoppedBackendIsTakenDownThenProbedBack);
   CPPUNIT_TEST(testOneTimeoutTakesTheServerDownOnEveryWorker);
+  CPPUNIT_TEST(testStoppedBackendUnderVerifyingLoad);
   CPPUNIT_TEST(testEjectModeMovesADownServersKeysAndBringsThemBack);
   CPPUNIT_TEST(testDownPolicyPerPool);
   CPPUNIT_TEST(testOneBlipDoesNotEjectAndFlappingIsDamped);
@@ -323,6 +324,32 @@ class FaultsTest : public CppUnit::TestFixture {
       CPPUNIT_ASSERT_EQUAL(std::string("x"), c.read_line());
       CPPUNIT_ASSERT_EQUAL(std::string("END"), c.read_line());
     }
+  }
+
+  // The same outage under load: clients keep writing and reading keys of
+  // both servers; while one is stopped the others' keys are served (the
+  // load makes progress), every reply is right or a SERVER_ERROR, and after
+  // SIGCONT the stopped server's keys are served again.
+  void testStoppedBackendUnderVerifyingLoad() {
+    ClusterOptions o;
+    o.behaviors = {"downstream_timeout=300", "probe_interval=100"};
+    Cluster cluster(o);
+    const std::string k0 = key_on(cluster, 0, "stalled");
+    VerifyingLoad load(cluster.port(), 4, 20);
+    for (Deadline d(std::chrono::seconds(10)); load.stored() < 100;) CPPUNIT_ASSERT(!d.expired());
+    cluster.backend(0).pause();
+    uint64_t stored = load.stored();
+    for (Deadline d(std::chrono::seconds(10)); load.stored() < stored + 200;) CPPUNIT_ASSERT(!d.expired());
+    TestClient c = cluster.client();
+    const std::string down = c.set(k0, "x");
+    CPPUNIT_ASSERT_MESSAGE(down, down.rfind("SERVER_ERROR proxy downstream ", 0) == 0);
+    cluster.backend(0).resume();
+    for (Deadline d(std::chrono::seconds(10)); c.set(k0, "back") != "STORED";) CPPUNIT_ASSERT(!d.expired());
+    CPPUNIT_ASSERT_EQUAL(std::string("back"), c.get(k0).value_or("<miss>"));
+    stored = load.stored();
+    for (Deadline d(std::chrono::seconds(10)); load.stored() < stored + 100;) CPPUNIT_ASSERT(!d.expired());
+    const std::string wrong = load.stop();
+    CPPUNIT_ASSERT_MESSAGE(wrong, wrong.empty());
   }
 
   // -Z down_policy=eject: once the server is down its keys are stored where

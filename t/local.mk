@@ -39,6 +39,13 @@ include t/stats.mk
 include t/core.mk
 include t/diff.mk
 
+# The reference fixtures (their README.md says where each came from), the
+# fuzz targets with their seeds and reproducers, and the TSan runner.
+EXTRA_DIST += t/fixtures t/fuzz t/tsan
+
+# Run by script/test after make check: the release tarball (make distcheck).
+EXTRA_DIST += t/dist/run
+
 # t/mutate/run finds test blind spots (one-line mutants); run by hand, not by make check.
 EXTRA_DIST += t/mutate/run t/mutate/mutants.txt
 

@@ -43,8 +43,9 @@ include t/diff.mk
 # fuzz targets with their seeds and reproducers, and the TSan runner.
 EXTRA_DIST += t/fixtures t/fuzz t/tsan
 
-# Run by script/test after make check: the release tarball (make distcheck).
-EXTRA_DIST += t/dist/run
+# Run by script/test after make check: the release tarball (make distcheck)
+# and the Debian package built from it, installed, run and purged.
+EXTRA_DIST += t/dist/run t/package/run
 
 # t/mutate/run finds test blind spots (one-line mutants); run by hand, not by make check.
 EXTRA_DIST += t/mutate/run t/mutate/mutants.txt

@@ -43,6 +43,11 @@ include t/diff.mk
 # fuzz targets with their seeds and reproducers, and the TSan runner.
 EXTRA_DIST += t/fixtures t/fuzz t/tsan
 
+# Every shell example of README, rest_mock/README.md and the man page's
+# EXAMPLES, run against memcached and rest_mock on free loopback ports.
+TESTS += t/doc_examples
+EXTRA_DIST += t/doc_examples
+
 # Run by script/test after make check: the release tarball (make distcheck)
 # and the Debian package built from it, installed, run and purged.
 EXTRA_DIST += t/dist/run t/package/run

@@ -25,7 +25,7 @@ bench_loadgen_LDADD = $(LIBEVENT_LIBS) -lpthread
 # tree it is also build/bench/run-proxies, a link to the source script that
 # finds src/moxi and bench/loadgen of that tree next to itself. The stamp is
 # made with loadgen, so that plain `make` provides the link.
-EXTRA_DIST += bench/run-proxies bench/README.md
+EXTRA_DIST += bench/run-proxies bench/README.md bench/memory-budget bench/soak bench/swap-latency bench/results
 EXTRA_bench_loadgen_DEPENDENCIES = bench/run-proxies.stamp
 CLEANFILES += bench/run-proxies.stamp
 bench/run-proxies.stamp:

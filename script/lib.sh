@@ -9,9 +9,12 @@ MOXI_BUILD_PACKAGES="g++ make autoconf automake pkg-config libevent-dev libcurl4
   rapidjson-dev libmemcached-dev libcppunit-dev zlib1g-dev libsasl2-dev libsasl2-modules memcached libssl-dev"
 # Extra packages the tests use (real peers and tools; clang and its runtime
 # for the libFuzzer targets of t/fuzz/run; Ruby's Dalli and PHP's memcached
-# extension as real SASL clients, t/clients/).
+# extension as real SASL clients, t/clients/; nc for the README's examples,
+# which t/doc_examples runs; for t/package/run: the Debian
+# packaging tools, lintian, logrotate, promtool (in Debian's prometheus
+# package, whose server this installs too) and python3 for free ports).
 MOXI_TEST_PACKAGES="libmemcached-tools ruby ruby-sinatra thin clang libclang-rt-14-dev sasl2-bin
-  ruby-dalli php-cli php-memcached"
+  ruby-dalli php-cli php-memcached netcat-openbsd dpkg-dev debhelper lintian logrotate prometheus python3"
 
 # install_packages PKG...: installs the packages that are not installed yet;
 # does nothing (and needs no network) when all are present.

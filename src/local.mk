@@ -39,16 +39,23 @@ src_libmoxi_a_SOURCES = \
 	src/core/worker.cc src/core/worker.h
 src_libmoxi_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBEVENT_CFLAGS) $(LIBMEMCACHED_CFLAGS) $(LIBCURL_CFLAGS) $(SASL_CFLAGS)
 
-# The git revision moxi is built from ("unknown" outside a git checkout):
-# looked up at every build, the header rewritten only when it changes.
+# The git revision moxi is built from: looked up at every build, the header
+# rewritten only when it changes. A release tarball carries the revision it
+# was made from in .build-revision (written by dist-hook), so that a build
+# of it (the Debian package's too) says the same; "unknown" when neither
+# tells.
 BUILT_SOURCES += src/build_revision.h
 CLEANFILES += src/build_revision.h
+moxi_build_revision = if test -f $(top_srcdir)/.build-revision; then cat $(top_srcdir)/.build-revision; \
+	else git -C $(top_srcdir) rev-parse --short=12 HEAD 2>/dev/null || echo unknown; fi
 src/build_revision.h: FORCE
-	$(AM_V_GEN)rev=`git -C $(top_srcdir) rev-parse --short=12 HEAD 2>/dev/null || echo unknown`; \
+	$(AM_V_GEN)rev=`$(moxi_build_revision)`; \
 	echo "#define MOXI_BUILD_REVISION \"$$rev\"" > $@.tmp; \
 	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 FORCE:
 .PHONY: FORCE
+dist-hook:
+	$(moxi_build_revision) >$(distdir)/.build-revision
 src/core/libmoxi_a-options.$(OBJEXT) src/stats/libmoxi_a-render.$(OBJEXT): src/build_revision.h
 
 include src/protocol/local.mk

@@ -40,6 +40,19 @@ include t/stats.mk
 include t/core.mk
 include t/diff.mk
 
+# The reference fixtures (their README.md says where each came from), the
+# fuzz targets with their seeds and reproducers, and the TSan runner.
+EXTRA_DIST += t/fixtures t/fuzz t/tsan
+
+# Every shell example of README, rest_mock/README.md and the man page's
+# EXAMPLES, run against memcached and rest_mock on free loopback ports.
+TESTS += t/doc_examples
+EXTRA_DIST += t/doc_examples
+
+# Run by script/test after make check: the release tarball (make distcheck)
+# and the Debian package built from it, installed, run and purged.
+EXTRA_DIST += t/dist/run t/package/run
+
 # t/mutate/run finds test blind spots (one-line mutants); run by hand, not by make check.
 EXTRA_DIST += t/mutate/run t/mutate/mutants.txt
 

@@ -5,4 +5,4 @@ src_libmoxi_a_SOURCES += \
 	src/core/options.cc
 
 man_MANS += man/moxi.1
-EXTRA_DIST += man/moxi.1 packaging/moxi.service
+EXTRA_DIST += man/moxi.1

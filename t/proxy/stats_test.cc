@@ -10,7 +10,9 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "t/proxy/cluster.h"
 #include "t/support/rest_mock.h"
 #include "t/support/temp_dir.h"
+#include "t/support/tsv.h"
 
 namespace moxi::test {
 namespace {
@@ -129,6 +132,7 @@ class StatsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testNotReadyWhileDraining);
   CPPUNIT_TEST(testKeyValueAndLineLimitsAreCounted);
   CPPUNIT_TEST(testConnectionLimitIsCounted);
+  CPPUNIT_TEST(testAlertRulesUseMetricsMoxiServes);
   CPPUNIT_TEST(testClientBufferBudgetsAreCounted);
   CPPUNIT_TEST(testFailedReloadsAreCounted);
   CPPUNIT_TEST_SUITE_END();
@@ -304,6 +308,45 @@ class StatsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(stats.count("backend_failures_total:" + cluster.backend(1).address() + ":connect") == 1);
     CPPUNIT_ASSERT_EQUAL(uint64_t{4}, stat(stats, "bucket_get_hits_total:default"));
     CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats, "backend_errors_total:" + cluster.backend(1).address()));
+  }
+
+  // packaging/moxi-alerts.yml: every moxi_* name its expressions use is a
+  // family moxi really exports (a misspelt name would make an alert that
+  // never fires), and every alert is explained in the man page. One request first, so that the per-server families
+  // (backend_health, backend_server_downs_total) have a series.
+  void testAlertRulesUseMetricsMoxiServes() {
+    const std::string rules = read_file(std::string(MOXI_SRCDIR) + "/packaging/moxi-alerts.yml");
+    std::set<std::string> used;
+    std::istringstream lines(rules);
+    bool in_expr = false;
+    for (std::string line; std::getline(lines, line);) {
+      // An expression is an "expr:" line and the lines indented below it.
+      const size_t key = line.find_first_not_of(' ');
+      if (key == std::string::npos) continue;
+      if (line.compare(key, 5, "expr:") == 0) in_expr = true;
+      else if (line.compare(key, 2, "- ") == 0 || line.find(':') != std::string::npos) in_expr = false;
+      if (!in_expr) continue;
+      static const std::regex name("moxi_[a-z_]+");
+      for (std::sregex_iterator m(line.begin(), line.end(), name), end; m != end; ++m) used.insert(m->str());
+    }
+    CPPUNIT_ASSERT_MESSAGE("no moxi_* names found in the rules' expressions", used.size() >= 10);
+    // Each alert is explained in the man page's ALERTS (".B NAME" tag).
+    const std::string man = read_file(std::string(MOXI_SRCDIR) + "/man/moxi.1");
+    const std::string alerts = man.substr(man.find(".SH ALERTS\n"), man.find(".SH LIMITS\n") - man.find(".SH ALERTS\n"));
+    static const std::regex alert_line("- alert: ([A-Za-z]+)");
+    int alert_count = 0;
+    for (std::sregex_iterator m(rules.begin(), rules.end(), alert_line), end; m != end; ++m, ++alert_count)
+      CPPUNIT_ASSERT_MESSAGE((*m)[1].str() + " is not explained in ALERTS of man/moxi.1",
+                             alerts.find(".TP\n.B " + (*m)[1].str() + "\n") != std::string::npos);
+    CPPUNIT_ASSERT(alert_count >= 10);
+
+    Cluster cluster(with_admin());
+    TestClient c = cluster.client();
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("alert-rules", "v"));
+    std::set<std::string> families;
+    for (const auto& [key, value] : scrape(cluster.moxi())) families.insert(key.substr(0, key.find('{')));
+    for (const std::string& metric : used)
+      CPPUNIT_ASSERT_MESSAGE(metric + " (packaging/moxi-alerts.yml) is not in moxi's /metrics", families.count(metric) == 1);
   }
 
   void testBackendHistogramsWithTimeStats() {

@@ -383,26 +383,21 @@ void Worker::finish(Exchange* ex) {
     exchanges_.put(ex);
     return;
   }
+  // One pass over the results: the error count, and a get's hits and misses.
+  const bool read = ex->request.op == Op::Get || ex->request.op == Op::Gat;
   bool failed = false;
-  for (const auto& r : ex->request.results)
-    if (r.error_class == protocol::ErrorClass::ServerError) {
-      failed = true;
-      break;
-    }
+  uint64_t hits = 0, misses = 0;
+  for (const auto& r : ex->request.results) {
+    failed = failed || r.error_class == protocol::ErrorClass::ServerError;
+    hits += read && r.hit;
+    misses += read && !r.hit && r.status == Status::KeyNotFound;
+  }
   if (failed) metrics_.inc(Metric::request_errors_total);
   if (bucket_stats) {
     ++bucket_stats->requests;
-    if (failed) ++bucket_stats->errors;
-    const Op op = ex->request.op;
-    if (op == Op::Get || op == Op::Gat) {
-      for (const auto& r : ex->request.results) {
-        if (r.hit) {
-          ++bucket_stats->hits;
-        } else if (r.status == Status::KeyNotFound) {
-          ++bucket_stats->misses;
-        }
-      }
-    }
+    bucket_stats->errors += failed;
+    bucket_stats->hits += hits;
+    bucket_stats->misses += misses;
   }
   if (ex->client) {
     ex->client->on_exchange_complete(ex);

@@ -43,7 +43,7 @@ void Metrics::reset() {
   commands_.fill(Histogram{});
   for (auto& [address, server] : servers_) {
     server.latency = Histogram{};
-    server.downs = server.requests = server.errors = server.bytes_sent = server.bytes_received = 0;
+    server.requests = server.errors = server.bytes_sent = server.bytes_received = 0;  // downs: derived (metrics_copy)
     server.failures.fill(0);
   }
   for (auto& [name, bucket] : buckets_) bucket = BucketMetrics{};

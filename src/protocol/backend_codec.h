@@ -34,6 +34,9 @@ struct BackendOp {
   // server its own slot (the server index), and its stats
   // request->server_stats[slot], so the core can combine them in server order.
   uint32_t slot = 0;
+  // A vBucket get sent to a replica: GET_REPLICA per key instead of GETK
+  // (binary only; the core sets it for replica reads).
+  bool replica = false;
 
   // --- codec-private progress; the caller only resets it ---
   uint32_t cursor = 0;       // position in key_indexes of the next key awaiting its reply
@@ -50,6 +53,7 @@ struct BackendOp {
     slot = 0;
     cursor = batch_end = opaque_base = 0;
     phase = stand_in = 0;
+    replica = false;
   }
 };
 
@@ -78,6 +82,10 @@ class BackendCodec {
   // results[slot] (for Stats: appends to server_stats[slot]); a success
   // leaves the result untouched and the first error reported is kept.
   virtual BackendDecode decode(BackendOp& op, evbuffer* in) = 0;
+
+  // The server granted HELLO XERROR: its extended statuses are folded back
+  // into the ones a client without it expects (extended_errors.h). Binary only.
+  virtual void set_extended_errors(bool) {}
 };
 
 // The largest value a backend reply may carry before the connection is

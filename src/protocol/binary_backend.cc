@@ -2,7 +2,7 @@
 // memcached -> proxy responses).
 //
 // Requests: GETK/GATK per key (not the quiet variants, so every key gets an
-// answer and the reply count is known), SET/ADD/REPLACE with flags and
+// answer and the reply count is known; GET_REPLICA for a replica read), SET/ADD/REPLACE with flags and
 // expiration extras, APPEND/PREPEND, DELETE, INCREMENT/DECREMENT (an ascii
 // client's incr never auto-creates: expiration 0xffffffff), TOUCH, FLUSH
 // (with the delay as extras when given), STAT (key = the stats arguments),
@@ -17,6 +17,10 @@
 // (the stream and our queue disagree, so nothing after it can be trusted).
 // A GETK/GATK response must also echo the key that was asked for.
 //
+// With HELLO XERROR granted (set_extended_errors), statuses are folded back
+// to the ones a client without it expects (extended_errors.h), in a relayed
+// frame too.
+//
 // Responses: status 0 fills the result (a hit's value bytes go to
 // Result::value: copied when small, chains moved when big, see ValueBytes); any other status lands as is in
 // the key's Result with the response body as its message (e.g. 0x0007 ->
@@ -30,6 +34,7 @@
 
 #include "src/protocol/backend_common.h"
 #include "src/protocol/binary_format.h"
+#include "src/protocol/extended_errors.h"
 #include "src/protocol/stats_merge.h"
 #include "src/protocol/wire_util.h"
 
@@ -64,6 +69,7 @@ class BinaryBackendCodec final : public BackendCodec {
   explicit BinaryBackendCodec(uint32_t max_value_length) : max_value_length_(max_value_length) {}
   void encode(BackendOp& op, evbuffer* out) override;
   BackendDecode decode(BackendOp& op, evbuffer* in) override;
+  void set_extended_errors(bool on) override { extended_errors_ = on; }
 
  private:
   void write_frame(evbuffer* out, uint8_t opcode, uint16_t vbucket, uint64_t cas, const uint8_t* extras,
@@ -72,6 +78,7 @@ class BinaryBackendCodec final : public BackendCodec {
   uint32_t next_opaque_ = 1;
   uint32_t max_value_length_;  // a longer response body is a Desync (kDefaultBackendValueMax)
   size_t need_ = 0;  // bytes the pending response frame needs
+  bool extended_errors_ = false;  // HELLO XERROR granted: statuses are folded back
 };
 
 void BinaryBackendCodec::write_frame(evbuffer* out, uint8_t opcode, uint16_t vbucket, uint64_t cas,
@@ -107,7 +114,7 @@ void BinaryBackendCodec::write_frame(evbuffer* out, uint8_t opcode, uint16_t vbu
 void BinaryBackendCodec::encode(BackendOp& op, evbuffer* out) {
   Request& req = backend::prepare(op);
   op.opaque_base = next_opaque_;
-  const uint8_t opcode = opcode_for(req.op);
+  const uint8_t opcode = op.replica && req.op == Op::Get ? static_cast<uint8_t>(Opcode::GetReplica) : opcode_for(req.op);
   auto vbucket_of = [&](size_t pos) -> uint16_t {
     uint32_t i = op.key_indexes[pos];
     return i < req.vbuckets.size() ? req.vbuckets[i] : 0;
@@ -207,6 +214,7 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
   const bool multi = req.op == Op::Get || req.op == Op::Gat;
   const uint8_t expected_opcode = op.stand_in != backend::kNoStandIn ? static_cast<uint8_t>(Opcode::Noop)
                                   : req.op == Op::Passthrough     ? req.opcode
+                                  : op.replica && req.op == Op::Get ? static_cast<uint8_t>(Opcode::GetReplica)
                                                                   : opcode_for(req.op);
   for (;;) {
     const size_t avail = evbuffer_get_length(in);
@@ -232,7 +240,9 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
       return BackendDecode::NeedMore;
     }
     need_ = 0;
-    const Status status = static_cast<Status>(h.vbucket_or_status);
+    const uint16_t wire_status =
+        extended_errors_ ? status_without_extended_errors(h.opcode, h.vbucket_or_status) : h.vbucket_or_status;
+    const Status status = static_cast<Status>(wire_status);
     const size_t value_length = h.body_length - h.extras_length - h.key_length;
 
     if (op.stand_in != backend::kNoStandIn) {
@@ -251,6 +261,12 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
       r.reset();
       r.status = status;
       r.cas = h.cas;
+      if (wire_status != h.vbucket_or_status) {
+        // The frame goes to the client as it is: its status too.
+        auto* header = evbuffer_pullup(in, binary::kHeaderSize);
+        header[6] = static_cast<uint8_t>(wire_status >> 8);
+        header[7] = static_cast<uint8_t>(wire_status & 0xff);
+      }
       r.value.take(in, frame);
       return BackendDecode::Done;
     }

@@ -55,7 +55,18 @@ enum class Opcode : uint8_t {
   SaslStep = 0x22,
   GatK = 0x23,
   GatKQ = 0x24,
+  Hello = 0x1f,
+  GetReplica = 0x83,
   SelectBucket = 0x89,
+  GetClusterConfig = 0xb5,
+};
+
+// HELLO feature codes moxi asks for (Couchbase data nodes; memcached does
+// not know HELLO).
+enum class Feature : uint16_t {
+  TcpNoDelay = 0x03,
+  Xerror = 0x07,        // extended statuses instead of a closed connection
+  SelectBucket = 0x08,  // informational: SELECT_BUCKET is available
 };
 
 // Extras sizes of the commands that carry extras.

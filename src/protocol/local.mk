@@ -4,6 +4,7 @@ src_libmoxi_a_SOURCES += \
 	src/protocol/binary_format.h \
 	src/protocol/ascii_numbers.h src/protocol/ascii_numbers.cc \
 	src/protocol/status_text.h src/protocol/status_text.cc \
+	src/protocol/extended_errors.h src/protocol/extended_errors.cc \
 	src/protocol/stats_merge.h src/protocol/stats_merge.cc \
 	src/protocol/wire_util.h \
 	src/protocol/client_codec.h \

@@ -17,6 +17,10 @@
 #include "src/upstream/server_group.h"
 #include "src/util/timer.h"
 
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
 namespace moxi {
 
 using protocol::Status;
@@ -157,6 +161,7 @@ void ServerConnection::on_connect_result(int err) {
 void ServerConnection::become_ready() {
   state_ = State::Connected;
   sasl_.reset();
+  codec_->set_extended_errors(extended_errors_);
   bytes_received_ = 0;
   evbuffer_add_buffer(out_.get(), before_ready_.get());
   if (!waiting_.empty()) {
@@ -177,6 +182,60 @@ bool ServerConnection::needs_auth() const {
 void ServerConnection::begin_auth() {
   state_ = State::Authenticating;
   sasl_ = std::make_unique<SaslClient>(group_.auth().user, group_.auth().password);
+  extended_errors_ = false;
+  start_sasl();
+}
+
+void ServerConnection::send_hello(std::string_view agent) {
+  using protocol::binary::Feature;
+  std::string features;
+  for (Feature f : {Feature::TcpNoDelay, Feature::Xerror, Feature::SelectBucket}) {
+    const auto code = static_cast<uint16_t>(f);
+    features.push_back(static_cast<char>(code >> 8));
+    features.push_back(static_cast<char>(code & 0xff));
+  }
+  send_auth_frame(protocol::binary::Opcode::Hello, agent, features);
+}
+
+void ServerConnection::on_hello_reply(uint16_t status, std::string_view granted) {
+  if (status != 0) {
+    // memcached: no HELLO (UNKNOWN_COMMAND). Nothing is negotiated.
+    select_bucket_or_ready();
+    return;
+  }
+  extended_errors_ = false;
+  for (size_t i = 0; i + 1 < granted.size(); i += 2) {
+    const auto code = static_cast<uint16_t>((static_cast<uint8_t>(granted[i]) << 8) | static_cast<uint8_t>(granted[i + 1]));
+    if (code == static_cast<uint16_t>(protocol::binary::Feature::Xerror)) extended_errors_ = true;
+  }
+  if (auth_step_ == AuthStep::Hello) {
+    // A data node: say who we are (each HELLO lists the features again).
+    auth_step_ = AuthStep::HelloAgent;
+    send_hello(std::string("moxi/") + PACKAGE_VERSION);
+    return;
+  }
+  select_bucket_or_ready();
+}
+
+void ServerConnection::select_bucket_or_ready() {
+  const BackendAuth& auth = group_.auth();
+  if (!auth.select_bucket.empty()) {
+    auth_step_ = AuthStep::SelectBucket;
+    send_auth_frame(protocol::binary::Opcode::SelectBucket, auth.select_bucket, "");
+    return;
+  }
+  logged_in();
+}
+
+void ServerConnection::logged_in() {
+  if (log::enabled(log::Level::Debug))
+    log::debug("backend " + group_.server().address + ": authenticated as " + group_.auth().user + " (" + sasl_mech_ +
+               (extended_errors_ ? ", extended errors" : "") + ")");
+  group_.on_replies();  // the server answered the login
+  become_ready();
+}
+
+void ServerConnection::start_sasl() {
   auth_step_ = AuthStep::ListMechs;
   send_auth_frame(protocol::binary::Opcode::SaslListMechs, "", "");
 }
@@ -205,8 +264,10 @@ bool ServerConnection::read_auth_replies() {
     evbuffer_copyout(in_.get(), raw, sizeof raw);
     const binary::Header h = binary::decode_header(raw);
     if (h.magic != binary::kResponseMagic || h.body_length > (1u << 20)) {
-      auth_failed("the server's reply to " + std::string(auth_step_ == AuthStep::SelectBucket ? "SELECT_BUCKET" : "SASL") +
-                  " is not a binary memcached response");
+      const char* step = auth_step_ == AuthStep::SelectBucket                                   ? "SELECT_BUCKET"
+                         : auth_step_ == AuthStep::Hello || auth_step_ == AuthStep::HelloAgent ? "HELLO"
+                                                                                               : "SASL";
+      auth_failed("the server's reply to " + std::string(step) + " is not a binary memcached response");
       return false;
     }
     if (in_.size() < binary::kHeaderSize + h.body_length) return true;
@@ -228,6 +289,10 @@ bool ServerConnection::on_auth_reply(uint16_t status, std::string_view value) {
   char code[8];
   std::snprintf(code, sizeof code, "0x%02x", status);
   switch (auth_step_) {
+    case AuthStep::Hello:
+    case AuthStep::HelloAgent:
+      on_hello_reply(status, value);
+      return true;
     case AuthStep::ListMechs:
       if (status != 0) {
         auth_failed(std::string("the server does not offer SASL (SASL_LIST_MECHS answered ") + code +
@@ -259,24 +324,20 @@ bool ServerConnection::on_auth_reply(uint16_t status, std::string_view value) {
         auth_failed(error);
         return false;
       }
-      if (!auth.select_bucket.empty()) {
-        auth_step_ = AuthStep::SelectBucket;
-        send_auth_frame(binary::Opcode::SelectBucket, auth.select_bucket, "");
-        return true;
-      }
-      break;
+      // Logged in: HELLO next (memcached -S closes a connection that sends
+      // anything but SASL before a login).
+      auth_step_ = AuthStep::Hello;
+      send_hello("");
+      return true;
     case AuthStep::SelectBucket:
       if (status != 0) {
         auth_failed("bucket \"" + auth.select_bucket + "\" cannot be selected by user \"" + user +
                     "\" (SELECT_BUCKET answered " + code + ")");
         return false;
       }
-      break;
+      logged_in();
+      return true;
   }
-  if (log::enabled(log::Level::Debug))
-    log::debug("backend " + group_.server().address + ": authenticated as " + user + " (" + sasl_mech_ + ")");
-  group_.on_replies();  // the server answered the login
-  become_ready();
   return true;
 }
 

@@ -3,7 +3,16 @@
 // worker's end-of-turn flush; replies are matched to requests in order.
 //
 // Bringing it up: resolve the server's name when the cached address will
-// not do (resolver.h; within connect_timeout), connect, then (binary backends, when -Z usr is set) SASL —
+// not do (resolver.h; within connect_timeout), connect, then (binary
+// backends, when -Z usr is set) SASL, HELLO and SELECT_BUCKET. HELLO
+// follows the login because memcached -S closes a connection that sends
+// anything else first; it asks for TCPNODELAY, XERROR and SELECT_BUCKET.
+// It goes first without an agent name, because memcached answers a HELLO
+// that has a key "Unknown command" and then loses its place in the stream
+// (it skips the key twice). A server that grants it (a Couchbase data
+// node) gets a second HELLO naming the agent, moxi/VERSION; one that
+// refuses it (memcached) goes on as before. With XERROR granted, a refused
+// SELECT_BUCKET is an answer rather than a closed connection. SASL —
 // SASL_LIST_MECHS, SASL_AUTH, SASL_STEP while the server says continue,
 // through SaslClient — and SELECT_BUCKET when -Z bucket is set; each reply
 // within auth_timeout. Requests submitted meanwhile wait, encoded, in
@@ -51,7 +60,7 @@ class ServerConnection final : public StreamConnection, private BackendAddress::
   uint32_t value_limit() const;
   enum class State { Closed, Resolving, Connecting, Authenticating, Connected };
   // The handshake reply awaited while Authenticating.
-  enum class AuthStep { ListMechs, Auth, SelectBucket };
+  enum class AuthStep { Hello, HelloAgent, ListMechs, Auth, SelectBucket };
 
   // Resolves when needed, then connect_now; Closed again when either failed at once.
   void start_connect();
@@ -66,6 +75,11 @@ class ServerConnection final : public StreamConnection, private BackendAddress::
   bool needs_auth() const;
   void begin_auth();
   void send_auth_frame(protocol::binary::Opcode opcode, std::string_view key, std::string_view value);
+  void send_hello(std::string_view agent);
+  void on_hello_reply(uint16_t status, std::string_view granted);
+  void start_sasl();
+  void select_bucket_or_ready();
+  void logged_in();
   // Consumes the handshake replies in in_; false when the connection failed.
   bool read_auth_replies();
   bool on_auth_reply(uint16_t status, std::string_view value);
@@ -94,6 +108,7 @@ class ServerConnection final : public StreamConnection, private BackendAddress::
   std::unique_ptr<SaslClient> sasl_;  // during the handshake only
   std::string sasl_mech_;
   AuthStep auth_step_ = AuthStep::ListMechs;
+  bool extended_errors_ = false;  // the server granted HELLO XERROR on this connection
 };
 
 }  // namespace moxi

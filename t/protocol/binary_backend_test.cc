@@ -115,6 +115,8 @@ class BinaryBackendTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testDecodeSplitReads);
   CPPUNIT_TEST(testDecodeValueSizesAndLayouts);
   CPPUNIT_TEST(testNotMyVbucket);
+  CPPUNIT_TEST(testReplicaGets);
+  CPPUNIT_TEST(testExtendedErrorsFoldedBack);
   CPPUNIT_TEST(testDecodeMutations);
   CPPUNIT_TEST(testDecodeStats);
   CPPUNIT_TEST(testDecodeKeyless);
@@ -321,6 +323,84 @@ class BinaryBackendTest : public CppUnit::TestFixture {
                                                  "{\"rev\":7}"))) == BackendDecode::Done);
     status_is(Status::NotMyVbucket, s.results[0]);
     CPPUNIT_ASSERT_EQUAL(std::string("{\"rev\":7}"), s.results[0].message);
+  }
+
+  void testReplicaGets() {
+    // A replica read: GET_REPLICA (0x83) per key with its vBucket, answered
+    // like GET (flags extras, no key).
+    Request r = make(Op::Get, {"a", "b"});
+    r.vbuckets = {3, 4};
+    auto codec = make_binary_backend_codec();
+    BackendOp bop;
+    bop.request = &r;
+    bop.replica = true;
+    EvBuf out;
+    codec->encode(bop, out.get());
+    auto frames = test::parse_frames(out.str());
+    CPPUNIT_ASSERT_EQUAL(size_t{2}, frames.size());
+    check_request(frames[0], 0x83, 3, "", "a", "");
+    check_request(frames[1], 0x83, 4, "", "b", "");
+    EvBuf in;
+    in.append(encode_frame(response(0x83, frames[0].opaque, Status::Success, be32(5), "", "va", 7)) +
+              encode_frame(response(0x83, frames[1].opaque, Status::KeyNotFound, "", "", "Not found")));
+    CPPUNIT_ASSERT(codec->decode(bop, in.get()) == BackendDecode::Done);
+    CPPUNIT_ASSERT(r.results[0].hit);
+    CPPUNIT_ASSERT_EQUAL(uint32_t{5}, r.results[0].flags);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{7}, r.results[0].cas);
+    CPPUNIT_ASSERT_EQUAL(std::string("va"), r.results[0].value.str());
+    status_is(Status::KeyNotFound, r.results[1]);
+    // A GETK reply to a replica read is out of step.
+    Request again = make(Op::Get, {"a"});
+    BackendOp replica_op;
+    replica_op.request = &again;
+    replica_op.replica = true;
+    auto codec2 = make_binary_backend_codec();
+    EvBuf out2, in2;
+    codec2->encode(replica_op, out2.get());
+    in2.append(encode_frame(response(op(Opcode::GetK), test::parse_frames(out2.str())[0].opaque)));
+    CPPUNIT_ASSERT(codec2->decode(replica_op, in2.get()) == BackendDecode::Desync);
+  }
+
+  void testExtendedErrorsFoldedBack() {
+    // With XERROR granted, LOCKED (0x09) is what a client without it gets:
+    // KEY_EEXISTS for a set, TMPFAIL for a delete; EACCESS is an auth error.
+    auto answer = [](Op o, uint8_t opcode, uint16_t wire_status, bool extended) {
+      Request r = make(o, {"k"});
+      Conversation c(r);
+      c.codec->set_extended_errors(extended);
+      Frame f = response(opcode, c.frames[0].opaque);
+      f.vbucket_or_status = wire_status;
+      CPPUNIT_ASSERT(c.feed(encode_frame(f)) == BackendDecode::Done);
+      return static_cast<int>(r.results[0].status);
+    };
+    CPPUNIT_ASSERT_EQUAL(0x02, answer(Op::Set, op(Opcode::Set), 0x09, true));
+    CPPUNIT_ASSERT_EQUAL(0x86, answer(Op::Delete, op(Opcode::Delete), 0x09, true));
+    CPPUNIT_ASSERT_EQUAL(0x02, answer(Op::Touch, op(Opcode::Touch), 0x09, true));
+    CPPUNIT_ASSERT_EQUAL(0x20, answer(Op::Set, op(Opcode::Set), 0x24, true));
+    CPPUNIT_ASSERT_EQUAL(0x20, answer(Op::Get, op(Opcode::GetK), 0x08, true));
+    CPPUNIT_ASSERT_EQUAL(0x04, answer(Op::Get, op(Opcode::GetK), 0x88, true));
+    CPPUNIT_ASSERT_EQUAL(0x83, answer(Op::Set, op(Opcode::Set), 0x0d, true));
+    CPPUNIT_ASSERT_EQUAL(0x86, answer(Op::Set, op(Opcode::Set), 0x86, true));  // known codes pass
+    CPPUNIT_ASSERT_EQUAL(0x07, answer(Op::Set, op(Opcode::Set), 0x07, true));
+    // Not negotiated: nothing is touched.
+    CPPUNIT_ASSERT_EQUAL(0x09, answer(Op::Set, op(Opcode::Set), 0x09, false));
+
+    // A relayed frame (GETL passed through) carries the folded status in
+    // its own header: LOCKED becomes TMPFAIL for GETL.
+    Request g;
+    g.op = Op::Passthrough;
+    g.opcode = 0x94;
+    g.add_key("k");
+    g.prepare_results();
+    Conversation c(g, {0});
+    c.codec->set_extended_errors(true);
+    Frame f = response(0x94, c.frames[0].opaque);
+    f.vbucket_or_status = 0x09;
+    CPPUNIT_ASSERT(c.feed(encode_frame(f)) == BackendDecode::Done);
+    status_is(Status::TemporaryFailure, g.results[0]);
+    const std::string relayed = g.results[0].value.str();
+    CPPUNIT_ASSERT_EQUAL(size_t{24}, relayed.size());
+    CPPUNIT_ASSERT_EQUAL(0x0086, (static_cast<uint8_t>(relayed[6]) << 8) | static_cast<uint8_t>(relayed[7]));
   }
 
   void testDecodeMutations() {

@@ -211,12 +211,21 @@ class CouchbaseAuthTest : public CppUnit::TestFixture {
       CPPUNIT_ASSERT_EQUAL(std::string("SCRAM-SHA512"), n.logins_by_mechanism.begin()->first);
       CPPUNIT_ASSERT_EQUAL(n.logins, n.selects);
       CPPUNIT_ASSERT_EQUAL(uint64_t{0}, n.unauthenticated + n.no_bucket + n.select_refusals);
-      // Nothing ran outside a bucket but the login itself.
-      for (const VBucketServer::Request& r : s->received())
+      // Nothing ran outside a bucket but the login itself. Each
+      // connection said HELLO twice: first without a key (the form plain
+      // memcached survives), then naming moxi with its version.
+      uint64_t hellos = 0, agent_hellos = 0;
+      for (const VBucketServer::Request& r : s->received()) {
         if (r.opcode == bin::kSet || r.opcode == bin::kGet) CPPUNIT_ASSERT(!r.bucket.empty());
+        if (r.opcode != 0x1f) continue;
+        ++hellos;
+        if (r.key == std::string("moxi/") + PACKAGE_VERSION) ++agent_hellos;
+      }
+      CPPUNIT_ASSERT_EQUAL(2 * n.logins, hellos);
+      CPPUNIT_ASSERT_EQUAL(n.logins, agent_hellos);
     }
     const std::string log = moxi->log();
-    CPPUNIT_ASSERT_MESSAGE(log, contains(log, "authenticated as Administrator (SCRAM-SHA512)"));
+    CPPUNIT_ASSERT_MESSAGE(log, contains(log, "authenticated as Administrator (SCRAM-SHA512, extended errors)"));
     CPPUNIT_ASSERT_MESSAGE("the password in the log", !contains(log, "pwd=password"));
     CPPUNIT_ASSERT_EQUAL(uint64_t{0}, stat(stats_proxy(ascii), "backend_auth_failures_total"));
   }
@@ -295,11 +304,11 @@ class CouchbaseAuthTest : public CppUnit::TestFixture {
     }
     CPPUNIT_ASSERT(refusals >= 2);
     CPPUNIT_ASSERT_EQUAL(refusals, stat(stats_proxy(ascii), "backend_auth_failures_total"));
-    // The log names the step: the server refuses the select by closing the
-    // connection (moxi does not negotiate XERROR).
+    // The log names the step: with XERROR negotiated the server answers
+    // the refused select (EACCESS) instead of closing the connection.
     const std::string log = moxi->log();
-    CPPUNIT_ASSERT_MESSAGE(log, contains(log, "closed the connection at SELECT_BUCKET of \"b1\": may user \"app\""));
-    CPPUNIT_ASSERT_MESSAGE(log, contains(log, "the server closed the connection at SELECT_BUCKET of \"b2\""));
+    CPPUNIT_ASSERT_MESSAGE(log, contains(log, "bucket \"b1\" cannot be selected by user \"app\" (SELECT_BUCKET answered 0x24)"));
+    CPPUNIT_ASSERT_MESSAGE(log, contains(log, "bucket \"b2\" cannot be selected by user \"app\" (SELECT_BUCKET answered 0x24)"));
   }
 
   void testDroppedAndRestartedServersAreLoggedInAgain() {

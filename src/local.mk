@@ -23,7 +23,7 @@ src_libmoxi_a_SOURCES = \
 	src/core/config_follower.cc src/core/config_follower.h \
 	src/core/dispatch.cc \
 	src/core/event_log.cc src/core/event_log.h \
-	src/core/exchange.h \
+	src/core/exchange.h src/core/config_offer.h \
 	src/core/fd_limit.cc src/core/fd_limit.h \
 	src/core/listener.cc src/core/listener.h \
 	src/core/memory_trim.cc src/core/memory_trim.h \

@@ -48,6 +48,7 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
   s.proxy.backend_bucket = b.bucket;
   s.proxy.auth_timeout_ms = static_cast<uint64_t>(b.auth_timeout.count());
   s.proxy.time_stats = b.time_stats;
+  s.proxy.replica_reads = b.replica_reads;
   s.proxy.item_size_max = b.item_size_max;
   s.proxy.max_client_output = b.client_buffer_max;
   s.proxy.buffer_max = b.buffer_max != 0 ? b.buffer_max : moxi::BufferBudget::default_max();
@@ -205,6 +206,12 @@ int main(int argc, char** argv) {
     followers.back()->start();
     reloader.follow(*followers.back());
   }
+  // Configs the data nodes send in NOT_MY_VBUCKET replies go to the
+  // follower of their port.
+  app.set_config_offer_handler([&followers](const moxi::ConfigOffer& offer) {
+    for (auto& follower : followers)
+      if (follower->port_index() == offer.port_index) follower->offer(offer);
+  });
   int status = app.run();
   for (auto& follower : followers) follower->stop();
   if (!options.pidfile.empty()) ::unlink(options.pidfile.c_str());

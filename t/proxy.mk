@@ -19,7 +19,8 @@ t_proxy_tests_SOURCES = \
 	t/proxy/inflight_test.cc \
 	t/proxy/stats_test.cc \
 	t/proxy/conformance_test.cc \
-	t/proxy/dns_test.cc
+	t/proxy/dns_test.cc \
+	t/proxy/data_node_test.cc
 # Real SASL clients the gateway tests run (ruby-dalli, php-memcached).
 EXTRA_DIST += t/clients/dalli_sasl.rb t/clients/php_memcached_sasl.php
 t_proxy_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(ZLIB_CFLAGS)

@@ -66,4 +66,14 @@ int VBucketView::found_incorrect_master(int vbucket, int wrong_server) noexcept 
   return target[0];
 }
 
+bool VBucketView::learn_master(int vbucket, int server) noexcept {
+  if (row(vbucket).empty() || server < 0 || server >= config_->num_servers()) return false;
+  if (row(vbucket)[0] == server) return true;
+  if (!make_writable()) return false;
+  const size_t width = static_cast<size_t>(config_->num_replicas()) + 1;
+  rows_[static_cast<size_t>(vbucket) * width] = server;
+  forward_applied_[static_cast<size_t>(vbucket)] = true;  // the newer config outranks the forward map
+  return true;
+}
+
 }  // namespace moxi::vbucket

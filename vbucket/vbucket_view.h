@@ -53,6 +53,11 @@ class VBucketView {
   // try next (see above), or -1.
   int found_incorrect_master(int vbucket, int wrong_server) noexcept;
 
+  // A newer config (one a NOT_MY_VBUCKET reply carried) names `server` as
+  // the vBucket's master: later lookups go there until a new Config. False
+  // for an argument out of range (nothing changes).
+  bool learn_master(int vbucket, int server) noexcept;
+
   // True once any correction has been applied.
   bool has_overrides() const noexcept { return !rows_.empty(); }
 

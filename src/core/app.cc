@@ -65,7 +65,14 @@ bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
   for (int w = 0; w < nworkers; ++w) workers_.push_back(std::make_unique<Worker>(w, settings_.proxy, budget_));
   std::vector<Worker*> peers;
   for (auto& w : workers_) peers.push_back(w.get());
-  for (auto& w : workers_) w->set_peers(peers);
+  for (auto& w : workers_) {
+    w->set_peers(peers);
+    w->set_config_offers([this](ConfigOffer offer) {
+      post([this, offer = std::move(offer)] {
+        if (offers_) offers_(offer);
+      });
+    });
+  }
   int admin_port = -1;
   if (settings_.admin_port) {
     admin_ = std::make_unique<AdminServer>(

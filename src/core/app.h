@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "src/core/config_offer.h"
 #include "src/core/listener.h"
 #include "src/core/memory_trim.h"
 #include "src/core/notify.h"
@@ -64,6 +65,10 @@ class App {
   // Main thread, before run(): what SIGHUP does. Without one, SIGHUP logs
   // that nothing is reloadable.
   void set_reload_handler(std::function<void()> handler) { reload_ = std::move(handler); }
+  // Main thread, before run(): what a config a worker found in a
+  // NOT_MY_VBUCKET reply goes to (on the main thread). Without one it is
+  // dropped (static maps follow nothing).
+  void set_config_offer_handler(std::function<void(const ConfigOffer&)> handler) { offers_ = std::move(handler); }
   // Thread-safe: runs `task` on the main thread (config sources post here).
   void post(std::function<void()> task);
   // Main thread: gives every worker `snapshot` (its generation must be the
@@ -96,6 +101,7 @@ class App {
   std::unique_ptr<MemoryTrimmer> trimmer_;  // while run() serves
   std::shared_ptr<const Snapshot> current_;
   std::function<void()> reload_;
+  std::function<void(const ConfigOffer&)> offers_;
   bool draining_ = false;
   size_t workers_draining_ = 0;
   event* drain_timer_ = nullptr;

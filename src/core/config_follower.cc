@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "conflate/document.h"
 #include "conflate/http_stream_source.h"
 #include "src/core/url_source_options.h"
 #include "src/util/log.h"
@@ -48,6 +49,33 @@ void ConfigFollower::start() { source_->start(); }
 
 void ConfigFollower::stop() {
   if (source_) source_->stop();
+}
+
+void ConfigFollower::offer(const ConfigOffer& offer) {
+  if (!last_) return;  // nothing followed yet: the stream's first map decides
+  auto parsed = conflate::parse_document(offer.document, offer.peer);
+  if (!parsed || parsed.value().size() != 1) {
+    log::warning("config in " + offer.source + " for bucket " + offer.bucket + " is not a bucket config: " +
+                 (parsed ? std::string("it lists several buckets") : parsed.error()));
+    return;
+  }
+  vbucket::Bucket arrived = std::move(parsed).value().front();
+  if (!arrived.config->revision()) {
+    if (log::enabled(log::Level::Debug)) log::debug("config in " + offer.source + " has no revision: ignored");
+    return;
+  }
+  // The other buckets stay as they are: the offer replaces its own alone.
+  auto update = std::make_shared<conflate::ConfigUpdate>(*last_);
+  update->source = offer.source;
+  update->from_cache = false;
+  bool known = false;
+  for (vbucket::Bucket& b : update->buckets) {
+    if (b.name != offer.bucket) continue;
+    b.config = arrived.config;
+    known = true;
+  }
+  if (!known) return;
+  apply(std::move(update), std::chrono::steady_clock::now());
 }
 
 void ConfigFollower::report(const conflate::SourceStatus& status) {

@@ -15,6 +15,7 @@
 
 #include "conflate/config_source.h"
 #include "src/core/app.h"
+#include "src/core/config_offer.h"
 #include "src/core/options.h"
 #include "src/core/served_buckets.h"
 
@@ -36,6 +37,11 @@ class ConfigFollower {
   // list, other credentials): the stream restarts; what the old one still
   // delivers is dropped.
   void replace_source(const UrlSource& source, const Behaviors& behaviors);
+  // Main thread: a config of one of its buckets that a data node sent in a
+  // NOT_MY_VBUCKET reply. Validated like a streamed one and applied by the
+  // same rules (only if newer than the one served; one without a revision
+  // is ignored, since nothing orders it against the stream).
+  void offer(const ConfigOffer& offer);
   // Main thread: the rules maps are served with from now on.
   void set_rules(BucketRules rules) { rules_ = std::move(rules); }
   const BucketRules& rules() const { return rules_; }

@@ -10,6 +10,7 @@
 #include "src/upstream/server_group.h"
 #include "src/util/log.h"
 #include "src/util/timer.h"
+#include "vbucket/config_loader.h"
 
 namespace moxi {
 
@@ -290,6 +291,9 @@ void Worker::dispatch_broadcast(Exchange* ex, BucketState& state) {
 bool Worker::retry_not_my_vbucket(PendingOp* op) {
   Exchange* ex = op->exchange;
   protocol::Request& req = ex->request;
+  // A replica that does not hold the vBucket says nothing of its active
+  // server: read_from_replica takes those keys.
+  if (op->op.replica) return false;
   bool any = false;
   for (uint32_t k : op->op.key_indexes)
     if (req.results[k].status == Status::NotMyVbucket) any = true;
@@ -310,30 +314,183 @@ bool Worker::retry_not_my_vbucket(PendingOp* op) {
     if (req.results[k].status != Status::NotMyVbucket) continue;
     metrics_.inc(Metric::not_my_vbucket_total);
     const int vb = req.vbuckets[k];
-    int next = state.view->master(vb);
+    // A data node's refusal carries its config: a newer one names the owner.
+    int next = req.results[k].message.starts_with('{')
+                   ? master_from_nmv_config(state, op->server_index, req.results[k].message, vb)
+                   : -1;
+    if (next < 0) next = state.view->master(vb);
     if (next == op->server_index) next = state.view->found_incorrect_master(vb, op->server_index);
     if (next < 0 || static_cast<size_t>(next) >= state.groups.size()) continue;  // stays NOT_MY_VBUCKET
-    PendingOp*& retry = scratch_ops_[static_cast<size_t>(next)];
-    if (!retry) {
-      retry = ops_.get();
-      retry->exchange = ex;
-      retry->op.request = &req;
-      retry->server_index = next;
-      retry->sent_at_ms = now_ms();
-      fresh.push_back(retry);
-    }
-    retry->op.key_indexes.push_back(k);
+    add_resend(ex, k, next, false, fresh);
   }
+  return send_resends(ex, state, fresh);
+}
+
+void Worker::add_resend(Exchange* ex, uint32_t key, int server, bool replica, std::vector<PendingOp*>& fresh) {
+  PendingOp*& retry = scratch_ops_[static_cast<size_t>(server)];
+  if (!retry) {
+    retry = ops_.get();
+    retry->exchange = ex;
+    retry->op.request = &ex->request;
+    retry->op.replica = replica;
+    retry->server_index = server;
+    retry->sent_at_ms = now_ms();
+    fresh.push_back(retry);
+  }
+  retry->op.key_indexes.push_back(key);
+}
+
+bool Worker::send_resends(Exchange* ex, BucketState& state, const std::vector<PendingOp*>& fresh) {
   if (fresh.empty()) return false;
+  // Counted before any is sent: one that fails at once completes at once.
   ex->outstanding += static_cast<uint32_t>(fresh.size());
   for (PendingOp* retry : fresh) state.groups[static_cast<size_t>(retry->server_index)]->submit(retry);
   return true;
 }
 
+// The replica after `after` (the active server, or a replica already
+// tried) of vBucket `vb` in map order whose server is not down; -1 = none.
+static int next_replica(const vbucket::Config& config, const std::vector<ServerGroup*>& groups, int vb, int after,
+                        bool after_is_replica) {
+  int r = 0;
+  if (after_is_replica) {
+    while (r < config.num_replicas() && config.replica(vb, r) != after) ++r;
+    ++r;
+  }
+  for (; r < config.num_replicas(); ++r) {
+    const int s = config.replica(vb, r);
+    if (s >= 0 && s != after && static_cast<size_t>(s) < groups.size() && !groups[static_cast<size_t>(s)]->down())
+      return s;
+  }
+  return -1;
+}
+
+bool Worker::read_from_replica(PendingOp* op) {
+  Exchange* ex = op->exchange;
+  protocol::Request& req = ex->request;
+  if (!settings_.replica_reads || req.op != Op::Get) return false;
+  // Failed at the proxy (down, timeout, closed), or not held by a replica.
+  auto for_a_replica = [&](const protocol::Result& r) {
+    return r.error_class == protocol::ErrorClass::ServerError || (op->op.replica && r.status == Status::NotMyVbucket);
+  };
+  bool any = false;
+  for (uint32_t k : op->op.key_indexes) any = any || for_a_replica(req.results[k]);
+  if (!any) return false;  // the usual case: decided before any lookup
+  const auto* bucket = static_cast<const Bucket*>(ex->admitted_to);
+  BucketState* state = bucket ? find_state(bucket) : nullptr;
+  if (!state || !state->view) return false;
+  scratch_ops_.assign(state->groups.size(), nullptr);
+  std::vector<PendingOp*> fresh;
+  for (uint32_t k : op->op.key_indexes) {
+    if (!for_a_replica(req.results[k])) continue;
+    const int next = next_replica(*bucket->config, state->groups, req.vbuckets[k], op->server_index, op->op.replica);
+    if (next < 0) continue;  // keeps the failure
+    metrics_.inc(Metric::replica_reads_total);
+    add_resend(ex, k, next, true, fresh);
+  }
+  return send_resends(ex, *state, fresh);
+}
+
+int Worker::master_from_nmv_config(BucketState& state, int refused_by, const std::string& body, int vb) {
+  const Bucket& bucket = *state.bucket;
+  const BackendServer& refuser = bucket.servers[static_cast<size_t>(refused_by)];
+  if (state.nmv_body != body) {
+    // Once per body: a rebalance makes every refusal carry the same one.
+    state.nmv_body = body;
+    state.nmv_config.reset();
+    vbucket::LoadOptions options;
+    options.peer = refuser.host;
+    auto parsed = vbucket::load_config(body, options);
+    if (!parsed) {
+      log::warning("NOT_MY_VBUCKET from " + refuser.address + " for bucket " + bucket.name +
+                   " carries a config that does not parse: " + parsed.error());
+      return -1;
+    }
+    const auto order = vbucket::order_of(parsed.value()->revision(), bucket.config->revision());
+    if (order != vbucket::RevisionOrder::Newer || parsed.value()->distribution() != vbucket::Distribution::vbucket ||
+        parsed.value()->num_vbuckets() != bucket.config->num_vbuckets())
+      return -1;
+    state.nmv_config = std::move(parsed).value();
+    if (config_offers_) {
+      for (size_t p = 0; p < snapshot_->ports.size(); ++p)
+        if (snapshot_->ports[p].find(bucket.name))
+          config_offers_({p, bucket.name, body, refuser.host, "NOT_MY_VBUCKET from " + refuser.address});
+    }
+  }
+  if (!state.nmv_config) return -1;
+  const int master = state.nmv_config->master(vb);
+  if (master < 0) return -1;
+  const std::string& owner = state.nmv_config->servers()[static_cast<size_t>(master)].authority;
+  for (size_t s = 0; s < bucket.servers.size(); ++s) {
+    if (bucket.servers[s].address != owner || static_cast<int>(s) == refused_by) continue;
+    state.view->learn_master(vb, static_cast<int>(s));
+    return static_cast<int>(s);
+  }
+  return -1;  // a server the bucket does not have yet: the swap brings it
+}
+
+bool Worker::retry_temporary_failure(PendingOp* op) {
+  Exchange* ex = op->exchange;
+  protocol::Request& req = ex->request;
+  bool any = false;
+  for (uint32_t k : op->op.key_indexes) {
+    const protocol::Result& r = req.results[k];
+    // The server's own answer; the proxy's errors are not retried here.
+    if (r.status == Status::TemporaryFailure && r.error_class == protocol::ErrorClass::None) any = true;
+  }
+  if (!any || ex->tmpfail_retries >= kTemporaryFailureRetries) return false;
+  const auto* bucket = static_cast<const Bucket*>(ex->admitted_to);
+  if (!bucket || !bucket->vbucket_routing()) return false;
+  PendingOp* retry = ops_.get();
+  retry->exchange = ex;
+  retry->op.request = &req;
+  retry->op.replica = op->op.replica;
+  retry->server_index = op->server_index;
+  for (uint32_t k : op->op.key_indexes) {
+    const protocol::Result& r = req.results[k];
+    if (r.status == Status::TemporaryFailure && r.error_class == protocol::ErrorClass::None)
+      retry->op.key_indexes.push_back(k);
+  }
+  metrics_.inc(Metric::temporary_failure_retries_total, retry->op.key_indexes.size());
+  const uint64_t due = now_ms() + (kTemporaryFailureFirstDelayMs << ex->tmpfail_retries);
+  ++ex->tmpfail_retries;
+  ++ex->outstanding;
+  tmpfail_due_.emplace(due, retry);
+  if (tmpfail_due_.begin()->second == retry) arm_timer_ms(tmpfail_timer_, due - now_ms());
+  return true;
+}
+
+void Worker::tmpfail_timer_cb(evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->send_due_retries(); }
+
+void Worker::send_due_retries() {
+  const uint64_t now = now_ms();
+  std::vector<PendingOp*> due;
+  while (!tmpfail_due_.empty() && tmpfail_due_.begin()->first <= now) {
+    due.push_back(tmpfail_due_.begin()->second);
+    tmpfail_due_.erase(tmpfail_due_.begin());
+  }
+  if (!tmpfail_due_.empty()) arm_timer_ms(tmpfail_timer_, tmpfail_due_.begin()->first - now);
+  for (PendingOp* retry : due) {
+    // The exchange holds its bucket's slot, so the state is there.
+    BucketState& state = *find_state(static_cast<const Bucket*>(retry->exchange->admitted_to));
+    retry->sent_at_ms = now;
+    state.groups[static_cast<size_t>(retry->server_index)]->submit(retry);
+  }
+}
+
 void Worker::on_op_done(PendingOp* op) {
   Exchange* ex = op->exchange;
   protocol::Request& req = ex->request;
-  if (!op->op.key_indexes.empty() && !retry_not_my_vbucket(op)) {
+  // Both may re-send keys of one op: failed ones to a replica, refused
+  // ones to the vBucket's new server (a replica op's refusals are
+  // read_from_replica's alone).
+  bool resent = false;
+  if (!op->op.key_indexes.empty()) {
+    resent = read_from_replica(op);
+    resent = retry_not_my_vbucket(op) || resent;
+    resent = retry_temporary_failure(op) || resent;
+  }
+  if (!op->op.key_indexes.empty() && !resent) {
     for (uint32_t k : op->op.key_indexes) {
       protocol::Result& r = req.results[k];
       if (r.status == Status::NotMyVbucket && (req.op == Op::Get || req.op == Op::Gat)) {

@@ -65,6 +65,7 @@ struct Exchange {
   uint64_t client_id = 0;              // the client's worker-local id: picks its backend connections
   uint32_t outstanding = 0;            // PendingOps not answered yet
   uint32_t nmv_retries = 0;            // NOT_MY_VBUCKET re-routes used
+  uint32_t tmpfail_retries = 0;        // temporary-failure retries used
   uint32_t broadcast_servers = 0;      // a broadcast (flush_all, stats): the servers it went to
   size_t held_bytes = 0;               // complete, waiting behind an earlier reply: its result bytes
   const void* admitted_to = nullptr;   // the bucket whose downstream_max slot it holds
@@ -76,6 +77,7 @@ struct Exchange {
     client_id = 0;
     outstanding = 0;
     nmv_retries = 0;
+    tmpfail_retries = 0;
     broadcast_servers = 0;
     held_bytes = 0;
     admitted_to = nullptr;

@@ -65,6 +65,7 @@ struct Behaviors {
   std::chrono::milliseconds dns_ttl{60000};                      // a backend name's cached address, at most this old
   std::string dns_servers;                                       // "IP[:PORT]|...": nameservers; "" = the system's
   bool time_stats = false;                                       // keep the timing histograms
+  bool replica_reads = false;                                    // vBucket gets fall back to replicas
   std::string mcs_opts;                                          // "" or "distribution:ketama-weighted" (the only hash)
   std::string usr;                                               // SASL user for backends; HTTP user for URLs without auth
   std::string pwd;                                               // its password

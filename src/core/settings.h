@@ -47,6 +47,10 @@ struct ProxySettings {
   uint32_t item_size_max = 0;             // -I / item_size_max; 0 = item_size_for's per-bucket default
   std::string version = "2.0.0";
   bool time_stats = false;                // per-backend latency histograms (two clock reads per backend op)
+  // -Z replica_reads: a vBucket get whose active server is down, or failed
+  // it (timeout, closed, refused), goes to the vBucket's replicas in map
+  // order with GET_REPLICA (Worker::read_from_replica). Never writes.
+  bool replica_reads = false;
   uint64_t started_us = 0;                // monotonic_us() at process start: uptime
   // -Z behaviors as `stats proxy behaviors` shows them (passwords masked).
   std::vector<std::pair<std::string, std::string>> behavior_stats;

@@ -24,6 +24,7 @@ Worker::Worker(int id, ProxySettings settings, SharedLimits& budget)
   notify_ = std::make_unique<NotifyQueue>(base_);
   resolver_ = std::make_unique<Resolver>(base_, settings_.dns_servers);
   wait_timer_ = evtimer_new(base_, &Worker::wait_timer_cb, this);
+  tmpfail_timer_ = evtimer_new(base_, &Worker::tmpfail_timer_cb, this);
   accept_retry_ = evtimer_new(base_, &Worker::accept_retry_cb, this);
   buffer_timer_ = evtimer_new(base_, &Worker::buffer_timer_cb, this);
 }
@@ -45,6 +46,7 @@ Worker::~Worker() {
   event_free(accept_retry_);
   event_free(buffer_timer_);
   event_free(wait_timer_);
+  event_free(tmpfail_timer_);
   event_base_free(base_);
 }
 

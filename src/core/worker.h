@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "src/core/buffer_budget.h"
+#include "src/core/config_offer.h"
 #include "src/core/exchange.h"
 #include "src/core/listener.h"
 #include "src/core/notify.h"
@@ -74,6 +75,9 @@ class Worker final : public MetricsOwner {
   void join();
   // Thread-safe: runs `task` on this worker's thread.
   void post(std::function<void()> task) override;
+  // Where configs from NOT_MY_VBUCKET replies go (the App's main thread);
+  // called on this worker's thread. Set once before start().
+  void set_config_offers(std::function<void(ConfigOffer)> sink) { config_offers_ = std::move(sink); }
   // Every worker of the process (this one included), for `stats proxy` to
   // sum over. Set once before start(); read-only afterwards.
   void set_peers(std::vector<Worker*> peers) {
@@ -195,6 +199,10 @@ class Worker final : public MetricsOwner {
     uint64_t eject_epoch = 0;  // the worker's eject_epoch_ live_ring was built for
     BucketMetrics* stats = nullptr;  // its entry in metrics_, by name
     bool eject = false;  // -Z down_policy ejects down servers from this ketama bucket's ring
+    // vBucket buckets: the last config body a NOT_MY_VBUCKET reply carried,
+    // and what it parsed to when it is newer than the bucket's (else null).
+    std::string nmv_body;
+    vbucket::ConfigPtr nmv_config;
   };
   BucketState& state_for(const std::shared_ptr<const Bucket>& bucket);
   // The state of `bucket`, or null. Every request looks its bucket up two or
@@ -214,6 +222,30 @@ class Worker final : public MetricsOwner {
   // Re-sends the keys of `op` that a server refused with NOT_MY_VBUCKET to
   // the server the vBucket view names next; false when the bound is spent.
   bool retry_not_my_vbucket(PendingOp* op);
+  // The server a NOT_MY_VBUCKET reply's config (`body`, from the server
+  // `refused_by`) names as vBucket `vb`'s master, learned into the view; -1
+  // when the body is no newer config or names no server of the bucket. A
+  // new body is offered to the main thread (config_offers_) once.
+  int master_from_nmv_config(BucketState& state, int refused_by, const std::string& body, int vb);
+  // vBucket buckets: the keys of `op` a data node answered with a temporary
+  // failure (warm-up, memory over the mutation threshold, a takeover) go to
+  // the same server again after a back-off of 10 ms, doubling, at most
+  // kTemporaryFailureRetries times per request; then the failure stands
+  // ("SERVER_ERROR temporary failure"). False when nothing was re-sent.
+  bool retry_temporary_failure(PendingOp* op);
+  static constexpr uint32_t kTemporaryFailureRetries = 5;
+  static constexpr uint64_t kTemporaryFailureFirstDelayMs = 10;
+  // -Z replica_reads: re-sends the keys of a vBucket get that its server
+  // failed (a proxy error: down, timeout, closed) or, on a replica, did not
+  // hold (NOT_MY_VBUCKET) to the next replica in map order that is not
+  // down, with GET_REPLICA; false when no key went anywhere.
+  bool read_from_replica(PendingOp* op);
+  // The re-sends of one exchange's keys, one op per server (scratch_ops_
+  // indexes them; `fresh` lists them in creation order): add_resend puts key
+  // `key` in the op for `server`, send_resends counts and submits them all
+  // (false when there is none).
+  void add_resend(Exchange* ex, uint32_t key, int server, bool replica, std::vector<PendingOp*>& fresh);
+  bool send_resends(Exchange* ex, BucketState& state, const std::vector<PendingOp*>& fresh);
   // Sends an admitted exchange to its servers.
   void route(Exchange* exchange, const Bucket& bucket, BucketState& state);
   void dispatch_keys(Exchange* exchange, const Bucket& bucket, BucketState& state);
@@ -229,6 +261,9 @@ class Worker final : public MetricsOwner {
   // Fails waiters older than wait_queue_timeout; re-arms for the next one.
   void expire_waiters();
   static void wait_timer_cb(evutil_socket_t, short, void* arg);
+  static void tmpfail_timer_cb(evutil_socket_t, short, void* arg);
+  // Sends the temporary-failure retries that are due.
+  void send_due_retries();
   // Resumes the clients waiting for buffer room (see wait_for_buffers);
   // runs every kBufferRetryMs while any waits: room is usually made by
   // another worker's clients, which this worker hears nothing of.
@@ -256,6 +291,7 @@ class Worker final : public MetricsOwner {
   bool accept_paused_ = false;  // pause_accepting: listeners not watched
   event* accept_retry_ = nullptr;
   std::function<void()> drain_done_;  // begin_drain's `done`, until it ran
+  std::function<void(ConfigOffer)> config_offers_;  // set_config_offers
 
   std::vector<Worker*> peers_;
   std::vector<MetricsOwner*> peer_metrics_;  // the same, as stats gathering sees them
@@ -275,6 +311,10 @@ class Worker final : public MetricsOwner {
   const Bucket* last_bucket_ = nullptr;  // find_state's memo; cleared when that state is erased
   BucketState* last_state_ = nullptr;
   event* wait_timer_ = nullptr;
+  // TMPFAIL retries waiting for their back-off, by the time they are due
+  // (retry_temporary_failure); tmpfail_timer_ fires for the first.
+  std::multimap<uint64_t, PendingOp*> tmpfail_due_;
+  event* tmpfail_timer_ = nullptr;
   std::vector<PendingOp*> scratch_ops_;  // dispatch_keys: one slot per server
   std::vector<StreamConnection*> dirty_;
   std::unique_ptr<char[]> read_scratch_;

@@ -71,6 +71,10 @@ enum class MetricScope : uint8_t { Worker, Process };
   X(backend_ejections_total, Counter, Worker, "events", "",                                                          \
     "times a worker took a down server out of its ketama ring (down_policy=eject); it returns once healthy")           \
   X(not_my_vbucket_total, Counter, Worker, "keys", "", "keys re-routed after NOT_MY_VBUCKET")                         \
+  X(temporary_failure_retries_total, Counter, Worker, "keys", "",                                                    \
+    "keys sent again after a data node answered a temporary failure (10 ms back-off, doubling, 5 times at most)")      \
+  X(replica_reads_total, Counter, Worker, "keys", "",                                                                \
+    "keys of gets sent to a replica (replica_reads=1) because their active server was down or failed")               \
   X(wait_queue_timeouts_total, Counter, Worker, "requests", "",                                                       \
     "requests failed after waiting wait_queue_timeout for a downstream_max slot")                                     \
   X(limit_key_length_total, Counter, Worker, "requests", "", "requests refused: a key longer than 250 bytes")         \

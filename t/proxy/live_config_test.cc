@@ -622,6 +622,7 @@ CPPUNIT_TEST_SUITE_REGISTRATION(NotMyVBucketTest);
 class RebalanceTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(RebalanceTest);
   CPPUNIT_TEST(testRebalanceUnderLoadLosesNothing);
+  CPPUNIT_TEST(testRebalanceThroughNotMyVbucketConfigsAlone);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -698,6 +699,93 @@ class RebalanceTest : public CppUnit::TestFixture {
     uint64_t nmv = 0;
     for (auto& s : servers) nmv += s->nmv_count();
     CPPUNIT_ASSERT_MESSAGE("the moves never exercised NOT_MY_VBUCKET", nmv > 0);
+  }
+
+  // The stream stays silent on its first map; the data nodes refuse moved
+  // vBuckets with NOT_MY_VBUCKET carrying their newer config (as Couchbase
+  // does). moxi follows from those bodies alone: the refused request goes
+  // to the owner the body names, and the config becomes the served map.
+  // An older config that arrives afterwards (from the stream) is ignored.
+  void testRebalanceThroughNotMyVbucketConfigsAlone() {
+    std::vector<std::unique_ptr<VBucketServer>> servers;
+    std::vector<std::string> addresses;
+    for (int i = 0; i < 3; ++i) {
+      servers.push_back(std::make_unique<VBucketServer>());
+      addresses.push_back(servers.back()->address());
+    }
+    auto layout = [](int n) { return std::function<int(int)>([n](int v) { return (v + n) % 3; }); };
+    auto own = [&](int n) {
+      for (int s = 0; s < 3; ++s) {
+        std::set<uint16_t> mine;
+        for (int v = 0; v < kVBuckets; ++v)
+          if (layout(n)(v) == s) mine.insert(static_cast<uint16_t>(v));
+        servers[static_cast<size_t>(s)]->set_owned(mine);
+      }
+    };
+    // Revision n + 1 is layout n.
+    auto config = [&](int n) { return "{\"rev\":" + std::to_string(n + 1) + "," + bucket_json(addresses, layout(n)).substr(1); };
+    own(0);
+    RestMock mock(mock_serving(config(0)));
+    auto moxi = follow(stream_url(mock));
+    TestClient probe(moxi->port());
+    set_eventually(probe, "probe", "1");
+    const long first_generation = generation(probe);
+    Writers writers(moxi->port(), 20, "n", 50, true);
+    for (int move = 1; move <= 3; ++move) {
+      writers.wait_ops(2000);
+      const auto from = layout(move - 1), to = layout(move);
+      for (auto& s : servers) s->hold_replies();
+      own(move);
+      for (auto& s : servers) s->set_not_my_vbucket_body(config(move));
+      writers.with_latest([&](const std::map<std::string, std::string>& latest) {
+        for (const auto& [key, value] : latest) {
+          const int v = vbucket_of(key);
+          auto& old_owner = *servers[static_cast<size_t>(from(v))];
+          auto& new_owner = *servers[static_cast<size_t>(to(v))];
+          if (&old_owner == &new_owner) continue;
+          if (auto item = old_owner.item(key)) new_owner.put(key, item->value, item->flags);
+        }
+      });
+      for (auto& s : servers) s->release_replies();
+      writers.wait_ops(2000);
+      // The served map is the body's: no request meets a refusal any more.
+      const std::string rev = "rev " + std::to_string(move + 1);
+      auto served = [&] {
+        for (const auto& [name, value] : stats_proxy(probe, "config"))
+          if (name.ends_with(":rev")) return value;
+        return std::string("<none>");
+      };
+      Deadline deadline(std::chrono::seconds(10));
+      while (served() != rev) CPPUNIT_ASSERT_MESSAGE("revision " + rev + " never served", !deadline.expired());
+    }
+    writers.wait_ops(2000);
+    uint64_t refused = 0;
+    for (auto& s : servers) refused += s->nmv_count();
+    writers.wait_ops(2000);
+    uint64_t after = 0;
+    for (auto& s : servers) after += s->nmv_count();
+    CPPUNIT_ASSERT_EQUAL_MESSAGE("refusals after the last map was served", refused, after);
+    // The stream now sends an older layout: it is ignored.
+    mock.set_config(config(1));
+    Deadline deadline(std::chrono::seconds(10));
+    while (stat(stats_proxy(probe), "config_stale_ignored_total") == 0)
+      CPPUNIT_ASSERT_MESSAGE("the older config was not counted", !deadline.expired());
+    writers.wait_ops(2000);
+    writers.stop();
+    CPPUNIT_ASSERT_MESSAGE(writers.first_failure(), writers.first_failure().empty());
+    uint64_t last = 0;
+    for (auto& s : servers) last += s->nmv_count();
+    CPPUNIT_ASSERT_EQUAL_MESSAGE("the older config was served", after, last);
+    TestClient check(moxi->port());
+    for (const auto& [key, value] : writers.latest()) {
+      auto got = check.get(key);
+      CPPUNIT_ASSERT_MESSAGE("lost " + key, got.has_value());
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(key, value, *got);
+    }
+    CPPUNIT_ASSERT(refused > 0);
+    // One new generation per move, each from a refusal's body (the stream
+    // sent nothing newer).
+    CPPUNIT_ASSERT_EQUAL(first_generation + 3, generation(probe));
   }
 };
 

@@ -44,6 +44,7 @@ constexpr uint16_t kNotStored = 0x0005;
 constexpr uint16_t kNonNumeric = 0x0006;
 constexpr uint16_t kNotMyVbucket = 0x0007;
 constexpr uint16_t kUnknownCommand = 0x0081;
+constexpr uint16_t kTemporaryFailure = 0x0086;
 // Couchbase mode's statuses and opcodes (couchbase-kv.md sections 2 and 4).
 constexpr uint16_t kNoBucket = 0x0008;
 constexpr uint16_t kAuthError = 0x0020;
@@ -422,6 +423,8 @@ struct VBucketServer::State {
   bool running = true;
   bool own_all = true;
   std::set<uint16_t> owned;
+  std::set<uint16_t> replicas;  // vBuckets GET_REPLICA serves (every bucket's)
+  uint64_t warming = 0;          // keyed requests still to answer ETMPFAIL (set_warming_up)
   uint32_t hash_vbuckets = 0;
   std::string nmv_body;
   // memcached mode: the one key space ""; Couchbase mode: one per bucket.
@@ -1041,6 +1044,7 @@ void VBucketServer::State::execute(Conn& c, Pending& p) {
       break;
     case Op::Get:
     case Op::GetK:
+    case Op::GetReplica:
     case Op::Delete:
       keyed = true;
       valid = extlen == 0 && keylen != 0 && bodylen == keylen;
@@ -1080,6 +1084,11 @@ void VBucketServer::State::execute(Conn& c, Pending& p) {
       return;
     }
   }
+  if (keyed && warming > 0) {
+    --warming;
+    respond(c, h, kTemporaryFailure, {}, {}, "Temporary failure", 0);
+    return;
+  }
   if (keyed) {
     const uint16_t vb = h.vbucket_or_status;
     if (hash_vbuckets != 0) {
@@ -1092,7 +1101,8 @@ void VBucketServer::State::execute(Conn& c, Pending& p) {
         return;
       }
     }
-    if (!owned_in(ks, vb)) {
+    const bool replica_read = base == static_cast<uint8_t>(Op::GetReplica);
+    if (replica_read ? replicas.count(vb) == 0 : !owned_in(ks, vb)) {
       ++nmv;
       respond(c, h, kNotMyVbucket, {}, {}, nmv_body, 0);
       return;
@@ -1131,7 +1141,8 @@ void VBucketServer::State::execute(Conn& c, Pending& p) {
       return;
 
     case Op::Get:
-    case Op::GetK: {
+    case Op::GetK:
+    case Op::GetReplica: {
       const bool with_key = base == static_cast<uint8_t>(Op::GetK);
       ++cmd_get;
       if (StoredItem* it = lookup(ks, key)) {
@@ -1360,6 +1371,16 @@ VBucketServer::VBucketServer(Options options) : state_(std::make_unique<State>(s
 VBucketServer::~VBucketServer() { stop(); }
 
 std::string VBucketServer::address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+void VBucketServer::set_warming_up(uint64_t requests) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->warming = requests;
+}
+
+void VBucketServer::set_replicas(std::set<uint16_t> vbuckets) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->replicas = std::move(vbuckets);
+}
 
 void VBucketServer::set_owned(std::set<uint16_t> vbuckets) {
   std::lock_guard<std::mutex> lock(state_->mu);

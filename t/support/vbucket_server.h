@@ -21,7 +21,10 @@
 // Protocol (binary only, magic 0x80): GET/GETQ/GETK/GETKQ, SET/ADD/REPLACE
 // (+Q), DELETE(Q), INCREMENT/DECREMENT(Q), APPEND/PREPEND(Q), TOUCH,
 // GAT/GATQ/GATK/GATKQ, NOOP, VERSION, VERBOSITY, FLUSH(Q) (with an optional
-// delay), STAT (only the default group) and QUIT(Q). Statuses, error texts,
+// delay), STAT (only the default group) and QUIT(Q); and, as a Couchbase data
+// node, GET_REPLICA (0x83): answered like GET for a vBucket set_replicas()
+// names, else NOT_MY_VBUCKET (a replica shares the server's one store: a
+// test puts the replica's copy there itself). Statuses, error texts,
 // quiet rules, CAS rules and packet validation follow memcached 1.6 (checked
 // against memcached 1.6.18 by t/fakebackend), including its quirks:
 //   - SET/ADD/REPLACE with a non-zero CAS are compare-and-swap: NOT_FOUND
@@ -54,7 +57,7 @@
 //      vbucket_hash(key) & (n - 1): "Invalid arguments" (0x04) with the body
 //      "vbucket mismatch: request has N, key hashes to M", counted by
 //      bad_vbucket_count(); the connection stays open.
-//   2. the id is not owned: NOT_MY_VBUCKET (0x0007) with the body set by
+//   2. the id is not owned (GET_REPLICA: not a replica here): NOT_MY_VBUCKET (0x0007) with the body set by
 //      set_not_my_vbucket_body() (empty by default; a real server sends its
 //      cluster config there), counted by nmv_count().
 // Both are errors, so quiet commands get them too. Keyless commands (NOOP,
@@ -255,6 +258,12 @@ class VBucketServer {
   // "Invalid arguments". 0 turns the check off. Throws std::invalid_argument
   // for a count that is not a power of two or exceeds 65536.
   void check_vbucket_hash(uint32_t num_vbuckets);
+  // A data node warming up: the next `requests` keyed requests (after the
+  // faults, before the vBucket checks) are answered ETMPFAIL (0x86,
+  // "Temporary failure") unexecuted, as Couchbase does before traffic is on.
+  void set_warming_up(uint64_t requests);
+  // The vBuckets this server holds replicas of (GET_REPLICA); none at first.
+  void set_replicas(std::set<uint16_t> vbuckets);
   // The body of NOT_MY_VBUCKET replies (default empty).
   void set_not_my_vbucket_body(std::string body);
 

@@ -21,6 +21,7 @@ class NotMyVBucketTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(exhaustedForwardMapFallsBackToRoundRobin);
   CPPUNIT_TEST(serverForKeyFollowsLearnedMoves);
   CPPUNIT_TEST(outOfRangeAndKetama);
+  CPPUNIT_TEST(learnedMasterOutranksTheForwardMap);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -63,6 +64,21 @@ class NotMyVBucketTest : public CppUnit::TestFixture {
     VBucketView view(fixture_config("tests-config/testapp-config"));
     CPPUNIT_ASSERT_EQUAL(0, view.found_incorrect_master(0, 2));  // 2 is not the master: caller was stale
     CPPUNIT_ASSERT(!view.has_overrides());
+  }
+
+  void learnedMasterOutranksTheForwardMap() {
+    // A newer config named the master (NOT_MY_VBUCKET body): the view keeps
+    // it, and a later refusal by it does not jump to the forward row.
+    VBucketView view(fixture_config("tests-config/testapp-config-in-envelope-fft"));
+    CPPUNIT_ASSERT(view.learn_master(0, 2));
+    CPPUNIT_ASSERT_EQUAL(2, view.master(0));
+    CPPUNIT_ASSERT_EQUAL(3, view.found_incorrect_master(0, 2));  // round-robin from 2
+    CPPUNIT_ASSERT(!view.learn_master(0, 4));                     // no such server
+    CPPUNIT_ASSERT(!view.learn_master(-1, 0));
+    CPPUNIT_ASSERT_EQUAL(3, view.master(0));
+    // Other vBuckets keep the map's rows.
+    VBucketView fresh(fixture_config("tests-config/testapp-config-in-envelope-fft"));
+    for (int vb = 1; vb < fresh.config().num_vbuckets(); ++vb) CPPUNIT_ASSERT_EQUAL(fresh.master(vb), view.master(vb));
   }
 
   void exhaustedForwardMapFallsBackToRoundRobin() {

@@ -27,7 +27,8 @@ HttpStreamSource::HttpStreamSource(HttpStreamOptions options, UpdateCallback on_
       on_update_(std::move(on_update)),
       on_status_(std::move(on_status)),
       backoff_(options_.backoff_min, options_.backoff_max, seed_from(options_.random_seed)),
-      splitter_(options_.max_document_bytes) {
+      splitter_(options_.max_document_bytes),
+      filter_(options_.network) {
   if (options_.urls.empty()) throw std::invalid_argument("HttpStreamSource: no URL");
 }
 

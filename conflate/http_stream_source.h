@@ -88,6 +88,7 @@ struct HttpStreamOptions {
   std::chrono::milliseconds backoff_max{10000};
   std::chrono::milliseconds poll_interval{10000};  // non-streaming URLs
   std::string cache_path;                          // "" = no config cache
+  vbucket::Network network = vbucket::Network::Default;  // whose addresses terse configs' servers get
   std::chrono::milliseconds cache_grace{2000};
   std::uint64_t random_seed = 0;                   // backoff jitter; 0 = from std::random_device
 };

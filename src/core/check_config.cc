@@ -10,13 +10,14 @@
 #include <variant>
 
 #include "conflate/config_cache.h"
-#include "conflate/document.h"
 #include "conflate/http_stream_source.h"
 #include "conflate/stream_splitter.h"
+#include "conflate/url.h"
 #include "src/core/url_source_options.h"
 #include "src/core/config_follower.h"
 #include "src/core/static_config.h"
 #include "src/upstream/resolver.h"
+#include "vbucket/document_parse.h"
 
 namespace moxi {
 
@@ -157,9 +158,12 @@ int check_config(const ParseOutcome& parsed, std::ostream& out, std::ostream& er
         std::string error;
         auto text = reader.load(conflate::kDefaultMaxDocumentBytes, error);
         if (text) {
-          auto doc = conflate::parse_document(*text, "localhost");
+          // Read as the source would read it at start (conflate/README.md).
+          auto doc = vbucket::parse_document(
+              *text, vbucket::ParseOptions{conflate::url_host(url->urls.front()), config_network(options.behaviors)});
           if (doc.ok()) {
-            out << "  config_cache " << cache << ": a valid map (" << plural(doc.value().size(), "bucket") << ")\n";
+            out << "  config_cache " << cache << ": a valid map (" << plural(doc.value().buckets.size(), "bucket")
+                << ")\n";
           } else {
             err << "moxi: config_cache " << cache << ": " << doc.error() << "\n";
             ok = false;

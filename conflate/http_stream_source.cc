@@ -128,7 +128,9 @@ bool HttpStreamSource::process(std::size_t index, std::vector<Piece>& pieces) {
         break;
       case DocumentFilter::Verdict::Kind::invalid: {
         counters_.documents_invalid.fetch_add(1);
-        const std::string message = "invalid config from " + shown(index) + ": " + verdict.error;
+        std::string message = "invalid config from " + shown(index) + ": " + verdict.error;
+        if (const std::string hint = bucket_endpoint_hint(options_.urls[index]); !hint.empty())
+          message += " (" + hint + ")";
         if (filter_.first_report(message)) report(SourceStatus::Kind::invalid_document, shown(index), message);
         break;
       }

@@ -37,6 +37,16 @@ void describe_bucket(const Bucket& bucket, const std::vector<std::string>& names
         << (config.has_forward_map() ? ", with a forward map" : "");
   }
   out << ", " << (bucket.downstream_protocol == protocol::Protocol::Binary ? "binary" : "ascii") << " downstream\n";
+  out << "    revision " << (config.revision() ? vbucket::to_string(*config.revision()) : std::string("none")) << "\n";
+  if (config.network()) {
+    size_t alternates = 0;
+    for (const vbucket::Server& s : config.servers()) alternates += s.alternate_address ? 1 : 0;
+    out << "    terse config (nodesExt), network " << vbucket::to_string(*config.network());
+    if (*config.network() == vbucket::Network::External)
+      out << ": " << alternates << " of " << plural(config.servers().size(), "server")
+          << " on an external address";
+    out << "\n";
+  }
   std::vector<size_t> masters(bucket.servers.size()), replicas(bucket.servers.size());
   size_t orphans = 0;
   for (int v = 0; vb && v < config.num_vbuckets(); ++v) {
@@ -57,6 +67,7 @@ void describe_bucket(const Bucket& bucket, const std::vector<std::string>& names
     } else {
       out << ": weight " << config.servers()[i].weight;
     }
+    if (const auto& tls = config.servers()[i].tls_port) out << " (TLS port " << *tls << ")";
     const std::string unresolved = resolve_now(server, nameservers);
     if (!unresolved.empty()) out << " [warning: " << unresolved << "]";
     out << "\n";

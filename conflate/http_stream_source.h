@@ -25,7 +25,7 @@
 //     `stall_timeout` is declared dead and the next attempt starts.
 //
 // Documents
-//   Each document is validated with the vbucket library (document.h), the
+//   Each document is validated with vbucket::parse_document, the
 //   host of its URL replacing $HOST, before the UpdateCallback sees it. An
 //   invalid or oversized one is counted and reported once per distinct
 //   message (document_filter.h); nothing is delivered, so the last good

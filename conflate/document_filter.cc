@@ -2,26 +2,27 @@
 
 #include <utility>
 
-#include "conflate/document.h"
+#include "vbucket/document_parse.h"
 
 namespace moxi::conflate {
 
-DocumentFilter::Verdict DocumentFilter::check(std::string_view document, std::string_view peer) {
+DocumentFilter::Verdict DocumentFilter::check(std::string_view document, std::string_view origin_host) {
   Verdict verdict;
-  if (delivered_ && document == last_document_ && peer == last_peer_) {
+  if (delivered_ && document == last_document_ && origin_host == last_peer_) {
     verdict.kind = Verdict::Kind::duplicate;
     return verdict;
   }
-  auto parsed = parse_document(document, peer, &verdict.bucket_list);
+  auto parsed = vbucket::parse_document(document, vbucket::ParseOptions{std::string(origin_host), network_});
   if (!parsed) {
     verdict.kind = Verdict::Kind::invalid;
     verdict.error = parsed.error();
     return verdict;
   }
   verdict.kind = Verdict::Kind::deliver;
-  verdict.buckets = std::move(parsed).value();
+  verdict.buckets = std::move(parsed.value().buckets);
+  verdict.bucket_list = parsed.value().bucket_list;
   last_document_.assign(document);
-  last_peer_.assign(peer);
+  last_peer_.assign(origin_host);
   delivered_ = true;
   reported_.clear();
   return verdict;

@@ -1,7 +1,8 @@
 // DocumentFilter: what a source does with each document it reads, before the
 // proxy sees anything.
 //
-//   * validate it (document.h) with the peer host for $HOST;
+//   * validate it (vbucket::parse_document) with the host it came from as
+//     origin host (replacing $HOST) and the filter's network;
 //   * drop it when it is byte-identical to the last delivered document and
 //     came from the same peer (the same bytes from another host can mean
 //     another map when they contain $HOST);
@@ -20,12 +21,16 @@
 #include <vector>
 
 #include "vbucket/buckets_parse.h"
+#include "vbucket/parse_options.h"
 
 namespace moxi::conflate {
 
 class DocumentFilter {
  public:
   static constexpr std::size_t kMaxRemembered = 256;
+
+  // `network`: whose addresses a terse config's servers get (-Z network).
+  explicit DocumentFilter(vbucket::Network network = vbucket::Network::Default) : network_(network) {}
 
   struct Verdict {
     enum class Kind { deliver, duplicate, invalid };
@@ -35,14 +40,16 @@ class DocumentFilter {
     std::string error;                     // invalid: the vbucket library's message
   };
 
+  // `origin_host`: the host the document was fetched from ("" = unknown).
   // A `deliver` verdict also records the document as the last delivered one.
-  Verdict check(std::string_view document, std::string_view peer);
+  Verdict check(std::string_view document, std::string_view origin_host);
 
   // True the first time `error` is seen since the last delivery (or since
   // kMaxRemembered other errors were).
   bool first_report(const std::string& error);
 
  private:
+  vbucket::Network network_;
   std::string last_document_;
   std::string last_peer_;
   bool delivered_ = false;

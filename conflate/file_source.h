@@ -2,7 +2,7 @@
 // read at start() and again on each reload() (the proxy calls reload() on
 // SIGHUP).
 //
-// The file holds one document, of any shape document.h accepts (a single
+// The file holds one document, of any shape vbucket::parse_document accepts (a single
 // bucket, or {"buckets":[...]}); "$HOST" becomes `peer` ("localhost" unless
 // told otherwise, as libvbucket does for files). It is validated like a
 // document from a URL: an invalid file is reported (invalid_document, once

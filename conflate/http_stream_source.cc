@@ -27,7 +27,8 @@ HttpStreamSource::HttpStreamSource(HttpStreamOptions options, UpdateCallback on_
       on_update_(std::move(on_update)),
       on_status_(std::move(on_status)),
       backoff_(options_.backoff_min, options_.backoff_max, seed_from(options_.random_seed)),
-      splitter_(options_.max_document_bytes) {
+      splitter_(options_.max_document_bytes),
+      filter_(options_.network) {
   if (options_.urls.empty()) throw std::invalid_argument("HttpStreamSource: no URL");
 }
 
@@ -127,7 +128,9 @@ bool HttpStreamSource::process(std::size_t index, std::vector<Piece>& pieces) {
         break;
       case DocumentFilter::Verdict::Kind::invalid: {
         counters_.documents_invalid.fetch_add(1);
-        const std::string message = "invalid config from " + shown(index) + ": " + verdict.error;
+        std::string message = "invalid config from " + shown(index) + ": " + verdict.error;
+        if (const std::string hint = bucket_endpoint_hint(options_.urls[index]); !hint.empty())
+          message += " (" + hint + ")";
         if (filter_.first_report(message)) report(SourceStatus::Kind::invalid_document, shown(index), message);
         break;
       }

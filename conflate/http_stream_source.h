@@ -25,7 +25,7 @@
 //     `stall_timeout` is declared dead and the next attempt starts.
 //
 // Documents
-//   Each document is validated with the vbucket library (document.h), the
+//   Each document is validated with vbucket::parse_document, the
 //   host of its URL replacing $HOST, before the UpdateCallback sees it. An
 //   invalid or oversized one is counted and reported once per distinct
 //   message (document_filter.h); nothing is delivered, so the last good
@@ -88,6 +88,7 @@ struct HttpStreamOptions {
   std::chrono::milliseconds backoff_max{10000};
   std::chrono::milliseconds poll_interval{10000};  // non-streaming URLs
   std::string cache_path;                          // "" = no config cache
+  vbucket::Network network = vbucket::Network::Default;  // whose addresses terse configs' servers get
   std::chrono::milliseconds cache_grace{2000};
   std::uint64_t random_seed = 0;                   // backoff jitter; 0 = from std::random_device
 };

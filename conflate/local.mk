@@ -6,7 +6,6 @@ noinst_LIBRARIES += conflate/libconflate.a
 conflate_libconflate_a_SOURCES = \
 	conflate/config_source.cc conflate/config_source.h \
 	conflate/stream_splitter.cc conflate/stream_splitter.h \
-	conflate/document.cc conflate/document.h \
 	conflate/document_filter.cc conflate/document_filter.h \
 	conflate/document_file.cc conflate/document_file.h \
 	conflate/config_cache.cc conflate/config_cache.h \

@@ -61,6 +61,28 @@ bool is_streaming_url(std::string_view url) {
   return path.find("Streaming") != std::string_view::npos || path.find("/bs/") != std::string_view::npos;
 }
 
+std::string bucket_endpoint_hint(std::string_view url) {
+  const Parts p = split(url);
+  const std::string_view path = url.substr(p.authority_end, p.path_end - p.authority_end);
+  static constexpr std::string_view kPools = "/pools/";
+  if (!path.starts_with(kPools)) return {};
+  const std::size_t pool_end = path.find('/', kPools.size());
+  if (pool_end != std::string_view::npos) {
+    const std::string_view rest = path.substr(pool_end + 1);
+    if (rest == "saslBucketsStreaming") return {};
+    const std::size_t slash = rest.find('/');
+    if (slash != std::string_view::npos && slash + 1 < rest.size() && rest.find('/', slash + 1) == std::string_view::npos) {
+      const std::string_view endpoint = rest.substr(0, slash);
+      if (endpoint == "b" || endpoint == "bs" || endpoint == "buckets" || endpoint == "bucketsStreaming" ||
+          endpoint == "bucketsStreamingConfig")
+        return {};
+    }
+  }
+  return std::string(path) +
+         " is not a bucket config endpoint: follow /pools/default/bs/NAME (terse) or "
+         "/pools/default/bucketsStreaming/NAME for bucket NAME, or /pools/default/saslBucketsStreaming for every bucket";
+}
+
 std::string with_heartbeat(std::string_view url, std::chrono::seconds every) {
   if (every.count() < 1) return std::string(url);
   const Parts p = split(url);

@@ -33,6 +33,14 @@ std::string url_host(std::string_view url);
 // answer one document and are polled.
 bool is_streaming_url(std::string_view url);
 
+// For a document from `url` that is not a valid config: "" when the URL's
+// path names an endpoint that serves bucket configs (/pools/default/ then
+// b/NAME, bs/NAME, buckets/NAME, bucketsStreaming/NAME,
+// bucketsStreamingConfig/NAME or saslBucketsStreaming; any path that is not
+// under /pools/, such as a file served over HTTP), else a sentence saying
+// which endpoints to use, to append to the error.
+std::string bucket_endpoint_hint(std::string_view url);
+
 // The URL with "heartbeat=SECONDS" added to its query (ns_server then writes
 // a bare delimiter every SECONDS, which keeps the stall detector quiet on an
 // idle but healthy stream). Unchanged when `every` is under one second or

@@ -110,7 +110,8 @@ module RestMock
   class Stream
     attr_reader :kind, :bucket_name, :id
 
-    # kind: :bucket (one bucket object per config) or :all ({"buckets":[...]}).
+    # kind: :bucket (one bucket object per config), :terse (one terse config
+    # per config, $HOST left in) or :all ({"buckets":[...]}).
     def initialize(hub, out, id:, kind:, bucket_name:, host:, chunked:, heartbeat:)
       @hub = hub
       @out = out
@@ -143,7 +144,13 @@ module RestMock
       json = @hub.document_for(self)
       return send_document(nil, :end) unless json
 
-      send_document(json.gsub('$HOST', @host), :config)
+      send_document(served(json), :config)
+    end
+
+    # The cluster manager replaces $HOST in full bucket info only; the terse
+    # endpoints hand it out as the data nodes do.
+    def served(json)
+      @kind == :terse ? json : json.gsub('$HOST', @host)
     end
 
     # One document: its own chunk, then the delimiter as a separate chunk
@@ -169,7 +176,7 @@ module RestMock
       json = @hub.document_for(self)
       return unless @open && json
 
-      json = json.gsub('$HOST', @host)
+      json = served(json)
       head = json.byteslice(0, [bytes, json.bytesize - 1].min)
       write_document(head)
       @pending.unshift([json.byteslice(head.bytesize..), :rest])
@@ -216,6 +223,7 @@ module RestMock
                   errors_injected].freeze
 
     attr_reader :counters, :delay_ms
+    attr_accessor :mgmt_port # the mock's own port, the nodes' "mgmt" service
 
     def initialize(buckets)
       @initial = buckets
@@ -247,12 +255,42 @@ module RestMock
     end
 
     def document_for(stream)
-      if stream.kind == :all
-        JSON.generate('buckets' => @buckets)
-      else
-        b = bucket(stream.bucket_name)
-        b && JSON.generate(b)
+      return JSON.generate('buckets' => @buckets) if stream.kind == :all
+
+      b = bucket(stream.bucket_name)
+      return nil unless b
+
+      JSON.generate(stream.kind == :terse ? terse(b) : b)
+    end
+
+    # A bucket as the terse endpoints serve it: its rev (the bucket's own
+    # "rev" if the config gives one, else 1 + the number of config changes),
+    # revEpoch (the config's, else 1) and nodesExt (the config's, else one
+    # node per data server: its kv port and the mock's port as mgmt, no
+    # "hostname" for a $HOST server, thisNode on the first).
+    def terse(bucket)
+      doc = bucket.dup
+      doc['rev'] ||= @counters['config_version'] + 1
+      doc['revEpoch'] ||= 1
+      doc['nodesExt'] ||= data_servers(doc).uniq.each_with_index.map { |s, i| node_ext(s, i.zero?) }
+      doc
+    end
+
+    def data_servers(bucket)
+      map = bucket['vBucketServerMap']
+      return map['serverList'] if map.is_a?(Hash) && map['serverList'].is_a?(Array)
+
+      (bucket['nodes'] || []).map do |n|
+        "#{n['hostname'].to_s.sub(/:\d+\z/, '')}:#{n.dig('ports', 'direct')}"
       end
+    end
+
+    def node_ext(authority, this_node)
+      host, _, port = authority.to_s.rpartition(':')
+      ext = { 'services' => { 'mgmt' => @mgmt_port, 'kv' => port.to_i } }
+      ext['thisNode'] = true if this_node
+      ext['hostname'] = host.delete_prefix('[').delete_suffix(']') unless host == '$HOST'
+      ext
     end
 
     # Replaces every bucket and pushes the new config to every open stream.
@@ -513,7 +551,7 @@ module RestMock
       end
 
       def open_stream(kind, name)
-        halt 404, { 'Content-Type' => 'text/plain' }, NOT_FOUND if kind == :bucket && !hub.bucket(name)
+        halt 404, { 'Content-Type' => 'text/plain' }, NOT_FOUND if kind != :all && !hub.bucket(name)
 
         heartbeat = nil
         if params['heartbeat']
@@ -564,6 +602,18 @@ module RestMock
       halt 404, { 'Content-Type' => 'text/plain' }, NOT_FOUND unless b
       content_type JSON_TYPE
       bucket_json(b)
+    end
+
+    # The terse config ($HOST left in), one document and a stream.
+    get %r{/pools/default/b/([^/]+)} do |name|
+      b = hub.bucket(name)
+      halt 404, { 'Content-Type' => 'text/plain' }, NOT_FOUND unless b
+      content_type JSON_TYPE
+      JSON.generate(hub.terse(b))
+    end
+
+    get %r{/pools/default/bs/([^/]+)} do |name|
+      open_stream(:terse, name)
     end
 
     get %r{/pools/default/bucketsStreaming/([^/]+)} do |name|
@@ -746,6 +796,7 @@ module RestMock
       server = Thin::Server.new(opts[:host], opts[:port], app, signals: false, timeout: 0)
       server.start # the reactor is running, so this only binds
       port = server.backend.port
+      hub.mgmt_port = port
       %w[TERM INT].each { |sig| trap(sig) { EM.stop } }
       puts "rest_mock listening on #{opts[:host]}:#{port}"
       write_port_file(opts[:port_file], port) if opts[:port_file]

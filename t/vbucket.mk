@@ -7,6 +7,7 @@ t_vbucket_tests_SOURCES = \
 	t/vbucket/hash_test.cc \
 	t/vbucket/vectors_test.cc \
 	t/vbucket/parse_test.cc \
+	t/vbucket/terse_test.cc \
 	t/vbucket/static_config_test.cc \
 	t/vbucket/ketama_test.cc \
 	t/vbucket/nmv_test.cc \

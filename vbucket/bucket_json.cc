@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdint>
 #include <new>
 #include <optional>
 #include <vector>
@@ -24,6 +25,11 @@ constexpr const char* kVBucketCount = "Number of vBuckets must be a power of two
 constexpr const char* kRowShape = "Expected array of arrays each with numReplicas + 1 ints for vBucketMap";
 constexpr const char* kServerId = "Server ID must be >= -1 and < num_servers";
 constexpr const char* kNodeLocatorType = "Expected string for nodeLocator";
+// What a $HOST (or a nodesExt entry without "hostname") means when the
+// parser was not told where the config came from.
+constexpr const char* kUnknownOrigin =
+    "$HOST, the host the config was fetched from, but that host is not known here; "
+    "read the config with the host it came from as origin host";
 
 // What a node of nodes[] contributes; see cluster-config.md §1.1.
 struct Node {
@@ -31,6 +37,25 @@ struct Node {
   std::string hostname;   // the REST "hostname", after $HOST substitution
   std::optional<std::string> couch_api_base;
   bool this_node = false;
+};
+
+// The ports of a nodesExt "services" object (or of an alternate address's
+// "ports") that moxi reads; the other services are not its business.
+struct ServicePorts {
+  std::optional<std::uint16_t> kv;      // "kv": the data port
+  std::optional<std::uint16_t> kv_tls;  // "kvSSL": the data port over TLS
+  std::optional<std::uint16_t> mgmt;    // "mgmt": the REST port
+};
+
+// What a node of nodesExt[] contributes; see couchbase-kv.md §7.1.
+struct NodeExt {
+  std::string host;  // bracketed if IPv6; the origin host when "hostname" is missing
+  ServicePorts ports;
+  struct Alternate {
+    std::string host;
+    ServicePorts ports;  // only those the address gives; the others are the node's own
+  };
+  std::optional<Alternate> external;  // alternateAddresses.external
 };
 
 class BucketReader {
@@ -59,6 +84,33 @@ class BucketReader {
   bool set_error(const std::string& field, const std::string& reason) {
     error_ = context_.field_prefix + field + ": " + reason;
     return false;
+  }
+
+  const std::string& origin() const { return context_.options.origin_host; }
+
+  // `text` (the value of `field`) with its $HOST replaced by the origin host.
+  // Fails when the config names $HOST and the origin host is not known.
+  bool with_origin(std::string_view text, const std::string& field, std::string& out) {
+    if (origin().empty() && text.find(kHostMarker) != std::string_view::npos)
+      return set_error(field, "\"" + std::string(text) + "\" names " + kUnknownOrigin);
+    out = substitute_host(text, origin());
+    return true;
+  }
+
+  // A port number 1..65535 in `value` (the member `field`); absent or null
+  // leaves `out` empty, unless `required`.
+  bool read_port(const Value* value, const std::string& field, bool required, std::optional<std::uint16_t>& out) {
+    out.reset();
+    if (value == nullptr || (value->IsNull() && !required)) {
+      if (!required) return true;
+      return set_error(field, "expected a port number 1..65535 (missing)");
+    }
+    const std::optional<int> port = as_int(*value);
+    if (!port || *port < 1 || *port > 65535)
+      return set_error(field, "expected a port number 1..65535 (got " +
+                                  (port ? std::to_string(*port) : std::string(type_name(*value))) + ")");
+    out = static_cast<std::uint16_t>(*port);
+    return true;
   }
 
   // Credentials always come from the top level, whatever the shape (the
@@ -136,6 +188,7 @@ class BucketReader {
     std::vector<Node> nodes;
     if (!read_nodes(nodes, /*required=*/false)) return false;
     attach_nodes(nodes, spec.servers, /*with_couch_and_this_node=*/true);
+    if (!read_nodes_ext(spec)) return false;
 
     const Value* map = find_member(*map_, "vBucketMap");
     if (map == nullptr || !map->IsArray())
@@ -197,7 +250,8 @@ class BucketReader {
       const std::string entry_field = field + "[" + std::to_string(i) + "]";
       if (!entry.IsString())
         return set_error(entry_field, std::string(kServerListStrings) + " (got " + type_name(entry) + ")");
-      std::string authority = substitute_host(as_string_view(entry), context_.peer);
+      std::string authority;
+      if (!with_origin(as_string_view(entry), entry_field, authority)) return false;
       auto split = split_authority(authority);
       if (!split)
         return set_error(entry_field, "expected \"host:port\" with a port 1..65535, got \"" + authority + "\"");
@@ -233,23 +287,21 @@ class BucketReader {
       if (ports == nullptr || !ports->IsObject())
         return set_error(field + ".ports", std::string("expected an object (") +
                                                (ports ? "got " + std::string(type_name(*ports)) : "missing") + ")");
-      const Value* direct = find_member(*ports, "direct");
-      std::optional<int> port = direct ? as_int(*direct) : std::nullopt;
-      if (!port || *port < 1 || *port > 65535)
-        return set_error(field + ".ports.direct", std::string("expected a port number 1..65535 (") +
-                                                      (direct ? (port ? "got " + std::to_string(*port)
-                                                                      : "got " + std::string(type_name(*direct)))
-                                                              : "missing") +
-                                                      ")");
+      std::optional<std::uint16_t> port;
+      if (!read_port(find_member(*ports, "direct"), field + ".ports.direct", /*required=*/true, port)) return false;
       Node out;
       const std::string_view raw_hostname = as_string_view(*hostname);
-      out.authority =
-          substitute_host(std::string(node_host(raw_hostname)) + ":" + std::to_string(*port), context_.peer);
-      out.hostname = substitute_host(raw_hostname, context_.peer);
+      // The hostname first: its error quotes what the config says.
+      if (!with_origin(raw_hostname, field + ".hostname", out.hostname) ||
+          !with_origin(std::string(node_host(raw_hostname)) + ":" + std::to_string(*port), field + ".hostname",
+                       out.authority))
+        return false;
       if (const Value* couch = find_member(node, "couchApiBase"); couch && !couch->IsNull()) {
         if (!couch->IsString())
           return set_error(field + ".couchApiBase", std::string("expected a string, got ") + type_name(*couch));
-        out.couch_api_base = substitute_host(as_string_view(*couch), context_.peer);
+        std::string base;
+        if (!with_origin(as_string_view(*couch), field + ".couchApiBase", base)) return false;
+        out.couch_api_base = std::move(base);
       }
       if (const Value* self = find_member(node, "thisNode"); self && !self->IsNull()) {
         if (!self->IsBool())
@@ -276,6 +328,95 @@ class BucketReader {
         }
       }
     }
+  }
+
+  // nodesExt[] (terse configs, 3.0+): every active node of the cluster with
+  // its service ports. The data endpoints stay serverList's (the map indexes
+  // it; nodesExt may list nodes that hold no vBucket, in another order);
+  // each server takes from the entry with its host and kv port the TLS port
+  // and, when reading with Network::External, the alternate address.
+  bool read_nodes_ext(ConfigSpec& spec) {
+    const Value* list = find_member(bucket_, "nodesExt");
+    if (list == nullptr || list->IsNull()) return true;
+    if (!list->IsArray())
+      return set_error("nodesExt", std::string("expected an array of objects, got ") + type_name(*list));
+    std::vector<NodeExt> nodes;
+    for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+      NodeExt node;
+      if (!read_node_ext((*list)[i], "nodesExt[" + std::to_string(i) + "]", node)) return false;
+      nodes.push_back(std::move(node));
+    }
+    spec.network = context_.options.network;
+    for (Server& server : spec.servers) {
+      auto match = std::find_if(nodes.begin(), nodes.end(), [&](const NodeExt& n) {
+        return n.ports.kv && *n.ports.kv == server.port && n.host == server.host;
+      });
+      if (match == nodes.end()) continue;
+      server.tls_port = match->ports.kv_tls;
+      if (context_.options.network != Network::External || !match->external) continue;
+      const NodeExt::Alternate& alternate = *match->external;
+      server.host = alternate.host;
+      server.port = alternate.ports.kv.value_or(server.port);
+      if (alternate.ports.kv_tls) server.tls_port = alternate.ports.kv_tls;
+      server.authority = server.host + ":" + std::to_string(server.port);
+      server.alternate_address = true;
+    }
+    return true;
+  }
+
+  bool read_node_ext(const Value& node, const std::string& field, NodeExt& out) {
+    if (!node.IsObject()) return set_error(field, std::string("expected an object, got ") + type_name(node));
+    // ns_server leaves "hostname" out for a loopback node; it means $HOST.
+    const Value* hostname = find_member(node, "hostname");
+    if (hostname != nullptr && !hostname->IsNull() && !hostname->IsString())
+      return set_error(field + ".hostname", std::string("expected a string, got ") + type_name(*hostname));
+    if (hostname == nullptr || hostname->IsNull()) {
+      if (origin().empty()) return set_error(field + ".hostname", std::string("missing, which means ") + kUnknownOrigin);
+      out.host = bracketed_host(origin());
+    } else {
+      std::string host;
+      if (!with_origin(as_string_view(*hostname), field + ".hostname", host)) return false;
+      if (host.empty()) return set_error(field + ".hostname", "expected a host name, got \"\"");
+      out.host = bracketed_host(host);
+    }
+    const Value* services = find_member(node, "services");
+    if (services == nullptr || !services->IsObject())
+      return set_error(field + ".services", std::string("expected an object of service ports (") +
+                                                (services ? "got " + std::string(type_name(*services)) : "missing") +
+                                                ")");
+    if (!read_service_ports(*services, field + ".services", out.ports)) return false;
+    if (const Value* self = find_member(node, "thisNode"); self && !self->IsNull() && !self->IsBool())
+      return set_error(field + ".thisNode", std::string("expected a boolean, got ") + type_name(*self));
+    const Value* alternates = find_member(node, "alternateAddresses");
+    if (alternates == nullptr || alternates->IsNull()) return true;
+    if (!alternates->IsObject())
+      return set_error(field + ".alternateAddresses", std::string("expected an object, got ") + type_name(*alternates));
+    const Value* external = find_member(*alternates, "external");
+    if (external == nullptr || external->IsNull()) return true;
+    const std::string where = field + ".alternateAddresses.external";
+    if (!external->IsObject()) return set_error(where, std::string("expected an object, got ") + type_name(*external));
+    const Value* alt_host = find_member(*external, "hostname");
+    if (alt_host == nullptr || !alt_host->IsString() || alt_host->GetStringLength() == 0)
+      return set_error(where + ".hostname",
+                       std::string("expected a non-empty string (") +
+                           (alt_host ? "got " + std::string(alt_host->IsString() ? "\"\"" : type_name(*alt_host))
+                                     : "missing") +
+                           ")");
+    NodeExt::Alternate alternate;
+    alternate.host = bracketed_host(as_string_view(*alt_host));
+    if (const Value* ports = find_member(*external, "ports"); ports && !ports->IsNull()) {
+      if (!ports->IsObject())
+        return set_error(where + ".ports", std::string("expected an object, got ") + type_name(*ports));
+      if (!read_service_ports(*ports, where + ".ports", alternate.ports)) return false;
+    }
+    out.external = std::move(alternate);
+    return true;
+  }
+
+  bool read_service_ports(const Value& services, const std::string& field, ServicePorts& out) {
+    return read_port(find_member(services, "kv"), field + ".kv", false, out.kv) &&
+           read_port(find_member(services, "kvSSL"), field + ".kvSSL", false, out.kv_tls) &&
+           read_port(find_member(services, "mgmt"), field + ".mgmt", false, out.mgmt);
   }
 
   bool read_rows(const Value& rows, size_t count, const char* name, int num_replicas, int num_servers,
@@ -340,6 +481,7 @@ class BucketReader {
         spec.servers.push_back(std::move(server));
       }
     }
+    if (!read_nodes_ext(spec)) return false;
     std::stable_sort(spec.servers.begin(), spec.servers.end(),
                      [](const Server& a, const Server& b) { return a.authority < b.authority; });
     return true;

@@ -13,12 +13,13 @@
 #include <string_view>
 
 #include "vbucket/config.h"
+#include "vbucket/parse_options.h"
 #include "vbucket/result.h"
 
 namespace moxi::vbucket::detail {
 
 struct BucketJsonContext {
-  std::string_view peer = "localhost";          // replaces $HOST
+  ParseOptions options;                         // origin host ($HOST) and network
   std::shared_ptr<const std::string> document;  // becomes Config::document()
   std::string field_prefix;                     // prepended to field names in errors, e.g. "buckets[1]."
 };

@@ -10,10 +10,11 @@
 #include <vector>
 
 #include "vbucket/buckets_parse.h"
+#include "vbucket/parse_options.h"
 
 namespace moxi::vbucket::detail {
 
-Result<std::vector<Bucket>> buckets_from_json(const rapidjson::Value& root, std::string_view peer,
+Result<std::vector<Bucket>> buckets_from_json(const rapidjson::Value& root, const ParseOptions& options,
                                               const std::shared_ptr<const std::string>& document) noexcept;
 
 }  // namespace moxi::vbucket::detail

@@ -12,7 +12,7 @@
 namespace moxi::vbucket {
 namespace detail {
 
-Result<std::vector<Bucket>> buckets_from_json(const rapidjson::Value& root, std::string_view peer,
+Result<std::vector<Bucket>> buckets_from_json(const rapidjson::Value& root, const ParseOptions& options,
                                               const std::shared_ptr<const std::string>& document) noexcept {
   using R = Result<std::vector<Bucket>>;
   try {
@@ -39,7 +39,7 @@ Result<std::vector<Bucket>> buckets_from_json(const rapidjson::Value& root, std:
         return R::failure(where + ".name: bucket \"" + bucket_name + "\" appears twice");
 
       BucketJsonContext context;
-      context.peer = peer;
+      context.options = options;
       context.document = document;
       context.field_prefix = where + ".";
       auto config = config_from_json(element, context);
@@ -58,23 +58,23 @@ Result<std::vector<Bucket>> buckets_from_json(const rapidjson::Value& root, std:
 
 }  // namespace detail
 
-Result<std::vector<Bucket>> parse_buckets(std::string_view json, std::string_view peer) noexcept {
+Result<std::vector<Bucket>> parse_buckets(std::string_view json, const ParseOptions& options) noexcept {
   using R = Result<std::vector<Bucket>>;
   try {
     auto doc = detail::parse_json(json);
     if (!doc) return R::failure(doc.error());
-    return detail::buckets_from_json(*doc.value(), peer, std::make_shared<const std::string>(json));
+    return detail::buckets_from_json(*doc.value(), options, std::make_shared<const std::string>(json));
   } catch (...) {
     return R::failure("out of memory while parsing the buckets");
   }
 }
 
-Result<std::vector<Bucket>> parse_buckets_file(const std::string& path, std::string_view peer) noexcept {
+Result<std::vector<Bucket>> parse_buckets_file(const std::string& path, const ParseOptions& options) noexcept {
   using R = Result<std::vector<Bucket>>;
   try {
     auto text = detail::read_text_file(path);
     if (!text) return R::failure(path + ": " + text.error());
-    auto buckets = parse_buckets(text.value(), peer);
+    auto buckets = parse_buckets(text.value(), options);
     if (!buckets) return R::failure(path + ": " + buckets.error());
     return buckets;
   } catch (...) {

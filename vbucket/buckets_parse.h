@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "vbucket/config.h"
+#include "vbucket/parse_options.h"
 #include "vbucket/result.h"
 
 namespace moxi::vbucket {
@@ -27,9 +28,9 @@ struct Bucket {
   ConfigPtr config;
 };
 
-Result<std::vector<Bucket>> parse_buckets(std::string_view json, std::string_view peer = "localhost") noexcept;
+Result<std::vector<Bucket>> parse_buckets(std::string_view json, const ParseOptions& options = {}) noexcept;
 
 // The same, reading a file; errors start with "<path>: ".
-Result<std::vector<Bucket>> parse_buckets_file(const std::string& path, std::string_view peer = "localhost") noexcept;
+Result<std::vector<Bucket>> parse_buckets_file(const std::string& path, const ParseOptions& options = {}) noexcept;
 
 }  // namespace moxi::vbucket

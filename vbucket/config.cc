@@ -12,6 +12,16 @@ std::string_view to_string(Distribution distribution) noexcept {
   return distribution == Distribution::ketama ? "ketama" : "vbucket";
 }
 
+std::string_view to_string(Network network) noexcept {
+  return network == Network::External ? "external" : "default";
+}
+
+std::optional<Network> network_from_string(std::string_view name) noexcept {
+  if (name == "default") return Network::Default;
+  if (name == "external") return Network::External;
+  return std::nullopt;
+}
+
 Config::Config(const Key&) noexcept {}
 Config::~Config() = default;
 
@@ -88,6 +98,7 @@ Result<ConfigPtr> Config::build(ConfigSpec spec) noexcept {
     config->user_ = std::move(spec.user);
     config->password_ = std::move(spec.password);
     config->revision_ = spec.revision;
+    config->network_ = spec.network;
     config->document_ = spec.document ? std::move(spec.document) : std::make_shared<const std::string>();
     return R::success(std::move(config));
   } catch (const std::bad_alloc&) {

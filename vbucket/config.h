@@ -40,6 +40,12 @@ enum class Distribution { vbucket, ketama };
 // "vbucket" or "ketama" (the nodeLocator spelling).
 std::string_view to_string(Distribution distribution) noexcept;
 
+// Which of a node's addresses a terse config is read with (parse_options.h):
+// the default ones, or alternateAddresses.external.
+enum class Network { Default, External };
+std::string_view to_string(Network network) noexcept;         // "default" or "external"
+std::optional<Network> network_from_string(std::string_view name) noexcept;
+
 // Limits, as libvbucket documents them.
 inline constexpr int kMaxReplicas = 4;
 inline constexpr int kMaxVBuckets = 65536;
@@ -53,6 +59,11 @@ struct Server {
   std::optional<std::string> rest_api_server;  // node "hostname" (REST host:port), if a node matched
   std::optional<std::string> couch_api_base;   // node "couchApiBase" (vbucket buckets only)
   bool config_node = false;                    // node had "thisNode": true (vbucket buckets only)
+  // From the server's nodesExt entry (matched by host and kv port), for the
+  // network the config was read with: its TLS data port (services.kvSSL),
+  // and whether the address is that network's alternate address.
+  std::optional<std::uint16_t> tls_port;
+  bool alternate_address = false;
 
   bool operator==(const Server&) const = default;
 };
@@ -86,6 +97,7 @@ struct ConfigSpec {
   std::optional<std::string> user;                    // SASL user; absent for the "default" bucket
   std::optional<std::string> password;                // SASL password; "" is kept distinct from absent
   std::optional<Revision> revision;                   // "rev" (and "revEpoch"); absent when the document has no rev
+  std::optional<Network> network;                     // the network the addresses are of; only with nodesExt
   // The text this config was parsed from; buckets of one file share it.
   // May be null (hand-made specs).
   std::shared_ptr<const std::string> document;
@@ -120,6 +132,8 @@ class Config {
   const std::optional<std::string>& user() const noexcept { return user_; }
   const std::optional<std::string>& password() const noexcept { return password_; }
   const std::optional<Revision>& revision() const noexcept { return revision_; }
+  // For a terse config (one with nodesExt): the network it was read with.
+  const std::optional<Network>& network() const noexcept { return network_; }
 
   const std::vector<Server>& servers() const noexcept { return servers_; }
   // The "host:port" of server `index`; "" if out of range.
@@ -165,6 +179,7 @@ class Config {
   std::optional<std::string> user_;
   std::optional<std::string> password_;
   std::optional<Revision> revision_;
+  std::optional<Network> network_;
   std::shared_ptr<const std::string> document_;
   std::unique_ptr<const KetamaRing> ring_;  // ketama only
 };

@@ -2,9 +2,7 @@
 
 #include <new>
 
-#include "vbucket/bucket_json.h"
-#include "vbucket/buckets_json.h"
-#include "vbucket/json_util.h"
+#include "vbucket/document_parse.h"
 #include "vbucket/server_list_parse.h"
 #include "vbucket/static_config_parse.h"
 #include "vbucket/text_file.h"
@@ -35,18 +33,10 @@ Result<ConfigPtr> pick_bucket(std::vector<Bucket> buckets, const LoadOptions& op
 }
 
 Result<ConfigPtr> load_json(std::string_view text, const LoadOptions& options) {
-  auto doc = detail::parse_json(text);
+  auto doc = parse_document(text, options.parse);
   if (!doc) return Result<ConfigPtr>::failure(doc.error());
-  auto document = std::make_shared<const std::string>(text);
-  if (detail::is_multi_bucket_document(*doc.value())) {
-    auto buckets = detail::buckets_from_json(*doc.value(), options.peer, document);
-    if (!buckets) return Result<ConfigPtr>::failure(buckets.error());
-    return pick_bucket(std::move(buckets).value(), options);
-  }
-  detail::BucketJsonContext context;
-  context.peer = options.peer;
-  context.document = std::move(document);
-  return detail::config_from_json(*doc.value(), context);
+  if (doc.value().bucket_list) return pick_bucket(std::move(doc.value().buckets), options);
+  return Result<ConfigPtr>::success(std::move(doc.value().buckets.front().config));
 }
 
 }  // namespace
@@ -54,7 +44,7 @@ Result<ConfigPtr> load_json(std::string_view text, const LoadOptions& options) {
 Result<ConfigPtr> load_config(std::string_view text, const LoadOptions& options) noexcept {
   try {
     if (looks_like_static_config(text)) {
-      auto sections = parse_static_config(text, options.peer);
+      auto sections = parse_static_config(text, options.parse);
       if (!sections) return Result<ConfigPtr>::failure(sections.error());
       return pick_section(std::move(sections).value(), options);
     }

@@ -3,10 +3,10 @@
 //
 //   starts with "PORT ="  -> static file (static_config_parse.h); the section
 //                            for options.port, or the first one
-//   starts with '{'       -> JSON: a {"buckets":[...]} document
-//                            (buckets_parse.h) gives options.bucket, or the
-//                            first bucket ("default" if present); anything
-//                            else is one bucket (config_parse.h)
+//   starts with '{'       -> JSON, read by parse_document() (document_parse.h),
+//                            as moxi reads it: of a {"buckets":[...]}
+//                            document, options.bucket or the first bucket
+//                            ("default" if present); else the one bucket
 //   otherwise             -> a libmemcached server list (server_list_parse.h)
 //
 // options.port and options.bucket are ignored by the shapes they do not
@@ -21,12 +21,13 @@
 #include <string_view>
 
 #include "vbucket/config.h"
+#include "vbucket/parse_options.h"
 #include "vbucket/result.h"
 
 namespace moxi::vbucket {
 
 struct LoadOptions {
-  std::string peer = "localhost";     // replaces $HOST
+  ParseOptions parse;                 // origin host ($HOST) and network
   std::optional<std::uint16_t> port;  // static files: which section
   std::optional<std::string> bucket;  // multi-bucket documents: which bucket
 };

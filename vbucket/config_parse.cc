@@ -8,12 +8,12 @@
 
 namespace moxi::vbucket {
 
-Result<ConfigPtr> parse_config(std::string_view json, std::string_view peer) noexcept {
+Result<ConfigPtr> parse_config(std::string_view json, const ParseOptions& options) noexcept {
   try {
     auto doc = detail::parse_json(json);
     if (!doc) return Result<ConfigPtr>::failure(doc.error());
     detail::BucketJsonContext context;
-    context.peer = peer;
+    context.options = options;
     context.document = std::make_shared<const std::string>(json);
     return detail::config_from_json(*doc.value(), context);
   } catch (const std::bad_alloc&) {
@@ -23,11 +23,11 @@ Result<ConfigPtr> parse_config(std::string_view json, std::string_view peer) noe
   }
 }
 
-Result<ConfigPtr> parse_config_file(const std::string& path, std::string_view peer) noexcept {
+Result<ConfigPtr> parse_config_file(const std::string& path, const ParseOptions& options) noexcept {
   try {
     auto text = detail::read_text_file(path);
     if (!text) return Result<ConfigPtr>::failure(path + ": " + text.error());
-    auto config = parse_config(text.value(), peer);
+    auto config = parse_config(text.value(), options);
     if (!config) return Result<ConfigPtr>::failure(path + ": " + config.error());
     return config;
   } catch (...) {

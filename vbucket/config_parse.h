@@ -26,7 +26,10 @@
 //   * wrong types of optional fields (name, saslPassword, nodes[].couchApiBase,
 //     nodes[].thisNode, a non-object vBucketServerMap) are errors, not ignored;
 //   * no 100-byte truncation of node names; IPv6 "[addr]:port" hostnames and
-//     IPv6 peers work (the peer is bracketed when substituted);
+//     IPv6 origin hosts work (the origin is bracketed when substituted);
+//   * $HOST with no origin host given is an error (libvbucket: "localhost");
+//   * nodesExt (3.0+ terse configs) gives each server its TLS port and, with
+//     Network::External, its alternate address (parse_options.h);
 //   * memcached buckets: a vBucketServerMap.serverList, when present, is
 //     preferred to nodes[] (moxi's rule), and keys are placed by
 //     libmemcached's weighted ketama (moxi's rule) rather than libvbucket's
@@ -42,15 +45,18 @@
 #include <string_view>
 
 #include "vbucket/config.h"
+#include "vbucket/parse_options.h"
 #include "vbucket/result.h"
 
 namespace moxi::vbucket {
 
-// `peer` replaces "$HOST" (the first one in each string): pass the host the
-// config was fetched from. The default matches vbucket_config_parse().
-Result<ConfigPtr> parse_config(std::string_view json, std::string_view peer = "localhost") noexcept;
+// One bucket. options.origin_host replaces "$HOST" (the first one in each
+// string): pass the host the config was fetched from ("localhost" gives what
+// vbucket_config_parse() gives); without one, a config naming $HOST is an
+// error. See parse_options.h, and document_parse.h for documents of any shape.
+Result<ConfigPtr> parse_config(std::string_view json, const ParseOptions& options = {}) noexcept;
 
 // The same, reading a file; errors start with "<path>: ".
-Result<ConfigPtr> parse_config_file(const std::string& path, std::string_view peer = "localhost") noexcept;
+Result<ConfigPtr> parse_config_file(const std::string& path, const ParseOptions& options = {}) noexcept;
 
 }  // namespace moxi::vbucket

@@ -2,14 +2,16 @@
 
 namespace moxi::vbucket::detail {
 
-std::string substitute_host(std::string_view text, std::string_view peer) {
-  static constexpr std::string_view kMarker = "$HOST";
+std::string bracketed_host(std::string_view host) {
+  const bool bracket = host.find(':') != std::string_view::npos && !host.starts_with('[');
+  return bracket ? "[" + std::string(host) + "]" : std::string(host);
+}
+
+std::string substitute_host(std::string_view text, std::string_view origin) {
   std::string out(text);
-  const size_t at = out.find(kMarker);
+  const size_t at = out.find(kHostMarker);
   if (at == std::string::npos) return out;
-  const bool bracket = peer.find(':') != std::string_view::npos && !peer.starts_with('[');
-  std::string replacement = bracket ? "[" + std::string(peer) + "]" : std::string(peer);
-  out.replace(at, kMarker.size(), replacement);
+  out.replace(at, kHostMarker.size(), bracketed_host(origin));
   return out;
 }
 

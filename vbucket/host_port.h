@@ -12,10 +12,17 @@
 
 namespace moxi::vbucket::detail {
 
-// Replaces the first "$HOST" in `text` with `peer`, the host the config was
-// fetched from (libvbucket substitutes once per string; so do we). An IPv6
-// peer is bracketed ("[::1]") so that "$HOST:11210" stays a valid authority.
-std::string substitute_host(std::string_view text, std::string_view peer);
+// The placeholder ns_server writes for a node's own (loopback) address.
+inline constexpr std::string_view kHostMarker = "$HOST";
+
+// `host` as it appears in a "host:port" string: an IPv6 literal is
+// bracketed ("::1" -> "[::1]"); anything else, brackets included, as is.
+std::string bracketed_host(std::string_view host);
+
+// Replaces the first "$HOST" in `text` with `origin`, the host the config was
+// fetched from (libvbucket substitutes once per string; so do we), bracketed
+// as bracketed_host() does so that "$HOST:11210" stays a valid authority.
+std::string substitute_host(std::string_view text, std::string_view origin);
 
 // The host part of a node's "hostname" (REST "host:port", or just "host"):
 // everything before the first ':' as libvbucket does, except that a

@@ -11,7 +11,9 @@ vbucket_libvbucket_a_SOURCES = \
 	vbucket/json_util.cc vbucket/json_util.h \
 	vbucket/text_file.cc vbucket/text_file.h \
 	vbucket/bucket_json.cc vbucket/bucket_json.h \
+	vbucket/parse_options.h \
 	vbucket/config_parse.cc vbucket/config_parse.h \
+	vbucket/document_parse.cc vbucket/document_parse.h \
 	vbucket/buckets_parse.cc vbucket/buckets_parse.h vbucket/buckets_json.h \
 	vbucket/server_list_parse.cc vbucket/server_list_parse.h \
 	vbucket/static_config_parse.cc vbucket/static_config_parse.h \

@@ -29,7 +29,7 @@ bool looks_like_static_config(std::string_view text) noexcept {
   return i < text.size() && text[i] == '=';
 }
 
-Result<std::vector<PortConfig>> parse_static_config(std::string_view text, std::string_view peer) noexcept {
+Result<std::vector<PortConfig>> parse_static_config(std::string_view text, const ParseOptions& options) noexcept {
   using R = Result<std::vector<PortConfig>>;
   try {
     std::vector<PortConfig> out;
@@ -57,7 +57,7 @@ Result<std::vector<PortConfig>> parse_static_config(std::string_view text, std::
       const std::string_view config_text = trim(body.substr(equals + 1));
       if (config_text.empty()) return R::failure(where_port + ": no CONFIG after '='");
 
-      auto config = config_text.front() == '{' ? parse_config(config_text, peer) : parse_server_list(config_text);
+      auto config = config_text.front() == '{' ? parse_config(config_text, options) : parse_server_list(config_text);
       if (!config) return R::failure(where_port + ": " + config.error());
       out.push_back(PortConfig{*port, std::move(config).value()});
     }
@@ -70,12 +70,12 @@ Result<std::vector<PortConfig>> parse_static_config(std::string_view text, std::
   }
 }
 
-Result<std::vector<PortConfig>> parse_static_config_file(const std::string& path, std::string_view peer) noexcept {
+Result<std::vector<PortConfig>> parse_static_config_file(const std::string& path, const ParseOptions& options) noexcept {
   using R = Result<std::vector<PortConfig>>;
   try {
     auto text = detail::read_text_file(path);
     if (!text) return R::failure(path + ": " + text.error());
-    auto sections = parse_static_config(text.value(), peer);
+    auto sections = parse_static_config(text.value(), options);
     if (!sections) return R::failure(path + ": " + sections.error());
     return sections;
   } catch (...) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "vbucket/config.h"
+#include "vbucket/parse_options.h"
 #include "vbucket/result.h"
 
 namespace moxi::vbucket {
@@ -29,11 +30,11 @@ struct PortConfig {
 
 // Sections in file order.
 Result<std::vector<PortConfig>> parse_static_config(std::string_view text,
-                                                    std::string_view peer = "localhost") noexcept;
+                                                    const ParseOptions& options = {}) noexcept;
 
 // The same, reading a file; errors start with "<path>: ".
 Result<std::vector<PortConfig>> parse_static_config_file(const std::string& path,
-                                                         std::string_view peer = "localhost") noexcept;
+                                                         const ParseOptions& options = {}) noexcept;
 
 // True if `text` starts (after white space) with "digits =", i.e. is in this
 // format rather than JSON or a bare server list.

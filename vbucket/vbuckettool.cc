@@ -10,7 +10,7 @@ namespace moxi::vbucket {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: vbuckettool [--peer HOST] [--port N] [--bucket NAME] CONFIG [KEY...]\n"
+    "usage: vbuckettool [--peer HOST] [--network NET] [--port N] [--bucket NAME] CONFIG [KEY...]\n"
     "\n"
     "Prints, for each KEY (or each line of standard input when no KEY is given),\n"
     "a tab-separated line: key, vBucket (- for ketama), master host:port, replicas.\n"
@@ -18,7 +18,8 @@ constexpr const char* kUsage =
     "CONFIG is a file: a bucket config (JSON), a {\"buckets\":[...]} document,\n"
     "a moxi static file (PORT = CONFIG;...) or a libmemcached server list.\n"
     "\n"
-    "  --peer HOST    host that replaces $HOST in terse configs (default localhost)\n"
+    "  --peer HOST    host the config came from: replaces $HOST (default localhost)\n"
+    "  --network NET  default, or external: nodesExt alternate addresses\n"
     "  --port N       static file: use the section for port N (default: the first)\n"
     "  --bucket NAME  multi-bucket document: use bucket NAME (default: the first)\n"
     "  -h, --help     show this help\n"
@@ -30,7 +31,11 @@ std::string server_or_dash(const Config& config, int index) {
 }
 
 struct Options {
-  LoadOptions load;
+  LoadOptions load = [] {
+    LoadOptions o;
+    o.parse.origin_host = "localhost";  // a file: as libvbucket's vbucket_config_parse()
+    return o;
+  }();
   std::string config_path;
   std::vector<std::string> keys;
   bool help = false;
@@ -59,7 +64,12 @@ std::string parse_args(const std::vector<std::string>& args, Options& options) {
     if (arg == "--peer") {
       if (auto e = value(arg, v); !e.empty()) return e;
       if (v.empty()) return "--peer needs a non-empty host";
-      options.load.peer = v;
+      options.load.parse.origin_host = v;
+    } else if (arg == "--network") {
+      if (auto e = value(arg, v); !e.empty()) return e;
+      auto network = network_from_string(v);
+      if (!network) return "--network needs default or external, got \"" + v + "\"";
+      options.load.parse.network = *network;
     } else if (arg == "--port") {
       if (auto e = value(arg, v); !e.empty()) return e;
       auto port = detail::parse_port(v);

@@ -3,7 +3,7 @@
 // vbuckettool_main.cc only forwards main()'s arguments. See
 // man/vbuckettool.1 for the user documentation.
 //
-//   vbuckettool [--peer HOST] [--port N] [--bucket NAME] CONFIG [KEY...]
+//   vbuckettool [--peer HOST] [--network NET] [--port N] [--bucket NAME] CONFIG [KEY...]
 //
 // For each KEY (or each line of `in` when no KEY is given; empty lines and a
 // trailing "\r" are dropped) one tab-separated line goes to `out`:

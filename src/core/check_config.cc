@@ -10,13 +10,14 @@
 #include <variant>
 
 #include "conflate/config_cache.h"
-#include "conflate/document.h"
 #include "conflate/http_stream_source.h"
 #include "conflate/stream_splitter.h"
+#include "conflate/url.h"
 #include "src/core/url_source_options.h"
 #include "src/core/config_follower.h"
 #include "src/core/static_config.h"
 #include "src/upstream/resolver.h"
+#include "vbucket/document_parse.h"
 
 namespace moxi {
 
@@ -36,6 +37,16 @@ void describe_bucket(const Bucket& bucket, const std::vector<std::string>& names
         << (config.has_forward_map() ? ", with a forward map" : "");
   }
   out << ", " << (bucket.downstream_protocol == protocol::Protocol::Binary ? "binary" : "ascii") << " downstream\n";
+  out << "    revision " << (config.revision() ? vbucket::to_string(*config.revision()) : std::string("none")) << "\n";
+  if (config.network()) {
+    size_t alternates = 0;
+    for (const vbucket::Server& s : config.servers()) alternates += s.alternate_address ? 1 : 0;
+    out << "    terse config (nodesExt), network " << vbucket::to_string(*config.network());
+    if (*config.network() == vbucket::Network::External)
+      out << ": " << alternates << " of " << plural(config.servers().size(), "server")
+          << " on an external address";
+    out << "\n";
+  }
   std::vector<size_t> masters(bucket.servers.size()), replicas(bucket.servers.size());
   size_t orphans = 0;
   for (int v = 0; vb && v < config.num_vbuckets(); ++v) {
@@ -56,6 +67,7 @@ void describe_bucket(const Bucket& bucket, const std::vector<std::string>& names
     } else {
       out << ": weight " << config.servers()[i].weight;
     }
+    if (const auto& tls = config.servers()[i].tls_port) out << " (TLS port " << *tls << ")";
     const std::string unresolved = resolve_now(server, nameservers);
     if (!unresolved.empty()) out << " [warning: " << unresolved << "]";
     out << "\n";
@@ -157,9 +169,12 @@ int check_config(const ParseOutcome& parsed, std::ostream& out, std::ostream& er
         std::string error;
         auto text = reader.load(conflate::kDefaultMaxDocumentBytes, error);
         if (text) {
-          auto doc = conflate::parse_document(*text, "localhost");
+          // Read as the source would read it at start (conflate/README.md).
+          auto doc = vbucket::parse_document(
+              *text, vbucket::ParseOptions{conflate::url_host(url->urls.front()), config_network(options.behaviors)});
           if (doc.ok()) {
-            out << "  config_cache " << cache << ": a valid map (" << plural(doc.value().size(), "bucket") << ")\n";
+            out << "  config_cache " << cache << ": a valid map (" << plural(doc.value().buckets.size(), "bucket")
+                << ")\n";
           } else {
             err << "moxi: config_cache " << cache << ": " << doc.error() << "\n";
             ok = false;

@@ -342,6 +342,9 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"config_stall_timeout", "", VK::Millis, I, "35000",
       "config stream silence (heartbeats count) that ends it; heartbeat asked every 2/7; 0 = never"},
      &B::config_stall_timeout},
+    {{"network", "", VK::String, I, "default",
+      "terse configs: default = the servers of serverList; external = their nodesExt alternateAddresses.external"},
+     &B::network},
     {{"nmv_max_retries", "", VK::Count, I, "0", "NOT_MY_VBUCKET retries per request; 0 = 2 x servers"},
      &B::nmv_max_retries},
     {{"ready_when", "", VK::String, I, "reachable",
@@ -823,6 +826,8 @@ class Parser {
     if (!failed() && opts_.behaviors.ready_when != "map" && opts_.behaviors.ready_when != "reachable" &&
         opts_.behaviors.ready_when != "all")
       fail("-Z ready_when: " + quote(opts_.behaviors.ready_when) + " is not map, reachable or all");
+    if (!failed() && !vbucket::network_from_string(opts_.behaviors.network))
+      fail("-Z network: " + quote(opts_.behaviors.network) + " is not default or external");
     if (!failed()) {
       DownPolicy policy;
       if (auto err = parse_down_policy(opts_.behaviors.down_policy, policy)) fail("-Z down_policy: " + *err);
@@ -1160,6 +1165,10 @@ class Parser {
 
 // ---------------------------------------------------------------------------
 // Public functions.
+
+vbucket::Network config_network(const Behaviors& behaviors) {
+  return vbucket::network_from_string(behaviors.network).value_or(vbucket::Network::Default);
+}
 
 DownstreamProtocol effective_downstream_protocol(DownstreamProtocol configured, bool vbucket) {
   // Binary unless ascii is asked for, as in the original moxi: memcached

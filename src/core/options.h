@@ -23,6 +23,8 @@
 #include <variant>
 #include <vector>
 
+#include "vbucket/config.h"
+
 namespace moxi {
 
 // Exit statuses (sysexits.h values) that main() must use.
@@ -77,6 +79,7 @@ struct Behaviors {
   uint16_t port_listen = 11211;                                  // listen port for URL configurations (and bare JSON)
   std::string config_cache;                                      // last good config is kept here; "" = nowhere
   std::chrono::milliseconds config_stall_timeout{35000};         // a silent config stream is dead; 0 = never
+  std::string network = "default";                              // terse configs: default or external addresses
   uint32_t nmv_max_retries = 0;                                  // NOT_MY_VBUCKET retries; 0 = 2 x servers
   std::optional<uint16_t> admin_port;                            // admin HTTP port; unset = off, 0 = the OS chooses
   std::chrono::milliseconds drain_timeout{5000};                 // SIGTERM/SIGINT: bound on finishing in-flight work
@@ -87,6 +90,10 @@ struct Behaviors {
   uint32_t item_size_max = 0;                                    // -I: largest value accepted; 0 = per bucket (see item_size_for)
   bool reuse_port = false;                                       // SO_REUSEPORT: share the ports with other processes
 };
+
+// -Z network as the vbucket library's choice (the parser has checked it is
+// "default" or "external").
+vbucket::Network config_network(const Behaviors& behaviors);
 
 // The value kinds of behavior keys (also used by the help and the man page).
 // Size: 1k..1024m (an item or per-client size); Memory: "auto" or 1m..1024g

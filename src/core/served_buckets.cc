@@ -10,6 +10,7 @@ BucketRules bucket_rules(const Behaviors& b) {
   rules.access.backend_bucket = b.bucket;
   rules.access.default_bucket_name = b.default_bucket_name;
   rules.access.client_passwords = b.client_passwords;
+  rules.network = config_network(b);
   return rules;
 }
 

@@ -21,6 +21,7 @@ namespace moxi {
 struct BucketRules {
   DownstreamProtocol downstream_protocol = DownstreamProtocol::Unset;
   AccessSettings access;
+  vbucket::Network network = vbucket::Network::Default;  // -Z network: which addresses static terse configs name
   bool operator==(const BucketRules&) const = default;
 };
 BucketRules bucket_rules(const Behaviors& behaviors);

@@ -3,8 +3,7 @@
 #include <variant>
 
 #include "src/util/log.h"
-#include "vbucket/buckets_parse.h"
-#include "vbucket/config_parse.h"
+#include "vbucket/document_parse.h"
 #include "vbucket/server_list_parse.h"
 
 namespace moxi {
@@ -19,21 +18,27 @@ std::string where(const StaticSection& section, int port) {
 }
 
 // A section is one bucket ("default"), or moxi's {"buckets":[...]}, every
-// bucket of which the port serves.
-vbucket::Result<std::vector<vbucket::Bucket>> parse_section(const StaticSection& section, bool& gateway) {
+// bucket of which the port serves. A local config came from this host:
+// "$HOST" in it is localhost (as libvbucket read files).
+vbucket::Result<std::vector<vbucket::Bucket>> parse_section(const StaticSection& section, const BucketRules& rules,
+                                                            bool& gateway) {
   gateway = false;
   using Many = vbucket::Result<std::vector<vbucket::Bucket>>;
-  auto one = [](vbucket::Result<vbucket::ConfigPtr> parsed) {
-    if (!parsed.ok()) return Many::failure(parsed.error());
-    return Many::success(std::vector<vbucket::Bucket>{vbucket::Bucket{"default", parsed.value()}});
-  };
-  if (!section.json) return one(vbucket::parse_server_list(section.text));
-  auto single = vbucket::parse_config(section.text);
-  if (single.ok() || section.text.find("\"buckets\"") == std::string::npos) return one(std::move(single));
-  auto many = vbucket::parse_buckets(section.text);
-  if (many.ok() && many.value().empty()) return Many::failure("the \"buckets\" list is empty");
+  if (!section.json) {
+    auto list = vbucket::parse_server_list(section.text);
+    if (!list.ok()) return Many::failure(list.error());
+    return Many::success(std::vector<vbucket::Bucket>{vbucket::Bucket{"default", list.value()}});
+  }
+  auto doc = vbucket::parse_document(section.text, vbucket::ParseOptions{"localhost", rules.network});
+  if (!doc.ok()) return Many::failure(doc.error());
+  std::vector<vbucket::Bucket> buckets = std::move(doc.value().buckets);
+  if (!doc.value().bucket_list) {
+    buckets.front().name = "default";  // a single-bucket port serves it to everyone, as "default"
+    return Many::success(std::move(buckets));
+  }
+  if (buckets.empty()) return Many::failure("the \"buckets\" list is empty");
   gateway = true;
-  return many;
+  return Many::success(std::move(buckets));
 }
 
 }  // namespace
@@ -41,7 +46,7 @@ vbucket::Result<std::vector<vbucket::Bucket>> parse_section(const StaticSection&
 std::optional<ServedBuckets> build_static_buckets(const StaticSection& section, const BucketRules& rules,
                                                   std::string& error) {
   bool gateway = false;
-  auto parsed = parse_section(section, gateway);
+  auto parsed = parse_section(section, rules, gateway);
   if (!parsed.ok()) {
     error = where(section, section.port) + ": " + parsed.error();
     return std::nullopt;

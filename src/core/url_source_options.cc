@@ -9,6 +9,7 @@ HttpStreamOptions http_options_from(const moxi::UrlSource& source, const moxi::B
   options.urls = source.urls;
   if (source.auth) options.auth = BasicAuth{source.auth->user, source.auth->password};
   options.cache_path = behaviors.config_cache;
+  options.network = config_network(behaviors);
   // ns_server's heartbeat is asked for 2/7 of the stall timeout (10 s of the
   // default 35 s), so about three heartbeats are missed before a stream is
   // declared dead; never more often than once a second (its unit).

@@ -18,6 +18,7 @@ namespace moxi::conflate {
 
 // urls = source.urls; auth = source.auth (parse_options has filled it from
 // -Z usr/pwd when the source gave none); cache_path = behaviors.config_cache;
+// network = behaviors.network;
 // stall_timeout = behaviors.config_stall_timeout and, unless it is 0,
 // heartbeat = 2/7 of it in whole seconds (at least 1 s).
 // With several URL sources in one process, give each its own cache path.

@@ -34,5 +34,9 @@ inline std::string buckets_json(const std::vector<std::string>& names, int rev) 
 
 // A 2.5 terse config from a single-node cluster: "$HOST" in serverList and nodes.
 inline std::string terse_25_path() { return std::string(MOXI_SRCDIR) + "/t/fixtures/libcouchbase-confdata/terse_25.json"; }
+// A terse config with nodesExt and alternateAddresses (t/fixtures/README.md).
+inline std::string alternate_addresses_path() {
+  return std::string(MOXI_SRCDIR) + "/t/fixtures/terse/alternate_addresses.json";
+}
 
 }  // namespace moxi::conflate::test

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "conflate/document.h"
+#include "vbucket/document_parse.h"
 #include "conflate/document_filter.h"
 #include "t/conflate/configs.h"
 
@@ -15,6 +15,14 @@ using test::bucket_json;
 using test::buckets_json;
 using test::unnamed_json;
 using Kind = DocumentFilter::Verdict::Kind;
+
+// The buckets of a document fetched from `origin` (vbucket::parse_document,
+// as every source reads it).
+vbucket::Result<std::vector<vbucket::Bucket>> parse_document(std::string_view text, std::string origin) {
+  auto doc = vbucket::parse_document(text, vbucket::ParseOptions{std::move(origin)});
+  if (!doc) return vbucket::Result<std::vector<vbucket::Bucket>>::failure(doc.error());
+  return vbucket::Result<std::vector<vbucket::Bucket>>::success(std::move(doc.value().buckets));
+}
 
 class DocumentTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(DocumentTest);

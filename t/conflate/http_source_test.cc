@@ -128,6 +128,8 @@ class HttpSourceTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(heartbeats_keep_a_stream_alive);
   CPPUNIT_TEST(identical_documents_are_not_delivered_again);
   CPPUNIT_TEST(dollar_host_becomes_the_url_host);
+  CPPUNIT_TEST(terse_stream_on_the_external_network);
+  CPPUNIT_TEST(non_bucket_url_says_which_endpoint_to_use);
   CPPUNIT_TEST(heartbeat_is_asked_of_streaming_urls_only);
   CPPUNIT_TEST(plain_url_is_polled);
   CPPUNIT_TEST(http10_stream_closed_by_the_server);
@@ -490,6 +492,54 @@ class HttpSourceTest : public CppUnit::TestFixture {
     const auto config = seen.updates()[0].buckets.at(0).config;
     CPPUNIT_ASSERT_EQUAL(std::string("127.0.0.1:11210"), config->server(0));
     CPPUNIT_ASSERT_EQUAL(std::string("127.0.0.1:8091"), config->servers().at(0).rest_api_server.value_or(""));
+  }
+
+  // The terse stream (/bs/) is split and validated like bucketsStreaming;
+  // the source's network picks the nodes' addresses.
+  void terse_stream_on_the_external_network() {
+    ScriptServer server;
+    const std::string terse = read_file(test::alternate_addresses_path());
+    std::string newer = terse;
+    newer.replace(newer.find("\"rev\":5"), 7, "\"rev\":6");
+    server.add(Response::stream().config(terse).heartbeat().config(newer).hold());
+    auto options = fast({server.url("/pools/default/bs/travel")});
+    options.network = vbucket::Network::External;
+    test::Collector seen;
+    HttpStreamSource source(options, seen.on_update(), seen.on_status());
+    source.start();
+    CPPUNIT_ASSERT_MESSAGE(seen.log(), seen.wait_updates(2));
+    source.stop();
+    const auto updates = seen.updates();
+    const auto& first = updates.at(0);
+    CPPUNIT_ASSERT_EQUAL(std::string("travel"), first.buckets.at(0).name);
+    CPPUNIT_ASSERT(!first.bucket_list);
+    CPPUNIT_ASSERT_EQUAL(std::string("db1.example.com:31210"), first.buckets[0].config->server(0));
+    CPPUNIT_ASSERT_EQUAL(std::string("db2.example.com:11210"), first.buckets[0].config->server(1));
+    CPPUNIT_ASSERT_EQUAL(std::string("epoch 2 rev 6"),
+                         vbucket::to_string(*updates.at(1).buckets.at(0).config->revision()));
+    CPPUNIT_ASSERT_EQUAL(std::uint64_t(2), source.stats().documents_delivered);
+  }
+
+  // A URL of the pool, not of a bucket: the report says which to follow.
+  void non_bucket_url_says_which_endpoint_to_use() {
+    ScriptServer server;
+    const std::string pool = R"({"name":"default","nodes":[{"hostname":"127.0.0.1:8091"}],"buckets":{"uri":"/pools/default/buckets"}})";
+    server.add(Response::plain(200, pool));
+    server.add(Response::stream().config(bucket_json("default", 1)).hold());
+    test::Collector seen;
+    HttpStreamSource source(fast({server.url("/pools/default"), server.url(kStreamPath)}), seen.on_update(),
+                            seen.on_status());
+    source.start();
+    CPPUNIT_ASSERT_MESSAGE(seen.log(), seen.wait_updates(1));
+    source.stop();
+    auto reports = seen.statuses(Kind::invalid_document);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(seen.log(), std::size_t(1), reports.size());
+    const std::string& m = reports[0].message;
+    CPPUNIT_ASSERT_MESSAGE(m, m.starts_with("invalid config from " + server.url("/pools/default") + ": "));
+    CPPUNIT_ASSERT_MESSAGE(m, m.find("(/pools/default is not a bucket config endpoint: follow /pools/default/bs/NAME "
+                                     "(terse) or /pools/default/bucketsStreaming/NAME for bucket NAME") !=
+                                  std::string::npos);
+    // A bucket endpoint's bad document gets no such hint (see invalid_document_is_reported_once_across_reconnects).
   }
 
   void heartbeat_is_asked_of_streaming_urls_only() {

@@ -12,6 +12,7 @@ class UrlTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(host_for_dollar_host);
   CPPUNIT_TEST(streaming_endpoints);
   CPPUNIT_TEST(heartbeat_parameter);
+  CPPUNIT_TEST(bucket_endpoints_need_no_hint);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -36,6 +37,20 @@ class UrlTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("[::1]"), url_host("http://[::1]:8091/pools"));
     CPPUNIT_ASSERT_EQUAL(std::string("h"), url_host("http://h"));
     CPPUNIT_ASSERT_EQUAL(std::string("h"), url_host("http://h?x=1"));
+  }
+
+  void bucket_endpoints_need_no_hint() {
+    for (const char* path : {"/pools/default/b/x", "/pools/default/bs/x", "/pools/default/buckets/x",
+                             "/pools/default/bucketsStreaming/x?heartbeat=10", "/pools/default/bucketsStreamingConfig/x",
+                             "/pools/default/saslBucketsStreaming", "/config.json", ""})
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(path, std::string(), bucket_endpoint_hint(std::string("http://h:8091") + path));
+    for (const char* path : {"/pools/default", "/pools/default/bs/", "/pools/default/bs", "/pools/default/nodeServicesStreaming",
+                             "/pools/default/buckets", "/pools/default/bs/x/y"}) {
+      const std::string hint = bucket_endpoint_hint(std::string("http://h:8091") + path);
+      CPPUNIT_ASSERT_MESSAGE(path, hint.starts_with(std::string(path) + " is not a bucket config endpoint: follow "
+                                                                        "/pools/default/bs/NAME (terse) or"));
+      CPPUNIT_ASSERT_MESSAGE(hint, hint.find("/pools/default/saslBucketsStreaming for every bucket") != std::string::npos);
+    }
   }
 
   void streaming_endpoints() {

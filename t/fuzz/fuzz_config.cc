@@ -1,10 +1,12 @@
 // libFuzzer target: the cluster-config parsers on the input as text —
-// parse_config, parse_buckets, parse_static_config, parse_server_list — and
+// parse_document, parse_config, parse_buckets, parse_static_config,
+// parse_server_list — and
 // key lookups on whatever they accept.
 #include <string_view>
 
 #include "vbucket/buckets_parse.h"
 #include "vbucket/config_parse.h"
+#include "vbucket/document_parse.h"
 #include "vbucket/server_list_parse.h"
 #include "vbucket/static_config_parse.h"
 #include "t/fuzz/fuzz_util.h"
@@ -37,14 +39,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   using namespace moxi::vbucket;
 
-  auto one = parse_config(text, "10.0.0.1");
+  auto one = parse_config(text, ParseOptions{"10.0.0.1", Network::Default});
   check_error(one);
   if (one.ok()) exercise(*one.value());
 
-  auto many = parse_buckets(text, "[::1]");
+  auto many = parse_buckets(text, ParseOptions{"[::1]", Network::External});
   check_error(many);
   if (many.ok())
     for (const auto& b : many.value()) exercise(*b.config);
+
+  auto doc = parse_document(text, ParseOptions{});  // no origin host: $HOST must be refused, never crash
+  check_error(doc);
+  if (doc.ok())
+    for (const auto& b : doc.value().buckets) exercise(*b.config);
 
   looks_like_static_config(text);
   auto sections = parse_static_config(text);

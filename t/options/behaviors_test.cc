@@ -358,6 +358,12 @@ class BehaviorsTest : public CppUnit::TestFixture {
                          o.warnings[0]);
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: warning: -Z optimize_set: accepted but ignored (not implemented)"),
                          o.warnings[1]);
+    // -Z network: the vbucket library's choice, checked at parse time.
+    CPPUNIT_ASSERT(config_network(ok({"-z", "11211=a"}).behaviors) == vbucket::Network::Default);
+    CPPUNIT_ASSERT(config_network(ok({"-Z", "network=external", "-z", "11211=a"}).behaviors) ==
+                   vbucket::Network::External);
+    CPPUNIT_ASSERT_EQUAL(std::string("moxi: -Z network: \"public\" is not default or external"),
+                         err({"-Z", "network=public", "-z", "11211=a"}));
   }
 
   void from_a_file() {

@@ -44,6 +44,7 @@ class CheckConfigTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(memcached_bucket_and_server_list);
   CPPUNIT_TEST(unresolvable_names_are_warnings);
   CPPUNIT_TEST(buckets_list_and_inline_json);
+  CPPUNIT_TEST(terse_configs_show_revision_network_and_tls_ports);
   CPPUNIT_TEST(url_map_is_fetched);
   CPPUNIT_TEST(url_failures_exit_1);
   CPPUNIT_TEST(bad_maps_exit_1_with_the_value);
@@ -121,6 +122,32 @@ class CheckConfigTest : public CppUnit::TestFixture {
     assert_contains(c.out, "port 0 (any free port) from " + buckets.path());
     assert_contains(c.out, "server 127.0.0.1:11312: 3 vBuckets (master)");
     assert_contains(c.out, "port 11211:\n  bucket default, vbucket (CRC32), 1 server, 2 vBuckets");
+  }
+
+  // A static single-bucket port serves it as "default". Names are resolved
+  // by a loopback nameserver: nothing leaves the machine.
+  void terse_configs_show_revision_network_and_tls_ports() {
+    FakeDns dns;
+    dns.set("db1.example.com", "127.0.0.1");
+    const std::string behaviors = "dns_servers=" + dns.address();
+    Checked c = check({"-Z", behaviors + ",network=external", "-z", "11211=" + fixture("terse/alternate_addresses.json")});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(c.err, 0, c.status);
+    assert_contains(c.out, "bucket default, vbucket (CRC32), 3 servers, 4 vBuckets, 1 replica, binary downstream\n"
+                           "    revision epoch 2 rev 5\n"
+                           "    terse config (nodesExt), network external: 2 of 3 servers on an external address\n");
+    assert_contains(c.out, "server db1.example.com:31210: 2 vBuckets (master), 1 as replica (TLS port 31207)\n");
+    assert_contains(c.out, "server db2.example.com:11210: 1 vBucket (master), 1 as replica (TLS port 11207)");
+    assert_contains(c.out, "server [fd00::3]:11210: 1 vBucket (master), 2 as replica (TLS port 11217)");
+    Checked d = check({"-Z", behaviors, "-z", "11211=" + fixture("terse/alternate_addresses.json")});
+    assert_contains(d.out, "    terse config (nodesExt), network default\n");
+    assert_contains(d.out, "server 10.0.0.1:11210: 2 vBuckets (master), 1 as replica (TLS port 11207)");
+    // A file's $HOST is this host; no nodesExt, no network line.
+    Checked t = check({"-Z", behaviors, "-z", "11211=" + fixture("libcouchbase-confdata/terse_25.json")});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(t.err, 0, t.status);
+    assert_contains(t.out, "    revision rev 19\n    server localhost:11210: 64 vBuckets (master), 0 as replica");
+    // No revision at all.
+    Checked n = check({"-Z", behaviors, "-z", "11311=127.0.0.1:11411"});
+    assert_contains(n.out, "    revision none\n");
   }
 
   // A URL's first map is fetched (auth included) and summarised like a file's.

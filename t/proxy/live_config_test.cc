@@ -165,6 +165,7 @@ class LiveConfigTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testSwapWithRequestsInFlight);
   CPPUNIT_TEST(testIdenticalDocumentChangesNothing);
   CPPUNIT_TEST(testOlderRevisionsAreIgnored);
+  CPPUNIT_TEST(testFollowsTheTerseStreamWithHostPlaceholders);
   CPPUNIT_TEST(testGarbageAndOversizedDocumentsKeepLastGoodMap);
   CPPUNIT_TEST(testUrlFailoverToSecondServer);
   CPPUNIT_TEST(testBasicAuth);
@@ -358,6 +359,52 @@ class LiveConfigTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("4"), TestClient(m2.port()).get("z").value_or("<miss>"));
     const std::string log = moxi->log();
     CPPUNIT_ASSERT_MESSAGE(log, log.find("is older (rev 9) than the one served (rev 10): ignored") != std::string::npos);
+  }
+
+  // The terse stream, as ns_server serves it: "$HOST" in serverList (rest_mock
+  // leaves it in on /bs/), rev and revEpoch, nodesExt without hostnames.
+  // moxi puts the URL's host (127.0.0.1) in, routes by the map's own
+  // indexes, and follows a change by its rev.
+  void testFollowsTheTerseStreamWithHostPlaceholders() {
+    VBucketServer a, b;
+    std::set<uint16_t> even, odd;
+    for (uint16_t v = 0; v < kVBuckets; ++v) (v % 2 ? odd : even).insert(v);
+    a.set_owned(even);
+    b.set_owned(odd);
+    auto placeholder = [](const VBucketServer& s) { return "$HOST:" + std::to_string(s.port()); };
+    RestMock mock(mock_serving(bucket_json({placeholder(a), placeholder(b)}, [](int v) { return v % 2; })));
+    const std::string url = mock.url("/pools/default/bs/default");
+    CPPUNIT_ASSERT(http_get(mock.url("/pools/default/b/default")).body.find("\"$HOST:") != std::string::npos);
+    auto moxi = follow(url);
+    TestClient c(moxi->port());
+    for (int i = 0; i < 40; ++i) set_eventually(c, "t" + std::to_string(i), "v" + std::to_string(i));
+    for (int i = 0; i < 40; ++i) {
+      const std::string key = "t" + std::to_string(i);
+      VBucketServer& owner = vbucket_of(key) % 2 ? b : a;
+      CPPUNIT_ASSERT_EQUAL("v" + std::to_string(i), owner.get(key).value_or("<miss>"));
+    }
+    CPPUNIT_ASSERT(a.item_count() > 0 && b.item_count() > 0);
+    auto rev_line = [&] {
+      for (const auto& [name, value] : stats_proxy(c, "config"))
+        if (name.size() > 4 && name.ends_with(":rev")) return value;
+      return std::string("<none>");
+    };
+    CPPUNIT_ASSERT_EQUAL(std::string("epoch 1 rev 1"), rev_line());
+    CPPUNIT_ASSERT_EQUAL(url, stats_proxy(c).at("config_source"));
+
+    // Every vBucket moves to b: the next terse document (rev 2) says so.
+    const long gen = generation(c);
+    b.own_all();
+    a.set_owned({});
+    mock.set_config(bucket_json({placeholder(a), placeholder(b)}, [](int) { return 1; }));
+    wait_generation({&c}, gen + 1);
+    CPPUNIT_ASSERT_EQUAL(std::string("epoch 1 rev 2"), rev_line());
+    const uint64_t at_a = a.requests();
+    for (int i = 0; i < 40; ++i)
+      CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set("u" + std::to_string(i), "w"));
+    CPPUNIT_ASSERT_EQUAL(at_a, a.requests());
+    CPPUNIT_ASSERT_EQUAL(std::string("w"), b.get("u7").value_or("<miss>"));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{0}, stat(stats_proxy(c), "config_stale_ignored_total"));
   }
 
   void testGarbageAndOversizedDocumentsKeepLastGoodMap() {

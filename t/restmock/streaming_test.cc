@@ -30,6 +30,7 @@ class StreamingTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(http10_client_gets_unchunked_documents);
   CPPUNIT_TEST(removed_bucket_ends_its_stream_cleanly);
   CPPUNIT_TEST(host_marker_becomes_the_requested_host);
+  CPPUNIT_TEST(terse_endpoints_keep_host_and_add_rev_and_nodes_ext);
   CPPUNIT_TEST(client_that_goes_away_is_unregistered);
   CPPUNIT_TEST_SUITE_END();
 
@@ -164,6 +165,45 @@ class StreamingTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(std::vector<std::string>{"127.0.0.1:12001"} == server_list(parse_json(s.next_config(5s))));
     auto r = http_get(mock().url("/pools/default/buckets/default"));
     CPPUNIT_ASSERT(std::vector<std::string>{"127.0.0.1:12001"} == server_list(parse_json(r.body)));
+  }
+
+  void terse_endpoints_keep_host_and_add_rev_and_nodes_ext() {
+    mock().set_config(bucket_config("default", {"$HOST:12001", "10.0.0.2:12002", "[fd00::3]:12003"}));
+    HttpStream s(mock().url("/pools/default/bs/default"));
+    const rapidjson::Document first = parse_json(s.next_config(5s));
+    CPPUNIT_ASSERT(std::vector<std::string>({"$HOST:12001", "10.0.0.2:12002", "[fd00::3]:12003"}) ==
+                   server_list(first));
+    CPPUNIT_ASSERT_EQUAL(2, first["rev"].GetInt());  // one set_config since the start
+    CPPUNIT_ASSERT_EQUAL(1, first["revEpoch"].GetInt());
+    const rapidjson::Value& ext = first["nodesExt"];
+    CPPUNIT_ASSERT_EQUAL(3u, ext.Size());
+    CPPUNIT_ASSERT(!ext[0].HasMember("hostname"));  // $HOST
+    CPPUNIT_ASSERT(ext[0]["thisNode"].GetBool());
+    CPPUNIT_ASSERT_EQUAL(12001, ext[0]["services"]["kv"].GetInt());
+    CPPUNIT_ASSERT_EQUAL(mock().port(), ext[0]["services"]["mgmt"].GetInt());
+    CPPUNIT_ASSERT_EQUAL(std::string("10.0.0.2"), string_member(ext[1], "hostname"));
+    CPPUNIT_ASSERT(!ext[1].HasMember("thisNode"));
+    CPPUNIT_ASSERT_EQUAL(std::string("fd00::3"), string_member(ext[2], "hostname"));
+    CPPUNIT_ASSERT_EQUAL(12003, ext[2]["services"]["kv"].GetInt());
+    // A change is pushed with the next rev; the one-shot endpoint agrees.
+    mock().set_config(bucket_config("default", {"$HOST:12001"}));
+    const rapidjson::Document second = parse_json(s.next_config(5s));
+    CPPUNIT_ASSERT_EQUAL(3, second["rev"].GetInt());
+    auto one = http_get(mock().url("/pools/default/b/default"));
+    CPPUNIT_ASSERT_EQUAL(200L, one.status);
+    const rapidjson::Document terse = parse_json(one.body);
+    CPPUNIT_ASSERT_EQUAL(3, terse["rev"].GetInt());
+    CPPUNIT_ASSERT(std::vector<std::string>{"$HOST:12001"} == server_list(terse));
+    // A config's own rev and nodesExt are served as given.
+    mock().set_config(R"({"name":"default","rev":40,"revEpoch":3,"nodesExt":[{"services":{"kv":1,"kvSSL":2}}],)"
+                      R"("vBucketServerMap":{"numReplicas":0,"serverList":["$HOST:1"],"vBucketMap":[[0]]}})");
+    const rapidjson::Document own = parse_json(s.next_config(5s));
+    CPPUNIT_ASSERT_EQUAL(40, own["rev"].GetInt());
+    CPPUNIT_ASSERT_EQUAL(3, own["revEpoch"].GetInt());
+    CPPUNIT_ASSERT_EQUAL(2, own["nodesExt"][0]["services"]["kvSSL"].GetInt());
+    CPPUNIT_ASSERT_EQUAL(404L, http_get(mock().url("/pools/default/b/nobucket")).status);
+    HttpStream missing(mock().url("/pools/default/bs/nobucket"));
+    CPPUNIT_ASSERT_EQUAL(404L, missing.wait_headers(5s));
   }
 
   void client_that_goes_away_is_unregistered() {

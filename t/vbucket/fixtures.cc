@@ -11,11 +11,11 @@ Result<ConfigPtr> load_fixture(const std::string& relative, const std::string& p
   const std::string path = moxi::test::fixture(relative);
   const std::string text = moxi::test::read_file(path);
   if (looks_like_static_config(text)) {
-    auto sections = parse_static_config(text, peer);
+    auto sections = parse_static_config(text, ParseOptions{peer});
     if (!sections) return Result<ConfigPtr>::failure(sections.error());
     return Result<ConfigPtr>::success(sections.value().front().config);
   }
-  return parse_config_file(path, peer);
+  return parse_config_file(path, ParseOptions{peer});
 }
 
 ConfigPtr fixture_config(const std::string& relative, const std::string& peer) {

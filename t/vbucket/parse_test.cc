@@ -41,14 +41,14 @@ std::string bare_map(const std::string& rows, int replicas = 1, const std::strin
 // Asserts that parsing fails and that the message contains every fragment.
 void expect_error(const std::string& json, const std::vector<std::string>& fragments,
                   const std::string& peer = "localhost") {
-  auto r = parse_config(json, peer);
+  auto r = parse_config(json, ParseOptions{peer});
   CPPUNIT_ASSERT_MESSAGE("should fail: " + json.substr(0, 200), !r.ok());
   for (const std::string& f : fragments)
     CPPUNIT_ASSERT_MESSAGE("error \"" + r.error() + "\" lacks \"" + f + "\"", r.error().find(f) != std::string::npos);
 }
 
 ConfigPtr expect_ok(const std::string& json, const std::string& peer = "localhost") {
-  auto r = parse_config(json, peer);
+  auto r = parse_config(json, ParseOptions{peer});
   CPPUNIT_ASSERT_MESSAGE("should parse: " + r.error() + " in " + json.substr(0, 200), r.ok());
   return r.value();
 }

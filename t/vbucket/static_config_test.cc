@@ -134,7 +134,7 @@ class StaticConfigTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("k1:1"), second.value()->server(0));
     // single bucket JSON, with $HOST
     LoadOptions peer;
-    peer.peer = "10.9.8.7";
+    peer.parse.origin_host = "10.9.8.7";
     auto terse = load_config_file(moxi::test::fixture("libcouchbase-confdata/terse_25.json"), peer);
     CPPUNIT_ASSERT_MESSAGE(terse.error(), terse.ok());
     CPPUNIT_ASSERT_EQUAL(std::string("10.9.8.7:11210"), terse.value()->server(0));

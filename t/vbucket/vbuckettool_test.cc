@@ -175,6 +175,20 @@ class VBucketToolTest : public CppUnit::TestFixture {
     Run bucket = run_tool("--bucket k " + shell_quote(moxi::test::fixture("moxi-t/ketama_rest_mixed.cfg")) + " x");
     CPPUNIT_ASSERT_EQUAL_MESSAGE(bucket.err, 0, bucket.status);
     CPPUNIT_ASSERT_EQUAL(std::string("x\t-\t127.0.0.1:11311\t-\n"), bucket.out);
+
+    // The same terse config on either network (key "foo" is vBucket 115 of
+    // 1024, so 3 of 4: row [0,2]).
+    const std::string terse = shell_quote(moxi::test::fixture("terse/alternate_addresses.json"));
+    Run normal = run_tool(terse + " foo");
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(normal.err, 0, normal.status);
+    CPPUNIT_ASSERT_EQUAL(std::string("foo\t3\t10.0.0.1:11210\t[fd00::3]:11210\n"), normal.out);
+    Run external = run_tool("--network external " + terse + " foo");
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(external.err, 0, external.status);
+    CPPUNIT_ASSERT_EQUAL(std::string("foo\t3\tdb1.example.com:31210\t[fd00::3]:11210\n"), external.out);
+    Run wrong = run_tool("--network public " + terse + " foo");
+    CPPUNIT_ASSERT_EQUAL(2, wrong.status);
+    CPPUNIT_ASSERT_MESSAGE(wrong.err, wrong.err.find("--network needs default or external, got \"public\"") !=
+                                          std::string::npos);
   }
 
   void badConfigExitsOneWithMessage() {

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "conflate/document.h"
+#include "vbucket/document_parse.h"
 #include "conflate/http_stream_source.h"
 #include "src/core/url_source_options.h"
 #include "src/util/log.h"
@@ -12,7 +12,7 @@
 namespace moxi {
 
 ConfigFollower::ConfigFollower(App& app, const UrlSource& source, const Behaviors& behaviors, size_t port_index)
-    : app_(app), port_index_(port_index), rules_(bucket_rules(behaviors)) {
+    : app_(app), port_index_(port_index), rules_(bucket_rules(behaviors)), network_(config_network(behaviors)) {
   source_ = make_source(source, behaviors);
 }
 
@@ -53,13 +53,13 @@ void ConfigFollower::stop() {
 
 void ConfigFollower::offer(const ConfigOffer& offer) {
   if (!last_) return;  // nothing followed yet: the stream's first map decides
-  auto parsed = conflate::parse_document(offer.document, offer.peer);
-  if (!parsed || parsed.value().size() != 1) {
+  auto parsed = vbucket::parse_document(offer.document, {offer.peer, network_});
+  if (!parsed || parsed.value().buckets.size() != 1) {
     log::warning("config in " + offer.source + " for bucket " + offer.bucket + " is not a bucket config: " +
                  (parsed ? std::string("it lists several buckets") : parsed.error()));
     return;
   }
-  vbucket::Bucket arrived = std::move(parsed).value().front();
+  vbucket::Bucket arrived = std::move(parsed).value().buckets.front();
   if (!arrived.config->revision()) {
     if (log::enabled(log::Level::Debug)) log::debug("config in " + offer.source + " has no revision: ignored");
     return;

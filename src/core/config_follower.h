@@ -58,6 +58,7 @@ class ConfigFollower {
   App& app_;
   size_t port_index_;
   BucketRules rules_;
+  vbucket::Network network_;  // -Z network: which addresses offered terse configs name
   std::unique_ptr<conflate::ConfigSource> source_;
   uint64_t source_epoch_ = 0;  // which source a posted update came from (replace_source counts up)
   std::shared_ptr<const conflate::ConfigUpdate> last_;

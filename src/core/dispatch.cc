@@ -399,7 +399,8 @@ int Worker::master_from_nmv_config(BucketState& state, int refused_by, const std
     state.nmv_body = body;
     state.nmv_config.reset();
     vbucket::LoadOptions options;
-    options.peer = refuser.host;
+    options.parse.origin_host = refuser.host;
+    options.parse.network = settings_.config_network;
     auto parsed = vbucket::load_config(body, options);
     if (!parsed) {
       log::warning("NOT_MY_VBUCKET from " + refuser.address + " for bucket " + bucket.name +

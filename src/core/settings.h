@@ -9,6 +9,7 @@
 
 #include "src/protocol/request.h"
 #include "src/routing/down_policy.h"
+#include "vbucket/config.h"
 
 namespace moxi {
 
@@ -51,6 +52,9 @@ struct ProxySettings {
   // it (timeout, closed, refused), goes to the vBucket's replicas in map
   // order with GET_REPLICA (Worker::read_from_replica). Never writes.
   bool replica_reads = false;
+  // -Z network: the addresses of terse configs the data nodes send
+  // (NOT_MY_VBUCKET bodies), as for the streamed ones.
+  vbucket::Network config_network = vbucket::Network::Default;
   uint64_t started_us = 0;                // monotonic_us() at process start: uptime
   // -Z behaviors as `stats proxy behaviors` shows them (passwords masked).
   std::vector<std::pair<std::string, std::string>> behavior_stats;

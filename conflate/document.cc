@@ -25,6 +25,27 @@ const rapidjson::Value* member(const rapidjson::Value& object, std::string_view 
   return loose;
 }
 
+// The cluster manager's documents that describe the cluster rather than a
+// bucket, by what they hold: what a URL that names one should name instead.
+constexpr std::string_view kBucketEndpoints =
+    ": follow one bucket's config, http://HOST:8091/pools/default/bucketsStreaming/BUCKET, "
+    "or every bucket's, http://HOST:8091/pools/default/saslBucketsStreaming";
+
+std::string not_a_bucket_config(const rapidjson::Value& doc) {
+  if (doc.IsArray()) return "a list of buckets (/pools/default/buckets), not a bucket config" + std::string(kBucketEndpoints);
+  if (!doc.IsObject()) return {};
+  if (member(doc, "vBucketServerMap") != nullptr || member(doc, "vBucketMap") != nullptr ||
+      member(doc, "nodeLocator") != nullptr || member(doc, "serverList") != nullptr)
+    return {};
+  const rapidjson::Value* pools = member(doc, "pools");
+  if (pools != nullptr && pools->IsArray())
+    return "the cluster's list of pools (/pools), not a bucket config" + std::string(kBucketEndpoints);
+  const rapidjson::Value* buckets = member(doc, "buckets");
+  if (buckets != nullptr && buckets->IsObject())
+    return "a pool's details (/pools/default), not a bucket config" + std::string(kBucketEndpoints);
+  return {};
+}
+
 }  // namespace
 
 vbucket::Result<std::vector<vbucket::Bucket>> parse_document(std::string_view text, std::string_view peer,
@@ -36,6 +57,9 @@ vbucket::Result<std::vector<vbucket::Bucket>> parse_document(std::string_view te
     {
       rapidjson::Document doc;
       doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
+      if (!doc.HasParseError()) {
+        if (std::string wrong = not_a_bucket_config(doc); !wrong.empty()) return R::failure(wrong);
+      }
       if (!doc.HasParseError() && doc.IsObject()) {
         const rapidjson::Value* buckets = member(doc, "buckets");
         if (buckets != nullptr && buckets->IsArray()) {

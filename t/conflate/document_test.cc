@@ -23,6 +23,7 @@ class DocumentTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(multi_bucket_document);
   CPPUNIT_TEST(buckets_key_is_case_insensitive);
   CPPUNIT_TEST(invalid_documents_carry_the_parser_message);
+  CPPUNIT_TEST(cluster_documents_name_the_bucket_endpoints);
   CPPUNIT_TEST(dollar_host_becomes_the_peer);
   CPPUNIT_TEST(filter_drops_a_repeat_of_the_last_delivery);
   CPPUNIT_TEST(filter_keys_repeats_by_peer);
@@ -64,6 +65,30 @@ class DocumentTest : public CppUnit::TestFixture {
     auto r = parse_document("{\"Buckets\":[" + bucket_json("x", 1) + "]}", "h");
     CPPUNIT_ASSERT_MESSAGE(r.error(), r.ok());
     CPPUNIT_ASSERT_EQUAL(std::string("x"), r.value()[0].name);
+  }
+
+  // What /pools, /pools/default and /pools/default/buckets answer (shapes of
+  // the cluster manager's; rest_mock serves the same): not a bucket config,
+  // and the error says which URL to follow instead.
+  void cluster_documents_name_the_bucket_endpoints() {
+    const std::string endpoints =
+        ": follow one bucket's config, http://HOST:8091/pools/default/bucketsStreaming/BUCKET, "
+        "or every bucket's, http://HOST:8091/pools/default/saslBucketsStreaming";
+    auto pools = parse_document(
+        R"({"pools":[{"name":"default","uri":"/pools/default","streamingUri":"/poolsStreaming/default"}],)"
+        R"("isAdminCreds":false,"implementationVersion":"7.6.0"})", "h");
+    CPPUNIT_ASSERT(!pools.ok());
+    CPPUNIT_ASSERT_EQUAL("the cluster's list of pools (/pools), not a bucket config" + endpoints, pools.error());
+    auto pool = parse_document(
+        R"({"name":"default","nodes":[{"hostname":"h:8091"}],"buckets":{"uri":"/pools/default/buckets"}})", "h");
+    CPPUNIT_ASSERT(!pool.ok());
+    CPPUNIT_ASSERT_EQUAL("a pool's details (/pools/default), not a bucket config" + endpoints, pool.error());
+    auto list = parse_document("[" + bucket_json("a", 1) + "]", "h");
+    CPPUNIT_ASSERT(!list.ok());
+    CPPUNIT_ASSERT_EQUAL("a list of buckets (/pools/default/buckets), not a bucket config" + endpoints, list.error());
+    // A bucket config is read as before.
+    auto bucket = parse_document(bucket_json("beer", 1), "h");
+    CPPUNIT_ASSERT_MESSAGE(bucket.error(), bucket.ok());
   }
 
   void invalid_documents_carry_the_parser_message() {

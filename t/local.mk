@@ -66,3 +66,8 @@ EXTRA_DIST += t/layering_check t/layering/known.txt
 # one machine, no issue number.
 TESTS += t/link_check
 EXTRA_DIST += t/link_check
+
+# Every SERVER_ERROR text of the sources has a row in README's
+# Troubleshooting table, and every row a text.
+TESTS += t/troubleshooting_check
+EXTRA_DIST += t/troubleshooting_check

@@ -12,7 +12,7 @@ prometheusdir = $(pkgdatadir)/prometheus
 prometheus_DATA = packaging/moxi-alerts.yml
 
 EXTRA_DIST += packaging/moxi.service.in packaging/moxi.conf.in packaging/cluster.cfg \
-	packaging/moxi.logrotate packaging/moxi-alerts.yml
+	packaging/moxi.logrotate packaging/moxi-alerts.yml packaging/moxi-alerts.test.yml
 CLEANFILES += packaging/moxi.service packaging/moxi.conf packaging/logrotate/moxi
 
 packaging_subst = sed -e 's|@bindir[@]|$(bindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g'

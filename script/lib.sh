@@ -12,9 +12,10 @@ MOXI_BUILD_PACKAGES="g++ make autoconf automake pkg-config libevent-dev libcurl4
 # extension as real SASL clients, t/clients/; nc for the README's examples,
 # which t/doc_examples runs; for t/package/run: the Debian
 # packaging tools, lintian, logrotate, promtool (in Debian's prometheus
-# package, whose server this installs too) and python3 for free ports).
+# package, whose server this installs too), systemd-analyze (systemd, which
+# only brings the tools here: nothing makes it PID 1) and python3 for free ports).
 MOXI_TEST_PACKAGES="libmemcached-tools ruby ruby-sinatra thin clang libclang-rt-14-dev sasl2-bin
-  ruby-dalli php-cli php-memcached netcat-openbsd dpkg-dev debhelper lintian logrotate prometheus python3"
+  ruby-dalli php-cli php-memcached netcat-openbsd dpkg-dev debhelper lintian logrotate prometheus systemd python3"
 
 # install_packages PKG...: installs the packages that are not installed yet;
 # does nothing (and needs no network) when all are present.

@@ -60,3 +60,14 @@ EXTRA_DIST += t/mutate/run t/mutate/mutants.txt
 # names the layers; t/layering/known.txt the upward ones still to remove).
 TESTS += t/layering_check
 EXTRA_DIST += t/layering_check t/layering/known.txt
+
+# The link check: every relative link and every file of the tree named in
+# README, the manual pages and the *.md files exists; no absolute path of
+# one machine, no issue number.
+TESTS += t/link_check
+EXTRA_DIST += t/link_check
+
+# Every SERVER_ERROR text of the sources has a row in README's
+# Troubleshooting table, and every row a text.
+TESTS += t/troubleshooting_check
+EXTRA_DIST += t/troubleshooting_check

@@ -713,6 +713,11 @@ std::optional<std::string> parse_static_section(std::string_view section, std::s
   s.text.assign(config);
   std::string where = "port " + secrets.shown(port_text) + ": ";
   if (s.text.empty()) return where + "empty configuration";
+  // PORT=URL reads as "serve this URL's bucket on PORT", which moxi writes
+  // otherwise; the URL itself is not repeated (it may hold a password).
+  if (is_url(config) || starts_with_nocase(config, "url="))
+    return where + "a URL configuration takes no PORT= (URLs are served on -Z port_listen, default 11211): write -Z port_listen=" +
+           secrets.shown(port_text) + " -z URL";
   if (is_file_value(s.text)) {
     // Read later (read_section_file), so an unreadable file exits 66 like any -z file.
     s.config_file = std::move(s.text);

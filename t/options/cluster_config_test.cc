@@ -307,6 +307,14 @@ class ClusterConfigTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: -z: \"user@host%****\" is not a configuration (expected PORT=SERVERS, "
                                      "PORT={json}, URL, url=URL or ./FILE) (what follows a password on its line is not shown: see PASSWORDS in moxi(1))"),
                          err({"-z", "user@host%pw"}));
+    // A URL given a port the way servers are: where the port goes instead,
+    // and not the URL (it may carry a password).
+    const std::string url_hint =
+        "moxi: -z: port 11311: a URL configuration takes no PORT= (URLs are served on -Z port_listen, default 11211): "
+        "write -Z port_listen=11311 -z URL";
+    CPPUNIT_ASSERT_EQUAL(url_hint, err({"-z", "11311=http://127.0.0.1:8091/pools/default/bucketsStreaming/default"}));
+    CPPUNIT_ASSERT_EQUAL(url_hint, err({"-z", "11311=url=http://u:secret@h:8091/pools/default/bucketsStreaming/b"}));
+    CPPUNIT_ASSERT_EQUAL(url_hint, err({"-z", "11311 = HTTPS://h:18091/pools/default/bucketsStreaming/b"}));
   }
 
   void parse_cluster_config_directly() {

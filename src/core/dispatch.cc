@@ -408,15 +408,18 @@ int Worker::master_from_nmv_config(BucketState& state, int refused_by, const std
       return -1;
     }
     const auto order = vbucket::order_of(parsed.value()->revision(), bucket.config->revision());
-    if (order != vbucket::RevisionOrder::Newer || parsed.value()->distribution() != vbucket::Distribution::vbucket ||
-        parsed.value()->num_vbuckets() != bucket.config->num_vbuckets())
+    if (order != vbucket::RevisionOrder::Newer || parsed.value()->distribution() != vbucket::Distribution::vbucket)
       return -1;
-    state.nmv_config = std::move(parsed).value();
+    // To the follower of the port that serves this very bucket (another
+    // port may serve another cluster's bucket of the same name).
     if (config_offers_) {
       for (size_t p = 0; p < snapshot_->ports.size(); ++p)
-        if (snapshot_->ports[p].find(bucket.name))
-          config_offers_({p, bucket.name, body, refuser.host, "NOT_MY_VBUCKET from " + refuser.address});
+        for (const auto& served : snapshot_->ports[p].buckets)
+          if (served.get() == &bucket)
+            config_offers_({p, bucket.name, body, refuser.host, "NOT_MY_VBUCKET from " + refuser.address});
     }
+    // Routing by it needs the same vBuckets; another count waits for the swap.
+    if (parsed.value()->num_vbuckets() == bucket.config->num_vbuckets()) state.nmv_config = std::move(parsed).value();
   }
   if (!state.nmv_config) return -1;
   const int master = state.nmv_config->master(vb);

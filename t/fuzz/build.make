@@ -10,12 +10,12 @@ CXXFLAGS = -std=c++20 -g -O1 -Wall -Wextra -Werror $(SAN)
 CPPFLAGS = -I$(TOP) $(shell pkg-config --cflags libevent libmemcached)
 LIBS = $(shell pkg-config --libs libevent libmemcached) -lhashkit
 
-PROTOCOL = src/protocol/ascii_numbers.cc src/protocol/status_text.cc src/protocol/stats_merge.cc \
+PROTOCOL = src/protocol/ascii_numbers.cc src/protocol/status_text.cc src/protocol/extended_errors.cc src/protocol/stats_merge.cc \
 	src/protocol/ascii_client.cc src/protocol/binary_client.cc \
 	src/protocol/ascii_backend.cc src/protocol/binary_backend.cc
 VBUCKET = vbucket/key_hash.cc vbucket/ketama.cc vbucket/config.cc vbucket/host_port.cc \
 	vbucket/json_util.cc vbucket/text_file.cc vbucket/bucket_json.cc vbucket/config_parse.cc \
-	vbucket/buckets_parse.cc vbucket/server_list_parse.cc vbucket/static_config_parse.cc
+	vbucket/buckets_parse.cc vbucket/server_list_parse.cc vbucket/static_config_parse.cc vbucket/document_parse.cc
 
 fuzz_ascii_client_SRCS = t/fuzz/fuzz_ascii_client.cc $(PROTOCOL) t/protocol/test_util.cc
 fuzz_binary_client_SRCS = t/fuzz/fuzz_binary_client.cc $(PROTOCOL) t/protocol/test_util.cc

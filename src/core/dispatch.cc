@@ -490,9 +490,17 @@ void Worker::on_op_done(PendingOp* op) {
   // read_from_replica's alone).
   bool resent = false;
   if (!op->op.key_indexes.empty()) {
-    resent = read_from_replica(op);
-    resent = retry_not_my_vbucket(op) || resent;
-    resent = retry_temporary_failure(op) || resent;
+    // One look at the results first: the usual op needs none of these.
+    bool failed = false, refused = false, busy = false;
+    for (uint32_t k : op->op.key_indexes) {
+      const protocol::Result& r = req.results[k];
+      failed = failed || r.error_class == protocol::ErrorClass::ServerError;
+      refused = refused || r.status == Status::NotMyVbucket;
+      busy = busy || r.status == Status::TemporaryFailure;
+    }
+    if (failed || refused) resent = read_from_replica(op);
+    if (refused) resent = retry_not_my_vbucket(op) || resent;
+    if (busy) resent = retry_temporary_failure(op) || resent;
   }
   if (!op->op.key_indexes.empty() && !resent) {
     for (uint32_t k : op->op.key_indexes) {

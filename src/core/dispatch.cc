@@ -373,9 +373,6 @@ bool Worker::read_from_replica(PendingOp* op) {
   auto for_a_replica = [&](const protocol::Result& r) {
     return r.error_class == protocol::ErrorClass::ServerError || (op->op.replica && r.status == Status::NotMyVbucket);
   };
-  bool any = false;
-  for (uint32_t k : op->op.key_indexes) any = any || for_a_replica(req.results[k]);
-  if (!any) return false;  // the usual case: decided before any lookup
   const auto* bucket = static_cast<const Bucket*>(ex->admitted_to);
   BucketState* state = bucket ? find_state(bucket) : nullptr;
   if (!state || !state->view) return false;
@@ -436,13 +433,7 @@ int Worker::master_from_nmv_config(BucketState& state, int refused_by, const std
 bool Worker::retry_temporary_failure(PendingOp* op) {
   Exchange* ex = op->exchange;
   protocol::Request& req = ex->request;
-  bool any = false;
-  for (uint32_t k : op->op.key_indexes) {
-    const protocol::Result& r = req.results[k];
-    // The server's own answer; the proxy's errors are not retried here.
-    if (r.status == Status::TemporaryFailure && r.error_class == protocol::ErrorClass::None) any = true;
-  }
-  if (!any || ex->tmpfail_retries >= kTemporaryFailureRetries) return false;
+  if (ex->tmpfail_retries >= kTemporaryFailureRetries) return false;
   const auto* bucket = static_cast<const Bucket*>(ex->admitted_to);
   if (!bucket || !bucket->vbucket_routing()) return false;
   PendingOp* retry = ops_.get();
@@ -452,8 +443,13 @@ bool Worker::retry_temporary_failure(PendingOp* op) {
   retry->server_index = op->server_index;
   for (uint32_t k : op->op.key_indexes) {
     const protocol::Result& r = req.results[k];
+    // The server's own answer; the proxy's errors are not retried here.
     if (r.status == Status::TemporaryFailure && r.error_class == protocol::ErrorClass::None)
       retry->op.key_indexes.push_back(k);
+  }
+  if (retry->op.key_indexes.empty()) {
+    ops_.put(retry);
+    return false;
   }
   metrics_.inc(Metric::temporary_failure_retries_total, retry->op.key_indexes.size());
   const uint64_t due = now_ms() + (kTemporaryFailureFirstDelayMs << ex->tmpfail_retries);

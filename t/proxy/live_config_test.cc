@@ -664,6 +664,56 @@ class NotMyVBucketTest : public CppUnit::TestFixture {
 
 CPPUNIT_TEST_SUITE_REGISTRATION(NotMyVBucketTest);
 
+// Three fake data nodes whose vBuckets move between them: layout n puts
+// vBucket v on (v + n) % 3.
+struct MovingCluster {
+  std::vector<std::unique_ptr<VBucketServer>> servers;
+  std::vector<std::string> addresses;
+
+  MovingCluster() {
+    for (int i = 0; i < 3; ++i) {
+      servers.push_back(std::make_unique<VBucketServer>());
+      addresses.push_back(servers.back()->address());
+    }
+  }
+  static std::function<int(int)> layout(int n) { return [n](int v) { return (v + n) % 3; }; }
+  // Each server owns what layout n gives it.
+  void own(int n) {
+    for (int s = 0; s < 3; ++s) {
+      std::set<uint16_t> mine;
+      for (int v = 0; v < kVBuckets; ++v)
+        if (layout(n)(v) == s) mine.insert(static_cast<uint16_t>(v));
+      servers[static_cast<size_t>(s)]->set_owned(mine);
+    }
+  }
+  void hold() {
+    for (auto& s : servers) s->hold_replies();
+  }
+  void release() {
+    for (auto& s : servers) s->release_replies();
+  }
+  // With replies held: the keys the clients wrote move from their layout
+  // `from` owner to their layout `to` one. The new owner's copy, if any, is
+  // stale (left from an earlier layout): nothing runs while replies are
+  // held, so the old owner's is the latest.
+  void copy_moved(Writers& writers, int from, int to) {
+    writers.with_latest([&](const std::map<std::string, std::string>& latest) {
+      for (const auto& [key, value] : latest) {
+        const int v = vbucket_of(key);
+        auto& old_owner = *servers[static_cast<size_t>(layout(from)(v))];
+        auto& new_owner = *servers[static_cast<size_t>(layout(to)(v))];
+        if (&old_owner == &new_owner) continue;
+        if (auto item = old_owner.item(key)) new_owner.put(key, item->value, item->flags);
+      }
+    });
+  }
+  uint64_t nmv_count() const {
+    uint64_t n = 0;
+    for (const auto& s : servers) n += s->nmv_count();
+    return n;
+  }
+};
+
 // 20+ clients set and read back keys through moxi while the map moves
 // vBuckets between servers, first announced with a forward map, then final.
 class RebalanceTest : public CppUnit::TestFixture {
@@ -674,23 +724,10 @@ class RebalanceTest : public CppUnit::TestFixture {
 
  public:
   void testRebalanceUnderLoadLosesNothing() {
-    std::vector<std::unique_ptr<VBucketServer>> servers;
-    std::vector<std::string> addresses;
-    for (int i = 0; i < 3; ++i) {
-      servers.push_back(std::make_unique<VBucketServer>());
-      addresses.push_back(servers.back()->address());
-    }
-    // Layout n: vBucket v lives on (v + n) % 3.
-    auto layout = [](int n) { return std::function<int(int)>([n](int v) { return (v + n) % 3; }); };
-    auto own = [&](int n) {
-      for (int s = 0; s < 3; ++s) {
-        std::set<uint16_t> mine;
-        for (int v = 0; v < kVBuckets; ++v)
-          if (layout(n)(v) == s) mine.insert(static_cast<uint16_t>(v));
-        servers[static_cast<size_t>(s)]->set_owned(mine);
-      }
-    };
-    own(0);
+    MovingCluster cluster;
+    const auto& addresses = cluster.addresses;
+    auto layout = &MovingCluster::layout;
+    cluster.own(0);
     RestMock mock(mock_serving(bucket_json(addresses, layout(0))));
     auto moxi = follow(stream_url(mock));
     {
@@ -711,21 +748,10 @@ class RebalanceTest : public CppUnit::TestFixture {
       // 2. The data moves: every server holds its requests while ownership
       //    changes and the moved items are copied, then serves again (the
       //    proxy meets NOT_MY_VBUCKET and follows the forward map).
-      for (auto& s : servers) s->hold_replies();
-      own(move);
-      writers.with_latest([&](const std::map<std::string, std::string>& latest) {
-        for (const auto& [key, value] : latest) {
-          const int v = vbucket_of(key);
-          auto& old_owner = *servers[static_cast<size_t>(from(v))];
-          auto& new_owner = *servers[static_cast<size_t>(to(v))];
-          // The new owner's copy, if any, is stale (left from an earlier
-          // layout): nothing runs while replies are held, so the old
-          // owner's is the latest.
-          if (&old_owner == &new_owner) continue;
-          if (auto item = old_owner.item(key)) new_owner.put(key, item->value, item->flags);
-        }
-      });
-      for (auto& s : servers) s->release_replies();
+      cluster.hold();
+      cluster.own(move);
+      cluster.copy_moved(writers, move - 1, move);
+      cluster.release();
       writers.wait_ops(2000);
       // 3. The final map.
       mock.set_config(bucket_json(addresses, to));
@@ -743,9 +769,7 @@ class RebalanceTest : public CppUnit::TestFixture {
       CPPUNIT_ASSERT_MESSAGE("lost " + key, got.has_value());
       CPPUNIT_ASSERT_EQUAL_MESSAGE(key, value, *got);
     }
-    uint64_t nmv = 0;
-    for (auto& s : servers) nmv += s->nmv_count();
-    CPPUNIT_ASSERT_MESSAGE("the moves never exercised NOT_MY_VBUCKET", nmv > 0);
+    CPPUNIT_ASSERT_MESSAGE("the moves never exercised NOT_MY_VBUCKET", cluster.nmv_count() > 0);
   }
 
   // The stream stays silent on its first map; the data nodes refuse moved
@@ -754,24 +778,12 @@ class RebalanceTest : public CppUnit::TestFixture {
   // to the owner the body names, and the config becomes the served map.
   // An older config that arrives afterwards (from the stream) is ignored.
   void testRebalanceThroughNotMyVbucketConfigsAlone() {
-    std::vector<std::unique_ptr<VBucketServer>> servers;
-    std::vector<std::string> addresses;
-    for (int i = 0; i < 3; ++i) {
-      servers.push_back(std::make_unique<VBucketServer>());
-      addresses.push_back(servers.back()->address());
-    }
-    auto layout = [](int n) { return std::function<int(int)>([n](int v) { return (v + n) % 3; }); };
-    auto own = [&](int n) {
-      for (int s = 0; s < 3; ++s) {
-        std::set<uint16_t> mine;
-        for (int v = 0; v < kVBuckets; ++v)
-          if (layout(n)(v) == s) mine.insert(static_cast<uint16_t>(v));
-        servers[static_cast<size_t>(s)]->set_owned(mine);
-      }
-    };
+    MovingCluster cluster;
     // Revision n + 1 is layout n.
-    auto config = [&](int n) { return "{\"rev\":" + std::to_string(n + 1) + "," + bucket_json(addresses, layout(n)).substr(1); };
-    own(0);
+    auto config = [&](int n) {
+      return "{\"rev\":" + std::to_string(n + 1) + "," + bucket_json(cluster.addresses, MovingCluster::layout(n)).substr(1);
+    };
+    cluster.own(0);
     RestMock mock(mock_serving(config(0)));
     auto moxi = follow(stream_url(mock));
     TestClient probe(moxi->port());
@@ -780,24 +792,15 @@ class RebalanceTest : public CppUnit::TestFixture {
     Writers writers(moxi->port(), 20, "n", 50, true);
     for (int move = 1; move <= 3; ++move) {
       writers.wait_ops(2000);
-      const auto from = layout(move - 1), to = layout(move);
-      for (auto& s : servers) s->hold_replies();
-      own(move);
+      cluster.hold();
+      cluster.own(move);
       // As a single-node Couchbase writes it: "$HOST" for its own address,
       // which moxi reads as the host of the server that refused.
       std::string body = config(move);
       for (size_t at; (at = body.find("127.0.0.1:")) != std::string::npos;) body.replace(at, 9, "$HOST");
-      for (auto& s : servers) s->set_not_my_vbucket_body(body);
-      writers.with_latest([&](const std::map<std::string, std::string>& latest) {
-        for (const auto& [key, value] : latest) {
-          const int v = vbucket_of(key);
-          auto& old_owner = *servers[static_cast<size_t>(from(v))];
-          auto& new_owner = *servers[static_cast<size_t>(to(v))];
-          if (&old_owner == &new_owner) continue;
-          if (auto item = old_owner.item(key)) new_owner.put(key, item->value, item->flags);
-        }
-      });
-      for (auto& s : servers) s->release_replies();
+      for (auto& s : cluster.servers) s->set_not_my_vbucket_body(body);
+      cluster.copy_moved(writers, move - 1, move);
+      cluster.release();
       writers.wait_ops(2000);
       // The served map is the body's: no request meets a refusal any more.
       const std::string rev = "rev " + std::to_string(move + 1);
@@ -810,11 +813,9 @@ class RebalanceTest : public CppUnit::TestFixture {
       while (served() != rev) CPPUNIT_ASSERT_MESSAGE("revision " + rev + " never served", !deadline.expired());
     }
     writers.wait_ops(2000);
-    uint64_t refused = 0;
-    for (auto& s : servers) refused += s->nmv_count();
+    const uint64_t refused = cluster.nmv_count();
     writers.wait_ops(2000);
-    uint64_t after = 0;
-    for (auto& s : servers) after += s->nmv_count();
+    const uint64_t after = cluster.nmv_count();
     CPPUNIT_ASSERT_EQUAL_MESSAGE("refusals after the last map was served", refused, after);
     // The stream now sends an older layout: it is ignored.
     mock.set_config(config(1));
@@ -824,9 +825,7 @@ class RebalanceTest : public CppUnit::TestFixture {
     writers.wait_ops(2000);
     writers.stop();
     CPPUNIT_ASSERT_MESSAGE(writers.first_failure(), writers.first_failure().empty());
-    uint64_t last = 0;
-    for (auto& s : servers) last += s->nmv_count();
-    CPPUNIT_ASSERT_EQUAL_MESSAGE("the older config was served", after, last);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE("the older config was served", after, cluster.nmv_count());
     TestClient check(moxi->port());
     for (const auto& [key, value] : writers.latest()) {
       auto got = check.get(key);

@@ -15,6 +15,7 @@ src_libmoxi_a_SOURCES = \
 	src/upstream/server_health.cc src/upstream/server_health.h \
 	src/upstream/request_timer.h \
 	src/upstream/sasl_client.cc src/upstream/sasl_client.h \
+	src/upstream/backend_login.cc src/upstream/backend_login.h \
 	src/upstream/resolver.cc src/upstream/resolver.h \
 	src/core/app.cc src/core/app.h \
 	src/core/buffer_budget.cc src/core/buffer_budget.h \

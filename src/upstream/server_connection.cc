@@ -160,7 +160,8 @@ void ServerConnection::on_connect_result(int err) {
 
 void ServerConnection::become_ready() {
   state_ = State::Connected;
-  sasl_.reset();
+  extended_errors_ = login_ && login_->extended_errors();
+  login_.reset();
   codec_->set_extended_errors(extended_errors_);
   bytes_received_ = 0;
   evbuffer_add_buffer(out_.get(), before_ready_.get());
@@ -181,80 +182,28 @@ bool ServerConnection::needs_auth() const {
 
 void ServerConnection::begin_auth() {
   state_ = State::Authenticating;
-  sasl_ = std::make_unique<SaslClient>(group_.auth().user, group_.auth().password);
-  extended_errors_ = false;
-  start_sasl();
-}
-
-void ServerConnection::send_hello(std::string_view agent) {
-  using protocol::binary::Feature;
-  std::string features;
-  for (Feature f : {Feature::TcpNoDelay, Feature::Xerror, Feature::SelectBucket}) {
-    const auto code = static_cast<uint16_t>(f);
-    features.push_back(static_cast<char>(code >> 8));
-    features.push_back(static_cast<char>(code & 0xff));
-  }
-  send_auth_frame(protocol::binary::Opcode::Hello, agent, features);
-}
-
-void ServerConnection::on_hello_reply(uint16_t status, std::string_view granted) {
-  if (status != 0) {
-    // memcached: no HELLO (UNKNOWN_COMMAND). Nothing is negotiated.
-    select_bucket_or_ready();
-    return;
-  }
-  extended_errors_ = false;
-  for (size_t i = 0; i + 1 < granted.size(); i += 2) {
-    const auto code = static_cast<uint16_t>((static_cast<uint8_t>(granted[i]) << 8) | static_cast<uint8_t>(granted[i + 1]));
-    if (code == static_cast<uint16_t>(protocol::binary::Feature::Xerror)) extended_errors_ = true;
-  }
-  if (auth_step_ == AuthStep::Hello) {
-    // A data node: say who we are (each HELLO lists the features again).
-    auth_step_ = AuthStep::HelloAgent;
-    send_hello(std::string("moxi/") + PACKAGE_VERSION);
-    return;
-  }
-  select_bucket_or_ready();
-}
-
-void ServerConnection::select_bucket_or_ready() {
   const BackendAuth& auth = group_.auth();
-  if (!auth.select_bucket.empty()) {
-    auth_step_ = AuthStep::SelectBucket;
-    send_auth_frame(protocol::binary::Opcode::SelectBucket, auth.select_bucket, "");
-    return;
-  }
-  logged_in();
+  login_ = std::make_unique<BackendLogin>(BackendLogin::Params{
+      auth.user, auth.password, auth.select_bucket, std::string("moxi/") + PACKAGE_VERSION,
+      auth.user == worker_.settings().backend_user ? "check -Z usr and pwd" : "check the bucket's saslPassword"});
+  std::string frames;
+  login_->start(frames);
+  send_login_frames(frames);
+}
+
+void ServerConnection::send_login_frames(const std::string& frames) {
+  if (frames.empty()) return;
+  evbuffer_add(out_.get(), frames.data(), frames.size());
+  mark_dirty();
+  if (worker_.settings().auth_timeout_ms > 0) arm_timer(worker_.settings().auth_timeout_ms);
 }
 
 void ServerConnection::logged_in() {
   if (log::enabled(log::Level::Debug))
-    log::debug("backend " + group_.server().address + ": authenticated as " + group_.auth().user + " (" + sasl_mech_ +
-               (extended_errors_ ? ", extended errors" : "") + ")");
+    log::debug("backend " + group_.server().address + ": authenticated as " + group_.auth().user + " (" +
+               login_->mechanism() + (login_->extended_errors() ? ", extended errors" : "") + ")");
   group_.on_replies();  // the server answered the login
   become_ready();
-}
-
-void ServerConnection::start_sasl() {
-  auth_step_ = AuthStep::ListMechs;
-  send_auth_frame(protocol::binary::Opcode::SaslListMechs, "", "");
-}
-
-void ServerConnection::send_auth_frame(protocol::binary::Opcode opcode, std::string_view key, std::string_view value) {
-  namespace binary = protocol::binary;
-  binary::Header h;
-  h.magic = binary::kRequestMagic;
-  h.opcode = static_cast<uint8_t>(opcode);
-  h.key_length = static_cast<uint16_t>(key.size());
-  h.body_length = static_cast<uint32_t>(key.size() + value.size());
-  h.opaque = h.opcode;
-  uint8_t raw[binary::kHeaderSize];
-  binary::encode_header(h, raw);
-  evbuffer_add(out_.get(), raw, sizeof raw);
-  evbuffer_add(out_.get(), key.data(), key.size());
-  evbuffer_add(out_.get(), value.data(), value.size());
-  mark_dirty();
-  if (worker_.settings().auth_timeout_ms > 0) arm_timer(worker_.settings().auth_timeout_ms);
 }
 
 bool ServerConnection::read_auth_replies() {
@@ -264,10 +213,7 @@ bool ServerConnection::read_auth_replies() {
     evbuffer_copyout(in_.get(), raw, sizeof raw);
     const binary::Header h = binary::decode_header(raw);
     if (h.magic != binary::kResponseMagic || h.body_length > (1u << 20)) {
-      const char* step = auth_step_ == AuthStep::SelectBucket                                   ? "SELECT_BUCKET"
-                         : auth_step_ == AuthStep::Hello || auth_step_ == AuthStep::HelloAgent ? "HELLO"
-                                                                                               : "SASL";
-      auth_failed("the server's reply to " + std::string(step) + " is not a binary memcached response");
+      auth_failed("the server's reply to " + std::string(login_->step_name()) + " is not a binary memcached response");
       return false;
     }
     if (in_.size() < binary::kHeaderSize + h.body_length) return true;
@@ -275,69 +221,20 @@ bool ServerConnection::read_auth_replies() {
     std::string body(h.body_length, '\0');
     evbuffer_remove(in_.get(), body.data(), body.size());
     const size_t skip = std::min<size_t>(body.size(), size_t{h.extras_length} + h.key_length);
-    if (!on_auth_reply(h.vbucket_or_status, std::string_view(body).substr(skip))) return false;
+    std::string frames;
+    switch (login_->on_reply(h.vbucket_or_status, std::string_view(body).substr(skip), frames)) {
+      case BackendLogin::Progress::Continue:
+        send_login_frames(frames);
+        break;
+      case BackendLogin::Progress::Failed:
+        auth_failed(login_->error());
+        return false;
+      case BackendLogin::Progress::Done:
+        logged_in();
+        break;
+    }
   }
   account();
-  return true;
-}
-
-bool ServerConnection::on_auth_reply(uint16_t status, std::string_view value) {
-  namespace binary = protocol::binary;
-  const BackendAuth& auth = group_.auth();
-  const std::string& user = auth.user;
-  std::string out, error;
-  char code[8];
-  std::snprintf(code, sizeof code, "0x%02x", status);
-  switch (auth_step_) {
-    case AuthStep::Hello:
-    case AuthStep::HelloAgent:
-      on_hello_reply(status, value);
-      return true;
-    case AuthStep::ListMechs:
-      if (status != 0) {
-        auth_failed(std::string("the server does not offer SASL (SASL_LIST_MECHS answered ") + code +
-                    "): is it started with SASL?");
-        return false;
-      }
-      if (!sasl_->start(value, sasl_mech_, out, error)) {
-        auth_failed(error);
-        return false;
-      }
-      auth_step_ = AuthStep::Auth;
-      send_auth_frame(binary::Opcode::SaslAuth, sasl_mech_, out);
-      return true;
-    case AuthStep::Auth:
-      if (status == static_cast<uint16_t>(Status::AuthContinue)) {
-        if (!sasl_->step(value, out, error)) {
-          auth_failed(error);
-          return false;
-        }
-        send_auth_frame(binary::Opcode::SaslStep, sasl_mech_, out);
-        return true;
-      }
-      if (status != 0) {
-        auth_failed("user \"" + user + "\" was refused (" + sasl_mech_ + ", status " + code +
-                    (user == worker_.settings().backend_user ? "): check -Z usr and pwd" : "): check the bucket's saslPassword"));
-        return false;
-      }
-      if (!sasl_->finish(value, error)) {
-        auth_failed(error);
-        return false;
-      }
-      // Logged in: HELLO next (memcached -S closes a connection that sends
-      // anything but SASL before a login).
-      auth_step_ = AuthStep::Hello;
-      send_hello("");
-      return true;
-    case AuthStep::SelectBucket:
-      if (status != 0) {
-        auth_failed("bucket \"" + auth.select_bucket + "\" cannot be selected by user \"" + user +
-                    "\" (SELECT_BUCKET answered " + code + ")");
-        return false;
-      }
-      logged_in();
-      return true;
-  }
   return true;
 }
 
@@ -461,7 +358,7 @@ void ServerConnection::on_io_error(int) {
   if (state_ == State::Authenticating) {
     // Couchbase answers a refused SELECT_BUCKET (EACCESS) by closing the
     // connection when, as here, XERROR was not negotiated.
-    if (auth_step_ == AuthStep::SelectBucket) {
+    if (login_->step() == BackendLogin::Step::SelectBucket) {
       auth_failed("the server closed the connection at SELECT_BUCKET of \"" + group_.auth().select_bucket +
                   "\": may user \"" + group_.auth().user + "\" use that bucket?");
       return;
@@ -480,7 +377,7 @@ void ServerConnection::drop_socket() {
   in_.clear();
   out_.clear();
   before_ready_.clear();
-  sasl_.reset();
+  login_.reset();
   account();
 }
 

@@ -4,18 +4,10 @@
 //
 // Bringing it up: resolve the server's name when the cached address will
 // not do (resolver.h; within connect_timeout), connect, then (binary
-// backends, when -Z usr is set) SASL, HELLO and SELECT_BUCKET. HELLO
-// follows the login because memcached -S closes a connection that sends
-// anything else first; it asks for TCPNODELAY, XERROR and SELECT_BUCKET.
-// It goes first without an agent name, because memcached answers a HELLO
-// that has a key "Unknown command" and then loses its place in the stream
-// (it skips the key twice). A server that grants it (a Couchbase data
-// node) gets a second HELLO naming the agent, moxi/VERSION; one that
-// refuses it (memcached) goes on as before. With XERROR granted, a refused
-// SELECT_BUCKET is an answer rather than a closed connection. SASL —
-// SASL_LIST_MECHS, SASL_AUTH, SASL_STEP while the server says continue,
-// through SaslClient — and SELECT_BUCKET when -Z bucket is set; each reply
-// within auth_timeout. Requests submitted meanwhile wait, encoded, in
+// backends, when -Z usr is set) the login of backend_login.h: SASL, HELLO
+// (agent moxi/VERSION) and SELECT_BUCKET, each reply within auth_timeout.
+// With XERROR granted, a refused SELECT_BUCKET is an answer rather than a
+// closed connection. Requests submitted meanwhile wait, encoded, in
 // before_ready_, and follow the handshake on the wire. A refused login
 // fails the queued requests with "SERVER_ERROR proxy downstream auth
 // failure HOST:PORT", is counted (backend_auth_failures_total) and logged
@@ -33,7 +25,7 @@
 #include "src/protocol/binary_format.h"
 #include "src/routing/snapshot.h"
 #include "src/upstream/resolver.h"
-#include "src/upstream/sasl_client.h"
+#include "src/upstream/backend_login.h"
 
 namespace moxi {
 
@@ -59,8 +51,6 @@ class ServerConnection final : public StreamConnection, private BackendAddress::
   // most any bucket takes): a longer one resets the connection.
   uint32_t value_limit() const;
   enum class State { Closed, Resolving, Connecting, Authenticating, Connected };
-  // The handshake reply awaited while Authenticating.
-  enum class AuthStep { Hello, HelloAgent, ListMechs, Auth, SelectBucket };
 
   // Resolves when needed, then connect_now; Closed again when either failed at once.
   void start_connect();
@@ -74,15 +64,10 @@ class ServerConnection final : public StreamConnection, private BackendAddress::
   // Handshake (see the file comment).
   bool needs_auth() const;
   void begin_auth();
-  void send_auth_frame(protocol::binary::Opcode opcode, std::string_view key, std::string_view value);
-  void send_hello(std::string_view agent);
-  void on_hello_reply(uint16_t status, std::string_view granted);
-  void start_sasl();
-  void select_bucket_or_ready();
+  void send_login_frames(const std::string& frames);
   void logged_in();
   // Consumes the handshake replies in in_; false when the connection failed.
   bool read_auth_replies();
-  bool on_auth_reply(uint16_t status, std::string_view value);
   void auth_failed(const std::string& why);
   // Connected: the requests that waited follow on the wire.
   void become_ready();
@@ -105,9 +90,7 @@ class ServerConnection final : public StreamConnection, private BackendAddress::
   uint64_t connect_started_ms_ = 0;
   uint64_t bytes_received_ = 0;  // since the connection was ready; 0 means a reused socket may have died idle
   EvBuf before_ready_;           // requests encoded before the connection was ready
-  std::unique_ptr<SaslClient> sasl_;  // during the handshake only
-  std::string sasl_mech_;
-  AuthStep auth_step_ = AuthStep::ListMechs;
+  std::unique_ptr<BackendLogin> login_;  // during the handshake only
   bool extended_errors_ = false;  // the server granted HELLO XERROR on this connection
 };
 

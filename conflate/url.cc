@@ -1,5 +1,7 @@
 #include "conflate/url.h"
 
+#include <cctype>
+
 namespace moxi::conflate {
 namespace {
 
@@ -95,6 +97,83 @@ std::string with_heartbeat(std::string_view url, std::chrono::seconds every) {
   out += p.path_end < fragment ? (query.empty() ? "" : "&") : "?";
   out += "heartbeat=" + std::to_string(every.count());
   out += url.substr(fragment);
+  return out;
+}
+
+bool is_data_node_url(std::string_view url) {
+  constexpr std::string_view kScheme = "couchbase://";
+  if (url.size() < kScheme.size()) return false;
+  for (size_t i = 0; i < kScheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(url[i])) != kScheme[i]) return false;
+  return true;
+}
+
+std::optional<DataNodeUrl> parse_data_node_url(std::string_view url, std::string& error) {
+  const std::string shown = "\"" + mask_url(url) + "\"";
+  if (!is_data_node_url(url)) {
+    error = shown + " is not a couchbase:// URL";
+    return std::nullopt;
+  }
+  std::string_view rest = url.substr(std::string_view("couchbase://").size());
+  const size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  if (authority.find('@') != std::string_view::npos) {
+    error = shown + ": a data node URL takes no user: the data connections log in with -Z usr and pwd";
+    return std::nullopt;
+  }
+  if (rest.find_first_of("?#") != std::string_view::npos) {
+    error = shown + ": a data node URL takes no query";
+    return std::nullopt;
+  }
+  if (path.find('/') != std::string_view::npos) {
+    error = shown + ": the path names one bucket (couchbase://HOST[:PORT]/BUCKET)";
+    return std::nullopt;
+  }
+  DataNodeUrl out;
+  out.bucket.assign(path);
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      error = shown + ": an IPv6 host needs its closing ']'";
+      return std::nullopt;
+    }
+    out.host.assign(authority.substr(0, close + 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        error = shown + ": expected ':PORT' after the IPv6 host";
+        return std::nullopt;
+      }
+      port = after.substr(1);
+      if (port.empty()) port = "-";  // "[::1]:" names no port: refused below
+    }
+  } else {
+    const size_t colon = authority.find(':');
+    out.host.assign(authority.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port = authority.substr(colon + 1);
+      if (port.empty()) port = "-";  // "host:" names no port: refused below
+    }
+  }
+  if (out.host.empty() || out.host == "[]") {
+    error = shown + " has no host";
+    return std::nullopt;
+  }
+  if (!port.empty()) {
+    unsigned value = 0;
+    bool ok = port.size() <= 5;
+    for (char c : port) {
+      ok = ok && c >= '0' && c <= '9';
+      if (ok) value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (!ok || value == 0 || value > 65535) {
+      error = shown + ": port \"" + std::string(port == "-" ? "" : port) + "\" is not 1 to 65535";
+      return std::nullopt;
+    }
+    out.port = static_cast<std::uint16_t>(value);
+  }
   return out;
 }
 

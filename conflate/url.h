@@ -7,6 +7,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -46,5 +48,19 @@ std::string bucket_endpoint_hint(std::string_view url);
 // idle but healthy stream). Unchanged when `every` is under one second or
 // the query already has a heartbeat parameter.
 std::string with_heartbeat(std::string_view url, std::chrono::seconds every);
+
+// A data node named as a config source: "couchbase://HOST[:PORT][/BUCKET]",
+// HOST a name, an IPv4 address or a bracketed IPv6 literal; PORT the data
+// port (11210, Couchbase's, when left out).
+inline constexpr std::uint16_t kDefaultDataPort = 11210;
+struct DataNodeUrl {
+  std::string host;    // as written ("[::1]" keeps its brackets): the peer that replaces $HOST
+  std::uint16_t port = kDefaultDataPort;
+  std::string bucket;  // "" when the URL names none
+};
+bool is_data_node_url(std::string_view url);
+// The parts of a couchbase:// URL; nullopt with `error` saying what is wrong
+// (user info, a query, a bad port, no host, a path of more than one part).
+std::optional<DataNodeUrl> parse_data_node_url(std::string_view url, std::string& error);
 
 }  // namespace moxi::conflate

@@ -16,6 +16,7 @@ src_libmoxi_a_SOURCES = \
 	src/upstream/request_timer.h \
 	src/upstream/sasl_client.cc src/upstream/sasl_client.h \
 	src/upstream/backend_login.cc src/upstream/backend_login.h \
+	src/upstream/data_node_config_source.cc src/upstream/data_node_config_source.h \
 	src/upstream/resolver.cc src/upstream/resolver.h \
 	src/core/app.cc src/core/app.h \
 	src/core/buffer_budget.cc src/core/buffer_budget.h \

@@ -1,5 +1,7 @@
 #include "src/core/check_config.h"
 
+#include <algorithm>
+
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -81,15 +83,14 @@ void describe_bucket(const Bucket& bucket, const std::vector<std::string>& names
 // has failed or after kUrlFetchBound.
 std::optional<conflate::ConfigUpdate> fetch_first_map(const UrlSource& url, const Behaviors& behaviors,
                                                       std::string& error) {
-  conflate::HttpStreamOptions options = conflate::http_options_from(url, behaviors);
-  options.cache_path.clear();  // a check must not change what the next start reads
   std::mutex mutex;
   std::condition_variable changed;
   std::optional<conflate::ConfigUpdate> first;
   std::vector<std::string> failures;
   std::set<std::string> failed_urls;
-  conflate::HttpStreamSource source(
-      options,
+  // Without the cache: a check must not change what the next start reads.
+  auto sources = conflate::make_sources(
+      url, behaviors,
       [&](conflate::ConfigUpdate update) {
         std::lock_guard lock(mutex);
         if (!first) first = std::move(update);
@@ -101,13 +102,14 @@ std::optional<conflate::ConfigUpdate> fetch_first_map(const UrlSource& url, cons
         failures.push_back(status.message);
         failed_urls.insert(status.source);
         changed.notify_all();
-      });
-  source.start();
+      },
+      false);
+  for (auto& source : sources) source->start();
   {
     std::unique_lock lock(mutex);
     changed.wait_for(lock, kUrlFetchBound, [&] { return first || failed_urls.size() >= url.urls.size(); });
   }
-  source.stop();  // no callback runs after this: the locals are no longer shared
+  for (auto& source : sources) source->stop();  // no callback runs after this: the locals are no longer shared
   if (first) return first;
   if (failures.empty()) {
     error = "no map within " + std::to_string(kUrlFetchBound.count()) + " ms";
@@ -149,7 +151,12 @@ int check_config(const ParseOutcome& parsed, std::ostream& out, std::ostream& er
     if (const auto* url = std::get_if<UrlSource>(&source)) {
       out << "port " << options.behaviors.port_listen << ": follows ";
       for (size_t i = 0; i < url->urls.size(); ++i) out << (i ? ", " : "") << url->urls[i];
-      out << (url->auth ? " (HTTP user " + url->auth->user + ")" : std::string()) << "\n";
+      const bool rest = std::any_of(url->urls.begin(), url->urls.end(),
+                                    [](const std::string& u) { return !conflate::is_data_node_url(u); });
+      if (rest && url->auth) out << " (HTTP user " << url->auth->user << ")";
+      if (auto nodes = conflate::data_node_options_from(*url, options.behaviors))
+        out << " (data nodes: user " << nodes->user << ", bucket " << nodes->bucket << ")";
+      out << "\n";
       std::string error;
       auto update = fetch_first_map(*url, options.behaviors, error);
       if (update && !update->buckets.empty()) {

@@ -13,14 +13,14 @@ namespace moxi {
 
 ConfigFollower::ConfigFollower(App& app, const UrlSource& source, const Behaviors& behaviors, size_t port_index)
     : app_(app), port_index_(port_index), rules_(bucket_rules(behaviors)), network_(config_network(behaviors)) {
-  source_ = make_source(source, behaviors);
+  sources_ = make_sources(source, behaviors);
 }
 
-std::unique_ptr<conflate::ConfigSource> ConfigFollower::make_source(const UrlSource& source,
-                                                                    const Behaviors& behaviors) {
+std::vector<std::unique_ptr<conflate::ConfigSource>> ConfigFollower::make_sources(const UrlSource& source,
+                                                                                  const Behaviors& behaviors) {
   const uint64_t epoch = source_epoch_;
-  return std::make_unique<conflate::HttpStreamSource>(
-      conflate::http_options_from(source, behaviors),
+  return conflate::make_sources(
+      source, behaviors,
       [this, epoch](conflate::ConfigUpdate update) {
         // Source thread: hand over and return.
         auto shared = std::make_shared<const conflate::ConfigUpdate>(std::move(update));
@@ -39,16 +39,18 @@ std::unique_ptr<conflate::ConfigSource> ConfigFollower::make_source(const UrlSou
 void ConfigFollower::replace_source(const UrlSource& source, const Behaviors& behaviors) {
   stop();
   ++source_epoch_;
-  source_ = make_source(source, behaviors);
-  source_->start();
+  sources_ = make_sources(source, behaviors);
+  start();
 }
 
 ConfigFollower::~ConfigFollower() { stop(); }
 
-void ConfigFollower::start() { source_->start(); }
+void ConfigFollower::start() {
+  for (auto& source : sources_) source->start();
+}
 
 void ConfigFollower::stop() {
-  if (source_) source_->stop();
+  for (auto& source : sources_) source->stop();
 }
 
 void ConfigFollower::offer(const ConfigOffer& offer) {

@@ -1,5 +1,7 @@
-// ConfigFollower: follows a cluster's config from a config URL (the streaming
-// REST API) and hot-swaps each validated map into the workers.
+// ConfigFollower: follows a cluster's config from its config URLs (the
+// streaming REST API, data nodes asked with GET_CLUSTER_CONFIG, or both;
+// url_source_options.h) and hot-swaps each validated map into the workers.
+// Where several sources speak of a bucket, the newer revision wins.
 //
 // Threads: the conflate source calls back on its own thread; the follower
 // posts each update to the App's main thread, which builds the complete new
@@ -12,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "conflate/config_source.h"
 #include "src/core/app.h"
@@ -50,7 +53,7 @@ class ConfigFollower {
   size_t port_index() const { return port_index_; }
 
  private:
-  std::unique_ptr<conflate::ConfigSource> make_source(const UrlSource& source, const Behaviors& behaviors);
+  std::vector<std::unique_ptr<conflate::ConfigSource>> make_sources(const UrlSource& source, const Behaviors& behaviors);
   // Main thread.
   void apply(std::shared_ptr<const conflate::ConfigUpdate> update, std::chrono::steady_clock::time_point arrived);
   void report(const conflate::SourceStatus& status);
@@ -59,7 +62,7 @@ class ConfigFollower {
   size_t port_index_;
   BucketRules rules_;
   vbucket::Network network_;  // -Z network: which addresses offered terse configs name
-  std::unique_ptr<conflate::ConfigSource> source_;
+  std::vector<std::unique_ptr<conflate::ConfigSource>> sources_;  // REST, data nodes, or both
   uint64_t source_epoch_ = 0;  // which source a posted update came from (replace_source counts up)
   std::shared_ptr<const conflate::ConfigUpdate> last_;
   std::map<std::string, vbucket::Revision> stale_logged_;  // by bucket: the revision served when we last said so

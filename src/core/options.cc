@@ -19,6 +19,7 @@
 #include <set>
 #include <thread>
 
+#include "conflate/url.h"
 #include "src/build_revision.h"
 #include "src/routing/down_policy.h"
 #include "src/upstream/resolver.h"
@@ -52,7 +53,9 @@ bool starts_with_nocase(std::string_view s, std::string_view prefix) {
   return true;
 }
 
-bool is_url(std::string_view s) { return starts_with_nocase(s, "http://") || starts_with_nocase(s, "https://"); }
+bool is_url(std::string_view s) {
+  return starts_with_nocase(s, "http://") || starts_with_nocase(s, "https://") || conflate::is_data_node_url(s);
+}
 
 // A user value in an error message: quoted, and shortened when long (JSON).
 std::string quote(std::string_view s) {
@@ -342,6 +345,9 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"config_stall_timeout", "", VK::Millis, I, "35000",
       "config stream silence (heartbeats count) that ends it; heartbeat asked every 2/7; 0 = never"},
      &B::config_stall_timeout},
+    {{"node_config_interval", "", VK::Millis, I, "2500",
+      "couchbase:// config sources: a data node is asked for the bucket's config (GET_CLUSTER_CONFIG) this often"},
+     &B::node_config_interval},
     {{"network", "", VK::String, I, "default",
       "terse configs: default = the servers of serverList; external = their nodesExt alternateAddresses.external"},
      &B::network},
@@ -581,7 +587,15 @@ struct ParsedUrl {
 };
 
 std::optional<std::string> parse_url(std::string_view raw, ParsedUrl& out, const Secrets& secrets) {
-  if (!is_url(raw)) return secrets.quoted(raw) + " is not an http:// or https:// URL";
+  if (!is_url(raw)) return secrets.quoted(raw) + " is not an http://, https:// or couchbase:// URL";
+  if (conflate::is_data_node_url(raw)) {
+    // Checked here, so that a bad one stops moxi at start with its reason.
+    std::string error;
+    if (!conflate::parse_data_node_url(raw, error)) return secrets.noted(error);
+    out.userinfo.reset();
+    out.url.assign(raw);
+    return std::nullopt;
+  }
   size_t scheme_end = raw.find("://") + 3;
   size_t authority_end = raw.find_first_of("/?#", scheme_end);
   if (authority_end == std::string_view::npos) authority_end = raw.size();
@@ -1109,6 +1123,27 @@ class Parser {
     }
   }
 
+  // The couchbase:// URLs of `source` name one bucket, and the data
+  // connections have a login to give (Couchbase 5+ refuses data without one).
+  std::optional<std::string> check_data_nodes(const UrlSource& source) const {
+    std::string bucket, error;
+    bool any = false;
+    for (const auto& url : source.urls) {
+      if (!conflate::is_data_node_url(url)) continue;
+      auto node = conflate::parse_data_node_url(url, error);
+      if (!node) return error;
+      const std::string named = node->bucket.empty() ? data_node_bucket(opts_.behaviors, "") : node->bucket;
+      if (any && named != bucket)
+        return "the couchbase:// URLs of one source name different buckets (\"" + bucket + "\" and \"" + named + "\")";
+      bucket = named;
+      any = true;
+    }
+    if (any && opts_.behaviors.usr.empty())
+      return "couchbase:// URLs need a login: give -Z usr=USER,pwd=PASSWORD (the data nodes and the data "
+             "connections are asked with it)";
+    return std::nullopt;
+  }
+
   // Fills ports and credentials that depend on the final behaviors; checks that
   // no two listeners want the same port.
   void resolve() {
@@ -1142,6 +1177,10 @@ class Parser {
       } else if (auto* u = std::get_if<UrlSource>(&src)) {
         ++on_port_listen;
         if (!u->auth_given && !b.usr.empty()) u->auth = Credentials{b.usr, b.pwd};
+        if (auto err = check_data_nodes(*u)) {
+          fail("-z: " + *err);
+          return;
+        }
       }
     }
     if (on_port_listen > 1) {
@@ -1170,6 +1209,11 @@ class Parser {
 
 // ---------------------------------------------------------------------------
 // Public functions.
+
+std::string data_node_bucket(const Behaviors& behaviors, std::string_view url_bucket) {
+  if (!url_bucket.empty()) return std::string(url_bucket);
+  return behaviors.bucket.empty() ? std::string("default") : behaviors.bucket;
+}
 
 vbucket::Network config_network(const Behaviors& behaviors) {
   return vbucket::network_from_string(behaviors.network).value_or(vbucket::Network::Default);
@@ -1447,6 +1491,10 @@ std::string help_text() {
          "                         http://USER:PASSWORD@HOST/... sets HTTP credentials\n"
          "  -z url=URL[|URL...][,auth=USER%PASSWORD]\n"
          "                         the same, credentials given apart\n"
+         "  couchbase://HOST[:PORT][/BUCKET][,...]\n"
+         "                         ask data nodes (port 11210) for the bucket's map\n"
+         "                         (GET_CLUSTER_CONFIG, logged in as -Z usr/pwd), in\n"
+         "                         order; with http URLs in one list, both run\n"
          "\n"
          "Options:\n";
   for (const auto& o : kOptions) {

@@ -79,6 +79,7 @@ struct Behaviors {
   uint16_t port_listen = 11211;                                  // listen port for URL configurations (and bare JSON)
   std::string config_cache;                                      // last good config is kept here; "" = nowhere
   std::chrono::milliseconds config_stall_timeout{35000};         // a silent config stream is dead; 0 = never
+  std::chrono::milliseconds node_config_interval{2500};          // couchbase:// sources: GET_CLUSTER_CONFIG this often
   std::string network = "default";                              // terse configs: default or external addresses
   uint32_t nmv_max_retries = 0;                                  // NOT_MY_VBUCKET retries; 0 = 2 x servers
   std::optional<uint16_t> admin_port;                            // admin HTTP port; unset = off, 0 = the OS chooses
@@ -90,6 +91,10 @@ struct Behaviors {
   uint32_t item_size_max = 0;                                    // -I: largest value accepted; 0 = per bucket (see item_size_for)
   bool reuse_port = false;                                       // SO_REUSEPORT: share the ports with other processes
 };
+
+// The bucket a couchbase:// source asks for: the URL's path, else -Z bucket,
+// else "default".
+std::string data_node_bucket(const Behaviors& behaviors, std::string_view url_bucket);
 
 // -Z network as the vbucket library's choice (the parser has checked it is
 // "default" or "external").
@@ -174,7 +179,8 @@ struct StaticSection {
 
 // Cluster-manager URLs that stream the configuration (tried in order).
 struct UrlSource {
-  std::vector<std::string> urls;     // http:// or https://, credentials removed
+  std::vector<std::string> urls;     // http:// or https://, credentials removed; or couchbase://HOST[:PORT][/BUCKET]
+                                     // (a data node asked with GET_CLUSTER_CONFIG, logged in as -Z usr)
   std::optional<Credentials> auth;   // HTTP basic auth; nullopt = none
   bool auth_given = false;           // auth=/apikey= or user:pw@ was given (auth= alone means "none");
                                      // when false, parse_options fills auth from -Z usr/pwd

@@ -11,8 +11,13 @@
 // Thread-safety: pure function.
 #pragma once
 
+#include <memory>
+#include <optional>
+#include <vector>
+
 #include "conflate/http_stream_source.h"
 #include "src/core/options.h"
+#include "src/upstream/data_node_config_source.h"
 
 namespace moxi::conflate {
 
@@ -22,6 +27,21 @@ namespace moxi::conflate {
 // stall_timeout = behaviors.config_stall_timeout and, unless it is 0,
 // heartbeat = 2/7 of it in whole seconds (at least 1 s).
 // With several URL sources in one process, give each its own cache path.
+// Only the http:// and https:// URLs of the source (urls may be empty).
 HttpStreamOptions http_options_from(const moxi::UrlSource& source, const moxi::Behaviors& behaviors);
+
+// The couchbase:// URLs of the source as a data-node source: the bucket of
+// moxi::data_node_bucket, the login of -Z usr/pwd, the interval of -Z
+// node_config_interval; nullopt when the source has none.
+std::optional<moxi::DataNodeSourceOptions> data_node_options_from(const moxi::UrlSource& source,
+                                                                  const moxi::Behaviors& behaviors);
+
+// The running sources of one -z URL source: an HttpStreamSource for its
+// REST URLs, a DataNodeConfigSource for its data nodes, or both (their
+// configs are ordered by revision where they meet, in the follower).
+// `use_cache` false: the -Z config_cache file is neither read nor written.
+std::vector<std::unique_ptr<ConfigSource>> make_sources(const moxi::UrlSource& source, const moxi::Behaviors& behaviors,
+                                                        const UpdateCallback& on_update, const StatusCallback& on_status,
+                                                        bool use_cache = true);
 
 }  // namespace moxi::conflate

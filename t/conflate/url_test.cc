@@ -13,6 +13,8 @@ class UrlTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(streaming_endpoints);
   CPPUNIT_TEST(heartbeat_parameter);
   CPPUNIT_TEST(bucket_endpoints_need_no_hint);
+  CPPUNIT_TEST(data_node_urls);
+  CPPUNIT_TEST(data_node_url_errors);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -76,6 +78,61 @@ class UrlTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("http://h/bs/b?a=1&heartbeat=1"),
                          with_heartbeat("http://h/bs/b?a=1&heartbeat=1", seconds(9)));
     CPPUNIT_ASSERT_EQUAL(std::string("http://h/bs/b"), with_heartbeat("http://h/bs/b", seconds(0)));
+  }
+
+  void data_node_urls() {
+    CPPUNIT_ASSERT(is_data_node_url("couchbase://h"));
+    CPPUNIT_ASSERT(is_data_node_url("COUCHBASE://h"));
+    CPPUNIT_ASSERT(!is_data_node_url("couchbases://h"));
+    CPPUNIT_ASSERT(!is_data_node_url("http://h"));
+    std::string error;
+    auto n = parse_data_node_url("couchbase://10.0.0.1", error);
+    CPPUNIT_ASSERT(n.has_value());
+    CPPUNIT_ASSERT_EQUAL(std::string("10.0.0.1"), n->host);
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11210}, n->port);
+    CPPUNIT_ASSERT_EQUAL(std::string(), n->bucket);
+    n = parse_data_node_url("couchbase://cb.example.com:12000/travel-sample", error);
+    CPPUNIT_ASSERT(n.has_value());
+    CPPUNIT_ASSERT_EQUAL(std::string("cb.example.com"), n->host);
+    CPPUNIT_ASSERT_EQUAL(uint16_t{12000}, n->port);
+    CPPUNIT_ASSERT_EQUAL(std::string("travel-sample"), n->bucket);
+    n = parse_data_node_url("couchbase://[::1]:11210/default", error);
+    CPPUNIT_ASSERT(n.has_value());
+    CPPUNIT_ASSERT_EQUAL(std::string("[::1]"), n->host);
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11210}, n->port);
+    n = parse_data_node_url("couchbase://[fe80::1]/", error);
+    CPPUNIT_ASSERT(n.has_value());
+    CPPUNIT_ASSERT_EQUAL(std::string("[fe80::1]"), n->host);
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11210}, n->port);
+    CPPUNIT_ASSERT_EQUAL(std::string(), n->bucket);
+  }
+
+  void data_node_url_errors() {
+    auto error_of = [](std::string_view url) {
+      std::string error;
+      CPPUNIT_ASSERT_MESSAGE(std::string(url), !parse_data_node_url(url, error).has_value());
+      return error;
+    };
+    CPPUNIT_ASSERT_EQUAL(std::string("\"couchbase://\" has no host"), error_of("couchbase://"));
+    CPPUNIT_ASSERT_EQUAL(std::string("\"couchbase://:11210/b\" has no host"), error_of("couchbase://:11210/b"));
+    CPPUNIT_ASSERT_EQUAL(std::string("\"couchbase://h:0\": port \"0\" is not 1 to 65535"), error_of("couchbase://h:0"));
+    CPPUNIT_ASSERT_EQUAL(std::string("\"couchbase://h:70000\": port \"70000\" is not 1 to 65535"),
+                         error_of("couchbase://h:70000"));
+    CPPUNIT_ASSERT_EQUAL(std::string("\"couchbase://h:\": port \"\" is not 1 to 65535"), error_of("couchbase://h:"));
+    CPPUNIT_ASSERT_EQUAL(std::string("\"couchbase://h:x1\": port \"x1\" is not 1 to 65535"), error_of("couchbase://h:x1"));
+    CPPUNIT_ASSERT_EQUAL(std::string("\"couchbase://[::1/b\": an IPv6 host needs its closing ']'"),
+                         error_of("couchbase://[::1/b"));
+    CPPUNIT_ASSERT_EQUAL(std::string("\"couchbase://[::1]x/b\": expected ':PORT' after the IPv6 host"),
+                         error_of("couchbase://[::1]x/b"));
+    CPPUNIT_ASSERT_EQUAL(std::string("\"couchbase://h/a/b\": the path names one bucket (couchbase://HOST[:PORT]/BUCKET)"),
+                         error_of("couchbase://h/a/b"));
+    CPPUNIT_ASSERT_EQUAL(std::string("\"couchbase://h/b?x=1\": a data node URL takes no query"),
+                         error_of("couchbase://h/b?x=1"));
+    // The password stays hidden.
+    CPPUNIT_ASSERT_EQUAL(
+        std::string("\"couchbase://u:****@h/b\": a data node URL takes no user: the data connections log in with -Z usr and pwd"),
+        error_of("couchbase://u:secret@h/b"));
+    CPPUNIT_ASSERT_EQUAL(std::string("\"http://h\" is not a couchbase:// URL"), error_of("http://h"));
   }
 };
 

@@ -9,6 +9,8 @@
 #include "t/options/helpers.h"
 #include "t/support/dns_server.h"
 #include "t/support/rest_mock.h"
+#include "t/support/vbucket_server.h"
+#include "src/upstream/sasl_client.h"
 
 #ifndef MOXI_SRCDIR
 #error "MOXI_SRCDIR must name the source tree"
@@ -47,6 +49,7 @@ class CheckConfigTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(terse_configs_show_revision_network_and_tls_ports);
   CPPUNIT_TEST(url_map_is_fetched);
   CPPUNIT_TEST(url_failures_exit_1);
+  CPPUNIT_TEST(data_node_map_is_fetched);
   CPPUNIT_TEST(bad_maps_exit_1_with_the_value);
   CPPUNIT_TEST(bad_options_and_files_exit_1);
   CPPUNIT_TEST_SUITE_END();
@@ -168,6 +171,38 @@ class CheckConfigTest : public CppUnit::TestFixture {
     assert_contains(c.out, "server 127.0.0.1:11313: 3 vBuckets (master)");
     CPPUNIT_ASSERT_MESSAGE(c.out, c.out.find("s3cret") == std::string::npos);
     assert_contains(c.out, "configuration OK");
+  }
+
+  // A data node's config (GET_CLUSTER_CONFIG, logged in as -Z usr),
+  // $HOST read as the node's host, and its revision shown; a node that
+  // refuses the login is an error with its reason.
+  void data_node_map_is_fetched() {
+    std::string error;
+    CPPUNIT_ASSERT_MESSAGE(error, init_sasl_library(error));
+    VBucketServer::Options o;
+    VBucketServer::Couchbase cb;
+    cb.buckets = {"travel"};
+    cb.users = {{"app", "app-pw", {"travel"}, ""}};
+    o.couchbase = cb;
+    VBucketServer node(o);
+    const std::string port = std::to_string(node.port());
+    node.set_cluster_config(R"({"rev":12,"revEpoch":2,"name":"travel","nodeLocator":"vbucket",)"
+                            R"("vBucketServerMap":{"hashAlgorithm":"CRC","numReplicas":0,"serverList":["$HOST:)" +
+                            port + R"("],"vBucketMap":[[0],[0],[0],[0]]}})");
+    const std::string url = "couchbase://127.0.0.1:" + port + "/travel";
+    Checked c = check({"-p", "11500", "-Z", "usr=app,pwd=app-pw", "-z", url});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(c.err, 0, c.status);
+    assert_contains(c.out, "port 11500: follows " + url + " (data nodes: user app, bucket travel)");
+    assert_contains(c.out, "  fetched from " + url + ":");
+    assert_contains(c.out, "bucket travel, vbucket (CRC32), 1 server, 4 vBuckets");
+    assert_contains(c.out, "server 127.0.0.1:" + port + ": 4 vBuckets (master)");
+    assert_contains(c.out, "    revision epoch 2 rev 12\n");
+    CPPUNIT_ASSERT(c.out.find("app-pw") == std::string::npos);
+
+    c = check({"-Z", "usr=app,pwd=nope", "-z", url});
+    CPPUNIT_ASSERT_EQUAL(1, c.status);
+    assert_contains(c.err, "moxi: port 11211: no valid map fetched: login to " + url + " failed: user \"app\" was refused");
+    CPPUNIT_ASSERT(c.err.find("nope") == std::string::npos);
   }
 
   // Wrong credentials, a refused port, garbage: exit 1 with the source's error.

@@ -29,6 +29,8 @@ class ClusterConfigTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(url_credentials);
   CPPUNIT_TEST(url_errors);
   CPPUNIT_TEST(url_file);
+  CPPUNIT_TEST(data_node_sources);
+  CPPUNIT_TEST(data_node_source_errors);
   CPPUNIT_TEST(not_a_configuration);
   CPPUNIT_TEST(parse_cluster_config_directly);
   CPPUNIT_TEST_SUITE_END();
@@ -261,7 +263,7 @@ class ClusterConfigTest : public CppUnit::TestFixture {
                          err({"-z", "http://u:p@a/x,http://v:p@b/x"}));
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: -z: auth= and the user:password in the URL differ"),
                          err({"-z", "auth=u%q,url=http://u:p@h/x"}));
-    CPPUNIT_ASSERT_EQUAL(std::string("moxi: -z: \"ftp://h/x\" is not an http:// or https:// URL"),
+    CPPUNIT_ASSERT_EQUAL(std::string("moxi: -z: \"ftp://h/x\" is not an http://, https:// or couchbase:// URL"),
                          err({"-z", "url=ftp://h/x"}));
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: -z: empty URL in \"http://a/x||http://b/x\""),
                          err({"-z", "url=http://a/x||http://b/x"}));
@@ -276,6 +278,41 @@ class ClusterConfigTest : public CppUnit::TestFixture {
                          err({"-z", "urls=http://h/x"}));
     CPPUNIT_ASSERT_EQUAL(std::string("moxi: -z: unknown configuration key \"mc\" (expected url=, auth=, or PORT=...)"),
                          err({"-z", "mc=a:1"}));
+  }
+
+  // couchbase://HOST[:PORT][/BUCKET]: data nodes asked for the config; in
+  // one list with REST URLs or alone, served on port_listen.
+  void data_node_sources() {
+    Options o = ok({"-Z", "usr=Administrator,pwd=password", "-z", "couchbase://10.0.0.1/travel,couchbase://10.0.0.2:12000/travel"});
+    const UrlSource& u = only<UrlSource>(o);
+    CPPUNIT_ASSERT((u.urls == std::vector<std::string>{"couchbase://10.0.0.1/travel", "couchbase://10.0.0.2:12000/travel"}));
+    o = ok({"-Z", "usr=Administrator,pwd=password",
+            "url=http://10.0.0.1:8091/pools/default/bs/travel,url=couchbase://10.0.0.1/travel"});
+    CPPUNIT_ASSERT_EQUAL(size_t{2}, only<UrlSource>(o).urls.size());
+    // As the trailing argument too, and without a bucket (-Z bucket, else "default").
+    o = ok({"-Z", "usr=a,pwd=b", "couchbase://[::1]"});
+    CPPUNIT_ASSERT_EQUAL(std::string("couchbase://[::1]"), only<UrlSource>(o).urls.at(0));
+    CPPUNIT_ASSERT_EQUAL(std::string("default"), data_node_bucket(o.behaviors, ""));
+    o = ok({"-Z", "usr=a,pwd=b,bucket=beer", "-z", "couchbase://h"});
+    CPPUNIT_ASSERT_EQUAL(std::string("beer"), data_node_bucket(o.behaviors, ""));
+    CPPUNIT_ASSERT_EQUAL(std::string("travel"), data_node_bucket(o.behaviors, "travel"));
+    CPPUNIT_ASSERT_EQUAL(2500L, static_cast<long>(o.behaviors.node_config_interval.count()));
+    o = ok({"-Z", "usr=a,pwd=b,node_config_interval=100", "-z", "couchbase://h"});
+    CPPUNIT_ASSERT_EQUAL(100L, static_cast<long>(o.behaviors.node_config_interval.count()));
+  }
+
+  void data_node_source_errors() {
+    CPPUNIT_ASSERT_EQUAL(std::string("moxi: -z: couchbase:// URLs need a login: give -Z usr=USER,pwd=PASSWORD (the data "
+                                     "nodes and the data connections are asked with it)"),
+                         err({"-z", "couchbase://h/b"}));
+    CPPUNIT_ASSERT_EQUAL(std::string("moxi: -z: the couchbase:// URLs of one source name different buckets (\"a\" and \"b\")"),
+                         err({"-Z", "usr=u,pwd=p", "-z", "couchbase://h/a,couchbase://i/b"}));
+    CPPUNIT_ASSERT_EQUAL(std::string("moxi: -z: \"couchbase://h:0/b\": port \"0\" is not 1 to 65535"),
+                         err({"-Z", "usr=u,pwd=p", "-z", "couchbase://h:0/b"}));
+    // A password in one is refused, and not shown.
+    const std::string e = err({"-Z", "usr=u,pwd=p", "-z", "couchbase://u:secret@h/b"});
+    CPPUNIT_ASSERT_MESSAGE(e, e.find("secret") == std::string::npos);
+    CPPUNIT_ASSERT_MESSAGE(e, e.find("takes no user") != std::string::npos || e.find("not shown") != std::string::npos);
   }
 
   void url_file() {

@@ -138,7 +138,7 @@ class SecretsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL("moxi: -Z ****: missing \"=VALUE\"" + note, err({"-Z", "pwd=Secret,Tail", "-z", kCfg}));
     CPPUNIT_ASSERT_EQUAL("moxi: -Z ****: \"****\" is not a whole number" + note,
                          err({"-Z", "pwd=Secret,downstream_max=Tail", "-z", kCfg}));
-    CPPUNIT_ASSERT_EQUAL("moxi: -z: \"****\" is not an http:// or https:// URL" + note,
+    CPPUNIT_ASSERT_EQUAL("moxi: -z: \"****\" is not an http://, https:// or couchbase:// URL" + note,
                          err({"-z", "http://u:Secret,Tail@h/x"}));
     CPPUNIT_ASSERT_EQUAL("moxi: -z: port ****: server \"****\": \"****\" is not a port number (1-65535)" + note,
                          err({"-z", "url=http://h/x,auth=u%Secret;11211=Tail:x"}));

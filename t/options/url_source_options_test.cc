@@ -10,6 +10,7 @@ class UrlSourceOptionsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(urls_auth_and_cache);
   CPPUNIT_TEST(no_auth);
   CPPUNIT_TEST(stall_timeout_and_heartbeat);
+  CPPUNIT_TEST(data_nodes_apart_from_rest_urls);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -55,6 +56,41 @@ class UrlSourceOptionsTest : public CppUnit::TestFixture {
     o = http_options_from(source, behaviors);
     CPPUNIT_ASSERT_EQUAL(0L, static_cast<long>(o.stall_timeout.count()));
     CPPUNIT_ASSERT(o.heartbeat == HttpStreamOptions{}.heartbeat);
+  }
+
+  // One list, two sources: REST URLs to the HTTP source, couchbase:// to the
+  // data-node source, which logs in with -Z usr/pwd and asks every
+  // node_config_interval.
+  void data_nodes_apart_from_rest_urls() {
+    moxi::UrlSource source;
+    source.urls = {"http://a:8091/pools/default/bs/travel", "couchbase://a/travel", "couchbase://[::1]:12000/travel"};
+    moxi::Behaviors behaviors;
+    behaviors.usr = "Administrator";
+    behaviors.pwd = "password";
+    behaviors.node_config_interval = std::chrono::milliseconds(700);
+    behaviors.network = "external";
+    const HttpStreamOptions http = http_options_from(source, behaviors);
+    CPPUNIT_ASSERT((http.urls == std::vector<std::string>{"http://a:8091/pools/default/bs/travel"}));
+    const auto nodes = data_node_options_from(source, behaviors);
+    CPPUNIT_ASSERT(nodes.has_value());
+    CPPUNIT_ASSERT_EQUAL(size_t{2}, nodes->nodes.size());
+    CPPUNIT_ASSERT_EQUAL(std::string("a"), nodes->nodes[0].host);
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11210}, nodes->nodes[0].port);
+    CPPUNIT_ASSERT_EQUAL(std::string("[::1]"), nodes->nodes[1].host);
+    CPPUNIT_ASSERT_EQUAL(uint16_t{12000}, nodes->nodes[1].port);
+    CPPUNIT_ASSERT_EQUAL(std::string("travel"), nodes->bucket);
+    CPPUNIT_ASSERT_EQUAL(std::string("Administrator"), nodes->user);
+    CPPUNIT_ASSERT_EQUAL(std::string("password"), nodes->password);
+    CPPUNIT_ASSERT_EQUAL(700L, static_cast<long>(nodes->interval.count()));
+    CPPUNIT_ASSERT(nodes->network == vbucket::Network::External);
+    CPPUNIT_ASSERT(nodes->agent.starts_with("moxi/"));
+    CPPUNIT_ASSERT_EQUAL(size_t{2}, make_sources(source, behaviors, {}, {}).size());
+    source.urls = {"couchbase://a"};
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, make_sources(source, behaviors, {}, {}).size());
+    CPPUNIT_ASSERT_EQUAL(std::string("default"), data_node_options_from(source, behaviors)->bucket);
+    source.urls = {"http://a:8091/pools/default/bs/travel"};
+    CPPUNIT_ASSERT(!data_node_options_from(source, behaviors).has_value());
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, make_sources(source, behaviors, {}, {}).size());
   }
 };
 

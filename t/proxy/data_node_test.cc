@@ -1,5 +1,6 @@
 // How moxi meets what Couchbase data nodes answer beyond memcached: replica
-// reads and temporary failures.
+// reads, temporary failures, and the bucket config they hand out
+// (couchbase:// config sources).
 //
 // -Z replica_reads: a vBucket get whose active server is down, stopped or
 // failed is answered by the vBucket's replicas in map order, with
@@ -12,13 +13,17 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "t/proxy/cluster.h"
+#include "t/proxy/rest_moxi.h"
 #include "t/support/client.h"
 #include "t/support/oracle.h"
+#include "t/support/rest_mock.h"
 #include "t/support/servers.h"
 #include "t/support/vbucket_server.h"
 
@@ -203,6 +208,141 @@ class TemporaryFailureTest : public CppUnit::TestFixture {
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(TemporaryFailureTest);
+
+// -z couchbase://HOST:PORT/BUCKET: moxi follows the cluster through its
+// data nodes (GET_CLUSTER_CONFIG) with no REST port at all, fails over to
+// the next node when one stops, and, with a REST URL in the same list,
+// serves whichever source's config is newer. Two fake 7.6 data nodes
+// (SASL, SELECT_BUCKET) hold bucket "travel" of 4 vBuckets.
+class DataNodeConfigTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(DataNodeConfigTest);
+  CPPUNIT_TEST(testFollowsTheClusterThroughItsDataNodesAlone);
+  CPPUNIT_TEST(testRestAndDataNodesTogetherTheNewerRevisionWins);
+  CPPUNIT_TEST_SUITE_END();
+
+  static constexpr int kTravelVbuckets = 4;
+
+  static VBucketServer::Options travel_node() {
+    VBucketServer::Options o;
+    VBucketServer::Couchbase cb;
+    cb.buckets = {"travel"};
+    cb.users = {{"app", "app-pw", {"travel"}, ""}};
+    o.couchbase = cb;
+    return o;
+  }
+
+  // Revision `rev` (epoch 1, as rest_mock stamps its own) of "travel" as a
+  // node hands it out: every server
+  // "$HOST:PORT" (both nodes are on this host), vBucket v on owner(v).
+  static std::string config(int rev, const std::vector<int>& ports, const std::function<int(int)>& owner) {
+    std::string json = R"({"rev":)" + std::to_string(rev) +
+                       R"(,"revEpoch":1,"name":"travel","nodeLocator":"vbucket","vBucketServerMap":{"hashAlgorithm":"CRC",)"
+                       R"("numReplicas":0,"serverList":[)";
+    for (size_t i = 0; i < ports.size(); ++i) json += (i ? ",\"$HOST:" : "\"$HOST:") + std::to_string(ports[i]) + "\"";
+    json += R"(],"vBucketMap":[)";
+    for (int v = 0; v < kTravelVbuckets; ++v) json += (v ? ",[" : "[") + std::to_string(owner(v)) + "]";
+    return json + "]}}";
+  }
+
+  static std::string served_revision(TestClient& c) {
+    for (const auto& [name, value] : stats_proxy(c, "config"))
+      if (name.ends_with(":rev")) return value;
+    return "<none>";
+  }
+  static void wait_revision(TestClient& c, const std::string& rev, const Moxi& moxi) {
+    Deadline deadline(std::chrono::seconds(10));
+    while (served_revision(c) != rev)
+      CPPUNIT_ASSERT_MESSAGE(rev + " never served; " + served_revision(c) + "\n" + moxi.log(), !deadline.expired());
+  }
+  // Each node owns what `owner` gives it.
+  static void own(std::vector<VBucketServer*> nodes, const std::function<int(int)>& owner) {
+    for (size_t n = 0; n < nodes.size(); ++n) {
+      std::set<uint16_t> mine;
+      for (int v = 0; v < kTravelVbuckets; ++v)
+        if (owner(v) == static_cast<int>(n)) mine.insert(static_cast<uint16_t>(v));
+      nodes[n]->set_owned("travel", mine);
+    }
+  }
+  static std::string key_in(int vbucket, const std::string& prefix) {
+    return oracle::first_key_on([](std::string_view k) { return static_cast<int>(oracle::vbucket_of(k, kTravelVbuckets)); },
+                                vbucket, prefix);
+  }
+
+ public:
+  void testFollowsTheClusterThroughItsDataNodesAlone() {
+    auto a = std::make_unique<VBucketServer>(travel_node());
+    VBucketServer b(travel_node());
+    const std::vector<int> ports = {a->port(), b.port()};
+    auto split = [](int v) { return v % 2; };
+    own({a.get(), &b}, split);
+    for (VBucketServer* n : {a.get(), &b}) n->set_cluster_config(config(1, ports, split));
+    const std::string url_a = "couchbase://127.0.0.1:" + std::to_string(a->port()) + "/travel";
+    const std::string url_b = "couchbase://127.0.0.1:" + std::to_string(b.port()) + "/travel";
+    Moxi moxi({"-l", "127.0.0.1", "-t", "2", "-vv", "-Z", "port_listen=0,usr=app,pwd=app-pw,node_config_interval=50",
+               "-z", url_a + "," + url_b});
+    TestClient c(moxi.port(), std::chrono::seconds(5));
+    wait_revision(c, "epoch 1 rev 1", moxi);
+    // Each key on the node the node's own map names.
+    for (int v = 0; v < kTravelVbuckets; ++v) {
+      const std::string k = key_in(v, "one-");
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(moxi.log(), std::string("STORED"), c.set(k, "1"));
+      CPPUNIT_ASSERT_EQUAL(std::string("1"), (v % 2 == 0 ? *a : b).get("travel", k).value_or("<miss>"));
+    }
+    // The cluster moves every vBucket to b; moxi hears it from node a.
+    auto on_b = [](int) { return 1; };
+    own({a.get(), &b}, on_b);
+    for (VBucketServer* n : {a.get(), &b}) n->set_cluster_config(config(2, ports, on_b));
+    wait_revision(c, "epoch 1 rev 2", moxi);
+    for (int v = 0; v < kTravelVbuckets; ++v) {
+      const std::string k = key_in(v, "two-");
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(moxi.log(), std::string("STORED"), c.set(k, "2"));
+      CPPUNIT_ASSERT_EQUAL(std::string("2"), b.get("travel", k).value_or("<miss>"));
+    }
+    // Node a stops: the source goes on with b, which has a newer map.
+    a.reset();
+    b.set_cluster_config(config(3, ports, on_b));
+    wait_revision(c, "epoch 1 rev 3", moxi);
+    CPPUNIT_ASSERT(b.cluster_config_requests() > 0);
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set(key_in(1, "three-"), "3"));
+    const std::string log = moxi.log();
+    CPPUNIT_ASSERT_MESSAGE(log, log.find("config generation") != std::string::npos);
+    CPPUNIT_ASSERT_MESSAGE(log, log.find(url_b) != std::string::npos);
+    CPPUNIT_ASSERT_MESSAGE("the password in the log", log.find("app-pw") == std::string::npos);
+    // Every login on b succeeded and nothing ran without a bucket.
+    CPPUNIT_ASSERT_EQUAL(uint64_t{0}, b.auth_counters().auth_failures + b.auth_counters().no_bucket);
+  }
+
+  void testRestAndDataNodesTogetherTheNewerRevisionWins() {
+    VBucketServer a(travel_node()), b(travel_node());
+    const std::vector<int> ports = {a.port(), b.port()};
+    auto on_a = [](int) { return 0; };
+    auto on_b = [](int) { return 1; };
+    // The REST port lags (rev 5, all on a); the nodes know better (rev 6, all on b).
+    own({&a, &b}, on_b);
+    RestMock mock(mock_serving(config(5, ports, on_a)));
+    for (VBucketServer* n : {&a, &b}) n->set_cluster_config(config(6, ports, on_b));
+    const std::string rest = mock.url("/pools/default/bs/travel");
+    Moxi moxi({"-l", "127.0.0.1", "-t", "1", "-vv", "-Z", "port_listen=0,usr=app,pwd=app-pw,node_config_interval=50",
+               "-z", "url=" + rest + ",url=couchbase://127.0.0.1:" + std::to_string(a.port()) + "/travel"});
+    TestClient c(moxi.port(), std::chrono::seconds(5));
+    wait_revision(c, "epoch 1 rev 6", moxi);
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set(key_in(0, "k-"), "6"));
+    CPPUNIT_ASSERT_EQUAL(std::string("6"), b.get("travel", key_in(0, "k-")).value_or("<miss>"));
+    // Now the REST stream is ahead: rev 7 puts everything on a.
+    own({&a, &b}, on_a);
+    mock.set_config(config(7, ports, on_a));
+    wait_revision(c, "epoch 1 rev 7", moxi);
+    // The nodes still hand out rev 6: it stays ignored.
+    const uint64_t asked = a.cluster_config_requests();
+    Deadline deadline(std::chrono::seconds(10));
+    while (a.cluster_config_requests() < asked + 3) CPPUNIT_ASSERT(!deadline.expired());
+    CPPUNIT_ASSERT_EQUAL(std::string("epoch 1 rev 7"), served_revision(c));
+    CPPUNIT_ASSERT_EQUAL(std::string("STORED"), c.set(key_in(0, "k-"), "7"));
+    CPPUNIT_ASSERT_EQUAL(std::string("7"), a.get("travel", key_in(0, "k-")).value_or("<miss>"));
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(DataNodeConfigTest);
 
 }  // namespace
 }  // namespace moxi::test

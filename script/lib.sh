@@ -13,9 +13,11 @@ MOXI_BUILD_PACKAGES="g++ make autoconf automake pkg-config libevent-dev libcurl4
 # which t/doc_examples runs; for t/package/run: the Debian
 # packaging tools, lintian, logrotate, promtool (in Debian's prometheus
 # package, whose server this installs too), systemd-analyze (systemd, which
-# only brings the tools here: nothing makes it PID 1) and python3 for free ports).
+# only brings the tools here: nothing makes it PID 1) and python3 for free ports;
+# pymemcache (t/clients/tls_client.py) and the openssl command for the TLS tests.
 MOXI_TEST_PACKAGES="libmemcached-tools ruby ruby-sinatra thin clang libclang-rt-14-dev sasl2-bin
-  ruby-dalli php-cli php-memcached netcat-openbsd dpkg-dev debhelper lintian logrotate prometheus systemd python3"
+  ruby-dalli php-cli php-memcached netcat-openbsd dpkg-dev debhelper lintian logrotate prometheus systemd python3
+  python3-pymemcache openssl"
 
 # install_packages PKG...: installs the packages that are not installed yet;
 # does nothing (and needs no network) when all are present.

@@ -6,6 +6,7 @@ src_libmoxi_a_SOURCES = \
 	src/util/fifo.h \
 	src/util/log.cc src/util/log.h \
 	src/util/timer.h \
+	src/util/tls.cc src/util/tls.h \
 	src/protocol/request.h src/protocol/value_bytes.h \
 	src/routing/snapshot.cc src/routing/snapshot.h \
 	src/routing/bucket_access.cc src/routing/bucket_access.h \
@@ -34,6 +35,7 @@ src_libmoxi_a_SOURCES = \
 	src/core/served_buckets.cc src/core/served_buckets.h \
 	src/core/settings.h \
 	src/core/static_config.cc src/core/static_config.h \
+	src/core/tls_setup.cc src/core/tls_setup.h \
 	src/core/stdin_watch.cc src/core/stdin_watch.h \
 	src/core/url_source_options.cc src/core/url_source_options.h \
 	src/core/stats_proxy.cc \
@@ -68,4 +70,4 @@ include src/stats/local.mk
 bin_PROGRAMS += src/moxi
 src_moxi_SOURCES = src/main.cc
 src_moxi_CPPFLAGS = $(src_libmoxi_a_CPPFLAGS)
-src_moxi_LDADD = src/libmoxi.a conflate/libconflate.a vbucket/libvbucket.a $(LIBEVENT_LIBS) $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) -lpthread $(SASL_LIBS)
+src_moxi_LDADD = src/libmoxi.a conflate/libconflate.a vbucket/libvbucket.a $(LIBEVENT_LIBS) $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) -lpthread $(SASL_LIBS) $(LIBSSL_LIBS)

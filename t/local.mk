@@ -14,7 +14,8 @@ t_libtestsupport_a_SOURCES = \
 	t/support/vbucket_server.cc t/support/vbucket_server.h \
 	t/support/oracle.cc t/support/oracle.h \
 	t/support/sasl_memcached.cc t/support/sasl_memcached.h \
-	t/support/dns_server.cc t/support/dns_server.h
+	t/support/dns_server.cc t/support/dns_server.h \
+	t/support/tls_files.cc t/support/tls_files.h
 # oracle.cc (where keys belong, computed with zlib and libmemcached, not
 # with moxi's vbucket library) is used by vbucket_server.cc and the routing
 # tests: a binary that uses either links $(ZLIB_LIBS) and $(LIBMEMCACHED_LIBS);

@@ -61,6 +61,16 @@ bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
     bound_ports_.push_back(group.port);
     groups.push_back(std::move(group));
   }
+  // The TLS port serves what the first port serves (its snapshot index 0).
+  int tls_port = -1;
+  if (settings_.tls_port && !groups.empty()) {
+    ListenGroup group;
+    if (!open_listeners(settings_.listen_address, *settings_.tls_port, nworkers, settings_.reuse_port, group, error,
+                        true))
+      return fail();
+    tls_port = group.port;
+    groups.push_back(std::move(group));
+  }
   // Every worker exists (and knows its peers, for stats proxy) before any starts.
   for (int w = 0; w < nworkers; ++w) workers_.push_back(std::make_unique<Worker>(w, settings_.proxy, budget_));
   std::vector<Worker*> peers;
@@ -100,13 +110,16 @@ bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
   }
   // Before the port file: whoever waits for it finds the ports logged too.
   for (int port : bound_ports_) log::info("listening on port " + std::to_string(port));
-  if (!settings_.port_file.empty() && !write_port_file(settings_.port_file, bound_ports_, admin_port, error))
+  if (tls_port >= 0) log::info("listening on port " + std::to_string(tls_port) + " (TLS, serving port " +
+                               std::to_string(bound_ports_.front()) + "'s configuration)");
+  if (!settings_.port_file.empty() && !write_port_file(settings_.port_file, bound_ports_, admin_port, error, tls_port))
     return fail();
   current_ = snapshot;
   for (int w = 0; w < nworkers; ++w) {
     Worker::ListenFds fds;
     for (size_t p = 0; p < groups.size(); ++p)
-      for (auto& socket : groups[p].per_worker[static_cast<size_t>(w)]) fds.emplace_back(socket, p);
+      for (auto& socket : groups[p].per_worker[static_cast<size_t>(w)])
+        fds.emplace_back(socket, p < bound_ports_.size() ? p : 0);  // the TLS group: port 0's
     workers_[static_cast<size_t>(w)]->start(snapshot, std::move(fds));
   }
   return true;

@@ -41,6 +41,7 @@ struct AppSettings {
   std::string port_file;       // MOXI_PORT_FILENAME: report bound ports there
   std::chrono::milliseconds drain_timeout{5000};  // bound on a drain; 0 = none
   std::optional<uint16_t> admin_port;  // -Z admin_port: the admin HTTP listener (0: the OS chooses)
+  std::optional<uint16_t> tls_port;    // -Z tls_port: TLS clients of the first port (0: the OS chooses)
   bool reuse_port = false;             // -Z reuse_port: SO_REUSEPORT copies per worker (listener.h)
   bool exit_on_stdin_end = false;      // -Y y: drain and exit when standard input ends
   ReadyRule ready_rule = ReadyRule::Reachable;  // -Z ready_when: what /readyz calls ready (render.h)

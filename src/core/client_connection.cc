@@ -8,6 +8,7 @@
 #include "src/core/worker.h"
 #include "src/protocol/binary_format.h"
 #include "src/routing/bucket_access.h"
+#include "src/util/log.h"
 
 namespace moxi {
 
@@ -405,9 +406,35 @@ void ClientConnection::finish_if_idle() {
 
 void ClientConnection::on_io_error(int) { close(); }
 
+void ClientConnection::begin_tls(std::shared_ptr<const tls::Context> context) {
+  if (!context) {
+    close();
+    return;
+  }
+  tls_ = true;
+  worker_.metrics().inc(Metric::tls_connections_current);
+  start_tls(std::make_unique<tls::Session>(std::move(context), fd(), ""), worker_.settings().tls_handshake_timeout_ms);
+}
+
+void ClientConnection::on_tls_established() { worker_.metrics().inc(Metric::tls_handshakes_total); }
+
 void ClientConnection::close() {
   if (closed_) return;
   closed_ = true;
+  if (const tls::Session* session = tls_session(); session && session->handshaking()) {
+    // A client that never finished its handshake: counted by why, and
+    // logged at debug level only (a port scanner must not fill the log).
+    switch (session->failure()) {
+      case tls::Failure::Plaintext: worker_.metrics().inc(Metric::tls_plaintext_total); break;
+      case tls::Failure::Certificate: worker_.metrics().inc(Metric::tls_certificate_failures_total); break;
+      case tls::Failure::Timeout: worker_.metrics().inc(Metric::tls_handshake_timeouts_total); break;
+      default: worker_.metrics().inc(Metric::tls_handshake_failures_total); break;
+    }
+    if (log::enabled(log::Level::Debug))
+      log::debug("client TLS handshake failed (" + std::string(tls::to_string(session->failure())) + "): " +
+                 (session->error().empty() ? std::string("closed") : session->error()));
+  }
+  if (tls_) worker_.metrics().dec(Metric::tls_connections_current);
   close_socket();
   worker_.retire(this);
 }

@@ -51,6 +51,9 @@ class ClientConnection final : public StreamConnection {
   // An exchange of this connection completed: write what is now in order.
   void on_exchange_complete(Exchange* ex);
   size_t port_index() const { return port_index_; }
+  // A TLS port's client: the handshake with `context` comes first (within
+  // tls_handshake_timeout); a null context (none configured) closes it.
+  void begin_tls(std::shared_ptr<const tls::Context> context);
   uint64_t id() const { return id_; }
   // Paused for the total buffer budget (Worker::wait_for_buffers), since when.
   bool waiting_for_buffers() const { return waiting_for_buffers_; }
@@ -79,6 +82,7 @@ class ClientConnection final : public StreamConnection {
   void on_readable() override;
   void on_drained() override;
   void on_io_error(int err) override;
+  void on_tls_established() override;
   // Held results, and the replies expected for the requests still at the
   // backends (at this connection's mean reply size, or before its first
   // reply the worker's): the total budget counts what is coming, so that
@@ -134,6 +138,7 @@ class ClientConnection final : public StreamConnection {
   size_t mean_reply_bytes_ = 0;     // moving mean of the bytes a reply took in the output; 0 = none yet
   bool closing_ = false;             // quit seen or fatal input: close once replies are written
   bool closed_ = false;
+  bool tls_ = false;                 // counted in tls_connections_current
   bool stop_after_ = false;          // quit (or a request memcached closes after) decoded: read no further
   bool input_ended_ = false;         // the client shut down its write side: answer what it sent, then close
   bool in_process_ = false;          // process_input is on the stack: completions wait for it

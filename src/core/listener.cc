@@ -36,7 +36,7 @@ ListenSocket::~ListenSocket() {
 }
 
 bool open_listeners(const std::string& address, int port, int workers, bool reuse_port, ListenGroup& out,
-                    std::string& error) {
+                    std::string& error, bool tls) {
   const int copies = reuse_port ? workers : 1;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -90,7 +90,7 @@ bool open_listeners(const std::string& address, int port, int workers, bool reus
       }
       if (out.port == 0) out.port = bound_port(fd);
       if (copy == 0) out.bound.push_back(describe(ai->ai_addr));
-      auto socket = std::make_shared<ListenSocket>(fd, !reuse_port && workers > 1);
+      auto socket = std::make_shared<ListenSocket>(fd, !reuse_port && workers > 1, tls);
       if (reuse_port) {
         out.per_worker[static_cast<size_t>(copy)].push_back(std::move(socket));
       } else {
@@ -108,7 +108,8 @@ bool open_listeners(const std::string& address, int port, int workers, bool reus
   return true;
 }
 
-bool write_port_file(const std::string& path, const std::vector<int>& ports, int admin_port, std::string& error) {
+bool write_port_file(const std::string& path, const std::vector<int>& ports, int admin_port, std::string& error,
+                     int tls_port) {
   const std::string tmp = path + ".lck";
   FILE* f = std::fopen(tmp.c_str(), "w");
   if (!f) {
@@ -117,6 +118,7 @@ bool write_port_file(const std::string& path, const std::vector<int>& ports, int
   }
   for (int port : ports) std::fprintf(f, "TCP INET: %d\n", port);
   if (admin_port >= 0) std::fprintf(f, "ADMIN HTTP: %d\n", admin_port);
+  if (tls_port >= 0) std::fprintf(f, "TLS INET: %d\n", tls_port);
   std::fclose(f);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     error = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);

@@ -26,7 +26,7 @@ namespace moxi {
 // drain closes a shared port only once every worker stopped watching it).
 class ListenSocket {
  public:
-  ListenSocket(int fd, bool shared) : fd_(fd), shared_(shared) {}
+  ListenSocket(int fd, bool shared, bool tls = false) : fd_(fd), shared_(shared), tls_(tls) {}
   ~ListenSocket();
   ListenSocket(const ListenSocket&) = delete;
   ListenSocket& operator=(const ListenSocket&) = delete;
@@ -34,10 +34,13 @@ class ListenSocket {
   // Watched by every worker (no reuse_port): accepted connections are
   // dealt out round-robin.
   bool shared() const { return shared_; }
+  // Its clients speak TLS (-Z tls_port).
+  bool tls() const { return tls_; }
 
  private:
   int fd_;
   bool shared_;
+  bool tls_;
 };
 
 struct ListenGroup {
@@ -53,12 +56,15 @@ struct ListenGroup {
 // `reuse_port` one SO_REUSEPORT copy per worker. On failure returns false
 // with `error` saying what, where and why, e.g. "cannot listen on
 // 0.0.0.0:11211: port 11211 is in use ...".
+// `tls`: the sockets are a TLS port's.
 bool open_listeners(const std::string& address, int port, int workers, bool reuse_port, ListenGroup& out,
-                    std::string& error);
+                    std::string& error, bool tls = false);
 
 // Writes "TCP INET: <port>" lines (memcached's MEMCACHED_PORT_FILENAME
 // format) to `path`.lck and renames it to `path`, so readers see it whole.
-// `admin_port` >= 0 adds "ADMIN HTTP: <port>" (readers of the TCP lines skip it).
-bool write_port_file(const std::string& path, const std::vector<int>& ports, int admin_port, std::string& error);
+// `admin_port` >= 0 adds "ADMIN HTTP: <port>", `tls_port` >= 0 "TLS INET:
+// <port>" (readers of the TCP lines skip them).
+bool write_port_file(const std::string& path, const std::vector<int>& ports, int admin_port, std::string& error,
+                     int tls_port = -1);
 
 }  // namespace moxi

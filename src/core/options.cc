@@ -376,6 +376,33 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"reuse_port", "", VK::Bool, I, "0",
       "1 = SO_REUSEPORT: another process may bind the same ports (upgrade hand-over); 0 = they are ours alone"},
      &B::reuse_port},
+    {{"tls_port", "", VK::Port, I, "none",
+      "a TLS listener serving what the first port serves (tls_cert, tls_key); 0 = any free port"},
+     &B::tls_port},
+    {{"tls_cert", "", VK::String, I, "none", "PEM certificate chain tls_port presents (SIGHUP reloads it)"},
+     &B::tls_cert},
+    {{"tls_key", "", VK::String, I, "none", "PEM private key of tls_cert"}, &B::tls_key},
+    {{"tls_client_ca", "", VK::String, I, "none",
+      "PEM CA certificates: tls_port asks every client for a certificate and verifies it"},
+     &B::tls_client_ca},
+    {{"tls_min_version", "", VK::String, I, "1.2", "oldest TLS version tls_port accepts: 1.2 or 1.3"},
+     &B::tls_min_version},
+    {{"tls_handshake_timeout", "", VK::Millis, I, "5000",
+      "a TLS handshake (client or backend) not finished this long fails and closes the connection"},
+     &B::tls_handshake_timeout},
+    {{"downstream_tls", "", VK::Bool, I, "0",
+      "1 = TLS to every backend server (Couchbase maps: the kvSSL port of nodesExt)"},
+     &B::downstream_tls},
+    {{"downstream_tls_ca", "", VK::String, I, "none",
+      "PEM CA certificates backends are verified with; none = the system's store"},
+     &B::downstream_tls_ca},
+    {{"downstream_tls_cert", "", VK::String, I, "none", "PEM client certificate moxi presents to backends"},
+     &B::downstream_tls_cert},
+    {{"downstream_tls_key", "", VK::String, I, "none", "PEM private key of downstream_tls_cert"},
+     &B::downstream_tls_key},
+    {{"downstream_tls_verify", "", VK::Bool, I, "1",
+      "0 = accept any backend certificate and name (tests only: anyone in the path can read the data)"},
+     &B::downstream_tls_verify},
     // Accepted for compatibility with the original's command lines; warned about and ignored.
     {{"front_cache_max", "", VK::Count, G, "200", "front cache (not implemented)"}, std::monostate{}},
     {{"front_cache_lifespan", "", VK::Millis, G, "0", "front cache (not implemented)"}, std::monostate{}},
@@ -1190,6 +1217,31 @@ class Parser {
     }
     if (on_port_listen == 1 && b.port_listen != 0 && !ports.insert(b.port_listen).second) {
       fail("port " + std::to_string(b.port_listen) + " is both a -z PORT and port_listen (-p)");
+      return;
+    }
+    if (b.tls_port) {
+      if (b.tls_cert.empty() || b.tls_key.empty()) {
+        fail("-Z tls_port=" + std::to_string(*b.tls_port) + " needs tls_cert=FILE and tls_key=FILE");
+        return;
+      }
+      if (*b.tls_port != 0 && !ports.insert(*b.tls_port).second) {
+        fail("-Z tls_port: " + std::to_string(*b.tls_port) + " is also a plain listen port (give TLS a port of its own)");
+        return;
+      }
+    } else if (!b.tls_cert.empty() || !b.tls_key.empty() || !b.tls_client_ca.empty()) {
+      fail("-Z tls_cert, tls_key and tls_client_ca are for a TLS listener: give tls_port=PORT too");
+      return;
+    }
+    if (b.tls_min_version != "1.2" && b.tls_min_version != "1.3") {
+      fail("-Z tls_min_version: " + quote(b.tls_min_version) + " is not 1.2 or 1.3");
+      return;
+    }
+    if (b.downstream_tls_cert.empty() != b.downstream_tls_key.empty()) {
+      fail("-Z downstream_tls_cert and downstream_tls_key go together");
+      return;
+    }
+    if (!b.downstream_tls && (!b.downstream_tls_ca.empty() || !b.downstream_tls_cert.empty())) {
+      fail("-Z downstream_tls_ca and downstream_tls_cert are for TLS to the backends: give downstream_tls=1 too");
       return;
     }
     if (b.admin_port && *b.admin_port != 0 && ports.count(*b.admin_port)) {

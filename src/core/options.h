@@ -90,6 +90,19 @@ struct Behaviors {
   std::chrono::milliseconds buffer_wait{1000};                   // a client's wait for buffer room before refusals
   uint32_t item_size_max = 0;                                    // -I: largest value accepted; 0 = per bucket (see item_size_for)
   bool reuse_port = false;                                       // SO_REUSEPORT: share the ports with other processes
+  // TLS to clients: a listener on tls_port serving what the first port serves.
+  std::optional<uint16_t> tls_port;                              // unset = no TLS listener; 0 = the OS chooses
+  std::string tls_cert;                                          // PEM chain the TLS port presents
+  std::string tls_key;                                           // its private key
+  std::string tls_client_ca;                                     // "" = no client certificates; else asked and verified
+  std::string tls_min_version = "1.2";                           // 1.2 or 1.3
+  std::chrono::milliseconds tls_handshake_timeout{5000};         // a client handshake, at most
+  // TLS to the backends.
+  bool downstream_tls = false;
+  std::string downstream_tls_ca;                                 // "" = the system's CA store
+  std::string downstream_tls_cert;                               // optional client certificate (mTLS)
+  std::string downstream_tls_key;
+  bool downstream_tls_verify = true;                             // certificate and host name
 };
 
 // The bucket a couchbase:// source asks for: the URL's path, else -Z bucket,

@@ -31,6 +31,11 @@ FileReloader::FileReloader(const Options& options, std::vector<std::string> args
   reparse_ = !args_.empty() &&
              (url_file || !options.behavior_files.empty() || !options.behaviors.client_passwords_file.empty());
   texts_.resize(options.sources.size());
+  tls_ = options.behaviors.tls_port.has_value() || options.behaviors.downstream_tls;
+  if (tls_) {
+    tls_behaviors_ = options.behaviors;
+    tls_files_ = tls_file_contents(tls_behaviors_);
+  }
   auto file_for = [this](const std::string& path, bool section_file) -> File& {
     // A whole -z file configures several ports; a PORT = ./FILE section one.
     if (!section_file)
@@ -166,6 +171,23 @@ bool FileReloader::reparse(App& app, SnapshotBuilder& builder, bool& changed, st
   return true;
 }
 
+bool FileReloader::reload_tls(App& app, SnapshotBuilder& builder) {
+  std::string files = tls_file_contents(tls_behaviors_);
+  if (files == tls_files_) return false;
+  TlsContexts made;
+  std::string error;
+  if (!make_tls_contexts(tls_behaviors_, made, error)) {
+    // The maps still reload: only the certificates stay as they were.
+    app.count_reload_failure();
+    log::error("SIGHUP: TLS certificates not reloaded, the ones in force stay: " + error);
+    return false;
+  }
+  tls_files_ = std::move(files);
+  builder.set_tls(std::move(made.clients), std::move(made.backends));
+  log::info("SIGHUP: TLS certificates reloaded: new handshakes use them, established connections keep theirs");
+  return true;
+}
+
 void FileReloader::reload(App& app) {
   const std::shared_ptr<const Snapshot>& current = app.current();
   log::info("SIGHUP: reading " + std::to_string(files_.size()) + " config file(s) again" +
@@ -198,6 +220,7 @@ void FileReloader::reload(App& app) {
       changed.emplace_back(index, std::move(sections[k].text));
     }
   }
+  if (tls_ && reload_tls(app, builder)) rebuilt = true;
   if (changed.empty() && !rebuilt) {
     log::info("SIGHUP: config files unchanged; generation " + std::to_string(current->generation) + " stays");
     pending_.reset();

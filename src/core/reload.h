@@ -19,6 +19,12 @@
 // follower's stream. Other behaviors take effect only at a restart (a
 // changed one is warned about).
 //
+// TLS: with -Z tls_port or downstream_tls, the certificate, key and CA
+// files are read again too; when their bytes changed, new handshakes use
+// the new ones (in a new generation) while established connections keep
+// theirs. A file that fails to load keeps the ones in force (logged,
+// counted like a failed reload); the maps reload regardless.
+//
 // Thread: main thread only (constructed before App::run, reload() from its
 // SIGHUP handler). Server names are resolved there, as at start-up.
 #pragma once
@@ -31,6 +37,7 @@
 #include "src/core/config_follower.h"
 #include "src/core/options.h"
 #include "src/core/served_buckets.h"
+#include "src/core/tls_setup.h"
 
 namespace moxi {
 
@@ -44,7 +51,7 @@ class FileReloader {
   // The follower of URL source `port_index` (main, after it is made).
   void follow(ConfigFollower& follower) { followers_.push_back(&follower); }
 
-  bool empty() const { return files_.empty() && !reparse_; }
+  bool empty() const { return files_.empty() && !reparse_ && !tls_; }
   // Main thread: re-reads every file; publishes a new generation when a
   // bucket changed. Logs what happened.
   void reload(App& app);
@@ -76,6 +83,13 @@ class FileReloader {
   std::vector<ConfigSource> sources_;          // as in force (the whole command line's)
   std::vector<std::string> behavior_values_;   // "key=value" of the behaviors in force
   std::vector<ConfigFollower*> followers_;
+  // TLS files (tls_setup.h): the behaviors that name them, and their bytes
+  // when the contexts in force were made.
+  bool tls_ = false;
+  Behaviors tls_behaviors_;
+  std::string tls_files_;
+  // New contexts into `builder` when the files changed; true when they did.
+  bool reload_tls(App& app, SnapshotBuilder& builder);
   // Decided by reparse, applied once the new snapshot is published.
   std::optional<Options> pending_;
 };

@@ -11,6 +11,7 @@ BucketRules bucket_rules(const Behaviors& b) {
   rules.access.default_bucket_name = b.default_bucket_name;
   rules.access.client_passwords = b.client_passwords;
   rules.network = config_network(b);
+  rules.tls = b.downstream_tls;
   return rules;
 }
 
@@ -32,7 +33,7 @@ ServedBuckets serve_buckets(const std::vector<vbucket::Bucket>& document, bool g
         effective_downstream_protocol(rules.downstream_protocol, vbucket) == DownstreamProtocol::Binary
             ? protocol::Protocol::Binary
             : protocol::Protocol::Ascii;
-    served.buckets.push_back(make_bucket(b.name, b.config, downstream, auth, std::move(client_password)));
+    served.buckets.push_back(make_bucket(b.name, b.config, downstream, auth, std::move(client_password), rules.tls));
   }
   served.start = start_bucket(served.buckets, gateway, rules.access);
   return served;

@@ -22,6 +22,7 @@ struct BucketRules {
   DownstreamProtocol downstream_protocol = DownstreamProtocol::Unset;
   AccessSettings access;
   vbucket::Network network = vbucket::Network::Default;  // -Z network: which addresses static terse configs name
+  bool tls = false;  // -Z downstream_tls: servers are reached at their TLS ports where the config names them
   bool operator==(const BucketRules&) const = default;
 };
 BucketRules bucket_rules(const Behaviors& behaviors);

@@ -1,4 +1,5 @@
 #include "src/core/static_config.h"
+#include "src/core/tls_setup.h"
 
 #include <variant>
 
@@ -84,6 +85,9 @@ std::shared_ptr<const Snapshot> build_initial_snapshot(const Options& options, s
     error = "need cluster configuration (-z or URL); see moxi -h";
     return nullptr;
   }
+  TlsContexts tls;
+  if (!make_tls_contexts(options.behaviors, tls, error)) return nullptr;
+  builder.set_tls(std::move(tls.clients), std::move(tls.backends));
   return builder.build();
 }
 

@@ -30,7 +30,8 @@ StreamConnection::~StreamConnection() {
 void StreamConnection::worker_buffers_add(int64_t bytes, int64_t reserved) { worker_.buffers().add(bytes, reserved); }
 
 void StreamConnection::account() {
-  const size_t now = in_.size() + out_.size() + extra_buffered_bytes();
+  const size_t now = in_.size() + out_.size() + extra_buffered_bytes() +
+                     (tls_ && tls_->handshaking() ? kTlsHandshakeBytes : 0);
   const size_t reserved = reserved_bytes();
   if (now == accounted_ && reserved == accounted_reserved_) return;
   worker_.buffers().add(static_cast<int64_t>(now) - static_cast<int64_t>(accounted_),
@@ -61,6 +62,11 @@ void StreamConnection::free_events() {
 
 void StreamConnection::close_socket() {
   free_events();
+  if (tls_timer_) {
+    event_free(tls_timer_);
+    tls_timer_ = nullptr;
+  }
+  tls_.reset();  // before the descriptor it uses
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;
@@ -84,6 +90,7 @@ void StreamConnection::mark_dirty() {
 }
 
 int StreamConnection::read_some() {
+  if (tls_) return tls_read();
   // With nothing buffered (the usual case: requests and replies arrive
   // whole), read into the worker's scratch buffer and append just the bytes
   // that came: reserving 64 KiB of evbuffer space per read, committing it
@@ -142,6 +149,7 @@ int StreamConnection::read_some() {
 bool StreamConnection::flush() {
   if (fd_ < 0) return false;
   if (writing_) return true;  // EV_WRITE is armed; write_cb continues
+  if (tls_) return tls_flush();
   // Only this loop takes from out_: count down instead of asking the evbuffer.
   size_t left = out_.size();
   while (left > 0) {
@@ -184,6 +192,126 @@ ssize_t StreamConnection::send_some() {
   msg.msg_iov = iov;
   msg.msg_iovlen = static_cast<size_t>(nvec);
   return ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+}
+
+void StreamConnection::wait_writable() {
+  if (!write_ev_) write_ev_ = event_new(worker_.base(), fd_, EV_WRITE, &StreamConnection::write_cb, this);
+  writing_ = true;
+  event_add(write_ev_, nullptr);
+}
+
+void StreamConnection::start_tls(std::unique_ptr<tls::Session> session, uint64_t timeout_ms) {
+  tls_ = std::move(session);
+  if (timeout_ms > 0) {
+    if (!tls_timer_) tls_timer_ = evtimer_new(worker_.base(), &StreamConnection::tls_timer_cb, this);
+    const timeval tv{static_cast<time_t>(timeout_ms / 1000), static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
+    evtimer_add(tls_timer_, &tv);
+  }
+  account();
+}
+
+void StreamConnection::tls_timer_cb(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<StreamConnection*>(arg);
+  if (!self->tls_ || !self->tls_->handshaking()) return;
+  self->tls_->fail_timeout();
+  self->on_io_error(ETIMEDOUT);
+}
+
+int StreamConnection::advance_handshake() {
+  switch (tls_->handshake()) {
+    case tls::Session::Io::Done:
+      if (tls_timer_) evtimer_del(tls_timer_);
+      account();  // the handshake's estimate goes
+      on_tls_established();
+      if (out_.size() > 0) mark_dirty();  // what waited for it
+      return 1;
+    case tls::Session::Io::WantRead:
+      return -2;  // the read event (on while a handshake runs) brings us back
+    case tls::Session::Io::WantWrite:
+      wait_writable();
+      return -2;
+    case tls::Session::Io::Closed:
+      return 0;
+    case tls::Session::Io::Failed:
+      break;
+  }
+  errno = EPROTO;
+  return -1;
+}
+
+int StreamConnection::tls_read() {
+  if (tls_->handshaking()) {
+    if (writing_) return -2;  // the handshake waits to write; write_cb goes on with it
+    const int r = advance_handshake();
+    if (r != 1) return r;
+  }
+  // Record by record into the scratch buffer, up to one chunk per event.
+  char* scratch = worker_.read_scratch();
+  size_t total = 0;
+  bool ended = false, failed = false;
+  while (total < static_cast<size_t>(kReadChunk)) {
+    size_t got = 0;
+    const tls::Session::Io io = tls_->read(scratch, Worker::kReadScratchSize, got);
+    if (io == tls::Session::Io::Done) {
+      evbuffer_add(in_.get(), scratch, got);
+      count_read(got);
+      total += got;
+      continue;
+    }
+    if (io == tls::Session::Io::WantWrite) wait_writable();  // a key update to answer
+    ended = io == tls::Session::Io::Closed;
+    failed = io == tls::Session::Io::Failed;
+    break;
+  }
+  // Decrypted bytes left in OpenSSL raise no event: come back for them.
+  if (tls_->pending() > 0 && read_ev_) event_active(read_ev_, EV_READ, 1);
+  // A write that needed a read (a renegotiation-like exchange) goes on.
+  if (out_.size() > 0 && !writing_) mark_dirty();
+  if (total > 0) return static_cast<int>(total);
+  if (ended) return 0;
+  if (failed) {
+    errno = EPROTO;
+    return -1;
+  }
+  return -2;
+}
+
+bool StreamConnection::tls_flush() {
+  if (tls_->handshaking()) {
+    const int r = advance_handshake();
+    if (r == -2) return true;
+    if (r != 1) {
+      on_io_error(r == 0 ? 0 : EPROTO);
+      return false;
+    }
+  }
+  while (out_.size() > 0) {
+    evbuffer_iovec first{};
+    evbuffer_peek(out_.get(), -1, nullptr, &first, 1);
+    size_t put = 0;
+    switch (tls_->write(static_cast<const char*>(first.iov_base), first.iov_len, put)) {
+      case tls::Session::Io::Done:
+        if (sent_counter_) *sent_counter_ += put;
+        evbuffer_drain(out_.get(), put);
+        continue;
+      case tls::Session::Io::WantWrite:
+        wait_writable();
+        account();
+        return true;
+      case tls::Session::Io::WantRead:
+        account();  // tls_read marks the connection dirty again once it read
+        return true;
+      case tls::Session::Io::Closed:
+        on_io_error(EPIPE);
+        return false;
+      case tls::Session::Io::Failed:
+        on_io_error(EPROTO);
+        return false;
+    }
+  }
+  account();
+  on_drained();
+  return true;
 }
 
 void StreamConnection::read_cb(evutil_socket_t, short, void* arg) {

@@ -8,6 +8,12 @@
 // callbacks ran, so replies produced for many requests in one turn leave in
 // one write(), and EV_WRITE is only armed when the kernel buffer is full.
 //
+// TLS (start_tls): the same buffers and the same end-of-turn write; the
+// bytes go through OpenSSL on the socket (src/util/tls.h). The handshake
+// runs inside read_some() and flush(): output queued before it finished
+// waits in out_, and a handshake that does not finish within its timeout
+// fails the connection (on_io_error(ETIMEDOUT)).
+//
 // Thread contract: owned and used only by its worker thread.
 #pragma once
 
@@ -16,8 +22,11 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 
 #include "src/util/evbuf.h"
+#include "src/util/tls.h"
 
 namespace moxi {
 
@@ -48,8 +57,17 @@ class StreamConnection {
   // Reads what the socket has into in_. Returns bytes read, 0 on EOF, -1 on
   // a socket error, -2 when nothing was available (EAGAIN).
   int read_some();
-  // Closes the socket (events removed); the object stays valid.
+  // Closes the socket (events removed, TLS session ended); the object stays valid.
   void close_socket();
+  // Speaks TLS on the attached socket from now on (before any byte moved).
+  // `timeout_ms` > 0 bounds the handshake.
+  void start_tls(std::unique_ptr<tls::Session> session, uint64_t timeout_ms);
+  // The TLS session, or null on a plain connection.
+  const tls::Session* tls_session() const { return tls_.get(); }
+  // What OpenSSL holds for a connection in its handshake (its record
+  // buffers and handshake state), counted against the buffer budget until
+  // the handshake is over: an estimate, OpenSSL does not say.
+  static constexpr size_t kTlsHandshakeBytes = 48 * 1024;
   // Attaches a new socket (backend reconnect); events are re-created.
   void attach(int fd);
   // Tells the worker's buffer account (buffer_budget.h) what this
@@ -78,7 +96,11 @@ class StreamConnection {
   // A flush left no output queued (called after every complete flush).
   virtual void on_drained() {}
   // A read or write failed with errno `err`, or the peer closed (err = 0).
+  // A TLS failure is EPROTO (ETIMEDOUT for a handshake timeout), the
+  // reason in tls_session().
   virtual void on_io_error(int err) = 0;
+  // The TLS handshake finished.
+  virtual void on_tls_established() {}
 
   Worker& worker_;
   EvBuf in_;
@@ -94,6 +116,13 @@ class StreamConnection {
   ssize_t send_some();
   static void read_cb(evutil_socket_t, short, void* arg);
   static void write_cb(evutil_socket_t, short, void* arg);
+  static void tls_timer_cb(evutil_socket_t, short, void* arg);
+  // 1 when the handshake is over, -2 to wait for the socket, 0 when the
+  // peer closed, -1 (errno EPROTO) when it failed.
+  int advance_handshake();
+  int tls_read();
+  bool tls_flush();
+  void wait_writable();
   void create_events();
   void free_events();
 
@@ -105,6 +134,8 @@ class StreamConnection {
   bool dirty_ = false;
   size_t accounted_ = 0;           // what account() last told the worker's buffer account
   size_t accounted_reserved_ = 0;  // ... and of it, reserved
+  std::unique_ptr<tls::Session> tls_;
+  event* tls_timer_ = nullptr;  // the handshake's deadline, while it runs
 };
 
 }  // namespace moxi

@@ -114,9 +114,9 @@ void Worker::accept_some(ListenerSlot& slot) {
     const int fd = ::accept4(slot.socket->fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       if (shared) {
-        hand_off(fd, slot.port_index);
+        hand_off(fd, slot.port_index, slot.socket->tls());
       } else {
-        on_accept(fd, slot.port_index);
+        on_accept(fd, slot.port_index, slot.socket->tls());
       }
       if (accept_paused_ || !slot.ev) return;  // on_accept may have drained or paused us
       continue;
@@ -132,15 +132,15 @@ void Worker::accept_some(ListenerSlot& slot) {
   }
 }
 
-void Worker::hand_off(int fd, size_t port_index) {
+void Worker::hand_off(int fd, size_t port_index, bool tls) {
   Worker* target = peers_[budget_.next_worker.fetch_add(1, std::memory_order_relaxed) % peers_.size()];
   if (target == this) {
-    on_accept(fd, port_index);
+    on_accept(fd, port_index, tls);
     return;
   }
   // A target that drained already closes it at once (on_accept drains
   // it): to the client, a refusal, as a closed listener would have been.
-  target->post([target, fd, port_index] { target->on_accept(fd, port_index); });
+  target->post([target, fd, port_index, tls] { target->on_accept(fd, port_index, tls); });
 }
 
 void Worker::pause_accepting(int err) {
@@ -180,13 +180,15 @@ void Worker::resume_accepting() {
 
 void Worker::accept_retry_cb(evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->resume_accepting(); }
 
-void Worker::on_accept(int fd, size_t port_index) {
+void Worker::on_accept(int fd, size_t port_index, bool tls) {
   if (budget_.current.fetch_add(1, std::memory_order_relaxed) >= budget_.max) {
     budget_.current.fetch_sub(1, std::memory_order_relaxed);
     metrics_.inc(Metric::client_connections_rejected_total);
-    // As memcached does: say why, then close.
+    // As memcached does: say why, then close (a TLS client could not read it).
     static const char kTooMany[] = "ERROR Too many open connections\r\n";
-    [[maybe_unused]] ssize_t n = ::send(fd, kTooMany, sizeof kTooMany - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (!tls) {
+      [[maybe_unused]] ssize_t n = ::send(fd, kTooMany, sizeof kTooMany - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
     ::close(fd);
     return;
   }
@@ -201,6 +203,7 @@ void Worker::on_accept(int fd, size_t port_index) {
   auto conn = std::make_unique<ClientConnection>(*this, fd, port_index, ++next_client_id_);
   ClientConnection* raw = conn.get();
   clients_.emplace(raw, std::move(conn));
+  if (tls) raw->begin_tls(snapshot_->client_tls);
   if (log::enabled(log::Level::Trace))
     log::trace("worker " + std::to_string(id_) + ": client connection " +
                std::to_string(next_client_id_) + " accepted (" + std::to_string(clients_.size()) +
@@ -222,7 +225,7 @@ void Worker::begin_drain(std::function<void()> done) {
     for (;;) {
       const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) break;
-      on_accept(fd, slot->port_index);
+      on_accept(fd, slot->port_index, slot->socket->tls());
     }
     event_free(slot->ev);
     slot->ev = nullptr;

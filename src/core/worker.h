@@ -169,8 +169,10 @@ class Worker final : public MetricsOwner {
   // turn, as the original moxi dispatched them: whoever accepts, every
   // worker gets its share (a burst would otherwise land mostly on the
   // worker that woke first).
-  void hand_off(int fd, size_t port_index);
-  void on_accept(int fd, size_t port_index);
+  void hand_off(int fd, size_t port_index, bool tls);
+  // `tls`: it came to the TLS port; its handshake starts with the
+  // snapshot's client context.
+  void on_accept(int fd, size_t port_index, bool tls = false);
   // Out of descriptors (EMFILE/ENFILE), or any other accept() error:
   // accept() would fail at once every time the listening socket is
   // readable, a busy loop. Instead this worker stops watching its

@@ -26,11 +26,11 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::build() {
 
 bool Bucket::vbucket_routing() const { return config->distribution() == vbucket::Distribution::vbucket; }
 
-BackendServer backend_server(const vbucket::Server& config_server) {
+BackendServer backend_server(const vbucket::Server& config_server, bool tls) {
   BackendServer server;
   server.address = config_server.authority;
   server.host = config_server.host;
-  server.port = config_server.port;
+  server.port = tls && config_server.tls_port ? *config_server.tls_port : config_server.port;
   const std::string& host = config_server.host;
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     sockaddr_in6 sin6{};
@@ -54,13 +54,13 @@ BackendServer backend_server(const vbucket::Server& config_server) {
 
 std::shared_ptr<const Bucket> make_bucket(std::string name, std::shared_ptr<const vbucket::Config> config,
                                           protocol::Protocol downstream_protocol, BackendAuth backend_auth,
-                                          std::optional<std::string> client_password) {
+                                          std::optional<std::string> client_password, bool tls) {
   auto bucket = std::make_shared<Bucket>();
   bucket->name = std::move(name);
   bucket->downstream_protocol = downstream_protocol;
   bucket->backend_auth = std::move(backend_auth);
   bucket->client_password = client_password ? std::move(*client_password) : config->password().value_or("");
-  for (const auto& server : config->servers()) bucket->servers.push_back(backend_server(server));
+  for (const auto& server : config->servers()) bucket->servers.push_back(backend_server(server, tls));
   bucket->config = std::move(config);
   return bucket;
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "src/protocol/request.h"
+#include "src/util/tls.h"
 #include "src/util/clock.h"
 #include "vbucket/config.h"
 
@@ -76,6 +77,11 @@ struct Snapshot {
   std::string source;       // where the map came from: a URL (no password) or "" for static configs
   uint64_t loaded_at_us = 0;  // monotonic_us() when it was built (stats: config age)
   std::vector<PortBinding> ports;
+  // TLS (-Z tls_*, downstream_tls*): what new client handshakes on
+  // tls_port present, and how new backend connections verify their
+  // servers; null when not configured. A SIGHUP may bring new ones.
+  std::shared_ptr<const tls::Context> client_tls;
+  std::shared_ptr<const tls::Context> backend_tls;
 };
 
 // The one place snapshots are made, by every source of maps (static
@@ -111,6 +117,10 @@ class SnapshotBuilder {
     port.bucket = std::move(start);
   }
   void set_source(std::string source) { next_->source = std::move(source); }
+  void set_tls(std::shared_ptr<const tls::Context> clients, std::shared_ptr<const tls::Context> backends) {
+    next_->client_tls = std::move(clients);
+    next_->backend_tls = std::move(backends);
+  }
   size_t port_count() const { return next_->ports.size(); }
 
   // The snapshot, stamped now: a successor is the next generation; the
@@ -126,13 +136,15 @@ class SnapshotBuilder {
 
 // A config's server. An IP literal (v4, or v6 in brackets) is parsed now;
 // a name is left to the workers, so building a snapshot never waits on DNS.
-BackendServer backend_server(const vbucket::Server& server);
+// `tls`: connected to with TLS, at its TLS port when the config names one
+// (nodesExt kvSSL); `address` stays the config's authority either way.
+BackendServer backend_server(const vbucket::Server& server, bool tls = false);
 
 // Builds a Bucket from a parsed config (backend_server for each). Its client
 // password is `client_password`, by default the config's saslPassword (""
 // when it has none).
 std::shared_ptr<const Bucket> make_bucket(std::string name, std::shared_ptr<const vbucket::Config> config,
                                           protocol::Protocol downstream_protocol, BackendAuth backend_auth = {},
-                                          std::optional<std::string> client_password = std::nullopt);
+                                          std::optional<std::string> client_password = std::nullopt, bool tls = false);
 
 }  // namespace moxi

@@ -75,6 +75,19 @@ enum class MetricScope : uint8_t { Worker, Process };
     "keys sent again after a data node answered a temporary failure (10 ms back-off, doubling, 5 times at most)")      \
   X(replica_reads_total, Counter, Worker, "keys", "",                                                                \
     "keys of gets sent to a replica (replica_reads=1) because their active server was down or failed")               \
+  X(tls_handshakes_total, Counter, Worker, "connections", "", "client TLS handshakes completed (tls_port)")          \
+  X(tls_handshake_failures_total, Counter, Worker, "connections", "",                                               \
+    "client TLS handshakes that failed: a protocol or version error, or the client closed during it")                 \
+  X(tls_plaintext_total, Counter, Worker, "connections", "",                                                         \
+    "client connections closed on a TLS port because they sent plain text (not TLS)")                                \
+  X(tls_certificate_failures_total, Counter, Worker, "connections", "",                                               \
+    "client TLS handshakes refused for the client's certificate (missing or not verified: tls_client_ca)")          \
+  X(tls_handshake_timeouts_total, Counter, Worker, "connections", "",                                                \
+    "client TLS handshakes not finished within tls_handshake_timeout")                                                \
+  X(tls_connections_current, Gauge, Worker, "connections", "", "client connections on TLS now (handshaking included)") \
+  X(backend_tls_handshakes_total, Counter, Worker, "connections", "", "TLS handshakes with backends completed")        \
+  X(backend_tls_failures_total, Counter, Worker, "connections", "",                                                  \
+    "TLS handshakes with backends that failed (certificate not verified, wrong host, protocol, timeout)")            \
   X(wait_queue_timeouts_total, Counter, Worker, "requests", "",                                                       \
     "requests failed after waiting wait_queue_timeout for a downstream_max slot")                                     \
   X(limit_key_length_total, Counter, Worker, "requests", "", "requests refused: a key longer than 250 bytes")         \
@@ -129,6 +142,8 @@ enum class MetricScope : uint8_t { Worker, Process };
     "bucket configs ignored because the one served has a newer (revEpoch, rev), or the same")                          \
   X(config_reload_failures_total, Counter, Process, "reloads", "",                                                    \
     "SIGHUP reloads that failed (a file unreadable, invalid or naming other ports); the map in force stayed")        \
+  X(tls_certificate_expiry_seconds, Gauge, Process, "seconds", "",                                                   \
+    "unix time when the certificate tls_port presents expires (0 = no TLS port)")                                    \
   X(uptime_seconds, Gauge, Process, "seconds", "", "seconds since moxi started")                                      \
   X(build_info, Gauge, Process, "info", "", "always 1: its labels are the version and the git revision of this moxi") \
   X(workers, Gauge, Process, "threads", "", "worker threads (-t)")

@@ -1,5 +1,7 @@
 #include "src/stats/render.h"
 
+#include <algorithm>
+
 #include <cstdio>
 
 #include "src/build_revision.h"
@@ -99,6 +101,8 @@ void fill_process_metrics(Metrics& m, const Snapshot& snapshot, const ProcessFig
   m.set(Metric::buffer_max_bytes, figures.buffer_max);
   m.set(Metric::config_reload_failures_total, figures.reload_failures);
   m.set(Metric::config_stale_ignored_total, figures.stale_configs);
+  m.set(Metric::tls_certificate_expiry_seconds,
+        snapshot.client_tls ? static_cast<uint64_t>(std::max<int64_t>(0, snapshot.client_tls->not_after())) : 0);
   for (const PortBinding& binding : snapshot.ports)
     for (const auto& bucket : binding.buckets) {
       const auto& revision = bucket->config->revision();

@@ -151,11 +151,31 @@ void ServerConnection::on_connect_result(int err) {
   if (log::enabled(log::Level::Debug))
     log::debug("backend " + group_.server().address + ": connected (worker " + std::to_string(worker_.id()) + ")");
   set_reading(true);
+  if (worker_.settings().downstream_tls) {
+    // The handshake first (bounded by its own timer); requests wait in
+    // before_ready_ meanwhile, and the login follows it.
+    evtimer_del(timer_ev_);
+    start_tls(std::make_unique<tls::Session>(worker_.snapshot().backend_tls, fd(), group_.server().host),
+              worker_.settings().tls_handshake_timeout_ms);
+    mark_dirty();  // the flush at the end of this turn sends the ClientHello
+    return;
+  }
+  after_connect();
+}
+
+void ServerConnection::after_connect() {
   if (needs_auth()) {
     begin_auth();
     return;
   }
   become_ready();  // connected, but not yet answered: no health signal (server_group.h)
+}
+
+void ServerConnection::on_tls_established() {
+  worker_.metrics().inc(Metric::backend_tls_handshakes_total);
+  if (log::enabled(log::Level::Debug))
+    log::debug("backend " + group_.server().address + ": " + std::string(tls_session()->version()) + " established");
+  after_connect();
 }
 
 void ServerConnection::become_ready() {
@@ -355,6 +375,16 @@ void ServerConnection::on_readable() {
 }
 
 void ServerConnection::on_io_error(int) {
+  if (const tls::Session* session = tls_session(); session && session->handshaking()) {
+    // A wrong certificate, name or protocol fails this server alone, as a
+    // refused connect does: logged with the reason, counted, backed off.
+    worker_.metrics().inc(Metric::backend_tls_failures_total);
+    worker_.metrics().inc(Metric::backend_connect_errors_total);
+    group_.on_failure(session->error().empty() ? std::string("TLS handshake failed") : session->error(),
+                      ServerHealth::Failure::Connect);
+    fail_all(Status::InternalError, group_.error_text("write to downstream"));
+    return;
+  }
   if (state_ == State::Authenticating) {
     // Couchbase answers a refused SELECT_BUCKET (EACCESS) by closing the
     // connection when, as here, XERROR was not negotiated.

@@ -7,7 +7,10 @@
 // backends, when -Z usr is set) the login of backend_login.h: SASL, HELLO
 // (agent moxi/VERSION) and SELECT_BUCKET, each reply within auth_timeout.
 // With XERROR granted, a refused SELECT_BUCKET is an answer rather than a
-// closed connection. Requests submitted meanwhile wait, encoded, in
+// closed connection. With -Z downstream_tls the TLS handshake (the
+// snapshot's backend context; SNI and the certificate's name check use the
+// server's host) comes before the login, within tls_handshake_timeout; a
+// failed one fails the server like a refused connect. Requests submitted meanwhile wait, encoded, in
 // before_ready_, and follow the handshake on the wire. A refused login
 // fails the queued requests with "SERVER_ERROR proxy downstream auth
 // failure HOST:PORT", is counted (backend_auth_failures_total) and logged
@@ -60,6 +63,9 @@ class ServerConnection final : public StreamConnection, private BackendAddress::
   void on_connect_result(int err);
   void on_readable() override;
   void on_io_error(int err) override;
+  void on_tls_established() override;
+  // Connected (and TLS established where it is spoken): the login, or ready.
+  void after_connect();
   size_t extra_buffered_bytes() const override { return before_ready_.size(); }
   // Handshake (see the file comment).
   bool needs_auth() const;

@@ -30,8 +30,10 @@
 #include "t/proxy/rest_moxi.h"
 #include "t/support/client.h"
 #include "t/support/rest_mock.h"
+#include "t/support/process.h"
 #include "t/support/sasl_memcached.h"
 #include "t/support/servers.h"
+#include "t/support/tls_files.h"
 #include "t/support/temp_dir.h"
 
 namespace moxi::test {
@@ -453,25 +455,7 @@ class GatewayTest : public CppUnit::TestFixture {
 CPPUNIT_TEST_SUITE_REGISTRATION(GatewayTest);
 
 // What a client script (t/clients/) printed, and its exit status.
-struct ClientRun {
-  int status = -1;  // the exit status; -1 when killed by a signal
-  std::string output;
-};
-
-// Runs a client script to its end (bounded) with stdout and stderr together.
-ClientRun run_client(const std::vector<std::string>& argv) {
-  TempDir dir("moxi-client");
-  ProcessOptions options;
-  options.out = ProcessOutput::file(dir.file("output"));
-  options.err = options.out;
-  Process client(argv, options);
-  const std::optional<int> status = client.wait_exit(std::chrono::seconds(30));
-  std::ifstream file(dir.file("output"));
-  std::stringstream output;
-  output << file.rdbuf();
-  CPPUNIT_ASSERT_MESSAGE(argv[1] + " did not finish: " + output.str(), status.has_value());
-  return {WIFEXITED(*status) ? WEXITSTATUS(*status) : -1, output.str()};
-}
+using ClientRun = ToolRun;
 
 // A client that logs in as `user` with `password` to 127.0.0.1:`port`,
 // sets `key` to `value` and gets it.
@@ -480,13 +464,13 @@ using ClientScript = std::function<ClientRun(int port, const std::string& user, 
 
 ClientRun dalli(int port, const std::string& user, const std::string& password, const std::string& key,
                 const std::string& value) {
-  return run_client({RestMock::ruby(), MOXI_SRCDIR "/t/clients/dalli_sasl.rb", "127.0.0.1:" + std::to_string(port),
+  return run_tool({RestMock::ruby(), MOXI_SRCDIR "/t/clients/dalli_sasl.rb", "127.0.0.1:" + std::to_string(port),
                      user, password, key, value});
 }
 
 ClientRun php_memcached(int port, const std::string& user, const std::string& password, const std::string& key,
                         const std::string& value) {
-  return run_client({"php", MOXI_SRCDIR "/t/clients/php_memcached_sasl.php", "127.0.0.1", std::to_string(port), user,
+  return run_tool({"php", MOXI_SRCDIR "/t/clients/php_memcached_sasl.php", "127.0.0.1", std::to_string(port), user,
                      password, key, value});
 }
 

@@ -20,6 +20,7 @@ namespace {
 
 constexpr std::string_view kTcpInet = "TCP INET: ";
 constexpr std::string_view kAdminHttp = "ADMIN HTTP: ";
+constexpr std::string_view kTlsInet = "TLS INET: ";
 
 // The port after `prefix` on each line that starts with it, in file order.
 std::vector<int> ports_after(std::string_view contents, std::string_view prefix) {
@@ -66,6 +67,11 @@ std::vector<int> parse_port_file(std::string_view contents) { return ports_after
 
 int parse_admin_port(std::string_view contents) {
   std::vector<int> ports = ports_after(contents, kAdminHttp);
+  return ports.empty() ? -1 : ports.front();
+}
+
+int parse_tls_port(std::string_view contents) {
+  std::vector<int> ports = ports_after(contents, kTlsInet);
   return ports.empty() ? -1 : ports.front();
 }
 

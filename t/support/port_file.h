@@ -27,6 +27,8 @@ std::vector<int> parse_port_file(std::string_view contents);
 // The port of moxi's "ADMIN HTTP: <port>" line (-Z admin_port), or -1 when
 // there is none; a malformed one throws.
 int parse_admin_port(std::string_view contents);
+// The port of moxi's "TLS INET: <port>" line (-Z tls_port), or -1.
+int parse_tls_port(std::string_view contents);
 
 // Waits until the port file at `path` is complete and returns its TCP ports
 // (at least one). The directory of `path` must exist; `path` itself should

@@ -1,4 +1,5 @@
 #include "t/support/process.h"
+#include "t/support/temp_dir.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -7,10 +8,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cppunit/TestAssert.h>
+
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 extern char** environ;
@@ -390,6 +395,20 @@ std::string read_all_from(int fd, Deadline deadline) {
     if (n == 0) return data;
     data.append(buf, static_cast<size_t>(n));
   }
+}
+
+ToolRun run_tool(const std::vector<std::string>& argv) {
+  TempDir dir("moxi-tool");
+  ProcessOptions options;
+  options.out = ProcessOutput::file(dir.file("output"));
+  options.err = options.out;
+  Process tool(argv, options);
+  const std::optional<int> status = tool.wait_exit(std::chrono::seconds(60));
+  std::ifstream file(dir.file("output"));
+  std::stringstream output;
+  output << file.rdbuf();
+  CPPUNIT_ASSERT_MESSAGE(argv.front() + " did not finish: " + output.str(), status.has_value());
+  return {WIFEXITED(*status) ? WEXITSTATUS(*status) : -1, output.str()};
 }
 
 }  // namespace moxi::test

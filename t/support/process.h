@@ -130,4 +130,13 @@ std::string read_line_from(int fd, Deadline deadline);
 // Everything read from fd until EOF, at most until the deadline (then throws).
 std::string read_all_from(int fd, Deadline deadline);
 
+// A tool or client script run to completion: its exit status (-1 when a
+// signal killed it) and what it wrote to stdout and stderr.
+struct ToolRun {
+  int status = -1;
+  std::string output;
+};
+// Runs `argv` to completion, at most 60 s (then a failed assertion).
+ToolRun run_tool(const std::vector<std::string>& argv);
+
 }  // namespace moxi::test

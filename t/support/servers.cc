@@ -188,6 +188,7 @@ Moxi::Moxi(std::vector<std::string> args, Options options) : process_(spawn(dir_
   try {
     ports_ = wait_for_ports(dir_.file("ports"), Deadline(options.startup), &process_);
     admin_port_ = parse_admin_port(read_from(dir_.file("ports")));
+    tls_port_ = parse_tls_port(read_from(dir_.file("ports")));
   } catch (const std::exception& e) {
     process_.stop();
     throw std::runtime_error(std::string("moxi did not start: ") + e.what() + "\n--- moxi output ---\n" + log());

@@ -129,6 +129,8 @@ class Moxi {
   // The admin HTTP port (-Z admin_port=0 lets the OS choose; moxi reports
   // it in the port file); -1 when moxi runs without one.
   int admin_port() const { return admin_port_; }
+  // The TLS port (-Z tls_port), or -1 without one.
+  int tls_port() const { return tls_port_; }
   std::string address() const;                 // "127.0.0.1:" + port()
   pid_t pid() const { return process_.pid(); }
   bool running() { return process_.running(); }
@@ -149,6 +151,7 @@ class Moxi {
   Process process_;
   std::vector<int> ports_;
   int admin_port_ = -1;
+  int tls_port_ = -1;
 };
 
 // A loopback TCP port that nothing listens on: bound by the OS, then

@@ -3,8 +3,9 @@
 // mechanism list, EACCESS before a login (sent even without XERROR), PLAIN,
 // SCRAM against the RFC 5802 and RFC 7677 test vectors and against a
 // client written here on OpenSSL, HELLO, NO_BUCKET, SELECT_BUCKET's
-// refusals (a closed connection without XERROR), one key space per bucket,
-// per-bucket vBuckets, the introspection, and a restart on the same port.
+// refusals (a closed connection without XERROR), GET_CLUSTER_CONFIG, one key
+// space per bucket, per-bucket vBuckets, the introspection, and a restart on
+// the same port.
 #include <cppunit/extensions/HelperMacros.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -197,6 +198,7 @@ class FakeCouchbaseTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(scram_exchange_rules);
   CPPUNIT_TEST(hello_grants_and_resets);
   CPPUNIT_TEST(no_bucket_until_selected);
+  CPPUNIT_TEST(cluster_config_needs_a_bucket);
   CPPUNIT_TEST(select_bucket_refusals);
   CPPUNIT_TEST(buckets_are_separate_key_spaces);
   CPPUNIT_TEST(vbuckets_per_bucket);
@@ -379,6 +381,35 @@ class FakeCouchbaseTest : public CppUnit::TestFixture {
     // A later HELLO without it turns XERROR off again: a disconnect.
     CPPUNIT_ASSERT_EQUAL(features({0x08}), hello(c, {0x08}).value);
     assert_closed_without_reply(c, req(Op::Get, "k"));
+  }
+
+  // GET_CLUSTER_CONFIG: EACCESS before a login as anything else; logged in,
+  // refused without a bucket (closed without XERROR); with one, the config
+  // or KEY_ENOENT while none is set; extras are EINVAL (before 7.6).
+  void cluster_config_needs_a_bucket() {
+    VBucketServer s(two_buckets());
+    TestClient c(s.port());
+    ASSERT_STATUS(kNoAccess, call(c, req(Op::GetClusterConfig)));
+    ASSERT_STATUS(bin::kSuccess, hello(c, {0x07}));
+    ASSERT_STATUS(bin::kSuccess, plain(c, "Administrator", "password"));
+    ASSERT_STATUS(kNoAccess, call(c, req(Op::GetClusterConfig)));  // no bucket; XERROR: sent
+    ASSERT_STATUS(bin::kSuccess, select(c, "b1"));
+    ASSERT_STATUS(bin::kKeyNotFound, call(c, req(Op::GetClusterConfig)));
+    const std::string config = R"({"rev":7,"name":"b1","nodes":[{"hostname":"$HOST:8091"}]})";
+    s.set_cluster_config(config);
+    const BinaryPacket r = call(c, req(Op::GetClusterConfig));
+    ASSERT_STATUS(bin::kSuccess, r);
+    CPPUNIT_ASSERT_EQUAL(config, r.value);
+    CPPUNIT_ASSERT_EQUAL(0, int{r.datatype});
+    ASSERT_STATUS(bin::kInvalidArguments, call(c, req(Op::GetClusterConfig, "", "", std::string(16, '\0'))));
+    CPPUNIT_ASSERT_EQUAL(config, call(c, req(Op::GetClusterConfig)).value);  // the connection stayed
+    ASSERT_STATUS(bin::kSuccess, select(c, "b2"));  // the same text for every bucket
+    CPPUNIT_ASSERT_EQUAL(config, call(c, req(Op::GetClusterConfig)).value);
+    // Without XERROR, no bucket: the connection is closed, unanswered.
+    TestClient d(s.port());
+    ASSERT_STATUS(bin::kSuccess, plain(d, "Administrator", "password"));
+    assert_closed_without_reply(d, req(Op::GetClusterConfig));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{8}, s.cluster_config_requests());
   }
 
   void no_bucket_until_selected() {

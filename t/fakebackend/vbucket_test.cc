@@ -1,6 +1,7 @@
 // VBucketServer's vBucket enforcement: NOT_MY_VBUCKET for unowned vBuckets
-// (and success once ownership changes), keyless commands always served, the
-// optional key-hash check, the request log, and three servers as a cluster.
+// (and success once ownership changes), keyless commands always served,
+// GET_CLUSTER_CONFIG, the optional key-hash check, the request log, and three
+// servers as a cluster.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <iterator>
@@ -28,6 +29,7 @@ class FakeVbucketTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(keyless_commands_are_always_served);
   CPPUNIT_TEST(quiet_commands_still_get_not_my_vbucket);
   CPPUNIT_TEST(not_my_vbucket_body_is_settable);
+  CPPUNIT_TEST(cluster_config_is_settable);
   CPPUNIT_TEST(hash_check_rejects_wrong_ids);
   CPPUNIT_TEST(hash_check_comes_before_ownership);
   CPPUNIT_TEST(hash_check_arguments);
@@ -160,6 +162,32 @@ class FakeVbucketTest : public CppUnit::TestFixture {
     ASSERT_STATUS(bin::kNotMyVbucket, r);
     CPPUNIT_ASSERT_EQUAL(config, r.value);
     CPPUNIT_ASSERT(r.key.empty() && r.extras.empty());
+  }
+
+  // GET_CLUSTER_CONFIG: an unknown opcode, as to plain memcached, until a
+  // config is set; then served as a 7.x data node serves it.
+  void cluster_config_is_settable() {
+    VBucketServer s;
+    TestClient c(s.port());
+    ASSERT_STATUS(bin::kUnknownCommand, call(c, req(Op::GetClusterConfig)));
+    const std::string config = R"({"rev":3,"nodes":[{"hostname":"$HOST:8091"}],"vBucketServerMap":{}})";
+    s.set_cluster_config(config);
+    const BinaryPacket r = call(c, req(Op::GetClusterConfig));
+    ASSERT_STATUS(bin::kSuccess, r);
+    CPPUNIT_ASSERT_EQUAL(config, r.value);  // "$HOST" as it is
+    CPPUNIT_ASSERT_EQUAL(0, int{r.datatype});  // no HELLO JSON
+    CPPUNIT_ASSERT(r.key.empty() && r.extras.empty());
+    // Before 7.6: no extras (the known-version form), key, value or CAS;
+    // EINVAL, and the connection stays.
+    ASSERT_STATUS(bin::kInvalidArguments, call(c, req(Op::GetClusterConfig, "", "", std::string(16, '\0'))));
+    ASSERT_STATUS(bin::kInvalidArguments, call(c, req(Op::GetClusterConfig, "k")));
+    ASSERT_STATUS(bin::kInvalidArguments, call(c, req(Op::GetClusterConfig, "", "v")));
+    ASSERT_STATUS(bin::kInvalidArguments, call(c, req(Op::GetClusterConfig, "", "", "", 0, 5)));
+    CPPUNIT_ASSERT_EQUAL(config, call(c, req(Op::GetClusterConfig)).value);
+    s.set_cluster_config("");
+    ASSERT_STATUS(bin::kUnknownCommand, call(c, req(Op::GetClusterConfig)));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{8}, s.cluster_config_requests());
+    CPPUNIT_ASSERT_EQUAL(uint64_t{8}, s.requests());
   }
 
   void hash_check_rejects_wrong_ids() {

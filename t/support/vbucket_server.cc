@@ -55,6 +55,7 @@ constexpr uint8_t kSaslListMechs = 0x20;
 constexpr uint8_t kSaslAuth = 0x21;
 constexpr uint8_t kSaslStep = 0x22;
 constexpr uint8_t kSelectBucket = 0x89;
+constexpr uint8_t kGetClusterConfig = 0xb5;
 constexpr uint8_t kGetErrorMap = 0xfe;
 constexpr uint16_t kFeatureTcpNoDelay = 0x03;
 constexpr uint16_t kFeatureTcpDelay = 0x05;
@@ -427,6 +428,7 @@ struct VBucketServer::State {
   uint64_t warming = 0;          // keyed requests still to answer ETMPFAIL (set_warming_up)
   uint32_t hash_vbuckets = 0;
   std::string nmv_body;
+  std::string cluster_config;  // what GET_CLUSTER_CONFIG answers; empty: no config
   // memcached mode: the one key space ""; Couchbase mode: one per bucket.
   std::map<std::string, KeySpace, std::less<>> spaces;
   KeySpace no_space;  // what requests without a bucket see (never written)
@@ -441,6 +443,7 @@ struct VBucketServer::State {
   uint64_t requests = 0;
   uint64_t nmv = 0;
   uint64_t bad_vbucket = 0;
+  uint64_t cluster_config_requests = 0;
   uint64_t cmd_get = 0;
   uint64_t get_hits = 0;
   uint64_t get_misses = 0;
@@ -551,6 +554,7 @@ struct VBucketServer::State {
   void drop_pending(Conn& c);
   void close_conn(std::size_t i);
   void stats(Conn& c, const wire::Header& h, KeySpace& ks);
+  void get_cluster_config(Conn& c, const wire::Header& h);
   // Couchbase mode.
   bool couchbase_gate(Conn& c, const Pending& p);
   bool refuse(Conn& c, const wire::Header& h, uint16_t status);
@@ -656,6 +660,7 @@ void VBucketServer::State::parse(Conn& c) {
     }
     if (p.kind != Pending::Kind::BadMagic) {
       ++requests;
+      if (p.h.opcode == kGetClusterConfig) ++cluster_config_requests;
       Request r;
       r.opcode = p.h.opcode;
       r.vbucket = p.h.vbucket_or_status;
@@ -752,6 +757,20 @@ void VBucketServer::State::stats(Conn& c, const wire::Header& h, KeySpace& ks) {
   stat("not_my_vbucket", std::to_string(nmv));
   stat("bad_vbucket", std::to_string(bad_vbucket));
   respond(c, h, kSuccess, {}, {}, {}, 0);  // the terminator: empty key and value
+}
+
+// GET_CLUSTER_CONFIG, as the file comment describes it; in Couchbase mode the
+// gate let it through, so the connection is logged in.
+void VBucketServer::State::get_cluster_config(Conn& c, const wire::Header& h) {
+  if (!couchbase && cluster_config.empty()) return error(c, h, kUnknownCommand);  // plain memcached
+  // Before 7.6: no extras, no key, no value, CAS 0.
+  if (h.body_length != 0 || h.cas != 0) return respond(c, h, kInvalidArguments, {}, {}, {}, 0);
+  if (couchbase && c.bucket.empty()) {
+    refuse(c, h, kNoAccess);
+    return;
+  }
+  if (cluster_config.empty()) return respond(c, h, kKeyNotFound, {}, {}, {}, 0);  // 7.x: no config yet
+  respond(c, h, kSuccess, {}, {}, cluster_config, 0);
 }
 
 // --- Couchbase mode ------------------------------------------------------------
@@ -1017,6 +1036,7 @@ void VBucketServer::State::execute(Conn& c, Pending& p) {
   const uint32_t extlen = h.extras_length;
   const uint32_t keylen = h.key_length;
   const uint32_t bodylen = h.body_length;
+  if (h.opcode == kGetClusterConfig) return get_cluster_config(c, h);
 
   // Packet validation, as memcached's dispatch_bin_command.
   bool valid = false;
@@ -1435,6 +1455,11 @@ void VBucketServer::set_not_my_vbucket_body(std::string body) {
   state_->nmv_body = std::move(body);
 }
 
+void VBucketServer::set_cluster_config(std::string json) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->cluster_config = std::move(json);
+}
+
 std::size_t VBucketServer::item_count() const {
   std::lock_guard<std::mutex> lock(state_->mu);
   return state_->live_items(state_->plain_space());
@@ -1512,6 +1537,11 @@ uint64_t VBucketServer::nmv_count() const {
 uint64_t VBucketServer::bad_vbucket_count() const {
   std::lock_guard<std::mutex> lock(state_->mu);
   return state_->bad_vbucket;
+}
+
+uint64_t VBucketServer::cluster_config_requests() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->cluster_config_requests;
 }
 
 std::vector<VBucketServer::Request> VBucketServer::received() const {

@@ -72,6 +72,16 @@
 // n requests through in arrival order across connections. A test can thus
 // keep a request "in flight" at the backend for as long as it likes.
 //
+// GET_CLUSTER_CONFIG (0xb5, couchbase-kv.md 5.1 and 6.1): answered with the
+// text set_cluster_config() holds, byte for byte ("$HOST" left as it is),
+// datatype 0 (this server never grants HELLO JSON); counted by
+// cluster_config_requests() whatever the answer. In memcached mode with no
+// config set it is an unknown opcode (0x81), as plain memcached answers it;
+// with one set the server answers as a 7.x data node: success with the
+// config, or EINVAL (0x04, the connection stays) for a request with extras
+// (the 7.6 known-version form, which servers before 7.6 reject), a key, a
+// value or a CAS. Couchbase mode: see below.
+//
 // Time: expirations follow memcached (0 = never, up to 30 days relative,
 // beyond that a unix time; a unix time in the past is already expired).
 // The clock is real time plus advance_time(), so TTLs are testable without
@@ -123,7 +133,11 @@
 //     connection; with HELLO XERROR they are sent;
 //   - with a bucket selected, requests run as in memcached mode on that
 //     bucket's key space, vBucket checks included (the error texts stay
-//     memcached's).
+//     memcached's);
+//   - GET_CLUSTER_CONFIG, logged in: EINVAL as above, then with no bucket
+//     selected EACCESS (refused as above: a closed connection without
+//     XERROR), else the config (the same text for every bucket) or
+//     KEY_ENOENT (0x01) while none is set.
 // auth_counters() counts logins, failures and selects; get(bucket, key),
 // item_count(bucket), buckets_holding(key) and connections_on(bucket) show
 // where data and connections are; received() names the bucket each
@@ -266,6 +280,9 @@ class VBucketServer {
   void set_replicas(std::set<uint16_t> vbuckets);
   // The body of NOT_MY_VBUCKET replies (default empty).
   void set_not_my_vbucket_body(std::string body);
+  // What GET_CLUSTER_CONFIG answers (default empty: no config; see the file
+  // comment).
+  void set_cluster_config(std::string json);
 
   // --- the store (direct access, no request is counted) -------------------
   std::size_t item_count() const;  // live (unexpired) items
@@ -291,6 +308,7 @@ class VBucketServer {
   uint64_t requests() const;           // request packets received (all kinds)
   uint64_t nmv_count() const;          // NOT_MY_VBUCKET replies
   uint64_t bad_vbucket_count() const;  // vbucket-hash mismatches
+  uint64_t cluster_config_requests() const;  // GET_CLUSTER_CONFIG requests received
   std::vector<Request> received() const;
   std::size_t connections() const;  // open now
   uint64_t accepted() const;        // ever accepted

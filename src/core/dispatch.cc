@@ -315,9 +315,12 @@ bool Worker::retry_not_my_vbucket(PendingOp* op) {
     metrics_.inc(Metric::not_my_vbucket_total);
     const int vb = req.vbuckets[k];
     // A data node's refusal carries its config: a newer one names the owner.
-    int next = req.results[k].message.starts_with('{')
-                   ? master_from_nmv_config(state, op->server_index, req.results[k].message, vb)
-                   : -1;
+    const std::string& body = req.results[k].message;
+    int next = -1;
+    if (body.starts_with('{')) {
+      learn_config(state, op->server_index, body, "NOT_MY_VBUCKET");
+      next = master_from_node_config(state, op->server_index, vb);
+    }
     if (next < 0) next = state.view->master(vb);
     if (next == op->server_index) next = state.view->found_incorrect_master(vb, op->server_index);
     if (next < 0 || static_cast<size_t>(next) >= state.groups.size()) continue;  // stays NOT_MY_VBUCKET
@@ -388,40 +391,46 @@ bool Worker::read_from_replica(PendingOp* op) {
   return send_resends(ex, *state, fresh);
 }
 
-int Worker::master_from_nmv_config(BucketState& state, int refused_by, const std::string& body, int vb) {
+bool Worker::learn_config(BucketState& state, int from, const std::string& body, std::string_view how) {
+  // Once per body: a rebalance makes every refusal carry the same one.
+  if (state.node_config_body == body) return state.node_config_parsed;
   const Bucket& bucket = *state.bucket;
-  const BackendServer& refuser = bucket.servers[static_cast<size_t>(refused_by)];
-  if (state.nmv_body != body) {
-    // Once per body: a rebalance makes every refusal carry the same one.
-    state.nmv_body = body;
-    state.nmv_config.reset();
-    vbucket::LoadOptions options;
-    options.parse.origin_host = refuser.host;
-    options.parse.network = settings_.config_network;
-    auto parsed = vbucket::load_config(body, options);
-    if (!parsed) {
-      log::warning("NOT_MY_VBUCKET from " + refuser.address + " for bucket " + bucket.name +
-                   " carries a config that does not parse: " + parsed.error());
-      return -1;
-    }
-    const auto order = vbucket::order_of(parsed.value()->revision(), bucket.config->revision());
-    if (order != vbucket::RevisionOrder::Newer || parsed.value()->distribution() != vbucket::Distribution::vbucket)
-      return -1;
-    // To the follower of the port that serves this very bucket (another
-    // port may serve another cluster's bucket of the same name).
-    if (config_offers_) {
-      for (size_t p = 0; p < snapshot_->ports.size(); ++p)
-        for (const auto& served : snapshot_->ports[p].buckets)
-          if (served.get() == &bucket)
-            config_offers_({p, bucket.name, body, refuser.host, "NOT_MY_VBUCKET from " + refuser.address});
-    }
-    // Routing by it needs the same vBuckets; another count waits for the swap.
-    if (parsed.value()->num_vbuckets() == bucket.config->num_vbuckets()) state.nmv_config = std::move(parsed).value();
+  const BackendServer& sender = bucket.servers[static_cast<size_t>(from)];
+  state.node_config_body = body;
+  state.node_config_parsed = false;
+  state.node_config.reset();
+  vbucket::LoadOptions options;
+  options.parse.origin_host = sender.host;
+  options.parse.network = settings_.config_network;
+  auto parsed = vbucket::load_config(body, options);
+  if (!parsed) {
+    log::warning(std::string(how) + " from " + sender.address + " for bucket " + bucket.name +
+                 " carries a config that does not parse: " + parsed.error());
+    return false;
   }
-  if (!state.nmv_config) return -1;
-  const int master = state.nmv_config->master(vb);
+  state.node_config_parsed = true;
+  const auto order = vbucket::order_of(parsed.value()->revision(), bucket.config->revision());
+  if (order != vbucket::RevisionOrder::Newer || parsed.value()->distribution() != vbucket::Distribution::vbucket)
+    return true;
+  // To the follower of the port that serves this very bucket (another
+  // port may serve another cluster's bucket of the same name).
+  if (config_offers_) {
+    for (size_t p = 0; p < snapshot_->ports.size(); ++p)
+      for (const auto& served : snapshot_->ports[p].buckets)
+        if (served.get() == &bucket)
+          config_offers_({p, bucket.name, body, sender.host, std::string(how) + " from " + sender.address});
+  }
+  // Routing by it needs the same vBuckets; another count waits for the swap.
+  if (parsed.value()->num_vbuckets() == bucket.config->num_vbuckets()) state.node_config = std::move(parsed).value();
+  return true;
+}
+
+int Worker::master_from_node_config(BucketState& state, int refused_by, int vb) {
+  if (!state.node_config) return -1;
+  const Bucket& bucket = *state.bucket;
+  const int master = state.node_config->master(vb);
   if (master < 0) return -1;
-  const std::string& owner = state.nmv_config->servers()[static_cast<size_t>(master)].authority;
+  const std::string& owner = state.node_config->servers()[static_cast<size_t>(master)].authority;
   for (size_t s = 0; s < bucket.servers.size(); ++s) {
     if (bucket.servers[s].address != owner || static_cast<int>(s) == refused_by) continue;
     state.view->learn_master(vb, static_cast<int>(s));

@@ -13,6 +13,7 @@
 #include <set>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -199,10 +200,12 @@ class Worker final : public MetricsOwner {
     uint64_t eject_epoch = 0;  // the worker's eject_epoch_ live_ring was built for
     BucketMetrics* stats = nullptr;  // its entry in metrics_, by name
     bool eject = false;  // -Z down_policy ejects down servers from this ketama bucket's ring
-    // vBucket buckets: the last config body a NOT_MY_VBUCKET reply carried,
-    // and what it parsed to when it is newer than the bucket's (else null).
-    std::string nmv_body;
-    vbucket::ConfigPtr nmv_config;
+    // vBucket buckets: the last config a data node sent (a NOT_MY_VBUCKET
+    // body: learn_config), whether it parsed, and what it parsed to when it
+    // is newer than the bucket's and has its vBucket count (else null).
+    std::string node_config_body;
+    bool node_config_parsed = false;
+    vbucket::ConfigPtr node_config;
   };
   BucketState& state_for(const std::shared_ptr<const Bucket>& bucket);
   // The state of `bucket`, or null. Every request looks its bucket up two or
@@ -220,13 +223,19 @@ class Worker final : public MetricsOwner {
   void drop_if_retired(const Bucket* bucket);
   bool in_snapshot(const Bucket* bucket) const;
   // Re-sends the keys of `op` that a server refused with NOT_MY_VBUCKET to
-  // the server the vBucket view names next; false when the bound is spent.
+  // the server the config in the refusal names (learn_config), else to the
+  // one the vBucket view names next; false when the bound is spent.
   bool retry_not_my_vbucket(PendingOp* op);
-  // The server a NOT_MY_VBUCKET reply's config (`body`, from the server
-  // `refused_by`) names as vBucket `vb`'s master, learned into the view; -1
-  // when the body is no newer config or names no server of the bucket. A
-  // new body is offered to the main thread (config_offers_) once.
-  int master_from_nmv_config(BucketState& state, int refused_by, const std::string& body, int vb);
+  // A config data node `from` of `state`'s bucket sent: `body`, the body of
+  // a NOT_MY_VBUCKET reply (`how` names the reply, for the log and the
+  // offer), "$HOST" meaning that server's host. Parsed once per body into
+  // node_config; a newer one is offered to the main thread (config_offers_).
+  // False when the body does not parse.
+  bool learn_config(BucketState& state, int from, const std::string& body, std::string_view how);
+  // The server the last config learned (node_config) names as vBucket `vb`'s
+  // master, learned into the view; -1 when there is none, or it names
+  // `refused_by` or no server of the bucket.
+  int master_from_node_config(BucketState& state, int refused_by, int vb);
   // vBucket buckets: the keys of `op` a data node answered with a temporary
   // failure (warm-up, memory over the mutation threshold, a takeover) go to
   // the same server again after a back-off of 10 ms, doubling, at most

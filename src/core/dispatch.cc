@@ -1,6 +1,8 @@
 // Request routing inside a worker: local answers, admission (downstream_max
 // and its wait queue), keyed requests (one op per server, multigets grouped
-// per server), broadcasts, NOT_MY_VBUCKET re-routing, and completion.
+// per server), broadcasts, NOT_MY_VBUCKET re-routing (with GET_CLUSTER_CONFIG
+// when a refusal carries no config), and completion.
+#include <cstdio>
 #include <string>
 
 #include "src/core/client_connection.h"
@@ -310,22 +312,29 @@ bool Worker::retry_not_my_vbucket(PendingOp* op) {
   // view now points; keys answered normally keep their results.
   scratch_ops_.assign(state.groups.size(), nullptr);
   std::vector<PendingOp*> fresh;
+  bool without_config = false;
   for (uint32_t k : op->op.key_indexes) {
     if (req.results[k].status != Status::NotMyVbucket) continue;
     metrics_.inc(Metric::not_my_vbucket_total);
     const int vb = req.vbuckets[k];
-    // A data node's refusal carries its config: a newer one names the owner.
+    // A data node's refusal carries its config (a newer one names the
+    // owner), or nothing (a node that dedupes its maps): then the last
+    // config a node sent routes, and this node is asked for its own.
     const std::string& body = req.results[k].message;
-    int next = -1;
     if (body.starts_with('{')) {
       learn_config(state, op->server_index, body, "NOT_MY_VBUCKET");
-      next = master_from_node_config(state, op->server_index, vb);
+    } else {
+      without_config = true;
     }
+    int next = master_from_node_config(state, op->server_index, vb);
     if (next < 0) next = state.view->master(vb);
     if (next == op->server_index) next = state.view->found_incorrect_master(vb, op->server_index);
     if (next < 0 || static_cast<size_t>(next) >= state.groups.size()) continue;  // stays NOT_MY_VBUCKET
     add_resend(ex, k, next, false, fresh);
   }
+  // Asked before the re-sends go, which do not wait for its answer (a
+  // fetch that fails at once only marks its server in the state).
+  if (without_config) fetch_cluster_config(state, op->server_index);
   return send_resends(ex, state, fresh);
 }
 
@@ -437,6 +446,58 @@ int Worker::master_from_node_config(BucketState& state, int refused_by, int vb) 
     return static_cast<int>(s);
   }
   return -1;  // a server the bucket does not have yet: the swap brings it
+}
+
+void Worker::fetch_cluster_config(BucketState& state, int server) {
+  const auto index = static_cast<size_t>(server);
+  ServerGroup& group = *state.groups[index];
+  if (state.config_fetch != 0 || group.protocol() != protocol::Protocol::Binary || group.down()) return;
+  if (index < state.no_config_from.size() && state.no_config_from[index]) return;
+  metrics_.inc(Metric::cluster_config_fetches_total);
+  // A request of nobody's, like a health probe; finish() hands its answer
+  // to on_config_fetched, then recycles it.
+  Exchange* ex = exchanges_.get();
+  ex->config_fetch = true;
+  ex->fetch_for = state.bucket.get();
+  ex->fetch_id = ++config_fetches_;
+  ex->request.protocol = protocol::Protocol::Binary;
+  ex->request.op = Op::ClusterConfig;
+  ex->request.prepare_results();
+  ex->outstanding = 1;
+  PendingOp* op = ops_.get();
+  op->exchange = ex;
+  op->op.request = &ex->request;
+  op->server_index = server;
+  op->sent_at_ms = now_ms();
+  // Noted before it is sent: a send that fails at once finishes it at once.
+  state.config_fetch = ex->fetch_id;
+  state.config_fetch_server = server;
+  group.submit_internal(op);
+}
+
+void Worker::on_config_fetched(const Exchange& ex) {
+  BucketState* state = find_state(static_cast<const Bucket*>(ex.fetch_for));
+  // Gone with its map (drop_if_retired), or another state at that address.
+  if (!state || state->config_fetch != ex.fetch_id) return;
+  const int server = state->config_fetch_server;
+  state->config_fetch = 0;
+  state->config_fetch_server = -1;
+  const protocol::Result& r = ex.request.results[0];
+  if (r.status == Status::Success && r.error_class == protocol::ErrorClass::None && !r.message.empty() &&
+      learn_config(*state, server, r.message, "GET_CLUSTER_CONFIG"))
+    return;
+  // UNKNOWN_COMMAND (memcached), NOT_SUPPORTED, KEY_ENOENT (no config yet),
+  // EACCESS, no answer, or no config in it: later refusals of this map
+  // are re-routed by the view alone rather than asking again and again.
+  state->no_config_from.resize(state->groups.size());
+  state->no_config_from[static_cast<size_t>(server)] = true;
+  if (log::enabled(log::Level::Debug)) {
+    char status[8];
+    std::snprintf(status, sizeof status, "0x%02x", static_cast<unsigned>(r.status));
+    log::debug("backend " + state->bucket->servers[static_cast<size_t>(server)].address + ": no config for bucket " +
+               state->bucket->name + " from GET_CLUSTER_CONFIG (status " + status +
+               (r.message.empty() ? "" : ", " + r.message) + "); not asked again until the next map");
+  }
 }
 
 bool Worker::retry_temporary_failure(PendingOp* op) {
@@ -553,7 +614,8 @@ void Worker::finish(Exchange* ex) {
       if (state.active == 0 && state.waiting.empty()) drop_if_retired(bucket);
     }
   }
-  if (ex->probe) {
+  if (ex->config_fetch) on_config_fetched(*ex);
+  if (ex->internal()) {
     exchanges_.put(ex);
     return;
   }

@@ -66,9 +66,9 @@ class App {
   // Main thread, before run(): what SIGHUP does. Without one, SIGHUP logs
   // that nothing is reloadable.
   void set_reload_handler(std::function<void()> handler) { reload_ = std::move(handler); }
-  // Main thread, before run(): what a config a worker found in a
-  // NOT_MY_VBUCKET reply goes to (on the main thread). Without one it is
-  // dropped (static maps follow nothing).
+  // Main thread, before run(): what a config a worker got from a data node
+  // (a NOT_MY_VBUCKET or GET_CLUSTER_CONFIG reply) goes to (on the main
+  // thread). Without one it is dropped (static maps follow nothing).
   void set_config_offer_handler(std::function<void(const ConfigOffer&)> handler) { offers_ = std::move(handler); }
   // Thread-safe: runs `task` on the main thread (config sources post here).
   void post(std::function<void()> task);

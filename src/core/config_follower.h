@@ -41,9 +41,10 @@ class ConfigFollower {
   // delivers is dropped.
   void replace_source(const UrlSource& source, const Behaviors& behaviors);
   // Main thread: a config of one of its buckets that a data node sent in a
-  // NOT_MY_VBUCKET reply. Validated like a streamed one and applied by the
-  // same rules (only if newer than the one served; one without a revision
-  // is ignored, since nothing orders it against the stream).
+  // NOT_MY_VBUCKET or GET_CLUSTER_CONFIG reply. Validated like a streamed
+  // one and applied by the same rules (only if newer than the one served;
+  // one without a revision is ignored, since nothing orders it against the
+  // stream).
   void offer(const ConfigOffer& offer);
   // Main thread: the rules maps are served with from now on.
   void set_rules(BucketRules rules) { rules_ = std::move(rules); }

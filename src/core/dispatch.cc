@@ -1,6 +1,8 @@
 // Request routing inside a worker: local answers, admission (downstream_max
 // and its wait queue), keyed requests (one op per server, multigets grouped
-// per server), broadcasts, NOT_MY_VBUCKET re-routing, and completion.
+// per server), broadcasts, NOT_MY_VBUCKET re-routing (with GET_CLUSTER_CONFIG
+// when a refusal carries no config), and completion.
+#include <cstdio>
 #include <string>
 
 #include "src/core/client_connection.h"
@@ -310,19 +312,29 @@ bool Worker::retry_not_my_vbucket(PendingOp* op) {
   // view now points; keys answered normally keep their results.
   scratch_ops_.assign(state.groups.size(), nullptr);
   std::vector<PendingOp*> fresh;
+  bool without_config = false;
   for (uint32_t k : op->op.key_indexes) {
     if (req.results[k].status != Status::NotMyVbucket) continue;
     metrics_.inc(Metric::not_my_vbucket_total);
     const int vb = req.vbuckets[k];
-    // A data node's refusal carries its config: a newer one names the owner.
-    int next = req.results[k].message.starts_with('{')
-                   ? master_from_nmv_config(state, op->server_index, req.results[k].message, vb)
-                   : -1;
+    // A data node's refusal carries its config (a newer one names the
+    // owner), or nothing (a node that dedupes its maps): then the last
+    // config a node sent routes, and this node is asked for its own.
+    const std::string& body = req.results[k].message;
+    if (body.starts_with('{')) {
+      learn_config(state, op->server_index, body, "NOT_MY_VBUCKET");
+    } else {
+      without_config = true;
+    }
+    int next = master_from_node_config(state, op->server_index, vb);
     if (next < 0) next = state.view->master(vb);
     if (next == op->server_index) next = state.view->found_incorrect_master(vb, op->server_index);
     if (next < 0 || static_cast<size_t>(next) >= state.groups.size()) continue;  // stays NOT_MY_VBUCKET
     add_resend(ex, k, next, false, fresh);
   }
+  // Asked before the re-sends go, which do not wait for its answer (a
+  // fetch that fails at once only marks its server in the state).
+  if (without_config) fetch_cluster_config(state, op->server_index);
   return send_resends(ex, state, fresh);
 }
 
@@ -388,46 +400,104 @@ bool Worker::read_from_replica(PendingOp* op) {
   return send_resends(ex, *state, fresh);
 }
 
-int Worker::master_from_nmv_config(BucketState& state, int refused_by, const std::string& body, int vb) {
+bool Worker::learn_config(BucketState& state, int from, const std::string& body, std::string_view how) {
+  // Once per body: a rebalance makes every refusal carry the same one.
+  if (state.node_config_body == body) return state.node_config_parsed;
   const Bucket& bucket = *state.bucket;
-  const BackendServer& refuser = bucket.servers[static_cast<size_t>(refused_by)];
-  if (state.nmv_body != body) {
-    // Once per body: a rebalance makes every refusal carry the same one.
-    state.nmv_body = body;
-    state.nmv_config.reset();
-    vbucket::LoadOptions options;
-    options.parse.origin_host = refuser.host;
-    options.parse.network = settings_.config_network;
-    auto parsed = vbucket::load_config(body, options);
-    if (!parsed) {
-      log::warning("NOT_MY_VBUCKET from " + refuser.address + " for bucket " + bucket.name +
-                   " carries a config that does not parse: " + parsed.error());
-      return -1;
-    }
-    const auto order = vbucket::order_of(parsed.value()->revision(), bucket.config->revision());
-    if (order != vbucket::RevisionOrder::Newer || parsed.value()->distribution() != vbucket::Distribution::vbucket)
-      return -1;
-    // To the follower of the port that serves this very bucket (another
-    // port may serve another cluster's bucket of the same name).
-    if (config_offers_) {
-      for (size_t p = 0; p < snapshot_->ports.size(); ++p)
-        for (const auto& served : snapshot_->ports[p].buckets)
-          if (served.get() == &bucket)
-            config_offers_({p, bucket.name, body, refuser.host, "NOT_MY_VBUCKET from " + refuser.address});
-    }
-    // Routing by it needs the same vBuckets; another count waits for the swap.
-    if (parsed.value()->num_vbuckets() == bucket.config->num_vbuckets()) state.nmv_config = std::move(parsed).value();
+  const BackendServer& sender = bucket.servers[static_cast<size_t>(from)];
+  state.node_config_body = body;
+  state.node_config_parsed = false;
+  state.node_config.reset();
+  vbucket::LoadOptions options;
+  options.parse.origin_host = sender.host;
+  options.parse.network = settings_.config_network;
+  auto parsed = vbucket::load_config(body, options);
+  if (!parsed) {
+    log::warning(std::string(how) + " from " + sender.address + " for bucket " + bucket.name +
+                 " carries a config that does not parse: " + parsed.error());
+    return false;
   }
-  if (!state.nmv_config) return -1;
-  const int master = state.nmv_config->master(vb);
+  state.node_config_parsed = true;
+  const auto order = vbucket::order_of(parsed.value()->revision(), bucket.config->revision());
+  if (order != vbucket::RevisionOrder::Newer || parsed.value()->distribution() != vbucket::Distribution::vbucket)
+    return true;
+  // To the follower of the port that serves this very bucket (another
+  // port may serve another cluster's bucket of the same name).
+  if (config_offers_) {
+    for (size_t p = 0; p < snapshot_->ports.size(); ++p)
+      for (const auto& served : snapshot_->ports[p].buckets)
+        if (served.get() == &bucket)
+          config_offers_({p, bucket.name, body, sender.host, std::string(how) + " from " + sender.address});
+  }
+  // Routing by it needs the same vBuckets; another count waits for the swap.
+  if (parsed.value()->num_vbuckets() == bucket.config->num_vbuckets()) state.node_config = std::move(parsed).value();
+  return true;
+}
+
+int Worker::master_from_node_config(BucketState& state, int refused_by, int vb) {
+  if (!state.node_config) return -1;
+  const Bucket& bucket = *state.bucket;
+  const int master = state.node_config->master(vb);
   if (master < 0) return -1;
-  const std::string& owner = state.nmv_config->servers()[static_cast<size_t>(master)].authority;
+  const std::string& owner = state.node_config->servers()[static_cast<size_t>(master)].authority;
   for (size_t s = 0; s < bucket.servers.size(); ++s) {
     if (bucket.servers[s].address != owner || static_cast<int>(s) == refused_by) continue;
     state.view->learn_master(vb, static_cast<int>(s));
     return static_cast<int>(s);
   }
   return -1;  // a server the bucket does not have yet: the swap brings it
+}
+
+void Worker::fetch_cluster_config(BucketState& state, int server) {
+  const auto index = static_cast<size_t>(server);
+  ServerGroup& group = *state.groups[index];
+  if (state.config_fetch != 0 || group.protocol() != protocol::Protocol::Binary || group.down()) return;
+  if (index < state.no_config_from.size() && state.no_config_from[index]) return;
+  metrics_.inc(Metric::cluster_config_fetches_total);
+  // A request of nobody's, like a health probe; finish() hands its answer
+  // to on_config_fetched, then recycles it.
+  Exchange* ex = exchanges_.get();
+  ex->config_fetch = true;
+  ex->fetch_for = state.bucket.get();
+  ex->fetch_id = ++config_fetches_;
+  ex->request.protocol = protocol::Protocol::Binary;
+  ex->request.op = Op::ClusterConfig;
+  ex->request.prepare_results();
+  ex->outstanding = 1;
+  PendingOp* op = ops_.get();
+  op->exchange = ex;
+  op->op.request = &ex->request;
+  op->server_index = server;
+  op->sent_at_ms = now_ms();
+  // Noted before it is sent: a send that fails at once finishes it at once.
+  state.config_fetch = ex->fetch_id;
+  state.config_fetch_server = server;
+  group.submit_internal(op);
+}
+
+void Worker::on_config_fetched(const Exchange& ex) {
+  BucketState* state = find_state(static_cast<const Bucket*>(ex.fetch_for));
+  // Gone with its map (drop_if_retired), or another state at that address.
+  if (!state || state->config_fetch != ex.fetch_id) return;
+  const int server = state->config_fetch_server;
+  state->config_fetch = 0;
+  state->config_fetch_server = -1;
+  const protocol::Result& r = ex.request.results[0];
+  if (r.status == Status::Success && r.error_class == protocol::ErrorClass::None && !r.message.empty() &&
+      learn_config(*state, server, r.message, "GET_CLUSTER_CONFIG"))
+    return;
+  // UNKNOWN_COMMAND (memcached), NOT_SUPPORTED, KEY_ENOENT (no config yet),
+  // EACCESS, no answer, or no config in it: later refusals of this map
+  // are re-routed by the view alone rather than asking again and again.
+  state->no_config_from.resize(state->groups.size());
+  state->no_config_from[static_cast<size_t>(server)] = true;
+  if (log::enabled(log::Level::Debug)) {
+    char status[8];
+    std::snprintf(status, sizeof status, "0x%02x", static_cast<unsigned>(r.status));
+    log::debug("backend " + state->bucket->servers[static_cast<size_t>(server)].address + ": no config for bucket " +
+               state->bucket->name + " from GET_CLUSTER_CONFIG (status " + status +
+               (r.message.empty() ? "" : ", " + r.message) + "); not asked again until the next map");
+  }
 }
 
 bool Worker::retry_temporary_failure(PendingOp* op) {
@@ -544,7 +614,8 @@ void Worker::finish(Exchange* ex) {
       if (state.active == 0 && state.waiting.empty()) drop_if_retired(bucket);
     }
   }
-  if (ex->probe) {
+  if (ex->config_fetch) on_config_fetched(*ex);
+  if (ex->internal()) {
     exchanges_.put(ex);
     return;
   }

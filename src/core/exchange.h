@@ -71,6 +71,13 @@ struct Exchange {
   const void* admitted_to = nullptr;   // the bucket whose downstream_max slot it holds
   uint64_t started_us = 0;             // monotonic_us() when decoded: request_duration_seconds
   bool probe = false;                  // a health probe (server_group.h): no client, not a request
+  // A GET_CLUSTER_CONFIG of the worker's own (Worker::fetch_cluster_config):
+  // no client, not a request. It names the bucket whose state sent it and
+  // that state's fetch number, never the state itself: the state may be
+  // gone when the reply comes (or be another one, made at the same address).
+  bool config_fetch = false;
+  const void* fetch_for = nullptr;  // the Bucket, as a key only (never dereferenced)
+  uint64_t fetch_id = 0;
   void reset() {
     request.reset();
     client = nullptr;
@@ -83,8 +90,14 @@ struct Exchange {
     admitted_to = nullptr;
     started_us = 0;
     probe = false;
+    config_fetch = false;
+    fetch_for = nullptr;
+    fetch_id = 0;
   }
   bool complete() const { return outstanding == 0; }
+  // The proxy's own request (a probe, a config fetch): not counted as the
+  // server's requests or errors, recycled by the worker when answered.
+  bool internal() const { return probe || config_fetch; }
 };
 
 // A free list of T (with a reset() method). Objects handed out stay owned by

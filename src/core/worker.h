@@ -13,6 +13,7 @@
 #include <set>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -75,8 +76,9 @@ class Worker final : public MetricsOwner {
   void join();
   // Thread-safe: runs `task` on this worker's thread.
   void post(std::function<void()> task) override;
-  // Where configs from NOT_MY_VBUCKET replies go (the App's main thread);
-  // called on this worker's thread. Set once before start().
+  // Where configs data nodes send (NOT_MY_VBUCKET bodies, GET_CLUSTER_CONFIG
+  // replies) go (the App's main thread); called on this worker's thread. Set
+  // once before start().
   void set_config_offers(std::function<void(ConfigOffer)> sink) { config_offers_ = std::move(sink); }
   // Every worker of the process (this one included), for `stats proxy` to
   // sum over. Set once before start(); read-only afterwards.
@@ -201,10 +203,20 @@ class Worker final : public MetricsOwner {
     uint64_t eject_epoch = 0;  // the worker's eject_epoch_ live_ring was built for
     BucketMetrics* stats = nullptr;  // its entry in metrics_, by name
     bool eject = false;  // -Z down_policy ejects down servers from this ketama bucket's ring
-    // vBucket buckets: the last config body a NOT_MY_VBUCKET reply carried,
-    // and what it parsed to when it is newer than the bucket's (else null).
-    std::string nmv_body;
-    vbucket::ConfigPtr nmv_config;
+    // vBucket buckets: the last config a data node sent (a NOT_MY_VBUCKET
+    // body or a GET_CLUSTER_CONFIG reply: learn_config), whether it parsed,
+    // and what it parsed to when it is newer than the bucket's and has its
+    // vBucket count (else null).
+    std::string node_config_body;
+    bool node_config_parsed = false;
+    vbucket::ConfigPtr node_config;
+    // GET_CLUSTER_CONFIG after NOT_MY_VBUCKET replies without a config
+    // (fetch_cluster_config): the fetch in flight (its number, 0 = none) and
+    // the server it asked; and, by server index, the servers that answered
+    // one without a config (or failed it): not asked again until the next map.
+    uint64_t config_fetch = 0;
+    int config_fetch_server = -1;
+    std::vector<bool> no_config_from;
   };
   BucketState& state_for(const std::shared_ptr<const Bucket>& bucket);
   // The state of `bucket`, or null. Every request looks its bucket up two or
@@ -222,13 +234,30 @@ class Worker final : public MetricsOwner {
   void drop_if_retired(const Bucket* bucket);
   bool in_snapshot(const Bucket* bucket) const;
   // Re-sends the keys of `op` that a server refused with NOT_MY_VBUCKET to
-  // the server the vBucket view names next; false when the bound is spent.
+  // the server the last config a data node sent names (learn_config), else
+  // to the one the vBucket view names next; false when the bound is spent.
+  // A refusal without a config makes the worker ask that server for it
+  // (fetch_cluster_config); the refused keys do not wait for the answer.
   bool retry_not_my_vbucket(PendingOp* op);
-  // The server a NOT_MY_VBUCKET reply's config (`body`, from the server
-  // `refused_by`) names as vBucket `vb`'s master, learned into the view; -1
-  // when the body is no newer config or names no server of the bucket. A
-  // new body is offered to the main thread (config_offers_) once.
-  int master_from_nmv_config(BucketState& state, int refused_by, const std::string& body, int vb);
+  // A config data node `from` of `state`'s bucket sent: `body`, the body of
+  // a NOT_MY_VBUCKET reply or a GET_CLUSTER_CONFIG reply (`how` names which,
+  // for the log and the offer), "$HOST" meaning that server's host. Parsed
+  // once per body into node_config; a newer one is offered to the main
+  // thread (config_offers_). False when the body does not parse.
+  bool learn_config(BucketState& state, int from, const std::string& body, std::string_view how);
+  // The server the last config learned (node_config) names as vBucket `vb`'s
+  // master, learned into the view; -1 when there is none, or it names
+  // `refused_by` or no server of the bucket.
+  int master_from_node_config(BucketState& state, int refused_by, int vb);
+  // After a NOT_MY_VBUCKET without a config from server `server` of
+  // `state`'s bucket: asks that server for its config (GET_CLUSTER_CONFIG,
+  // as libcouchbase does) on its group's connections, unless a fetch of this
+  // state is in flight, the server answered one without a config since this
+  // map, it is down, or it is no binary backend.
+  void fetch_cluster_config(BucketState& state, int server);
+  // A fetch `ex` finished (Worker::finish): its config goes where a
+  // NOT_MY_VBUCKET body goes (learn_config); nothing when its state is gone.
+  void on_config_fetched(const Exchange& ex);
   // vBucket buckets: the keys of `op` a data node answered with a temporary
   // failure (warm-up, memory over the mutation threshold, a takeover) go to
   // the same server again after a back-off of 10 ms, doubling, at most
@@ -308,6 +337,7 @@ class Worker final : public MetricsOwner {
   }
   std::map<GroupKey, std::unique_ptr<ServerGroup>> groups_;
   uint64_t eject_epoch_ = 1;  // bumped by on_ejection_changed
+  uint64_t config_fetches_ = 0;  // numbers fetch_cluster_config gives its fetches
   std::set<std::string> down_at_peers_;  // servers another worker reported down, until it reports them back
   std::unordered_map<const Bucket*, BucketState> buckets_;  // node-based: a state's address is stable
   const Bucket* last_bucket_ = nullptr;  // find_state's memo; cleared when that state is erased

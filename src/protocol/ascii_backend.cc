@@ -21,7 +21,9 @@
 // Requests ascii cannot express are not sent; a "version" stands in for them
 // so the reply order is kept, and the keys get an error: a key containing a
 // space, CR, LF or NUL, or longer than 250 bytes (InvalidArguments), CAS on
-// incr/decr/delete/append/prepend (NotSupported).
+// incr/decr/delete/append/prepend (NotSupported), a binary opcode passed
+// through or a GET_CLUSTER_CONFIG (UnknownCommand, as memcached answers an
+// opcode it does not know).
 //
 // Replies: VALUE lines are matched to the op's keys in order (memcached
 // answers hits in request order, a duplicated key at each occurrence); keys
@@ -335,6 +337,7 @@ void AsciiBackendCodec::encode(BackendOp& op, evbuffer* out) {
       w.flush();
       return stand_in(op, kNotForwarded, out);
     case Op::Passthrough:
+    case Op::ClusterConfig:  // sent to Couchbase data nodes only
       w.flush();
       return stand_in(op, backend::kNoAsciiForm, out);
   }

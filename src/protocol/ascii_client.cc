@@ -927,6 +927,7 @@ void AsciiClientCodec::encode(const Request& req, evbuffer* out) {
     case Op::Quit:
     case Op::Noop:  // binary only; an ascii client never sends it
     case Op::Sasl:  // binary only
+    case Op::ClusterConfig:  // the proxy's own request, never a client's
       return;
     case Op::Set:
     case Op::Add:

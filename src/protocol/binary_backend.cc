@@ -6,7 +6,7 @@
 // expiration extras, APPEND/PREPEND, DELETE, INCREMENT/DECREMENT (an ascii
 // client's incr never auto-creates: expiration 0xffffffff), TOUCH, FLUSH
 // (with the delay as extras when given), STAT (key = the stats arguments),
-// VERSION, NOOP, VERBOSITY. CAS travels in the header; the vBucket id of a
+// VERSION, NOOP, VERBOSITY, GET_CLUSTER_CONFIG (bare). CAS travels in the header; the vBucket id of a
 // keyed request is request->vbuckets[key index] when the router filled
 // vbuckets, else 0. A negative (ascii) exptime is sent as 30 days + 1 s, the
 // absolute time memcached itself uses for "already expired" (see
@@ -25,7 +25,9 @@
 // Result::value: copied when small, chains moved when big, see ValueBytes); any other status lands as is in
 // the key's Result with the response body as its message (e.g. 0x0007 ->
 // Status::NotMyVbucket, which the core retries). STAT responses are merged
-// until the empty terminator.
+// until the empty terminator. A VERSION or GET_CLUSTER_CONFIG success puts
+// its value (the version text, the config JSON as the server sent it) in
+// the result's message.
 #include <event2/buffer.h>
 
 #include <algorithm>
@@ -60,6 +62,7 @@ uint8_t opcode_for(Op op) {
     case Op::Stats: return static_cast<uint8_t>(Opcode::Stat);
     case Op::Version: return static_cast<uint8_t>(Opcode::Version);
     case Op::Verbosity: return static_cast<uint8_t>(Opcode::Verbosity);
+    case Op::ClusterConfig: return static_cast<uint8_t>(Opcode::GetClusterConfig);
     default: return static_cast<uint8_t>(Opcode::Noop);  // Noop, and the stand-in for Quit/Invalid
   }
 }
@@ -183,6 +186,7 @@ void BinaryBackendCodec::encode(BackendOp& op, evbuffer* out) {
       return;
     case Op::Version:
     case Op::Noop:
+    case Op::ClusterConfig:  // no extras (servers before 7.6 refuse the known-version form), key or value
       write_frame(out, opcode, 0, 0, nullptr, 0, {}, nullptr);
       return;
     case Op::Passthrough:
@@ -329,14 +333,15 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
     }
 
     if (op.key_indexes.empty()) {
-      // Keyless: flush, version, noop, verbosity.
+      // Keyless: flush, version, noop, verbosity, cluster config.
       evbuffer_drain(in, h.extras_length + h.key_length);
       Result& r = backend::keyless_result(op);
       if (status != Status::Success) {
         std::string body(value_length, '\0');
         evbuffer_remove(in, body.data(), value_length);
         backend::note_shared_error(r, status, ErrorClass::None, body);
-      } else if (req.op == Op::Version && r.status == Status::Success && r.error_class == ErrorClass::None) {
+      } else if ((req.op == Op::Version || req.op == Op::ClusterConfig) && r.status == Status::Success &&
+                 r.error_class == ErrorClass::None) {
         r.message.resize(value_length);
         evbuffer_remove(in, r.message.data(), value_length);
       } else {

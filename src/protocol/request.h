@@ -43,6 +43,9 @@ enum class Op : uint8_t {
               // client's connection, which chooses its bucket; mechanism = key(0), data = value
   Passthrough,  // binary: a keyed opcode the proxy does not know (GETL, GET_REPLICA, GET_META, ...),
                 // sent unchanged to the key's server and its response relayed (binary backends only)
+  ClusterConfig,  // the proxy's own GET_CLUSTER_CONFIG (no key, extras or value) to a Couchbase data
+                  // node after an empty NOT_MY_VBUCKET; the config JSON lands in results[0].message.
+                  // Never decoded from a client (binary backends only)
   Invalid,    // a decode error to answer in order (error_* fields)
 };
 
@@ -69,6 +72,7 @@ constexpr std::string_view op_name(Op op) {
     case Op::Quit: return "quit";
     case Op::Sasl: return "sasl";
     case Op::Passthrough: return "passthrough";
+    case Op::ClusterConfig: return "cluster_config";
     case Op::Invalid: return "invalid";
   }
   return "invalid";

@@ -71,6 +71,8 @@ enum class MetricScope : uint8_t { Worker, Process };
   X(backend_ejections_total, Counter, Worker, "events", "",                                                          \
     "times a worker took a down server out of its ketama ring (down_policy=eject); it returns once healthy")           \
   X(not_my_vbucket_total, Counter, Worker, "keys", "", "keys re-routed after NOT_MY_VBUCKET")                         \
+  X(cluster_config_fetches_total, Counter, Worker, "requests", "",                                                   \
+    "GET_CLUSTER_CONFIG requests sent to a data node whose NOT_MY_VBUCKET carried no config")                         \
   X(temporary_failure_retries_total, Counter, Worker, "keys", "",                                                    \
     "keys sent again after a data node answered a temporary failure (10 ms back-off, doubling, 5 times at most)")      \
   X(replica_reads_total, Counter, Worker, "keys", "",                                                                \

@@ -43,7 +43,7 @@ ServerGroup::ServerGroup(Worker& worker, BackendServer server, protocol::Protoco
 }
 
 void ServerGroup::fail(PendingOp& op, protocol::Status status, std::string_view message) {
-  if (!op.exchange->probe) ++stats_->errors;
+  if (!op.exchange->internal()) ++stats_->errors;
   fail_op(op, status, message);
 }
 
@@ -146,8 +146,10 @@ void ServerGroup::send_probe() {
   op->exchange = ex;
   op->op.request = &ex->request;
   op->sent_at_ms = worker_.now_ms();
-  connection_for(0)->submit(op);
+  submit_internal(op);
 }
+
+void ServerGroup::submit_internal(PendingOp* op) { connection_for(0)->submit(op); }
 
 ServerConnection* ServerGroup::connection_for(uint64_t client_id) {
   if (connections_.empty()) {

@@ -36,6 +36,12 @@ class ServerGroup {
   // Sends `op` on its client's connection to this server, opening it when
   // needed; fails it at once while the server is down.
   void submit(PendingOp* op);
+  // Sends a request of the proxy's own (Exchange::internal: a probe, a
+  // config fetch) on the connection probes use; not counted as the server's
+  // request. Unlike submit(), it is sent while the server is down too (a
+  // probe must be): a caller that wants no answer from a down server checks
+  // down() first.
+  void submit_internal(PendingOp* op);
 
   const BackendServer& server() const { return server_; }
   // Where its connections connect: an IP literal, or a name resolved by the

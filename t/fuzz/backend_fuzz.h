@@ -22,14 +22,15 @@ using namespace moxi::protocol;
 inline void build_request(uint8_t recipe, uint8_t details, Request& req, BackendOp& op) {
   static constexpr Op kOps[] = {Op::Get,    Op::Gat,   Op::Set,   Op::Add,   Op::Replace, Op::Append,
                                 Op::Prepend, Op::Incr, Op::Decr,  Op::Delete, Op::Touch, Op::Flush,
-                                Op::Stats,  Op::Version, Op::Verbosity, Op::Noop, Op::Quit};
+                                Op::Stats,  Op::Version, Op::Verbosity, Op::Noop, Op::Quit, Op::ClusterConfig};
   static constexpr std::string_view kKeys[] = {"a", "bb", "key with space", "k\x01"};
   req.reset();
   op.reset();
   req.op = kOps[recipe % std::size(kOps)];
   req.protocol = (details & 1) ? Protocol::Binary : Protocol::Ascii;
   const bool keyed = req.op != Op::Flush && req.op != Op::Stats && req.op != Op::Version &&
-                     req.op != Op::Verbosity && req.op != Op::Noop && req.op != Op::Quit;
+                     req.op != Op::Verbosity && req.op != Op::Noop && req.op != Op::Quit &&
+                     req.op != Op::ClusterConfig;
   if (keyed) {
     const bool multi = req.op == Op::Get || req.op == Op::Gat;
     const size_t n = multi ? 1 + ((details >> 1) & 3) : 1;

@@ -232,6 +232,8 @@ class AsciiBackendTest : public CppUnit::TestFixture {
     Request st = make(Op::Stats);
     st.stats_args = "a\r\nflush_all";
     ASSERT_BYTES("version\r\n", encode(st));  // no command injection through STAT keys
+    Request cc = make(Op::ClusterConfig);  // binary only
+    ASSERT_BYTES("version\r\n", encode(cc));
   }
 
   void testDecodeMultiget() {
@@ -487,6 +489,9 @@ class AsciiBackendTest : public CppUnit::TestFixture {
     Request e = make(Op::Gat);
     CPPUNIT_ASSERT(roundtrip(e, "VERSION 1.6.18\r\n") == BackendDecode::Done);
     status_is(Status::Success, e.results[0]);
+    Request cc = make(Op::ClusterConfig);
+    CPPUNIT_ASSERT(roundtrip(cc, "VERSION 1.6.18\r\n") == BackendDecode::Done);
+    status_is(Status::UnknownCommand, cc.results[0]);  // what memcached says to an opcode it does not know
     CPPUNIT_ASSERT(roundtrip(k, "STORED\r\n") == BackendDecode::Desync);
   }
 

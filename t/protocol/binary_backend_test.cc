@@ -120,6 +120,7 @@ class BinaryBackendTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testDecodeMutations);
   CPPUNIT_TEST(testDecodeStats);
   CPPUNIT_TEST(testDecodeKeyless);
+  CPPUNIT_TEST(testClusterConfig);
   CPPUNIT_TEST(testDesync);
   CPPUNIT_TEST(testPipelinedOps);
   CPPUNIT_TEST_SUITE_END();
@@ -482,6 +483,31 @@ class BinaryBackendTest : public CppUnit::TestFixture {
     Conversation cq(q);
     CPPUNIT_ASSERT(cq.feed(encode_frame(response(op(Opcode::Noop), cq.frames[0].opaque))) == BackendDecode::Done);
     status_is(Status::InternalError, q.results[0]);
+  }
+
+  // GET_CLUSTER_CONFIG: bare (no extras, key, value, CAS or vBucket); the
+  // config lands in the message as sent, a refusal as its status.
+  void testClusterConfig() {
+    Request cc = make(Op::ClusterConfig);
+    check_request(sent(cc)[0], op(Opcode::GetClusterConfig), 0, "", "", "");
+    const std::string config = R"({"rev":5,"nodes":[{"hostname":"$HOST:8091"}]})";
+    Conversation ok(cc);
+    CPPUNIT_ASSERT(ok.feed(encode_frame(response(op(Opcode::GetClusterConfig), ok.frames[0].opaque, Status::Success,
+                                                 "", "", config))) == BackendDecode::Done);
+    status_is(Status::Success, cc.results[0]);
+    CPPUNIT_ASSERT_EQUAL(config, cc.results[0].message);
+    CPPUNIT_ASSERT_EQUAL(size_t{0}, ok.in.size());
+    for (Status refusal : {Status::UnknownCommand, Status::KeyNotFound, Status::NotSupported}) {
+      Request r = make(Op::ClusterConfig);
+      Conversation c(r);
+      CPPUNIT_ASSERT(c.feed(encode_frame(response(op(Opcode::GetClusterConfig), c.frames[0].opaque, refusal, "", "",
+                                                  "Unknown command"))) == BackendDecode::Done);
+      status_is(refusal, r.results[0]);
+    }
+    // Another opcode in reply is a desync, as for any op.
+    Request d = make(Op::ClusterConfig);
+    Conversation cd(d);
+    CPPUNIT_ASSERT(cd.feed(encode_frame(response(op(Opcode::Noop), cd.frames[0].opaque))) == BackendDecode::Desync);
   }
 
   void testDesync() {

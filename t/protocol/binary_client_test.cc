@@ -262,6 +262,12 @@ class BinaryClientTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(d.requests[1].find("sasl") == 0);  // answered by the proxy (the gateway)
     CPPUNIT_ASSERT(d.requests[2].find("version") == 0);
     CPPUNIT_ASSERT_EQUAL(size_t{0}, d.left);
+    // A client's own GET_CLUSTER_CONFIG is an opcode moxi does not know:
+    // the proxy's Op::ClusterConfig is never decoded from a client.
+    auto cc = test::decode_stream(*make_binary_client_codec(Limits{}),
+                                  encode_frame(req(Opcode::GetClusterConfig, "", "", "", 80)));
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, cc.requests.size());
+    CPPUNIT_ASSERT(cc.requests[0].find("invalid") == 0 && cc.requests[0].find("status=129") != std::string::npos);
   }
 
   void testTooLargeSwallowed() {

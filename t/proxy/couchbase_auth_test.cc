@@ -84,15 +84,17 @@ struct CouchbaseCluster {
   }
   VBucketServer& other(VBucketServer& s) { return &s == a.get() ? *b : *a; }
 
+  // With a revision when `rev` > 0.
   std::string bucket(const std::string& name, const std::string& password, const std::string& first,
-                     const std::string& second, const std::string& rows) {
-    return "{\"name\":\"" + name + "\",\"saslPassword\":\"" + password +
+                     const std::string& second, const std::string& rows, int rev = 0) {
+    return "{" + (rev > 0 ? "\"rev\":" + std::to_string(rev) + "," : std::string()) + "\"name\":\"" + name +
+           "\",\"saslPassword\":\"" + password +
            R"(","nodeLocator":"vbucket","vBucketServerMap":{"hashAlgorithm":"CRC","numReplicas":0,"serverList":[")" +
            first + "\",\"" + second + "\"],\"vBucketMap\":" + rows + "}}";
   }
-  std::string document(bool with_b2 = false) {
-    std::string doc = "{\"buckets\":[" + bucket("default", "", a->address(), b->address(), "[[0],[1],[0],[1]]") +
-                      "," + bucket("b1", "p1", b->address(), a->address(), "[[0],[0],[1],[1]]");
+  std::string document(bool with_b2 = false, int rev = 0) {
+    std::string doc = "{\"buckets\":[" + bucket("default", "", a->address(), b->address(), "[[0],[1],[0],[1]]", rev) +
+                      "," + bucket("b1", "p1", b->address(), a->address(), "[[0],[0],[1],[1]]", rev);
     if (with_b2) doc += "," + bucket("b2", "p2", a->address(), b->address(), "[[0],[1],[0],[1]]");
     return doc + "]}";
   }
@@ -172,6 +174,7 @@ class CouchbaseAuthTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testWrongPasswordFailsPromptlyWithoutRetryStorm);
   CPPUNIT_TEST(testBucketTheUserMayNotSelectFailsAlone);
   CPPUNIT_TEST(testDroppedAndRestartedServersAreLoggedInAgain);
+  CPPUNIT_TEST(testEmptyNotMyVbucketAsksOnTheBucketsConnection);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -343,6 +346,54 @@ class CouchbaseAuthTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(n.logins, n.selects);
     CPPUNIT_ASSERT_EQUAL(uint64_t{0}, n.unauthenticated + n.no_bucket + n.auth_failures);
     CPPUNIT_ASSERT_EQUAL(uint64_t{0}, cluster.a->nmv_count() + cluster.a->bad_vbucket_count());
+  }
+
+  // b1's vBuckets on a move to b, and a refuses them with empty
+  // NOT_MY_VBUCKET bodies: moxi asks a for its config (GET_CLUSTER_CONFIG)
+  // on a connection logged in and bound to b1 (the node answers it nowhere
+  // else), and b1 follows that config; "default" keeps its map.
+  void testEmptyNotMyVbucketAsksOnTheBucketsConnection() {
+    CouchbaseCluster cluster;
+    RestMock mock(mock_serving(cluster.document(false, 1)));
+    auto moxi = gateway_moxi(mock, "usr=Administrator,pwd=password,default_bucket_name=default");
+    TestClient ascii(moxi->port());
+    wait_generation(ascii, 1);
+    TestClient b1 = b1_client(*moxi);
+    const long generation = generation_of(b1, true);
+    cluster.a->set_owned("b1", {});
+    cluster.b->set_owned("b1", {0, 1, 2, 3});
+    const std::string moved = cluster.bucket("b1", "p1", cluster.b->address(), cluster.a->address(),
+                                             "[[0],[0],[0],[0]]", 2);
+    cluster.a->set_cluster_config(moved);
+    cluster.b->set_cluster_config(moved);
+    for (const std::string& k : keys()) {
+      const BinaryPacket stored = bin_set(b1, k, "moved-" + k);
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(stored.value + "\n" + moxi->log(), bin::kSuccess, stored.status());
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(moxi->log(), std::string("STORED"), ascii.set(k, "default-" + k));
+    }
+    CPPUNIT_ASSERT(cluster.a->nmv_count() > 0);
+    // The one new generation (the stream sent nothing) serves the fetched
+    // config, on both clients' workers.
+    wait_generation(b1, generation + 1, true);
+    wait_generation(ascii, generation + 1);
+    std::string served = "<none>";
+    for (const auto& [name, value] : stats_proxy(ascii, "config"))
+      if (name.ends_with(":b1:rev")) served = value;
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(moxi->log(), std::string("rev 2"), served);
+    // Nothing is refused once it is served.
+    const uint64_t refused = cluster.a->nmv_count();
+    for (const std::string& k : keys()) CPPUNIT_ASSERT_EQUAL(bin::kSuccess, bin_set(b1, k, "again-" + k).status());
+    CPPUNIT_ASSERT_EQUAL(refused, cluster.a->nmv_count());
+    for (const std::string& k : keys()) {
+      CPPUNIT_ASSERT_EQUAL(std::string("again-" + k), cluster.b->get("b1", k).value_or("<miss>"));
+      CPPUNIT_ASSERT_EQUAL(std::string("default-" + k), cluster.owner("default", k).get("default", k).value_or("<miss>"));
+    }
+    CPPUNIT_ASSERT(cluster.a->cluster_config_requests() > 0);
+    for (const VBucketServer::Request& r : cluster.a->received())
+      if (r.opcode == 0xb5) CPPUNIT_ASSERT_EQUAL(std::string("b1"), r.bucket);
+    const VBucketServer::AuthCounters n = cluster.a->auth_counters();
+    CPPUNIT_ASSERT_EQUAL(uint64_t{0}, n.unauthenticated + n.no_bucket + n.auth_failures);
+    CPPUNIT_ASSERT(stat(stats_proxy(ascii), "cluster_config_fetches_total") > 0);
   }
 };
 

@@ -1,6 +1,7 @@
 // moxi following a cluster: config from rest_mock's stream, hot swaps under
 // load, NOT_MY_VBUCKET re-routing against backends that enforce vBucket
-// ownership, URL failover, bad documents, and the config cache.
+// ownership (and the configs they hand out: NOT_MY_VBUCKET bodies,
+// GET_CLUSTER_CONFIG), URL failover, bad documents, and the config cache.
 #include <cppunit/TestFixture.h>
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -640,10 +641,14 @@ class NotMyVBucketTest : public CppUnit::TestFixture {
     TestClient bc(moxi->port());  // the protocol is per connection
     bc.send_binary(bin::request(bin::kSet, "lost", "v", bin::set_extras(0, 0), 9));
     CPPUNIT_ASSERT_EQUAL(bin::kNotMyVbucket, bc.read_binary().status());
-    // 3 retries per request at most: the first try plus 3 re-routes.
-    const uint64_t before = a.requests() + b.requests();
+    // 3 retries per request at most: the first try plus 3 re-routes (the
+    // GET_CLUSTER_CONFIG the empty refusals prompt are no tries).
+    auto tries = [&] {
+      return a.requests() + b.requests() - a.cluster_config_requests() - b.cluster_config_requests();
+    };
+    const uint64_t before = tries();
     c.request("delete lost");
-    CPPUNIT_ASSERT_EQUAL(uint64_t(4), a.requests() + b.requests() - before);
+    CPPUNIT_ASSERT_EQUAL(uint64_t(4), tries() - before);
   }
 
   // The default bound is 2 x servers re-routes: with three servers that all
@@ -655,9 +660,14 @@ class NotMyVBucketTest : public CppUnit::TestFixture {
     c3.set_owned({});
     auto moxi = static_moxi(bucket_json({a.address(), b.address(), c3.address()}, [](int) { return 0; }));
     TestClient c(moxi->port());
-    const uint64_t before = a.requests() + b.requests() + c3.requests();
+    // The GET_CLUSTER_CONFIG the empty refusals prompt are no tries.
+    auto tries = [&] {
+      return a.requests() + b.requests() + c3.requests() -
+             (a.cluster_config_requests() + b.cluster_config_requests() + c3.cluster_config_requests());
+    };
+    const uint64_t before = tries();
     CPPUNIT_ASSERT_EQUAL(std::string("SERVER_ERROR not my vbucket"), c.set("lost", "v"));
-    CPPUNIT_ASSERT_EQUAL(uint64_t(7), a.requests() + b.requests() + c3.requests() - before);
+    CPPUNIT_ASSERT_EQUAL(uint64_t(7), tries() - before);
     CPPUNIT_ASSERT_EQUAL(uint64_t(7), a.nmv_count() + b.nmv_count() + c3.nmv_count());
   }
 };
@@ -677,6 +687,8 @@ struct MovingCluster {
     }
   }
   static std::function<int(int)> layout(int n) { return [n](int v) { return (v + n) % 3; }; }
+  // Layout n as the document of revision n + 1.
+  std::string config(int n) const { return "{\"rev\":" + std::to_string(n + 1) + "," + bucket_json(addresses, layout(n)).substr(1); }
   // Each server owns what layout n gives it.
   void own(int n) {
     for (int s = 0; s < 3; ++s) {
@@ -715,11 +727,14 @@ struct MovingCluster {
 };
 
 // 20+ clients set and read back keys through moxi while the map moves
-// vBuckets between servers, first announced with a forward map, then final.
+// vBuckets between servers: first announced with a forward map, then final;
+// or told by the data nodes alone (NOT_MY_VBUCKET bodies, GET_CLUSTER_CONFIG).
 class RebalanceTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(RebalanceTest);
   CPPUNIT_TEST(testRebalanceUnderLoadLosesNothing);
   CPPUNIT_TEST(testRebalanceThroughNotMyVbucketConfigsAlone);
+  CPPUNIT_TEST(testRebalanceThroughClusterConfigFetches);
+  CPPUNIT_TEST(testNodeWithoutClusterConfigIsAskedOncePerMap);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -772,19 +787,74 @@ class RebalanceTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_MESSAGE("the moves never exercised NOT_MY_VBUCKET", cluster.nmv_count() > 0);
   }
 
-  // The stream stays silent on its first map; the data nodes refuse moved
-  // vBuckets with NOT_MY_VBUCKET carrying their newer config (as Couchbase
-  // does). moxi follows from those bodies alone: the refused request goes
-  // to the owner the body names, and the config becomes the served map.
-  // An older config that arrives afterwards (from the stream) is ignored.
-  void testRebalanceThroughNotMyVbucketConfigsAlone() {
+  void testRebalanceThroughNotMyVbucketConfigsAlone() { rebalance_through_node_configs(ConfigVia::NotMyVbucketBody); }
+  void testRebalanceThroughClusterConfigFetches() { rebalance_through_node_configs(ConfigVia::GetClusterConfig); }
+
+  // A node that does not know GET_CLUSTER_CONFIG (UNKNOWN_COMMAND, as
+  // memcached answers) and refuses with empty NOT_MY_VBUCKET bodies: the
+  // refused keys still land, on the view's guesses, and the worker asks each
+  // node once per map however many refusals follow; a new map, once more.
+  void testNodeWithoutClusterConfigIsAskedOncePerMap() {
     MovingCluster cluster;
-    // Revision n + 1 is layout n.
-    auto config = [&](int n) {
-      return "{\"rev\":" + std::to_string(n + 1) + "," + bucket_json(cluster.addresses, MovingCluster::layout(n)).substr(1);
-    };
     cluster.own(0);
-    RestMock mock(mock_serving(config(0)));
+    RestMock mock(mock_serving(cluster.config(0)));
+    auto moxi = follow(stream_url(mock), {"-t", "1"});  // one worker: one bucket state per map
+    TestClient c(moxi->port());
+    set_eventually(c, "probe", "1");
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(stats_proxy(c), "workers"));
+    const long first_generation = generation(c);
+    std::vector<uint64_t> asked(cluster.servers.size(), 0);
+    for (int move = 1; move <= 2; ++move) {
+      cluster.own(move);  // every vBucket moves; the map served still says layout move - 1
+      const uint64_t refused = cluster.nmv_count();
+      std::map<std::string, std::string> written;
+      for (int i = 0; i < 100; ++i) {
+        const std::string key = "u" + std::to_string(move) + "-" + std::to_string(i);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(key, std::string("STORED"), c.set(key, "v" + key));
+        written[key] = "v" + key;
+      }
+      for (const auto& [key, value] : written) {
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(key, value, c.get(key).value_or("<miss>"));
+        const auto& owner = *cluster.servers[static_cast<size_t>(MovingCluster::layout(move)(vbucket_of(key)))];
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(key, value, owner.get(key).value_or("<missing>"));
+      }
+      CPPUNIT_ASSERT_MESSAGE("fewer refusals than nodes: nothing to ask twice", cluster.nmv_count() - refused > 3);
+      uint64_t asked_now = 0;
+      for (size_t s = 0; s < cluster.servers.size(); ++s) {
+        const uint64_t n = cluster.servers[s]->cluster_config_requests() - asked[s];
+        CPPUNIT_ASSERT_MESSAGE("server " + std::to_string(s) + " asked " + std::to_string(n) + " times in one map",
+                               n <= 1);
+        asked[s] += n;
+        asked_now += n;
+      }
+      CPPUNIT_ASSERT_MESSAGE("no node was asked", asked_now > 0);
+      // The next map, from the stream: the nodes may be asked again.
+      mock.set_config(cluster.config(move));
+      wait_generation({&c}, first_generation + move);
+    }
+    uint64_t total = 0;
+    for (uint64_t n : asked) total += n;
+    CPPUNIT_ASSERT_EQUAL(total, stat(stats_proxy(c), "cluster_config_fetches_total"));
+  }
+
+ private:
+  // How the data nodes hand moxi their new config.
+  enum class ConfigVia {
+    NotMyVbucketBody,  // in the NOT_MY_VBUCKET body (moxi never asks)
+    GetClusterConfig,  // empty NOT_MY_VBUCKET bodies, the config answered to GET_CLUSTER_CONFIG
+  };
+
+  // 20 clients while the cluster moves three times; the stream stays silent
+  // on its first map. The data nodes refuse moved vBuckets with
+  // NOT_MY_VBUCKET and hand moxi their newer config as `via` says (as
+  // Couchbase does, or as a node that dedupes its maps does). moxi follows
+  // from those configs alone: the config becomes the served map, and nothing
+  // is refused once it is. An older config that arrives afterwards (from the
+  // stream) is ignored.
+  void rebalance_through_node_configs(ConfigVia via) {
+    MovingCluster cluster;
+    cluster.own(0);
+    RestMock mock(mock_serving(cluster.config(0)));
     auto moxi = follow(stream_url(mock));
     TestClient probe(moxi->port());
     set_eventually(probe, "probe", "1");
@@ -795,14 +865,20 @@ class RebalanceTest : public CppUnit::TestFixture {
       cluster.hold();
       cluster.own(move);
       // As a single-node Couchbase writes it: "$HOST" for its own address,
-      // which moxi reads as the host of the server that refused.
-      std::string body = config(move);
-      for (size_t at; (at = body.find("127.0.0.1:")) != std::string::npos;) body.replace(at, 9, "$HOST");
-      for (auto& s : cluster.servers) s->set_not_my_vbucket_body(body);
+      // which moxi reads as the host of the server that sent it.
+      std::string config = cluster.config(move);
+      for (size_t at; (at = config.find("127.0.0.1:")) != std::string::npos;) config.replace(at, 9, "$HOST");
+      for (auto& s : cluster.servers) {
+        if (via == ConfigVia::NotMyVbucketBody) {
+          s->set_not_my_vbucket_body(config);
+        } else {
+          s->set_cluster_config(config);
+        }
+      }
       cluster.copy_moved(writers, move - 1, move);
       cluster.release();
       writers.wait_ops(2000);
-      // The served map is the body's: no request meets a refusal any more.
+      // The served map is the node's: no request meets a refusal any more.
       const std::string rev = "rev " + std::to_string(move + 1);
       auto served = [&] {
         for (const auto& [name, value] : stats_proxy(probe, "config"))
@@ -817,10 +893,12 @@ class RebalanceTest : public CppUnit::TestFixture {
     writers.wait_ops(2000);
     const uint64_t after = cluster.nmv_count();
     CPPUNIT_ASSERT_EQUAL_MESSAGE("refusals after the last map was served", refused, after);
-    // The stream now sends an older layout: it is ignored.
-    mock.set_config(config(1));
+    // The stream now sends an older layout: it is ignored (counted; the
+    // workers may have offered the served config twice already).
+    const uint64_t stale = stat(stats_proxy(probe), "config_stale_ignored_total");
+    mock.set_config(cluster.config(1));
     Deadline deadline(std::chrono::seconds(10));
-    while (stat(stats_proxy(probe), "config_stale_ignored_total") == 0)
+    while (stat(stats_proxy(probe), "config_stale_ignored_total") == stale)
       CPPUNIT_ASSERT_MESSAGE("the older config was not counted", !deadline.expired());
     writers.wait_ops(2000);
     writers.stop();
@@ -833,9 +911,19 @@ class RebalanceTest : public CppUnit::TestFixture {
       CPPUNIT_ASSERT_EQUAL_MESSAGE(key, value, *got);
     }
     CPPUNIT_ASSERT(refused > 0);
-    // One new generation per move, each from a refusal's body (the stream
+    // One new generation per move, each from a node's config (the stream
     // sent nothing newer).
     CPPUNIT_ASSERT_EQUAL(first_generation + 3, generation(probe));
+    uint64_t asked = 0;
+    for (const auto& s : cluster.servers) asked += s->cluster_config_requests();
+    const uint64_t fetches = stat(stats_proxy(probe), "cluster_config_fetches_total");
+    if (via == ConfigVia::NotMyVbucketBody) {
+      CPPUNIT_ASSERT_EQUAL_MESSAGE("asked for a config the refusals carried", uint64_t{0}, asked);
+      CPPUNIT_ASSERT_EQUAL(uint64_t{0}, fetches);
+    } else {
+      CPPUNIT_ASSERT(asked > 0);
+      CPPUNIT_ASSERT_EQUAL(asked, fetches);  // every fetch sent arrived
+    }
   }
 };
 

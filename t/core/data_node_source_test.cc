@@ -127,6 +127,8 @@ class DataNodeSourceTest : public CppUnit::TestFixture {
     DataNodeConfigSource source(options_for({node.port()}), seen.updates(), seen.statuses());
     source.start();
     CPPUNIT_ASSERT(seen.wait_updates(1));
+    // Reported once the answer was handled.
+    CPPUNIT_ASSERT(seen.wait_status(conflate::SourceStatus::Kind::connected));
     source.stop();
     const conflate::ConfigUpdate first = seen.updates_copy().front();
     CPPUNIT_ASSERT_EQUAL(terse_config(7, node.port()), first.document);
@@ -144,7 +146,6 @@ class DataNodeSourceTest : public CppUnit::TestFixture {
     for (const auto& r : node.received())
       if (r.opcode == 0x1f && r.key == "moxi/test") agent_named = true;
     CPPUNIT_ASSERT_MESSAGE("the second HELLO names the agent", agent_named);
-    CPPUNIT_ASSERT(seen.wait_status(conflate::SourceStatus::Kind::connected));
   }
 
   void polls_and_delivers_changes_only() {

@@ -180,6 +180,15 @@ class TlsClientsTest : public CppUnit::TestFixture {
     plaintext.send("get a\r\n");
     CPPUNIT_ASSERT_MESSAGE("a plain-text client stays open", plaintext.expect_closed(Deadline(5s)));
     TestClient silent(moxi.tls_port());
+    {
+      // While its handshake is pending, the connection counts what OpenSSL
+      // holds for it (48 KiB) against the buffer budget.
+      TestClient plain(moxi.port());
+      Deadline accepted(10s);
+      while (stat(stats_proxy(plain), "tls_connections_current") != 1)
+        CPPUNIT_ASSERT_MESSAGE("the silent client was not accepted", !accepted.expired());
+      CPPUNIT_ASSERT(stat(stats_proxy(plain), "buffer_bytes") >= 48 * 1024);
+    }
     const ToolRun py = pymemcache(moxi.tls_port(), "k", "served", {"--ca", files.ca()});
     CPPUNIT_ASSERT_EQUAL_MESSAGE(py.output, 0, py.status);
     CPPUNIT_ASSERT_MESSAGE("a silent client stays open", silent.expect_closed(Deadline(10s)));

@@ -58,7 +58,6 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
   s.admin_port = b.admin_port;
   s.tls_port = b.tls_port;
   s.proxy.tls_handshake_timeout_ms = static_cast<uint64_t>(b.tls_handshake_timeout.count());
-  s.proxy.downstream_tls = b.downstream_tls;
   s.workers = static_cast<int>(options.workers);
   s.max_connections = options.max_connections;
   s.listen_address = options.listen_address;

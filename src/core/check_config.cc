@@ -162,7 +162,7 @@ int check_config(const ParseOutcome& parsed, std::ostream& out, std::ostream& er
       if (update && !update->buckets.empty()) {
         out << "  fetched from " << update->source << ":\n";
         describe_port(serve_buckets(update->buckets, update->bucket_list, MapSource::ClusterManager,
-                                   bucket_rules(options.behaviors)),
+                                   bucket_rules(options.behaviors).for_port(options.behaviors.port_listen)),
                       nameservers, out);
       } else {
         err << "moxi: port " << options.behaviors.port_listen << ": "

@@ -12,7 +12,10 @@
 namespace moxi {
 
 ConfigFollower::ConfigFollower(App& app, const UrlSource& source, const Behaviors& behaviors, size_t port_index)
-    : app_(app), port_index_(port_index), rules_(bucket_rules(behaviors)), network_(config_network(behaviors)) {
+    : app_(app),
+      port_index_(port_index),
+      rules_(bucket_rules(behaviors).for_port(behaviors.port_listen)),
+      network_(config_network(behaviors)) {
   sources_ = make_sources(source, behaviors);
 }
 

@@ -390,8 +390,8 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"tls_handshake_timeout", "", VK::Millis, I, "5000",
       "a TLS handshake (client or backend) not finished this long fails and closes the connection"},
      &B::tls_handshake_timeout},
-    {{"downstream_tls", "", VK::Bool, I, "0",
-      "1 = TLS to every backend server (Couchbase maps: the kvSSL port of nodesExt)"},
+    {{"downstream_tls", "", VK::String, I, "0",
+      "1 = TLS to every backend server (Couchbase maps: the kvSSL port of nodesExt); PORT|PORT = the pools served there"},
      &B::downstream_tls},
     {{"downstream_tls_ca", "", VK::String, I, "none",
       "PEM CA certificates backends are verified with; none = the system's store"},
@@ -1236,11 +1236,16 @@ class Parser {
       fail("-Z tls_min_version: " + quote(b.tls_min_version) + " is not 1.2 or 1.3");
       return;
     }
+    TlsPorts tls_ports;
+    if (auto err = parse_tls_ports(b.downstream_tls, tls_ports)) {
+      fail("-Z downstream_tls: " + *err);
+      return;
+    }
     if (b.downstream_tls_cert.empty() != b.downstream_tls_key.empty()) {
       fail("-Z downstream_tls_cert and downstream_tls_key go together");
       return;
     }
-    if (!b.downstream_tls && (!b.downstream_tls_ca.empty() || !b.downstream_tls_cert.empty())) {
+    if (!tls_ports.any() && (!b.downstream_tls_ca.empty() || !b.downstream_tls_cert.empty())) {
       fail("-Z downstream_tls_ca and downstream_tls_cert are for TLS to the backends: give downstream_tls=1 too");
       return;
     }
@@ -1261,6 +1266,33 @@ class Parser {
 
 // ---------------------------------------------------------------------------
 // Public functions.
+
+bool TlsPorts::includes(int port) const {
+  return all || std::find(ports.begin(), ports.end(), port) != ports.end();
+}
+
+std::optional<std::string> parse_tls_ports(std::string_view text, TlsPorts& out) {
+  out = {};
+  const std::string_view value = trim(text);
+  if (value == "0" || value.empty()) return std::nullopt;
+  if (value == "1") {
+    out.all = true;
+    return std::nullopt;
+  }
+  for (std::string_view piece : split_any(value, "|")) {
+    const std::string_view item = trim(piece);
+    auto port = parse_port(item, 1);
+    if (!port) return quote(item) + " is not 0, 1 or a port 1 to 65535 (give PORT|PORT for the pools served there)";
+    out.ports.push_back(*port);
+  }
+  return std::nullopt;
+}
+
+TlsPorts downstream_tls_ports(const Behaviors& behaviors) {
+  TlsPorts ports;
+  parse_tls_ports(behaviors.downstream_tls, ports);
+  return ports;
+}
 
 std::string data_node_bucket(const Behaviors& behaviors, std::string_view url_bucket) {
   if (!url_bucket.empty()) return std::string(url_bucket);

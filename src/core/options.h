@@ -97,13 +97,27 @@ struct Behaviors {
   std::string tls_client_ca;                                     // "" = no client certificates; else asked and verified
   std::string tls_min_version = "1.2";                           // 1.2 or 1.3
   std::chrono::milliseconds tls_handshake_timeout{5000};         // a client handshake, at most
-  // TLS to the backends.
-  bool downstream_tls = false;
+  // TLS to the backends: "0", "1" (every pool and bucket) or "PORT|PORT" (those served there).
+  std::string downstream_tls = "0";
   std::string downstream_tls_ca;                                 // "" = the system's CA store
   std::string downstream_tls_cert;                               // optional client certificate (mTLS)
   std::string downstream_tls_key;
   bool downstream_tls_verify = true;                             // certificate and host name
 };
+
+// -Z downstream_tls: which pools and buckets reach their servers with TLS,
+// by the port they are served on.
+struct TlsPorts {
+  bool all = false;
+  std::vector<uint16_t> ports;  // with all false
+  bool any() const { return all || !ports.empty(); }
+  bool includes(int port) const;
+  bool operator==(const TlsPorts&) const = default;
+};
+// "0" (none), "1" (all), or ports separated by '|'; the error names the bad item.
+std::optional<std::string> parse_tls_ports(std::string_view text, TlsPorts& out);
+// The behaviors' (checked by the parser: an unparsable value is none).
+TlsPorts downstream_tls_ports(const Behaviors& behaviors);
 
 // The bucket a couchbase:// source asks for: the URL's path, else -Z bucket,
 // else "default".

@@ -31,7 +31,7 @@ FileReloader::FileReloader(const Options& options, std::vector<std::string> args
   reparse_ = !args_.empty() &&
              (url_file || !options.behavior_files.empty() || !options.behaviors.client_passwords_file.empty());
   texts_.resize(options.sources.size());
-  tls_ = options.behaviors.tls_port.has_value() || options.behaviors.downstream_tls;
+  tls_ = options.behaviors.tls_port.has_value() || downstream_tls_ports(options.behaviors).any();
   if (tls_) {
     tls_behaviors_ = options.behaviors;
     tls_files_ = tls_file_contents(tls_behaviors_);
@@ -141,7 +141,8 @@ bool FileReloader::reparse(App& app, SnapshotBuilder& builder, bool& changed, st
     for (ConfigFollower* follower : followers_) {
       const conflate::ConfigUpdate* last = follower->last_update();
       if (!last) continue;
-      ServedBuckets served = serve_buckets(last->buckets, last->bucket_list, MapSource::ClusterManager, rules,
+      ServedBuckets served = serve_buckets(last->buckets, last->bucket_list, MapSource::ClusterManager,
+                                           rules.for_port(next.behaviors.port_listen),
                                            &current->ports[follower->port_index()]);
       builder.set_buckets(follower->port_index(), std::move(served.buckets), std::move(served.start));
     }
@@ -247,7 +248,7 @@ void FileReloader::reload(App& app) {
   // Published: the followers serve later maps with the new rules, and a
   // new URL list or HTTP credential restarts a stream.
   for (ConfigFollower* follower : followers_) {
-    follower->set_rules(rules);
+    follower->set_rules(rules.for_port(pending_->behaviors.port_listen));
     const auto& was = std::get<UrlSource>(sources_[follower->port_index()]);
     const auto& now = std::get<UrlSource>(pending_->sources[follower->port_index()]);
     if (was.urls != now.urls || was.auth != now.auth) {

@@ -11,7 +11,7 @@ BucketRules bucket_rules(const Behaviors& b) {
   rules.access.default_bucket_name = b.default_bucket_name;
   rules.access.client_passwords = b.client_passwords;
   rules.network = config_network(b);
-  rules.tls = b.downstream_tls;
+  rules.tls_ports = downstream_tls_ports(b);
   return rules;
 }
 
@@ -20,7 +20,8 @@ ServedBuckets serve_buckets(const std::vector<vbucket::Bucket>& document, bool g
                             const PortBinding* previous) {
   ServedBuckets served;
   for (const vbucket::Bucket& b : document) {
-    const BackendAuth auth = backend_auth_for(b.name, *b.config, gateway, source, rules.access);
+    BackendAuth auth = backend_auth_for(b.name, *b.config, gateway, source, rules.access);
+    auth.tls = rules.tls;
     std::string client_password = client_password_for(b.name, *b.config, rules.access);
     if (const std::shared_ptr<const Bucket>* old = previous ? previous->find(b.name) : nullptr;
         old && (*old)->config->same_document(b.config->document()) && (*old)->backend_auth == auth &&
@@ -33,7 +34,7 @@ ServedBuckets serve_buckets(const std::vector<vbucket::Bucket>& document, bool g
         effective_downstream_protocol(rules.downstream_protocol, vbucket) == DownstreamProtocol::Binary
             ? protocol::Protocol::Binary
             : protocol::Protocol::Ascii;
-    served.buckets.push_back(make_bucket(b.name, b.config, downstream, auth, std::move(client_password), rules.tls));
+    served.buckets.push_back(make_bucket(b.name, b.config, downstream, auth, std::move(client_password)));
   }
   served.start = start_bucket(served.buckets, gateway, rules.access);
   return served;

@@ -22,7 +22,15 @@ struct BucketRules {
   DownstreamProtocol downstream_protocol = DownstreamProtocol::Unset;
   AccessSettings access;
   vbucket::Network network = vbucket::Network::Default;  // -Z network: which addresses static terse configs name
-  bool tls = false;  // -Z downstream_tls: servers are reached at their TLS ports where the config names them
+  TlsPorts tls_ports;  // -Z downstream_tls
+  // This port's buckets reach their servers with TLS (at their TLS ports
+  // where the config names them): tls_ports for one port (for_port).
+  bool tls = false;
+  BucketRules for_port(int port) const {
+    BucketRules rules = *this;
+    rules.tls = tls_ports.includes(port);
+    return rules;
+  }
   bool operator==(const BucketRules&) const = default;
 };
 BucketRules bucket_rules(const Behaviors& behaviors);

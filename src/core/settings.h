@@ -55,10 +55,8 @@ struct ProxySettings {
   // -Z network: the addresses of terse configs the data nodes send
   // (NOT_MY_VBUCKET bodies), as for the streamed ones.
   vbucket::Network config_network = vbucket::Network::Default;
-  // TLS: a handshake's bound (clients on tls_port, and backends), and
-  // whether backend connections speak TLS (with the snapshot's context).
+  // TLS: a handshake's bound (clients on tls_port, and backends).
   uint64_t tls_handshake_timeout_ms = 5000;
-  bool downstream_tls = false;
   uint64_t started_us = 0;                // monotonic_us() at process start: uptime
   // -Z behaviors as `stats proxy behaviors` shows them (passwords masked).
   std::vector<std::pair<std::string, std::string>> behavior_stats;

@@ -52,7 +52,7 @@ std::optional<ServedBuckets> build_static_buckets(const StaticSection& section, 
     error = where(section, section.port) + ": " + parsed.error();
     return std::nullopt;
   }
-  return serve_buckets(parsed.value(), gateway, MapSource::File, rules);
+  return serve_buckets(parsed.value(), gateway, MapSource::File, rules.for_port(section.port));
 }
 
 std::shared_ptr<const Snapshot> build_initial_snapshot(const Options& options, std::vector<UrlPort>& url_ports,

@@ -11,7 +11,7 @@ bool make_tls_contexts(const Behaviors& b, TlsContexts& out, std::string& error)
     out.clients = tls::Context::make_server({b.tls_cert, b.tls_key, b.tls_client_ca, b.tls_min_version}, error);
     if (!out.clients) return false;
   }
-  if (b.downstream_tls) {
+  if (downstream_tls_ports(b).any()) {
     out.backends = tls::Context::make_client(
         {b.downstream_tls_ca, b.downstream_tls_cert, b.downstream_tls_key, b.downstream_tls_verify}, error);
     if (!out.backends) return false;

@@ -339,7 +339,7 @@ void Worker::on_peer_server_health(const std::string& address, bool down) {
   }
   // Every group of that server (a gateway's buckets may each have one),
   // whatever protocol or login: the finding is about the server process.
-  for (auto it = groups_.lower_bound(GroupKey{address, protocol::Protocol{}, {}, {}, {}});
+  for (auto it = groups_.lower_bound(GroupKey{address, protocol::Protocol{}, {}, {}, {}, false});
        it != groups_.end() && std::get<0>(it->first) == address; ++it) {
     if (down) {
       it->second->on_peer_down();

@@ -330,10 +330,10 @@ class Worker final : public MetricsOwner {
   std::vector<std::unique_ptr<ListenerSlot>> listeners_;
   std::unordered_map<ClientConnection*, std::unique_ptr<ClientConnection>> clients_;
   std::vector<std::unique_ptr<ClientConnection>> graveyard_;
-  // By address, protocol, user, password, selected bucket.
-  using GroupKey = std::tuple<std::string, protocol::Protocol, std::string, std::string, std::string>;
+  // By address, protocol, user, password, selected bucket, TLS.
+  using GroupKey = std::tuple<std::string, protocol::Protocol, std::string, std::string, std::string, bool>;
   static GroupKey group_key(const BackendServer& server, protocol::Protocol protocol, const BackendAuth& auth) {
-    return {server.address, protocol, auth.user, auth.password, auth.select_bucket};
+    return {server.address, protocol, auth.user, auth.password, auth.select_bucket, auth.tls};
   }
   std::map<GroupKey, std::unique_ptr<ServerGroup>> groups_;
   uint64_t eject_epoch_ = 1;  // bumped by on_ejection_changed

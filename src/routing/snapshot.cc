@@ -54,13 +54,13 @@ BackendServer backend_server(const vbucket::Server& config_server, bool tls) {
 
 std::shared_ptr<const Bucket> make_bucket(std::string name, std::shared_ptr<const vbucket::Config> config,
                                           protocol::Protocol downstream_protocol, BackendAuth backend_auth,
-                                          std::optional<std::string> client_password, bool tls) {
+                                          std::optional<std::string> client_password) {
   auto bucket = std::make_shared<Bucket>();
   bucket->name = std::move(name);
   bucket->downstream_protocol = downstream_protocol;
   bucket->backend_auth = std::move(backend_auth);
   bucket->client_password = client_password ? std::move(*client_password) : config->password().value_or("");
-  for (const auto& server : config->servers()) bucket->servers.push_back(backend_server(server, tls));
+  for (const auto& server : config->servers()) bucket->servers.push_back(backend_server(server, bucket->backend_auth.tls));
   bucket->config = std::move(config);
   return bucket;
 }

@@ -37,6 +37,9 @@ struct BackendAuth {
   std::string user;           // "" = no SASL
   std::string password;
   std::string select_bucket;  // SELECT_BUCKET after SASL; "" = none
+  // The connections speak TLS (-Z downstream_tls for the port the bucket
+  // is served on), verified with the snapshot's backend context.
+  bool tls = false;
   bool operator==(const BackendAuth&) const = default;
 };
 
@@ -145,6 +148,6 @@ BackendServer backend_server(const vbucket::Server& server, bool tls = false);
 // when it has none).
 std::shared_ptr<const Bucket> make_bucket(std::string name, std::shared_ptr<const vbucket::Config> config,
                                           protocol::Protocol downstream_protocol, BackendAuth backend_auth = {},
-                                          std::optional<std::string> client_password = std::nullopt, bool tls = false);
+                                          std::optional<std::string> client_password = std::nullopt);
 
 }  // namespace moxi

@@ -151,7 +151,7 @@ void ServerConnection::on_connect_result(int err) {
   if (log::enabled(log::Level::Debug))
     log::debug("backend " + group_.server().address + ": connected (worker " + std::to_string(worker_.id()) + ")");
   set_reading(true);
-  if (worker_.settings().downstream_tls) {
+  if (group_.auth().tls) {
     // The handshake first (bounded by its own timer); requests wait in
     // before_ready_ meanwhile, and the login follows it.
     evtimer_del(timer_ev_);

@@ -31,6 +31,7 @@ class ClusterConfigTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(url_file);
   CPPUNIT_TEST(data_node_sources);
   CPPUNIT_TEST(data_node_source_errors);
+  CPPUNIT_TEST(tls_behaviors);
   CPPUNIT_TEST(not_a_configuration);
   CPPUNIT_TEST(parse_cluster_config_directly);
   CPPUNIT_TEST_SUITE_END();
@@ -313,6 +314,33 @@ class ClusterConfigTest : public CppUnit::TestFixture {
     const std::string e = err({"-Z", "usr=u,pwd=p", "-z", "couchbase://u:secret@h/b"});
     CPPUNIT_ASSERT_MESSAGE(e, e.find("secret") == std::string::npos);
     CPPUNIT_ASSERT_MESSAGE(e, e.find("takes no user") != std::string::npos || e.find("not shown") != std::string::npos);
+  }
+
+  // The TLS keys: what goes together, and the ports downstream_tls names.
+  void tls_behaviors() {
+    Options o = ok({"-Z", "tls_port=11207,tls_cert=c.pem,tls_key=k.pem,downstream_tls=11211|11311", "-z",
+                    "11211=a:1;11311=b:1;11411=c:1"});
+    CPPUNIT_ASSERT_EQUAL(uint16_t{11207}, o.behaviors.tls_port.value());
+    const TlsPorts ports = downstream_tls_ports(o.behaviors);
+    CPPUNIT_ASSERT(ports.includes(11211) && ports.includes(11311) && !ports.includes(11411));
+    CPPUNIT_ASSERT(downstream_tls_ports(ok({"-Z", "downstream_tls=1", "-z", "11211=a:1"}).behaviors).includes(11411));
+    CPPUNIT_ASSERT(!downstream_tls_ports(ok({"-z", "11211=a:1"}).behaviors).any());
+    CPPUNIT_ASSERT_EQUAL(std::string("moxi: -Z tls_port=11207 needs tls_cert=FILE and tls_key=FILE"),
+                         err({"-Z", "tls_port=11207,tls_cert=c.pem", "-z", "11211=a:1"}));
+    CPPUNIT_ASSERT_EQUAL(std::string("moxi: -Z tls_cert, tls_key and tls_client_ca are for a TLS listener: give tls_port=PORT too"),
+                         err({"-Z", "tls_cert=c.pem,tls_key=k.pem", "-z", "11211=a:1"}));
+    CPPUNIT_ASSERT_EQUAL(std::string("moxi: -Z tls_port: 11211 is also a plain listen port (give TLS a port of its own)"),
+                         err({"-Z", "tls_port=11211,tls_cert=c.pem,tls_key=k.pem", "-z", "11211=a:1"}));
+    CPPUNIT_ASSERT_EQUAL(std::string("moxi: -Z tls_min_version: \"1.1\" is not 1.2 or 1.3"),
+                         err({"-Z", "tls_port=11207,tls_cert=c.pem,tls_key=k.pem,tls_min_version=1.1", "-z", "11211=a:1"}));
+    CPPUNIT_ASSERT_EQUAL(
+        std::string("moxi: -Z downstream_tls: \"yes\" is not 0, 1 or a port 1 to 65535 (give PORT|PORT for the pools served there)"),
+        err({"-Z", "downstream_tls=yes", "-z", "11211=a:1"}));
+    CPPUNIT_ASSERT_EQUAL(std::string("moxi: -Z downstream_tls_cert and downstream_tls_key go together"),
+                         err({"-Z", "downstream_tls=1,downstream_tls_cert=c.pem", "-z", "11211=a:1"}));
+    CPPUNIT_ASSERT_EQUAL(
+        std::string("moxi: -Z downstream_tls_ca and downstream_tls_cert are for TLS to the backends: give downstream_tls=1 too"),
+        err({"-Z", "downstream_tls_ca=ca.pem", "-z", "11211=a:1"}));
   }
 
   void url_file() {

@@ -110,6 +110,20 @@ class BlockingTlsClient {
   int fd_ = -1;
 };
 
+// A port the OS just gave and took back, for a -z section that a behavior
+// must name by its port.
+int port_from_the_os() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  CPPUNIT_ASSERT(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  CPPUNIT_ASSERT(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
 void copy_file(const std::string& from, const std::string& to) {
   std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
 }
@@ -261,6 +275,7 @@ class TlsBackendsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testMemcachedOverTls);
   CPPUNIT_TEST(testABadCertificateFailsThatServerAlone);
   CPPUNIT_TEST(testMoxiInFrontOfMoxiWithClientCertificates);
+  CPPUNIT_TEST(testTlsForThePoolsOfSomePortsOnly);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -326,6 +341,28 @@ class TlsBackendsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("two hops"), direct.get("chain").value_or("<miss>"));
     TestClient back_plain(back.port());
     CPPUNIT_ASSERT(stat(stats_proxy(back_plain), "tls_handshakes_total") >= 1);
+  }
+
+  // downstream_tls=PORT: the pool served on PORT speaks TLS to its
+  // memcached -Z, the pool of another port plain text to its memcached.
+  void testTlsForThePoolsOfSomePortsOnly() {
+    TlsFiles files;
+    auto secure = tls_memcached(files.server());
+    Memcached plain;
+    const int tls_pool = port_from_the_os();
+    Moxi moxi({"-l", "127.0.0.1", "-t", "1", "-Z",
+               "downstream_tls=" + std::to_string(tls_pool) + ",downstream_tls_ca=" + files.ca(), "-z",
+               std::to_string(tls_pool) + "=" + secure->address() + ";0=" + plain.address()});
+    CPPUNIT_ASSERT_EQUAL(size_t{2}, moxi.ports().size());
+    TestClient to_secure(moxi.ports()[0], 5s), to_plain(moxi.ports()[1], 5s);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(moxi.log(), std::string("STORED"), to_secure.set("k", "secure"));
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(moxi.log(), std::string("STORED"), to_plain.set("k", "plain"));
+    TestClient direct(plain.port());
+    CPPUNIT_ASSERT_EQUAL(std::string("plain"), direct.get("k").value_or("<miss>"));
+    CPPUNIT_ASSERT_EQUAL(std::string("secure"), to_secure.get("k").value_or("<miss>"));
+    const Stats s = stats_proxy(to_plain);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{1}, stat(s, "backend_tls_handshakes_total"));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{0}, stat(s, "backend_tls_failures_total"));
   }
 };
 

@@ -27,14 +27,7 @@ std::string terse_config(int rev, int port) {
          std::to_string(port) + R"(},"thisNode":true}]})";
 }
 
-VBucketServer::Options data_node() {
-  VBucketServer::Options o;
-  VBucketServer::Couchbase cb;
-  cb.buckets = {"travel"};
-  cb.users = {{"app", "app-pw", {"travel"}, ""}};
-  o.couchbase = cb;
-  return o;
-}
+VBucketServer::Options data_node() { return VBucketServer::data_node({"travel"}, {{"app", "app-pw", {"travel"}, ""}}); }
 
 // What the source delivered and reported, waited for with a deadline.
 class Recorder {

@@ -179,12 +179,7 @@ class CheckConfigTest : public CppUnit::TestFixture {
   void data_node_map_is_fetched() {
     std::string error;
     CPPUNIT_ASSERT_MESSAGE(error, init_sasl_library(error));
-    VBucketServer::Options o;
-    VBucketServer::Couchbase cb;
-    cb.buckets = {"travel"};
-    cb.users = {{"app", "app-pw", {"travel"}, ""}};
-    o.couchbase = cb;
-    VBucketServer node(o);
+    VBucketServer node(VBucketServer::data_node({"travel"}, {{"app", "app-pw", {"travel"}, ""}}));
     const std::string port = std::to_string(node.port());
     node.set_cluster_config(R"({"rev":12,"revEpoch":2,"name":"travel","nodeLocator":"vbucket",)"
                             R"("vBucketServerMap":{"hashAlgorithm":"CRC","numReplicas":0,"serverList":["$HOST:)" +

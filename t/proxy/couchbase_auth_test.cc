@@ -42,13 +42,8 @@ bool contains(const std::string& haystack, const std::string& needle) {
 // below also names it, to show a bucket the servers do not have) and the
 // users Administrator (every bucket) and app (only "default").
 VBucketServer::Options data_node(int port = 0) {
-  VBucketServer::Options o;
-  o.port = port;
-  VBucketServer::Couchbase cb;
-  cb.buckets = {"default", "b1"};
-  cb.users = {{"Administrator", "password", {"*"}, ""}, {"app", "app-pw", {"default"}, ""}};
-  o.couchbase = cb;
-  return o;
+  return VBucketServer::data_node({"default", "b1"},
+                                  {{"Administrator", "password", {"*"}, ""}, {"app", "app-pw", {"default"}, ""}}, port);
 }
 
 // Two data nodes and the vBucket maps of both buckets over them:

@@ -223,12 +223,7 @@ class DataNodeConfigTest : public CppUnit::TestFixture {
   static constexpr int kTravelVbuckets = 4;
 
   static VBucketServer::Options travel_node() {
-    VBucketServer::Options o;
-    VBucketServer::Couchbase cb;
-    cb.buckets = {"travel"};
-    cb.users = {{"app", "app-pw", {"travel"}, ""}};
-    o.couchbase = cb;
-    return o;
+    return VBucketServer::data_node({"travel"}, {{"app", "app-pw", {"travel"}, ""}});
   }
 
   // Revision `rev` (epoch 1, as rest_mock stamps its own) of "travel" as a

@@ -1353,6 +1353,16 @@ void VBucketServer::run() {
 
 VBucketServer::VBucketServer() : VBucketServer(Options{}) {}
 
+VBucketServer::Options VBucketServer::data_node(std::vector<std::string> buckets, std::vector<User> users, int port) {
+  Options o;
+  o.port = port;
+  Couchbase cb;
+  cb.buckets = std::move(buckets);
+  cb.users = std::move(users);
+  o.couchbase = std::move(cb);
+  return o;
+}
+
 VBucketServer::VBucketServer(Options options) : state_(std::make_unique<State>(std::move(options))) {
   State& s = *state_;
   id_ = g_next_id.fetch_add(1);

@@ -250,6 +250,9 @@ class VBucketServer {
   // std::runtime_error if the socket cannot be set up.
   VBucketServer();
   explicit VBucketServer(Options options);
+  // The options of a data node in Couchbase mode with these buckets and
+  // users, on `port` (0: the OS picks).
+  static Options data_node(std::vector<std::string> buckets, std::vector<User> users, int port = 0);
   ~VBucketServer();  // stop()
 
   VBucketServer(const VBucketServer&) = delete;

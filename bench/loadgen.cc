@@ -17,7 +17,16 @@
 //    "p999_us":..., "errors":0, "misses":0, ...}
 // Exit status: 0 when it ran (errors are reported in the line, not in the
 // status), 2 on bad options, 3 when it could not connect.
+//
+// --tls-ca FILE makes every connection (idle ones too) a TLS client: OpenSSL,
+// the server's certificate verified against FILE and against --host (an IP
+// address must be in the certificate's IP SANs). The handshake is done, with
+// the socket still blocking, before any request is timed; without the option
+// no TLS code runs on the request path.
 #include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -36,6 +45,7 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -67,6 +77,7 @@ struct Options {
   uint64_t seed = 1;
   std::string key_prefix = "lg:";
   int idle_connections = 0;  // opened first, never used, held until the end
+  std::string tls_ca;        // non-empty: TLS to the server, verified with these CAs
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -93,7 +104,9 @@ struct Options {
                "  --idle-connections N also open N connections that send nothing and hold\n"
                "                       them until the end; with --connections 0, print one\n"
                "                       JSON line once they are open and hold them for\n"
-               "                       --duration seconds (or until killed)\n",
+               "                       --duration seconds (or until killed)\n"
+               "  --tls-ca FILE        speak TLS (verify the server against the PEM CAs in\n"
+               "                       FILE and against --host); handshakes are not timed\n",
                kMaxMultiget);
   std::exit(2);
 }
@@ -171,6 +184,9 @@ Options parse_options(int argc, char** argv) {
       o.key_prefix = v;
     } else if (a == "--idle-connections") {
       o.idle_connections = parse_num<int>("--idle-connections", v);
+    } else if (a == "--tls-ca") {
+      o.tls_ca = v;
+      if (o.tls_ca.empty()) usage("bad --tls-ca");
     } else if (a == "--seed") {
       o.seed = parse_num<uint64_t>("--seed", v);
     } else {
@@ -306,8 +322,10 @@ struct Slot {
 
 class Conn {
  public:
-  Conn(Thread* t, int fd, int depth, int multiget)
-      : t_(t), fd_(fd), depth_(depth), k_(multiget), slots_(depth), slot_keys_(depth * multiget), found_(depth * multiget) {}
+  // SSL: null for plain TCP, else a TLS connection over FD with its handshake done (Conn owns it).
+  Conn(Thread* t, int fd, SSL* ssl, int depth, int multiget)
+      : t_(t), fd_(fd), ssl_(ssl), depth_(depth), k_(multiget), slots_(depth), slot_keys_(depth * multiget),
+        found_(depth * multiget) {}
   ~Conn() { close_fd(); }
   bool start(event_base* base);
   int outstanding() const { return count_; }
@@ -318,8 +336,13 @@ class Conn {
 
  private:
   static void on_read(evutil_socket_t, short, void* arg) { static_cast<Conn*>(arg)->readable(); }
-  static void on_write(evutil_socket_t, short, void* arg) { static_cast<Conn*>(arg)->flush(); }
+  static void on_write(evutil_socket_t, short, void* arg) { static_cast<Conn*>(arg)->writable(); }
   void readable();
+  void writable();
+  void make_room();
+  // The TLS halves of readable() and flush(); the plain path never reaches them.
+  void readable_tls();
+  void flush_tls();
   // Parses replies for the oldest requests; returns false on a protocol error.
   bool parse(uint64_t now);
   void complete(uint64_t now);
@@ -327,6 +350,9 @@ class Conn {
 
   Thread* t_;
   int fd_;
+  SSL* ssl_;
+  bool read_wants_write_ = false;  // SSL_read asked for writability: retry it when the socket is writable
+  bool write_wants_read_ = false;  // SSL_write asked for readability: retry it after the next read
   int depth_, k_;
   std::vector<Slot> slots_;
   std::vector<uint32_t> slot_keys_;
@@ -387,7 +413,28 @@ bool Conn::start(event_base* base) {
 void Conn::close_fd() {
   if (rev_) event_free(rev_), rev_ = nullptr;
   if (wev_) event_free(wev_), wev_ = nullptr;
+  if (ssl_) {
+    SSL_shutdown(ssl_);  // one close_notify, not waited for (the socket is non-blocking)
+    SSL_free(ssl_);
+    ssl_ = nullptr;
+  }
   if (fd_ >= 0) ::close(fd_), fd_ = -1;
+}
+
+// The reason of a TLS failure on stderr, for the first few only (50 connections failing
+// alike would bury the cause).
+void tls_report(const char* what, int ssl_error) {
+  static std::atomic<int> reported{0};
+  if (reported.fetch_add(1) >= 3) {
+    ERR_clear_error();
+    return;
+  }
+  unsigned long e = ERR_get_error();
+  char buf[256] = "";
+  if (e) ERR_error_string_n(e, buf, sizeof buf);
+  std::fprintf(stderr, "loadgen: TLS %s failed (SSL_get_error %d%s%s%s)\n", what, ssl_error, e ? ": " : "", buf,
+               ssl_error == SSL_ERROR_SYSCALL && errno ? std::strerror(errno) : "");
+  ERR_clear_error();
 }
 
 void Conn::fail_all(bool timeout) {
@@ -456,8 +503,21 @@ void Conn::fill(uint64_t now) {
   t_->changed(issued);  // also ends the loop when this was the last request
 }
 
+void Conn::writable() {
+  if (read_wants_write_) {
+    read_wants_write_ = false;
+    readable();  // it flushes too
+    return;
+  }
+  flush();
+}
+
 void Conn::flush() {
   if (!alive()) return;
+  if (ssl_) {
+    flush_tls();
+    return;
+  }
   while (out_start_ < out_.size()) {
     ssize_t n = ::send(fd_, out_.data() + out_start_, out_.size() - out_start_, MSG_NOSIGNAL);
     if (n > 0) {
@@ -476,7 +536,35 @@ void Conn::flush() {
   out_start_ = 0;
 }
 
-void Conn::readable() {
+void Conn::flush_tls() {
+  write_wants_read_ = false;
+  while (out_start_ < out_.size()) {
+    // Partial writes and a moving buffer are allowed (SSL_CTX modes): a retry after
+    // WANT_WRITE passes the same unsent bytes, maybe at a new address and with more after them.
+    size_t len = std::min<size_t>(out_.size() - out_start_, INT32_MAX);
+    int n = SSL_write(ssl_, out_.data() + out_start_, static_cast<int>(len));
+    if (n > 0) {
+      out_start_ += static_cast<size_t>(n);
+      continue;
+    }
+    int e = SSL_get_error(ssl_, n);
+    if (e == SSL_ERROR_WANT_WRITE) {
+      event_add(wev_, nullptr);
+      return;
+    }
+    if (e == SSL_ERROR_WANT_READ) {  // the persistent read event calls readable_tls(), which flushes
+      write_wants_read_ = true;
+      return;
+    }
+    tls_report("write", e);
+    fail_all(false);
+    return;
+  }
+  out_.clear();
+  out_start_ = 0;
+}
+
+void Conn::make_room() {
   if (in_end_ == in_.size()) {
     if (in_start_ > 0) {
       std::memmove(in_.data(), in_.data() + in_start_, in_end_ - in_start_);
@@ -486,6 +574,47 @@ void Conn::readable() {
       in_.resize(in_.size() * 2);
     }
   }
+}
+
+// SSL_read until OpenSSL holds nothing more (read-ahead may have buffered several records
+// from one recv, and the socket would not wake us for those), then refill and flush.
+void Conn::readable_tls() {
+  uint64_t now = 0;
+  for (;;) {
+    make_room();
+    size_t room = std::min<size_t>(in_.size() - in_end_, INT32_MAX);
+    int n = SSL_read(ssl_, in_.data() + in_end_, static_cast<int>(room));
+    if (n <= 0) {
+      int e = SSL_get_error(ssl_, n);
+      if (e == SSL_ERROR_WANT_READ) break;  // a partial record, or only a session ticket
+      if (e == SSL_ERROR_WANT_WRITE) {
+        read_wants_write_ = true;
+        event_add(wev_, nullptr);
+        break;
+      }
+      if (e != SSL_ERROR_ZERO_RETURN && !(e == SSL_ERROR_SYSCALL && errno == 0)) tls_report("read", e);
+      fail_all(false);  // closed (close_notify or EOF) or broken
+      return;
+    }
+    in_end_ += static_cast<size_t>(n);
+    now = now_ns();
+    if (!parse(now)) {
+      fail_all(false);
+      return;
+    }
+    if (in_start_ == in_end_) in_start_ = in_end_ = 0;
+    if (!SSL_has_pending(ssl_)) break;
+  }
+  if (now) fill(now);
+  if (now || write_wants_read_) flush();
+}
+
+void Conn::readable() {
+  if (ssl_) {
+    readable_tls();
+    return;
+  }
+  make_room();
   ssize_t n = ::recv(fd_, in_.data() + in_end_, in_.size() - in_end_, 0);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
   if (n <= 0) {
@@ -622,18 +751,87 @@ int connect_to(const Options& o, int port) {
   return fd;
 }
 
+SSL_CTX* g_tls = nullptr;  // --tls-ca: the client context every connection is made from
+
+// The client context for --tls-ca, or null (the reason on stderr).
+SSL_CTX* make_tls_context(const Options& o) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (!ctx) return nullptr;
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  if (SSL_CTX_load_verify_locations(ctx, o.tls_ca.c_str(), nullptr) != 1) {
+    std::fprintf(stderr, "loadgen: --tls-ca %s: no CA certificates could be read from it\n", o.tls_ca.c_str());
+    SSL_CTX_free(ctx);
+    return nullptr;
+  }
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  // One recv fetches whatever has arrived, not a record header and then its body.
+  SSL_CTX_set_read_ahead(ctx, 1);
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);  // every connection does a full handshake
+  return ctx;
+}
+
+// The TLS handshake on a connected, still blocking socket, bounded by 10 s each way;
+// the verified session, or null (the reason on stderr).
+SSL* tls_handshake(const Options& o, int fd, int port) {
+  SSL* ssl = SSL_new(g_tls);
+  if (!ssl) return nullptr;
+  SSL_set_fd(ssl, fd);
+  unsigned char addr[sizeof(in6_addr)];
+  bool is_ip = inet_pton(AF_INET, o.host.c_str(), addr) == 1 || inet_pton(AF_INET6, o.host.c_str(), addr) == 1;
+  if (is_ip) {  // the certificate must carry it as an IP SAN; no SNI for an address
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), o.host.c_str());
+  } else {
+    SSL_set1_host(ssl, o.host.c_str());
+    SSL_set_tlsext_host_name(ssl, o.host.c_str());
+  }
+  timeval tv = {10, 0}, none = {0, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  int rc = SSL_connect(ssl);
+  if (rc != 1) {
+    int e = SSL_get_error(ssl, rc);
+    unsigned long err = ERR_get_error();
+    char buf[256] = "";
+    if (err) ERR_error_string_n(err, buf, sizeof buf);
+    long vr = SSL_get_verify_result(ssl);
+    std::fprintf(stderr, "loadgen: TLS handshake with %s:%d failed: %s%s%s\n", o.host.c_str(), port,
+                 err ? buf : (e == SSL_ERROR_SYSCALL ? (errno ? std::strerror(errno) : "connection closed") : "error"),
+                 vr != X509_V_OK ? "; certificate: " : "", vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "");
+    ERR_clear_error();
+    SSL_free(ssl);
+    return nullptr;
+  }
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none);
+  return ssl;
+}
+
+// "TLSv1.3 TLS_AES_256_GCM_SHA384" of the first TLS connection, for the JSON line.
+std::string g_tls_session;
+
 bool Thread::connect_all(const std::vector<int>& ports, int first, int n, int stride) {
   base_ = event_base_new();
   if (!base_) return false;
   timer_ = evtimer_new(base_, &Thread::on_timer, this);
   const Options& o = sh_.opt;
   for (int c = first; c < n; c += stride) {
-    int fd = connect_to(o, ports[static_cast<size_t>(c) % ports.size()]);
+    int port = ports[static_cast<size_t>(c) % ports.size()];
+    int fd = connect_to(o, port);
     if (fd < 0) return false;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    SSL* ssl = nullptr;
+    if (g_tls) {
+      ssl = tls_handshake(o, fd, port);
+      if (!ssl) {
+        ::close(fd);
+        return false;
+      }
+      if (g_tls_session.empty()) g_tls_session = std::string(SSL_get_version(ssl)) + " " + SSL_get_cipher_name(ssl);
+    }
     evutil_make_socket_nonblocking(fd);
-    auto conn = std::make_unique<Conn>(this, fd, o.pipeline, o.multiget);
+    auto conn = std::make_unique<Conn>(this, fd, ssl, o.pipeline, o.multiget);
     if (!conn->start(base_)) return false;
     conns_.push_back(std::move(conn));
   }
@@ -729,19 +927,26 @@ int main(int argc, char** argv) {
     setrlimit(RLIMIT_NOFILE, &nofile);
   }
   Options opt = parse_options(argc, argv);
+  if (!opt.tls_ca.empty() && !(g_tls = make_tls_context(opt))) return 2;
   KeySpace ks(opt.keys, opt.key_size, opt.key_prefix);
   Shared sh{opt, ks};
 
   // Idle connections: opened before the load, spread round-robin over the
   // ports, never written to, closed only when the process exits.
+  // With --tls-ca each one has done its handshake.
   std::vector<int> idle;
+  std::vector<SSL*> idle_tls;
   for (int c = 0; c < opt.idle_connections; ++c) {
-    int fd = connect_to(opt, opt.ports[static_cast<size_t>(c) % opt.ports.size()]);
+    int port = opt.ports[static_cast<size_t>(c) % opt.ports.size()];
+    int fd = connect_to(opt, port);
+    SSL* ssl = nullptr;
+    if (fd >= 0 && g_tls && !(ssl = tls_handshake(opt, fd, port))) ::close(fd), fd = -1;
     if (fd < 0) {
       std::fprintf(stderr, "loadgen: %d of %d idle connections open\n", c, opt.idle_connections);
       return 3;
     }
     idle.push_back(fd);
+    if (ssl) idle_tls.push_back(ssl);
   }
   if (opt.connections == 0) {  // only hold them
     std::printf("{\"idle_connections\": %zu}\n", idle.size());
@@ -822,6 +1027,7 @@ int main(int argc, char** argv) {
   num("get_ratio", fmt("%g", opt.get_ratio));
   num("threads", std::to_string(opt.threads));
   num("idle_connections", std::to_string(idle.size()));
+  if (g_tls) num("tls", '"' + g_tls_session + '"');
   j += "}";
   std::printf("%s\n", j.c_str());
   for (int fd : idle) ::close(fd);

@@ -15,11 +15,12 @@ bench_bench_swap_SOURCES = bench/bench_swap.cc
 bench_bench_swap_CPPFLAGS = $(src_libmoxi_a_CPPFLAGS) $(BENCHMARK_CFLAGS)
 bench_bench_swap_LDADD = src/libmoxi.a vbucket/libvbucket.a $(LIBEVENT_LIBS) $(LIBMEMCACHED_LIBS) $(BENCHMARK_LIBS) -lpthread $(SASL_LIBS) $(LIBSSL_LIBS)
 endif
-# loadgen: memcached ascii load generator used by bench/run-proxies.
+# loadgen: memcached ascii load generator used by bench/run-proxies; OpenSSL
+# (configure requires it for moxi already) for its --tls-ca client mode.
 noinst_PROGRAMS += bench/loadgen
 bench_loadgen_SOURCES = bench/loadgen.cc
-bench_loadgen_CPPFLAGS = $(AM_CPPFLAGS) $(LIBEVENT_CFLAGS)
-bench_loadgen_LDADD = $(LIBEVENT_LIBS) -lpthread
+bench_loadgen_CPPFLAGS = $(AM_CPPFLAGS) $(LIBEVENT_CFLAGS) $(LIBSSL_CFLAGS)
+bench_loadgen_LDADD = $(LIBEVENT_LIBS) $(LIBSSL_LIBS) -lpthread
 
 # bench/run-proxies: the side-by-side proxy benchmark (python3). In a build
 # tree it is also build/bench/run-proxies, a link to the source script that

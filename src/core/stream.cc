@@ -249,13 +249,20 @@ int StreamConnection::tls_read() {
   char* scratch = worker_.read_scratch();
   size_t total = 0;
   bool ended = false, failed = false;
-  while (total < static_cast<size_t>(kReadChunk)) {
+  // With read-ahead, OpenSSL's buffer holds what the socket had: once it is
+  // empty, asking again would only be a recv answering EAGAIN (the event is
+  // level-triggered and comes back when more arrives).
+  bool chunk_full = false;
+  while (true) {
     size_t got = 0;
     const tls::Session::Io io = tls_->read(scratch, Worker::kReadScratchSize, got);
     if (io == tls::Session::Io::Done) {
       evbuffer_add(in_.get(), scratch, got);
       count_read(got);
       total += got;
+      if (!tls_->buffered()) break;
+      chunk_full = total >= static_cast<size_t>(kReadChunk);
+      if (chunk_full) break;
       continue;
     }
     if (io == tls::Session::Io::WantWrite) wait_writable();  // a key update to answer
@@ -263,8 +270,10 @@ int StreamConnection::tls_read() {
     failed = io == tls::Session::Io::Failed;
     break;
   }
-  // Decrypted bytes left in OpenSSL raise no event: come back for them.
-  if (tls_->pending() > 0 && read_ev_) event_active(read_ev_, EV_READ, 1);
+  // Whole records left in OpenSSL after a full chunk raise no event: come
+  // back for them. (After WantRead what is left is part of a record, which
+  // the socket completes with an event of its own.)
+  if (chunk_full && read_ev_) event_active(read_ev_, EV_READ, 1);
   // A write that needed a read (a renegotiation-like exchange) goes on.
   if (out_.size() > 0 && !writing_) mark_dirty();
   if (total > 0) return static_cast<int>(total);

@@ -76,6 +76,10 @@ std::shared_ptr<const Context> Context::make_server(const ServerFiles& files, st
   SSL_CTX_set_min_proto_version(ctx, min);
   SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+  // Read ahead: one recv takes every record that has arrived, rather than
+  // one recv for each record's 5-byte header and another for its body
+  // (three reads per request at W1, two more than plain text).
+  SSL_CTX_set_read_ahead(ctx, 1);
   // Session resumption: the server-side cache (TLS 1.2 ids) and tickets.
   static const unsigned char kSessionContext[] = "moxi";
   SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
@@ -104,6 +108,10 @@ std::shared_ptr<const Context> Context::make_client(const ClientFiles& files, st
   }
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+  // Read ahead: one recv takes every record that has arrived, rather than
+  // one recv for each record's 5-byte header and another for its body
+  // (three reads per request at W1, two more than plain text).
+  SSL_CTX_set_read_ahead(ctx, 1);
   if (files.verify) {
     const bool loaded = files.ca.empty() ? SSL_CTX_set_default_verify_paths(ctx) == 1
                                          : SSL_CTX_load_verify_locations(ctx, files.ca.c_str(), nullptr) == 1;
@@ -231,7 +239,7 @@ Session::Io Session::write(const char* buf, size_t n, size_t& put) {
   return judge(rc, "TLS write failed");
 }
 
-size_t Session::pending() const { return ssl_ ? static_cast<size_t>(SSL_pending(ssl_)) : 0; }
+bool Session::buffered() const { return ssl_ && SSL_has_pending(ssl_) == 1; }
 
 void Session::fail_timeout() {
   failure_ = Failure::Timeout;

@@ -94,9 +94,10 @@ class Session {
   Io read(char* buf, size_t n, size_t& got);
   // Up to `n` bytes of `buf`; `put` is what was taken (Done).
   Io write(const char* buf, size_t n, size_t& put);
-  // Decrypted bytes OpenSSL holds that no read has taken yet: the socket
+  // True while OpenSSL holds bytes no read has taken yet, decrypted or
+  // read ahead from the socket (possibly only part of a record): the socket
   // will not say readable for them.
-  size_t pending() const;
+  bool buffered() const;
 
   Failure failure() const { return failure_; }
   // One line: OpenSSL's reason ("certificate verify failed: hostname mismatch").

@@ -274,6 +274,7 @@ class TlsBackendsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(TlsBackendsTest);
   CPPUNIT_TEST(testMemcachedOverTls);
   CPPUNIT_TEST(testABadCertificateFailsThatServerAlone);
+  CPPUNIT_TEST(testBigValuesAndDeepPipelinesOverTlsBothWays);
   CPPUNIT_TEST(testMoxiInFrontOfMoxiWithClientCertificates);
   CPPUNIT_TEST(testTlsForThePoolsOfSomePortsOnly);
   CPPUNIT_TEST_SUITE_END();
@@ -290,6 +291,35 @@ class TlsBackendsTest : public CppUnit::TestFixture {
     const Stats s = stats_proxy(c);
     CPPUNIT_ASSERT(stat(s, "backend_tls_handshakes_total") >= 1);
     CPPUNIT_ASSERT_EQUAL(uint64_t{0}, stat(s, "backend_tls_failures_total"));
+  }
+
+  // TLS on both sides of moxi, with what spans many records: a pipeline of
+  // a hundred sets in one write, a value of many records and a multiget
+  // answering all of it. Reads take whatever records arrived (read-ahead),
+  // so a record split over reads, or several in one, must come out whole.
+  void testBigValuesAndDeepPipelinesOverTlsBothWays() {
+    TlsFiles files;
+    auto mc = tls_memcached(files.server());
+    Moxi moxi({"-l", "127.0.0.1", "-t", "2", "-Z",
+               tls_front(files, "downstream_tls=1,downstream_tls_ca=" + files.ca()), "-z", "0=" + mc->address()});
+    BlockingTlsClient c(moxi.tls_port(), files.ca());
+    std::string sets, expected_get, get = "get";
+    for (int i = 0; i <= 100; ++i) {
+      const std::string key = "k" + std::to_string(i);
+      // the last value spans about 37 TLS records of 16 KiB
+      const size_t size = i == 100 ? 600000 : 2000;
+      std::string value(size, static_cast<char>('a' + i % 26));
+      for (size_t at = 0; at < size; at += 997) value[at] = static_cast<char>('0' + (at / 997) % 10);
+      sets += "set " + key + " 0 0 " + std::to_string(size) + "\r\n" + value + "\r\n";
+      expected_get += "VALUE " + key + " 0 " + std::to_string(size) + "\r\n" + value + "\r\n";
+      get += " " + key;
+    }
+    std::string stored;
+    for (int i = 0; i <= 100; ++i) stored += "STORED\r\n";
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(moxi.log(), stored + "MN\r\n", c.call(sets + "mn\r\n", "MN\r\n"));
+    const std::string reply = c.call(get + "\r\n", "END\r\n");
+    CPPUNIT_ASSERT_EQUAL(expected_get.size() + 5, reply.size());
+    CPPUNIT_ASSERT(reply == expected_get + "END\r\n");
   }
 
   // Four servers in one ketama pool: one good, one whose certificate names

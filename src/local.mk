@@ -7,6 +7,11 @@ src_libmoxi_a_SOURCES = \
 	src/util/log.cc src/util/log.h \
 	src/util/timer.h \
 	src/util/tls.cc src/util/tls.h \
+	src/net/buffer_budget.cc src/net/buffer_budget.h \
+	src/net/listener.cc src/net/listener.h \
+	src/net/loop.cc src/net/loop.h \
+	src/net/notify.cc src/net/notify.h \
+	src/net/stream.cc src/net/stream.h \
 	src/protocol/request.h src/protocol/value_bytes.h \
 	src/routing/snapshot.cc src/routing/snapshot.h \
 	src/routing/bucket_access.cc src/routing/bucket_access.h \
@@ -20,7 +25,6 @@ src_libmoxi_a_SOURCES = \
 	src/upstream/data_node_config_source.cc src/upstream/data_node_config_source.h \
 	src/upstream/resolver.cc src/upstream/resolver.h \
 	src/core/app.cc src/core/app.h \
-	src/core/buffer_budget.cc src/core/buffer_budget.h \
 	src/core/check_config.cc src/core/check_config.h \
 	src/core/client_connection.cc src/core/client_connection.h \
 	src/core/config_follower.cc src/core/config_follower.h \
@@ -28,9 +32,7 @@ src_libmoxi_a_SOURCES = \
 	src/core/event_log.cc src/core/event_log.h \
 	src/core/exchange.h src/core/config_offer.h \
 	src/core/fd_limit.cc src/core/fd_limit.h \
-	src/core/listener.cc src/core/listener.h \
 	src/core/memory_trim.cc src/core/memory_trim.h \
-	src/core/notify.cc src/core/notify.h \
 	src/core/reload.cc src/core/reload.h \
 	src/core/served_buckets.cc src/core/served_buckets.h \
 	src/core/settings.h \
@@ -39,7 +41,6 @@ src_libmoxi_a_SOURCES = \
 	src/core/stdin_watch.cc src/core/stdin_watch.h \
 	src/core/url_source_options.cc src/core/url_source_options.h \
 	src/core/stats_proxy.cc \
-	src/core/stream.cc src/core/stream.h \
 	src/core/worker.cc src/core/worker.h
 src_libmoxi_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBEVENT_CFLAGS) $(LIBMEMCACHED_CFLAGS) $(LIBCURL_CFLAGS) $(SASL_CFLAGS)
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "src/core/app.h"
-#include "src/core/buffer_budget.h"
+#include "src/net/buffer_budget.h"
 #include "src/core/check_config.h"
 #include "src/core/config_follower.h"
 #include "src/core/event_log.h"
@@ -52,7 +52,7 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
   s.proxy.config_network = moxi::config_network(b);
   s.proxy.item_size_max = b.item_size_max;
   s.proxy.max_client_output = b.client_buffer_max;
-  s.proxy.buffer_max = b.buffer_max != 0 ? b.buffer_max : moxi::BufferBudget::default_max();
+  s.proxy.buffer_max = b.buffer_max != 0 ? b.buffer_max : moxi::net::BufferBudget::default_max();
   s.proxy.buffer_wait_ms = static_cast<uint64_t>(b.buffer_wait.count());
   s.proxy.behavior_stats = moxi::behavior_values(b);
   s.admin_port = b.admin_port;

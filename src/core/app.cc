@@ -18,7 +18,7 @@ App::App(AppSettings settings) : settings_(std::move(settings)), base_(event_bas
   budget_.max = settings_.max_connections;
   budget_.buffers.max = settings_.proxy.buffer_max;
   settings_.proxy.started_us = monotonic_us();
-  notify_ = std::make_unique<NotifyQueue>(base_);
+  notify_ = std::make_unique<net::NotifyQueue>(base_);
   std::signal(SIGPIPE, SIG_IGN);
   // Handled from here on (queued until run() dispatches them), so that a
   // signal sent as soon as the port file exists never takes its default action.
@@ -48,15 +48,15 @@ App::~App() {
 
 bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
   const int nworkers = settings_.workers < 1 ? 1 : settings_.workers;
-  std::vector<ListenGroup> groups;
+  std::vector<net::ListenGroup> groups;
   auto fail = [&groups, this] {
     workers_.clear();
     groups.clear();  // closes the sockets no worker took
     return false;
   };
   for (const PortBinding& binding : snapshot->ports) {
-    ListenGroup group;
-    if (!open_listeners(settings_.listen_address, binding.port, nworkers, settings_.reuse_port, group, error))
+    net::ListenGroup group;
+    if (!net::open_listeners(settings_.listen_address, binding.port, nworkers, settings_.reuse_port, group, error))
       return fail();
     bound_ports_.push_back(group.port);
     groups.push_back(std::move(group));
@@ -64,8 +64,8 @@ bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
   // The TLS port serves what the first port serves (its snapshot index 0).
   int tls_port = -1;
   if (settings_.tls_port && !groups.empty()) {
-    ListenGroup group;
-    if (!open_listeners(settings_.listen_address, *settings_.tls_port, nworkers, settings_.reuse_port, group, error,
+    net::ListenGroup group;
+    if (!net::open_listeners(settings_.listen_address, *settings_.tls_port, nworkers, settings_.reuse_port, group, error,
                         true))
       return fail();
     tls_port = group.port;
@@ -112,7 +112,7 @@ bool App::start(std::shared_ptr<const Snapshot> snapshot, std::string& error) {
   for (int port : bound_ports_) log::info("listening on port " + std::to_string(port));
   if (tls_port >= 0) log::info("listening on port " + std::to_string(tls_port) + " (TLS, serving port " +
                                std::to_string(bound_ports_.front()) + "'s configuration)");
-  if (!settings_.port_file.empty() && !write_port_file(settings_.port_file, bound_ports_, admin_port, error, tls_port))
+  if (!settings_.port_file.empty() && !net::write_port_file(settings_.port_file, bound_ports_, admin_port, error, tls_port))
     return fail();
   current_ = snapshot;
   for (int w = 0; w < nworkers; ++w) {

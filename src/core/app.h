@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "src/core/config_offer.h"
-#include "src/core/listener.h"
+#include "src/net/listener.h"
 #include "src/core/memory_trim.h"
-#include "src/core/notify.h"
+#include "src/net/notify.h"
 #include "src/core/settings.h"
 #include "src/core/worker.h"
 #include "src/routing/snapshot.h"
@@ -98,7 +98,7 @@ class App {
   SharedLimits budget_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<int> bound_ports_;
-  std::unique_ptr<NotifyQueue> notify_;
+  std::unique_ptr<net::NotifyQueue> notify_;
   std::unique_ptr<MemoryTrimmer> trimmer_;  // while run() serves
   std::shared_ptr<const Snapshot> current_;
   std::function<void()> reload_;

@@ -23,7 +23,7 @@ bool answered_by_moxi(const protocol::Request& req) {
 }  // namespace
 
 ClientConnection::ClientConnection(Worker& worker, int fd, size_t port_index, uint64_t id)
-    : StreamConnection(worker, fd), port_index_(port_index), id_(id) {
+    : net::StreamConnection(worker.loop(), fd), worker_(worker), port_index_(port_index), id_(id) {
   set_reading(true);
 }
 

@@ -36,14 +36,16 @@
 #include <memory>
 
 #include "src/core/exchange.h"
-#include "src/core/stream.h"
+#include "src/net/stream.h"
 #include "src/protocol/client_codec.h"
 #include "src/routing/snapshot.h"
 #include "src/util/fifo.h"
 
 namespace moxi {
 
-class ClientConnection final : public StreamConnection {
+class Worker;
+
+class ClientConnection final : public net::StreamConnection {
  public:
   ClientConnection(Worker& worker, int fd, size_t port_index, uint64_t id);
   ~ClientConnection() override;
@@ -76,6 +78,7 @@ class ClientConnection final : public StreamConnection {
   void drain();
 
  private:
+  Worker& worker_;  // its worker, whose loop it runs on (first: other members' initializers use it)
   // Requests in flight before the first reply shows how big replies are
   // (one round trip later the window follows the mean reply size).
   static constexpr size_t kFirstWindow = 4;

@@ -19,9 +19,9 @@
 namespace moxi {
 
 Worker::Worker(int id, ProxySettings settings, SharedLimits& budget)
-    : id_(id), settings_(std::move(settings)), budget_(budget), buffers_(budget.buffers), base_(event_base_new()) {
+    : id_(id), settings_(std::move(settings)), budget_(budget), buffers_(budget.buffers), base_(event_base_new()), loop_(base_, buffers_) {
   if (!base_) throw std::runtime_error("event_base_new failed");
-  notify_ = std::make_unique<NotifyQueue>(base_);
+  notify_ = std::make_unique<net::NotifyQueue>(base_);
   resolver_ = std::make_unique<Resolver>(base_, settings_.dns_servers);
   wait_timer_ = evtimer_new(base_, &Worker::wait_timer_cb, this);
   tmpfail_timer_ = evtimer_new(base_, &Worker::tmpfail_timer_cb, this);
@@ -82,24 +82,10 @@ uint64_t Worker::now_ms() const {
 }
 
 void Worker::run() {
-  // One loop turn runs every ready callback, then writes what they produced:
-  // many replies (or backend requests) leave in one write per connection.
   while (!stopping_) {
-    event_base_loop(base_, EVLOOP_ONCE);
-    flush_dirty();
+    loop_.turn();
+    graveyard_.clear();  // connections closed during the turn, now unreferenced
   }
-}
-
-void Worker::flush_dirty() {
-  // flush() may make other connections dirty (a drained client resumes and
-  // sends to a backend), so iterate by index over a growing list.
-  for (size_t i = 0; i < dirty_.size(); ++i) {
-    StreamConnection* conn = dirty_[i];
-    conn->clear_dirty();
-    conn->flush();
-  }
-  dirty_.clear();
-  graveyard_.clear();
 }
 
 void Worker::accept_cb(evutil_socket_t, short, void* arg) {

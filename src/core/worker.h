@@ -20,12 +20,13 @@
 #include <utility>
 #include <vector>
 
-#include "src/core/buffer_budget.h"
 #include "src/core/config_offer.h"
 #include "src/core/exchange.h"
-#include "src/core/listener.h"
-#include "src/core/notify.h"
 #include "src/core/settings.h"
+#include "src/net/buffer_budget.h"
+#include "src/net/listener.h"
+#include "src/net/loop.h"
+#include "src/net/notify.h"
 #include "src/routing/snapshot.h"
 #include "src/stats/gather.h"
 #include "src/stats/metrics.h"
@@ -38,13 +39,12 @@ namespace moxi {
 
 class ClientConnection;
 class ServerGroup;
-class StreamConnection;
 
 // Shared by all workers: the -c limit is global, so it is one atomic touched
 // only on accept and close, never per request; and the byte budget of all
 // buffers (buffer_budget.h).
 struct SharedLimits {
-  BufferBudget buffers;
+  net::BufferBudget buffers;
   std::atomic<int64_t> current{0};
   int64_t max = 1024;
   // Reply bytes that left with closed client connections (a slow reader's
@@ -69,7 +69,7 @@ class Worker final : public MetricsOwner {
   // Starts the thread. `listen_fds` pairs a listening socket (shared with
   // the other workers, or this worker's SO_REUSEPORT copy: listener.h) with
   // the port index in the snapshot it serves.
-  using ListenFds = std::vector<std::pair<std::shared_ptr<ListenSocket>, size_t>>;
+  using ListenFds = std::vector<std::pair<std::shared_ptr<net::ListenSocket>, size_t>>;
   void start(std::shared_ptr<const Snapshot> snapshot, ListenFds listen_fds);
   // Thread-safe: stops accepting and ends the loop; join() waits for it.
   void stop();
@@ -91,19 +91,13 @@ class Worker final : public MetricsOwner {
   // ---- worker-thread only ----
   int id() const { return id_; }
   event_base* base() const { return base_; }
-  // A 64 KiB buffer for this worker's connections to read small messages
-  // into before they are appended to the connection's evbuffer (see
-  // StreamConnection::read_some). Used and overwritten within one callback.
-  static constexpr size_t kReadScratchSize = 64 * 1024;
-  char* read_scratch() {
-    if (!read_scratch_) read_scratch_ = std::make_unique<char[]>(kReadScratchSize);
-    return read_scratch_.get();
-  }
+  // The event loop this worker's connections run on (net/loop.h).
+  net::Loop& loop() { return loop_; }
   uint64_t now_ms() const;
   const ProxySettings& settings() const { return settings_; }
   Metrics& metrics() { return metrics_; }
   // This worker's part of the total buffer budget (buffer_budget.h).
-  BufferAccount& buffers() { return buffers_; }
+  net::BufferAccount& buffers() { return buffers_; }
   // A moving mean of the reply sizes of all this worker's clients: what a
   // new client's requests are expected to bring before its own replies
   // show it (so a crowd of new clients cannot overrun the total budget
@@ -127,7 +121,6 @@ class Worker final : public MetricsOwner {
 
   // This worker's DNS resolver for backend names (upstream/resolver.h).
   Resolver& resolver() { return *resolver_; }
-  void add_dirty(StreamConnection* conn) { dirty_.push_back(conn); }
   // The group of connections to `server` in `protocol` authenticated as
   // `auth`: buckets of a gateway sharing a server each have their own.
   ServerGroup& server_group(const BackendServer& server, protocol::Protocol protocol, const BackendAuth& auth);
@@ -163,7 +156,6 @@ class Worker final : public MetricsOwner {
 
  private:
   void run();
-  void flush_dirty();
   struct ListenerSlot;
   static void accept_cb(evutil_socket_t, short, void* arg);
   void accept_some(ListenerSlot& slot);
@@ -305,16 +297,17 @@ class Worker final : public MetricsOwner {
   struct ListenerSlot {
     Worker* worker;
     size_t port_index;
-    std::shared_ptr<ListenSocket> socket;  // null once drained
+    std::shared_ptr<net::ListenSocket> socket;  // null once drained
     event* ev;                             // EV_READ|EV_PERSIST on socket's fd; null once drained
   };
 
   int id_;
   ProxySettings settings_;
   SharedLimits& budget_;
-  BufferAccount buffers_;  // before every connection: they tell it what they hold until they go
+  net::BufferAccount buffers_;  // before every connection: they tell it what they hold until they go
   event_base* base_;
-  std::unique_ptr<NotifyQueue> notify_;
+  net::Loop loop_;  // on base_ and buffers_; before every connection
+  std::unique_ptr<net::NotifyQueue> notify_;
   std::unique_ptr<Resolver> resolver_;  // after base_, and gone before it (after the groups that use it)
   std::thread thread_;
   bool stopping_ = false;
@@ -348,8 +341,6 @@ class Worker final : public MetricsOwner {
   std::multimap<uint64_t, PendingOp*> tmpfail_due_;
   event* tmpfail_timer_ = nullptr;
   std::vector<PendingOp*> scratch_ops_;  // dispatch_keys: one slot per server
-  std::vector<StreamConnection*> dirty_;
-  std::unique_ptr<char[]> read_scratch_;
   Pool<Exchange> exchanges_;
   Pool<PendingOp> ops_;
   Metrics metrics_;

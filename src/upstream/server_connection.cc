@@ -26,7 +26,8 @@ namespace moxi {
 using protocol::Status;
 
 ServerConnection::ServerConnection(Worker& worker, ServerGroup& group)
-    : StreamConnection(worker, -1),
+    : net::StreamConnection(worker.loop(), -1),
+      worker_(worker),
       group_(group),
       codec_(group.protocol() == protocol::Protocol::Binary ? protocol::make_binary_backend_codec(value_limit())
                                                             : protocol::make_ascii_backend_codec(value_limit())) {

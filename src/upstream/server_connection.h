@@ -23,7 +23,7 @@
 #include <memory>
 
 #include "src/core/exchange.h"
-#include "src/core/stream.h"
+#include "src/net/stream.h"
 #include "src/protocol/backend_codec.h"
 #include "src/protocol/binary_format.h"
 #include "src/routing/snapshot.h"
@@ -33,8 +33,9 @@
 namespace moxi {
 
 class ServerGroup;
+class Worker;
 
-class ServerConnection final : public StreamConnection, private BackendAddress::Waiter {
+class ServerConnection final : public net::StreamConnection, private BackendAddress::Waiter {
  public:
   ServerConnection(Worker& worker, ServerGroup& group);
   ~ServerConnection() override;
@@ -50,6 +51,7 @@ class ServerConnection final : public StreamConnection, private BackendAddress::
   void close_idle();
 
  private:
+  Worker& worker_;  // its worker, whose loop it runs on (first: other members' initializers use it)
   // The largest value a reply may carry (-I, else Couchbase's 20 MiB, the
   // most any bucket takes): a longer one resets the connection.
   uint32_t value_limit() const;

@@ -1,4 +1,4 @@
-// The threaded core under concurrency: NotifyQueue (many posting threads,
+// The threaded core under concurrency: net::NotifyQueue (many posting threads,
 // one owner), Worker (tasks and snapshot installs from other threads, stop
 // and join), and App (two workers serving clients while the main thread
 // publishes snapshot after snapshot). These are the tests the TSan build
@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "src/core/app.h"
-#include "src/core/notify.h"
+#include "src/net/notify.h"
 #include "src/core/worker.h"
 #include "t/support/client.h"
 #include "t/support/deadline.h"
@@ -82,7 +82,7 @@ class ThreadsTest : public CppUnit::TestFixture {
     long ran = 0, out_of_order = 0, wrong_thread = 0;
     std::thread::id owner_id;
     {
-      NotifyQueue queue(base);
+      net::NotifyQueue queue(base);
       std::thread owner([&] {
         owner_id = std::this_thread::get_id();
         event_base_dispatch(base);

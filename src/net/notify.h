@@ -9,7 +9,7 @@
 #include <mutex>
 #include <vector>
 
-namespace moxi {
+namespace moxi::net {
 
 class NotifyQueue {
  public:
@@ -30,4 +30,4 @@ class NotifyQueue {
   std::vector<std::function<void()>> tasks_;
 };
 
-}  // namespace moxi
+}  // namespace moxi::net

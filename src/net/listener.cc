@@ -1,4 +1,4 @@
-#include "src/core/listener.h"
+#include "src/net/listener.h"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
-namespace moxi {
+namespace moxi::net {
 
 namespace {
 
@@ -127,4 +127,4 @@ bool write_port_file(const std::string& path, const std::vector<int>& ports, int
   return true;
 }
 
-}  // namespace moxi
+}  // namespace moxi::net

@@ -26,7 +26,7 @@
 #include <atomic>
 #include <cstdint>
 
-namespace moxi {
+namespace moxi::net {
 
 struct BufferBudget {
   uint64_t max = 0;  // bytes; 0 = no limit (set from ProxySettings::buffer_max before the workers start)
@@ -74,4 +74,4 @@ class BufferAccount {
   int64_t unpublished_ = 0;
 };
 
-}  // namespace moxi
+}  // namespace moxi::net

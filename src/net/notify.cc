@@ -1,4 +1,4 @@
-#include "src/core/notify.h"
+#include "src/net/notify.h"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <stdexcept>
 
-namespace moxi {
+namespace moxi::net {
 
 NotifyQueue::NotifyQueue(event_base* base) : efd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (efd_ < 0) throw std::runtime_error("eventfd failed");
@@ -42,4 +42,4 @@ void NotifyQueue::on_event(evutil_socket_t fd, short, void* arg) {
   for (auto& task : tasks) task();
 }
 
-}  // namespace moxi
+}  // namespace moxi::net

@@ -1,4 +1,4 @@
-#include "src/core/stream.h"
+#include "src/net/stream.h"
 
 #include <event2/buffer.h>
 #include <sys/socket.h>
@@ -9,32 +9,32 @@
 
 #include <cerrno>
 
-#include "src/core/worker.h"
+#include "src/net/loop.h"
 
-namespace moxi {
+namespace moxi::net {
 
 namespace {
 // One read takes at most this much; bounds the input buffer growth per event.
-constexpr int kReadChunk = static_cast<int>(Worker::kReadScratchSize);
+constexpr int kReadChunk = static_cast<int>(Loop::kReadScratchSize);
 }  // namespace
 
-StreamConnection::StreamConnection(Worker& worker, int fd) : worker_(worker) {
+StreamConnection::StreamConnection(Loop& loop, int fd) : loop_(loop) {
   if (fd >= 0) attach(fd);
 }
 
 StreamConnection::~StreamConnection() {
   close_socket();
-  worker_.buffers().add(-static_cast<int64_t>(accounted_), -static_cast<int64_t>(accounted_reserved_));
+  loop_.buffers().add(-static_cast<int64_t>(accounted_), -static_cast<int64_t>(accounted_reserved_));
 }
 
-void StreamConnection::worker_buffers_add(int64_t bytes, int64_t reserved) { worker_.buffers().add(bytes, reserved); }
+void StreamConnection::buffers_add(int64_t bytes, int64_t reserved) { loop_.buffers().add(bytes, reserved); }
 
 void StreamConnection::account() {
   const size_t now = in_.size() + out_.size() + extra_buffered_bytes() +
                      (tls_ && tls_->handshaking() ? kTlsHandshakeBytes : 0);
   const size_t reserved = reserved_bytes();
   if (now == accounted_ && reserved == accounted_reserved_) return;
-  worker_.buffers().add(static_cast<int64_t>(now) - static_cast<int64_t>(accounted_),
+  loop_.buffers().add(static_cast<int64_t>(now) - static_cast<int64_t>(accounted_),
                         static_cast<int64_t>(reserved) - static_cast<int64_t>(accounted_reserved_));
   accounted_ = now;
   accounted_reserved_ = reserved;
@@ -47,7 +47,7 @@ void StreamConnection::attach(int fd) {
 }
 
 void StreamConnection::create_events() {
-  read_ev_ = event_new(worker_.base(), fd_, EV_READ | EV_PERSIST, &StreamConnection::read_cb, this);
+  read_ev_ = event_new(loop_.base(), fd_, EV_READ | EV_PERSIST, &StreamConnection::read_cb, this);
   // write_ev_ is made the first time the kernel buffer is full: most
   // connections never need it (one event less per idle connection).
   reading_ = writing_ = false;
@@ -86,21 +86,21 @@ void StreamConnection::set_reading(bool on) {
 void StreamConnection::mark_dirty() {
   if (dirty_ || fd_ < 0) return;
   dirty_ = true;
-  worker_.add_dirty(this);
+  loop_.add_dirty(this);
 }
 
 int StreamConnection::read_some() {
   if (tls_) return tls_read();
   // With nothing buffered (the usual case: requests and replies arrive
-  // whole), read into the worker's scratch buffer and append just the bytes
+  // whole), read into the loop's scratch buffer and append just the bytes
   // that came: reserving 64 KiB of evbuffer space per read, committing it
   // and freeing the chain once drained cost ~300 instructions per request
   // (W1 profile), and an idle connection holds no reserved chain. Bytes that
   // continue a message already buffered (a big value) are read straight into
   // the evbuffer below, never copied.
   if (in_.size() == 0) {
-    char* scratch = worker_.read_scratch();
-    const ssize_t n = ::recv(fd_, scratch, Worker::kReadScratchSize, 0);
+    char* scratch = loop_.read_scratch();
+    const ssize_t n = ::recv(fd_, scratch, Loop::kReadScratchSize, 0);
     if (n > 0) {
       evbuffer_add(in_.get(), scratch, static_cast<size_t>(n));
       count_read(static_cast<size_t>(n));
@@ -161,7 +161,7 @@ bool StreamConnection::flush() {
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!write_ev_) write_ev_ = event_new(worker_.base(), fd_, EV_WRITE, &StreamConnection::write_cb, this);
+      if (!write_ev_) write_ev_ = event_new(loop_.base(), fd_, EV_WRITE, &StreamConnection::write_cb, this);
       writing_ = true;
       event_add(write_ev_, nullptr);
       account();
@@ -195,7 +195,7 @@ ssize_t StreamConnection::send_some() {
 }
 
 void StreamConnection::wait_writable() {
-  if (!write_ev_) write_ev_ = event_new(worker_.base(), fd_, EV_WRITE, &StreamConnection::write_cb, this);
+  if (!write_ev_) write_ev_ = event_new(loop_.base(), fd_, EV_WRITE, &StreamConnection::write_cb, this);
   writing_ = true;
   event_add(write_ev_, nullptr);
 }
@@ -203,7 +203,7 @@ void StreamConnection::wait_writable() {
 void StreamConnection::start_tls(std::unique_ptr<tls::Session> session, uint64_t timeout_ms) {
   tls_ = std::move(session);
   if (timeout_ms > 0) {
-    if (!tls_timer_) tls_timer_ = evtimer_new(worker_.base(), &StreamConnection::tls_timer_cb, this);
+    if (!tls_timer_) tls_timer_ = evtimer_new(loop_.base(), &StreamConnection::tls_timer_cb, this);
     const timeval tv{static_cast<time_t>(timeout_ms / 1000), static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
     evtimer_add(tls_timer_, &tv);
   }
@@ -246,7 +246,7 @@ int StreamConnection::tls_read() {
     if (r != 1) return r;
   }
   // Record by record into the scratch buffer, up to one chunk per event.
-  char* scratch = worker_.read_scratch();
+  char* scratch = loop_.read_scratch();
   size_t total = 0;
   bool ended = false, failed = false;
   // With read-ahead, OpenSSL's buffer holds what the socket had: once it is
@@ -255,7 +255,7 @@ int StreamConnection::tls_read() {
   bool chunk_full = false;
   while (true) {
     size_t got = 0;
-    const tls::Session::Io io = tls_->read(scratch, Worker::kReadScratchSize, got);
+    const tls::Session::Io io = tls_->read(scratch, Loop::kReadScratchSize, got);
     if (io == tls::Session::Io::Done) {
       evbuffer_add(in_.get(), scratch, got);
       count_read(got);
@@ -333,4 +333,4 @@ void StreamConnection::write_cb(evutil_socket_t, short, void* arg) {
   self->flush();
 }
 
-}  // namespace moxi
+}  // namespace moxi::net

@@ -4,7 +4,7 @@
 //
 // Why not bufferevent: a bufferevent writes from its own write callback,
 // which costs an epoll_ctl per reply. Here a connection that has output is
-// put on the worker's dirty list and written right after the loop turn's
+// put on the loop's dirty list (loop.h) and written right after the loop turn's
 // callbacks ran, so replies produced for many requests in one turn leave in
 // one write(), and EV_WRITE is only armed when the kernel buffer is full.
 //
@@ -14,7 +14,7 @@
 // waits in out_, and a handshake that does not finish within its timeout
 // fails the connection (on_io_error(ETIMEDOUT)).
 //
-// Thread contract: owned and used only by its worker thread.
+// Thread contract: owned and used only by its loop's thread.
 #pragma once
 
 #include <event2/event.h>
@@ -28,9 +28,9 @@
 #include "src/util/evbuf.h"
 #include "src/util/tls.h"
 
-namespace moxi {
+namespace moxi::net {
 
-class Worker;
+class Loop;
 
 class StreamConnection {
  public:
@@ -38,7 +38,7 @@ class StreamConnection {
   StreamConnection& operator=(const StreamConnection&) = delete;
   virtual ~StreamConnection();
 
-  // Writes pending output now (called by the worker after each loop turn).
+  // Writes pending output now (called by the loop after each turn).
   // Returns false when the socket failed; the subclass was told via on_io_error.
   bool flush();
   bool dirty() const { return dirty_; }
@@ -47,7 +47,7 @@ class StreamConnection {
   size_t output_size() const { return out_.size(); }
 
  protected:
-  StreamConnection(Worker& worker, int fd);
+  StreamConnection(Loop& loop, int fd);
 
   // Starts or stops read interest (stopping is how back-pressure works).
   void set_reading(bool on);
@@ -70,7 +70,7 @@ class StreamConnection {
   static constexpr size_t kTlsHandshakeBytes = 48 * 1024;
   // Attaches a new socket (backend reconnect); events are re-created.
   void attach(int fd);
-  // Tells the worker's buffer account (buffer_budget.h) what this
+  // Tells the loop's buffer account (buffer_budget.h) what this
   // connection holds now: input, output and extra_buffered_bytes(). Called
   // wherever those change (reads, writes, decoding); cheap when nothing did.
   void account();
@@ -78,12 +78,12 @@ class StreamConnection {
   // asking the buffers (the next account() settles any difference).
   void count_read(size_t bytes) {
     accounted_ += bytes;
-    worker_buffers_add(static_cast<int64_t>(bytes), 0);
+    buffers_add(static_cast<int64_t>(bytes), 0);
   }
   void count_reserved(size_t bytes) {
     accounted_ += bytes;
     accounted_reserved_ += bytes;
-    worker_buffers_add(static_cast<int64_t>(bytes), static_cast<int64_t>(bytes));
+    buffers_add(static_cast<int64_t>(bytes), static_cast<int64_t>(bytes));
   }
   // Bytes held outside in_ and out_ that the total budget counts (a
   // client's results waiting behind an earlier reply), and of them the
@@ -102,7 +102,7 @@ class StreamConnection {
   // The TLS handshake finished.
   virtual void on_tls_established() {}
 
-  Worker& worker_;
+  Loop& loop_;
   EvBuf in_;
   EvBuf out_;
   // Where bytes sent are added, if anywhere (a backend connection's
@@ -110,7 +110,7 @@ class StreamConnection {
   uint64_t* sent_counter_ = nullptr;
 
  private:
-  void worker_buffers_add(int64_t bytes, int64_t reserved);
+  void buffers_add(int64_t bytes, int64_t reserved);
   // One send of the front of out_ (up to 16 extents); the bytes sent, or -1
   // with errno set.
   ssize_t send_some();
@@ -132,10 +132,10 @@ class StreamConnection {
   bool reading_ = false;
   bool writing_ = false;  // EV_WRITE armed: the kernel buffer was full
   bool dirty_ = false;
-  size_t accounted_ = 0;           // what account() last told the worker's buffer account
+  size_t accounted_ = 0;           // what account() last told the loop's buffer account
   size_t accounted_reserved_ = 0;  // ... and of it, reserved
   std::unique_ptr<tls::Session> tls_;
   event* tls_timer_ = nullptr;  // the handshake's deadline, while it runs
 };
 
-}  // namespace moxi
+}  // namespace moxi::net

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-namespace moxi {
+namespace moxi::net {
 
 // One listening socket, closed when the last worker using it lets go (so a
 // drain closes a shared port only once every worker stopped watching it).
@@ -67,4 +67,4 @@ bool open_listeners(const std::string& address, int port, int workers, bool reus
 bool write_port_file(const std::string& path, const std::vector<int>& ports, int admin_port, std::string& error,
                      int tls_port = -1);
 
-}  // namespace moxi
+}  // namespace moxi::net

@@ -1,10 +1,10 @@
-#include "src/core/buffer_budget.h"
+#include "src/net/buffer_budget.h"
 
 #include <unistd.h>
 
 #include <algorithm>
 
-namespace moxi {
+namespace moxi::net {
 
 uint64_t BufferBudget::default_max() {
   constexpr uint64_t kFloor = uint64_t{64} << 20;
@@ -23,4 +23,4 @@ void BufferAccount::publish() {
   }
 }
 
-}  // namespace moxi
+}  // namespace moxi::net

@@ -1,0 +1,66 @@
+// net::Loop: what one event loop lends the connections it runs — the
+// libevent base their events live on, a read scratch buffer, the byte
+// account their buffers are counted in, and the list of connections with
+// output to write at the end of the loop turn.
+//
+// One turn (turn()) runs every ready callback, then writes what they
+// produced: replies made for many requests in one turn leave in one write
+// per connection (StreamConnection::flush), and EV_WRITE is only armed when
+// a kernel buffer is full. This is the seam an engine other than epoll
+// would replace; nothing above it knows how a turn is run.
+//
+// Thread contract: a Loop and everything registered on it belong to one
+// thread (a worker's), which alone calls every method.
+#pragma once
+
+#include <event2/event.h>
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "src/net/buffer_budget.h"
+
+namespace moxi::net {
+
+class StreamConnection;
+
+class Loop {
+ public:
+  // `base` and `buffers` are the owner's and outlive the Loop.
+  Loop(event_base* base, BufferAccount& buffers) : base_(base), buffers_(buffers) {}
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  event_base* base() const { return base_; }
+  BufferAccount& buffers() { return buffers_; }
+
+  // A buffer for this loop's connections to read small messages into
+  // before they are appended to the connection's evbuffer (see
+  // StreamConnection::read_some). Used and overwritten within one callback.
+  static constexpr size_t kReadScratchSize = 64 * 1024;
+  char* read_scratch() {
+    if (!read_scratch_) read_scratch_ = std::make_unique<char[]>(kReadScratchSize);
+    return read_scratch_.get();
+  }
+
+  // `conn` has output: it is written at the end of this turn. (Called by
+  // StreamConnection::mark_dirty, once per connection and turn.)
+  void add_dirty(StreamConnection* conn) { dirty_.push_back(conn); }
+
+  // Runs one loop turn: waits for events, runs their callbacks, then
+  // writes every connection that has output.
+  void turn();
+  // Writes every connection that has output (also called at the end of a
+  // turn). A connection closed during the turn must stay allocated until
+  // this returned (the owner's graveyard).
+  void flush_dirty();
+
+ private:
+  event_base* base_;
+  BufferAccount& buffers_;
+  std::vector<StreamConnection*> dirty_;
+  std::unique_ptr<char[]> read_scratch_;
+};
+
+}  // namespace moxi::net

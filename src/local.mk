@@ -19,6 +19,7 @@ src_libmoxi_a_SOURCES = \
 	src/upstream/server_connection.cc src/upstream/server_connection.h \
 	src/upstream/server_group.cc src/upstream/server_group.h \
 	src/upstream/server_health.cc src/upstream/server_health.h \
+	src/upstream/pending_op.h \
 	src/upstream/request_timer.h \
 	src/upstream/sasl_client.cc src/upstream/sasl_client.h \
 	src/upstream/backend_login.cc src/upstream/backend_login.h \

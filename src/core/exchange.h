@@ -1,6 +1,6 @@
 // An Exchange is one client request in flight inside a worker: the decoded
 // Request plus the bookkeeping needed to answer it in order. A PendingOp is
-// the part of an exchange sent to one backend connection.
+// the part of an exchange sent to one backend connection (upstream/pending_op.h).
 //
 // Thread contract: both live and die on the worker thread that decoded the
 // request. They are recycled through per-worker free lists (Pool), so steady
@@ -14,6 +14,7 @@
 
 #include "src/protocol/backend_codec.h"
 #include "src/protocol/request.h"
+#include "src/upstream/pending_op.h"
 
 namespace moxi {
 
@@ -24,40 +25,6 @@ enum class NoBucket : uint8_t {
 };
 
 class ClientConnection;
-struct Exchange;
-struct Histogram;
-
-struct PendingOp {
-  protocol::BackendOp op;
-  Exchange* exchange = nullptr;
-  uint64_t sent_at_ms = 0;  // worker clock when queued; drives downstream_timeout
-  uint64_t bytes_before = 0;  // its connection's bytes received when it was queued (a stall sent none since)
-  uint32_t attempts = 0;    // resends after a connection closed before any reply byte
-  int server_index = -1;    // index in the exchange's bucket server list
-  Histogram* latency = nullptr;  // -Z time_stats: its server's histogram (worker-owned), else null
-  uint64_t sent_us = 0;          // monotonic_us() at submit, when `latency` is set
-  void reset() {
-    op.reset();
-    exchange = nullptr;
-    sent_at_ms = 0;
-    bytes_before = 0;
-    latency = nullptr;
-    sent_us = 0;
-    attempts = 0;
-    server_index = -1;
-  }
-};
-
-// Marks every key of `op` (or the keyless result) failed with a proxy error.
-inline void fail_op(PendingOp& op, protocol::Status status, std::string_view message) {
-  protocol::Request& req = *op.op.request;
-  if (op.op.key_indexes.empty()) {
-    if (req.results.size() <= op.op.slot) req.results.resize(op.op.slot + 1);
-    req.results[op.op.slot].server_error(status, message);
-    return;
-  }
-  for (uint32_t k : op.op.key_indexes) req.results[k].server_error(status, message);
-}
 
 struct Exchange {
   protocol::Request request;

@@ -22,7 +22,7 @@
 #include <deque>
 #include <memory>
 
-#include "src/core/exchange.h"
+#include "src/upstream/pending_op.h"
 #include "src/net/stream.h"
 #include "src/protocol/backend_codec.h"
 #include "src/protocol/binary_format.h"

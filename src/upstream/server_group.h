@@ -15,7 +15,7 @@
 
 #include <event2/event.h>
 
-#include "src/core/exchange.h"
+#include "src/upstream/pending_op.h"
 #include "src/routing/snapshot.h"
 #include "src/upstream/resolver.h"
 #include "src/upstream/server_health.h"

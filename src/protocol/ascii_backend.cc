@@ -58,7 +58,9 @@ namespace {
 using backend::kCasUnsupported;
 using backend::kNotForwarded;
 using backend::kUnsendableKey;
+using backend::all_digits;
 using backend::parse_error_line;
+using backend::set_result;
 using backend::starts_with;
 
 constexpr size_t kMaxGatLine = 2048;         // memcached's limit for lines other than get/gets
@@ -90,21 +92,6 @@ bool sendable(std::string_view key) {
     if (c == ' ' || c == '\r' || c == '\n' || c == '\0') return false;
   }
   return true;
-}
-
-bool all_digits(std::string_view s) {
-  if (s.empty() || s.size() > 20) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-void set_result(Result& r, Status status, ErrorClass cls = ErrorClass::None, std::string_view message = {}) {
-  r.reset();
-  r.status = status;
-  r.error_class = cls;
-  r.message.assign(message);
 }
 
 class AsciiBackendCodec final : public BackendCodec {

@@ -59,6 +59,23 @@ inline Request& prepare(BackendOp& op) {
   return req;
 }
 
+// A decimal number as memcached writes one (no sign, at most 20 digits).
+inline bool all_digits(std::string_view s) {
+  if (s.empty() || s.size() > 20) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// A per-key outcome, replacing whatever an earlier attempt left.
+inline void set_result(Result& r, Status status, ErrorClass cls = ErrorClass::None, std::string_view message = {}) {
+  r.reset();
+  r.status = status;
+  r.error_class = cls;
+  r.message.assign(message);
+}
+
 inline bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 // A reply line longer than this without a newline is not memcached talking.

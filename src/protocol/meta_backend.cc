@@ -44,7 +44,9 @@
 namespace moxi::protocol {
 namespace {
 
+using backend::all_digits;
 using backend::Line;
+using backend::set_result;
 using backend::starts_with;
 
 // Whether a key can go on a meta line as it is: memcached's meta parser
@@ -71,21 +73,6 @@ bool sendable(std::string_view key) {
   return plain_key(key) ? key.size() <= kMaxMetaKey : base64_length(key.size()) <= kMaxMetaKey;
 }
 
-bool all_digits(std::string_view s) {
-  if (s.empty() || s.size() > 20) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-void set_result(Result& r, Status status, ErrorClass cls = ErrorClass::None, std::string_view message = {}) {
-  r.reset();
-  r.status = status;
-  r.error_class = cls;
-  r.message.assign(message);
-}
-
 class MetaBackendCodec final : public BackendCodec {
  public:
   explicit MetaBackendCodec(uint32_t max_value_length)
@@ -99,8 +86,9 @@ class MetaBackendCodec final : public BackendCodec {
     const Request& req = *op.request;
     return !backend::is_keyed(req.op) || req.op == Op::Passthrough || op.key_indexes.empty();
   }
-  // Writes " <key>" (or its base64 form and " b").
-  void key(wire::LineWriter& w, std::string_view k);
+  // Writes " <key>", or its base64 form and returns true: the caller adds
+  // the b flag where flags go (for ms only after the data length).
+  bool key(wire::LineWriter& w, std::string_view k);
   // One reply for the op's key at position `pos`.
   BackendDecode decode_one(BackendOp& op, uint32_t pos, evbuffer* in);
 
@@ -110,16 +98,17 @@ class MetaBackendCodec final : public BackendCodec {
   uint32_t max_value_length_;            // a longer VA is a Desync
 };
 
-void MetaBackendCodec::key(wire::LineWriter& w, std::string_view k) {
+bool MetaBackendCodec::key(wire::LineWriter& w, std::string_view k) {
   w.ch(' ');
   if (plain_key(k)) {
     w.str(k);
-    return;
+    return false;
   }
   b64_.resize(base64_length(k.size()) + 1);
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64_.data()), reinterpret_cast<const unsigned char*>(k.data()),
                           static_cast<int>(k.size()));
-  w.str(std::string_view(b64_.data(), static_cast<size_t>(n))).str(" b");
+  w.str(std::string_view(b64_.data(), static_cast<size_t>(n)));
+  return true;
 }
 
 void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
@@ -141,7 +130,7 @@ void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
           continue;
         }
         w.str("mg");
-        key(w, req.key(idx));
+        if (key(w, req.key(idx))) w.str(" b");
         w.str(cas ? " v f c" : " v f");
         if (req.op == Op::Gat) w.str(" T").i64(backend::ascii_exptime(req.exptime));
         w.crlf();
@@ -150,7 +139,7 @@ void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
     }
     case Op::Touch:
       w.str("mg");
-      key(w, req.key(op.key_indexes[0]));
+      if (key(w, req.key(op.key_indexes[0]))) w.str(" b");
       w.str(" T").i64(backend::ascii_exptime(req.exptime));
       if (binary) w.str(" f");  // memcached's binary TOUCH answers the item's flags
       w.crlf();
@@ -166,8 +155,10 @@ void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
                   : req.op == Op::Prepend ? 'P'
                                           : 'S';
       w.str("ms");
-      key(w, req.key(op.key_indexes[0]));
-      w.ch(' ').u64(req.value.size()).str(" F").u64(req.flags).str(" T").i64(backend::ascii_exptime(req.exptime));
+      const bool b = key(w, req.key(op.key_indexes[0]));
+      w.ch(' ').u64(req.value.size());
+      if (b) w.str(" b");
+      w.str(" F").u64(req.flags).str(" T").i64(backend::ascii_exptime(req.exptime));
       w.str(" M").ch(mode);
       if (req.cas != 0) w.str(" C").u64(req.cas);
       if (binary) w.str(" c");
@@ -180,7 +171,7 @@ void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
     case Op::Incr:
     case Op::Decr:
       w.str("ma");
-      key(w, req.key(op.key_indexes[0]));
+      if (key(w, req.key(op.key_indexes[0]))) w.str(" b");
       if (req.op == Op::Decr) w.str(" MD");
       w.str(" D").u64(req.delta);
       if (req.create) w.str(" N").i64(backend::ascii_exptime(req.exptime)).str(" J").u64(req.initial);
@@ -189,7 +180,7 @@ void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
       return;
     case Op::Delete:
       w.str("md");
-      key(w, req.key(op.key_indexes[0]));
+      if (key(w, req.key(op.key_indexes[0]))) w.str(" b");
       if (req.cas != 0) w.str(" C").u64(req.cas);
       w.crlf();
       return;

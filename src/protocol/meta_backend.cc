@@ -149,7 +149,11 @@ void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
     case Op::Replace:
     case Op::Append:
     case Op::Prepend: {
-      char mode = req.op == Op::Add       ? 'E'
+      // memcached's binary ADD/REPLACE with a cas is a cas store (as ascii
+      // "cas"): a missing key is NotFound, not an add.
+      const bool cas_store = req.cas != 0 && (req.op == Op::Add || req.op == Op::Replace);
+      char mode = cas_store                 ? 'S'
+                  : req.op == Op::Add       ? 'E'
                   : req.op == Op::Replace ? 'R'
                   : req.op == Op::Append  ? 'A'
                   : req.op == Op::Prepend ? 'P'

@@ -110,7 +110,8 @@ class MetaBackendTest : public CppUnit::TestFixture {
       Request r = make(op, {"k"}, Protocol::Binary);
       r.value.append("v");
       r.cas = 7;
-      CPPUNIT_ASSERT_EQUAL(std::string("ms k 1 F0 T0 M") + mode + " C7 c\r\nv\r\n", encode(r));
+      const char sent = op == Op::Add || op == Op::Replace ? 'S' : mode;  // a cas store, as memcached's binary side
+      CPPUNIT_ASSERT_EQUAL(std::string("ms k 1 F0 T0 M") + sent + " C7 c\r\nv\r\n", encode(r));
     }
   }
 

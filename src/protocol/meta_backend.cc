@@ -9,8 +9,8 @@
 //    4-byte "EN\r\n" of a miss for any key longer than 2 bytes, and saves
 //    the key comparison per hit the ascii codec does. c only when the client
 //    wants the cas (gets/gats, and binary clients, whose every response has it);
-//  * touch: "mg <key> T<ttl>[ f]" (HD/EN; f for binary clients, whose TOUCH
-//    reply has the flags);
+//  * touch: "mg <key> T<ttl>[ f c]" (HD/EN; f c for binary clients, whose TOUCH
+//    reply has the flags and cas);
 //  * storage: "ms <key> <len> F<flags> T<ttl> M<mode>[ C<cas>][ c]": a CAS on
 //    any store (also append/prepend) is carried; c returns the new cas for
 //    binary clients;
@@ -141,7 +141,7 @@ void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
       w.str("mg");
       if (key(w, req.key(op.key_indexes[0]))) w.str(" b");
       w.str(" T").i64(backend::ascii_exptime(req.exptime));
-      if (binary) w.str(" f");  // memcached's binary TOUCH answers the item's flags
+      if (binary) w.str(" f c");  // memcached's binary TOUCH answers the item's flags and cas
       w.crlf();
       return;
     case Op::Set:

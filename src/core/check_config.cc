@@ -38,7 +38,9 @@ void describe_bucket(const Bucket& bucket, const std::vector<std::string>& names
         << plural(static_cast<size_t>(config.num_replicas()), "replica")
         << (config.has_forward_map() ? ", with a forward map" : "");
   }
-  out << ", " << (bucket.downstream_protocol == protocol::Protocol::Binary ? "binary" : "ascii") << " downstream\n";
+  out << ", " << (bucket.downstream_protocol == protocol::Protocol::Binary ? "binary"
+                : bucket.downstream_protocol == protocol::Protocol::Meta ? "meta"
+                                                                         : "ascii") << " downstream\n";
   out << "    revision " << (config.revision() ? vbucket::to_string(*config.revision()) : std::string("none")) << "\n";
   if (config.network()) {
     size_t alternates = 0;

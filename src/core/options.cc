@@ -322,7 +322,7 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"dns_servers", "", VK::String, I, "none",
       "nameservers IP[:PORT] ('|' between) for backend names, no search domains or /etc/hosts; none = the system's"},
      &B::dns_servers},
-    {{"downstream_protocol", "", VK::Protocol, I, "unset", "ascii or binary to the backends (see below)"},
+    {{"downstream_protocol", "", VK::Protocol, I, "unset", "ascii, binary or meta to the backends (see below)"},
      &B::downstream_protocol},
     {{"downstream_retry", "", VK::Count, I, "1", "retries when a connection closes before any reply"},
      &B::downstream_retry},
@@ -522,8 +522,10 @@ std::optional<std::string> parse_value(ValueKind kind, std::string_view value, c
         out.protocol = DownstreamProtocol::Ascii;
       } else if (value == "binary" || value == "memcached-binary" || value == "membase-binary") {
         out.protocol = DownstreamProtocol::Binary;
+      } else if (value == "meta") {
+        out.protocol = DownstreamProtocol::Meta;
       } else {
-        return secrets.quoted(value) + " is not a protocol (ascii or binary)";
+        return secrets.quoted(value) + " is not a protocol (ascii, binary or meta)";
       }
       return std::nullopt;
     case ValueKind::McsOpts:
@@ -1609,8 +1611,9 @@ std::string help_text() {
   }
   paragraph(out,
             "downstream_protocol: ascii (or memcached-ascii, membase-ascii) or binary (or "
-            "memcached-binary, membase-binary). Unset: binary (as the original moxi); ascii is for backends "
-            "that speak only ascii. vBucket maps always use binary.",
+            "memcached-binary, membase-binary) or meta (memcached 1.6's meta commands: any key, CAS on "
+            "every command). Unset: binary (as the original moxi); ascii is for backends "
+            "that speak only ascii. vBucket maps always use binary (ascii or meta is ignored for them).",
             2);
   std::string synonyms = "Synonyms:";
   for (const auto& k : kBehaviorInfos) {
@@ -1679,7 +1682,10 @@ std::vector<std::pair<std::string, std::string>> behavior_values(const Behaviors
             value = (b.*member) ? "1" : "0";
           } else if constexpr (std::is_same_v<M, DownstreamProtocol Behaviors::*>) {
             const DownstreamProtocol p = b.*member;
-            value = p == DownstreamProtocol::Ascii ? "ascii" : p == DownstreamProtocol::Binary ? "binary" : "unset";
+            value = p == DownstreamProtocol::Ascii    ? "ascii"
+                    : p == DownstreamProtocol::Binary ? "binary"
+                    : p == DownstreamProtocol::Meta   ? "meta"
+                                                      : "unset";
           } else if constexpr (std::is_same_v<M, std::string Behaviors::*>) {
             value = (b.*member).empty() ? "none" : member == &Behaviors::pwd ? "****" : b.*member;
           } else if constexpr (std::is_same_v<M, std::optional<std::string> Behaviors::*>) {

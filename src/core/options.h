@@ -41,7 +41,7 @@ inline constexpr int kExitNoInput = 66;   // EX_NOINPUT: a file named by -z/-Z c
 //            vBucket id and NOT_MY_VBUCKET, which ascii lacks): the caller
 //            overrides it and warns once.
 //   Binary — memcached binary.
-enum class DownstreamProtocol : uint8_t { Unset, Ascii, Binary };
+enum class DownstreamProtocol : uint8_t { Unset, Ascii, Binary, Meta };
 
 // The protocol to use for one bucket; `vbucket` is true when the bucket routes
 // by a vBucket map. Never returns Unset.

@@ -30,10 +30,10 @@ ServedBuckets serve_buckets(const std::vector<vbucket::Bucket>& document, bool g
       continue;
     }
     const bool vbucket = b.config->distribution() == vbucket::Distribution::vbucket;
-    const protocol::Protocol downstream =
-        effective_downstream_protocol(rules.downstream_protocol, vbucket) == DownstreamProtocol::Binary
-            ? protocol::Protocol::Binary
-            : protocol::Protocol::Ascii;
+    const DownstreamProtocol effective = effective_downstream_protocol(rules.downstream_protocol, vbucket);
+    const protocol::Protocol downstream = effective == DownstreamProtocol::Binary ? protocol::Protocol::Binary
+                                          : effective == DownstreamProtocol::Meta ? protocol::Protocol::Meta
+                                                                                  : protocol::Protocol::Ascii;
     served.buckets.push_back(make_bucket(b.name, b.config, downstream, auth, std::move(client_password)));
   }
   served.start = start_bucket(served.buckets, gateway, rules.access);

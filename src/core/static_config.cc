@@ -73,9 +73,10 @@ std::shared_ptr<const Snapshot> build_initial_snapshot(const Options& options, s
     auto served = build_static_buckets(*section, rules, error);
     if (!served) return nullptr;
     for (const auto& bucket : served->buckets)
-      if (bucket->vbucket_routing() && options.behaviors.downstream_protocol == DownstreamProtocol::Ascii &&
+      if (bucket->vbucket_routing() && (options.behaviors.downstream_protocol == DownstreamProtocol::Ascii ||
+                                                 options.behaviors.downstream_protocol == DownstreamProtocol::Meta) &&
           !warned_ascii) {
-        log::warning("vBucket maps need the binary protocol; downstream_protocol=ascii ignored for them");
+        log::warning("vBucket maps need the binary protocol; downstream_protocol=ascii/meta ignored for them");
         warned_ascii = true;
       }
     builder.add_port(section->port, nullptr);

@@ -58,15 +58,16 @@ namespace {
 using backend::kCasUnsupported;
 using backend::kNotForwarded;
 using backend::kUnsendableKey;
+using backend::all_digits;
+using backend::parse_error_line;
+using backend::set_result;
+using backend::starts_with;
 
-constexpr size_t kMaxReplyLine = 64 * 1024;  // longer without a newline: not memcached talking
 constexpr size_t kMaxGatLine = 2048;         // memcached's limit for lines other than get/gets
 constexpr size_t kMaxAsciiKey = 250;
 constexpr std::string_view kUnsendableText = "key cannot be sent over the ascii protocol";
 constexpr std::string_view kCasText = "CAS on this command needs a binary backend";
 constexpr std::string_view kNotForwardedText = "command is answered by the proxy";
-
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 // Nonzero when some byte of `x` equals `c` (the classic zero-byte test on x ^ c...c).
 constexpr uint64_t kOnes = 0x0101010101010101ull;
@@ -93,73 +94,6 @@ bool sendable(std::string_view key) {
   return true;
 }
 
-bool all_digits(std::string_view s) {
-  if (s.empty() || s.size() > 20) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-// Maps an ERROR / CLIENT_ERROR / SERVER_ERROR line onto status + class +
-// message. Returns false when the line is not an error line.
-bool parse_error_line(std::string_view line, Status& status, ErrorClass& cls, std::string_view& message) {
-  auto rest = [&](std::string_view prefix) {
-    std::string_view r = line.substr(prefix.size());
-    if (!r.empty() && r[0] == ' ') r.remove_prefix(1);
-    return r;
-  };
-  if (line == "ERROR" || starts_with(line, "ERROR ")) {
-    status = Status::UnknownCommand;
-    cls = ErrorClass::Error;
-    message = rest("ERROR");
-    return true;
-  }
-  if (starts_with(line, "CLIENT_ERROR")) {
-    message = rest("CLIENT_ERROR");
-    if (message == "cannot increment or decrement non-numeric value") {
-      status = Status::DeltaBadValue;
-      cls = ErrorClass::None;
-      message = {};
-    } else {
-      status = Status::InvalidArguments;
-      cls = ErrorClass::ClientError;
-    }
-    return true;
-  }
-  if (starts_with(line, "SERVER_ERROR")) {
-    message = rest("SERVER_ERROR");
-    cls = ErrorClass::None;
-    if (message == "object too large for cache") {
-      status = Status::TooLarge;
-    } else if (starts_with(message, "out of memory")) {
-      // memcached has several of these ("... storing object", "... writing
-      // get response"); keep the exact words for ascii clients.
-      status = Status::OutOfMemory;
-      cls = ErrorClass::ServerError;
-      return true;
-    } else if (message == "not my vbucket") {
-      status = Status::NotMyVbucket;
-    } else if (message == "temporary failure") {
-      status = Status::TemporaryFailure;
-    } else {
-      status = Status::InternalError;
-      cls = ErrorClass::ServerError;
-      return true;
-    }
-    message = {};
-    return true;
-  }
-  return false;
-}
-
-void set_result(Result& r, Status status, ErrorClass cls = ErrorClass::None, std::string_view message = {}) {
-  r.reset();
-  r.status = status;
-  r.error_class = cls;
-  r.message.assign(message);
-}
-
 class AsciiBackendCodec final : public BackendCodec {
  public:
   explicit AsciiBackendCodec(uint32_t max_value_length) : max_value_length_(max_value_length) {}
@@ -167,7 +101,7 @@ class AsciiBackendCodec final : public BackendCodec {
   BackendDecode decode(BackendOp& op, evbuffer* in) override;
 
  private:
-  enum class Line { Ready, NeedMore, Desync };
+  using Line = backend::Line;
   // Finds the next reply line (without CRLF); `consumed` counts its bytes
   // including the line end. The view is valid until `in` is modified.
   Line peek_line(evbuffer* in, std::string_view& line, size_t& consumed);
@@ -347,16 +281,7 @@ void AsciiBackendCodec::encode(BackendOp& op, evbuffer* out) {
 // Decoding
 
 AsciiBackendCodec::Line AsciiBackendCodec::peek_line(evbuffer* in, std::string_view& line, size_t& consumed) {
-  const size_t avail = evbuffer_get_length(in);
-  ptrdiff_t nl = wire::find_newline(in, 0);
-  if (nl < 0) return avail > kMaxReplyLine ? Line::Desync : Line::NeedMore;
-  if (static_cast<size_t>(nl) > kMaxReplyLine) return Line::Desync;
-  consumed = static_cast<size_t>(nl) + 1;
-  const char* p = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(consumed)));
-  size_t len = static_cast<size_t>(nl);
-  if (len > 0 && p[len - 1] == '\r') --len;
-  line = std::string_view(p, len);
-  return Line::Ready;
+  return backend::peek_reply_line(in, line, consumed);
 }
 
 BackendDecode AsciiBackendCodec::decode(BackendOp& op, evbuffer* in) {
@@ -436,9 +361,7 @@ BackendDecode AsciiBackendCodec::decode_single(BackendOp& op, std::string_view l
         set_result(r, Status::Success);
       } else if (line == "NOT_STORED") {
         // What memcached's binary protocol says for the same outcome.
-        set_result(r, req.op == Op::Add       ? Status::KeyExists
-                      : req.op == Op::Replace ? Status::KeyNotFound
-                                              : Status::NotStored);
+        set_result(r, backend::not_stored_status(req.op));
       } else if (line == "EXISTS") {
         set_result(r, Status::KeyExists);
       } else if (line == "NOT_FOUND") {

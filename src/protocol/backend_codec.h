@@ -100,6 +100,10 @@ inline constexpr uint32_t kDefaultBackendValueMax = 20 * 1024 * 1024;
 // reaching the server.
 std::unique_ptr<BackendCodec> make_ascii_backend_codec(uint32_t max_value_length = kDefaultBackendValueMax);
 
+// memcached 1.6's meta protocol (mg/ms/ma/md; keyless ops as ascii lines).
+// Carries any key (base64 with the b flag) and CAS on every command.
+std::unique_ptr<BackendCodec> make_meta_backend_codec(uint32_t max_value_length = kDefaultBackendValueMax);
+
 // memcached's binary protocol.
 std::unique_ptr<BackendCodec> make_binary_backend_codec(uint32_t max_value_length = kDefaultBackendValueMax);
 

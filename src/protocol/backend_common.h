@@ -5,7 +5,10 @@
 #include <cstdint>
 #include <string_view>
 
+#include <event2/buffer.h>
+
 #include "src/protocol/backend_codec.h"
+#include "src/protocol/wire_util.h"
 
 namespace moxi::protocol::backend {
 
@@ -54,6 +57,104 @@ inline Request& prepare(BackendOp& op) {
   op.phase = 0;
   op.stand_in = kNoStandIn;
   return req;
+}
+
+// A decimal number as memcached writes one (no sign, at most 20 digits).
+inline bool all_digits(std::string_view s) {
+  if (s.empty() || s.size() > 20) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// A per-key outcome, replacing whatever an earlier attempt left.
+inline void set_result(Result& r, Status status, ErrorClass cls = ErrorClass::None, std::string_view message = {}) {
+  r.reset();
+  r.status = status;
+  r.error_class = cls;
+  r.message.assign(message);
+}
+
+inline bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+// A reply line longer than this without a newline is not memcached talking.
+inline constexpr size_t kMaxReplyLine = 64 * 1024;
+
+enum class Line { Ready, NeedMore, Desync };
+
+// Finds the next reply line (without CRLF); `consumed` counts its bytes
+// including the line end. The view is valid until `in` is modified.
+inline Line peek_reply_line(evbuffer* in, std::string_view& line, size_t& consumed) {
+  const size_t avail = evbuffer_get_length(in);
+  ptrdiff_t nl = wire::find_newline(in, 0);
+  if (nl < 0) return avail > kMaxReplyLine ? Line::Desync : Line::NeedMore;
+  if (static_cast<size_t>(nl) > kMaxReplyLine) return Line::Desync;
+  consumed = static_cast<size_t>(nl) + 1;
+  const char* p = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(consumed)));
+  size_t len = static_cast<size_t>(nl);
+  if (len > 0 && p[len - 1] == '\r') --len;
+  line = std::string_view(p, len);
+  return Line::Ready;
+}
+
+// What memcached's binary protocol says when a store is not stored (ascii
+// NOT_STORED, meta NS): an add finds the key (KeyExists), a replace misses
+// it (KeyNotFound), append/prepend miss it (NotStored).
+inline Status not_stored_status(Op op) {
+  return op == Op::Add ? Status::KeyExists : op == Op::Replace ? Status::KeyNotFound : Status::NotStored;
+}
+
+// Maps an ERROR / CLIENT_ERROR / SERVER_ERROR line onto status + class +
+// message. Returns false when the line is not an error line.
+inline bool parse_error_line(std::string_view line, Status& status, ErrorClass& cls, std::string_view& message) {
+  auto rest = [&](std::string_view prefix) {
+    std::string_view r = line.substr(prefix.size());
+    if (!r.empty() && r[0] == ' ') r.remove_prefix(1);
+    return r;
+  };
+  if (line == "ERROR" || starts_with(line, "ERROR ")) {
+    status = Status::UnknownCommand;
+    cls = ErrorClass::Error;
+    message = rest("ERROR");
+    return true;
+  }
+  if (starts_with(line, "CLIENT_ERROR")) {
+    message = rest("CLIENT_ERROR");
+    if (message == "cannot increment or decrement non-numeric value") {
+      status = Status::DeltaBadValue;
+      cls = ErrorClass::None;
+      message = {};
+    } else {
+      status = Status::InvalidArguments;
+      cls = ErrorClass::ClientError;
+    }
+    return true;
+  }
+  if (starts_with(line, "SERVER_ERROR")) {
+    message = rest("SERVER_ERROR");
+    cls = ErrorClass::None;
+    if (message == "object too large for cache") {
+      status = Status::TooLarge;
+    } else if (starts_with(message, "out of memory")) {
+      // memcached has several of these ("... storing object", "... writing
+      // get response"); keep the exact words for ascii clients.
+      status = Status::OutOfMemory;
+      cls = ErrorClass::ServerError;
+      return true;
+    } else if (message == "not my vbucket") {
+      status = Status::NotMyVbucket;
+    } else if (message == "temporary failure") {
+      status = Status::TemporaryFailure;
+    } else {
+      status = Status::InternalError;
+      cls = ErrorClass::ServerError;
+      return true;
+    }
+    message = {};
+    return true;
+  }
+  return false;
 }
 
 // The result of a keyless op: its own slot (a broadcast gives each server one).

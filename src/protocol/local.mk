@@ -12,4 +12,5 @@ src_libmoxi_a_SOURCES += \
 	src/protocol/binary_client.cc \
 	src/protocol/backend_codec.h src/protocol/backend_common.h \
 	src/protocol/ascii_backend.cc \
+	src/protocol/meta_backend.cc \
 	src/protocol/binary_backend.cc

@@ -18,7 +18,8 @@
 
 namespace moxi::protocol {
 
-enum class Protocol : uint8_t { Ascii, Binary };
+// A wire protocol: a client's (Ascii, Binary) or a backend's (all three).
+enum class Protocol : uint8_t { Ascii, Binary, Meta };
 
 // What the client asked for, independent of the wire format.
 enum class Op : uint8_t {

@@ -29,10 +29,18 @@ ServerConnection::ServerConnection(Worker& worker, ServerGroup& group)
     : net::StreamConnection(worker.loop(), -1),
       worker_(worker),
       group_(group),
-      codec_(group.protocol() == protocol::Protocol::Binary ? protocol::make_binary_backend_codec(value_limit())
-                                                            : protocol::make_ascii_backend_codec(value_limit())) {
+      codec_(make_codec()) {
   timer_ev_ = evtimer_new(worker.base(), &ServerConnection::timer_cb, this);
   sent_counter_ = &group.stats().bytes_sent;
+}
+
+std::unique_ptr<protocol::BackendCodec> ServerConnection::make_codec() const {
+  switch (group_.protocol()) {
+    case protocol::Protocol::Binary: return protocol::make_binary_backend_codec(value_limit());
+    case protocol::Protocol::Meta: return protocol::make_meta_backend_codec(value_limit());
+    case protocol::Protocol::Ascii: break;
+  }
+  return protocol::make_ascii_backend_codec(value_limit());
 }
 
 uint32_t ServerConnection::value_limit() const { return item_size_for(worker_.settings(), true); }
@@ -68,8 +76,7 @@ void ServerConnection::start_connect() {
   in_.clear();
   out_.clear();
   before_ready_.clear();
-  codec_ = group_.protocol() == protocol::Protocol::Binary ? protocol::make_binary_backend_codec(value_limit())
-                                                          : protocol::make_ascii_backend_codec(value_limit());
+  codec_ = make_codec();
   std::string error;
   switch (group_.address().lookup(this, worker_.now_ms(), error)) {
     case BackendAddress::Lookup::Ready:

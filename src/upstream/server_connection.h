@@ -55,6 +55,8 @@ class ServerConnection final : public net::StreamConnection, private BackendAddr
   // The largest value a reply may carry (-I, else Couchbase's 20 MiB, the
   // most any bucket takes): a longer one resets the connection.
   uint32_t value_limit() const;
+  // The codec for the group's backend protocol (a new one per connect: codecs keep stream state).
+  std::unique_ptr<protocol::BackendCodec> make_codec() const;
   enum class State { Closed, Resolving, Connecting, Authenticating, Connected };
 
   // Resolves when needed, then connect_now; Closed again when either failed at once.

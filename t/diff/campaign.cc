@@ -19,10 +19,12 @@ ClusterOptions options_for(const std::string& config) {
     o.downstream_protocol = "ascii";
   } else if (config == "binary") {
     // the default downstream protocol
+  } else if (config == "meta") {
+    o.downstream_protocol = "meta";
   } else if (config == "vbucket") {
     o.routing = Routing::VBucket;
   } else {
-    throw std::invalid_argument("unknown diff configuration '" + config + "' (known: ascii, binary, vbucket)");
+    throw std::invalid_argument("unknown diff configuration '" + config + "' (known: ascii, binary, meta, vbucket)");
   }
   return o;
 }

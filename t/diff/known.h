@@ -26,7 +26,7 @@ namespace moxi::test::diff {
 struct KnownDivergence {
   std::string id = {};      // stable name used in reports ("K1", ...)
   std::string reason = {};  // what moxi does differently, and why it is listed
-  // Configurations it applies to ("ascii", "binary", "vbucket"); empty: all.
+  // Configurations it applies to ("ascii", "binary", "meta", "vbucket"); empty: all.
   std::vector<std::string> configs = {};
   // Command i of the stream triggers it. May be empty.
   std::function<bool(const Stream&, std::size_t)> command = {};

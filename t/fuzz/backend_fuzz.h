@@ -1,4 +1,4 @@
-// The body of fuzz_ascii_backend and fuzz_binary_backend: encode a request
+// The body of fuzz_ascii_backend, fuzz_binary_backend and fuzz_meta_backend: encode a request
 // for a backend, then decode the fuzz input as the backend's reply(ies).
 //
 // Input: byte 0 picks the request (op), byte 1 its details (client protocol,
@@ -59,10 +59,12 @@ inline void build_request(uint8_t recipe, uint8_t details, Request& req, Backend
   op.request = &req;
 }
 
-inline void fuzz_backend(bool binary, const uint8_t* data, size_t size) {
+inline void fuzz_backend(Protocol backend, const uint8_t* data, size_t size) {
   if (size < 2) return;
   const std::string_view reply(reinterpret_cast<const char*>(data) + 2, size - 2);
-  std::unique_ptr<BackendCodec> codec = binary ? make_binary_backend_codec() : make_ascii_backend_codec();
+  std::unique_ptr<BackendCodec> codec = backend == Protocol::Binary ? make_binary_backend_codec()
+                                        : backend == Protocol::Meta ? make_meta_backend_codec()
+                                                                    : make_ascii_backend_codec();
   Request req;
   BackendOp op;
   EvBuf in, sent, client_out;

@@ -8,11 +8,11 @@ SAN = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-fsanitize-ignorelist=$(TOP)/t/fuzz/ubsan_ignore.txt
 CXXFLAGS = -std=c++20 -g -O1 -Wall -Wextra -Werror $(SAN)
 CPPFLAGS = -I$(TOP) $(shell pkg-config --cflags libevent libmemcached)
-LIBS = $(shell pkg-config --libs libevent libmemcached) -lhashkit
+LIBS = $(shell pkg-config --libs libevent libmemcached libcrypto) -lhashkit
 
 PROTOCOL = src/protocol/ascii_numbers.cc src/protocol/status_text.cc src/protocol/extended_errors.cc src/protocol/stats_merge.cc \
 	src/protocol/ascii_client.cc src/protocol/binary_client.cc \
-	src/protocol/ascii_backend.cc src/protocol/binary_backend.cc
+	src/protocol/ascii_backend.cc src/protocol/binary_backend.cc src/protocol/meta_backend.cc
 VBUCKET = vbucket/key_hash.cc vbucket/ketama.cc vbucket/config.cc vbucket/host_port.cc \
 	vbucket/json_util.cc vbucket/text_file.cc vbucket/bucket_json.cc vbucket/config_parse.cc \
 	vbucket/buckets_parse.cc vbucket/server_list_parse.cc vbucket/static_config_parse.cc vbucket/document_parse.cc
@@ -21,10 +21,11 @@ fuzz_ascii_client_SRCS = t/fuzz/fuzz_ascii_client.cc $(PROTOCOL) t/protocol/test
 fuzz_binary_client_SRCS = t/fuzz/fuzz_binary_client.cc $(PROTOCOL) t/protocol/test_util.cc
 fuzz_ascii_backend_SRCS = t/fuzz/fuzz_ascii_backend.cc $(PROTOCOL)
 fuzz_binary_backend_SRCS = t/fuzz/fuzz_binary_backend.cc $(PROTOCOL)
+fuzz_meta_backend_SRCS = t/fuzz/fuzz_meta_backend.cc $(PROTOCOL)
 fuzz_config_SRCS = t/fuzz/fuzz_config.cc $(VBUCKET)
 fuzz_stream_splitter_SRCS = t/fuzz/fuzz_stream_splitter.cc conflate/stream_splitter.cc
 
-TARGETS = fuzz_ascii_client fuzz_binary_client fuzz_ascii_backend fuzz_binary_backend fuzz_config fuzz_stream_splitter
+TARGETS = fuzz_ascii_client fuzz_binary_client fuzz_ascii_backend fuzz_binary_backend fuzz_meta_backend fuzz_config fuzz_stream_splitter
 
 obj = $(patsubst %.cc,$(OUT)/obj/%.o,$(1))
 

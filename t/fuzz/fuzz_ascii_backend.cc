@@ -2,6 +2,6 @@
 #include "t/fuzz/backend_fuzz.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  moxi::fuzz::fuzz_backend(false, data, size);
+  moxi::fuzz::fuzz_backend(moxi::protocol::Protocol::Ascii, data, size);
   return 0;
 }

@@ -126,10 +126,11 @@ class BehaviorsTest : public CppUnit::TestFixture {
       CPPUNIT_ASSERT(parsed(std::string("downstream_protocol=") + v).downstream_protocol == DownstreamProtocol::Ascii);
     for (const char* v : {"binary", "memcached-binary", "membase-binary"})
       CPPUNIT_ASSERT(parsed(std::string("protocol=") + v).downstream_protocol == DownstreamProtocol::Binary);
-    CPPUNIT_ASSERT_EQUAL(std::string("downstream_protocol: \"ASCII\" is not a protocol (ascii or binary)"),
+    CPPUNIT_ASSERT(parsed("downstream_protocol=meta").downstream_protocol == DownstreamProtocol::Meta);
+    CPPUNIT_ASSERT_EQUAL(std::string("downstream_protocol: \"ASCII\" is not a protocol (ascii, binary or meta)"),
                          error_of("downstream_protocol=ASCII"));
     // The original took an empty value as ascii; ours refuses it.
-    CPPUNIT_ASSERT_EQUAL(std::string("protocol: \"\" is not a protocol (ascii or binary)"), error_of("protocol="));
+    CPPUNIT_ASSERT_EQUAL(std::string("protocol: \"\" is not a protocol (ascii, binary or meta)"), error_of("protocol="));
   }
 
   void effective_protocol() {
@@ -140,6 +141,8 @@ class BehaviorsTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(effective_downstream_protocol(D::Ascii, false) == D::Ascii);
     CPPUNIT_ASSERT(effective_downstream_protocol(D::Ascii, true) == D::Binary);  // vBucket needs binary
     CPPUNIT_ASSERT(effective_downstream_protocol(D::Binary, true) == D::Binary);
+    CPPUNIT_ASSERT(effective_downstream_protocol(D::Meta, false) == D::Meta);
+    CPPUNIT_ASSERT(effective_downstream_protocol(D::Meta, true) == D::Binary);  // vBucket needs binary
   }
 
   void mcs_opts() {

@@ -280,6 +280,18 @@ class AsciiKetamaBinaryTest : public AsciiCommandsBase {
   }
 };
 
+class AsciiKetamaMetaTest : public AsciiCommandsBase {
+  CPPUNIT_TEST_SUB_SUITE(AsciiKetamaMetaTest, AsciiCommandsBase);
+  CPPUNIT_TEST_SUITE_END();
+
+ public:
+  ClusterOptions options() const override {
+    ClusterOptions o;
+    o.downstream_protocol = "meta";
+    return o;
+  }
+};
+
 class AsciiVBucketTest : public AsciiCommandsBase {
   CPPUNIT_TEST_SUB_SUITE(AsciiVBucketTest, AsciiCommandsBase);
   CPPUNIT_TEST_SUITE_END();
@@ -295,6 +307,7 @@ class AsciiVBucketTest : public AsciiCommandsBase {
 
 CPPUNIT_TEST_SUITE_REGISTRATION(AsciiKetamaAsciiTest);
 CPPUNIT_TEST_SUITE_REGISTRATION(AsciiKetamaBinaryTest);
+CPPUNIT_TEST_SUITE_REGISTRATION(AsciiKetamaMetaTest);
 CPPUNIT_TEST_SUITE_REGISTRATION(AsciiVBucketTest);
 
 }  // namespace

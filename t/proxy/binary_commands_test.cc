@@ -240,6 +240,38 @@ class BinaryKetamaAsciiTest : public BinaryCommandsBase {
   bool ascii_backend() const override { return true; }
 };
 
+// A binary client in front of memcached's meta protocol, and what only meta
+// can carry: a key with a space, CR, LF or NUL (sent base64).
+class BinaryKetamaMetaTest : public BinaryCommandsBase {
+  CPPUNIT_TEST_SUB_SUITE(BinaryKetamaMetaTest, BinaryCommandsBase);
+  CPPUNIT_TEST(testBinaryUnsafeKey);
+  CPPUNIT_TEST_SUITE_END();
+
+ public:
+  ClusterOptions options() const override {
+    ClusterOptions o;
+    o.downstream_protocol = "meta";
+    return o;
+  }
+
+  void testBinaryUnsafeKey() {
+    TestClient c = cluster_->client();
+    const std::string key("a b\r\n\0\x01z", 8);
+    BinaryPacket r = call(c, bin::request(bin::kSet, key, "odd", bin::set_extras(3, 0), 5));
+    CPPUNIT_ASSERT_EQUAL(bin::kSuccess, r.status());
+    CPPUNIT_ASSERT(r.cas != 0);
+    r = call(c, bin::request(bin::kGetK, key, "", "", 6));
+    CPPUNIT_ASSERT_EQUAL(bin::kSuccess, r.status());
+    CPPUNIT_ASSERT_EQUAL(std::string("odd"), r.value);
+    CPPUNIT_ASSERT_EQUAL(key, r.key);
+    CPPUNIT_ASSERT_EQUAL(be32(3), r.extras);
+    r = call(c, bin::request(bin::kDelete, key, "", "", 7));
+    CPPUNIT_ASSERT_EQUAL(bin::kSuccess, r.status());
+    r = call(c, bin::request(bin::kGet, key, "", "", 8));
+    CPPUNIT_ASSERT_EQUAL(bin::kKeyNotFound, r.status());
+  }
+};
+
 class BinaryVBucketTest : public BinaryCommandsBase {
   CPPUNIT_TEST_SUB_SUITE(BinaryVBucketTest, BinaryCommandsBase);
   CPPUNIT_TEST_SUITE_END();
@@ -255,6 +287,7 @@ class BinaryVBucketTest : public BinaryCommandsBase {
 
 CPPUNIT_TEST_SUITE_REGISTRATION(BinaryKetamaBinaryTest);
 CPPUNIT_TEST_SUITE_REGISTRATION(BinaryKetamaAsciiTest);
+CPPUNIT_TEST_SUITE_REGISTRATION(BinaryKetamaMetaTest);
 CPPUNIT_TEST_SUITE_REGISTRATION(BinaryVBucketTest);
 
 }  // namespace

@@ -212,10 +212,7 @@ void AsciiBackendCodec::encode(BackendOp& op, evbuffer* out) {
       w.str(verb).ch(' ').str(req.key(op.key_indexes[0])).ch(' ').u64(req.flags).ch(' ');
       w.i64(backend::ascii_exptime(req.exptime)).ch(' ').u64(req.value.size());
       if (req.cas != 0) w.ch(' ').u64(req.cas);
-      w.crlf();
-      w.flush();
-      wire::add_reference(out, req.value.get());
-      evbuffer_add(out, "\r\n", 2);
+      backend::end_storage_line(w, out, req);
       return;
     }
     case Op::Incr:

@@ -182,6 +182,15 @@ inline void note_shared_error(Result& r, Status status, ErrorClass cls, std::str
   r.message.assign(message);
 }
 
+// Ends a storage command line and appends its data block: the value
+// referenced (kept in the request for a retry), then CRLF.
+inline void end_storage_line(wire::LineWriter& w, evbuffer* out, const Request& req) {
+  w.crlf();
+  w.flush();
+  wire::add_reference(out, req.value.get());
+  evbuffer_add(out, "\r\n", 2);
+}
+
 // Clamps an exptime to what a 32-bit signed ascii field can carry. memcached
 // truncates a larger number to 32 bits, which could turn a far-future
 // absolute time (a binary client's uint32 expiration beyond 2038) into a

@@ -166,10 +166,7 @@ void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
       w.str(" M").ch(mode);
       if (req.cas != 0) w.str(" C").u64(req.cas);
       if (binary) w.str(" c");
-      w.crlf();
-      w.flush();
-      wire::add_reference(out, req.value.get());
-      evbuffer_add(out, "\r\n", 2);
+      backend::end_storage_line(w, out, req);
       return;
     }
     case Op::Incr:

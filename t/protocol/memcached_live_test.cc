@@ -330,6 +330,8 @@ class MemcachedLiveTest : public CppUnit::TestFixture {
   // Several are not what the protocol text suggests (marked "surprise").
   void testMemcachedMetaReplies() {
     const std::string k251(251, 'k');
+    std::string b64_186;  // base64 of 186 'a' bytes
+    for (int i = 0; i < 62; ++i) b64_186 += "YWFh";
     const std::vector<std::pair<std::string, std::string>> steps = {
         {"mg foo v\r\n", "EN\r\n"},
         {"mg foo v k O123 q\r\n", ""},  // q hides EN
@@ -342,6 +344,10 @@ class MemcachedLiveTest : public CppUnit::TestFixture {
         {"mg foo v q\r\n", "VA 3\r\nbar\r\n"},  // q hides only EN on mg
         {"mg Zm9v b k v\r\n", "VA 3 kfoo\r\nbar\r\n"},  // surprise: the decoded key, no b flag back
         {"mg ZZZ b v\r\n", "CLIENT_ERROR error decoding key\r\n"},
+        // surprise: the 250-byte key limit is on the base64 text, so 186 decoded bytes (248 chars) pass
+        // and 187 (252 chars) do not
+        {"mg " + b64_186 + " b v\r\n", "EN\r\n"},
+        {"mg " + b64_186 + "YQ== b v\r\n", "CLIENT_ERROR bad command line format\r\n"},
         {"mg foo P L v\r\n", "VA 3\r\nbar\r\n"},  // P and L ignored
         {"mg foo v v\r\n", "CLIENT_ERROR duplicate flag\r\n"},
         {"mg foo zz\r\n", "CLIENT_ERROR invalid flag\r\n"},

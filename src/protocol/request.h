@@ -118,6 +118,82 @@ enum class ErrorClass : uint8_t {
 // own refusal, never a decoder's).
 enum class Limit : uint8_t { None, KeyLength, ValueSize, LineLength, Memory };
 
+// The memcached meta protocol (mg, ms, md, ma, me, mn) as a client sent it.
+// A meta command decodes into the op it maps to (mg -> Get, or Gat with T;
+// ms -> Set/Add/Replace/Append/Prepend by its M mode; md -> Delete; ma ->
+// Incr/Decr; mn -> answered MN in order), so every backend carries what that
+// op can express; what only memcached's meta semantics can do (see
+// meta_flag_needs_meta_backend) is kept here for a backend that speaks meta.
+enum class MetaCommand : uint8_t { None, Get, Set, Delete, Arithmetic, Debug, Noop };
+
+struct MetaRequest {
+  // One flag as the client wrote it: its letter and the token after it
+  // (empty for a bare flag such as 'v'). Kept in request order because
+  // memcached's return flags come back in that order.
+  struct Flag {
+    char letter = 0;
+    std::string token;
+  };
+
+  MetaCommand command = MetaCommand::None;  // None: not a meta request
+  std::vector<Flag> flags;  // every flag in request order (P and L included: memcached ignores them)
+  bool quiet = false;       // q: no reply on the command's "boring" outcome, as memcached 1.6.18:
+                            // mg: EN (a hit's VA/HD is sent); ms: HD; md: HD; ma: HD and VA on an
+                            // existing counter (a counter created by N is still answered).
+                            // NF, NS, EX and errors are always sent
+  bool base64_key = false;  // b: the client's key was base64; Request keys hold the decoded bytes
+  std::string opaque;       // O: echoed as "O<opaque>" (memcached 1.6.18 takes at most 31 bytes)
+  char mode = 0;            // M: ms E/A/P/R/S, ma I/+/D/- (0: the default, set / increment)
+
+  bool has(char letter) const {
+    for (const auto& f : flags)
+      if (f.letter == letter) return true;
+    return false;
+  }
+  void reset() {
+    command = MetaCommand::None;
+    flags.clear();
+    quiet = base64_key = false;
+    opaque.clear();
+    mode = 0;
+  }
+};
+
+// The first flag of `meta` that needs memcached's meta semantics, which
+// neither the binary nor the ascii backend protocol can express (vivify N on
+// mg and ms append, recache R, invalidate I, x, E, h, l, t, u, me), or 0 when
+// every flag maps to a plain op. The request names what it needs; whether a
+// backend can carry it is backend_carries_meta_flag's decision alone.
+inline char meta_flag_needs_meta_backend(const MetaRequest& meta) {
+  if (meta.command == MetaCommand::Debug) return 'e';  // "me" itself: there is no plain op for it
+  for (const auto& f : meta.flags) {
+    switch (f.letter) {
+      case 'N':  // ma's N (with J) is binary incr/decr's create-with-initial; mg/ms's is vivify
+        if (meta.command != MetaCommand::Arithmetic) return f.letter;
+        break;
+      case 'R': case 'I': case 'x': case 'E': case 'h': case 'l': case 't': case 'u':
+        return f.letter;
+      default:
+        break;
+    }
+  }
+  return 0;
+}
+
+// Whether a backend speaking `backend` can carry a meta flag that
+// meta_flag_needs_meta_backend named. Neither the ascii nor the binary
+// protocol can; the client is answered
+// "CLIENT_ERROR meta flag 'N' needs a meta backend". A meta backend
+// protocol, when added, answers true here and nowhere else.
+inline bool backend_carries_meta_flag(Protocol backend, char /*flag*/) {
+  switch (backend) {
+    case Protocol::Ascii:
+    case Protocol::Binary:
+      return false;
+  }
+  return false;
+}
+
 // The outcome for one key (or for the whole request when it has no key).
 struct Result {
   Status status = Status::Success;
@@ -131,6 +207,18 @@ struct Result {
   ValueBytes value;     // get/gat hit: the value bytes (small ones copied, big ones moved);
                         // Op::Passthrough: the backend's whole response frame
 
+  // What only a meta backend reports (memcached's mg return flags); the
+  // ascii and binary backends leave them unknown and a meta client asking
+  // for them (t, l, h, W, X, Z) is refused before the request is sent.
+  int64_t ttl_remaining = kUnknown;  // t: seconds until expiry; -1 = never expires
+  int64_t last_access = kUnknown;    // l: seconds since the item was last accessed
+  int8_t fetched_before = -1;        // h: 1 = fetched before this request, 0 = not, -1 = unknown
+  bool win = false;                  // W: this client won the right to recache the item
+  bool stale = false;                // X: the item is stale (marked by md/ms I)
+  bool already_won = false;          // Z: another client already holds the win token
+  uint64_t size = 0;                 // s: the value's length in bytes (also known from `value`)
+  static constexpr int64_t kUnknown = INT64_MIN;
+
   void reset() {
     status = Status::Success;
     error_class = ErrorClass::None;
@@ -140,6 +228,10 @@ struct Result {
     cas = 0;
     number = 0;
     value.clear();
+    ttl_remaining = last_access = kUnknown;
+    fetched_before = -1;
+    win = stale = already_won = false;
+    size = 0;
   }
   // A proxy-side failure, e.g. server_error(Status::InternalError, "proxy downstream closed 127.0.0.1").
   void server_error(Status s, std::string_view text) {
@@ -219,6 +311,7 @@ struct Request {
   std::string extras;         // Op::Passthrough: the request's extras, as sent
   uint8_t datatype = 0;       // Op::Passthrough: the request's datatype byte
   EvBuf value;                // storage commands: the value bytes, without the trailing CRLF
+  MetaRequest meta;           // mg/ms/md/ma/me/mn: the meta details (command None otherwise)
 
   // Op::Invalid: how to answer. Ascii uses error_class/error_text (e.g.
   // ClientError "bad command line format"); binary uses error_status.
@@ -277,6 +370,7 @@ struct Request {
     extras.clear();
     datatype = 0;
     value.clear();
+    meta.reset();
     error_class = ErrorClass::Error;
     error_text.clear();
     error_status = Status::UnknownCommand;

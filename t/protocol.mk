@@ -13,6 +13,7 @@ t_protocol_tests_SOURCES = \
 	t/protocol/ascii_backend_test.cc \
 	t/protocol/binary_backend_test.cc \
 	t/protocol/meta_backend_test.cc \
+	t/protocol/meta_client_test.cc \
 	t/protocol/multiget_reassembly_test.cc \
 	t/protocol/round_trip_test.cc \
 	t/protocol/memcached_live_test.cc

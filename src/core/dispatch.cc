@@ -7,6 +7,7 @@
 
 #include "src/core/client_connection.h"
 #include "src/core/worker.h"
+#include "src/protocol/meta_client.h"
 #include "src/protocol/stats_merge.h"
 #include "src/upstream/request_timer.h"
 #include "src/upstream/server_group.h"
@@ -94,6 +95,16 @@ void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket,
     req.error_status = Status::UnknownCommand;  // binary clients
     req.error_class = protocol::ErrorClass::Error;  // ascii getl/unl: memcached's ERROR
     req.keys.clear();
+    answer_locally(ex);
+    return;
+  }
+  if (const std::string_view needs = protocol::meta_needs_meta_backend(req.meta, bucket->downstream_protocol);
+      !needs.empty()) {
+    // A meta flag the bucket's backend protocol cannot express: refused by
+    // name rather than silently answered without its semantics.
+    std::string text = needs.size() == 1 ? "meta flag '" + std::string(needs) + "'" : "meta command " + std::string(needs);
+    protocol::set_invalid(req, protocol::ErrorClass::ClientError, text + " needs a meta backend");
+    req.prepare_results();
     answer_locally(ex);
     return;
   }

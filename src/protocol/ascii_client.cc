@@ -57,6 +57,7 @@
 
 #include "src/protocol/ascii_numbers.h"
 #include "src/protocol/client_codec.h"
+#include "src/protocol/meta_client.h"
 #include "src/protocol/status_text.h"
 #include "src/protocol/wire_util.h"
 
@@ -140,6 +141,7 @@ enum class Verb {
   GetLocked,  // getl: Couchbase GETL (vBucket buckets), passed through
   Unlock,     // unl: Couchbase UNL, likewise
   MetaNoop,   // mn: answered MN in order (a pipeline of quiet meta commands ends with it)
+  Meta,       // mg, ms, md, ma, me: meta_client.cc
   Slabs,      // refused, after memcached's own argument checks
   LruCrawler, // likewise
   KnownOther, // a command memcached knows that the proxy does not serve: its table reply
@@ -183,11 +185,11 @@ constexpr CommandEntry kCommands[] = {
     {{"verbosity", R::Local, "", "OK (the backends' verbosity is not changed)"}, Verb::Verbosity},
     {{"quit", R::Local, "", "closes after the earlier replies; nothing after it is read"}, Verb::Quit},
     {{"mn", R::Local, "", "meta no-op: MN, in order"}, Verb::MetaNoop},
-    {{"mg", R::Refused, "ERROR", "meta commands: not carried yet"}, Verb::KnownOther},
-    {{"ms", R::Refused, "ERROR", ""}, Verb::KnownOther},
-    {{"md", R::Refused, "ERROR", ""}, Verb::KnownOther},
-    {{"ma", R::Refused, "ERROR", ""}, Verb::KnownOther},
-    {{"me", R::Refused, "ERROR", "meta debug"}, Verb::KnownOther},
+    {{"mg", R::Keyed, "", "meta get: flags b c f k O q s v T; a meta backend also N R h l t u"}, Verb::Meta},
+    {{"ms", R::Keyed, "", "meta set: b c C F k M O q T; a meta backend also I N"}, Verb::Meta},
+    {{"md", R::Keyed, "", "meta delete: b C k O q; a meta backend also I T"}, Verb::Meta},
+    {{"ma", R::Keyed, "", "meta arithmetic: b c C D J k M N O q v; a meta backend also t T"}, Verb::Meta},
+    {{"me", R::Keyed, "", "meta debug: a meta backend only"}, Verb::Meta},
     {{"slabs", R::Refused, "CLIENT_ERROR slab reassignment disabled",
       "after memcached's argument checks (reassign, automove 0-2)"},
      Verb::Slabs},
@@ -251,6 +253,18 @@ class AsciiClientCodec final : public ClientCodec {
   DecodeStatus decode_get_part(evbuffer* in, Request& req);
   bool is_get_line(evbuffer* in);
   DecodeStatus decode_storage(evbuffer* in, const Tokens& tok, Verb verb, size_t consumed, Request& req);
+  DecodeStatus decode_meta(evbuffer* in, std::string_view line, size_t consumed, Request& req);
+  // A storage command's data block of `length` bytes after its line
+  // (`consumed` bytes, still buffered). refuse_too_large answers a block over
+  // the item size limit (the line and the block are dropped; `unlink_key`, if
+  // any, stays in `req` for the core to unlink); take_block moves the block
+  // into req.value and drains the line, once has_block says it is buffered.
+  bool too_large(size_t length) const { return length > limits_.max_value_length; }
+  void refuse_too_large(evbuffer* in, size_t consumed, size_t length, bool noreply, std::string_view unlink_key,
+                        Request& req);
+  bool has_block(evbuffer* in, size_t consumed, size_t length);
+  void drop_line_and_block(evbuffer* in, size_t consumed, size_t length);  // what is not buffered yet: swallow_
+  DecodeStatus take_block(evbuffer* in, size_t consumed, size_t length, bool noreply, Request& req);
   bool line_too_long(evbuffer* in, size_t line_length);
   static DecodeStatus invalid(Request& req, ErrorClass cls, std::string_view text, bool noreply = false);
   // True (and the limit noted in `req`) when `key` is longer than max_key_length.
@@ -279,13 +293,7 @@ class AsciiClientCodec final : public ClientCodec {
 };
 
 DecodeStatus AsciiClientCodec::invalid(Request& req, ErrorClass cls, std::string_view text, bool noreply) {
-  req.protocol = Protocol::Ascii;
-  req.op = Op::Invalid;
-  req.error_class = cls;
-  req.error_text.assign(text);
-  req.noreply = noreply;
-  req.keys.clear();
-  req.key_bytes.clear();
+  set_invalid(req, cls, text, noreply);
   return DecodeStatus::Ready;
 }
 
@@ -611,6 +619,9 @@ DecodeStatus AsciiClientCodec::decode_line(evbuffer* in, std::string_view line, 
     case Verb::MetaNoop:
       return done(invalid(req, ErrorClass::Line, "MN"));
 
+    case Verb::Meta:
+      return decode_meta(in, line, consumed, req);  // drains what it consumes
+
     case Verb::Slabs: {
       // memcached's process_slabs_command: "reassign SRC DST" and
       // "automove LEVEL" are its only forms.
@@ -700,25 +711,14 @@ DecodeStatus AsciiClientCodec::decode_storage(evbuffer* in, const Tokens& tok, V
     if (cas == 0) cas = UINT64_MAX;  // see the file comment
   }
   if (vlen < 0 || vlen > INT_MAX - 2) return fail(ErrorClass::ClientError, kBadFormat);
-  const size_t data = static_cast<size_t>(vlen) + 2;
-  if (static_cast<uint64_t>(vlen) > limits_.max_value_length) {
-    invalid(req, ErrorClass::ServerError, kTooLarge, noreply);
-    req.limit = Limit::ValueSize;
+  const size_t length = static_cast<size_t>(vlen);
+  if (too_large(length)) {
     // memcached also unlinks the old item of a set it could not store, so a
-    // later get does not return stale data; the key stays in the Invalid
-    // request so the core can do the same (a delete) if it wants to.
-    // (Copied before the drain below frees the line the token points into.)
-    if (verb == Verb::Set) req.add_key(tok.t[1]);
-    evbuffer_drain(in, consumed);
-    size_t now = std::min(data, evbuffer_get_length(in));
-    evbuffer_drain(in, now);
-    swallow_ = data - now;
+    // later get does not return stale data.
+    refuse_too_large(in, consumed, length, noreply, verb == Verb::Set ? tok.t[1] : std::string_view(), req);
     return DecodeStatus::Ready;
   }
-  if (evbuffer_get_length(in) < consumed + data) {
-    need_ = consumed + data;
-    return DecodeStatus::NeedMore;  // req untouched; the line stays buffered
-  }
+  if (!has_block(in, consumed, length)) return DecodeStatus::NeedMore;  // req untouched; the line stays buffered
   switch (verb) {
     case Verb::Add: req.op = Op::Add; break;
     case Verb::Replace: req.op = Op::Replace; break;
@@ -731,8 +731,36 @@ DecodeStatus AsciiClientCodec::decode_storage(evbuffer* in, const Tokens& tok, V
   req.flags = flags;
   req.exptime = exptime;
   req.cas = cas;
-  evbuffer_drain(in, consumed);  // only now: the tokens point into the line
-  evbuffer_remove_buffer(in, req.value.get(), static_cast<size_t>(vlen));
+  return take_block(in, consumed, length, noreply, req);  // only now: the tokens point into the line
+}
+
+void AsciiClientCodec::refuse_too_large(evbuffer* in, size_t consumed, size_t length, bool noreply,
+                                        std::string_view unlink_key, Request& req) {
+  // The key is copied before the drain below frees the line it points into.
+  std::string key(unlink_key);
+  invalid(req, ErrorClass::ServerError, kTooLarge, noreply);
+  req.limit = Limit::ValueSize;
+  if (!key.empty()) req.add_key(key);
+  drop_line_and_block(in, consumed, length);
+}
+
+void AsciiClientCodec::drop_line_and_block(evbuffer* in, size_t consumed, size_t length) {
+  evbuffer_drain(in, consumed);
+  const size_t data = length + 2;
+  const size_t now = std::min(data, evbuffer_get_length(in));
+  evbuffer_drain(in, now);
+  swallow_ = data - now;
+}
+
+bool AsciiClientCodec::has_block(evbuffer* in, size_t consumed, size_t length) {
+  if (evbuffer_get_length(in) >= consumed + length + 2) return true;
+  need_ = consumed + length + 2;
+  return false;
+}
+
+DecodeStatus AsciiClientCodec::take_block(evbuffer* in, size_t consumed, size_t length, bool noreply, Request& req) {
+  evbuffer_drain(in, consumed);
+  evbuffer_remove_buffer(in, req.value.get(), length);
   char crlf[2];
   evbuffer_remove(in, crlf, 2);
   if (crlf[0] != '\r' || crlf[1] != '\n') {
@@ -740,6 +768,33 @@ DecodeStatus AsciiClientCodec::decode_storage(evbuffer* in, const Tokens& tok, V
     return invalid(req, ErrorClass::ClientError, kBadChunk, noreply);
   }
   return DecodeStatus::Ready;
+}
+
+// mg, ms, md, ma, me (meta_client.cc decodes the line); ms's data block is
+// read here like any storage command's.
+DecodeStatus AsciiClientCodec::decode_meta(evbuffer* in, std::string_view line, size_t consumed, Request& req) {
+  const MetaLine meta = decode_meta_line(std::span(tokens_.t.data(), tokens_.n), tokens_.more, line, limits_, req);
+  switch (meta.next) {
+    case MetaLine::Next::Done:
+      evbuffer_drain(in, consumed);
+      return DecodeStatus::Ready;
+    case MetaLine::Next::SwallowData:
+      drop_line_and_block(in, consumed, meta.data_length);
+      return DecodeStatus::Ready;
+    case MetaLine::Next::ReadData:
+      break;
+  }
+  if (too_large(meta.data_length)) {
+    // memcached unlinks the old item whatever the mode.
+    const std::string key(req.key(0));
+    refuse_too_large(in, consumed, meta.data_length, false, key, req);
+    return DecodeStatus::Ready;
+  }
+  if (!has_block(in, consumed, meta.data_length)) {
+    req.reset();  // decoded again once the block is in
+    return DecodeStatus::NeedMore;
+  }
+  return take_block(in, consumed, meta.data_length, false, req);
 }
 
 // ---------------------------------------------------------------------------
@@ -889,6 +944,10 @@ void AsciiClientCodec::encode_stats(const Request& req, evbuffer* out) {
 
 void AsciiClientCodec::encode(const Request& req, evbuffer* out) {
   if (req.noreply) return;
+  if (req.meta.command != MetaCommand::None && req.op != Op::Invalid) {
+    encode_meta_reply(req, out);
+    return;
+  }
   switch (req.op) {
     case Op::Invalid:
       write_error_class_line(req.error_class, req.error_text, out);

@@ -13,4 +13,6 @@ src_libmoxi_a_SOURCES += \
 	src/protocol/backend_codec.h src/protocol/backend_common.h \
 	src/protocol/ascii_backend.cc \
 	src/protocol/meta_backend.cc \
+	src/protocol/meta_client.h \
+	src/protocol/meta_client.cc \
 	src/protocol/binary_backend.cc

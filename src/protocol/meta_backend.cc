@@ -26,6 +26,12 @@
 //  Invalid, keyed ops without keys), are the ascii codec's: memcached mixes
 //  plain ascii commands with meta ones on a connection.
 //
+// A meta client's request (Request::meta) is relayed: its own line (the key
+// as the client wrote it, base64 or not) and data block, and for a quiet
+// one an "mn" after it, so the reply memcached elides still ends at a known
+// place; the reply line and data come back verbatim (Result::meta_reply).
+// So every flag means what memcached makes of it, return flags included.
+//
 // Replies: VA <len> <flags> + data (hit / incr number), EN (miss), HD
 // (success), NS (not stored: mapped as ascii NOT_STORED is), EX (cas
 // mismatch: KeyExists), NF (not found); ERROR / CLIENT_ERROR / SERVER_ERROR
@@ -34,6 +40,7 @@
 #include <event2/buffer.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -91,6 +98,10 @@ class MetaBackendCodec final : public BackendCodec {
   bool key(wire::LineWriter& w, std::string_view k);
   // One reply for the op's key at position `pos`.
   BackendDecode decode_one(BackendOp& op, uint32_t pos, evbuffer* in);
+  // A meta client's request, relayed (see the file comment).
+  static bool relayed(const BackendOp& op) { return op.request->meta.command != MetaCommand::None; }
+  void encode_relayed(const Request& req, evbuffer* out);
+  BackendDecode decode_relayed(BackendOp& op, evbuffer* in);
 
   std::unique_ptr<BackendCodec> ascii_;  // keyless ops; same thread as this codec
   std::string b64_;                      // scratch for base64 keys
@@ -114,6 +125,7 @@ bool MetaBackendCodec::key(wire::LineWriter& w, std::string_view k) {
 void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
   Request& req = backend::prepare(op);
   if (for_ascii(op)) return ascii_->encode(op, out);
+  if (relayed(op)) return encode_relayed(req, out);
   const bool binary = req.protocol == Protocol::Binary;
   wire::LineWriter w(out);
   if (req.op != Op::Get && req.op != Op::Gat && !sendable(req.key(op.key_indexes[0]))) {
@@ -192,6 +204,7 @@ void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
 
 BackendDecode MetaBackendCodec::decode(BackendOp& op, evbuffer* in) {
   if (for_ascii(op)) return ascii_->decode(op, in);
+  if (relayed(op)) return decode_relayed(op, in);
   const uint32_t n = static_cast<uint32_t>(op.key_indexes.size());
   while (op.cursor < n) {
     BackendDecode d = decode_one(op, op.cursor, in);
@@ -303,6 +316,87 @@ BackendDecode MetaBackendCodec::decode_one(BackendOp& op, uint32_t pos, evbuffer
   }
   evbuffer_drain(in, consumed);
   return BackendDecode::Done;
+}
+
+void MetaBackendCodec::encode_relayed(const Request& req, evbuffer* out) {
+  wire::LineWriter w(out);
+  w.str(req.meta.line);
+  if (req.meta.command == MetaCommand::Set) {
+    backend::end_storage_line(w, out, req);
+  } else {
+    w.crlf();
+  }
+  if (req.meta.quiet) w.str("mn\r\n");
+}
+
+// op.phase: 0 = the reply (or, for a quiet request, the MN standing for
+// none) is due; 1 = the MN after a quiet request's reply.
+BackendDecode MetaBackendCodec::decode_relayed(BackendOp& op, evbuffer* in) {
+  const Request& req = *op.request;
+  if (need_ > 0 && evbuffer_get_length(in) < need_) return BackendDecode::NeedMore;
+  std::string_view line;
+  size_t consumed = 0;
+  Line l = backend::peek_reply_line(in, line, consumed);
+  if (l == Line::NeedMore) return BackendDecode::NeedMore;
+  if (l == Line::Desync) return BackendDecode::Desync;
+  const bool mn = line == "MN";
+  if (op.phase == 1) {
+    if (!mn) return BackendDecode::Desync;
+    evbuffer_drain(in, consumed);
+    return BackendDecode::Done;
+  }
+  Result& r = backend::result_for(op, 0);
+  r.reset();
+  r.meta_reply = true;
+  if (mn) {  // q elided the reply: the boring outcome
+    if (!req.meta.quiet) return BackendDecode::Desync;
+    r.status = req.meta.command == MetaCommand::Get ? Status::KeyNotFound : Status::Success;
+    evbuffer_drain(in, consumed);
+    return BackendDecode::Done;
+  }
+  const std::string_view code = line.substr(0, 2);
+  if (code == "VA") {
+    const std::string_view rest = line.substr(std::min<size_t>(3, line.size()));
+    const std::string_view digits = rest.substr(0, rest.find(' '));
+    uint64_t length = 0;
+    if (line.size() < 4 || line[2] != ' ' || !all_digits(digits) || !parse_u64(digits, length) ||
+        length > max_value_length_)
+      return BackendDecode::Desync;
+    const size_t total = consumed + static_cast<size_t>(length) + 2;
+    if (evbuffer_get_length(in) < total) {
+      need_ = total;
+      return BackendDecode::NeedMore;
+    }
+    need_ = 0;
+    r.message.assign(line);
+    evbuffer_drain(in, consumed);
+    r.value.take(in, static_cast<size_t>(length));
+    char crlf[2];
+    evbuffer_remove(in, crlf, 2);
+    if (crlf[0] != '\r' || crlf[1] != '\n') return BackendDecode::Desync;
+    r.hit = req.meta.command == MetaCommand::Get;
+  } else {
+    // The status counts the outcome (metrics); the line is what the client reads.
+    if (code == "EN" || code == "NF") {
+      r.status = Status::KeyNotFound;
+    } else if (code == "EX") {
+      r.status = Status::KeyExists;
+    } else if (code == "NS") {
+      r.status = Status::NotStored;
+    } else if (code != "HD" && code != "ME") {
+      Status status;
+      ErrorClass cls;
+      std::string_view message;
+      if (!backend::parse_error_line(line, status, cls, message)) return BackendDecode::Desync;
+      r.status = status;
+    }
+    r.hit = code == "ME";
+    r.message.assign(line);
+    evbuffer_drain(in, consumed);
+  }
+  if (!req.meta.quiet) return BackendDecode::Done;
+  op.phase = 1;
+  return decode_relayed(op, in);
 }
 
 }  // namespace

@@ -118,13 +118,17 @@ enum class ErrorClass : uint8_t {
 // own refusal, never a decoder's).
 enum class Limit : uint8_t { None, KeyLength, ValueSize, LineLength, Memory };
 
-// The memcached meta protocol (mg, ms, md, ma, me, mn) as a client sent it.
-// A meta command decodes into the op it maps to (mg -> Get, or Gat with T;
+// The memcached meta protocol (mg, ms, md, ma, me) as a client sent it. A
+// meta command decodes into the op it maps to (mg -> Get, or Gat with T;
 // ms -> Set/Add/Replace/Append/Prepend by its M mode; md -> Delete; ma ->
-// Incr/Decr; mn -> answered MN in order), so every backend carries what that
-// op can express; what only memcached's meta semantics can do (see
-// meta_flag_needs_meta_backend) is kept here for a backend that speaks meta.
-enum class MetaCommand : uint8_t { None, Get, Set, Delete, Arithmetic, Debug, Noop };
+// Incr/Decr; me -> Get, a meta backend's only), with its one key, so routing
+// and every backend carry what that op can express. A meta backend relays
+// `line` itself and hands the server's reply back verbatim (Result::
+// meta_reply); for the other backends the client codec builds the reply from
+// the op's result. What only memcached's meta semantics can do is refused
+// for them (meta_needs_meta_backend). ("mn" is answered MN in order by the
+// client codec, like any local reply.)
+enum class MetaCommand : uint8_t { None, Get, Set, Delete, Arithmetic, Debug };
 
 struct MetaRequest {
   // One flag as the client wrote it: its letter and the token after it
@@ -136,62 +140,69 @@ struct MetaRequest {
   };
 
   MetaCommand command = MetaCommand::None;  // None: not a meta request
-  std::vector<Flag> flags;  // every flag in request order (P and L included: memcached ignores them)
+  std::vector<Flag> flags;  // every flag after the key (ms: after the length), in request order
   bool quiet = false;       // q: no reply on the command's "boring" outcome, as memcached 1.6.18:
-                            // mg: EN (a hit's VA/HD is sent); ms: HD; md: HD; ma: HD and VA on an
-                            // existing counter (a counter created by N is still answered).
-                            // NF, NS, EX and errors are always sent
-  bool base64_key = false;  // b: the client's key was base64; Request keys hold the decoded bytes
-  std::string opaque;       // O: echoed as "O<opaque>" (memcached 1.6.18 takes at most 31 bytes)
+                            // mg: EN; ms: HD; md: HD; ma: HD, and VA on an existing counter (a
+                            // counter created by N is still answered). NF, NS, EX and errors are sent
+  bool base64_key = false;  // b: the client's key was base64; the Request's key holds the decoded bytes
   char mode = 0;            // M: ms E/A/P/R/S, ma I/+/D/- (0: the default, set / increment)
+  std::string line;         // the command line as received (cut at a NUL, without its line end),
+                            // for a meta backend to relay; ms's data block is Request::value
 
-  bool has(char letter) const {
+  bool has(char letter) const { return find(letter) != nullptr; }
+  const Flag* find(char letter) const {
     for (const auto& f : flags)
-      if (f.letter == letter) return true;
-    return false;
+      if (f.letter == letter) return &f;
+    return nullptr;
   }
   void reset() {
     command = MetaCommand::None;
     flags.clear();
     quiet = base64_key = false;
-    opaque.clear();
     mode = 0;
+    line.clear();
   }
 };
 
-// The first flag of `meta` that needs memcached's meta semantics, which
-// neither the binary nor the ascii backend protocol can express (vivify N on
-// mg and ms append, recache R, invalidate I, x, E, h, l, t, u, me), or 0 when
-// every flag maps to a plain op. The request names what it needs; whether a
-// backend can carry it is backend_carries_meta_flag's decision alone.
-inline char meta_flag_needs_meta_backend(const MetaRequest& meta) {
-  if (meta.command == MetaCommand::Debug) return 'e';  // "me" itself: there is no plain op for it
+// What of `meta` a backend speaking `backend` cannot carry, for the client's
+// "CLIENT_ERROR meta flag 'N' needs a meta backend" (or "meta command me
+// ..."): "" when everything maps to a plain op. A meta backend carries all;
+// binary and ascii backends carry get, gat, set/add/replace/append/prepend
+// (with cas), delete (with cas), incr/decr (with create, initial and its
+// ttl), and the flags b c f k O q s v P L and T (a gat) on mg. Refused for
+// them: vivify N on mg and ms, recache R, invalidate I, h, l, t, u,
+// ma's T (a ttl update of an existing counter), and me. The ascii backend
+// has no cas on incr/decr/delete and returns none after a store, so it also
+// refuses ms c, md C and ma C/c.
+inline std::string_view meta_needs_meta_backend(const MetaRequest& meta, Protocol backend) {
+  if (backend == Protocol::Meta || meta.command == MetaCommand::None) return "";
+  if (meta.command == MetaCommand::Debug) return "me";
+  const bool ascii = backend == Protocol::Ascii;
   for (const auto& f : meta.flags) {
     switch (f.letter) {
-      case 'N':  // ma's N (with J) is binary incr/decr's create-with-initial; mg/ms's is vivify
-        if (meta.command != MetaCommand::Arithmetic) return f.letter;
+      case 'N':  // ma's N is incr/decr's create; mg/ms's is vivify
+        if (meta.command != MetaCommand::Arithmetic) return "N";
         break;
-      case 'R': case 'I': case 'x': case 'E': case 'h': case 'l': case 't': case 'u':
-        return f.letter;
+      case 'T':  // mg: gat; ms: the item's ttl; md: with I only; ma: updates an existing counter's ttl
+        if (meta.command == MetaCommand::Arithmetic) return "T";
+        break;
+      case 'c':
+        if (ascii && (meta.command == MetaCommand::Set || meta.command == MetaCommand::Arithmetic)) return "c";
+        break;
+      case 'C':
+        if (ascii && (meta.command == MetaCommand::Delete || meta.command == MetaCommand::Arithmetic)) return "C";
+        break;
+      case 'R': return "R";
+      case 'I': return "I";
+      case 'h': return "h";
+      case 'l': return "l";
+      case 't': return "t";
+      case 'u': return "u";
       default:
         break;
     }
   }
-  return 0;
-}
-
-// Whether a backend speaking `backend` can carry a meta flag that
-// meta_flag_needs_meta_backend named. Neither the ascii nor the binary
-// protocol can; the client is answered
-// "CLIENT_ERROR meta flag 'N' needs a meta backend". A meta backend
-// protocol, when added, answers true here and nowhere else.
-inline bool backend_carries_meta_flag(Protocol backend, char /*flag*/) {
-  switch (backend) {
-    case Protocol::Ascii:
-    case Protocol::Binary:
-      return false;
-  }
-  return false;
+  return "";
 }
 
 // The outcome for one key (or for the whole request when it has no key).
@@ -207,17 +218,10 @@ struct Result {
   ValueBytes value;     // get/gat hit: the value bytes (small ones copied, big ones moved);
                         // Op::Passthrough: the backend's whole response frame
 
-  // What only a meta backend reports (memcached's mg return flags); the
-  // ascii and binary backends leave them unknown and a meta client asking
-  // for them (t, l, h, W, X, Z) is refused before the request is sent.
-  int64_t ttl_remaining = kUnknown;  // t: seconds until expiry; -1 = never expires
-  int64_t last_access = kUnknown;    // l: seconds since the item was last accessed
-  int8_t fetched_before = -1;        // h: 1 = fetched before this request, 0 = not, -1 = unknown
-  bool win = false;                  // W: this client won the right to recache the item
-  bool stale = false;                // X: the item is stale (marked by md/ms I)
-  bool already_won = false;          // Z: another client already holds the win token
-  uint64_t size = 0;                 // s: the value's length in bytes (also known from `value`)
-  static constexpr int64_t kUnknown = INT64_MIN;
+  bool meta_reply = false;  // a meta client's request relayed to a meta backend: `message` is the
+                           // server's reply line as sent (without its line end), `value` its data
+                           // block; written back verbatim. An empty `message`: the server elided
+                           // its reply (q), so nothing is written
 
   void reset() {
     status = Status::Success;
@@ -228,10 +232,7 @@ struct Result {
     cas = 0;
     number = 0;
     value.clear();
-    ttl_remaining = last_access = kUnknown;
-    fetched_before = -1;
-    win = stale = already_won = false;
-    size = 0;
+    meta_reply = false;
   }
   // A proxy-side failure, e.g. server_error(Status::InternalError, "proxy downstream closed 127.0.0.1").
   void server_error(Status s, std::string_view text) {

@@ -11,7 +11,7 @@ CPPFLAGS = -I$(TOP) $(shell pkg-config --cflags libevent libmemcached)
 LIBS = $(shell pkg-config --libs libevent libmemcached libcrypto) -lhashkit
 
 PROTOCOL = src/protocol/ascii_numbers.cc src/protocol/status_text.cc src/protocol/extended_errors.cc src/protocol/stats_merge.cc \
-	src/protocol/ascii_client.cc src/protocol/binary_client.cc \
+	src/protocol/ascii_client.cc src/protocol/meta_client.cc src/protocol/binary_client.cc \
 	src/protocol/ascii_backend.cc src/protocol/binary_backend.cc src/protocol/meta_backend.cc
 VBUCKET = vbucket/key_hash.cc vbucket/ketama.cc vbucket/config.cc vbucket/host_port.cc \
 	vbucket/json_util.cc vbucket/text_file.cc vbucket/bucket_json.cc vbucket/config_parse.cc \

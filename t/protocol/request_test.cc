@@ -36,11 +36,7 @@ class RequestReuseTest : public CppUnit::TestFixture {
     r.error_class = ErrorClass::ServerError;
     r.status = Status::KeyExists;
     r.value.append(value);
-    r.ttl_remaining = 30;
-    r.last_access = 4;
-    r.fetched_before = 1;
-    r.win = r.stale = r.already_won = true;
-    r.size = 5;
+    r.meta_reply = true;
   }
 
   static void assert_blank(const Result& r) {
@@ -53,11 +49,7 @@ class RequestReuseTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(r.status == Status::Success);
     CPPUNIT_ASSERT(r.value.empty());
     CPPUNIT_ASSERT(r.value.is_small());
-    CPPUNIT_ASSERT_EQUAL(Result::kUnknown, r.ttl_remaining);
-    CPPUNIT_ASSERT_EQUAL(Result::kUnknown, r.last_access);
-    CPPUNIT_ASSERT_EQUAL(int8_t{-1}, r.fetched_before);
-    CPPUNIT_ASSERT(!r.win && !r.stale && !r.already_won);
-    CPPUNIT_ASSERT_EQUAL(uint64_t{0}, r.size);
+    CPPUNIT_ASSERT(!r.meta_reply);
   }
 
  public:
@@ -108,36 +100,49 @@ class RequestReuseTest : public CppUnit::TestFixture {
     Request req;
     req.meta = meta_of(MetaCommand::Set, "qbOM");
     req.meta.quiet = req.meta.base64_key = true;
-    req.meta.opaque = "123";
     req.meta.mode = 'A';
+    req.meta.line = "ms foo 3 q b O1 MA";
     CPPUNIT_ASSERT(req.meta.has('O') && !req.meta.has('v'));
     req.reset();
     CPPUNIT_ASSERT(req.meta.command == MetaCommand::None);
     CPPUNIT_ASSERT(req.meta.flags.empty());
     CPPUNIT_ASSERT(!req.meta.quiet && !req.meta.base64_key);
-    CPPUNIT_ASSERT(req.meta.opaque.empty());
+    CPPUNIT_ASSERT(req.meta.line.empty());
     CPPUNIT_ASSERT_EQUAL(char{0}, req.meta.mode);
+  }
+
+  static std::string needs(MetaCommand command, std::string_view letters, Protocol backend = Protocol::Binary) {
+    return std::string(meta_needs_meta_backend(meta_of(command, letters), backend));
   }
 
   void testWhichMetaFlagsNeedAMetaBackend() {
     // What the binary protocol can express maps to plain ops.
-    CPPUNIT_ASSERT_EQUAL(char{0}, meta_flag_needs_meta_backend(meta_of(MetaCommand::Get, "bcfkOqsvTLP")));
-    CPPUNIT_ASSERT_EQUAL(char{0}, meta_flag_needs_meta_backend(meta_of(MetaCommand::Set, "bcCFkMOqT")));
-    CPPUNIT_ASSERT_EQUAL(char{0}, meta_flag_needs_meta_backend(meta_of(MetaCommand::Delete, "bCkOq")));
+    CPPUNIT_ASSERT_EQUAL(std::string(), needs(MetaCommand::Get, "bcfkOqsvTLP"));
+    CPPUNIT_ASSERT_EQUAL(std::string(), needs(MetaCommand::Set, "bcCFkMOqT"));
+    CPPUNIT_ASSERT_EQUAL(std::string(), needs(MetaCommand::Delete, "bCkOq"));
+    CPPUNIT_ASSERT_EQUAL(std::string(), needs(MetaCommand::Arithmetic, "NJDMCvck"));
     // ma's N is incr/decr's create-with-initial; mg's and ms's N is vivify.
-    CPPUNIT_ASSERT_EQUAL('t', meta_flag_needs_meta_backend(meta_of(MetaCommand::Arithmetic, "NJDt")));
-    CPPUNIT_ASSERT_EQUAL(char{0}, meta_flag_needs_meta_backend(meta_of(MetaCommand::Arithmetic, "NJDMCv")));
-    CPPUNIT_ASSERT_EQUAL('N', meta_flag_needs_meta_backend(meta_of(MetaCommand::Get, "vN")));
-    CPPUNIT_ASSERT_EQUAL('N', meta_flag_needs_meta_backend(meta_of(MetaCommand::Set, "N")));
+    CPPUNIT_ASSERT_EQUAL(std::string("t"), needs(MetaCommand::Arithmetic, "NJDt"));
+    CPPUNIT_ASSERT_EQUAL(std::string("T"), needs(MetaCommand::Arithmetic, "DT"));
+    CPPUNIT_ASSERT_EQUAL(std::string("N"), needs(MetaCommand::Get, "vN"));
+    CPPUNIT_ASSERT_EQUAL(std::string("N"), needs(MetaCommand::Set, "N"));
+    CPPUNIT_ASSERT_EQUAL(std::string("I"), needs(MetaCommand::Delete, "IT"));
     // The first such flag in request order is the one named.
-    CPPUNIT_ASSERT_EQUAL('h', meta_flag_needs_meta_backend(meta_of(MetaCommand::Get, "vhlt")));
-    for (char c : std::string_view("RIxEhltu"))
-      CPPUNIT_ASSERT_EQUAL(c, meta_flag_needs_meta_backend(meta_of(MetaCommand::Get, std::string(1, c))));
-    CPPUNIT_ASSERT_EQUAL('e', meta_flag_needs_meta_backend(meta_of(MetaCommand::Debug, "")));
-    // Neither plain backend protocol carries them.
-    CPPUNIT_ASSERT(!backend_carries_meta_flag(Protocol::Binary, 'N'));
-    CPPUNIT_ASSERT(!backend_carries_meta_flag(Protocol::Ascii, 'N'));
+    CPPUNIT_ASSERT_EQUAL(std::string("h"), needs(MetaCommand::Get, "vhlt"));
+    for (char c : std::string_view("RIhltu"))
+      CPPUNIT_ASSERT_EQUAL(std::string(1, c), needs(MetaCommand::Get, std::string(1, c)));
+    CPPUNIT_ASSERT_EQUAL(std::string("me"), needs(MetaCommand::Debug, ""));
+    // The ascii backend has no cas on delete and arithmetic, and none after a store.
+    CPPUNIT_ASSERT_EQUAL(std::string(), needs(MetaCommand::Get, "c", Protocol::Ascii));
+    CPPUNIT_ASSERT_EQUAL(std::string("c"), needs(MetaCommand::Set, "c", Protocol::Ascii));
+    CPPUNIT_ASSERT_EQUAL(std::string("C"), needs(MetaCommand::Delete, "C", Protocol::Ascii));
+    CPPUNIT_ASSERT_EQUAL(std::string("C"), needs(MetaCommand::Arithmetic, "C", Protocol::Ascii));
+    // A meta backend carries everything; a request that is not meta needs nothing.
+    CPPUNIT_ASSERT_EQUAL(std::string(), needs(MetaCommand::Debug, "", Protocol::Meta));
+    CPPUNIT_ASSERT_EQUAL(std::string(), needs(MetaCommand::Get, "NRIhltu", Protocol::Meta));
+    CPPUNIT_ASSERT_EQUAL(std::string(), needs(MetaCommand::None, "N"));
   }
+
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(RequestReuseTest);

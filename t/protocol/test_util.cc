@@ -106,6 +106,12 @@ std::string describe(const Request& req) {
        " has_exptime=" + std::to_string(req.has_exptime) + " verbosity=" + std::to_string(req.verbosity) +
        " stats_args=" + req.stats_args + " close=" + std::to_string(req.close_after) +
        " value=" + printable(req.value.str());
+  if (req.meta.command != MetaCommand::None) {
+    s += " meta=" + std::to_string(static_cast<int>(req.meta.command)) + " mflags=";
+    for (const auto& f : req.meta.flags) s += std::string(1, f.letter) + f.token + ",";
+    s += " q=" + std::to_string(req.meta.quiet) + " b=" + std::to_string(req.meta.base64_key) +
+         " mode=" + (req.meta.mode ? std::string(1, req.meta.mode) : std::string("-")) + " line=" + printable(req.meta.line);
+  }
   return s;
 }
 

@@ -1,6 +1,6 @@
 // -Z behaviors: the Behaviors value, the kinds of values its keys take, and
 // the -Z grammar ("k=v,k=v", or the same in a file). The key table itself —
-// the one place each key's name, kind, default and help are written — is
+// the one place each key's name, kind, default text and help are written — is
 // behavior_table.cc; the man page and --help are checked against it.
 //
 // Thread: any (pure functions).

@@ -15,7 +15,7 @@
 //   * No text (status message, ConfigUpdate::source) contains a password:
 //     URLs are shown as "http://user:****@host/...".
 //
-// Note: moxi::ConfigSource (src/core/options.h) is the parsed command-line
+// Note: moxi::ConfigSource (src/config/cluster_source.h) is the parsed command-line
 // description of a source; moxi::conflate::ConfigSource is the running thing.
 #pragma once
 

@@ -10,7 +10,7 @@
 // stays in force; a file whose text has not changed since the last delivery
 // is not delivered again. Files larger than max_document_bytes are refused.
 // ("PORT = {json}" static files are the options parser's business:
-// src/core/options.h.)
+// src/config/cluster_source.h.)
 //
 // Threads: no thread of its own. The callbacks run on the thread that calls
 // start() or reload(), before that call returns. start(), reload() and stop()

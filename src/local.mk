@@ -40,7 +40,6 @@ src_libmoxi_a_SOURCES = \
 	src/core/static_config.cc src/core/static_config.h \
 	src/core/tls_setup.cc src/core/tls_setup.h \
 	src/core/stdin_watch.cc src/core/stdin_watch.h \
-	src/core/url_source_options.cc src/core/url_source_options.h \
 	src/core/stats_proxy.cc \
 	src/core/worker.cc src/core/worker.h
 src_libmoxi_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBEVENT_CFLAGS) $(LIBMEMCACHED_CFLAGS) $(LIBCURL_CFLAGS) $(SASL_CFLAGS)
@@ -62,10 +61,10 @@ FORCE:
 .PHONY: FORCE
 dist-hook:
 	$(moxi_build_revision) >$(distdir)/.build-revision
-src/core/libmoxi_a-options.$(OBJEXT) src/stats/libmoxi_a-render.$(OBJEXT): src/build_revision.h
+src/config/libmoxi_a-help.$(OBJEXT) src/stats/libmoxi_a-render.$(OBJEXT): src/build_revision.h
 
 include src/protocol/local.mk
-include src/core/local.mk
+include src/config/local.mk
 include src/stats/local.mk
 
 # The moxi binary: main() only.

@@ -2,7 +2,7 @@
 check_PROGRAMS += t/protocol_tests
 TESTS += t/protocol_tests
 t_protocol_tests_SOURCES = \
-	t/protocol/test_util.h t/protocol/test_util.cc \
+	t/protocol/test_util.h t/protocol/test_util.cc t/protocol/backend_test_util.h \
 	t/protocol/numbers_test.cc \
 	t/protocol/tables_test.cc \
 	t/protocol/request_test.cc \

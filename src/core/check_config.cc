@@ -15,7 +15,7 @@
 #include "conflate/http_stream_source.h"
 #include "conflate/stream_splitter.h"
 #include "conflate/url.h"
-#include "src/core/url_source_options.h"
+#include "src/config/url_source_options.h"
 #include "src/core/config_follower.h"
 #include "src/core/static_config.h"
 #include "src/upstream/resolver.h"

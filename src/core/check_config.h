@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "src/core/options.h"
+#include "src/config/options.h"
 
 namespace moxi {
 

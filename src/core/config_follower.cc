@@ -6,7 +6,7 @@
 
 #include "vbucket/document_parse.h"
 #include "conflate/http_stream_source.h"
-#include "src/core/url_source_options.h"
+#include "src/config/url_source_options.h"
 #include "src/util/log.h"
 
 namespace moxi {

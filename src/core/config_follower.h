@@ -19,7 +19,7 @@
 #include "conflate/config_source.h"
 #include "src/core/app.h"
 #include "src/core/config_offer.h"
-#include "src/core/options.h"
+#include "src/config/options.h"
 #include "src/core/served_buckets.h"
 
 namespace moxi {

@@ -35,7 +35,7 @@
 
 #include "src/core/app.h"
 #include "src/core/config_follower.h"
-#include "src/core/options.h"
+#include "src/config/options.h"
 #include "src/core/served_buckets.h"
 #include "src/core/tls_setup.h"
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "src/core/options.h"
+#include "src/config/options.h"
 #include "src/routing/bucket_access.h"
 #include "src/routing/snapshot.h"
 #include "vbucket/buckets_parse.h"

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "src/core/options.h"
+#include "src/config/options.h"
 #include "src/core/served_buckets.h"
 #include "src/routing/snapshot.h"
 

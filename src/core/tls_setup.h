@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "src/core/options.h"
+#include "src/config/options.h"
 #include "src/util/tls.h"
 
 namespace moxi {

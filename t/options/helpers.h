@@ -9,7 +9,8 @@
 #include <map>
 #include <vector>
 
-#include "src/core/options.h"
+#include "src/config/help.h"
+#include "src/config/options.h"
 
 #include <cstdlib>
 #include <stdexcept>

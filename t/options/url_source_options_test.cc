@@ -1,7 +1,7 @@
 // From the options parser's UrlSource and Behaviors to HttpStreamOptions.
 #include <cppunit/extensions/HelperMacros.h>
 
-#include "src/core/url_source_options.h"
+#include "src/config/url_source_options.h"
 
 namespace moxi::conflate {
 

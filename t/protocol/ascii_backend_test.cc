@@ -3,6 +3,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include "src/protocol/backend_codec.h"
+#include "t/protocol/backend_test_util.h"
 #include "t/protocol/test_util.h"
 
 namespace moxi::protocol {
@@ -17,11 +18,7 @@ Request make(Op op, std::initializer_list<std::string_view> keys = {}) {
   return r;
 }
 
-std::string encode(BackendCodec& codec, BackendOp& op) {
-  EvBuf out;
-  codec.encode(op, out.get());
-  return out.str();
-}
+using test::encode;  // encode(codec, op)
 
 std::string encode(Request& req, std::vector<uint32_t> indexes = {}) {
   auto codec = make_ascii_backend_codec();
@@ -31,39 +28,11 @@ std::string encode(Request& req, std::vector<uint32_t> indexes = {}) {
   return encode(*codec, op);
 }
 
-// Encodes `req` (all keys), then feeds `reply` and returns the decode status
-// and what was left in the buffer.
+// The shared round trips (backend_test_util.h), with this codec.
 BackendDecode roundtrip(Request& req, std::string_view reply, size_t* left = nullptr, std::string* sent = nullptr) {
-  auto codec = make_ascii_backend_codec();
-  BackendOp op;
-  op.request = &req;
-  std::string s = encode(*codec, op);
-  if (sent) *sent = s;
-  EvBuf in;
-  in.append(reply);
-  BackendDecode d = codec->decode(op, in.get());
-  if (left) *left = in.size();
-  return d;
+  return test::roundtrip(make_ascii_backend_codec, req, reply, left, sent);
 }
-
-// Same, feeding the reply one byte at a time.
-BackendDecode trickle(Request& req, std::string_view reply) {
-  auto codec = make_ascii_backend_codec();
-  BackendOp op;
-  op.request = &req;
-  encode(*codec, op);
-  EvBuf in;
-  BackendDecode d = BackendDecode::NeedMore;
-  for (size_t i = 0; i < reply.size(); ++i) {
-    in.append(reply.substr(i, 1));
-    d = codec->decode(op, in.get());
-    if (d != BackendDecode::NeedMore) {
-      CPPUNIT_ASSERT_EQUAL_MESSAGE("finished early", reply.size(), i + 1);
-      return d;
-    }
-  }
-  return d;
-}
+BackendDecode trickle(Request& req, std::string_view reply) { return test::trickle(make_ascii_backend_codec, req, reply); }
 
 void status_is(Status s, const Result& r) { CPPUNIT_ASSERT_EQUAL(static_cast<int>(s), static_cast<int>(r.status)); }
 

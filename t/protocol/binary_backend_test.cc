@@ -6,6 +6,7 @@
 
 #include "src/protocol/backend_codec.h"
 #include "src/protocol/binary_format.h"
+#include "t/protocol/backend_test_util.h"
 #include "t/protocol/test_util.h"
 
 namespace moxi::protocol {
@@ -74,18 +75,7 @@ struct Conversation {
     in.append(bytes);
     return codec->decode(bop, in.get());
   }
-  BackendDecode trickle(const std::string& bytes) {
-    BackendDecode d = BackendDecode::NeedMore;
-    for (size_t i = 0; i < bytes.size(); ++i) {
-      in.append(bytes.substr(i, 1));
-      d = codec->decode(bop, in.get());
-      if (d != BackendDecode::NeedMore) {
-        CPPUNIT_ASSERT_EQUAL_MESSAGE("finished early", bytes.size(), i + 1);
-        return d;
-      }
-    }
-    return d;
-  }
+  BackendDecode trickle(const std::string& bytes) { return test::decode_bytewise(*codec, bop, in, bytes); }
 };
 
 void status_is(Status s, const Result& r) { CPPUNIT_ASSERT_EQUAL(static_cast<int>(s), static_cast<int>(r.status)); }

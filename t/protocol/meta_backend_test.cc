@@ -3,6 +3,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include "src/protocol/backend_codec.h"
+#include "t/protocol/backend_test_util.h"
 #include "t/protocol/test_util.h"
 
 namespace moxi::protocol {
@@ -18,11 +19,7 @@ Request make(Op op, std::initializer_list<std::string_view> keys = {}, Protocol 
   return r;
 }
 
-std::string encode(BackendCodec& codec, BackendOp& op) {
-  EvBuf out;
-  codec.encode(op, out.get());
-  return out.str();
-}
+using test::encode;  // encode(codec, op)
 
 std::string encode(Request& req) {
   auto codec = make_meta_backend_codec();
@@ -31,37 +28,11 @@ std::string encode(Request& req) {
   return encode(*codec, op);
 }
 
-// Encodes `req`, feeds `reply` whole; returns the decode status and the bytes left.
-BackendDecode roundtrip(Request& req, std::string_view reply, size_t* left = nullptr) {
-  auto codec = make_meta_backend_codec();
-  BackendOp op;
-  op.request = &req;
-  encode(*codec, op);
-  EvBuf in;
-  in.append(reply);
-  BackendDecode d = codec->decode(op, in.get());
-  if (left) *left = in.size();
-  return d;
+// The shared round trips (backend_test_util.h), with this codec.
+BackendDecode roundtrip(Request& req, std::string_view reply, size_t* left = nullptr, std::string* sent = nullptr) {
+  return test::roundtrip(make_meta_backend_codec, req, reply, left, sent);
 }
-
-// Same, one byte at a time: Done exactly at the last byte.
-BackendDecode trickle(Request& req, std::string_view reply) {
-  auto codec = make_meta_backend_codec();
-  BackendOp op;
-  op.request = &req;
-  encode(*codec, op);
-  EvBuf in;
-  BackendDecode d = BackendDecode::NeedMore;
-  for (size_t i = 0; i < reply.size(); ++i) {
-    in.append(reply.substr(i, 1));
-    d = codec->decode(op, in.get());
-    if (d != BackendDecode::NeedMore) {
-      CPPUNIT_ASSERT_EQUAL_MESSAGE("finished early", reply.size(), i + 1);
-      return d;
-    }
-  }
-  return d;
-}
+BackendDecode trickle(Request& req, std::string_view reply) { return test::trickle(make_meta_backend_codec, req, reply); }
 
 void status_is(Status s, const Result& r) { CPPUNIT_ASSERT_EQUAL(static_cast<int>(s), static_cast<int>(r.status)); }
 

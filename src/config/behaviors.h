@@ -1,39 +1,24 @@
-// moxi command line: argv (and the files that -z/-Z name) to a validated
-// Options value. Parsing only: nothing here listens, connects, logs or exits.
+// -Z behaviors: the Behaviors value, the kinds of values its keys take, and
+// the -Z grammar ("k=v,k=v", or the same in a file). The key table itself —
+// the one place each key's name, kind, default text and help are written — is
+// behavior_table.cc; the man page and --help are checked against it.
 //
-//   argv ──▶ parse_options ──▶ ParseOutcome { Options | error + exit status }
-//                 │  -Z text / -Z FILE ──▶ parse_behaviors ──▶ Behaviors
-//                 │  -z text / -z FILE / URL argument ──▶ parse_cluster_config ──▶ ConfigSource…
-//                 ▼
-//            help_text() / version_text() / the tables below (the man page agrees with them)
-//
-// Thread: any (pure functions; the only outside state read is the environment,
-// through the EnvLookup that parse_options is given).
+// Thread: any (pure functions).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "vbucket/config.h"
 
 namespace moxi {
-
-// Exit statuses (sysexits.h values) that main() must use.
-inline constexpr int kExitOk = 0;         // success; also -h, --version, --describe-stats
-inline constexpr int kExitFailure = 1;    // a run-time failure (cannot listen, cannot daemonize, ...)
-inline constexpr int kExitUsage = 64;     // EX_USAGE: a bad option, -z or -Z value
-inline constexpr int kExitDataErr = 65;   // EX_DATAERR: options parse but the cluster config is
-                                          // invalid (bad JSON or map), also for --check-config
-inline constexpr int kExitNoInput = 66;   // EX_NOINPUT: a file named by -z/-Z cannot be read
 
 // The protocol moxi speaks to the backend servers.
 //   Unset  — not given: binary (vBucket buckets always use binary).
@@ -152,17 +137,6 @@ struct BehaviorKeyInfo {
 // Every -Z key the parser knows, primary keys first in documentation order, then synonyms.
 std::span<const BehaviorKeyInfo> behavior_keys();
 
-struct OptionInfo {
-  std::string_view name;       // short form "-t", or "" when there is only a long form
-  std::string_view long_name;  // "--version", or ""
-  std::string_view argument;   // "NUM", "" for a flag
-  Support support;
-  std::string_view help;      // one line
-};
-
-// Every command-line option the parser knows.
-std::span<const OptionInfo> option_table();
-
 // Applies a -Z list ("k=v,k=v", commas or newlines between items, surrounding
 // white space ignored, items and whole lines starting with '#' are comments)
 // to `out`. All or nothing: on error `out` is unchanged. Returns the error as
@@ -178,99 +152,5 @@ std::optional<std::string> parse_behaviors(std::string_view text, Behaviors& out
 // Every primary behavior key with a value, as "stats proxy behaviors" shows
 // them: name -> value text ("none" when unset); pwd is masked.
 std::vector<std::pair<std::string, std::string>> behavior_values(const Behaviors& b);
-
-struct Credentials {
-  std::string user;
-  std::string password;
-  bool operator==(const Credentials&) const = default;
-};
-
-struct ServerSpec {
-  std::string host;       // name or address; IPv6 without the brackets
-  uint16_t port = 11211;
-  uint32_t weight = 0;    // 0 = not given (ketama-weighted treats it as 1)
-  bool operator==(const ServerSpec&) const = default;
-};
-
-// "PORT = CONFIG": a fixed cluster that is never reconfigured.
-struct StaticSection {
-  uint16_t port = 0;               // listen port; 0 = let the OS choose
-  bool port_from_listen = false;   // a bare {json} without "PORT =": port is -Z port_listen / -p
-  std::string text;                // CONFIG as given, trimmed
-  bool json = false;               // text starts with '{': a cluster map for the vbucket module to parse
-  std::vector<ServerSpec> servers; // !json: the parsed server list (ketama)
-  std::string file;                // the -z file it came from; "" if inline
-  std::string config_file;         // "PORT = ./FILE": the file CONFIG is read from (text holds its
-                                   // contents); re-read on SIGHUP like a -z file
-};
-
-// Cluster-manager URLs that stream the configuration (tried in order).
-struct UrlSource {
-  std::vector<std::string> urls;     // http:// or https://, credentials removed; or couchbase://HOST[:PORT][/BUCKET]
-                                     // (a data node asked with GET_CLUSTER_CONFIG, logged in as -Z usr)
-  std::optional<Credentials> auth;   // HTTP basic auth; nullopt = none
-  bool auth_given = false;           // auth=/apikey= or user:pw@ was given (auth= alone means "none");
-                                     // when false, parse_options fills auth from -Z usr/pwd
-  std::string file;                  // the -z file it came from; "" if inline
-};
-
-using ConfigSource = std::variant<StaticSection, UrlSource>;
-
-// Parses one -z value or URL argument (after a file's contents were read):
-// ';'-separated sections (a ';' inside JSON braces or strings does not split),
-// each "PORT = servers", "PORT = {json}", a bare "{json}", "http://URL[,URL]",
-// or "key=value" items (url=, host=, auth=, apikey=, config=, dbpath=, #comment).
-// Appends to `out`; returns the error "reason" (without the "moxi: -z: " prefix).
-// `file` is recorded in the sections; `warnings` receives notes about ignored items.
-std::optional<std::string> parse_cluster_config(std::string_view text, std::string_view file,
-                                                std::vector<ConfigSource>& out,
-                                                std::vector<std::string>* warnings = nullptr);
-
-// A server list "host[:port[:weight]],..." ("[v6addr]:port" for IPv6).
-std::optional<std::string> parse_server_list(std::string_view text, std::vector<ServerSpec>& out);
-
-// Number of workers when -t is not given: the number of cores, at least 1.
-unsigned default_workers();
-
-struct Options {
-  std::string listen_address;        // -l; "" = every interface
-  unsigned workers = default_workers();  // -t
-  unsigned max_connections = 1024;   // -c: simultaneous client connections
-  bool max_connections_given = false;  // -c was on the command line (else the descriptor limit may lower it)
-  bool daemonize = false;            // -d
-  bool exit_on_stdin_end = false;    // -Y y: exit when standard input ends (stdin_watch.h)
-  std::string pidfile;               // -P; "" = none
-  int verbosity = 0;                 // -v/-vv/-vvv: 0..3
-  std::string log_file;              // -o/-O; "" = stderr
-  bool check_config = false;         // --check-config
-  bool describe_stats = false;       // --describe-stats
-  bool show_help = false;            // -h/--help
-  bool show_version = false;         // -V/--version
-  Behaviors behaviors;               // -Z, env MOXI_SASL_PLAIN_USR/PWD, -p (see help_text)
-  std::vector<ConfigSource> sources; // -z and URL arguments, in order
-  std::vector<std::string> behavior_files;  // -Z ./FILE or /FILE read (SIGHUP reads them again)
-  std::vector<std::string> warnings; // whole lines ("moxi: warning: ..."); main prints each to stderr
-};
-
-struct ParseOutcome {
-  std::optional<Options> options;  // set on success
-  std::string error;               // on failure: one line "moxi: ..." without a newline
-  int exit_status = kExitOk;       // on failure: kExitUsage or kExitNoInput
-  bool ok() const { return options.has_value(); }
-};
-
-// Reads an environment variable; nullopt when unset.
-using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
-// The process's own environment (getenv).
-EnvLookup process_environment();
-
-// `args` excludes the program name. Reads the files that -z and -Z name.
-// When help, version or describe-stats is asked for, no configuration is required.
-ParseOutcome parse_options(const std::vector<std::string>& args, const EnvLookup& env);
-// argv[0] is skipped; the environment is read with getenv.
-ParseOutcome parse_options(int argc, char** argv);
-
-std::string help_text();     // for -h/--help, ends with a newline
-std::string version_text();  // for -V/--version, ends with a newline
 
 }  // namespace moxi

@@ -1,5 +1,5 @@
 // From the command line to an HttpStreamSource: the options parser
-// (src/core/options.h) has already split "-z url=...", "-z auth=U%P" and
+// (src/config/options.h) has already split "-z url=...", "-z auth=U%P" and
 // "http://user:pw@host/..." into a moxi::UrlSource, and -Z config_cache and
 // config_stall_timeout into Behaviors. This maps them; everything else keeps
 // HttpStreamOptions' defaults (the other -Z timeouts are the backend
@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "conflate/http_stream_source.h"
-#include "src/core/options.h"
+#include "src/config/options.h"
 #include "src/upstream/data_node_config_source.h"
 
 namespace moxi::conflate {

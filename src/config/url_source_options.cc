@@ -1,4 +1,4 @@
-#include "src/core/url_source_options.h"
+#include "src/config/url_source_options.h"
 
 #include <algorithm>
 

@@ -19,6 +19,7 @@ t_proxy_tests_SOURCES = \
 	t/proxy/inflight_test.cc \
 	t/proxy/stats_test.cc \
 	t/proxy/conformance_test.cc \
+	t/proxy/meta_test.cc \
 	t/proxy/dns_test.cc \
 	t/proxy/data_node_test.cc \
 	t/proxy/tls_test.cc

@@ -98,6 +98,9 @@ class MetaBackendCodec final : public BackendCodec {
   bool key(wire::LineWriter& w, std::string_view k);
   // One reply for the op's key at position `pos`.
   BackendDecode decode_one(BackendOp& op, uint32_t pos, evbuffer* in);
+  // Done when `line` holds the next reply line (and the data block an
+  // earlier VA announced, need_, is in too).
+  BackendDecode next_line(evbuffer* in, std::string_view& line, size_t& consumed);
   // A meta client's request, relayed (see the file comment).
   static bool relayed(const BackendOp& op) { return op.request->meta.command != MetaCommand::None; }
   void encode_relayed(const Request& req, evbuffer* out);
@@ -214,14 +217,21 @@ BackendDecode MetaBackendCodec::decode(BackendOp& op, evbuffer* in) {
   return BackendDecode::Done;
 }
 
+BackendDecode MetaBackendCodec::next_line(evbuffer* in, std::string_view& line, size_t& consumed) {
+  if (need_ > 0 && evbuffer_get_length(in) < need_) return BackendDecode::NeedMore;
+  switch (backend::peek_reply_line(in, line, consumed)) {
+    case Line::NeedMore: return BackendDecode::NeedMore;
+    case Line::Desync: return BackendDecode::Desync;
+    case Line::Ready: break;
+  }
+  return BackendDecode::Done;
+}
+
 BackendDecode MetaBackendCodec::decode_one(BackendOp& op, uint32_t pos, evbuffer* in) {
   Request& req = *op.request;
-  if (need_ > 0 && evbuffer_get_length(in) < need_) return BackendDecode::NeedMore;
   std::string_view line;
   size_t consumed = 0;
-  Line l = backend::peek_reply_line(in, line, consumed);
-  if (l == Line::NeedMore) return BackendDecode::NeedMore;
-  if (l == Line::Desync) return BackendDecode::Desync;
+  if (BackendDecode d = next_line(in, line, consumed); d != BackendDecode::Done) return d;
   Result& r = backend::result_for(op, pos);
   const std::string_view code = line.substr(0, 2);
   const bool word_end = line.size() == 2 || (line.size() > 2 && line[2] == ' ');
@@ -333,12 +343,9 @@ void MetaBackendCodec::encode_relayed(const Request& req, evbuffer* out) {
 // none) is due; 1 = the MN after a quiet request's reply.
 BackendDecode MetaBackendCodec::decode_relayed(BackendOp& op, evbuffer* in) {
   const Request& req = *op.request;
-  if (need_ > 0 && evbuffer_get_length(in) < need_) return BackendDecode::NeedMore;
   std::string_view line;
   size_t consumed = 0;
-  Line l = backend::peek_reply_line(in, line, consumed);
-  if (l == Line::NeedMore) return BackendDecode::NeedMore;
-  if (l == Line::Desync) return BackendDecode::Desync;
+  if (BackendDecode d = next_line(in, line, consumed); d != BackendDecode::Done) return d;
   const bool mn = line == "MN";
   if (op.phase == 1) {
     if (!mn) return BackendDecode::Desync;

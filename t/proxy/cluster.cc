@@ -51,6 +51,13 @@ int Cluster::owner(std::string_view key) const {
   return oracle::vbucket_of(key, static_cast<uint32_t>(vbuckets_)) % backend_count();
 }
 
+std::string transcript(int port, const std::string& input) {
+  TestClient c(port, std::chrono::seconds(10));
+  c.send(input);
+  c.shutdown_write();
+  return c.read_until_closed();
+}
+
 long generation(TestClient& c) {
   c.send("stats proxy\r\n");
   long gen = -1;

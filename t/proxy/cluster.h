@@ -57,6 +57,10 @@ class Cluster {
   std::unique_ptr<oracle::Ketama> ring_;  // Ketama
 };
 
+// Everything `port` answers to `input` before it closes, after a half-close
+// (memcached answers every request it read before the end of file).
+std::string transcript(int port, const std::string& input);
+
 // The config generation the worker serving `c` has (stats proxy's
 // config_generation); -1 if none reported.
 long generation(TestClient& c);

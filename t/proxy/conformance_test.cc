@@ -17,14 +17,6 @@
 namespace moxi::test {
 namespace {
 
-// Everything `port` answers to `input` before it closes, after a half-close.
-std::string transcript(int port, const std::string& input) {
-  TestClient c(port, std::chrono::seconds(10));
-  c.send(input);
-  c.shutdown_write();
-  return c.read_until_closed();
-}
-
 size_t count_of(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;

@@ -18,13 +18,6 @@
 namespace moxi::test {
 namespace {
 
-std::string transcript(int port, const std::string& input) {
-  TestClient c(port, std::chrono::seconds(10));
-  c.send(input);
-  c.shutdown_write();
-  return c.read_until_closed();
-}
-
 ClusterOptions front_end(const std::string& downstream, Routing routing = Routing::Ketama, int backends = 1) {
   ClusterOptions o;
   o.backends = backends;

@@ -27,10 +27,15 @@
 //  plain ascii commands with meta ones on a connection.
 //
 // A meta client's request (Request::meta) is relayed: its own line (the key
-// as the client wrote it, base64 or not) and data block, and for a quiet
-// one an "mn" after it, so the reply memcached elides still ends at a known
-// place; the reply line and data come back verbatim (Result::meta_reply).
-// So every flag means what memcached makes of it, return flags included.
+// as the client wrote it, base64 or not) and data block, and the reply line
+// and data come back verbatim (Result::meta_reply), so every flag means
+// what memcached makes of it, return flags included. A quiet mg, ms or md
+// goes without its q: what q elides there (mg's EN, ms's and md's HD) is
+// known from the reply, and the client codec drops it; so a run of quiet
+// gets is answered with one send, as a multiget. A quiet ma keeps its q and
+// is followed by an "mn": only the server knows whether N created the
+// counter (then memcached answers despite q), and the MN marks where the
+// possibly elided reply ends.
 //
 // Replies: VA <len> <flags> + data (hit / incr number), EN (miss), HD
 // (success), NS (not stored: mapped as ascii NOT_STORED is), EX (cas
@@ -103,6 +108,8 @@ class MetaBackendCodec final : public BackendCodec {
   BackendDecode next_line(evbuffer* in, std::string_view& line, size_t& consumed);
   // A meta client's request, relayed (see the file comment).
   static bool relayed(const BackendOp& op) { return op.request->meta.command != MetaCommand::None; }
+  // A quiet request the server itself elides the reply of (followed by mn).
+  static bool server_elides(const Request& req);
   void encode_relayed(const Request& req, evbuffer* out);
   BackendDecode decode_relayed(BackendOp& op, evbuffer* in);
 
@@ -328,19 +335,52 @@ BackendDecode MetaBackendCodec::decode_one(BackendOp& op, uint32_t pos, evbuffer
   return BackendDecode::Done;
 }
 
+bool MetaBackendCodec::server_elides(const Request& req) {
+  return req.meta.quiet && req.meta.command == MetaCommand::Arithmetic;
+}
+
 void MetaBackendCodec::encode_relayed(const Request& req, evbuffer* out) {
   wire::LineWriter w(out);
-  w.str(req.meta.line);
+  if (req.meta.quiet && !server_elides(req)) {
+    // The line without its q token (tokens are what memcached reads: the
+    // spacing need not be kept).
+    bool first = true;
+    for (size_t at = 0; at < req.meta.line.size();) {
+      const size_t end = std::min(req.meta.line.find(' ', at), req.meta.line.size());
+      const std::string_view token = std::string_view(req.meta.line).substr(at, end - at);
+      if (!token.empty() && token != "q") {
+        if (!first) w.ch(' ');
+        w.str(token);
+        first = false;
+      }
+      at = end + 1;
+    }
+  } else {
+    w.str(req.meta.line);
+  }
   if (req.meta.command == MetaCommand::Set) {
     backend::end_storage_line(w, out, req);
   } else {
     w.crlf();
   }
-  if (req.meta.quiet) w.str("mn\r\n");
+  if (server_elides(req)) w.str("mn\r\n");
 }
 
-// op.phase: 0 = the reply (or, for a quiet request, the MN standing for
-// none) is due; 1 = the MN after a quiet request's reply.
+// Whether q elides the reply `line` of mg, ms or md: its code (the flags
+// after it go with it).
+bool elided_by_quiet(const Request& req, std::string_view line) {
+  if (line.size() > 2 && line[2] != ' ') return false;
+  const std::string_view code = line.substr(0, 2);
+  switch (req.meta.command) {
+    case MetaCommand::Get: return code == "EN";
+    case MetaCommand::Set:
+    case MetaCommand::Delete: return code == "HD";
+    default: return false;
+  }
+}
+
+// op.phase: 0 = the reply (or, for a quiet ma, the MN standing for none)
+// is due; 1 = the MN after a quiet ma's reply.
 BackendDecode MetaBackendCodec::decode_relayed(BackendOp& op, evbuffer* in) {
   const Request& req = *op.request;
   std::string_view line;
@@ -356,7 +396,7 @@ BackendDecode MetaBackendCodec::decode_relayed(BackendOp& op, evbuffer* in) {
   r.reset();
   r.meta_reply = true;
   if (mn) {  // q elided the reply: the boring outcome
-    if (!req.meta.quiet) return BackendDecode::Desync;
+    if (!server_elides(req)) return BackendDecode::Desync;
     r.status = req.meta.command == MetaCommand::Get ? Status::KeyNotFound : Status::Success;
     evbuffer_drain(in, consumed);
     return BackendDecode::Done;
@@ -398,10 +438,10 @@ BackendDecode MetaBackendCodec::decode_relayed(BackendOp& op, evbuffer* in) {
       r.status = status;
     }
     r.hit = code == "ME";
-    r.message.assign(line);
+    if (!(req.meta.quiet && elided_by_quiet(req, line))) r.message.assign(line);
     evbuffer_drain(in, consumed);
   }
-  if (!req.meta.quiet) return BackendDecode::Done;
+  if (!server_elides(req)) return BackendDecode::Done;
   op.phase = 1;
   return decode_relayed(op, in);
 }

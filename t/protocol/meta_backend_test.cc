@@ -3,6 +3,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include "src/protocol/backend_codec.h"
+#include "src/protocol/client_codec.h"
 #include "t/protocol/backend_test_util.h"
 #include "t/protocol/test_util.h"
 
@@ -53,6 +54,7 @@ class MetaBackendTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testDesync);
   CPPUNIT_TEST(testRetryReencodes);
   CPPUNIT_TEST(testKeylessAsAscii);
+  CPPUNIT_TEST(testMetaClientRequestsAreRelayed);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -276,6 +278,69 @@ class MetaBackendTest : public CppUnit::TestFixture {
     Request p = make(Op::Passthrough, {"k"}, Protocol::Binary);
     CPPUNIT_ASSERT(roundtrip(p, "VERSION 1.6.18\r\n") == BackendDecode::Done);
     status_is(Status::UnknownCommand, p.results[0]);
+  }
+
+  // A meta client's request decoded for real, relayed, answered.
+  static Request meta_request(const std::string& input) {
+    auto codec = make_ascii_client_codec(Limits{});
+    Request req;
+    CPPUNIT_ASSERT(test::decode_one(*codec, input, req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(req.meta.command != MetaCommand::None);
+    req.prepare_results();
+    return req;
+  }
+
+  void testMetaClientRequestsAreRelayed() {
+    std::string sent;
+    // The client's own line (its base64 key as written), the reply verbatim.
+    Request g = meta_request("mg Zm9v b k v t  O1\r\n");
+    CPPUNIT_ASSERT(roundtrip(g, "VA 3 kZm9v b t-1 O1\r\nbar\r\n", nullptr, &sent) == BackendDecode::Done);
+    ASSERT_BYTES(std::string("mg Zm9v b k v t  O1\r\n"), sent);
+    CPPUNIT_ASSERT(g.results[0].meta_reply && g.results[0].hit);
+    CPPUNIT_ASSERT_EQUAL(std::string("VA 3 kZm9v b t-1 O1"), g.results[0].message);
+    CPPUNIT_ASSERT_EQUAL(std::string("bar"), g.results[0].value.str());
+    // ms: the line and the data block.
+    Request s1 = meta_request("ms foo 3 I\r\nbar\r\n");
+    CPPUNIT_ASSERT(roundtrip(s1, "HD\r\n", nullptr, &sent) == BackendDecode::Done);
+    ASSERT_BYTES(std::string("ms foo 3 I\r\nbar\r\n"), sent);
+    // Quiet mg/ms/md go without q, so the server answers every one (a run
+    // of them in one send); the client codec drops what q elides.
+    Request q = meta_request("mg foo  q v k\r\n");
+    CPPUNIT_ASSERT(roundtrip(q, "EN kfoo\r\n", nullptr, &sent) == BackendDecode::Done);
+    ASSERT_BYTES(std::string("mg foo v k\r\n"), sent);
+    CPPUNIT_ASSERT(q.results[0].meta_reply && q.results[0].message.empty());
+    Request qh = meta_request("mg foo q v\r\n");
+    CPPUNIT_ASSERT(roundtrip(qh, "VA 1\r\nx\r\n") == BackendDecode::Done);
+    CPPUNIT_ASSERT_EQUAL(std::string("VA 1"), qh.results[0].message);
+    Request qd = meta_request("md foo q\r\n");
+    CPPUNIT_ASSERT(roundtrip(qd, "HD\r\n") == BackendDecode::Done);
+    CPPUNIT_ASSERT(qd.results[0].message.empty());
+    Request qs = meta_request("ms foo 1 q ME\r\nx\r\n");
+    CPPUNIT_ASSERT(roundtrip(qs, "NS\r\n", nullptr, &sent) == BackendDecode::Done);
+    ASSERT_BYTES(std::string("ms foo 1 ME\r\nx\r\n"), sent);
+    CPPUNIT_ASSERT_EQUAL(std::string("NS"), qs.results[0].message);
+    // A quiet ma keeps q and an mn follows: only the server knows whether N created the counter.
+    Request qa = meta_request("ma cnt N0 J5 q\r\n");
+    CPPUNIT_ASSERT(roundtrip(qa, "HD\r\nMN\r\n", nullptr, &sent) == BackendDecode::Done);
+    ASSERT_BYTES(std::string("ma cnt N0 J5 q\r\nmn\r\n"), sent);
+    CPPUNIT_ASSERT_EQUAL(std::string("HD"), qa.results[0].message);
+    Request qe = meta_request("ma cnt q\r\n");
+    CPPUNIT_ASSERT(roundtrip(qe, "MN\r\n") == BackendDecode::Done);
+    CPPUNIT_ASSERT(qe.results[0].meta_reply && qe.results[0].message.empty());
+    // Byte by byte, the same.
+    Request qb = meta_request("ma cnt q v\r\n");
+    auto codec = make_meta_backend_codec(kDefaultBackendValueMax);
+    BackendOp op;
+    op.request = &qb;
+    test::encode(*codec, op);
+    EvBuf in;
+    CPPUNIT_ASSERT(test::decode_bytewise(*codec, op, in, "VA 1\r\n6\r\nMN\r\n") == BackendDecode::Done);
+    CPPUNIT_ASSERT_EQUAL(std::string("6"), qb.results[0].value.str());
+    // A quiet ma without its MN, or an MN where none was asked for, is a desync.
+    Request qx = meta_request("ma cnt q\r\n");
+    CPPUNIT_ASSERT(roundtrip(qx, "HD\r\nHD\r\n") == BackendDecode::Desync);
+    Request nx = meta_request("mg foo v\r\n");
+    CPPUNIT_ASSERT(roundtrip(nx, "MN\r\n") == BackendDecode::Desync);
   }
 };
 

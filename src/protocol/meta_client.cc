@@ -12,7 +12,8 @@
 //    value"; D: "invalid numeric delta value"; b: "error decoding key") lets
 //    the scan go on and the last one is reported. md and ma report every flag
 //    error as "invalid or duplicate flag". Then the mode (ms: E A P R S; ma:
-//    I + D -; anything else "invalid mode for ms M token" / "... ma M token"),
+//    I + D -; anything else "invalid mode for ms M token" / "... ma M token";
+//    mg and md ignore M),
 //    then an opaque longer than 31 bytes ("opaque token too long").
 //  * ms: a missing, negative or non-numeric length is "bad command line
 //    format" and its data block is NOT skipped (memcached reads it as the
@@ -130,7 +131,8 @@ std::string_view parse_flags(std::span<const std::string_view> tokens, size_t fi
 bool valid_mode(MetaCommand command, char mode) {
   static constexpr std::string_view kSetModes = "EAPRS";
   static constexpr std::string_view kArithmeticModes = "I+D-";
-  if (mode == 0) return true;
+  // mg and md take an M token and ignore it (memcached: "md k MX" is HD or NF).
+  if (mode == 0 || (command != MetaCommand::Set && command != MetaCommand::Arithmetic)) return true;
   return (command == MetaCommand::Set ? kSetModes : kArithmeticModes).find(mode) != std::string_view::npos;
 }
 
@@ -185,6 +187,9 @@ void map_to_op(Request& req) {
       req.cas = cas;
       req.create = meta.has('N');
       req.initial = u64_of(meta, 'J', 0);
+      // Unlike ms and md, memcached's ma takes C0 as no cas at all
+      // (do_add_delta compares only a non-zero cas): "ma k C0" increments.
+      if (!has_cas || u64_of(meta, 'C', 0) == 0) req.cas = 0;
       req.exptime = i32_of(meta, 'N', 0);
       break;
     case MetaCommand::Debug:

@@ -176,6 +176,16 @@ class MetaClientTest : public CppUnit::TestFixture {
     d = decode("ma k N0\r\n");
     CPPUNIT_ASSERT(d.req.create);
     CPPUNIT_ASSERT_EQUAL(uint64_t{0}, d.req.initial);
+    // ma's C0 is no cas (memcached 1.6.18: "ma k C0 v" on k=5 answers VA 1 / 6),
+    // where ms's and md's C0 compares 0 (found by the differential harness).
+    d = decode("ma k C0 v\r\n");
+    CPPUNIT_ASSERT(d.req.op == Op::Incr);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{0}, d.req.cas);
+    // mg and md ignore M: memcached answers "md k MX" HD/NF, not invalid mode.
+    for (const char* ignored : {"md k MX\r\n", "md k Mi q\r\n", "mg k MX v\r\n"}) {
+      d = decode(ignored);
+      CPPUNIT_ASSERT_MESSAGE(ignored, d.req.op == (ignored[1] == 'd' ? Op::Delete : Op::Get));
+    }
   }
 
   void testBase64Keys() {

@@ -7,7 +7,6 @@
 
 #include "src/core/client_connection.h"
 #include "src/core/worker.h"
-#include "src/protocol/meta_client.h"
 #include "src/protocol/stats_merge.h"
 #include "src/upstream/request_timer.h"
 #include "src/upstream/server_group.h"
@@ -103,7 +102,7 @@ void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket,
     // A meta flag the bucket's backend protocol cannot express: refused by
     // name rather than silently answered without its semantics.
     std::string text = needs.size() == 1 ? "meta flag '" + std::string(needs) + "'" : "meta command " + std::string(needs);
-    protocol::set_invalid(req, protocol::ErrorClass::ClientError, text + " needs a meta backend");
+    req.make_invalid(protocol::ErrorClass::ClientError, text + " needs a meta backend");
     req.prepare_results();
     answer_locally(ex);
     return;

@@ -493,12 +493,7 @@ BackendDecode AsciiBackendCodec::decode_get(BackendOp& op, evbuffer* in) {
           (count == 4 && !(all_digits(f[3]) && parse_u64(f[3], cas)))) {
         return BackendDecode::Desync;
       }
-      const size_t total = consumed + static_cast<size_t>(bytes) + 2;
-      if (evbuffer_get_length(in) < total) {
-        need_ = total;
-        return BackendDecode::NeedMore;
-      }
-      need_ = 0;
+      if (!backend::reply_block_buffered(in, consumed, bytes, need_)) return BackendDecode::NeedMore;
       uint32_t pos = op.cursor;
       while (pos < op.batch_end && req.key(op.key_indexes[pos]) != f[0]) ++pos;
       if (pos == op.batch_end) return BackendDecode::Desync;  // a value we did not ask for (now)

@@ -293,7 +293,8 @@ class AsciiClientCodec final : public ClientCodec {
 };
 
 DecodeStatus AsciiClientCodec::invalid(Request& req, ErrorClass cls, std::string_view text, bool noreply) {
-  set_invalid(req, cls, text, noreply);
+  req.protocol = Protocol::Ascii;
+  req.make_invalid(cls, text, noreply);
   return DecodeStatus::Ready;
 }
 
@@ -785,9 +786,9 @@ DecodeStatus AsciiClientCodec::decode_meta(evbuffer* in, std::string_view line, 
       break;
   }
   if (too_large(meta.data_length)) {
-    // memcached unlinks the old item whatever the mode.
-    const std::string key(req.key(0));
-    refuse_too_large(in, consumed, meta.data_length, false, key, req);
+    // memcached unlinks the old item whatever the mode (refuse_too_large
+    // copies the key before it clears the request).
+    refuse_too_large(in, consumed, meta.data_length, false, req.key(0), req);
     return DecodeStatus::Ready;
   }
   if (!has_block(in, consumed, meta.data_length)) {

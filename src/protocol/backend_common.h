@@ -182,6 +182,20 @@ inline void note_shared_error(Result& r, Status status, ErrorClass cls, std::str
   r.message.assign(message);
 }
 
+// Whether a reply line of `consumed` bytes and the data block of `length`
+// bytes (and its CRLF) after it are all buffered. If not, `need` is set to
+// that total, so the codec is not run again before it arrived; once they
+// are, `need` is back to 0.
+inline bool reply_block_buffered(evbuffer* in, size_t consumed, uint64_t length, size_t& need) {
+  const size_t total = consumed + static_cast<size_t>(length) + 2;
+  if (evbuffer_get_length(in) < total) {
+    need = total;
+    return false;
+  }
+  need = 0;
+  return true;
+}
+
 // Ends a storage command line and appends its data block: the value
 // referenced (kept in the request for a retry), then CRLF.
 inline void end_storage_line(wire::LineWriter& w, evbuffer* out, const Request& req) {

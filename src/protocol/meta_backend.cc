@@ -280,12 +280,7 @@ BackendDecode MetaBackendCodec::decode_one(BackendOp& op, uint32_t pos, evbuffer
 
   if (is_va) {
     if (!is_get && !is_arith) return BackendDecode::Desync;
-    const size_t total = consumed + static_cast<size_t>(length) + 2;
-    if (evbuffer_get_length(in) < total) {
-      need_ = total;
-      return BackendDecode::NeedMore;
-    }
-    need_ = 0;
+    if (!backend::reply_block_buffered(in, consumed, length, need_)) return BackendDecode::NeedMore;
     r.reset();
     r.cas = cas;
     evbuffer_drain(in, consumed);
@@ -409,12 +404,7 @@ BackendDecode MetaBackendCodec::decode_relayed(BackendOp& op, evbuffer* in) {
     if (line.size() < 4 || line[2] != ' ' || !all_digits(digits) || !parse_u64(digits, length) ||
         length > max_value_length_)
       return BackendDecode::Desync;
-    const size_t total = consumed + static_cast<size_t>(length) + 2;
-    if (evbuffer_get_length(in) < total) {
-      need_ = total;
-      return BackendDecode::NeedMore;
-    }
-    need_ = 0;
+    if (!backend::reply_block_buffered(in, consumed, length, need_)) return BackendDecode::NeedMore;
     r.message.assign(line);
     evbuffer_drain(in, consumed);
     r.value.take(in, static_cast<size_t>(length));

@@ -56,6 +56,12 @@ constexpr size_t kTooManyTokens = 20;      // memcached: ntokens (with its termi
 constexpr size_t kMaxOpaqueToken = 32;     // 'O' and at most 31 bytes
 constexpr uint64_t kNeverIssuedCas = UINT64_MAX;  // C0: memcached compares 0, which no item has
 
+// A decode error of an ascii request.
+void set_invalid(Request& req, ErrorClass cls, std::string_view text) {
+  req.protocol = Protocol::Ascii;
+  req.make_invalid(cls, text);
+}
+
 MetaCommand command_of(std::string_view name) {
   if (name == "mg") return MetaCommand::Get;
   if (name == "ms") return MetaCommand::Set;
@@ -226,17 +232,6 @@ MetaLine decode_debug(std::span<const std::string_view> tokens, std::string_view
 }
 
 }  // namespace
-
-void set_invalid(Request& req, ErrorClass cls, std::string_view text, bool noreply) {
-  req.protocol = Protocol::Ascii;
-  req.op = Op::Invalid;
-  req.error_class = cls;
-  req.error_text.assign(text);
-  req.noreply = noreply;
-  req.keys.clear();
-  req.key_bytes.clear();
-  req.meta.reset();
-}
 
 bool decode_meta_base64_key(std::string_view text, std::string& out) {
   auto value_of = [](unsigned char c) -> int {

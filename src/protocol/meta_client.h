@@ -17,11 +17,6 @@
 
 namespace moxi::protocol {
 
-// `req` becomes an Op::Invalid request answered with `text` in class `cls`
-// (noreply: answered with nothing), its keys dropped. Shared by the ascii
-// and meta decoders.
-void set_invalid(Request& req, ErrorClass cls, std::string_view text, bool noreply = false);
-
 // What the ascii codec does after a meta line was decoded.
 struct MetaLine {
   enum class Next : uint8_t {

@@ -352,6 +352,19 @@ struct Request {
     for (auto& r : results) r.reset();
   }
 
+  // This request becomes an Op::Invalid one answered with `text` in class
+  // `cls` (noreply: answered with nothing), its keys and meta details
+  // dropped: a decoder's error, or the core's refusal.
+  void make_invalid(ErrorClass cls, std::string_view text, bool no_reply = false) {
+    op = Op::Invalid;
+    error_class = cls;
+    error_text.assign(text);
+    noreply = no_reply;
+    keys.clear();
+    key_bytes.clear();
+    meta.reset();
+  }
+
   // Back to a blank request, keeping allocated capacity.
   void reset() {
     protocol = Protocol::Ascii;

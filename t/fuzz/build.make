@@ -22,10 +22,11 @@ fuzz_binary_client_SRCS = t/fuzz/fuzz_binary_client.cc $(PROTOCOL) t/protocol/te
 fuzz_ascii_backend_SRCS = t/fuzz/fuzz_ascii_backend.cc $(PROTOCOL)
 fuzz_binary_backend_SRCS = t/fuzz/fuzz_binary_backend.cc $(PROTOCOL)
 fuzz_meta_backend_SRCS = t/fuzz/fuzz_meta_backend.cc $(PROTOCOL)
+fuzz_meta_client_SRCS = t/fuzz/fuzz_meta_client.cc $(PROTOCOL) t/protocol/test_util.cc
 fuzz_config_SRCS = t/fuzz/fuzz_config.cc $(VBUCKET)
 fuzz_stream_splitter_SRCS = t/fuzz/fuzz_stream_splitter.cc conflate/stream_splitter.cc
 
-TARGETS = fuzz_ascii_client fuzz_binary_client fuzz_ascii_backend fuzz_binary_backend fuzz_meta_backend fuzz_config fuzz_stream_splitter
+TARGETS = fuzz_ascii_client fuzz_binary_client fuzz_meta_client fuzz_ascii_backend fuzz_binary_backend fuzz_meta_backend fuzz_config fuzz_stream_splitter
 
 obj = $(patsubst %.cc,$(OUT)/obj/%.o,$(1))
 

@@ -1,4 +1,4 @@
-// The body of fuzz_ascii_client and fuzz_binary_client: decode a client
+// The body of fuzz_ascii_client, fuzz_binary_client and fuzz_meta_client: decode a client
 // stream like a connection would, encode a reply for every request, and check
 // the decoders' split property (t/protocol/split_property_test.cc): cutting
 // the stream into reads anywhere gives the same requests.
@@ -49,6 +49,24 @@ inline void fill_results(Request& req, uint64_t seed) {
     req.results[0].message = "1.6.0";
   }
   if (req.op == Op::Stats) req.stats = {{"pid", "1"}, {"curr_items", "2"}};
+  // A meta request, every other seed: what a meta backend answered, relayed
+  // verbatim (a value, a bare status, or nothing for an elided quiet reply).
+  if (req.meta.command != MetaCommand::None && (seed >> 63) != 0) {
+    for (size_t i = 0; i < req.results.size(); ++i) {
+      Result& r = req.results[i];
+      r.reset();
+      r.meta_reply = true;
+      switch ((seed >> (2 * (i % 32))) & 3) {
+        case 0:
+          r.message = "VA 5 f3 t-1";
+          r.value.append("value");
+          break;
+        case 1: r.message = "EN"; break;
+        case 2: break;  // elided
+        default: r.message = "HD c7"; break;
+      }
+    }
+  }
 }
 
 inline void fuzz_client(bool binary, const uint8_t* data, size_t size) {

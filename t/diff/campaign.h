@@ -8,6 +8,7 @@
 //     Cluster with one backend):
 //       ascii    ketama, -Z downstream_protocol=ascii
 //       binary   ketama, binary downstream (the default)
+//       meta     ketama, -Z downstream_protocol=meta
 //       vbucket  a vBucket map over the plain memcached (memcached ignores
 //                the vBucket id moxi puts in each request)
 // Streams run one at a time; before each, every memcached is flushed so that
@@ -59,7 +60,7 @@ struct CampaignOptions {
   uint64_t first_seed = 1;
   std::chrono::milliseconds budget = std::chrono::seconds(45);
   long max_streams = 1000000;
-  std::vector<std::string> configs = {"ascii", "binary", "vbucket"};
+  std::vector<std::string> configs = {"ascii", "binary", "meta", "vbucket"};
   int max_new = 8;          // shrink at most this many new divergences (each new signature once)
   bool verbose = false;         // log streams that take long
   bool examples = false;        // also shrink one example per known entry (for reports; costs runs)

@@ -1,5 +1,5 @@
 // The differential test in `make check`: generated streams against a real
-// memcached and against moxi in front of one, in the three configurations
+// memcached and against moxi in front of one, in the four configurations
 // (see campaign.h), bounded by time. A divergence that no entry of the known
 // list (known.cc) explains fails the test with its seed, configuration and a
 // shortened stream.
@@ -7,7 +7,7 @@
 // Environment (t/diff/run sets these for long campaigns):
 //   MOXI_DIFF_SECONDS  time for the generated streams (default 35)
 //   MOXI_DIFF_SEED     first seed (default 1; seeds then count up)
-//   MOXI_DIFF_CONFIGS  comma-separated subset of ascii,binary,vbucket
+//   MOXI_DIFF_CONFIGS  comma-separated subset of ascii,binary,meta,vbucket
 //   MOXI_DIFF_STREAMS  stop after this many streams
 //   MOXI_DIFF_MAX_NEW  shrink at most this many new divergences (default 8)
 //   MOXI_DIFF_VERBOSE  1: log the streams that take long
@@ -62,7 +62,7 @@ class DiffTest : public CppUnit::TestFixture {
     options.first_seed = std::stoull(env_or("MOXI_DIFF_SEED", "1"));
     options.budget = std::chrono::seconds(std::stol(env_or("MOXI_DIFF_SECONDS", "55")));
     options.max_streams = std::stol(env_or("MOXI_DIFF_STREAMS", "1000000"));
-    options.configs = split(env_or("MOXI_DIFF_CONFIGS", "ascii,binary,vbucket"), ',');
+    options.configs = split(env_or("MOXI_DIFF_CONFIGS", "ascii,binary,meta,vbucket"), ',');
     options.max_new = std::stoi(env_or("MOXI_DIFF_MAX_NEW", "8"));
     options.verbose = env_or("MOXI_DIFF_VERBOSE", "") == "1";
     options.examples = env_or("MOXI_DIFF_EXAMPLES", "") == "1";

@@ -2,6 +2,7 @@
 
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "t/support/client.h"
@@ -22,6 +23,21 @@ const std::vector<std::string> kExptimes = {"0",          "0",         "0",     
 const std::vector<std::string> kFlags = {"0", "0", "0", "1", "7", "4294967295"};
 const std::vector<std::string> kDeltas = {"1", "1", "0", "5", "1000", "18446744073709551615", "4294967296"};
 // Values a later incr/decr reads: numbers, edge numbers, text.
+// RFC 4648 base64 (a b key as a client writes it; not the code under test's decoder).
+std::string base64(std::string_view in) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=');
+    out.push_back(i + 2 < in.size() ? kAlphabet[v & 63] : '=');
+  }
+  return out;
+}
 const std::vector<std::string> kNumberish = {"0", "1", "10", "18446744073709551615", "18446744073709551614",
                                              "4294967295", "00012", " 5", "5 ", "abc", "-1", "12a"};
 
@@ -38,6 +54,9 @@ class Gen {
 
   Stream run() {
     s_.protocol = chance(50) ? Protocol::Ascii : Protocol::Binary;
+    // Two ascii streams in five mix meta commands in (a third to four fifths
+    // of their commands), so they interact with the classic ones.
+    if (s_.protocol == Protocol::Ascii && chance(40)) meta_share_ = 30 + static_cast<int>(pick(50));
     int family = static_cast<int>(pick(100));
     if (family < 50) {
       s_.family = "mixed";
@@ -132,6 +151,7 @@ class Gen {
   }
 
   void ascii_command(bool allow_sync) {
+    if (meta_share_ > 0 && static_cast<int>(pick(100)) < meta_share_) return meta_command(allow_sync);
     int what = static_cast<int>(pick(100));
     if (what < 25) {
       static const std::vector<std::string> cmds = {"get", "get", "gets", "gets", "gat", "gats"};
@@ -166,6 +186,133 @@ class Gen {
     } else {
       add("version\r\n", "version");
     }
+  }
+
+  // ---- meta ----
+
+  // Some of `pool`, in a random order (the order of the return flags follows it).
+  std::vector<std::string> some_of(const std::vector<std::string>& pool, int percent) {
+    std::vector<std::string> out;
+    for (const auto& f : pool)
+      if (chance(percent)) out.push_back(f);
+    for (std::size_t i = out.size(); i > 1; --i) std::swap(out[i - 1], out[pick(i)]);
+    return out;
+  }
+
+  std::string meta_exptime() { return one_of(kExptimes); }
+
+  // A meta command's C token: a cas this side handed out (a placeholder) when
+  // the replies before may be waited for, else 0 or one never handed out.
+  std::string meta_cas(bool allow_sync, int& cas_class) {
+    if (allow_sync && chance(75)) {
+      cas_class = static_cast<int>(pick(4));
+      return std::string("C") + kCasMarker;
+    }
+    return chance(50) ? "C0" : "C" + std::to_string(kBogusCas);
+  }
+
+  void meta_line(const std::string& head, const std::vector<std::string>& flags, const std::string& data,
+                 bool has_data, int cas_class) {
+    std::string line = head;
+    for (const auto& f : flags) line += " " + f;
+    std::string label = line;
+    if (cas_class >= 0) label.replace(label.find(kCasMarker), std::string(kCasMarker).size(), "<cas>");
+    if (has_data) {
+      add(line + "\r\n" + data + "\r\n", label + " <" + std::to_string(data.size()) + " bytes>", cas_class);
+    } else {
+      add(line + "\r\n", label, cas_class);
+    }
+  }
+
+  void meta_command(bool allow_sync) {
+    const bool b = chance(12);
+    const std::string k = b ? base64(key()) : key();
+    std::vector<std::string> flags;
+    int cas_class = -1;
+    const std::string opaque = "O" + std::to_string(pick(100000));
+    int what = static_cast<int>(pick(100));
+    if (what < 35) {
+      flags = some_of({"v", "v", "f", "c", "s", "k", "t", "q", "h", "l", opaque, "T" + meta_exptime(),
+                       "N" + meta_exptime(), "R30", "u"},
+                      30);
+      if (chance(15)) flags.push_back("E" + std::to_string(1 + pick(1000)));
+      if (b) flags.push_back("b");
+      meta_line("mg " + k, flags, {}, false, -1);
+    } else if (what < 65) {
+      static const std::vector<std::string> modes = {"E", "A", "P", "R", "S", "e", "a", "p", "r", "s"};
+      flags = some_of({"T" + meta_exptime(), "F" + one_of(kFlags), "I", "q", "M" + one_of(modes), "c", "k", opaque},
+                      25);
+      if (chance(20)) flags.push_back(meta_cas(allow_sync, cas_class));
+      if (b) flags.push_back("b");
+      const std::string data = value();
+      meta_line("ms " + k + " " + std::to_string(data.size()), flags, data, true, cas_class);
+    } else if (what < 77) {
+      flags = some_of({"q", "I", "T" + meta_exptime(), "k", opaque}, 25);
+      if (chance(20)) flags.push_back(meta_cas(allow_sync, cas_class));
+      if (b) flags.push_back("b");
+      meta_line("md " + k, flags, {}, false, cas_class);
+    } else if (what < 92) {
+      static const std::vector<std::string> modes = {"I", "+", "D", "-", "i", "d"};
+      flags = some_of({"N" + meta_exptime(), "J" + one_of(kDeltas), "D" + one_of(kDeltas), "T" + meta_exptime(),
+                       "M" + one_of(modes), "q", "t", "c", "v", "k", opaque},
+                      30);
+      if (chance(15)) flags.push_back(meta_cas(allow_sync, cas_class));
+      if (b) flags.push_back("b");
+      meta_line("ma " + k, flags, {}, false, cas_class);
+    } else if (what < 97) {
+      add("mn\r\n", "mn");
+    } else {
+      meta_line("me " + k, b ? std::vector<std::string>{"b"} : std::vector<std::string>{}, {}, false, -1);
+    }
+  }
+
+  void meta_malformed() {
+    const std::string k = key();
+    std::vector<std::string> lines = {
+        "mg\r\n",
+        "ms\r\n",
+        "md\r\n",
+        "ma\r\n",
+        "me\r\n",
+        "mg " + k + " zz\r\n",
+        "mg " + k + " v v v v v v v v v v v v v v v v v v v v v v\r\n",
+        "mg " + k + " O" + std::string(32, 'o') + "\r\n",
+        "mg " + k + " O" + std::string(31, 'o') + " v\r\n",
+        "mg " + k + " Tabc v\r\n",
+        "mg " + k + " x v\r\n",
+        "mg " + std::string(251, 'y') + " v\r\n",
+        "mg !!!! b v\r\n",
+        "mg " + k + "= b v\r\n",
+        "ms " + k + "\r\n",
+        "ms " + k + " abc\r\nxx\r\n",
+        "ms " + k + " -1\r\n",
+        "ms " + k + " 2 MX\r\nab\r\n",
+        "ms " + k + " 2 Fabc\r\nab\r\n",
+        "ms " + k + " 2 Cabc\r\nab\r\n",
+        "ms " + k + " 3\r\nabcde\r\n",
+        "ms " + k + " 5\r\nabc\r\n",
+        "ms " + std::string(251, 'y') + " 1\r\nx\r\n",
+        "md " + k + " Cabc\r\n",
+        "md " + k + " x\r\n",
+        "ma " + k + " MX\r\n",
+        "ma " + k + " Dabc\r\n",
+        "ma " + k + " D-1\r\n",
+        "ma " + k + " N0 J18446744073709551616\r\n",
+        "mn extra\r\n",
+        "MG " + k + " v\r\n",
+    };
+    const std::string& l = one_of(lines);
+    add(l, "malformed '" + escape_bytes(l, 60) + "'");
+    add("version\r\n", "version");  // eaten instead of the sentinel if the line left a data block open
+  }
+
+  void meta_multiget() {
+    static const std::vector<std::size_t> sizes = {10, 10, 100, 1000};
+    std::size_t n = one_of(sizes);
+    std::string bytes;
+    for (std::size_t i = 0; i < n; ++i)
+      bytes += "mg " + (chance(30) ? key() : s_.prefix + "m" + std::to_string(pick(n))) + " v f k q\r\n";
+    add(bytes + "mn\r\n", std::to_string(n) + " mg q then mn");
   }
 
   // ---- binary ----
@@ -442,6 +589,7 @@ class Gen {
   void malformed_command() {
     if (s_.end != EndMode::Sentinel) return;  // nothing may follow a never-ending frame
     if (s_.protocol == Protocol::Ascii) {
+      if (meta_share_ > 0 && chance(60)) return meta_malformed();
       ascii_malformed();
     } else {
       binary_malformed();
@@ -457,7 +605,9 @@ class Gen {
     std::vector<std::string> ks;
     for (std::size_t i = 0; i < n; ++i)
       ks.push_back(chance(30) ? key() : s_.prefix + "m" + std::to_string(pick(n)));
-    if (s_.protocol == Protocol::Ascii) {
+    if (s_.protocol == Protocol::Ascii && meta_share_ > 0 && chance(60)) {
+      meta_multiget();
+    } else if (s_.protocol == Protocol::Ascii) {
       std::string line = chance(30) ? "gets" : "get";
       for (const auto& k : ks) line += " " + k;
       add(line + "\r\n", "get of " + std::to_string(n) + " keys");
@@ -484,6 +634,7 @@ class Gen {
   Stream s_;
   std::vector<std::string> keys_;
   uint32_t opaque_ = 0;
+  int meta_share_ = 0;  // ascii: the percent of commands that are meta commands
 };
 
 }  // namespace

@@ -2,6 +2,10 @@
 // randomness is a std::mt19937_64 seeded with it, used through modulo, not
 // through the implementation-defined std distributions).
 //
+// Two ascii streams in five mix in meta commands (mg, ms, md, ma, mn, me with
+// random flags, b keys, cas placeholders; their own malformed lines and a
+// multiget as many "mg ... q" then "mn").
+//
 // Families (chosen by the seed):
 //   mixed      a few commands of every kind on a handful of keys, so they
 //              interact (add after set, cas after gets, incr on text...)

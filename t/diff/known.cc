@@ -139,6 +139,45 @@ bool delayed_flush(const Stream& s, std::size_t i) {
   return w.size() >= 2 && w[1] != "0" && w[1] != "noreply";
 }
 
+// A meta command (mg, ms, md, ma, me) and its flag tokens (after the key,
+// and after ms's length); false for anything else.
+bool meta_command(const Stream& s, std::size_t i, std::string& name, std::vector<std::string>& flags) {
+  if (!ascii_is(s, i, {"mg", "ms", "md", "ma", "me"})) return false;
+  auto w = ascii_words(s.commands[i]);
+  name = w[0];
+  const std::size_t first = name == "ms" ? 3 : 2;
+  flags.assign(w.size() > first ? w.begin() + static_cast<std::ptrdiff_t>(first) : w.end(), w.end());
+  return true;
+}
+
+bool has_flag(const std::vector<std::string>& flags, char letter) {
+  return std::any_of(flags.begin(), flags.end(), [&](const std::string& f) { return !f.empty() && f[0] == letter; });
+}
+
+// What moxi answers "CLIENT_ERROR meta flag 'X' needs a meta backend" (or
+// "meta command me ...") for with a binary backend or in a vBucket bucket:
+// the meta semantics no binary request carries (README, the backend table).
+bool needs_meta_backend(const Stream& s, std::size_t i, bool ascii_backend) {
+  std::string name;
+  std::vector<std::string> flags;
+  if (!meta_command(s, i, name, flags)) return false;
+  if (name == "me") return true;
+  for (char letter : std::string_view("RIhltu"))
+    if (has_flag(flags, letter)) return true;
+  if (name != "ma" && has_flag(flags, 'N')) return true;
+  if (name == "ma" && has_flag(flags, 'T')) return true;
+  if (ascii_backend) {  // what ascii commands cannot carry: a cas to return, or to compare but on a set
+    if (name == "ms" && has_flag(flags, 'c')) return true;
+    if (name == "ms" && has_flag(flags, 'C')) {
+      for (const auto& f : flags)
+        if (f.size() == 2 && f[0] == 'M' && f[1] != 'S') return true;
+    }
+    if ((name == "md" || name == "ma") && has_flag(flags, 'C')) return true;
+    if (name == "ma" && has_flag(flags, 'c')) return true;
+  }
+  return false;
+}
+
 const std::set<uint8_t>& binary_opcodes_moxi_knows() {
   // The binary commands of the memcached protocol spec that moxi serves.
   static const std::set<uint8_t> ops = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
@@ -300,6 +339,80 @@ std::vector<KnownDivergence> make_list() {
                       Header h;
                       return binary_header(s, i, h) && h.opcode == 0x1c;
                     }});
+  // ---- meta commands without a meta backend ----
+
+  list.push_back({
+      .id = "KM1",
+      .reason = "documented: a meta flag that needs memcached's meta semantics (N on mg, R, I, h, l, t, u, T on "
+                "ma, the me command; with an ascii backend also ms c, ms C in a mode other than S, md C, ma C "
+                "and c) is answered CLIENT_ERROR "
+                "meta flag 'X' needs a meta backend",
+      .configs = {"binary", "vbucket"},
+      .command = [](const Stream& s, std::size_t i) { return needs_meta_backend(s, i, false); }});
+  list.push_back({
+      .id = "KM1a",
+      .reason = "KM1 with an ascii backend",
+      .configs = {"ascii"},
+      .command = [](const Stream& s, std::size_t i) { return needs_meta_backend(s, i, true); }});
+  list.push_back({
+      .id = "KM2",
+      .reason = "documented: k on a hit returns the key as the client wrote it (a b key re-encoded); memcached "
+                "returns it in the form it was stored in, so they differ when one key is written with b and read "
+                "without, or the other way round",
+      .configs = {"ascii", "binary", "vbucket"},
+      .command = [](const Stream& s, std::size_t i) {
+        std::string name;
+        std::vector<std::string> flags;
+        if (!meta_command(s, i, name, flags) || !has_flag(flags, 'k')) return false;
+        for (std::size_t j = 0; j < s.commands.size(); ++j) {
+          std::string other;
+          std::vector<std::string> other_flags;
+          if (meta_command(s, j, other, other_flags) && has_flag(other_flags, 'b')) return true;
+        }
+        return false;
+      }});
+  list.push_back({
+      .id = "KM3",
+      .reason = "documented: ma N q: a binary or ascii backend cannot say whether the counter was just created, "
+                "so moxi counts it as created (and answers, where q elides the reply) when its value is J's "
+                "initial value",
+      .configs = {"ascii", "binary", "vbucket"},
+      .command = [](const Stream& s, std::size_t i) {
+        std::string name;
+        std::vector<std::string> flags;
+        return meta_command(s, i, name, flags) && name == "ma" && has_flag(flags, 'N') && has_flag(flags, 'q');
+      }});
+
+  // ---- a meta backend ----
+
+  list.push_back({
+      .id = "KM4",
+      .reason = "documented difference: add/replace/append/prepend of a value between memcached's real largest "
+                "value (1 MiB less its item header and key) and moxi's -I (1 MiB) over a meta downstream: moxi "
+                "sends it as ms, and memcached's ms unlinks the old item when it refuses a value as too large, "
+                "in every mode; its ascii commands do that for set only",
+      .configs = {"meta"},
+      .command = [](const Stream& s, std::size_t i) {
+        if (!ascii_is(s, i, {"add", "replace", "append", "prepend"})) return false;
+        auto w = ascii_words(s.commands[i]);
+        std::size_t len = 0;
+        if (w.size() < 5 || std::from_chars(w[4].data(), w[4].data() + w[4].size(), len).ec != std::errc()) return false;
+        return len + w[1].size() > 1048400 && len <= (1u << 20);
+      }});
+  list.push_back({
+      .id = "KM5",
+      .reason = "memcached quirk: ma with T: memcached 1.6.18 applies the new TTL only when the incr wrote in "
+                "place; when it made a new item (an mg's reply in the same read still holds the old one) the "
+                "TTL is lost. A meta backend reads with mg and pipelines, so the two servers take different "
+                "paths (memcached alone: set k 1 2592000 2 ' 5', then mg k v f, ma k t T-1 M+, me k in one "
+                "write shows the item; with a pause before the ma, or get k instead of the mg, it is gone)",
+      .configs = {"meta"},
+      .command = [](const Stream& s, std::size_t i) {
+        std::string name;
+        std::vector<std::string> flags;
+        return meta_command(s, i, name, flags) && name == "ma" && has_flag(flags, 'T');
+      }});
+
   list.push_back({
       .id = "KN5",
       .reason = "memcached quirk: incr/decr of a value made only of white space (\"\\r\\n\", \" \"): memcached 1.6.18's "

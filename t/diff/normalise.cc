@@ -93,6 +93,31 @@ bool ReplyFramer::take_ascii() {
   std::string_view line(pending_.data(), eol);
   auto words = words_of(line);
   uint64_t bytes = 0;
+  if (!words.empty() && is_meta_code(words[0])) {
+    // A meta reply: "VA <bytes> <flags>" and its data block, or a status
+    // with return flags.
+    std::string unit(words[0]);
+    std::size_t total = eol + 2;
+    std::size_t first_flag = 1;
+    if (words[0] == "VA") {
+      if (words.size() < 2 || !parse_u64(words[1], bytes) || bytes > kMaxReplyBody) {
+        units_.emplace_back(line);
+        pending_.erase(0, eol + 2);
+        return true;
+      }
+      total += bytes + 2;
+      if (pending_.size() < total) return false;
+      first_flag = 2;
+    }
+    std::string data = words[0] == "VA" ? unpad_number(std::string_view(pending_).substr(eol + 2, bytes)) : "";
+    if (words[0] == "VA") unit += " " + std::to_string(data.size());
+    for (std::size_t i = first_flag; i < words.size(); ++i) unit += " " + meta_word(words[0], words[i]);
+    unit += "\r\n";
+    if (words[0] == "VA") unit += data + "\r\n";
+    units_.push_back(std::move(unit));
+    pending_.erase(0, total);
+    return true;
+  }
   if (words.size() >= 4 && words.size() <= 5 && words[0] == "VALUE" && parse_u64(words[3], bytes) &&
       bytes <= kMaxReplyBody) {
     // A data block follows: the unit is the header line plus the block, so a
@@ -120,6 +145,34 @@ bool ReplyFramer::take_ascii() {
   }
   pending_.erase(0, eol + 2);
   return true;
+}
+
+bool ReplyFramer::is_meta_code(std::string_view word) {
+  return word == "VA" || word == "HD" || word == "EN" || word == "NF" || word == "NS" || word == "EX" ||
+         word == "MN" || word == "ME";
+}
+
+// A meta return flag (or a word of an "ME" debug line) with what two servers
+// legitimately differ in rewritten: a cas becomes its class, a TTL left that
+// is counting down becomes "t>0" (the two servers stored it up to a second
+// apart), the seconds since the last access become "l<s>".
+std::string ReplyFramer::meta_word(std::string_view code, std::string_view word) {
+  uint64_t n = 0;
+  if (code == "ME") {
+    const auto eq = word.find('=');
+    if (eq == std::string_view::npos) return std::string(word);
+    const std::string_view name = word.substr(0, eq), value = word.substr(eq + 1);
+    if (name == "cas" && parse_u64(value, n)) return "cas=c" + std::to_string(cas_.class_of(n));
+    if (name == "exp" && parse_u64(value, n) && n > 0) return "exp>0";
+    if (name == "la") return "la=<s>";
+    return std::string(word);
+  }
+  if (word.size() < 2) return std::string(word);
+  const std::string_view rest = word.substr(1);
+  if (word[0] == 'c' && parse_u64(rest, n)) return "c" + std::to_string(cas_.class_of(n));
+  if (word[0] == 't' && parse_u64(rest, n) && n > 0) return "t>0";
+  if (word[0] == 'l' && parse_u64(rest, n)) return "l<s>";
+  return std::string(word);
 }
 
 bool ReplyFramer::take_binary() {

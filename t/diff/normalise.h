@@ -1,11 +1,14 @@
 // Reply framing and normalisation: the raw bytes a side sent back become a
-// list of reply units (one ascii line, a VALUE line with its data block, or
-// one binary packet), each with the few fields that legitimately differ
-// between two servers rewritten to a canonical form:
+// list of reply units (one ascii line, a VALUE or meta VA line with its data
+// block, or one binary packet), each with the few fields that legitimately
+// differ between two servers rewritten to a canonical form:
 //   - cas uniques become equality classes: the first distinct non-zero cas a
 //     side shows is class 1, the next class 2, ... (0 stays 0, because "no
 //     cas" against "some cas" is a real difference). Two sides agree when
-//     they show the same pattern of equal and different cas values.
+//     they show the same pattern of equal and different cas values. Meta
+//     replies' c flags (and an ME line's cas=) count in the same classes.
+//   - meta replies: a TTL left that is counting down (t), the seconds since
+//     the last access (l, and an ME line's la=, exp=) are timing, not content.
 //   - the version string ("VERSION 1.6.18" / binary VERSION value) becomes
 //     "<v>": moxi answers version itself.
 // Everything else is compared byte for byte.
@@ -51,6 +54,8 @@ class ReplyFramer {
  private:
   bool take_ascii();   // one unit from pending_, false if incomplete
   bool take_binary();
+  static bool is_meta_code(std::string_view word);
+  std::string meta_word(std::string_view code, std::string_view word);
 
   Protocol protocol_;
   std::string pending_;

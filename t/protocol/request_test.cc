@@ -137,6 +137,16 @@ class RequestReuseTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("c"), needs(MetaCommand::Set, "c", Protocol::Ascii));
     CPPUNIT_ASSERT_EQUAL(std::string("C"), needs(MetaCommand::Delete, "C", Protocol::Ascii));
     CPPUNIT_ASSERT_EQUAL(std::string("C"), needs(MetaCommand::Arithmetic, "C", Protocol::Ascii));
+    // ... and compares a cas only on a set ("cas"): ms C in another mode is refused.
+    auto ms_with_mode = [](char mode) {
+      MetaRequest m = meta_of(MetaCommand::Set, "CM");
+      m.mode = mode;
+      return std::string(meta_needs_meta_backend(m, Protocol::Ascii));
+    };
+    CPPUNIT_ASSERT_EQUAL(std::string(), ms_with_mode(0));
+    CPPUNIT_ASSERT_EQUAL(std::string(), ms_with_mode('S'));
+    for (char mode : std::string_view("EAPR")) CPPUNIT_ASSERT_EQUAL(std::string("C"), ms_with_mode(mode));
+    CPPUNIT_ASSERT_EQUAL(std::string(), needs(MetaCommand::Set, "C", Protocol::Binary));
     // A meta backend carries everything; a request that is not meta needs nothing.
     CPPUNIT_ASSERT_EQUAL(std::string(), needs(MetaCommand::Debug, "", Protocol::Meta));
     CPPUNIT_ASSERT_EQUAL(std::string(), needs(MetaCommand::Get, "NRIhltu", Protocol::Meta));

@@ -219,10 +219,12 @@ class MetaProxyTest : public CppUnit::TestFixture {
       Cluster cluster(o);
       CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(o), escape_bytes(expected), escape_bytes(transcript(cluster.port(), input)));
     }
-    // The ascii protocol has no cas on delete and arithmetic, and none after a store.
+    // The ascii protocol has no cas on delete and arithmetic, none after a
+    // store, and compares one only on a set.
     Cluster ascii(front_end("ascii"));
-    const std::string got = transcript(ascii.port(), "ms foo 1 c\r\nx\r\nmd foo C1\r\nma foo C1\r\nmg foo v\r\n");
-    CPPUNIT_ASSERT_EQUAL(escape_bytes(flag("c") + flag("C") + flag("C") + "EN\r\n"), escape_bytes(got));
+    const std::string got =
+        transcript(ascii.port(), "ms foo 1 c\r\nx\r\nmd foo C1\r\nma foo C1\r\nms foo 1 MA C0\r\nx\r\nmg foo v\r\n");
+    CPPUNIT_ASSERT_EQUAL(escape_bytes(flag("c") + flag("C") + flag("C") + flag("C") + "EN\r\n"), escape_bytes(got));
   }
 
   // The multi-key pattern: quiet gets then mn, over keys spread on three

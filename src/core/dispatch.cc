@@ -8,6 +8,7 @@
 #include "src/core/client_connection.h"
 #include "src/core/worker.h"
 #include "src/protocol/stats_merge.h"
+#include "src/routing/key_router.h"
 #include "src/upstream/request_timer.h"
 #include "src/upstream/server_group.h"
 #include "src/util/log.h"
@@ -170,62 +171,40 @@ void Worker::answer_locally(Exchange* ex) {
 void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& state) {
   protocol::Request& req = ex->request;
   const auto& groups = state.groups;
-  const size_t nkeys = req.key_count();
-  if (nkeys == 1) {
+  const routing::KeyRouter router = router_for(bucket, state);
+  if (req.key_count() == 1) {
     // The common case, without the per-server scratch list.
-    const std::string_view key = req.key(0);
-    int server;
-    if (state.view) {
-      const int vb = bucket.config->vbucket_for_key(key);
-      req.vbuckets.push_back(static_cast<uint16_t>(vb));
-      server = state.view->master(vb);
-    } else {
-      server = ketama_server(bucket, state, key);
-    }
-    if (server < 0 || static_cast<size_t>(server) >= groups.size()) {
-      req.results[0].server_error(Status::InternalError, "proxy no server for key");
-      finish(ex);
-      return;
-    }
-    PendingOp* op = ops_.get();
-    op->exchange = ex;
-    op->op.request = &req;
-    op->server_index = server;
-    op->op.key_indexes.push_back(0);
-    ex->outstanding = 1;
-    op->sent_at_ms = now_ms();
-    groups[static_cast<size_t>(server)]->submit(op);
+    routing::plan_keys(
+        router, groups.size(), req,
+        [&](int server, uint32_t key) {
+          PendingOp* op = new_op(ex);
+          op->server_index = server;
+          op->op.key_indexes.push_back(key);
+          ex->outstanding = 1;
+          op->sent_at_ms = now_ms();
+          groups[static_cast<size_t>(server)]->submit(op);
+        },
+        [&](uint32_t key) {
+          req.results[key].server_error(Status::InternalError, "proxy no server for key");
+          finish(ex);
+        });
     return;
   }
-  if (state.view) req.vbuckets.reserve(nkeys);  // filled in key order below
-  metrics_.inc(Metric::multiget_keys_total, nkeys);
-
+  metrics_.inc(Metric::multiget_keys_total, req.key_count());
   scratch_ops_.assign(groups.size(), nullptr);
   uint32_t nops = 0;
-  for (size_t k = 0; k < nkeys; ++k) {
-    std::string_view key = req.key(k);
-    int server;
-    if (state.view) {
-      int vb = bucket.config->vbucket_for_key(key);
-      req.vbuckets.push_back(static_cast<uint16_t>(vb));
-      server = state.view->master(vb);
-    } else {
-      server = ketama_server(bucket, state, key);
-    }
-    if (server < 0 || static_cast<size_t>(server) >= groups.size()) {
-      req.results[k].server_error(Status::InternalError, "proxy no server for key");
-      continue;
-    }
-    PendingOp*& op = scratch_ops_[static_cast<size_t>(server)];
-    if (!op) {
-      op = ops_.get();
-      op->exchange = ex;
-      op->op.request = &req;
-      op->server_index = server;
-      ++nops;
-    }
-    op->op.key_indexes.push_back(static_cast<uint32_t>(k));
-  }
+  routing::plan_keys(
+      router, groups.size(), req,
+      [&](int server, uint32_t key) {
+        PendingOp*& op = scratch_ops_[static_cast<size_t>(server)];
+        if (!op) {
+          op = new_op(ex);
+          op->server_index = server;
+          ++nops;
+        }
+        op->op.key_indexes.push_back(key);
+      },
+      [&](uint32_t key) { req.results[key].server_error(Status::InternalError, "proxy no server for key"); });
   // Count every op before sending any: a send that fails at once completes
   // its op synchronously, and the exchange must not finish early.
   ex->outstanding = nops;
@@ -246,37 +225,18 @@ void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& stat
   if (scratch_ops_.capacity() < ops.capacity()) scratch_ops_.swap(ops);  // keep the capacity
 }
 
-int Worker::ketama_server(const Bucket& bucket, BucketState& state, std::string_view key) {
-  if (!state.eject) return bucket.config->server_for_key(key);
-  if (state.eject_epoch != eject_epoch_) refresh_live_ring(bucket, state);
-  if (!state.live_ring) return bucket.config->server_for_key(key);
-  const int member = state.live_ring->server_for_key(key);
-  return member >= 0 && static_cast<size_t>(member) < state.live_servers.size()
-             ? state.live_servers[static_cast<size_t>(member)]
-             : -1;
-}
-
-void Worker::refresh_live_ring(const Bucket& bucket, BucketState& state) {
-  state.eject_epoch = eject_epoch_;
-  state.live_ring.reset();
-  state.live_servers.clear();
-  std::vector<vbucket::KetamaRing::Member> members;
-  const auto& servers = bucket.config->servers();
-  for (size_t i = 0; i < state.groups.size() && i < servers.size(); ++i) {
-    if (state.groups[i]->ejected()) continue;
-    members.push_back({servers[i].host, servers[i].port, servers[i].weight});
-    state.live_servers.push_back(static_cast<int>(i));
+routing::KeyRouter Worker::router_for(const Bucket& bucket, BucketState& state) {
+  if (state.eject && state.eject_epoch != eject_epoch_) {
+    // A server left or rejoined the ring since: the ring of the others,
+    // exactly what libmemcached computes for them.
+    state.eject_epoch = eject_epoch_;
+    std::vector<bool> ejected;
+    for (const ServerGroup* group : state.groups) ejected.push_back(group->ejected());
+    state.live = routing::build_live_ring(*bucket.config, ejected);
+    if (!state.live.error.empty())
+      log::error("bucket " + bucket.name + ": ring without the ejected servers: " + state.live.error);
   }
-  // None ejected: the config's own ring. All ejected: the same (their
-  // requests fail at once, naming the server).
-  if (members.size() == state.groups.size() || members.empty()) return;
-  // Exactly what libmemcached computes for the remaining servers.
-  auto ring = vbucket::KetamaRing::build(members);
-  if (ring) {
-    state.live_ring = std::move(ring).value();
-  } else {
-    log::error("bucket " + bucket.name + ": ring without the ejected servers: " + ring.error());
-  }
+  return routing::KeyRouter(*bucket.config, state.view.get(), &state.live);
 }
 
 void Worker::dispatch_broadcast(Exchange* ex, BucketState& state) {
@@ -290,9 +250,7 @@ void Worker::dispatch_broadcast(Exchange* ex, BucketState& state) {
   ex->broadcast_servers = static_cast<uint32_t>(groups.size());
   ex->request.results.resize(groups.size());
   for (size_t s = 0; s < groups.size(); ++s) {
-    PendingOp* op = ops_.get();
-    op->exchange = ex;
-    op->op.request = &ex->request;
+    PendingOp* op = new_op(ex);
     op->op.slot = static_cast<uint32_t>(s);
     op->server_index = static_cast<int>(s);
     op->sent_at_ms = now_ms();
@@ -336,10 +294,9 @@ bool Worker::retry_not_my_vbucket(PendingOp* op) {
     } else {
       without_config = true;
     }
-    int next = master_from_node_config(state, op->server_index, vb);
-    if (next < 0) next = state.view->master(vb);
-    if (next == op->server_index) next = state.view->found_incorrect_master(vb, op->server_index);
-    if (next < 0 || static_cast<size_t>(next) >= state.groups.size()) continue;  // stays NOT_MY_VBUCKET
+    const int next = routing::nmv_next_server(*state.view, master_from_node_config(state, op->server_index, vb),
+                                              op->server_index, vb, state.groups.size());
+    if (next < 0) continue;  // stays NOT_MY_VBUCKET
     add_resend(ex, k, next, false, fresh);
   }
   // Asked before the re-sends go, which do not wait for its answer (a
@@ -351,9 +308,7 @@ bool Worker::retry_not_my_vbucket(PendingOp* op) {
 void Worker::add_resend(Exchange* ex, uint32_t key, int server, bool replica, std::vector<PendingOp*>& fresh) {
   PendingOp*& retry = scratch_ops_[static_cast<size_t>(server)];
   if (!retry) {
-    retry = ops_.get();
-    retry->exchange = ex;
-    retry->op.request = &ex->request;
+    retry = new_op(ex);
     retry->op.replica = replica;
     retry->server_index = server;
     retry->sent_at_ms = now_ms();
@@ -368,23 +323,6 @@ bool Worker::send_resends(Exchange* ex, BucketState& state, const std::vector<Pe
   ex->outstanding += static_cast<uint32_t>(fresh.size());
   for (PendingOp* retry : fresh) state.groups[static_cast<size_t>(retry->server_index)]->submit(retry);
   return true;
-}
-
-// The replica after `after` (the active server, or a replica already
-// tried) of vBucket `vb` in map order whose server is not down; -1 = none.
-static int next_replica(const vbucket::Config& config, const std::vector<ServerGroup*>& groups, int vb, int after,
-                        bool after_is_replica) {
-  int r = 0;
-  if (after_is_replica) {
-    while (r < config.num_replicas() && config.replica(vb, r) != after) ++r;
-    ++r;
-  }
-  for (; r < config.num_replicas(); ++r) {
-    const int s = config.replica(vb, r);
-    if (s >= 0 && s != after && static_cast<size_t>(s) < groups.size() && !groups[static_cast<size_t>(s)]->down())
-      return s;
-  }
-  return -1;
 }
 
 bool Worker::read_from_replica(PendingOp* op) {
@@ -402,7 +340,9 @@ bool Worker::read_from_replica(PendingOp* op) {
   std::vector<PendingOp*> fresh;
   for (uint32_t k : op->op.key_indexes) {
     if (!for_a_replica(req.results[k])) continue;
-    const int next = next_replica(*bucket->config, state->groups, req.vbuckets[k], op->server_index, op->op.replica);
+    const int next = routing::next_replica(*bucket->config, req.vbuckets[k], op->server_index, op->op.replica,
+                                           [&](int s) { return static_cast<size_t>(s) >= state->groups.size() ||
+                                                               state->groups[static_cast<size_t>(s)]->down(); });
     if (next < 0) continue;  // keeps the failure
     metrics_.inc(Metric::replica_reads_total);
     add_resend(ex, k, next, true, fresh);
@@ -474,9 +414,7 @@ void Worker::fetch_cluster_config(BucketState& state, int server) {
   ex->request.op = Op::ClusterConfig;
   ex->request.prepare_results();
   ex->outstanding = 1;
-  PendingOp* op = ops_.get();
-  op->exchange = ex;
-  op->op.request = &ex->request;
+  PendingOp* op = new_op(ex);
   op->server_index = server;
   op->sent_at_ms = now_ms();
   // Noted before it is sent: a send that fails at once finishes it at once.
@@ -516,9 +454,7 @@ bool Worker::retry_temporary_failure(PendingOp* op) {
   if (ex->tmpfail_retries >= kTemporaryFailureRetries) return false;
   const auto* bucket = static_cast<const Bucket*>(ex->admitted_to);
   if (!bucket || !bucket->vbucket_routing()) return false;
-  PendingOp* retry = ops_.get();
-  retry->exchange = ex;
-  retry->op.request = &req;
+  PendingOp* retry = new_op(ex);
   retry->op.replica = op->op.replica;
   retry->server_index = op->server_index;
   for (uint32_t k : op->op.key_indexes) {
@@ -556,6 +492,25 @@ void Worker::send_due_retries() {
     retry->sent_at_ms = now;
     state.groups[static_cast<size_t>(retry->server_index)]->submit(retry);
   }
+}
+
+PendingOp* Worker::new_op(Exchange* ex) {
+  PendingOp* op = ops_.get();
+  op->exchange = ex;
+  op->client_id = ex->client_id;
+  op->op.request = &ex->request;
+  return op;
+}
+
+PendingOp* Worker::new_probe(protocol::Protocol protocol) {
+  // A request of nobody's: finish() recycles it (Exchange::internal).
+  Exchange* ex = exchanges_.get();
+  ex->probe = true;
+  ex->request.protocol = protocol;
+  ex->request.op = protocol == protocol::Protocol::Binary ? Op::Noop : Op::Version;
+  ex->request.prepare_results();
+  ex->outstanding = 1;
+  return new_op(ex);
 }
 
 void Worker::on_op_done(PendingOp* op) {

@@ -310,7 +310,7 @@ ServerGroup& Worker::server_group(const BackendServer& server, protocol::Protoco
   return *it->second;
 }
 
-void Worker::share_server_health(const std::string& address, bool down) {
+void Worker::on_server_health(const std::string& address, bool down) {
   for (Worker* peer : peers_)
     if (peer != this) peer->post([peer, address, down] { peer->on_peer_server_health(address, down); });
 }

@@ -27,10 +27,12 @@
 #include "src/net/listener.h"
 #include "src/net/loop.h"
 #include "src/net/notify.h"
+#include "src/routing/key_router.h"
 #include "src/routing/snapshot.h"
 #include "src/stats/gather.h"
 #include "src/stats/metrics.h"
 #include "src/stats/render.h"
+#include "src/upstream/backend_host.h"
 #include "src/upstream/resolver.h"
 #include "vbucket/ketama.h"
 #include "vbucket/vbucket_view.h"
@@ -59,7 +61,7 @@ struct SharedLimits {
   std::atomic<uint64_t> stale_configs{0};
 };
 
-class Worker final : public MetricsOwner {
+class Worker final : public MetricsOwner, public BackendHost {
  public:
   Worker(int id, ProxySettings settings, SharedLimits& budget);
   ~Worker();
@@ -92,10 +94,10 @@ class Worker final : public MetricsOwner {
   int id() const { return id_; }
   event_base* base() const { return base_; }
   // The event loop this worker's connections run on (net/loop.h).
-  net::Loop& loop() { return loop_; }
-  uint64_t now_ms() const;
+  net::Loop& loop() override { return loop_; }
+  uint64_t now_ms() const override;
   const ProxySettings& settings() const { return settings_; }
-  Metrics& metrics() { return metrics_; }
+  Metrics& metrics() override { return metrics_; }
   // This worker's part of the total buffer budget (buffer_budget.h).
   net::BufferAccount& buffers() { return buffers_; }
   // A moving mean of the reply sizes of all this worker's clients: what a
@@ -120,7 +122,12 @@ class Worker final : public MetricsOwner {
   Pool<PendingOp>& ops() { return ops_; }
 
   // This worker's DNS resolver for backend names (upstream/resolver.h).
-  Resolver& resolver() { return *resolver_; }
+  Resolver& resolver() override { return *resolver_; }
+  // The rest of BackendHost (backend_host.h): what its server groups read.
+  const BackendSettings& backend_settings() const override { return settings_; }
+  std::shared_ptr<const tls::Context> backend_tls() const override { return snapshot_->backend_tls; }
+  std::string name() const override { return "worker " + std::to_string(id_); }
+  PendingOp* new_probe(protocol::Protocol protocol) override;
   // The group of connections to `server` in `protocol` authenticated as
   // `auth`: buckets of a gateway sharing a server each have their own.
   ServerGroup& server_group(const BackendServer& server, protocol::Protocol protocol, const BackendAuth& auth);
@@ -129,10 +136,10 @@ class Worker final : public MetricsOwner {
   // and its groups for that server follow (ServerGroup::on_peer_down /
   // on_peer_recovery), so one worker's finding spares the others a timeout
   // each.
-  void share_server_health(const std::string& address, bool down);
+  void on_server_health(const std::string& address, bool down) override;
   // A server group was ejected from its ring or came back (down_policy=eject):
   // the ketama buckets rebuild their live rings before their next request.
-  void on_ejection_changed() { ++eject_epoch_; }
+  void on_ejection_changed() override { ++eject_epoch_; }
   // A closed client connection is destroyed after the current loop turn.
   void retire(ClientConnection* conn);
   // Graceful shutdown (posted by the main thread): takes the connections
@@ -152,7 +159,7 @@ class Worker final : public MetricsOwner {
   // servers close once idle.
   void install(std::shared_ptr<const Snapshot> snapshot);
   // A backend answered (or failed) `op`; finishes its exchange when it was the last.
-  void on_op_done(PendingOp* op);
+  void on_op_done(PendingOp* op) override;
 
  private:
   void run();
@@ -177,6 +184,8 @@ class Worker final : public MetricsOwner {
   void resume_accepting();
   static void accept_retry_cb(evutil_socket_t, short, void* arg);
   void finish(Exchange* exchange);
+  // A backend op of `exchange` (its request; its client's connection affinity).
+  PendingOp* new_op(Exchange* exchange);
   void on_peer_server_health(const std::string& address, bool down);
   // What a worker keeps per bucket: its server groups by server index, and
   // the downstream_max admission (requests at the backends, and the queue of
@@ -188,11 +197,10 @@ class Worker final : public MetricsOwner {
     uint32_t active = 0;
     std::deque<std::pair<Exchange*, uint64_t>> waiting;
     bool admitting = false;  // finish() is admitting waiters further up the stack
-    // down_policy=eject, ketama: the ring of the servers not ejected (member
-    // i is server live_servers[i]); null when none is ejected, or all are.
-    std::unique_ptr<const vbucket::KetamaRing> live_ring;
-    std::vector<int> live_servers;
-    uint64_t eject_epoch = 0;  // the worker's eject_epoch_ live_ring was built for
+    // down_policy=eject, ketama: the ring of the servers not ejected
+    // (routing/key_router.h); no ring when none is ejected, or all are.
+    routing::LiveRing live;
+    uint64_t eject_epoch = 0;  // the worker's eject_epoch_ `live` was built for
     BucketMetrics* stats = nullptr;  // its entry in metrics_, by name
     bool eject = false;  // -Z down_policy ejects down servers from this ketama bucket's ring
     // vBucket buckets: the last config a data node sent (a NOT_MY_VBUCKET
@@ -274,8 +282,9 @@ class Worker final : public MetricsOwner {
   void dispatch_keys(Exchange* exchange, const Bucket& bucket, BucketState& state);
   // The server index of `key` in a ketama bucket: the config's ring, or the
   // live ring while servers are ejected.
-  int ketama_server(const Bucket& bucket, BucketState& state, std::string_view key);
-  void refresh_live_ring(const Bucket& bucket, BucketState& state);
+  // How the bucket places keys now (rebuilding its live ring first when a
+  // server was ejected or came back since).
+  routing::KeyRouter router_for(const Bucket& bucket, BucketState& state);
   void dispatch_broadcast(Exchange* exchange, BucketState& state);
   void answer_locally(Exchange* exchange);
   // "stats proxy [sub]" (src/core/stats_proxy.cc): sums over peers_ through

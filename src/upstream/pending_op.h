@@ -2,8 +2,9 @@
 // core owns) sent to one backend connection: the backend op, and what the
 // backend layer keeps about it while it is in flight.
 //
-// Thread contract: lives and dies on the worker thread that made it,
-// recycled through the worker's free list (core/exchange.h Pool).
+// Thread contract: lives and dies on the thread that made it (its
+// BackendHost's), recycled through the host's free list (a worker's:
+// core/exchange.h Pool).
 #pragma once
 
 #include <cstdint>
@@ -19,7 +20,10 @@ struct Histogram;  // stats/metrics.h
 
 struct PendingOp {
   protocol::BackendOp op;
-  Exchange* exchange = nullptr;
+  Exchange* exchange = nullptr;  // the host's: the backend layer never looks into it
+  uint64_t client_id = 0;        // picks the client's connection to a server (ServerGroup), so its
+                                 // requests are answered in the order it sent them
+  bool internal = false;  // the proxy's own (ServerGroup::submit_internal): not the server's request
   uint64_t sent_at_ms = 0;  // worker clock when queued; drives downstream_timeout
   uint64_t bytes_before = 0;  // its connection's bytes received when it was queued (a stall sent none since)
   uint32_t attempts = 0;    // resends after a connection closed before any reply byte
@@ -29,6 +33,8 @@ struct PendingOp {
   void reset() {
     op.reset();
     exchange = nullptr;
+    client_id = 0;
+    internal = false;
     sent_at_ms = 0;
     bytes_before = 0;
     latency = nullptr;

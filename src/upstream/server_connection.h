@@ -1,6 +1,7 @@
-// One TCP connection from a worker to a backend server, pipelined: requests
-// are encoded into the output buffer as they come and leave with the
-// worker's end-of-turn flush; replies are matched to requests in order.
+// One TCP connection from a thread (its BackendHost) to a backend server,
+// pipelined: requests are encoded into the output buffer as they come and
+// leave with the loop's end-of-turn flush; replies are matched to requests
+// in order.
 //
 // Bringing it up: resolve the server's name when the cached address will
 // not do (resolver.h; within connect_timeout), connect, then (binary
@@ -16,7 +17,7 @@
 // failure HOST:PORT", is counted (backend_auth_failures_total) and logged
 // with the reason, and puts the server in back-off like a failed connect.
 //
-// Thread contract: owned by its ServerGroup, used only on the worker thread.
+// Thread contract: owned by its ServerGroup, used only on its host's thread.
 #pragma once
 
 #include <deque>
@@ -33,11 +34,11 @@
 namespace moxi {
 
 class ServerGroup;
-class Worker;
+class BackendHost;
 
 class ServerConnection final : public net::StreamConnection, private BackendAddress::Waiter {
  public:
-  ServerConnection(Worker& worker, ServerGroup& group);
+  ServerConnection(BackendHost& host, ServerGroup& group);
   ~ServerConnection() override;
 
   // Encodes `op` and queues it; starts a connect when not connected.
@@ -51,7 +52,7 @@ class ServerConnection final : public net::StreamConnection, private BackendAddr
   void close_idle();
 
  private:
-  Worker& worker_;  // its worker, whose loop it runs on (first: other members' initializers use it)
+  BackendHost& host_;  // whose loop it runs on (first: other members' initializers use it)
   // The largest value a reply may carry (-I, else Couchbase's 20 MiB, the
   // most any bucket takes): a longer one resets the connection.
   uint32_t value_limit() const;

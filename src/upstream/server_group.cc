@@ -4,7 +4,7 @@
 #include <cstddef>
 
 #include "src/util/log.h"
-#include "src/core/worker.h"
+#include "src/upstream/backend_host.h"
 #include "src/upstream/server_connection.h"
 #include "src/util/timer.h"
 
@@ -17,7 +17,7 @@ constexpr size_t kUnlimitedSlots = 16;
 
 namespace {
 
-HealthPolicy policy_of(const ProxySettings& s) {
+HealthPolicy policy_of(const BackendSettings& s) {
   HealthPolicy p;
   p.max_errors = s.connect_max_errors;
   p.probe_interval_ms = s.probe_interval_ms;
@@ -27,23 +27,23 @@ HealthPolicy policy_of(const ProxySettings& s) {
 
 }  // namespace
 
-ServerGroup::ServerGroup(Worker& worker, BackendServer server, protocol::Protocol protocol, BackendAuth auth)
-    : worker_(worker),
+ServerGroup::ServerGroup(BackendHost& host, BackendServer server, protocol::Protocol protocol, BackendAuth auth)
+    : host_(host),
       server_(std::move(server)),
       protocol_(protocol),
       auth_(std::move(auth)),
-      address_(server_, worker_.resolver(), worker_.settings().dns_ttl_ms),
-      health_(policy_of(worker_.settings()), worker_.now_ms()),
-      stats_(&worker_.metrics().server(server_.address)),
+      address_(server_, host_.resolver(), host_.backend_settings().dns_ttl_ms),
+      health_(policy_of(host_.backend_settings()), host_.now_ms()),
+      stats_(&host_.metrics().server(server_.address)),
       latency_(nullptr) {
-  if (worker_.settings().time_stats) {
+  if (host_.backend_settings().time_stats) {
     stats_->timed = true;
     latency_ = &stats_->latency;
   }
 }
 
 void ServerGroup::fail(PendingOp& op, protocol::Status status, std::string_view message) {
-  if (!op.exchange->internal()) ++stats_->errors;
+  if (!op.internal) ++stats_->errors;
   fail_op(op, status, message);
 }
 
@@ -53,14 +53,14 @@ ServerGroup::~ServerGroup() {
 
 void ServerGroup::on_reply_while_unhealthy() {
   const Health before = health_.state();
-  if (health_.on_reply(worker_.now_ms())) {
+  if (health_.on_reply(host_.now_ms())) {
     if (!health_.refuses()) last_failure_auth_ = false;
     if (before == Health::Probing || before == Health::Down) {
-      worker_.metrics().inc(Metric::backend_recoveries_total);
-      worker_.share_server_health(server_.address, /*down=*/false);
+      host_.metrics().inc(Metric::backend_recoveries_total);
+      host_.on_server_health(server_.address, /*down=*/false);
       log::info("backend " + server_.address + ": answers again; " + std::string(health_name(health_.state())) +
                 " until it has answered " +
-                std::to_string(std::max<uint32_t>(worker_.settings().connect_max_errors, 1)) + " times");
+                std::to_string(std::max<uint32_t>(host_.backend_settings().connect_max_errors, 1)) + " times");
     } else if (health_.state() == Health::Healthy && log::enabled(log::Level::Debug)) {
       log::debug("backend " + server_.address + ": healthy");
     }
@@ -68,7 +68,7 @@ void ServerGroup::on_reply_while_unhealthy() {
   }
   // Ejected on probation: no client request reaches it, so probes count its
   // answers, one per probe interval, until it is healthy.
-  if (ejected_ && health_.on_probation()) arm_probe_in(worker_.settings().probe_interval_ms);
+  if (ejected_ && health_.on_probation()) arm_probe_in(host_.backend_settings().probe_interval_ms);
 }
 
 void ServerGroup::note_ejection() {
@@ -76,12 +76,12 @@ void ServerGroup::note_ejection() {
   if (ejected == ejected_) return;
   ejected_ = ejected;
   if (ejected_) {
-    worker_.metrics().inc(Metric::backend_ejections_total);
+    host_.metrics().inc(Metric::backend_ejections_total);
     log::warning("backend " + server_.address + ": ejected; its keys go to the other servers until it is healthy");
   } else {
     log::info("backend " + server_.address + ": healthy again, back in its ring");
   }
-  worker_.on_ejection_changed();
+  host_.on_ejection_changed();
 }
 
 void ServerGroup::on_failure(std::string_view why, ServerHealth::Failure kind) {
@@ -91,36 +91,36 @@ void ServerGroup::on_failure(std::string_view why, ServerHealth::Failure kind) {
   last_failure_auth_ = kind == ServerHealth::Failure::Auth;
   address_.on_server_failure();  // the next connection asks where the name points now
   const Health before = health_.state();
-  if (!health_.on_failure(kind, worker_.now_ms()) || health_.state() != Health::Down) return;
+  if (!health_.on_failure(kind, host_.now_ms()) || health_.state() != Health::Down) return;
   if (before != Health::Probing) {
-    worker_.metrics().inc(Metric::backend_down_total);
+    host_.metrics().inc(Metric::backend_down_total);
     log::warning("backend " + server_.address + ": down; its requests fail at once, probed every " +
                  std::to_string(health_.probe_delay_ms()) + " ms");
-    worker_.share_server_health(server_.address, /*down=*/true);
+    host_.on_server_health(server_.address, /*down=*/true);
   }
   note_ejection();
   arm_probe();
 }
 
 void ServerGroup::on_peer_down() {
-  if (retiring_ || !health_.on_peer_down(worker_.now_ms())) return;
+  if (retiring_ || !health_.on_peer_down(host_.now_ms())) return;
   last_failure_auth_ = false;
   note_ejection();
   arm_probe();
 }
 
 void ServerGroup::on_peer_recovery() {
-  if (retiring_ || !health_.on_peer_recovery(worker_.now_ms())) return;
+  if (retiring_ || !health_.on_peer_recovery(host_.now_ms())) return;
   arm_probe();
 }
 
 void ServerGroup::arm_probe() {
-  const uint64_t now = worker_.now_ms();
+  const uint64_t now = host_.now_ms();
   arm_probe_in(health_.probe_at_ms() > now ? health_.probe_at_ms() - now : 0);
 }
 
 void ServerGroup::arm_probe_in(uint64_t delay_ms) {
-  if (!probe_timer_) probe_timer_ = evtimer_new(worker_.base(), &ServerGroup::probe_cb, this);
+  if (!probe_timer_) probe_timer_ = evtimer_new(host_.loop().base(), &ServerGroup::probe_cb, this);
   arm_timer_ms(probe_timer_, delay_ms);
 }
 
@@ -129,35 +129,30 @@ void ServerGroup::probe_cb(evutil_socket_t, short, void* arg) { static_cast<Serv
 void ServerGroup::send_probe() {
   if (retiring_) return;
   const bool probation_probe = ejected_ && health_.state() == Health::Suspect;  // see on_reply_while_unhealthy
-  if (!probation_probe && !health_.start_probe(worker_.now_ms())) {
+  if (!probation_probe && !health_.start_probe(host_.now_ms())) {
     if (health_.state() == Health::Down) arm_probe();  // woke early
     return;
   }
-  worker_.metrics().inc(Metric::backend_probes_total);
+  host_.metrics().inc(Metric::backend_probes_total);
   // A request of nobody's: its answer only feeds the health (on_replies /
-  // on_failure, from the connection), then the worker recycles it.
-  Exchange* ex = worker_.exchanges().get();
-  ex->probe = true;
-  ex->request.protocol = protocol_;
-  ex->request.op = protocol_ == protocol::Protocol::Binary ? protocol::Op::Noop : protocol::Op::Version;
-  ex->request.prepare_results();
-  ex->outstanding = 1;
-  PendingOp* op = worker_.ops().get();
-  op->exchange = ex;
-  op->op.request = &ex->request;
-  op->sent_at_ms = worker_.now_ms();
+  // on_failure, from the connection), then the host recycles it.
+  PendingOp* op = host_.new_probe(protocol_);
+  op->sent_at_ms = host_.now_ms();
   submit_internal(op);
 }
 
-void ServerGroup::submit_internal(PendingOp* op) { connection_for(0)->submit(op); }
+void ServerGroup::submit_internal(PendingOp* op) {
+  op->internal = true;
+  connection_for(0)->submit(op);
+}
 
 ServerConnection* ServerGroup::connection_for(uint64_t client_id) {
   if (connections_.empty()) {
-    const uint32_t max = worker_.settings().downstream_conn_max;
+    const uint32_t max = host_.backend_settings().downstream_conn_max;
     connections_.resize(max == 0 ? kUnlimitedSlots : max);
   }
   auto& slot = connections_[client_id % connections_.size()];
-  if (!slot) slot = std::make_unique<ServerConnection>(worker_, *this);
+  if (!slot) slot = std::make_unique<ServerConnection>(host_, *this);
   return slot.get();
 }
 
@@ -168,15 +163,15 @@ void ServerGroup::submit(PendingOp* op) {
     // probe finds it again.
     fail(*op, protocol::Status::InternalError,
             last_failure_auth_ ? auth_error_text() : error_text("downstream down"));
-    worker_.on_op_done(op);
+    host_.on_op_done(op);
     return;
   }
   if (latency_) {
-    // Timed from here (resends included) to Worker::on_op_done.
+    // Timed from here (resends included) to BackendHost::on_op_done.
     op->latency = latency_;
     op->sent_us = monotonic_us();
   }
-  connection_for(op->exchange->client_id)->submit(op);
+  connection_for(op->client_id)->submit(op);
 }
 
 void ServerGroup::set_retiring(bool retiring) {

@@ -1,4 +1,4 @@
-// ServerGroup: a worker's connections to one backend server (keyed by
+// ServerGroup: a thread's connections to one backend server (keyed by
 // address, protocol and credentials, not by snapshot, so a config swap
 // keeps them), with the server's health (server_health.h): while the server
 // is down, requests fail at once with "SERVER_ERROR proxy downstream down
@@ -6,7 +6,7 @@
 // version, on a connection that logs in like any other) is sent every
 // probe interval until it answers.
 //
-// Thread contract: owned by one worker, used only on its thread.
+// Thread contract: owned by one BackendHost (a worker), used only on its thread.
 #pragma once
 
 #include <memory>
@@ -23,20 +23,20 @@
 namespace moxi {
 
 class ServerConnection;
-class Worker;
-struct ServerMetrics;  // src/stats/metrics.h: counted through the worker
+class BackendHost;
+struct ServerMetrics;  // src/stats/metrics.h: counted in the host's Metrics
 struct Histogram;
 
 class ServerGroup {
  public:
   // Connections authenticate with `auth` (none when its user is empty).
-  ServerGroup(Worker& worker, BackendServer server, protocol::Protocol protocol, BackendAuth auth);
+  ServerGroup(BackendHost& host, BackendServer server, protocol::Protocol protocol, BackendAuth auth);
   ~ServerGroup();
 
   // Sends `op` on its client's connection to this server, opening it when
   // needed; fails it at once while the server is down.
   void submit(PendingOp* op);
-  // Sends a request of the proxy's own (Exchange::internal: a probe, a
+  // Sends a request of the proxy's own (PendingOp::internal: a probe, a
   // config fetch) on the connection probes use; not counted as the server's
   // request. Unlike submit(), it is sent while the server is down too (a
   // probe must be): a caller that wants no answer from a down server checks
@@ -45,11 +45,10 @@ class ServerGroup {
 
   const BackendServer& server() const { return server_; }
   // Where its connections connect: an IP literal, or a name resolved by the
-  // worker (resolver.h).
+  // host (resolver.h).
   BackendAddress& address() { return address_; }
   protocol::Protocol protocol() const { return protocol_; }
   const BackendAuth& auth() const { return auth_; }
-  Worker& worker() { return worker_; }
 
   // Health signals, from the connections. A reply (or a login's answer)
   // shows the server process alive; a connect alone does not (a stopped
@@ -59,20 +58,20 @@ class ServerGroup {
   }
   // `why` is logged (a warning, rate-limited by text): "connect failed: Connection refused".
   void on_failure(std::string_view why, ServerHealth::Failure kind);
-  // What another worker found about the same server (Worker::share_server_health):
+  // What another worker found about the same server (BackendHost::on_server_health):
   // it went down there (this group follows, without waiting a timeout of
   // its own), or answers again there (this group probes at once).
   void on_peer_down();
   void on_peer_recovery();
   bool down() const { return health_.refuses(); }
-  // This server's counters in the worker's Metrics (requests, errors, bytes).
+  // This server's counters in the host's Metrics (requests, errors, bytes).
   ServerMetrics& stats() { return *stats_; }
   // Fails `op` with a proxy error, counted against this server.
   void fail(PendingOp& op, protocol::Status status, std::string_view message);
   // down_policy=eject: out of its ketama ring, from going down until it is
   // healthy again (it must answer connect_max_errors probes in a row).
   bool ejected() const { return ejected_; }
-  // A pool that ejects uses this server (set by the worker; it stays set).
+  // A pool that ejects uses this server (set by the host; it stays set).
   void set_ejectable() {
     ejectable_ = true;
     note_ejection();
@@ -95,14 +94,14 @@ class ServerGroup {
   // they were sent; clients spread over downstream_conn_max connections.
   ServerConnection* connection_for(uint64_t client_id);
   void on_reply_while_unhealthy();
-  // Keeps ejected_ in step with the health; tells the worker when it changed.
+  // Keeps ejected_ in step with the health; tells the host when it changed.
   void note_ejection();
   void arm_probe();
   void arm_probe_in(uint64_t delay_ms);
   void send_probe();
   static void probe_cb(evutil_socket_t, short, void* arg);
 
-  Worker& worker_;
+  BackendHost& host_;
   BackendServer server_;
   protocol::Protocol protocol_;
   BackendAuth auth_;
@@ -114,8 +113,8 @@ class ServerGroup {
   bool retiring_ = false;
   bool ejectable_ = false;
   bool ejected_ = false;
-  ServerMetrics* stats_;  // this server's entry in the worker's Metrics (stable: entries are never erased)
-  Histogram* latency_;  // -Z time_stats: this server's entry in the worker's Metrics; else null
+  ServerMetrics* stats_;  // this server's entry in the host's Metrics (stable: entries are never erased)
+  Histogram* latency_;  // -Z time_stats: this server's entry in the host's Metrics; else null
 };
 
 }  // namespace moxi

@@ -23,6 +23,12 @@
 // address must be in the certificate's IP SANs). The handshake is done, with
 // the socket still blocking, before any request is timed; without the option
 // no TLS code runs on the request path.
+//
+// --protocol meta speaks memcached's meta commands instead: a get is
+// "mg KEY v f k" (a miss answers EN), a multiget is "mg KEY v f k q" per key
+// then "mn" (misses are silent, MN ends the reply), a set is
+// "ms KEY LEN F0 T0" (HD). The k flag makes every hit name its key, so the
+// same checks apply.
 #include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -78,6 +84,7 @@ struct Options {
   std::string key_prefix = "lg:";
   int idle_connections = 0;  // opened first, never used, held until the end
   std::string tls_ca;        // non-empty: TLS to the server, verified with these CAs
+  bool meta = false;         // --protocol meta: mg/ms/mn instead of get/set
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -105,6 +112,7 @@ struct Options {
                "                       them until the end; with --connections 0, print one\n"
                "                       JSON line once they are open and hold them for\n"
                "                       --duration seconds (or until killed)\n"
+               "  --protocol P         ascii (get/set, the default) or meta (mg/ms/mn)\n"
                "  --tls-ca FILE        speak TLS (verify the server against the PEM CAs in\n"
                "                       FILE and against --host); handshakes are not timed\n",
                kMaxMultiget);
@@ -184,6 +192,10 @@ Options parse_options(int argc, char** argv) {
       o.key_prefix = v;
     } else if (a == "--idle-connections") {
       o.idle_connections = parse_num<int>("--idle-connections", v);
+    } else if (a == "--protocol") {
+      std::string_view p = v;
+      if (p != "ascii" && p != "meta") usage("--protocol must be ascii or meta");
+      o.meta = p == "meta";
     } else if (a == "--tls-ca") {
       o.tls_ca = v;
       if (o.tls_ca.empty()) usage("bad --tls-ca");
@@ -472,7 +484,7 @@ void Conn::fill(uint64_t now) {
     if (is_get) {
       s.nkeys = static_cast<uint16_t>(o.multiget);
       std::memset(&found_[static_cast<size_t>(idx) * k_], 0, k_);
-      out_.append("get");
+      if (!o.meta) out_.append("get");
       for (int i = 0; i < o.multiget; ++i) {
         uint32_t key;
         bool dup;
@@ -481,19 +493,25 @@ void Conn::fill(uint64_t now) {
           dup = std::find(keys, keys + i, key) != keys + i;
         } while (dup);
         keys[i] = key;
-        out_.push_back(' ');
-        out_.append(ks.key(key));
+        if (o.meta) {
+          out_.append("mg ");
+          out_.append(ks.key(key));
+          out_.append(o.multiget > 1 ? " v f k q\r\n" : " v f k\r\n");
+        } else {
+          out_.push_back(' ');
+          out_.append(ks.key(key));
+        }
       }
-      out_.append("\r\n");
+      out_.append(!o.meta ? "\r\n" : o.multiget > 1 ? "mn\r\n" : "");
     } else {
       s.nkeys = 1;
       uint32_t key = t_->phase() == Phase::kWarmup ? warm_key : t_->rng().below(o.keys);
       keys[0] = key;
-      out_.append("set ");
+      out_.append(o.meta ? "ms " : "set ");
       out_.append(ks.key(key));
-      out_.append(" 0 0 ");
+      out_.append(o.meta ? " " : " 0 0 ");
       out_.append(std::to_string(o.value_size));
-      out_.append("\r\n");
+      out_.append(o.meta ? " F0 T0\r\n" : "\r\n");
       ks.append_value(key, out_, static_cast<size_t>(o.value_size));
       out_.append("\r\n");
     }
@@ -671,7 +689,13 @@ int tokens(std::string_view line, std::string_view* tok, int max) {
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 bool Conn::parse(uint64_t now) {
+  const Options& o = t_->sh().opt;
   const KeySpace& ks = t_->sh().ks;
+  // The lines that end a reply. A meta multiget ends at MN; a one-key mg at EN (a
+  // miss) or after its VA's data block.
+  const std::string_view stored = o.meta ? "HD" : "STORED";
+  const std::string_view end = !o.meta ? "END" : o.multiget > 1 ? "MN" : "EN";
+  const std::string_view value = o.meta ? "VA " : "VALUE ";
   while (count_ > 0 && in_start_ < in_end_) {
     const char* p = in_.data() + in_start_;
     size_t avail = in_end_ - in_start_;
@@ -682,33 +706,46 @@ bool Conn::parse(uint64_t now) {
     size_t line_len = static_cast<size_t>(nl - p) + 1;
     Slot& s = slots_[head_];
     if (!s.is_get) {
-      if (line != "STORED") s.failed = true;
+      if (line != stored) s.failed = true;
       in_start_ += line_len;
       complete(now);
       continue;
     }
-    if (line == "END") {
+    // A meta status carries the request's return flags ("EN k<key>").
+    if (line == end || (o.meta && line.substr(0, line.find(' ')) == end)) {
       in_start_ += line_len;
       complete(now);
       continue;
     }
-    if (!starts_with(line, "VALUE ")) {
-      // ERROR, CLIENT_ERROR ..., SERVER_ERROR ...: the whole reply to a get.
+    if (!starts_with(line, value)) {
+      // ERROR, CLIENT_ERROR ..., SERVER_ERROR ...: the whole reply to a get, but for
+      // one mg of a meta multiget, whose reply still ends with MN.
       s.failed = true;
       in_start_ += line_len;
-      complete(now);
+      if (end != "MN") complete(now);
       continue;
     }
-    std::string_view tok[6];
-    int nt = tokens(line, tok, 6);
-    if (nt < 4 || nt > 5) return false;
+    // "VALUE key flags bytes [cas]" or "VA bytes flags...", whose k flag names the key.
+    std::string_view tok[8];
+    int nt = tokens(line, tok, 8);
+    std::string_view key_tok, bytes_tok;
+    if (o.meta) {
+      if (nt < 2) return false;
+      bytes_tok = tok[1];
+      for (int i = 2; i < nt; ++i)
+        if (tok[i].size() > 1 && tok[i][0] == 'k') key_tok = tok[i].substr(1);
+    } else {
+      if (nt < 4 || nt > 5) return false;
+      key_tok = tok[1];
+      bytes_tok = tok[3];
+    }
     uint64_t bytes = 0;
-    auto [bp, bec] = std::from_chars(tok[3].data(), tok[3].data() + tok[3].size(), bytes);
-    if (bec != std::errc() || bp != tok[3].data() + tok[3].size() || bytes > (64u << 20)) return false;
+    auto [bp, bec] = std::from_chars(bytes_tok.data(), bytes_tok.data() + bytes_tok.size(), bytes);
+    if (bec != std::errc() || bp != bytes_tok.data() + bytes_tok.size() || bytes > (64u << 20)) return false;
     if (avail < line_len + bytes + 2) return true;  // wait for the data block
     const char* data = p + line_len;
     if (data[bytes] != '\r' || data[bytes + 1] != '\n') return false;
-    int64_t key = ks.index_of(tok[1]);
+    int64_t key = ks.index_of(key_tok);
     int idx = head_;
     uint32_t* keys = &slot_keys_[static_cast<size_t>(idx) * k_];
     char* found = &found_[static_cast<size_t>(idx) * k_];
@@ -716,7 +753,7 @@ bool Conn::parse(uint64_t now) {
     if (key >= 0)
       for (int i = 0; i < s.nkeys; ++i)
         if (keys[i] == static_cast<uint32_t>(key)) pos = i;
-    if (pos < 0 || found[pos] || bytes != static_cast<uint64_t>(t_->sh().opt.value_size) ||
+    if (pos < 0 || found[pos] || bytes != static_cast<uint64_t>(o.value_size) ||
         !ks.value_matches(static_cast<uint32_t>(key), data, bytes)) {
       s.failed = true;  // a key not asked for, twice, or a wrong value
     } else {
@@ -724,6 +761,7 @@ bool Conn::parse(uint64_t now) {
       ++s.hits;
     }
     in_start_ += line_len + bytes + 2;
+    if (o.meta && end == "EN") complete(now);  // a one-key mg's VA is its whole reply
   }
   // Bytes with no request to answer: the stream is out of step.
   return count_ > 0 || in_start_ == in_end_;

@@ -21,6 +21,9 @@
 //    block too large is "SERVER_ERROR object too large for cache", swallowed,
 //    and the old item is unlinked.
 //  * Flags memcached 1.6.18 does not know (E, x) are invalid flags here too.
+//  * ms's C by mode: S (and none) and R compare it as a cas does (C0 fails:
+//    EX, or NF for a missing key), E ignores it, A and P compare only a
+//    non-zero one (C0 is none).
 // Replies (for a meta backend, the server's own, relayed):
 //  * return flags follow the request's order: O (echoed), k (the key; a b
 //    key re-encoded, then " b"), and on an item s, c, f; ms answers c on
@@ -177,6 +180,9 @@ void map_to_op(Request& req) {
         default: req.op = Op::Set; break;
       }
       if (req.op != Op::Add) req.cas = cas;
+      // memcached's append and prepend compare only a non-zero cas: C0 is
+      // none, as for ma (a set or replace compares it, and fails).
+      if ((req.op == Op::Append || req.op == Op::Prepend) && u64_of(meta, 'C', 0) == 0) req.cas = 0;
       uint32_t flags = 0;
       if (const MetaRequest::Flag* f = meta.find('F')) parse_u32(f->token, flags);
       req.flags = flags;

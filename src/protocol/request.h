@@ -172,9 +172,10 @@ struct MetaRequest {
 // ttl), and the flags b c f k O q s v P L and T (a gat) on mg. Refused for
 // them: vivify N on mg and ms, recache R, invalidate I, h, l, t, u,
 // ma's T (a ttl update of an existing counter), and me. The ascii backend
-// compares a cas only on a set ("cas"), has none on incr/decr/delete and
-// returns none after a store, so it also refuses ms c, ms C with a mode
-// other than set (M E, A, P, R), md C and ma C/c.
+// compares a cas only on a set ("cas"; ms C in mode R is one too, and mode
+// E ignores it), has none on incr/decr/delete and returns none after a
+// store, so it also refuses ms c, ms C with a non-zero cas in mode A or P
+// (append and prepend compare it), md C and ma C/c.
 inline std::string_view meta_needs_meta_backend(const MetaRequest& meta, Protocol backend) {
   if (backend == Protocol::Meta || meta.command == MetaCommand::None) return "";
   if (meta.command == MetaCommand::Debug) return "me";
@@ -192,7 +193,8 @@ inline std::string_view meta_needs_meta_backend(const MetaRequest& meta, Protoco
         break;
       case 'C':
         if (ascii && (meta.command == MetaCommand::Delete || meta.command == MetaCommand::Arithmetic ||
-                      (meta.command == MetaCommand::Set && meta.mode != 0 && meta.mode != 'S')))
+                      (meta.command == MetaCommand::Set && (meta.mode == 'A' || meta.mode == 'P') &&
+                       f.token.find_first_not_of('0') != std::string_view::npos)))
           return "C";
         break;
       case 'R': return "R";

@@ -414,6 +414,23 @@ std::vector<KnownDivergence> make_list() {
       }});
 
   list.push_back({
+      .id = "KM6",
+      .reason = "documented difference: over a meta downstream a classic get, gets, gat, gats or touch is sent as "
+                "mg, and memcached hands the win token of an invalidated (md/ms I) or recaching (mg R) item to "
+                "any mg, so moxi's read takes it where memcached's classic read does not: a client's later mg "
+                "sees Z instead of W",
+      .configs = {"meta"},
+      .command = [](const Stream& s, std::size_t i) {
+        if (!ascii_is(s, i, {"get", "gets", "gat", "gats", "touch"})) return false;
+        for (std::size_t j = 0; j < s.commands.size(); ++j) {
+          std::string name;
+          std::vector<std::string> flags;
+          if (meta_command(s, j, name, flags) && (has_flag(flags, 'I') || has_flag(flags, 'R'))) return true;
+        }
+        return false;
+      }});
+
+  list.push_back({
       .id = "KN5",
       .reason = "memcached quirk: incr/decr of a value made only of white space (\"\\r\\n\", \" \"): memcached 1.6.18's "
                 "strtoull skips the white space and reads on past the item into stale slab memory, so the outcome "

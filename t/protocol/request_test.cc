@@ -137,16 +137,23 @@ class RequestReuseTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("c"), needs(MetaCommand::Set, "c", Protocol::Ascii));
     CPPUNIT_ASSERT_EQUAL(std::string("C"), needs(MetaCommand::Delete, "C", Protocol::Ascii));
     CPPUNIT_ASSERT_EQUAL(std::string("C"), needs(MetaCommand::Arithmetic, "C", Protocol::Ascii));
-    // ... and compares a cas only on a set ("cas"): ms C in another mode is refused.
-    auto ms_with_mode = [](char mode) {
-      MetaRequest m = meta_of(MetaCommand::Set, "CM");
+    // ... and compares a cas only on a set ("cas"): ms C is carried where
+    // it means a cas (modes S and R) or nothing (E; C0 in A and P), and
+    // refused where append or prepend would compare it.
+    auto ms_with = [](char mode, const char* cas, Protocol backend = Protocol::Ascii) {
+      MetaRequest m = meta_of(MetaCommand::Set, "M");
+      m.flags.push_back({'C', cas});
       m.mode = mode;
-      return std::string(meta_needs_meta_backend(m, Protocol::Ascii));
+      return std::string(meta_needs_meta_backend(m, backend));
     };
-    CPPUNIT_ASSERT_EQUAL(std::string(), ms_with_mode(0));
-    CPPUNIT_ASSERT_EQUAL(std::string(), ms_with_mode('S'));
-    for (char mode : std::string_view("EAPR")) CPPUNIT_ASSERT_EQUAL(std::string("C"), ms_with_mode(mode));
-    CPPUNIT_ASSERT_EQUAL(std::string(), needs(MetaCommand::Set, "C", Protocol::Binary));
+    for (char mode : std::string_view("SRE")) CPPUNIT_ASSERT_EQUAL(std::string(), ms_with(mode, "5"));
+    CPPUNIT_ASSERT_EQUAL(std::string(), ms_with(0, "5"));
+    for (char mode : std::string_view("AP")) {
+      CPPUNIT_ASSERT_EQUAL(std::string("C"), ms_with(mode, "5"));
+      CPPUNIT_ASSERT_EQUAL(std::string(), ms_with(mode, "0"));
+      CPPUNIT_ASSERT_EQUAL(std::string(), ms_with(mode, "00"));
+      CPPUNIT_ASSERT_EQUAL(std::string(), ms_with(mode, "5", Protocol::Binary));
+    }
     // A meta backend carries everything; a request that is not meta needs nothing.
     CPPUNIT_ASSERT_EQUAL(std::string(), needs(MetaCommand::Debug, "", Protocol::Meta));
     CPPUNIT_ASSERT_EQUAL(std::string(), needs(MetaCommand::Get, "NRIhltu", Protocol::Meta));

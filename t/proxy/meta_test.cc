@@ -103,6 +103,18 @@ class MetaProxyTest : public CppUnit::TestFixture {
         "ms foo 1 MS k O1 c\r\nx\r\n"
         "ms foo 2 MP C1\r\nab\r\n"
         "mg foo c\r\n"
+        // C by mode: a set or replace compares it (C0 fails), an add ignores
+        // it, an append or prepend compares only a non-zero one.
+        "ms foo 2 MA C0\r\nab\r\n"
+        "ms foo 2 MP C0 k\r\nab\r\n"
+        "ms foo 2 MR C0\r\nab\r\n"
+        "ms foo 2 C0\r\nab\r\n"
+        "ms foo 2 ME C0\r\nab\r\n"
+        "ms new1 2 ME C999\r\nab\r\n"
+        "ms new2 2 MA C0\r\nab\r\n"
+        "ms new3 2 MR C0\r\nab\r\n"
+        "mg foo v\r\n"
+        "mg new1 v\r\n"
         "md foo C1 q\r\n"
         "md foo q\r\n"
         "md foo q\r\n"
@@ -220,11 +232,17 @@ class MetaProxyTest : public CppUnit::TestFixture {
       CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(o), escape_bytes(expected), escape_bytes(transcript(cluster.port(), input)));
     }
     // The ascii protocol has no cas on delete and arithmetic, none after a
-    // store, and compares one only on a set.
+    // store, and compares one only on a set (an append's would be compared).
     Cluster ascii(front_end("ascii"));
     const std::string got =
-        transcript(ascii.port(), "ms foo 1 c\r\nx\r\nmd foo C1\r\nma foo C1\r\nms foo 1 MA C0\r\nx\r\nmg foo v\r\n");
+        transcript(ascii.port(), "ms foo 1 c\r\nx\r\nmd foo C1\r\nma foo C1\r\nms foo 1 MA C5\r\nx\r\nmg foo v\r\n");
     CPPUNIT_ASSERT_EQUAL(escape_bytes(flag("c") + flag("C") + flag("C") + flag("C") + "EN\r\n"), escape_bytes(got));
+    // What it can carry of ms C (a set's or replace's cas, an add's ignored
+    // one, an append's C0) is answered as memcached answers it.
+    assert_like_memcached("ms C by mode", "ms foo 1\r\nx\r\nms foo 2 MA C0\r\nab\r\nms foo 2 MR C0\r\nab\r\n"
+                          "ms foo 2 ME C9\r\nab\r\nms new1 2 ME C9\r\nab\r\nms foo 2 C0\r\nab\r\nms new2 2 MR C0\r\nab\r\n"
+                          "mg foo v\r\nmg new1 v\r\n",
+                          {front_end("ascii")});
   }
 
   // The multi-key pattern: quiet gets then mn, over keys spread on three

@@ -17,13 +17,14 @@ src_libmoxi_a_SOURCES = \
 	src/routing/bucket_access.cc src/routing/bucket_access.h \
 	src/routing/down_policy.cc src/routing/down_policy.h \
 	src/routing/key_router.cc src/routing/key_router.h \
+	src/routing/admission.h \
 	src/upstream/server_connection.cc src/upstream/server_connection.h \
 	src/upstream/server_group.cc src/upstream/server_group.h \
 	src/upstream/server_health.cc src/upstream/server_health.h \
 	src/upstream/pending_op.h \
 	src/upstream/backend_host.h \
 	src/upstream/backend_settings.h \
-	src/upstream/request_timer.h \
+	src/util/request_timer.h \
 	src/upstream/sasl_client.cc src/upstream/sasl_client.h \
 	src/upstream/backend_login.cc src/upstream/backend_login.h \
 	src/upstream/data_node_config_source.cc src/upstream/data_node_config_source.h \

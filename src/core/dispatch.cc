@@ -3,13 +3,14 @@
 // per server), broadcasts, NOT_MY_VBUCKET re-routing (with GET_CLUSTER_CONFIG
 // when a refusal carries no config), and completion.
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "src/core/client_connection.h"
 #include "src/core/worker.h"
 #include "src/protocol/stats_merge.h"
 #include "src/routing/key_router.h"
-#include "src/upstream/request_timer.h"
+#include "src/util/request_timer.h"
 #include "src/upstream/server_group.h"
 #include "src/util/log.h"
 #include "src/util/timer.h"
@@ -24,6 +25,7 @@ Worker::BucketState& Worker::state_for(const std::shared_ptr<const Bucket>& buck
   if (BucketState* known = find_state(bucket.get())) return *known;
   BucketState state;
   state.bucket = bucket;
+  state.admission = routing::Admission<Exchange*>(settings_.downstream_max);
   state.stats = &metrics_.bucket(bucket->name);
   if (bucket->vbucket_routing()) state.view = std::make_unique<vbucket::VBucketView>(bucket->config);
   state.groups.reserve(bucket->servers.size());
@@ -49,7 +51,7 @@ bool Worker::in_snapshot(const Bucket* bucket) const {
 
 void Worker::drop_if_retired(const Bucket* bucket) {
   BucketState* state = find_state(bucket);
-  if (!state || state->active != 0 || !state->waiting.empty() || in_snapshot(bucket)) return;
+  if (!state || !state->admission.idle() || in_snapshot(bucket)) return;
   if (last_bucket_ == bucket) {
     last_bucket_ = nullptr;
     last_state_ = nullptr;
@@ -109,12 +111,10 @@ void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket,
     return;
   }
   BucketState& state = state_for(bucket);
-  const uint32_t max = settings_.downstream_max;
-  if (max != 0 && (state.active >= max || !state.waiting.empty())) {
-    // Over downstream_max: wait for a slot (first come, first served). It
-    // counts as outstanding so nobody recycles it while it waits.
+  if (!state.admission.admit_or_queue(ex, now_ms())) {
+    // Over downstream_max: it waits for a slot. It counts as outstanding so
+    // nobody recycles it while it waits.
     ex->outstanding = 1;
-    state.waiting.emplace_back(ex, now_ms());
     if (settings_.wait_queue_timeout_ms > 0 && !evtimer_pending(wait_timer_, nullptr))
       arm_timer_ms(wait_timer_, settings_.wait_queue_timeout_ms);
     return;
@@ -123,7 +123,6 @@ void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket,
 }
 
 void Worker::route(Exchange* ex, const Bucket& bucket, BucketState& state) {
-  ++state.active;
   ex->admitted_to = &bucket;
   if (ex->request.op == Op::Flush || ex->request.op == Op::Stats) {
     dispatch_broadcast(ex, state);
@@ -138,13 +137,10 @@ void Worker::expire_waiters() {
   const uint64_t now = now_ms();
   const uint64_t timeout = settings_.wait_queue_timeout_ms;
   std::vector<Exchange*> expired;
-  uint64_t next = 0;  // queue time of the oldest waiter left, 0 = none
+  std::optional<uint64_t> next;  // queue time of the oldest waiter left
   for (auto& [bucket, state] : buckets_) {
-    while (!state.waiting.empty() && request_timer_step(state.waiting.front().second, timeout, now).expired) {
-      expired.push_back(state.waiting.front().first);
-      state.waiting.pop_front();
-    }
-    if (!state.waiting.empty() && (next == 0 || state.waiting.front().second < next)) next = state.waiting.front().second;
+    const auto oldest = state.admission.expire(now, timeout, [&](Exchange* ex) { expired.push_back(ex); });
+    if (oldest && (!next || *oldest < *next)) next = oldest;
   }
   // Finished outside the loop: finishing may drop a retired bucket's state.
   for (Exchange* ex : expired) {
@@ -154,7 +150,7 @@ void Worker::expire_waiters() {
     finish(ex);
   }
   // The oldest waiter left is not due (the loop took those that were).
-  if (next != 0) arm_timer_ms(wait_timer_, request_timer_step(next, timeout, now).wait_ms);
+  if (next) arm_timer_ms(wait_timer_, request_timer_step(*next, timeout, now).wait_ms);
 }
 
 void Worker::answer_locally(Exchange* ex) {
@@ -565,18 +561,14 @@ void Worker::finish(Exchange* ex) {
     ex->admitted_to = nullptr;
     BucketState& state = *find_state(bucket);  // held by this exchange: it exists
     bucket_stats = state.stats;  // outlives the state (drop_if_retired below)
-    --state.active;
+    state.admission.release();
     // A waiter admitted here may fail at once and come back through finish():
     // the outer call keeps admitting, so the stack stays flat.
     if (!state.admitting) {
       state.admitting = true;
-      while (!state.waiting.empty() && state.active < settings_.downstream_max) {
-        Exchange* next = state.waiting.front().first;
-        state.waiting.pop_front();
-        route(next, *bucket, state);
-      }
+      while (const std::optional<Exchange*> next = state.admission.next_admitted()) route(*next, *bucket, state);
       state.admitting = false;
-      if (state.active == 0 && state.waiting.empty()) drop_if_retired(bucket);
+      if (state.admission.idle()) drop_if_retired(bucket);
     }
   }
   if (ex->config_fetch) on_config_fetched(*ex);

@@ -27,6 +27,7 @@
 #include "src/net/listener.h"
 #include "src/net/loop.h"
 #include "src/net/notify.h"
+#include "src/routing/admission.h"
 #include "src/routing/key_router.h"
 #include "src/routing/snapshot.h"
 #include "src/stats/gather.h"
@@ -194,8 +195,7 @@ class Worker final : public MetricsOwner, public BackendHost {
     std::shared_ptr<const Bucket> bucket;  // kept alive while requests use it
     std::unique_ptr<vbucket::VBucketView> view;  // vBucket buckets: NOT_MY_VBUCKET lessons, until the next map
     std::vector<ServerGroup*> groups;
-    uint32_t active = 0;
-    std::deque<std::pair<Exchange*, uint64_t>> waiting;
+    routing::Admission<Exchange*> admission;  // -Z downstream_max (routing/admission.h)
     bool admitting = false;  // finish() is admitting waiters further up the stack
     // down_policy=eject, ketama: the ring of the servers not ejected
     // (routing/key_router.h); no ring when none is ejected, or all are.

@@ -13,7 +13,7 @@
 
 #include "src/util/log.h"
 #include "src/upstream/backend_host.h"
-#include "src/upstream/request_timer.h"
+#include "src/util/request_timer.h"
 #include "src/upstream/server_group.h"
 #include "src/util/timer.h"
 

@@ -1,4 +1,4 @@
-// downstream_timeout, exactly: request_timer_step (src/upstream/request_timer.h)
+// downstream_timeout, exactly: request_timer_step (src/util/request_timer.h)
 // driven by a fake clock. No wall clock is read, so a timeout that fires a
 // millisecond early or at twice its setting fails here.
 #include <cppunit/extensions/HelperMacros.h>
@@ -7,7 +7,7 @@
 #include <deque>
 #include <string>
 
-#include "src/upstream/request_timer.h"
+#include "src/util/request_timer.h"
 
 namespace moxi {
 namespace {

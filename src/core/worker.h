@@ -280,8 +280,6 @@ class Worker final : public MetricsOwner, public BackendHost {
   // Sends an admitted exchange to its servers.
   void route(Exchange* exchange, const Bucket& bucket, BucketState& state);
   void dispatch_keys(Exchange* exchange, const Bucket& bucket, BucketState& state);
-  // The server index of `key` in a ketama bucket: the config's ring, or the
-  // live ring while servers are ejected.
   // How the bucket places keys now (rebuilding its live ring first when a
   // server was ejected or came back since).
   routing::KeyRouter router_for(const Bucket& bucket, BucketState& state);

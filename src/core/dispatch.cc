@@ -111,9 +111,10 @@ void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket,
     return;
   }
   BucketState& state = state_for(bucket);
-  if (!state.admission.admit_or_queue(ex, now_ms())) {
+  if (!state.admission.try_admit()) {
     // Over downstream_max: it waits for a slot. It counts as outstanding so
     // nobody recycles it while it waits.
+    state.admission.queue(ex, now_ms());
     ex->outstanding = 1;
     if (settings_.wait_queue_timeout_ms > 0 && !evtimer_pending(wait_timer_, nullptr))
       arm_timer_ms(wait_timer_, settings_.wait_queue_timeout_ms);

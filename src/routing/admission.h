@@ -22,16 +22,15 @@ class Admission {
   // `max`: slots (0: no limit, nothing ever waits).
   explicit Admission(uint32_t max = 0) : max_(max) {}
 
-  // A new request: true when it takes a slot now; false when it was queued
-  // behind the full slots (or behind earlier waiters: first come, first served).
-  bool admit_or_queue(T item, uint64_t now_ms) {
-    if (max_ != 0 && (active_ >= max_ || !waiting_.empty())) {
-      waiting_.emplace_back(std::move(item), now_ms);
-      return false;
-    }
+  // A new request: true when it takes a slot now; false when the slots are
+  // full or others wait before it (first come, first served): then the
+  // caller queue()s it. (Apart, so the usual request reads no clock.)
+  bool try_admit() {
+    if (max_ != 0 && (active_ >= max_ || !waiting_.empty())) return false;
     ++active_;
     return true;
   }
+  void queue(T item, uint64_t now_ms) { waiting_.emplace_back(std::move(item), now_ms); }
   // A request that held a slot is done with it.
   void release() { --active_; }
   // The oldest waiter, taking the slot a release() freed; none while the

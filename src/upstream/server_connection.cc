@@ -28,6 +28,8 @@ using protocol::Status;
 ServerConnection::ServerConnection(BackendHost& host, ServerGroup& group)
     : net::StreamConnection(host.loop(), -1),
       host_(host),
+      settings_(host.backend_settings()),
+      metrics_(host.metrics()),
       group_(group),
       codec_(make_codec()) {
   timer_ev_ = evtimer_new(host.loop().base(), &ServerConnection::timer_cb, this);
@@ -43,7 +45,7 @@ std::unique_ptr<protocol::BackendCodec> ServerConnection::make_codec() const {
   return protocol::make_ascii_backend_codec(value_limit());
 }
 
-uint32_t ServerConnection::value_limit() const { return item_size_for(host_.backend_settings(), true); }
+uint32_t ServerConnection::value_limit() const { return item_size_for(settings_, true); }
 
 ServerConnection::~ServerConnection() {
   group_.address().forget(this);
@@ -66,12 +68,12 @@ void ServerConnection::submit(PendingOp* op) {
   codec_->encode(op->op, state_ == State::Connected ? out_.get() : before_ready_.get());
   waiting_.push_back(op);
   if (state_ == State::Connected) mark_dirty();
-  if (was_idle && host_.backend_settings().downstream_timeout_ms > 0 && state_ == State::Connected)
-    arm_timer(request_timer_step(op->sent_at_ms, host_.backend_settings().downstream_timeout_ms, host_.now_ms()).wait_ms);
+  if (was_idle && settings_.downstream_timeout_ms > 0 && state_ == State::Connected)
+    arm_timer(request_timer_step(op->sent_at_ms, settings_.downstream_timeout_ms, host_.now_ms()).wait_ms);
 }
 
 void ServerConnection::start_connect() {
-  host_.metrics().inc(Metric::backend_connects_total);
+  metrics_.inc(Metric::backend_connects_total);
   bytes_received_ = 0;
   in_.clear();
   out_.clear();
@@ -89,7 +91,7 @@ void ServerConnection::start_connect() {
       // Requests queue in before_ready_ as during a connect; the wait for
       // the name counts against connect_timeout like a connect does.
       state_ = State::Resolving;
-      if (host_.backend_settings().connect_timeout_ms > 0) arm_timer(host_.backend_settings().connect_timeout_ms);
+      if (settings_.connect_timeout_ms > 0) arm_timer(settings_.connect_timeout_ms);
       return;
   }
 }
@@ -104,8 +106,8 @@ void ServerConnection::on_address(const std::string& error) {
 }
 
 void ServerConnection::resolve_failed(const std::string& why) {
-  host_.metrics().inc(Metric::backend_resolve_failures_total);
-  host_.metrics().inc(Metric::backend_connect_errors_total);
+  metrics_.inc(Metric::backend_resolve_failures_total);
+  metrics_.inc(Metric::backend_connect_errors_total);
   // A connect failure of this server alone: the name may come back, and the
   // next connect (a request's, or the probe's when it is down) asks again.
   group_.on_failure(why, ServerHealth::Failure::Connect);
@@ -115,7 +117,7 @@ void ServerConnection::connect_now() {
   const BackendAddress& address = group_.address();
   int fd = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    host_.metrics().inc(Metric::backend_connect_errors_total);
+    metrics_.inc(Metric::backend_connect_errors_total);
     group_.on_failure(std::string("cannot create a socket: ") + std::strerror(errno), ServerHealth::Failure::Connect);
     return;
   }
@@ -129,7 +131,7 @@ void ServerConnection::connect_now() {
   if (rc < 0 && errno != EINPROGRESS) {
     const int err = errno;
     ::close(fd);
-    host_.metrics().inc(Metric::backend_connect_errors_total);
+    metrics_.inc(Metric::backend_connect_errors_total);
     group_.on_failure(std::string("connect failed: ") + std::strerror(err), ServerHealth::Failure::Connect);
     return;
   }
@@ -139,7 +141,7 @@ void ServerConnection::connect_now() {
   if (connect_ev_) event_free(connect_ev_);
   connect_ev_ = event_new(host_.loop().base(), fd, EV_WRITE, &ServerConnection::connect_cb, this);
   event_add(connect_ev_, nullptr);
-  if (host_.backend_settings().connect_timeout_ms > 0) arm_timer(host_.backend_settings().connect_timeout_ms);
+  if (settings_.connect_timeout_ms > 0) arm_timer(settings_.connect_timeout_ms);
 }
 
 void ServerConnection::connect_cb(evutil_socket_t fd, short, void* arg) {
@@ -151,7 +153,7 @@ void ServerConnection::connect_cb(evutil_socket_t fd, short, void* arg) {
 
 void ServerConnection::on_connect_result(int err) {
   if (err != 0) {
-    host_.metrics().inc(Metric::backend_connect_errors_total);
+    metrics_.inc(Metric::backend_connect_errors_total);
     group_.on_failure(std::string("connect failed: ") + std::strerror(err), ServerHealth::Failure::Connect);
     fail_all(Status::InternalError, group_.error_text("write to downstream"));
     return;
@@ -164,7 +166,7 @@ void ServerConnection::on_connect_result(int err) {
     // before_ready_ meanwhile, and the login follows it.
     evtimer_del(timer_ev_);
     start_tls(std::make_unique<tls::Session>(host_.backend_tls(), fd(), group_.server().host),
-              host_.backend_settings().tls_handshake_timeout_ms);
+              settings_.tls_handshake_timeout_ms);
     mark_dirty();  // the flush at the end of this turn sends the ClientHello
     return;
   }
@@ -180,7 +182,7 @@ void ServerConnection::after_connect() {
 }
 
 void ServerConnection::on_tls_established() {
-  host_.metrics().inc(Metric::backend_tls_handshakes_total);
+  metrics_.inc(Metric::backend_tls_handshakes_total);
   if (log::enabled(log::Level::Debug))
     log::debug("backend " + group_.server().address + ": " + std::string(tls_session()->version()) + " established");
   after_connect();
@@ -195,8 +197,8 @@ void ServerConnection::become_ready() {
   evbuffer_add_buffer(out_.get(), before_ready_.get());
   if (!waiting_.empty()) {
     mark_dirty();
-    if (host_.backend_settings().downstream_timeout_ms > 0)
-      arm_timer(request_timer_step(waiting_.front()->sent_at_ms, host_.backend_settings().downstream_timeout_ms,
+    if (settings_.downstream_timeout_ms > 0)
+      arm_timer(request_timer_step(waiting_.front()->sent_at_ms, settings_.downstream_timeout_ms,
                                    host_.now_ms())
                     .wait_ms);
   } else {
@@ -213,7 +215,7 @@ void ServerConnection::begin_auth() {
   const BackendAuth& auth = group_.auth();
   login_ = std::make_unique<BackendLogin>(BackendLogin::Params{
       auth.user, auth.password, auth.select_bucket, std::string("moxi/") + PACKAGE_VERSION,
-      auth.user == host_.backend_settings().backend_user ? "check -Z usr and pwd" : "check the bucket's saslPassword"});
+      auth.user == settings_.backend_user ? "check -Z usr and pwd" : "check the bucket's saslPassword"});
   std::string frames;
   login_->start(frames);
   send_login_frames(frames);
@@ -223,7 +225,7 @@ void ServerConnection::send_login_frames(const std::string& frames) {
   if (frames.empty()) return;
   evbuffer_add(out_.get(), frames.data(), frames.size());
   mark_dirty();
-  if (host_.backend_settings().auth_timeout_ms > 0) arm_timer(host_.backend_settings().auth_timeout_ms);
+  if (settings_.auth_timeout_ms > 0) arm_timer(settings_.auth_timeout_ms);
 }
 
 void ServerConnection::logged_in() {
@@ -267,7 +269,7 @@ bool ServerConnection::read_auth_replies() {
 }
 
 void ServerConnection::auth_failed(const std::string& why) {
-  host_.metrics().inc(Metric::backend_auth_failures_total);
+  metrics_.inc(Metric::backend_auth_failures_total);
   group_.on_failure("SASL authentication failed: " + why, ServerHealth::Failure::Auth);
   fail_all(Status::InternalError, group_.auth_error_text());
 }
@@ -282,28 +284,28 @@ void ServerConnection::on_timer() {
   const uint64_t now = host_.now_ms();
   if (state_ == State::Resolving) {
     // A slow resolver is not a stalled server: a plain connect failure.
-    host_.metrics().inc(Metric::backend_resolve_failures_total);
-    host_.metrics().inc(Metric::backend_connect_errors_total);
+    metrics_.inc(Metric::backend_resolve_failures_total);
+    metrics_.inc(Metric::backend_connect_errors_total);
     group_.on_failure("resolve failed: " + group_.address().name() + ": no answer within connect_timeout (" +
-                          std::to_string(host_.backend_settings().connect_timeout_ms) + " ms)",
+                          std::to_string(settings_.connect_timeout_ms) + " ms)",
                       ServerHealth::Failure::Connect);
     fail_all(Status::Busy, group_.error_text("downstream timeout"));
     return;
   }
   if (state_ == State::Connecting) {
-    host_.metrics().inc(Metric::backend_connect_errors_total);
-    group_.on_failure("connect timed out (connect_timeout " + std::to_string(host_.backend_settings().connect_timeout_ms) +
+    metrics_.inc(Metric::backend_connect_errors_total);
+    group_.on_failure("connect timed out (connect_timeout " + std::to_string(settings_.connect_timeout_ms) +
                           " ms)",
                       ServerHealth::Failure::Timeout);
     fail_all(Status::Busy, group_.error_text("downstream timeout"));
     return;
   }
   if (state_ == State::Authenticating) {
-    auth_failed("no reply within auth_timeout (" + std::to_string(host_.backend_settings().auth_timeout_ms) + " ms)");
+    auth_failed("no reply within auth_timeout (" + std::to_string(settings_.auth_timeout_ms) + " ms)");
     return;
   }
   if (state_ != State::Connected || waiting_.empty()) return;
-  const uint64_t timeout = host_.backend_settings().downstream_timeout_ms;
+  const uint64_t timeout = settings_.downstream_timeout_ms;
   RequestTimerStep step = request_timer_step(waiting_.front()->sent_at_ms, timeout, now);
   if (!step.expired) {
     arm_timer(step.wait_ms);
@@ -320,7 +322,7 @@ void ServerConnection::on_timer() {
   }
   // The oldest request waited too long. Replies still to come would be out
   // of step with the queue, so the connection goes with it.
-  host_.metrics().inc(Metric::backend_timeouts_total);
+  metrics_.inc(Metric::backend_timeouts_total);
   // Silent since the request was queued: stalled, and down at once. Still
   // sending (the replies before it): it queues behind big replies, a
   // failure like any other (a busy server is not ejected for it).
@@ -350,7 +352,7 @@ void ServerConnection::on_readable() {
     protocol::BackendDecode r = codec_->decode(op->op, in_.get());
     if (r == protocol::BackendDecode::NeedMore) break;
     if (r == protocol::BackendDecode::Desync) {
-      host_.metrics().inc(Metric::backend_desyncs_total);
+      metrics_.inc(Metric::backend_desyncs_total);
       group_.on_failure("a reply that is not the protocol's: connection reset", ServerHealth::Failure::Garbage);
       fail_all(Status::InternalError, group_.error_text("downstream protocol error"));
       return;
@@ -365,7 +367,7 @@ void ServerConnection::on_readable() {
   account();
   if (waiting_.empty() && in_.size() > 0) {
     // Bytes nobody asked for: the stream can no longer be trusted.
-    host_.metrics().inc(Metric::backend_desyncs_total);
+    metrics_.inc(Metric::backend_desyncs_total);
     group_.on_failure("bytes nobody asked for: connection reset", ServerHealth::Failure::Garbage);
     fail_all(Status::InternalError, group_.error_text("downstream protocol error"));
     return;
@@ -375,9 +377,9 @@ void ServerConnection::on_readable() {
     close_idle();
     return;
   }
-  if (!waiting_.empty() && host_.backend_settings().downstream_timeout_ms > 0) {
+  if (!waiting_.empty() && settings_.downstream_timeout_ms > 0) {
     // Progress was made: the timer now guards the new oldest request.
-    arm_timer(request_timer_step(waiting_.front()->sent_at_ms, host_.backend_settings().downstream_timeout_ms, host_.now_ms())
+    arm_timer(request_timer_step(waiting_.front()->sent_at_ms, settings_.downstream_timeout_ms, host_.now_ms())
                   .wait_ms);
   }
 }
@@ -386,8 +388,8 @@ void ServerConnection::on_io_error(int) {
   if (const tls::Session* session = tls_session(); session && session->handshaking()) {
     // A wrong certificate, name or protocol fails this server alone, as a
     // refused connect does: logged with the reason, counted, backed off.
-    host_.metrics().inc(Metric::backend_tls_failures_total);
-    host_.metrics().inc(Metric::backend_connect_errors_total);
+    metrics_.inc(Metric::backend_tls_failures_total);
+    metrics_.inc(Metric::backend_connect_errors_total);
     group_.on_failure(session->error().empty() ? std::string("TLS handshake failed") : session->error(),
                       ServerHealth::Failure::Connect);
     fail_all(Status::InternalError, group_.error_text("write to downstream"));
@@ -430,7 +432,7 @@ void ServerConnection::connection_lost(const char* why) {
     drop_socket();
     return;
   }
-  host_.metrics().inc(Metric::backend_closed_total);
+  metrics_.inc(Metric::backend_closed_total);
   group_.on_failure(std::string(why) + " with requests outstanding", ServerHealth::Failure::Closed);
   // A reused connection that died before answering anything (the server
   // restarted while it sat idle): resend once on a fresh connection.
@@ -439,9 +441,9 @@ void ServerConnection::connection_lost(const char* why) {
   ops.swap(waiting_);
   drop_socket();
   for (PendingOp* op : ops) {
-    if (retry && op->attempts < host_.backend_settings().downstream_retry) {
+    if (retry && op->attempts < settings_.downstream_retry) {
       ++op->attempts;
-      host_.metrics().inc(Metric::backend_retries_total);
+      metrics_.inc(Metric::backend_retries_total);
       group_.submit(op);
       continue;
     }

@@ -35,6 +35,8 @@ namespace moxi {
 
 class ServerGroup;
 class BackendHost;
+struct BackendSettings;
+class Metrics;
 
 class ServerConnection final : public net::StreamConnection, private BackendAddress::Waiter {
  public:
@@ -53,6 +55,9 @@ class ServerConnection final : public net::StreamConnection, private BackendAddr
 
  private:
   BackendHost& host_;  // whose loop it runs on (first: other members' initializers use it)
+  // The host's, looked up once (read on every request; the host outlives this).
+  const BackendSettings& settings_;
+  Metrics& metrics_;
   // The largest value a reply may carry (-I, else Couchbase's 20 MiB, the
   // most any bucket takes): a longer one resets the connection.
   uint32_t value_limit() const;

@@ -29,14 +29,16 @@ HealthPolicy policy_of(const BackendSettings& s) {
 
 ServerGroup::ServerGroup(BackendHost& host, BackendServer server, protocol::Protocol protocol, BackendAuth auth)
     : host_(host),
+      settings_(host.backend_settings()),
+      metrics_(host.metrics()),
       server_(std::move(server)),
       protocol_(protocol),
       auth_(std::move(auth)),
-      address_(server_, host_.resolver(), host_.backend_settings().dns_ttl_ms),
-      health_(policy_of(host_.backend_settings()), host_.now_ms()),
-      stats_(&host_.metrics().server(server_.address)),
+      address_(server_, host_.resolver(), settings_.dns_ttl_ms),
+      health_(policy_of(settings_), host_.now_ms()),
+      stats_(&metrics_.server(server_.address)),
       latency_(nullptr) {
-  if (host_.backend_settings().time_stats) {
+  if (settings_.time_stats) {
     stats_->timed = true;
     latency_ = &stats_->latency;
   }
@@ -56,11 +58,11 @@ void ServerGroup::on_reply_while_unhealthy() {
   if (health_.on_reply(host_.now_ms())) {
     if (!health_.refuses()) last_failure_auth_ = false;
     if (before == Health::Probing || before == Health::Down) {
-      host_.metrics().inc(Metric::backend_recoveries_total);
+      metrics_.inc(Metric::backend_recoveries_total);
       host_.on_server_health(server_.address, /*down=*/false);
       log::info("backend " + server_.address + ": answers again; " + std::string(health_name(health_.state())) +
                 " until it has answered " +
-                std::to_string(std::max<uint32_t>(host_.backend_settings().connect_max_errors, 1)) + " times");
+                std::to_string(std::max<uint32_t>(settings_.connect_max_errors, 1)) + " times");
     } else if (health_.state() == Health::Healthy && log::enabled(log::Level::Debug)) {
       log::debug("backend " + server_.address + ": healthy");
     }
@@ -68,7 +70,7 @@ void ServerGroup::on_reply_while_unhealthy() {
   }
   // Ejected on probation: no client request reaches it, so probes count its
   // answers, one per probe interval, until it is healthy.
-  if (ejected_ && health_.on_probation()) arm_probe_in(host_.backend_settings().probe_interval_ms);
+  if (ejected_ && health_.on_probation()) arm_probe_in(settings_.probe_interval_ms);
 }
 
 void ServerGroup::note_ejection() {
@@ -76,7 +78,7 @@ void ServerGroup::note_ejection() {
   if (ejected == ejected_) return;
   ejected_ = ejected;
   if (ejected_) {
-    host_.metrics().inc(Metric::backend_ejections_total);
+    metrics_.inc(Metric::backend_ejections_total);
     log::warning("backend " + server_.address + ": ejected; its keys go to the other servers until it is healthy");
   } else {
     log::info("backend " + server_.address + ": healthy again, back in its ring");
@@ -93,7 +95,7 @@ void ServerGroup::on_failure(std::string_view why, ServerHealth::Failure kind) {
   const Health before = health_.state();
   if (!health_.on_failure(kind, host_.now_ms()) || health_.state() != Health::Down) return;
   if (before != Health::Probing) {
-    host_.metrics().inc(Metric::backend_down_total);
+    metrics_.inc(Metric::backend_down_total);
     log::warning("backend " + server_.address + ": down; its requests fail at once, probed every " +
                  std::to_string(health_.probe_delay_ms()) + " ms");
     host_.on_server_health(server_.address, /*down=*/true);
@@ -133,7 +135,7 @@ void ServerGroup::send_probe() {
     if (health_.state() == Health::Down) arm_probe();  // woke early
     return;
   }
-  host_.metrics().inc(Metric::backend_probes_total);
+  metrics_.inc(Metric::backend_probes_total);
   // A request of nobody's: its answer only feeds the health (on_replies /
   // on_failure, from the connection), then the host recycles it.
   PendingOp* op = host_.new_probe(protocol_);
@@ -148,7 +150,7 @@ void ServerGroup::submit_internal(PendingOp* op) {
 
 ServerConnection* ServerGroup::connection_for(uint64_t client_id) {
   if (connections_.empty()) {
-    const uint32_t max = host_.backend_settings().downstream_conn_max;
+    const uint32_t max = settings_.downstream_conn_max;
     connections_.resize(max == 0 ? kUnlimitedSlots : max);
   }
   auto& slot = connections_[client_id % connections_.size()];

@@ -24,6 +24,8 @@ namespace moxi {
 
 class ServerConnection;
 class BackendHost;
+struct BackendSettings;
+class Metrics;
 struct ServerMetrics;  // src/stats/metrics.h: counted in the host's Metrics
 struct Histogram;
 
@@ -102,6 +104,8 @@ class ServerGroup {
   static void probe_cb(evutil_socket_t, short, void* arg);
 
   BackendHost& host_;
+  const BackendSettings& settings_;  // the host's, looked up once (the host outlives this)
+  Metrics& metrics_;
   BackendServer server_;
   protocol::Protocol protocol_;
   BackendAuth auth_;

@@ -14,6 +14,14 @@ namespace {
 
 using routing::Admission;
 
+// What the worker does with a new request: a slot, or the queue.
+template <class T>
+bool admit_or_queue(Admission<T>& a, T item, uint64_t now_ms) {
+  if (a.try_admit()) return true;
+  a.queue(std::move(item), now_ms);
+  return false;
+}
+
 class AdmissionTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(AdmissionTest);
   CPPUNIT_TEST(testNoLimitAdmitsEverything);
@@ -25,7 +33,7 @@ class AdmissionTest : public CppUnit::TestFixture {
  public:
   void testNoLimitAdmitsEverything() {
     Admission<int> a(0);
-    for (int i = 0; i < 10000; ++i) CPPUNIT_ASSERT(a.admit_or_queue(i, 0));
+    for (int i = 0; i < 10000; ++i) CPPUNIT_ASSERT(admit_or_queue(a, i, 0));
     CPPUNIT_ASSERT_EQUAL(uint32_t{10000}, a.active());
     CPPUNIT_ASSERT_EQUAL(size_t{0}, a.waiting());
     CPPUNIT_ASSERT(!a.next_admitted());
@@ -35,10 +43,10 @@ class AdmissionTest : public CppUnit::TestFixture {
 
   void testFullSlotsQueueInArrivalOrder() {
     Admission<std::string> a(2);
-    CPPUNIT_ASSERT(a.admit_or_queue("a", 0));
-    CPPUNIT_ASSERT(a.admit_or_queue("b", 0));
-    CPPUNIT_ASSERT(!a.admit_or_queue("c", 1));
-    CPPUNIT_ASSERT(!a.admit_or_queue("d", 2));
+    CPPUNIT_ASSERT(admit_or_queue<std::string>(a, "a", 0));
+    CPPUNIT_ASSERT(admit_or_queue<std::string>(a, "b", 0));
+    CPPUNIT_ASSERT(!admit_or_queue<std::string>(a, "c", 1));
+    CPPUNIT_ASSERT(!admit_or_queue<std::string>(a, "d", 2));
     CPPUNIT_ASSERT_EQUAL(uint32_t{2}, a.active());
     CPPUNIT_ASSERT_EQUAL(size_t{2}, a.waiting());
     CPPUNIT_ASSERT(!a.next_admitted());  // no slot free yet
@@ -56,11 +64,11 @@ class AdmissionTest : public CppUnit::TestFixture {
 
   void testANewcomerWaitsBehindEarlierWaiters() {
     Admission<int> a(1);
-    CPPUNIT_ASSERT(a.admit_or_queue(1, 0));
-    CPPUNIT_ASSERT(!a.admit_or_queue(2, 0));
+    CPPUNIT_ASSERT(admit_or_queue(a, 1, 0));
+    CPPUNIT_ASSERT(!admit_or_queue(a, 2, 0));
     a.release();
     // A slot is free, but 2 was first: 3 queues behind it.
-    CPPUNIT_ASSERT(!a.admit_or_queue(3, 0));
+    CPPUNIT_ASSERT(!admit_or_queue(a, 3, 0));
     CPPUNIT_ASSERT_EQUAL(2, a.next_admitted().value());
     a.release();
     CPPUNIT_ASSERT_EQUAL(3, a.next_admitted().value());
@@ -68,9 +76,9 @@ class AdmissionTest : public CppUnit::TestFixture {
 
   void testWaitersExpireAtExactlyTheTimeout() {
     Admission<int> a(1);
-    CPPUNIT_ASSERT(a.admit_or_queue(0, 1000));
-    CPPUNIT_ASSERT(!a.admit_or_queue(1, 1000));
-    CPPUNIT_ASSERT(!a.admit_or_queue(2, 1050));
+    CPPUNIT_ASSERT(admit_or_queue(a, 0, 1000));
+    CPPUNIT_ASSERT(!admit_or_queue(a, 1, 1000));
+    CPPUNIT_ASSERT(!admit_or_queue(a, 2, 1050));
     std::vector<int> expired;
     auto collect = [&](int v) { expired.push_back(v); };
     // 200 ms timeout: 1 is due at 1200, 2 at 1250.

@@ -120,7 +120,6 @@ class Worker final : public MetricsOwner, public BackendHost {
   ProcessFigures process_figures() const;
   const Snapshot& snapshot() const { return *snapshot_; }
   Pool<Exchange>& exchanges() { return exchanges_; }
-  Pool<PendingOp>& ops() { return ops_; }
 
   // This worker's DNS resolver for backend names (upstream/resolver.h).
   Resolver& resolver() override { return *resolver_; }

@@ -179,10 +179,14 @@ void map_to_op(Request& req) {
         case 'R': req.op = has_cas ? Op::Set : Op::Replace; break;  // replace + cas is a cas
         default: req.op = Op::Set; break;
       }
-      if (req.op != Op::Add) req.cas = cas;
-      // memcached's append and prepend compare only a non-zero cas: C0 is
-      // none, as for ma (a set or replace compares it, and fails).
-      if ((req.op == Op::Append || req.op == Op::Prepend) && u64_of(meta, 'C', 0) == 0) req.cas = 0;
+      // C by mode, as memcached 1.6.18 reads it: a set or replace compares
+      // it (C0 as a cas no item has: it fails), an add ignores it, an append
+      // or prepend compares only a non-zero one (C0 is none, as for ma).
+      if (req.op == Op::Append || req.op == Op::Prepend) {
+        req.cas = u64_of(meta, 'C', 0);
+      } else if (req.op != Op::Add) {
+        req.cas = cas;
+      }
       uint32_t flags = 0;
       if (const MetaRequest::Flag* f = meta.find('F')) parse_u32(f->token, flags);
       req.flags = flags;

@@ -1,6 +1,7 @@
 #include "t/diff/known.h"
 
 #include <algorithm>
+#include <optional>
 #include <charconv>
 #include <set>
 #include <string_view>
@@ -139,41 +140,59 @@ bool delayed_flush(const Stream& s, std::size_t i) {
   return w.size() >= 2 && w[1] != "0" && w[1] != "noreply";
 }
 
-// A meta command (mg, ms, md, ma, me) and its flag tokens (after the key,
-// and after ms's length); false for anything else.
-bool meta_command(const Stream& s, std::size_t i, std::string& name, std::vector<std::string>& flags) {
-  if (!ascii_is(s, i, {"mg", "ms", "md", "ma", "me"})) return false;
+// A meta command (mg, ms, md, ma, me): its name and flag tokens (after the
+// key, and after ms's length).
+struct MetaWords {
+  std::string name;
+  std::vector<std::string> flags;
+  bool has(char letter) const { return token(letter) != nullptr; }
+  // The first flag token that starts with `letter` ("C0": the letter included), or null.
+  const std::string* token(char letter) const {
+    for (const auto& f : flags)
+      if (!f.empty() && f[0] == letter) return &f;
+    return nullptr;
+  }
+};
+// Command i as a meta command; nothing for anything else.
+std::optional<MetaWords> meta_command(const Stream& s, std::size_t i) {
+  if (!ascii_is(s, i, {"mg", "ms", "md", "ma", "me"})) return std::nullopt;
   auto w = ascii_words(s.commands[i]);
-  name = w[0];
-  const std::size_t first = name == "ms" ? 3 : 2;
-  flags.assign(w.size() > first ? w.begin() + static_cast<std::ptrdiff_t>(first) : w.end(), w.end());
-  return true;
+  MetaWords m;
+  m.name = w[0];
+  const std::size_t first = m.name == "ms" ? 3 : 2;
+  m.flags.assign(w.size() > first ? w.begin() + static_cast<std::ptrdiff_t>(first) : w.end(), w.end());
+  return m;
 }
-
-bool has_flag(const std::vector<std::string>& flags, char letter) {
-  return std::any_of(flags.begin(), flags.end(), [&](const std::string& f) { return !f.empty() && f[0] == letter; });
+// Some command of the stream is a meta command with a flag in `letters`.
+bool stream_has_meta_flag(const Stream& s, std::string_view letters) {
+  for (std::size_t j = 0; j < s.commands.size(); ++j)
+    if (auto m = meta_command(s, j))
+      for (char letter : letters)
+        if (m->has(letter)) return true;
+  return false;
 }
 
 // What moxi answers "CLIENT_ERROR meta flag 'X' needs a meta backend" (or
 // "meta command me ...") for with a binary backend or in a vBucket bucket:
 // the meta semantics no binary request carries (README, the backend table).
 bool needs_meta_backend(const Stream& s, std::size_t i, bool ascii_backend) {
-  std::string name;
-  std::vector<std::string> flags;
-  if (!meta_command(s, i, name, flags)) return false;
-  if (name == "me") return true;
+  const auto m = meta_command(s, i);
+  if (!m) return false;
+  if (m->name == "me") return true;
   for (char letter : std::string_view("RIhltu"))
-    if (has_flag(flags, letter)) return true;
-  if (name != "ma" && has_flag(flags, 'N')) return true;
-  if (name == "ma" && has_flag(flags, 'T')) return true;
-  if (ascii_backend) {  // what ascii commands cannot carry: a cas to return, or to compare but on a set
-    if (name == "ms" && has_flag(flags, 'c')) return true;
-    if (name == "ms" && has_flag(flags, 'C')) {
-      for (const auto& f : flags)
-        if (f.size() == 2 && f[0] == 'M' && f[1] != 'S') return true;
-    }
-    if ((name == "md" || name == "ma") && has_flag(flags, 'C')) return true;
-    if (name == "ma" && has_flag(flags, 'c')) return true;
+    if (m->has(letter)) return true;
+  if (m->name != "ma" && m->has('N')) return true;
+  if (m->name == "ma" && m->has('T')) return true;
+  if (ascii_backend) {  // what ascii commands cannot carry: a cas to return or to compare (but a set's)
+    if ((m->name == "ms" || m->name == "ma") && m->has('c')) return true;
+    if ((m->name == "md" || m->name == "ma") && m->has('C')) return true;
+    // An append or prepend compares a non-zero C (memcached 1.6.18; a set
+    // or replace's is a plain cas, an add ignores it).
+    const std::string* mode = m->token('M');
+    const std::string* cas = m->token('C');
+    if (m->name == "ms" && cas && cas->find_first_not_of('0', 1) != std::string::npos && mode &&
+        (*mode == "MA" || *mode == "MP"))
+      return true;
   }
   return false;
 }
@@ -344,8 +363,8 @@ std::vector<KnownDivergence> make_list() {
   list.push_back({
       .id = "KM1",
       .reason = "documented: a meta flag that needs memcached's meta semantics (N on mg, R, I, h, l, t, u, T on "
-                "ma, the me command; with an ascii backend also ms c, ms C in a mode other than S, md C, ma C "
-                "and c) is answered CLIENT_ERROR "
+                "ma, the me command; with an ascii backend also ms c, a non-zero ms C in mode A or P, md C, "
+                "ma C and c) is answered CLIENT_ERROR "
                 "meta flag 'X' needs a meta backend",
       .configs = {"binary", "vbucket"},
       .command = [](const Stream& s, std::size_t i) { return needs_meta_backend(s, i, false); }});
@@ -361,15 +380,8 @@ std::vector<KnownDivergence> make_list() {
                 "without, or the other way round",
       .configs = {"ascii", "binary", "vbucket"},
       .command = [](const Stream& s, std::size_t i) {
-        std::string name;
-        std::vector<std::string> flags;
-        if (!meta_command(s, i, name, flags) || !has_flag(flags, 'k')) return false;
-        for (std::size_t j = 0; j < s.commands.size(); ++j) {
-          std::string other;
-          std::vector<std::string> other_flags;
-          if (meta_command(s, j, other, other_flags) && has_flag(other_flags, 'b')) return true;
-        }
-        return false;
+        const auto m = meta_command(s, i);
+        return m && m->has('k') && stream_has_meta_flag(s, "b");
       }});
   list.push_back({
       .id = "KM3",
@@ -378,9 +390,8 @@ std::vector<KnownDivergence> make_list() {
                 "initial value",
       .configs = {"ascii", "binary", "vbucket"},
       .command = [](const Stream& s, std::size_t i) {
-        std::string name;
-        std::vector<std::string> flags;
-        return meta_command(s, i, name, flags) && name == "ma" && has_flag(flags, 'N') && has_flag(flags, 'q');
+        const auto m = meta_command(s, i);
+        return m && m->name == "ma" && m->has('N') && m->has('q');
       }});
 
   // ---- a meta backend ----
@@ -408,9 +419,8 @@ std::vector<KnownDivergence> make_list() {
                 "write shows the item; with a pause before the ma, or get k instead of the mg, it is gone)",
       .configs = {"meta"},
       .command = [](const Stream& s, std::size_t i) {
-        std::string name;
-        std::vector<std::string> flags;
-        return meta_command(s, i, name, flags) && name == "ma" && has_flag(flags, 'T');
+        const auto m = meta_command(s, i);
+        return m && m->name == "ma" && m->has('T');
       }});
 
   list.push_back({
@@ -421,13 +431,7 @@ std::vector<KnownDivergence> make_list() {
                 "sees Z instead of W",
       .configs = {"meta"},
       .command = [](const Stream& s, std::size_t i) {
-        if (!ascii_is(s, i, {"get", "gets", "gat", "gats", "touch"})) return false;
-        for (std::size_t j = 0; j < s.commands.size(); ++j) {
-          std::string name;
-          std::vector<std::string> flags;
-          if (meta_command(s, j, name, flags) && (has_flag(flags, 'I') || has_flag(flags, 'R'))) return true;
-        }
-        return false;
+        return ascii_is(s, i, {"get", "gets", "gat", "gats", "touch"}) && stream_has_meta_flag(s, "IR");
       }});
 
   list.push_back({

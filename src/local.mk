@@ -18,17 +18,7 @@ src_libmoxi_a_SOURCES = \
 	src/routing/down_policy.cc src/routing/down_policy.h \
 	src/routing/key_router.cc src/routing/key_router.h \
 	src/routing/admission.h \
-	src/upstream/server_connection.cc src/upstream/server_connection.h \
-	src/upstream/server_group.cc src/upstream/server_group.h \
-	src/upstream/server_health.cc src/upstream/server_health.h \
-	src/upstream/pending_op.h \
-	src/upstream/backend_host.h \
-	src/upstream/backend_settings.h \
 	src/util/request_timer.h \
-	src/upstream/sasl_client.cc src/upstream/sasl_client.h \
-	src/upstream/backend_login.cc src/upstream/backend_login.h \
-	src/upstream/data_node_config_source.cc src/upstream/data_node_config_source.h \
-	src/upstream/resolver.cc src/upstream/resolver.h \
 	src/core/app.cc src/core/app.h \
 	src/core/check_config.cc src/core/check_config.h \
 	src/core/client_connection.cc src/core/client_connection.h \
@@ -68,6 +58,7 @@ dist-hook:
 src/config/libmoxi_a-help.$(OBJEXT) src/stats/libmoxi_a-render.$(OBJEXT): src/build_revision.h
 
 include src/protocol/local.mk
+include src/backend/local.mk
 include src/config/local.mk
 include src/stats/local.mk
 

@@ -22,8 +22,8 @@
 #include "src/core/reload.h"
 #include "src/core/static_config.h"
 #include "src/stats/metrics.h"
-#include "src/upstream/resolver.h"
-#include "src/upstream/sasl_client.h"
+#include "src/backend/resolver.h"
+#include "src/backend/sasl_client.h"
 #include "src/util/event_alloc.h"
 
 namespace {

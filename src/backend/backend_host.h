@@ -16,8 +16,8 @@
 #include "src/net/loop.h"
 #include "src/protocol/request.h"
 #include "src/stats/metrics.h"
-#include "src/upstream/backend_settings.h"
-#include "src/upstream/pending_op.h"
+#include "src/backend/backend_settings.h"
+#include "src/backend/pending_op.h"
 #include "src/util/tls.h"
 
 namespace moxi {

@@ -1,4 +1,4 @@
-#include "src/upstream/backend_login.h"
+#include "src/backend/backend_login.h"
 
 #include <cstdio>
 

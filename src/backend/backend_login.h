@@ -28,7 +28,7 @@
 #include <string_view>
 
 #include "src/protocol/binary_format.h"
-#include "src/upstream/sasl_client.h"
+#include "src/backend/sasl_client.h"
 
 namespace moxi {
 

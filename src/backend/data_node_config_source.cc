@@ -1,4 +1,4 @@
-#include "src/upstream/data_node_config_source.h"
+#include "src/backend/data_node_config_source.h"
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -17,7 +17,7 @@
 #include <utility>
 
 #include "src/protocol/binary_format.h"
-#include "src/upstream/backend_login.h"
+#include "src/backend/backend_login.h"
 
 namespace moxi {
 

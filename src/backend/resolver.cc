@@ -1,4 +1,4 @@
-#include "src/upstream/resolver.h"
+#include "src/backend/resolver.h"
 
 #include <event2/util.h>
 

@@ -1,4 +1,4 @@
-#include "src/upstream/sasl_client.h"
+#include "src/backend/sasl_client.h"
 
 #include <algorithm>
 #include <cstring>

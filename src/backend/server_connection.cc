@@ -1,4 +1,4 @@
-#include "src/upstream/server_connection.h"
+#include "src/backend/server_connection.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,9 +12,9 @@
 #include <string>
 
 #include "src/util/log.h"
-#include "src/upstream/backend_host.h"
+#include "src/backend/backend_host.h"
 #include "src/util/request_timer.h"
-#include "src/upstream/server_group.h"
+#include "src/backend/server_group.h"
 #include "src/util/timer.h"
 
 #ifndef PACKAGE_VERSION

@@ -23,13 +23,13 @@
 #include <deque>
 #include <memory>
 
-#include "src/upstream/pending_op.h"
+#include "src/backend/pending_op.h"
 #include "src/net/stream.h"
 #include "src/protocol/backend_codec.h"
 #include "src/protocol/binary_format.h"
 #include "src/routing/snapshot.h"
-#include "src/upstream/resolver.h"
-#include "src/upstream/backend_login.h"
+#include "src/backend/resolver.h"
+#include "src/backend/backend_login.h"
 
 namespace moxi {
 

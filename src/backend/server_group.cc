@@ -1,11 +1,11 @@
-#include "src/upstream/server_group.h"
+#include "src/backend/server_group.h"
 
 #include <algorithm>
 #include <cstddef>
 
 #include "src/util/log.h"
-#include "src/upstream/backend_host.h"
-#include "src/upstream/server_connection.h"
+#include "src/backend/backend_host.h"
+#include "src/backend/server_connection.h"
 #include "src/util/timer.h"
 
 namespace moxi {

@@ -15,10 +15,10 @@
 
 #include <event2/event.h>
 
-#include "src/upstream/pending_op.h"
+#include "src/backend/pending_op.h"
 #include "src/routing/snapshot.h"
-#include "src/upstream/resolver.h"
-#include "src/upstream/server_health.h"
+#include "src/backend/resolver.h"
+#include "src/backend/server_health.h"
 
 namespace moxi {
 

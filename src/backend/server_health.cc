@@ -1,4 +1,4 @@
-#include "src/upstream/server_health.h"
+#include "src/backend/server_health.h"
 
 #include <algorithm>
 

@@ -12,7 +12,7 @@
 #include "src/config/secrets.h"
 #include "src/config/text.h"
 #include "src/routing/down_policy.h"
-#include "src/upstream/resolver.h"
+#include "src/backend/resolver.h"
 
 namespace moxi {
 

@@ -17,7 +17,7 @@
 
 #include "conflate/http_stream_source.h"
 #include "src/config/options.h"
-#include "src/upstream/data_node_config_source.h"
+#include "src/backend/data_node_config_source.h"
 
 namespace moxi::conflate {
 

@@ -18,7 +18,7 @@
 #include "src/config/url_source_options.h"
 #include "src/core/config_follower.h"
 #include "src/core/static_config.h"
-#include "src/upstream/resolver.h"
+#include "src/backend/resolver.h"
 #include "vbucket/document_parse.h"
 
 namespace moxi {

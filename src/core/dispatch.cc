@@ -11,7 +11,7 @@
 #include "src/protocol/stats_merge.h"
 #include "src/routing/key_router.h"
 #include "src/util/request_timer.h"
-#include "src/upstream/server_group.h"
+#include "src/backend/server_group.h"
 #include "src/util/log.h"
 #include "src/util/timer.h"
 #include "vbucket/config_loader.h"

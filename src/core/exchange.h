@@ -1,6 +1,6 @@
 // An Exchange is one client request in flight inside a worker: the decoded
 // Request plus the bookkeeping needed to answer it in order. A PendingOp is
-// the part of an exchange sent to one backend connection (upstream/pending_op.h).
+// the part of an exchange sent to one backend connection (backend/pending_op.h).
 //
 // Thread contract: both live and die on the worker thread that decoded the
 // request. They are recycled through per-worker free lists (Pool), so steady
@@ -14,7 +14,7 @@
 
 #include "src/protocol/backend_codec.h"
 #include "src/protocol/request.h"
-#include "src/upstream/pending_op.h"
+#include "src/backend/pending_op.h"
 
 namespace moxi {
 

@@ -1,7 +1,7 @@
 // Runtime settings every worker reads (copied into each worker at start;
 // never changed while it runs). Filled from the command line's behaviors.
 // What the backend connections read is the BackendSettings part
-// (upstream/backend_settings.h, with item_size_for).
+// (backend/backend_settings.h, with item_size_for).
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 
 #include "src/protocol/request.h"
 #include "src/routing/down_policy.h"
-#include "src/upstream/backend_settings.h"
+#include "src/backend/backend_settings.h"
 #include "vbucket/config.h"
 
 namespace moxi {

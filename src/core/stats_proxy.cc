@@ -7,7 +7,7 @@
 #include "src/core/worker.h"
 #include "src/stats/gather.h"
 #include "src/stats/render.h"
-#include "src/upstream/server_group.h"
+#include "src/backend/server_group.h"
 
 namespace moxi {
 

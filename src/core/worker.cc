@@ -14,7 +14,7 @@
 #include "src/core/client_connection.h"
 #include "src/core/fd_limit.h"
 #include "src/util/log.h"
-#include "src/upstream/server_group.h"
+#include "src/backend/server_group.h"
 
 namespace moxi {
 

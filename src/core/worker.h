@@ -33,8 +33,8 @@
 #include "src/stats/gather.h"
 #include "src/stats/metrics.h"
 #include "src/stats/render.h"
-#include "src/upstream/backend_host.h"
-#include "src/upstream/resolver.h"
+#include "src/backend/backend_host.h"
+#include "src/backend/resolver.h"
 #include "vbucket/ketama.h"
 #include "vbucket/vbucket_view.h"
 
@@ -121,7 +121,7 @@ class Worker final : public MetricsOwner, public BackendHost {
   const Snapshot& snapshot() const { return *snapshot_; }
   Pool<Exchange>& exchanges() { return exchanges_; }
 
-  // This worker's DNS resolver for backend names (upstream/resolver.h).
+  // This worker's DNS resolver for backend names (backend/resolver.h).
   Resolver& resolver() override { return *resolver_; }
   // The rest of BackendHost (backend_host.h): what its server groups read.
   const BackendSettings& backend_settings() const override { return settings_; }

@@ -25,7 +25,7 @@ struct BackendServer {
   std::string host;     // as the config names it: an IP literal ("[::1]" for IPv6) or a name
   uint16_t port = 0;
   // An IP literal's address, parsed when the snapshot was built; a name has
-  // none (sockaddr_len 0): each worker resolves it (upstream/resolver.h).
+  // none (sockaddr_len 0): each worker resolves it (backend/resolver.h).
   sockaddr_storage sockaddr{};
   socklen_t sockaddr_len = 0;
   bool is_name() const { return sockaddr_len == 0; }

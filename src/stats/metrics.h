@@ -213,7 +213,7 @@ struct Histogram {
 };
 
 // The kinds of backend_failures_total, in the order of ServerHealth::Failure
-// (src/upstream/server_health.h checks it).
+// (src/backend/server_health.h checks it).
 inline constexpr std::array<std::string_view, 6> kBackendFailureKinds = {"connect", "closed", "garbage",
                                                                          "auth",    "timeout", "slow"};
 

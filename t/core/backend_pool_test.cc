@@ -1,4 +1,4 @@
-// The backend layer on its own (src/upstream/server_group.h and
+// The backend layer on its own (src/backend/server_group.h and
 // server_connection.h): a ServerGroup driven by a recording BackendHost, in
 // this process, against a real memcached, with no worker and no moxi process.
 // What it proves: every submitted op comes back through on_op_done exactly
@@ -20,9 +20,9 @@
 #include "src/net/loop.h"
 #include "src/routing/snapshot.h"
 #include "src/stats/metrics.h"
-#include "src/upstream/backend_host.h"
-#include "src/upstream/resolver.h"
-#include "src/upstream/server_group.h"
+#include "src/backend/backend_host.h"
+#include "src/backend/resolver.h"
+#include "src/backend/server_group.h"
 #include "src/util/clock.h"
 #include "t/support/deadline.h"
 #include "t/support/servers.h"

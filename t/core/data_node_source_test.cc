@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "src/upstream/data_node_config_source.h"
-#include "src/upstream/sasl_client.h"
+#include "src/backend/data_node_config_source.h"
+#include "src/backend/sasl_client.h"
 #include "t/support/deadline.h"
 #include "t/support/vbucket_server.h"
 

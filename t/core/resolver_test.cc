@@ -1,4 +1,4 @@
-// BackendAddress and Resolver (src/upstream/resolver.h) against FakeDns
+// BackendAddress and Resolver (src/backend/resolver.h) against FakeDns
 // (t/support/dns_server.h), on an event_base the test drives, with the
 // worker's clock passed in: when a cached address is reused, when the name
 // is asked again (TTL, a failure of the server), a name that stops
@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "src/routing/snapshot.h"
-#include "src/upstream/resolver.h"
+#include "src/backend/resolver.h"
 #include "t/support/dns_server.h"
 
 namespace moxi::test {

@@ -1,11 +1,11 @@
-// ServerHealth (src/upstream/server_health.h): the backend health state
+// ServerHealth (src/backend/server_health.h): the backend health state
 // machine, driven with explicit times.
 #include <cppunit/TestFixture.h>
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <string>
 
-#include "src/upstream/server_health.h"
+#include "src/backend/server_health.h"
 
 namespace moxi::test {
 namespace {

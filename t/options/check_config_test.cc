@@ -10,7 +10,7 @@
 #include "t/support/dns_server.h"
 #include "t/support/rest_mock.h"
 #include "t/support/vbucket_server.h"
-#include "src/upstream/sasl_client.h"
+#include "src/backend/sasl_client.h"
 
 #ifndef MOXI_SRCDIR
 #error "MOXI_SRCDIR must name the source tree"

@@ -32,7 +32,7 @@ ClientConnection::~ClientConnection() {
   // are recycled by the worker when their replies arrive.
   for (Exchange* ex : inflight_) {
     ex->client = nullptr;
-    if (ex->complete()) worker_.exchanges().put(ex);
+    if (ex->complete()) worker_.router().exchanges().put(ex);
   }
 }
 
@@ -98,17 +98,17 @@ void ClientConnection::process_input() {
     bool input_exhausted = unread == 0;  // every complete request buffered is decoded
     while (!closing_ && !stop_after_ && inflight_.size() < allowed && unread > 0 &&
            (refusing_ || !worker_.buffers().full())) {
-      Exchange* ex = worker_.exchanges().get();
+      Exchange* ex = worker_.router().exchanges().get();
       protocol::DecodeStatus status = codec_->decode(in_.get(), ex->request);
       if (status == protocol::DecodeStatus::Ready && refusing_) refuse_for_buffers(ex->request);
       if (ex->request.limit != protocol::Limit::None) count_limit(ex->request.limit);
       if (status == protocol::DecodeStatus::NeedMore) {
-        worker_.exchanges().put(ex);
+        worker_.router().exchanges().put(ex);
         input_exhausted = true;
         break;
       }
       if (status == protocol::DecodeStatus::Close) {
-        worker_.exchanges().put(ex);
+        worker_.router().exchanges().put(ex);
         closing_ = true;
         break;
       }
@@ -124,7 +124,7 @@ void ClientConnection::process_input() {
       ++awaiting_;
       worker_.metrics().inc(Metric::requests_total);
       const bool sasl = ex->request.op == protocol::Op::Sasl;
-      worker_.dispatch(ex, current_bucket(), why_no_bucket_);
+      worker_.router().dispatch(ex, current_bucket(), why_no_bucket_);
       if (sasl) limit_values();  // the next request may be for another bucket
       // What this request is expected to bring counts before the next one
       // is decoded (the cheap way: account() below settles the batch).
@@ -329,7 +329,7 @@ bool ClientConnection::write_completed() {
       if (ex->request.op == protocol::Op::Quit || ex->request.close_after) closing_ = true;
       wrote = true;
     }
-    worker_.exchanges().put(ex);
+    worker_.router().exchanges().put(ex);
   }
   // The output written is counted when it is flushed, at the end of this
   // loop turn (mark_dirty): counting it here too would cost every reply.

@@ -66,7 +66,7 @@ class ClientConnection final : public net::StreamConnection {
   // Reply bytes held for this client: unsent output plus answered results
   // waiting behind an earlier reply (what the client budget bounds).
   size_t buffered_bytes() const { return output_size() + held_bytes_; }
-  // A SASL request of this connection (Worker::answer_locally): fills its
+  // A SASL request of this connection (RequestRouter::answer_locally): fills its
   // result and, for a successful SASL_AUTH, switches the connection to the
   // bucket it authenticated for; a failed one leaves it on no bucket.
   void answer_sasl(protocol::Request& req);

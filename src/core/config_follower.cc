@@ -64,7 +64,7 @@ void ConfigFollower::offer(const ConfigOffer& offer) {
                  (parsed ? std::string("it lists several buckets") : parsed.error()));
     return;
   }
-  vbucket::Bucket arrived = std::move(parsed).value().buckets.front();
+  vbucket::NamedConfig arrived = std::move(parsed).value().buckets.front();
   if (!arrived.config->revision()) {
     if (log::enabled(log::Level::Debug)) log::debug("config in " + offer.source + " has no revision: ignored");
     return;
@@ -74,7 +74,7 @@ void ConfigFollower::offer(const ConfigOffer& offer) {
   update->source = offer.source;
   update->from_cache = false;
   bool known = false;
-  for (vbucket::Bucket& b : update->buckets) {
+  for (vbucket::NamedConfig& b : update->buckets) {
     if (b.name != offer.bucket) continue;
     b.config = arrived.config;
     known = true;
@@ -94,7 +94,7 @@ void ConfigFollower::report(const conflate::SourceStatus& status) {
 namespace {
 
 // `buckets` are the same buckets, with the same texts, as `port` serves now.
-bool same_buckets(const PortBinding& port, const std::vector<vbucket::Bucket>& buckets) {
+bool same_buckets(const PortBinding& port, const std::vector<vbucket::NamedConfig>& buckets) {
   if (port.buckets.size() != buckets.size()) return false;
   for (size_t i = 0; i < buckets.size(); ++i) {
     const Bucket& old = *port.buckets[i];
@@ -125,8 +125,8 @@ void ConfigFollower::apply(std::shared_ptr<const conflate::ConfigUpdate> shared,
   // served (by revEpoch, then rev) keeps the one served; configs without a
   // rev are applied as they come.
   const PortBinding& port = current->ports[port_index_];
-  std::vector<vbucket::Bucket> buckets = update.buckets;
-  for (vbucket::Bucket& b : buckets) {
+  std::vector<vbucket::NamedConfig> buckets = update.buckets;
+  for (vbucket::NamedConfig& b : buckets) {
     const auto* served = port.find(b.name);
     if (!served) continue;
     const auto& in_force = (*served)->config->revision();

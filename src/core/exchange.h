@@ -18,7 +18,7 @@
 
 namespace moxi {
 
-// Why a request has no bucket to go to (Worker::dispatch).
+// Why a request has no bucket to go to (RequestRouter::dispatch).
 enum class NoBucket : uint8_t {
   AwaitingMap,   // its port follows a URL whose first map has not arrived
   Unauthorized,  // the null bucket: its connection has no bucket
@@ -38,7 +38,7 @@ struct Exchange {
   const void* admitted_to = nullptr;   // the bucket whose downstream_max slot it holds
   uint64_t started_us = 0;             // monotonic_us() when decoded: request_duration_seconds
   bool probe = false;                  // a health probe (server_group.h): no client, not a request
-  // A GET_CLUSTER_CONFIG of the worker's own (Worker::fetch_cluster_config):
+  // A GET_CLUSTER_CONFIG of the worker's own (RequestRouter::fetch_cluster_config):
   // no client, not a request. It names the bucket whose state sent it and
   // that state's fetch number, never the state itself: the state may be
   // gone when the reply comes (or be another one, made at the same address).

@@ -15,11 +15,11 @@ BucketRules bucket_rules(const Behaviors& b) {
   return rules;
 }
 
-ServedBuckets serve_buckets(const std::vector<vbucket::Bucket>& document, bool gateway, MapSource source,
+ServedBuckets serve_buckets(const std::vector<vbucket::NamedConfig>& document, bool gateway, MapSource source,
                             const BucketRules& rules,
                             const PortBinding* previous) {
   ServedBuckets served;
-  for (const vbucket::Bucket& b : document) {
+  for (const vbucket::NamedConfig& b : document) {
     BackendAuth auth = backend_auth_for(b.name, *b.config, gateway, source, rules.access);
     auth.tls = rules.tls;
     std::string client_password = client_password_for(b.name, *b.config, rules.access);

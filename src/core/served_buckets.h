@@ -44,7 +44,7 @@ struct ServedBuckets {
 // form (bucket_access.h). A bucket that `previous` (the port's
 // binding so far, if any) serves with the same name and text is kept as it
 // is: workers keep what they learnt of it (NOT_MY_VBUCKET lessons).
-ServedBuckets serve_buckets(const std::vector<vbucket::Bucket>& document, bool gateway, MapSource source,
+ServedBuckets serve_buckets(const std::vector<vbucket::NamedConfig>& document, bool gateway, MapSource source,
                             const BucketRules& rules,
                             const PortBinding* previous = nullptr);
 

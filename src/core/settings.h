@@ -32,7 +32,7 @@ struct ProxySettings : BackendSettings {
   std::string version = "2.0.0";
   // -Z replica_reads: a vBucket get whose active server is down, or failed
   // it (timeout, closed, refused), goes to the vBucket's replicas in map
-  // order with GET_REPLICA (Worker::read_from_replica). Never writes.
+  // order with GET_REPLICA (RequestRouter::read_from_replica). Never writes.
   bool replica_reads = false;
   // -Z network: the addresses of terse configs the data nodes send
   // (NOT_MY_VBUCKET bodies), as for the streamed ones.

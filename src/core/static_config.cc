@@ -21,18 +21,18 @@ std::string where(const StaticSection& section, int port) {
 // A section is one bucket ("default"), or moxi's {"buckets":[...]}, every
 // bucket of which the port serves. A local config came from this host:
 // "$HOST" in it is localhost (as libvbucket read files).
-vbucket::Result<std::vector<vbucket::Bucket>> parse_section(const StaticSection& section, const BucketRules& rules,
+vbucket::Result<std::vector<vbucket::NamedConfig>> parse_section(const StaticSection& section, const BucketRules& rules,
                                                             bool& gateway) {
   gateway = false;
-  using Many = vbucket::Result<std::vector<vbucket::Bucket>>;
+  using Many = vbucket::Result<std::vector<vbucket::NamedConfig>>;
   if (!section.json) {
     auto list = vbucket::parse_server_list(section.text);
     if (!list.ok()) return Many::failure(list.error());
-    return Many::success(std::vector<vbucket::Bucket>{vbucket::Bucket{"default", list.value()}});
+    return Many::success(std::vector<vbucket::NamedConfig>{vbucket::NamedConfig{"default", list.value()}});
   }
   auto doc = vbucket::parse_document(section.text, vbucket::ParseOptions{"localhost", rules.network});
   if (!doc.ok()) return Many::failure(doc.error());
-  std::vector<vbucket::Bucket> buckets = std::move(doc.value().buckets);
+  std::vector<vbucket::NamedConfig> buckets = std::move(doc.value().buckets);
   if (!doc.value().bucket_list) {
     buckets.front().name = "default";  // a single-bucket port serves it to everyone, as "default"
     return Many::success(std::move(buckets));

@@ -56,7 +56,7 @@ void Worker::answer_stats_proxy(Exchange* ex) {
           fill_process_metrics(total, *snapshot, process_figures());
           ex->request.stats = timings ? timing_lines(total) : stats_proxy_lines(total, *snapshot);
           ex->outstanding = 0;
-          finish(ex);
+          router_->finish(ex);
         });
     return;
   }
@@ -68,7 +68,7 @@ void Worker::answer_stats_proxy(Exchange* ex) {
     moxi::reset_metrics(peer_metrics_);  // the free function (this worker's own is a member)  // the codec answers OK
   }
   // Anything else: just END, as the original.
-  finish(ex);
+  router_->finish(ex);
 }
 
 }  // namespace moxi

@@ -23,8 +23,7 @@ Worker::Worker(int id, ProxySettings settings, SharedLimits& budget)
   if (!base_) throw std::runtime_error("event_base_new failed");
   notify_ = std::make_unique<net::NotifyQueue>(base_);
   resolver_ = std::make_unique<Resolver>(base_, settings_.dns_servers);
-  wait_timer_ = evtimer_new(base_, &Worker::wait_timer_cb, this);
-  tmpfail_timer_ = evtimer_new(base_, &Worker::tmpfail_timer_cb, this);
+  router_ = std::make_unique<RequestRouter>(*this, base_, settings_, metrics_);
   accept_retry_ = evtimer_new(base_, &Worker::accept_retry_cb, this);
   buffer_timer_ = evtimer_new(base_, &Worker::buffer_timer_cb, this);
 }
@@ -38,6 +37,7 @@ Worker::~Worker() {
   graveyard_.clear();
   clients_.clear();
   groups_.clear();
+  router_.reset();
   resolver_.reset();
   for (auto& slot : listeners_)
     if (slot->ev) event_free(slot->ev);
@@ -45,8 +45,6 @@ Worker::~Worker() {
   notify_.reset();
   event_free(accept_retry_);
   event_free(buffer_timer_);
-  event_free(wait_timer_);
-  event_free(tmpfail_timer_);
   event_base_free(base_);
 }
 
@@ -294,10 +292,24 @@ void Worker::install(std::shared_ptr<const Snapshot> snapshot) {
       for (const auto& server : bucket->servers)
         wanted.insert(group_key(server, bucket->downstream_protocol, bucket->backend_auth));
   for (auto& [key, group] : groups_) group->set_retiring(wanted.count(key) == 0);
-  std::vector<const Bucket*> stale;
-  for (const auto& [bucket, state] : buckets_)
-    if (!in_snapshot(bucket)) stale.push_back(bucket);
-  for (const Bucket* bucket : stale) drop_if_retired(bucket);
+  router_->on_snapshot();
+}
+
+void Worker::answer_by_worker(Exchange* ex) {
+  if (ex->request.op == protocol::Op::Stats) {
+    answer_stats_proxy(ex);
+    return;
+  }
+  if (ex->client) ex->client->answer_sasl(ex->request);  // Op::Sasl
+  router_->finish(ex);
+}
+
+void Worker::deliver(Exchange* ex) {
+  if (ex->client) {
+    ex->client->on_exchange_complete(ex);
+  } else {
+    router_->exchanges().put(ex);
+  }
 }
 
 ServerGroup& Worker::server_group(const BackendServer& server, protocol::Protocol protocol, const BackendAuth& auth) {

@@ -1,7 +1,9 @@
-// Worker: one thread, one event_base. It owns its client connections, its
-// backend connection groups, its request pools and its counters; nothing it
-// owns is touched by another thread. Other threads reach it only through
-// post() (the notify queue).
+// Worker: one thread, one event_base. It accepts and owns its client
+// connections, its backend connection groups (as their BackendHost), its
+// request router (request_router.h: admission, routing, re-routing and
+// completion, with the request pools; the worker is its RouterHost) and its
+// counters; nothing it owns is touched by another thread. Other threads
+// reach it only through post() (the notify queue).
 #pragma once
 
 #include <event2/event.h>
@@ -13,7 +15,6 @@
 #include <set>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -22,21 +23,18 @@
 
 #include "src/core/config_offer.h"
 #include "src/core/exchange.h"
+#include "src/core/request_router.h"
 #include "src/core/settings.h"
 #include "src/net/buffer_budget.h"
 #include "src/net/listener.h"
 #include "src/net/loop.h"
 #include "src/net/notify.h"
-#include "src/routing/admission.h"
-#include "src/routing/key_router.h"
 #include "src/routing/snapshot.h"
 #include "src/stats/gather.h"
 #include "src/stats/metrics.h"
 #include "src/stats/render.h"
 #include "src/backend/backend_host.h"
 #include "src/backend/resolver.h"
-#include "vbucket/ketama.h"
-#include "vbucket/vbucket_view.h"
 
 namespace moxi {
 
@@ -62,7 +60,7 @@ struct SharedLimits {
   std::atomic<uint64_t> stale_configs{0};
 };
 
-class Worker final : public MetricsOwner, public BackendHost {
+class Worker final : public MetricsOwner, public BackendHost, public RouterHost {
  public:
   Worker(int id, ProxySettings settings, SharedLimits& budget);
   ~Worker();
@@ -96,7 +94,7 @@ class Worker final : public MetricsOwner, public BackendHost {
   event_base* base() const { return base_; }
   // The event loop this worker's connections run on (net/loop.h).
   net::Loop& loop() override { return loop_; }
-  uint64_t now_ms() const override;
+  uint64_t now_ms() const override;  // BackendHost and RouterHost
   const ProxySettings& settings() const { return settings_; }
   Metrics& metrics() override { return metrics_; }
   // This worker's part of the total buffer budget (buffer_budget.h).
@@ -118,8 +116,9 @@ class Worker final : public MetricsOwner, public BackendHost {
   void reset_metrics() override { metrics_.reset(); }
   // Thread-safe: what the process-scope gauges are read from (render.h).
   ProcessFigures process_figures() const;
-  const Snapshot& snapshot() const { return *snapshot_; }
-  Pool<Exchange>& exchanges() { return exchanges_; }
+  const Snapshot& snapshot() const override { return *snapshot_; }
+  // Where this worker's requests are routed and finished (request_router.h).
+  RequestRouter& router() { return *router_; }
 
   // This worker's DNS resolver for backend names (backend/resolver.h).
   Resolver& resolver() override { return *resolver_; }
@@ -127,10 +126,11 @@ class Worker final : public MetricsOwner, public BackendHost {
   const BackendSettings& backend_settings() const override { return settings_; }
   std::shared_ptr<const tls::Context> backend_tls() const override { return snapshot_->backend_tls; }
   std::string name() const override { return "worker " + std::to_string(id_); }
-  PendingOp* new_probe(protocol::Protocol protocol) override;
+  PendingOp* new_probe(protocol::Protocol protocol) override { return router_->new_probe(protocol); }
   // The group of connections to `server` in `protocol` authenticated as
   // `auth`: buckets of a gateway sharing a server each have their own.
-  ServerGroup& server_group(const BackendServer& server, protocol::Protocol protocol, const BackendAuth& auth);
+  ServerGroup& server_group(const BackendServer& server, protocol::Protocol protocol,
+                            const BackendAuth& auth) override;
   // A server group of this worker took `address` down (down) or found it
   // answering again: every other worker is told through its notify queue,
   // and its groups for that server follow (ServerGroup::on_peer_down /
@@ -139,7 +139,7 @@ class Worker final : public MetricsOwner, public BackendHost {
   void on_server_health(const std::string& address, bool down) override;
   // A server group was ejected from its ring or came back (down_policy=eject):
   // the ketama buckets rebuild their live rings before their next request.
-  void on_ejection_changed() override { ++eject_epoch_; }
+  void on_ejection_changed() override { router_->on_ejection_changed(); }
   // A closed client connection is destroyed after the current loop turn.
   void retire(ClientConnection* conn);
   // Graceful shutdown (posted by the main thread): takes the connections
@@ -150,16 +150,19 @@ class Worker final : public MetricsOwner, public BackendHost {
   // is gone (at once when there are none).
   void begin_drain(std::function<void()> done);
   bool draining() const { return draining_; }
-  // Routes a freshly decoded request (called by ClientConnection). With a
-  // null bucket, `why` says what the client is told.
-  void dispatch(Exchange* exchange, const std::shared_ptr<const Bucket>& bucket, NoBucket why = NoBucket::AwaitingMap);
   // Switches to a new snapshot (posted by the main thread). Requests already
   // admitted finish on the bucket they started with; new ones use the new
   // map. Connections to servers still in the map are kept; those to removed
   // servers close once idle.
   void install(std::shared_ptr<const Snapshot> snapshot);
-  // A backend answered (or failed) `op`; finishes its exchange when it was the last.
-  void on_op_done(PendingOp* op) override;
+  // A backend answered (or failed) `op`: the router takes it.
+  void on_op_done(PendingOp* op) override { router_->on_op_done(op); }
+  // The rest of RouterHost (request_router.h).
+  void answer_by_worker(Exchange* exchange) override;
+  void deliver(Exchange* exchange) override;
+  void offer_config(ConfigOffer offer) override {
+    if (config_offers_) config_offers_(std::move(offer));
+  }
 
  private:
   void run();
@@ -183,116 +186,10 @@ class Worker final : public MetricsOwner, public BackendHost {
   void pause_accepting(int err);
   void resume_accepting();
   static void accept_retry_cb(evutil_socket_t, short, void* arg);
-  void finish(Exchange* exchange);
-  // A backend op of `exchange` (its request; its client's connection affinity).
-  PendingOp* new_op(Exchange* exchange);
   void on_peer_server_health(const std::string& address, bool down);
-  // What a worker keeps per bucket: its server groups by server index, and
-  // the downstream_max admission (requests at the backends, and the queue of
-  // those waiting for a slot, each with the time it was queued).
-  struct BucketState {
-    std::shared_ptr<const Bucket> bucket;  // kept alive while requests use it
-    std::unique_ptr<vbucket::VBucketView> view;  // vBucket buckets: NOT_MY_VBUCKET lessons, until the next map
-    std::vector<ServerGroup*> groups;
-    routing::Admission<Exchange*> admission;  // -Z downstream_max (routing/admission.h)
-    bool admitting = false;  // finish() is admitting waiters further up the stack
-    // down_policy=eject, ketama: the ring of the servers not ejected
-    // (routing/key_router.h); no ring when none is ejected, or all are.
-    routing::LiveRing live;
-    uint64_t eject_epoch = 0;  // the worker's eject_epoch_ `live` was built for
-    BucketMetrics* stats = nullptr;  // its entry in metrics_, by name
-    bool eject = false;  // -Z down_policy ejects down servers from this ketama bucket's ring
-    // vBucket buckets: the last config a data node sent (a NOT_MY_VBUCKET
-    // body or a GET_CLUSTER_CONFIG reply: learn_config), whether it parsed,
-    // and what it parsed to when it is newer than the bucket's and has its
-    // vBucket count (else null).
-    std::string node_config_body;
-    bool node_config_parsed = false;
-    vbucket::ConfigPtr node_config;
-    // GET_CLUSTER_CONFIG after NOT_MY_VBUCKET replies without a config
-    // (fetch_cluster_config): the fetch in flight (its number, 0 = none) and
-    // the server it asked; and, by server index, the servers that answered
-    // one without a config (or failed it): not asked again until the next map.
-    uint64_t config_fetch = 0;
-    int config_fetch_server = -1;
-    std::vector<bool> no_config_from;
-  };
-  BucketState& state_for(const std::shared_ptr<const Bucket>& bucket);
-  // The state of `bucket`, or null. Every request looks its bucket up two or
-  // three times: the last bucket found is remembered (one port, one bucket is
-  // the usual case), so the hash table is consulted only when it changes.
-  BucketState* find_state(const Bucket* bucket) {
-    if (bucket == last_bucket_) return last_state_;
-    auto it = buckets_.find(bucket);
-    if (it == buckets_.end()) return nullptr;
-    last_bucket_ = bucket;
-    last_state_ = &it->second;
-    return last_state_;
-  }
-  // Forgets the state of a bucket that left the snapshot once nothing uses it.
-  void drop_if_retired(const Bucket* bucket);
-  bool in_snapshot(const Bucket* bucket) const;
-  // Re-sends the keys of `op` that a server refused with NOT_MY_VBUCKET to
-  // the server the last config a data node sent names (learn_config), else
-  // to the one the vBucket view names next; false when the bound is spent.
-  // A refusal without a config makes the worker ask that server for it
-  // (fetch_cluster_config); the refused keys do not wait for the answer.
-  bool retry_not_my_vbucket(PendingOp* op);
-  // A config data node `from` of `state`'s bucket sent: `body`, the body of
-  // a NOT_MY_VBUCKET reply or a GET_CLUSTER_CONFIG reply (`how` names which,
-  // for the log and the offer), "$HOST" meaning that server's host. Parsed
-  // once per body into node_config; a newer one is offered to the main
-  // thread (config_offers_). False when the body does not parse.
-  bool learn_config(BucketState& state, int from, const std::string& body, std::string_view how);
-  // The server the last config learned (node_config) names as vBucket `vb`'s
-  // master, learned into the view; -1 when there is none, or it names
-  // `refused_by` or no server of the bucket.
-  int master_from_node_config(BucketState& state, int refused_by, int vb);
-  // After a NOT_MY_VBUCKET without a config from server `server` of
-  // `state`'s bucket: asks that server for its config (GET_CLUSTER_CONFIG,
-  // as libcouchbase does) on its group's connections, unless a fetch of this
-  // state is in flight, the server answered one without a config since this
-  // map, it is down, or it is no binary backend.
-  void fetch_cluster_config(BucketState& state, int server);
-  // A fetch `ex` finished (Worker::finish): its config goes where a
-  // NOT_MY_VBUCKET body goes (learn_config); nothing when its state is gone.
-  void on_config_fetched(const Exchange& ex);
-  // vBucket buckets: the keys of `op` a data node answered with a temporary
-  // failure (warm-up, memory over the mutation threshold, a takeover) go to
-  // the same server again after a back-off of 10 ms, doubling, at most
-  // kTemporaryFailureRetries times per request; then the failure stands
-  // ("SERVER_ERROR temporary failure"). False when nothing was re-sent.
-  bool retry_temporary_failure(PendingOp* op);
-  static constexpr uint32_t kTemporaryFailureRetries = 5;
-  static constexpr uint64_t kTemporaryFailureFirstDelayMs = 10;
-  // -Z replica_reads: re-sends the keys of a vBucket get that its server
-  // failed (a proxy error: down, timeout, closed) or, on a replica, did not
-  // hold (NOT_MY_VBUCKET) to the next replica in map order that is not
-  // down, with GET_REPLICA; false when no key went anywhere.
-  bool read_from_replica(PendingOp* op);
-  // The re-sends of one exchange's keys, one op per server (scratch_ops_
-  // indexes them; `fresh` lists them in creation order): add_resend puts key
-  // `key` in the op for `server`, send_resends counts and submits them all
-  // (false when there is none).
-  void add_resend(Exchange* ex, uint32_t key, int server, bool replica, std::vector<PendingOp*>& fresh);
-  bool send_resends(Exchange* ex, BucketState& state, const std::vector<PendingOp*>& fresh);
-  // Sends an admitted exchange to its servers.
-  void route(Exchange* exchange, const Bucket& bucket, BucketState& state);
-  void dispatch_keys(Exchange* exchange, const Bucket& bucket, BucketState& state);
-  // How the bucket places keys now (rebuilding its live ring first when a
-  // server was ejected or came back since).
-  routing::KeyRouter router_for(const Bucket& bucket, BucketState& state);
-  void dispatch_broadcast(Exchange* exchange, BucketState& state);
-  void answer_locally(Exchange* exchange);
   // "stats proxy [sub]" (src/core/stats_proxy.cc): sums over peers_ through
   // the notify queues; the exchange waits (in order) until all answered.
   void answer_stats_proxy(Exchange* exchange);
-  // Fails waiters older than wait_queue_timeout; re-arms for the next one.
-  void expire_waiters();
-  static void wait_timer_cb(evutil_socket_t, short, void* arg);
-  static void tmpfail_timer_cb(evutil_socket_t, short, void* arg);
-  // Sends the temporary-failure retries that are due.
-  void send_due_retries();
   // Resumes the clients waiting for buffer room (see wait_for_buffers);
   // runs every kBufferRetryMs while any waits: room is usually made by
   // another worker's clients, which this worker hears nothing of.
@@ -315,6 +212,9 @@ class Worker final : public MetricsOwner, public BackendHost {
   net::Loop loop_;  // on base_ and buffers_; before every connection
   std::unique_ptr<net::NotifyQueue> notify_;
   std::unique_ptr<Resolver> resolver_;  // after base_, and gone before it (after the groups that use it)
+  // After base_ (its timers), and gone before it, after the connections
+  // and groups that hold its exchanges and ops.
+  std::unique_ptr<RequestRouter> router_;
   std::thread thread_;
   bool stopping_ = false;
   bool draining_ = false;
@@ -335,20 +235,7 @@ class Worker final : public MetricsOwner, public BackendHost {
     return {server.address, protocol, auth.user, auth.password, auth.select_bucket, auth.tls};
   }
   std::map<GroupKey, std::unique_ptr<ServerGroup>> groups_;
-  uint64_t eject_epoch_ = 1;  // bumped by on_ejection_changed
-  uint64_t config_fetches_ = 0;  // numbers fetch_cluster_config gives its fetches
   std::set<std::string> down_at_peers_;  // servers another worker reported down, until it reports them back
-  std::unordered_map<const Bucket*, BucketState> buckets_;  // node-based: a state's address is stable
-  const Bucket* last_bucket_ = nullptr;  // find_state's memo; cleared when that state is erased
-  BucketState* last_state_ = nullptr;
-  event* wait_timer_ = nullptr;
-  // TMPFAIL retries waiting for their back-off, by the time they are due
-  // (retry_temporary_failure); tmpfail_timer_ fires for the first.
-  std::multimap<uint64_t, PendingOp*> tmpfail_due_;
-  event* tmpfail_timer_ = nullptr;
-  std::vector<PendingOp*> scratch_ops_;  // dispatch_keys: one slot per server
-  Pool<Exchange> exchanges_;
-  Pool<PendingOp> ops_;
   Metrics metrics_;
   // Clients paused for the total budget, in the order they paused, with the
   // id they had (a closed one is skipped: its pointer may be reused).

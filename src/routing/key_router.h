@@ -1,5 +1,6 @@
 // Where a bucket sends keys, as pure code: no connections, no clock, no
-// worker. The worker (core/dispatch.cc) asks it and does the sending.
+// worker. A worker's request router (core/request_router.h) asks it and
+// does the sending.
 //
 //   - KeyRouter: the key's server right now. vBucket buckets: CRC32 ->
 //     vBucket -> the master in the worker's VBucketView (with what

@@ -1,18 +1,19 @@
-// Request routing inside a worker: local answers, admission (downstream_max
+// RequestRouter (request_router.h): local answers, admission (downstream_max
 // and its wait queue), keyed requests (one op per server, multigets grouped
 // per server), broadcasts, NOT_MY_VBUCKET re-routing (with GET_CLUSTER_CONFIG
 // when a refusal carries no config), and completion.
+#include "src/core/request_router.h"
+
 #include <cstdio>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
-#include "src/core/client_connection.h"
-#include "src/core/worker.h"
+#include "src/backend/server_group.h"
 #include "src/protocol/stats_merge.h"
 #include "src/routing/key_router.h"
-#include "src/util/request_timer.h"
-#include "src/backend/server_group.h"
 #include "src/util/log.h"
+#include "src/util/request_timer.h"
 #include "src/util/timer.h"
 #include "vbucket/config_loader.h"
 
@@ -21,7 +22,26 @@ namespace moxi {
 using protocol::Op;
 using protocol::Status;
 
-Worker::BucketState& Worker::state_for(const std::shared_ptr<const Bucket>& bucket) {
+RequestRouter::RequestRouter(RouterHost& host, event_base* base, const ProxySettings& settings, Metrics& metrics)
+    : host_(host), settings_(settings), metrics_(metrics) {
+  wait_timer_ = evtimer_new(base, &RequestRouter::wait_timer_cb, this);
+  tmpfail_timer_ = evtimer_new(base, &RequestRouter::tmpfail_timer_cb, this);
+  if (!wait_timer_ || !tmpfail_timer_) throw std::runtime_error("evtimer_new failed");
+}
+
+RequestRouter::~RequestRouter() {
+  event_free(wait_timer_);
+  event_free(tmpfail_timer_);
+}
+
+void RequestRouter::on_snapshot() {
+  std::vector<const Bucket*> stale;
+  for (const auto& [bucket, state] : buckets_)
+    if (!in_snapshot(bucket)) stale.push_back(bucket);
+  for (const Bucket* bucket : stale) drop_if_retired(bucket);
+}
+
+RequestRouter::BucketState& RequestRouter::state_for(const std::shared_ptr<const Bucket>& bucket) {
   if (BucketState* known = find_state(bucket.get())) return *known;
   BucketState state;
   state.bucket = bucket;
@@ -30,10 +50,10 @@ Worker::BucketState& Worker::state_for(const std::shared_ptr<const Bucket>& buck
   if (bucket->vbucket_routing()) state.view = std::make_unique<vbucket::VBucketView>(bucket->config);
   state.groups.reserve(bucket->servers.size());
   for (const auto& server : bucket->servers)
-    state.groups.push_back(&server_group(server, bucket->downstream_protocol, bucket->backend_auth));
+    state.groups.push_back(&host_.server_group(server, bucket->downstream_protocol, bucket->backend_auth));
   // -Z down_policy, by the port the bucket is served on.
   if (!bucket->vbucket_routing()) {
-    for (const auto& binding : snapshot_->ports)
+    for (const auto& binding : host_.snapshot().ports)
       for (const auto& b : binding.buckets)
         if (b == bucket && settings_.down_policy.ejects(binding.port)) state.eject = true;
     if (state.eject)
@@ -42,14 +62,14 @@ Worker::BucketState& Worker::state_for(const std::shared_ptr<const Bucket>& buck
   return buckets_.emplace(bucket.get(), std::move(state)).first->second;
 }
 
-bool Worker::in_snapshot(const Bucket* bucket) const {
-  for (const auto& binding : snapshot_->ports)
+bool RequestRouter::in_snapshot(const Bucket* bucket) const {
+  for (const auto& binding : host_.snapshot().ports)
     for (const auto& b : binding.buckets)
       if (b.get() == bucket) return true;
   return false;
 }
 
-void Worker::drop_if_retired(const Bucket* bucket) {
+void RequestRouter::drop_if_retired(const Bucket* bucket) {
   BucketState* state = find_state(bucket);
   if (!state || !state->admission.idle() || in_snapshot(bucket)) return;
   if (last_bucket_ == bucket) {
@@ -59,7 +79,7 @@ void Worker::drop_if_retired(const Bucket* bucket) {
   buckets_.erase(bucket);
 }
 
-void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket, NoBucket why) {
+void RequestRouter::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket, NoBucket why) {
   protocol::Request& req = ex->request;
   req.prepare_results();
   if (req.op == Op::Invalid) {
@@ -114,7 +134,7 @@ void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket,
   if (!state.admission.try_admit()) {
     // Over downstream_max: it waits for a slot. It counts as outstanding so
     // nobody recycles it while it waits.
-    state.admission.queue(ex, now_ms());
+    state.admission.queue(ex, host_.now_ms());
     ex->outstanding = 1;
     if (settings_.wait_queue_timeout_ms > 0 && !evtimer_pending(wait_timer_, nullptr))
       arm_timer_ms(wait_timer_, settings_.wait_queue_timeout_ms);
@@ -123,7 +143,7 @@ void Worker::dispatch(Exchange* ex, const std::shared_ptr<const Bucket>& bucket,
   route(ex, *bucket, state);
 }
 
-void Worker::route(Exchange* ex, const Bucket& bucket, BucketState& state) {
+void RequestRouter::route(Exchange* ex, const Bucket& bucket, BucketState& state) {
   ex->admitted_to = &bucket;
   if (ex->request.op == Op::Flush || ex->request.op == Op::Stats) {
     dispatch_broadcast(ex, state);
@@ -132,10 +152,10 @@ void Worker::route(Exchange* ex, const Bucket& bucket, BucketState& state) {
   }
 }
 
-void Worker::wait_timer_cb(evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->expire_waiters(); }
+void RequestRouter::wait_timer_cb(evutil_socket_t, short, void* arg) { static_cast<RequestRouter*>(arg)->expire_waiters(); }
 
-void Worker::expire_waiters() {
-  const uint64_t now = now_ms();
+void RequestRouter::expire_waiters() {
+  const uint64_t now = host_.now_ms();
   const uint64_t timeout = settings_.wait_queue_timeout_ms;
   std::vector<Exchange*> expired;
   std::optional<uint64_t> next;  // queue time of the oldest waiter left
@@ -154,18 +174,17 @@ void Worker::expire_waiters() {
   if (next) arm_timer_ms(wait_timer_, request_timer_step(*next, timeout, now).wait_ms);
 }
 
-void Worker::answer_locally(Exchange* ex) {
+void RequestRouter::answer_locally(Exchange* ex) {
   protocol::Request& req = ex->request;
   if (req.op == Op::Version) req.results[0].message = settings_.version;
-  if (req.op == Op::Sasl && ex->client) ex->client->answer_sasl(req);
-  if (req.op == Op::Stats) {
-    answer_stats_proxy(ex);
+  if (req.op == Op::Sasl || req.op == Op::Stats) {
+    host_.answer_by_worker(ex);
     return;
   }
   finish(ex);
 }
 
-void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& state) {
+void RequestRouter::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& state) {
   protocol::Request& req = ex->request;
   const auto& groups = state.groups;
   const routing::KeyRouter router = router_for(bucket, state);
@@ -178,7 +197,7 @@ void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& stat
           op->server_index = server;
           op->op.key_indexes.push_back(key);
           ex->outstanding = 1;
-          op->sent_at_ms = now_ms();
+          op->sent_at_ms = host_.now_ms();
           groups[static_cast<size_t>(server)]->submit(op);
         },
         [&](uint32_t key) {
@@ -215,14 +234,14 @@ void Worker::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketState& stat
   ops.swap(scratch_ops_);
   for (size_t s = 0; s < ops.size(); ++s) {
     if (PendingOp* op = ops[s]) {
-      op->sent_at_ms = now_ms();
+      op->sent_at_ms = host_.now_ms();
       groups[s]->submit(op);
     }
   }
   if (scratch_ops_.capacity() < ops.capacity()) scratch_ops_.swap(ops);  // keep the capacity
 }
 
-routing::KeyRouter Worker::router_for(const Bucket& bucket, BucketState& state) {
+routing::KeyRouter RequestRouter::router_for(const Bucket& bucket, BucketState& state) {
   if (state.eject && state.eject_epoch != eject_epoch_) {
     // A server left or rejoined the ring since: the ring of the others,
     // exactly what libmemcached computes for them.
@@ -236,7 +255,7 @@ routing::KeyRouter Worker::router_for(const Bucket& bucket, BucketState& state) 
   return routing::KeyRouter(*bucket.config, state.view.get(), &state.live);
 }
 
-void Worker::dispatch_broadcast(Exchange* ex, BucketState& state) {
+void RequestRouter::dispatch_broadcast(Exchange* ex, BucketState& state) {
   const auto& groups = state.groups;
   ex->outstanding = static_cast<uint32_t>(groups.size());
   if (groups.empty()) {
@@ -250,12 +269,12 @@ void Worker::dispatch_broadcast(Exchange* ex, BucketState& state) {
     PendingOp* op = new_op(ex);
     op->op.slot = static_cast<uint32_t>(s);
     op->server_index = static_cast<int>(s);
-    op->sent_at_ms = now_ms();
+    op->sent_at_ms = host_.now_ms();
     groups[s]->submit(op);
   }
 }
 
-bool Worker::retry_not_my_vbucket(PendingOp* op) {
+bool RequestRouter::retry_not_my_vbucket(PendingOp* op) {
   Exchange* ex = op->exchange;
   protocol::Request& req = ex->request;
   // A replica that does not hold the vBucket says nothing of its active
@@ -302,19 +321,19 @@ bool Worker::retry_not_my_vbucket(PendingOp* op) {
   return send_resends(ex, state, fresh);
 }
 
-void Worker::add_resend(Exchange* ex, uint32_t key, int server, bool replica, std::vector<PendingOp*>& fresh) {
+void RequestRouter::add_resend(Exchange* ex, uint32_t key, int server, bool replica, std::vector<PendingOp*>& fresh) {
   PendingOp*& retry = scratch_ops_[static_cast<size_t>(server)];
   if (!retry) {
     retry = new_op(ex);
     retry->op.replica = replica;
     retry->server_index = server;
-    retry->sent_at_ms = now_ms();
+    retry->sent_at_ms = host_.now_ms();
     fresh.push_back(retry);
   }
   retry->op.key_indexes.push_back(key);
 }
 
-bool Worker::send_resends(Exchange* ex, BucketState& state, const std::vector<PendingOp*>& fresh) {
+bool RequestRouter::send_resends(Exchange* ex, BucketState& state, const std::vector<PendingOp*>& fresh) {
   if (fresh.empty()) return false;
   // Counted before any is sent: one that fails at once completes at once.
   ex->outstanding += static_cast<uint32_t>(fresh.size());
@@ -322,7 +341,7 @@ bool Worker::send_resends(Exchange* ex, BucketState& state, const std::vector<Pe
   return true;
 }
 
-bool Worker::read_from_replica(PendingOp* op) {
+bool RequestRouter::read_from_replica(PendingOp* op) {
   Exchange* ex = op->exchange;
   protocol::Request& req = ex->request;
   if (!settings_.replica_reads || req.op != Op::Get) return false;
@@ -347,7 +366,7 @@ bool Worker::read_from_replica(PendingOp* op) {
   return send_resends(ex, *state, fresh);
 }
 
-bool Worker::learn_config(BucketState& state, int from, const std::string& body, std::string_view how) {
+bool RequestRouter::learn_config(BucketState& state, int from, const std::string& body, std::string_view how) {
   // Once per body: a rebalance makes every refusal carry the same one.
   if (state.node_config_body == body) return state.node_config_parsed;
   const Bucket& bucket = *state.bucket;
@@ -370,18 +389,17 @@ bool Worker::learn_config(BucketState& state, int from, const std::string& body,
     return true;
   // To the follower of the port that serves this very bucket (another
   // port may serve another cluster's bucket of the same name).
-  if (config_offers_) {
-    for (size_t p = 0; p < snapshot_->ports.size(); ++p)
-      for (const auto& served : snapshot_->ports[p].buckets)
-        if (served.get() == &bucket)
-          config_offers_({p, bucket.name, body, sender.host, std::string(how) + " from " + sender.address});
-  }
+  const Snapshot& snapshot = host_.snapshot();
+  for (size_t p = 0; p < snapshot.ports.size(); ++p)
+    for (const auto& served : snapshot.ports[p].buckets)
+      if (served.get() == &bucket)
+        host_.offer_config({p, bucket.name, body, sender.host, std::string(how) + " from " + sender.address});
   // Routing by it needs the same vBuckets; another count waits for the swap.
   if (parsed.value()->num_vbuckets() == bucket.config->num_vbuckets()) state.node_config = std::move(parsed).value();
   return true;
 }
 
-int Worker::master_from_node_config(BucketState& state, int refused_by, int vb) {
+int RequestRouter::master_from_node_config(BucketState& state, int refused_by, int vb) {
   if (!state.node_config) return -1;
   const Bucket& bucket = *state.bucket;
   const int master = state.node_config->master(vb);
@@ -395,7 +413,7 @@ int Worker::master_from_node_config(BucketState& state, int refused_by, int vb) 
   return -1;  // a server the bucket does not have yet: the swap brings it
 }
 
-void Worker::fetch_cluster_config(BucketState& state, int server) {
+void RequestRouter::fetch_cluster_config(BucketState& state, int server) {
   const auto index = static_cast<size_t>(server);
   ServerGroup& group = *state.groups[index];
   if (state.config_fetch != 0 || group.protocol() != protocol::Protocol::Binary || group.down()) return;
@@ -413,14 +431,14 @@ void Worker::fetch_cluster_config(BucketState& state, int server) {
   ex->outstanding = 1;
   PendingOp* op = new_op(ex);
   op->server_index = server;
-  op->sent_at_ms = now_ms();
+  op->sent_at_ms = host_.now_ms();
   // Noted before it is sent: a send that fails at once finishes it at once.
   state.config_fetch = ex->fetch_id;
   state.config_fetch_server = server;
   group.submit_internal(op);
 }
 
-void Worker::on_config_fetched(const Exchange& ex) {
+void RequestRouter::on_config_fetched(const Exchange& ex) {
   BucketState* state = find_state(static_cast<const Bucket*>(ex.fetch_for));
   // Gone with its map (drop_if_retired), or another state at that address.
   if (!state || state->config_fetch != ex.fetch_id) return;
@@ -445,7 +463,7 @@ void Worker::on_config_fetched(const Exchange& ex) {
   }
 }
 
-bool Worker::retry_temporary_failure(PendingOp* op) {
+bool RequestRouter::retry_temporary_failure(PendingOp* op) {
   Exchange* ex = op->exchange;
   protocol::Request& req = ex->request;
   if (ex->tmpfail_retries >= kTemporaryFailureRetries) return false;
@@ -465,18 +483,18 @@ bool Worker::retry_temporary_failure(PendingOp* op) {
     return false;
   }
   metrics_.inc(Metric::temporary_failure_retries_total, retry->op.key_indexes.size());
-  const uint64_t due = now_ms() + (kTemporaryFailureFirstDelayMs << ex->tmpfail_retries);
+  const uint64_t due = host_.now_ms() + (kTemporaryFailureFirstDelayMs << ex->tmpfail_retries);
   ++ex->tmpfail_retries;
   ++ex->outstanding;
   tmpfail_due_.emplace(due, retry);
-  if (tmpfail_due_.begin()->second == retry) arm_timer_ms(tmpfail_timer_, due - now_ms());
+  if (tmpfail_due_.begin()->second == retry) arm_timer_ms(tmpfail_timer_, due - host_.now_ms());
   return true;
 }
 
-void Worker::tmpfail_timer_cb(evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->send_due_retries(); }
+void RequestRouter::tmpfail_timer_cb(evutil_socket_t, short, void* arg) { static_cast<RequestRouter*>(arg)->send_due_retries(); }
 
-void Worker::send_due_retries() {
-  const uint64_t now = now_ms();
+void RequestRouter::send_due_retries() {
+  const uint64_t now = host_.now_ms();
   std::vector<PendingOp*> due;
   while (!tmpfail_due_.empty() && tmpfail_due_.begin()->first <= now) {
     due.push_back(tmpfail_due_.begin()->second);
@@ -491,7 +509,7 @@ void Worker::send_due_retries() {
   }
 }
 
-PendingOp* Worker::new_op(Exchange* ex) {
+PendingOp* RequestRouter::new_op(Exchange* ex) {
   PendingOp* op = ops_.get();
   op->exchange = ex;
   op->client_id = ex->client_id;
@@ -499,7 +517,7 @@ PendingOp* Worker::new_op(Exchange* ex) {
   return op;
 }
 
-PendingOp* Worker::new_probe(protocol::Protocol protocol) {
+PendingOp* RequestRouter::new_probe(protocol::Protocol protocol) {
   // A request of nobody's: finish() recycles it (Exchange::internal).
   Exchange* ex = exchanges_.get();
   ex->probe = true;
@@ -510,7 +528,7 @@ PendingOp* Worker::new_probe(protocol::Protocol protocol) {
   return new_op(ex);
 }
 
-void Worker::on_op_done(PendingOp* op) {
+void RequestRouter::on_op_done(PendingOp* op) {
   Exchange* ex = op->exchange;
   protocol::Request& req = ex->request;
   // Both may re-send keys of one op: failed ones to a replica, refused
@@ -547,7 +565,7 @@ void Worker::on_op_done(PendingOp* op) {
   if (--ex->outstanding == 0) finish(ex);
 }
 
-void Worker::finish(Exchange* ex) {
+void RequestRouter::finish(Exchange* ex) {
   if (ex->request.unlink_after_refusal) ex->request.op = Op::Invalid;  // answer the refusal, not the delete
   if (ex->broadcast_servers > 0) {
     const size_t failures = protocol::combine_broadcast(ex->request, ex->broadcast_servers);
@@ -593,11 +611,7 @@ void Worker::finish(Exchange* ex) {
     bucket_stats->hits += hits;
     bucket_stats->misses += misses;
   }
-  if (ex->client) {
-    ex->client->on_exchange_complete(ex);
-  } else {
-    exchanges_.put(ex);
-  }
+  host_.deliver(ex);
 }
 
 }  // namespace moxi

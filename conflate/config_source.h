@@ -31,7 +31,7 @@ namespace moxi::conflate {
 // A validated document.
 struct ConfigUpdate {
   std::string document;                  // raw JSON text (trimmed of surrounding white space)
-  std::vector<vbucket::Bucket> buckets;  // parsed and validated; a single-bucket document gives one
+  std::vector<vbucket::NamedConfig> buckets;  // parsed and validated; a single-bucket document gives one
                                          // element named by its "name" (or "default" without one)
   std::string source;                    // the URL (password masked) or the file path
   bool from_cache = false;               // read from the config cache, not from `source` now

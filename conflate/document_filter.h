@@ -35,7 +35,7 @@ class DocumentFilter {
   struct Verdict {
     enum class Kind { deliver, duplicate, invalid };
     Kind kind = Kind::invalid;
-    std::vector<vbucket::Bucket> buckets;  // deliver
+    std::vector<vbucket::NamedConfig> buckets;  // deliver
     bool bucket_list = false;              // deliver: of the {"buckets":[...]} form
     std::string error;                     // invalid: the vbucket library's message
   };

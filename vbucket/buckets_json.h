@@ -14,7 +14,7 @@
 
 namespace moxi::vbucket::detail {
 
-Result<std::vector<Bucket>> buckets_from_json(const rapidjson::Value& root, const ParseOptions& options,
+Result<std::vector<NamedConfig>> buckets_from_json(const rapidjson::Value& root, const ParseOptions& options,
                                               const std::shared_ptr<const std::string>& document) noexcept;
 
 }  // namespace moxi::vbucket::detail

@@ -12,9 +12,9 @@
 namespace moxi::vbucket {
 namespace detail {
 
-Result<std::vector<Bucket>> buckets_from_json(const rapidjson::Value& root, const ParseOptions& options,
+Result<std::vector<NamedConfig>> buckets_from_json(const rapidjson::Value& root, const ParseOptions& options,
                                               const std::shared_ptr<const std::string>& document) noexcept {
-  using R = Result<std::vector<Bucket>>;
+  using R = Result<std::vector<NamedConfig>>;
   try {
     if (!root.IsObject()) return R::failure(std::string("(document): expected a JSON object, got ") + type_name(root));
     const rapidjson::Value* list = find_member(root, "buckets");
@@ -23,7 +23,7 @@ Result<std::vector<Bucket>> buckets_from_json(const rapidjson::Value& root, cons
                         (list ? std::string("got ") + type_name(*list) : std::string("missing")) +
                         "); a single bucket is read with parse_config()");
 
-    std::vector<Bucket> buckets;
+    std::vector<NamedConfig> buckets;
     std::set<std::string, std::less<>> names;
     for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
       const rapidjson::Value& element = (*list)[i];
@@ -44,10 +44,10 @@ Result<std::vector<Bucket>> buckets_from_json(const rapidjson::Value& root, cons
       context.field_prefix = where + ".";
       auto config = config_from_json(element, context);
       if (!config) return R::failure("bucket \"" + bucket_name + "\": " + config.error());
-      buckets.push_back(Bucket{std::move(bucket_name), std::move(config).value()});
+      buckets.push_back(NamedConfig{std::move(bucket_name), std::move(config).value()});
     }
     // moxi configures the default bucket first (two passes); keep that order.
-    std::stable_partition(buckets.begin(), buckets.end(), [](const Bucket& b) { return b.name == "default"; });
+    std::stable_partition(buckets.begin(), buckets.end(), [](const NamedConfig& b) { return b.name == "default"; });
     return R::success(std::move(buckets));
   } catch (const std::bad_alloc&) {
     return R::failure("out of memory while reading the buckets");
@@ -58,8 +58,8 @@ Result<std::vector<Bucket>> buckets_from_json(const rapidjson::Value& root, cons
 
 }  // namespace detail
 
-Result<std::vector<Bucket>> parse_buckets(std::string_view json, const ParseOptions& options) noexcept {
-  using R = Result<std::vector<Bucket>>;
+Result<std::vector<NamedConfig>> parse_buckets(std::string_view json, const ParseOptions& options) noexcept {
+  using R = Result<std::vector<NamedConfig>>;
   try {
     auto doc = detail::parse_json(json);
     if (!doc) return R::failure(doc.error());
@@ -69,8 +69,8 @@ Result<std::vector<Bucket>> parse_buckets(std::string_view json, const ParseOpti
   }
 }
 
-Result<std::vector<Bucket>> parse_buckets_file(const std::string& path, const ParseOptions& options) noexcept {
-  using R = Result<std::vector<Bucket>>;
+Result<std::vector<NamedConfig>> parse_buckets_file(const std::string& path, const ParseOptions& options) noexcept {
+  using R = Result<std::vector<NamedConfig>>;
   try {
     auto text = detail::read_text_file(path);
     if (!text) return R::failure(path + ": " + text.error());

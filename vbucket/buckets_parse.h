@@ -23,14 +23,16 @@
 
 namespace moxi::vbucket {
 
-struct Bucket {
+// One bucket of the list: its name and its parsed map. (moxi::Bucket, in
+// src/routing/snapshot.h, is what the proxy serves from one of these.)
+struct NamedConfig {
   std::string name;  // "default" included (its Config::user() is absent)
   ConfigPtr config;
 };
 
-Result<std::vector<Bucket>> parse_buckets(std::string_view json, const ParseOptions& options = {}) noexcept;
+Result<std::vector<NamedConfig>> parse_buckets(std::string_view json, const ParseOptions& options = {}) noexcept;
 
 // The same, reading a file; errors start with "<path>: ".
-Result<std::vector<Bucket>> parse_buckets_file(const std::string& path, const ParseOptions& options = {}) noexcept;
+Result<std::vector<NamedConfig>> parse_buckets_file(const std::string& path, const ParseOptions& options = {}) noexcept;
 
 }  // namespace moxi::vbucket

@@ -21,11 +21,11 @@ Result<ConfigPtr> pick_section(std::vector<PortConfig> sections, const LoadOptio
                                     ")");
 }
 
-Result<ConfigPtr> pick_bucket(std::vector<Bucket> buckets, const LoadOptions& options) {
+Result<ConfigPtr> pick_bucket(std::vector<NamedConfig> buckets, const LoadOptions& options) {
   if (buckets.empty()) return Result<ConfigPtr>::failure("buckets: the document lists no bucket");
   if (!options.bucket) return Result<ConfigPtr>::success(buckets.front().config);
   std::string names;
-  for (Bucket& bucket : buckets) {
+  for (NamedConfig& bucket : buckets) {
     if (bucket.name == *options.bucket) return Result<ConfigPtr>::success(std::move(bucket.config));
     names += (names.empty() ? "\"" : ", \"") + bucket.name + "\"";
   }

@@ -35,7 +35,7 @@ Result<Document> parse_document(std::string_view text, const ParseOptions& optio
       const rapidjson::Value* n = detail::find_member(root, "name");
       if (n != nullptr && n->IsString() && n->GetStringLength() > 0) name.assign(detail::as_string_view(*n));
     }
-    out.buckets.push_back(Bucket{std::move(name), std::move(config).value()});
+    out.buckets.push_back(NamedConfig{std::move(name), std::move(config).value()});
     return R::success(std::move(out));
   } catch (const std::bad_alloc&) {
     return R::failure("out of memory while parsing the config");

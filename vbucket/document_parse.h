@@ -25,7 +25,7 @@
 namespace moxi::vbucket {
 
 struct Document {
-  std::vector<Bucket> buckets;  // one, for a single-bucket document
+  std::vector<NamedConfig> buckets;  // one, for a single-bucket document
   bool bucket_list = false;     // of the {"buckets":[...]} form (a gateway's, however many buckets it lists)
 };
 

@@ -1,6 +1,7 @@
 # src/protocol/ fragment: codecs (added to src/libmoxi.a).
 EXTRA_DIST += src/protocol/README.md
 src_libmoxi_a_SOURCES += \
+	src/protocol/request.h src/protocol/value_bytes.h \
 	src/protocol/binary_format.h \
 	src/protocol/ascii_numbers.h src/protocol/ascii_numbers.cc \
 	src/protocol/status_text.h src/protocol/status_text.cc \

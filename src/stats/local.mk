@@ -2,7 +2,6 @@
 # workers, rendering (stats proxy, Prometheus, JSON) and the admin HTTP
 # listener, added to src/libmoxi.a.
 src_libmoxi_a_SOURCES += \
-	src/util/clock.h \
 	src/stats/metrics.cc src/stats/metrics.h \
 	src/stats/render.cc src/stats/render.h \
 	src/stats/gather.cc src/stats/gather.h \

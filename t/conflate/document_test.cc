@@ -18,10 +18,10 @@ using Kind = DocumentFilter::Verdict::Kind;
 
 // The buckets of a document fetched from `origin` (vbucket::parse_document,
 // as every source reads it).
-vbucket::Result<std::vector<vbucket::Bucket>> parse_document(std::string_view text, std::string origin) {
+vbucket::Result<std::vector<vbucket::NamedConfig>> parse_document(std::string_view text, std::string origin) {
   auto doc = vbucket::parse_document(text, vbucket::ParseOptions{std::move(origin)});
-  if (!doc) return vbucket::Result<std::vector<vbucket::Bucket>>::failure(doc.error());
-  return vbucket::Result<std::vector<vbucket::Bucket>>::success(std::move(doc.value().buckets));
+  if (!doc) return vbucket::Result<std::vector<vbucket::NamedConfig>>::failure(doc.error());
+  return vbucket::Result<std::vector<vbucket::NamedConfig>>::success(std::move(doc.value().buckets));
 }
 
 class DocumentTest : public CppUnit::TestFixture {

@@ -105,7 +105,7 @@ void feed_all_parsers(const std::string& label, const std::string& text, Mismatc
   check("parse_server_list", parse_server_list(text));
   auto buckets = parse_buckets(text);
   if (buckets.ok()) {
-    for (const Bucket& b : buckets.value()) check("parse_buckets", Result<ConfigPtr>::success(b.config));
+    for (const NamedConfig& b : buckets.value()) check("parse_buckets", Result<ConfigPtr>::success(b.config));
   } else if (buckets.error().empty()) {
     m.add(label + ": parse_buckets failed without a message");
   }

@@ -39,7 +39,7 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
   s.proxy.probe_interval_ms = static_cast<uint64_t>(b.probe_interval.count());
   moxi::parse_down_policy(b.down_policy, s.proxy.down_policy);  // checked by the parser
   s.proxy.dns_ttl_ms = static_cast<uint64_t>(b.dns_ttl.count());
-  if (!b.dns_servers.empty()) moxi::parse_dns_servers(b.dns_servers, s.proxy.dns_servers);  // checked by the parser
+  if (!b.dns_servers.empty()) moxi::backend::parse_dns_servers(b.dns_servers, s.proxy.dns_servers);  // checked by the parser
   s.proxy.downstream_timeout_ms = static_cast<uint64_t>(b.downstream_timeout.count());
   s.proxy.connect_timeout_ms = static_cast<uint64_t>(b.connect_timeout.count());
   s.proxy.downstream_retry = b.downstream_retry;
@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
   moxi::route_libevent_log();
   // libsasl2's client side, once, before any worker thread starts: for
   // -Z usr, and for the buckets with a saslPassword any map may bring.
-  if (!moxi::init_sasl_library(error)) {
+  if (!moxi::backend::init_sasl_library(error)) {
     if (!options.behaviors.usr.empty()) {
       std::cerr << "moxi: " << error << "\n";
       return moxi::kExitFailure;

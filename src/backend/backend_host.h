@@ -20,7 +20,7 @@
 #include "src/backend/pending_op.h"
 #include "src/util/tls.h"
 
-namespace moxi {
+namespace moxi::backend {
 
 class Resolver;
 
@@ -52,4 +52,4 @@ class BackendHost {
   virtual void on_ejection_changed() = 0;
 };
 
-}  // namespace moxi
+}  // namespace moxi::backend

@@ -4,7 +4,7 @@
 
 #include "src/protocol/request.h"
 
-namespace moxi {
+namespace moxi::backend {
 
 namespace binary = protocol::binary;
 
@@ -124,4 +124,4 @@ BackendLogin::Progress BackendLogin::on_reply(uint16_t status, std::string_view 
   return Progress::Continue;
 }
 
-}  // namespace moxi
+}  // namespace moxi::backend

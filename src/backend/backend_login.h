@@ -30,7 +30,7 @@
 #include "src/protocol/binary_format.h"
 #include "src/backend/sasl_client.h"
 
-namespace moxi {
+namespace moxi::backend {
 
 class BackendLogin {
  public:
@@ -84,4 +84,4 @@ class BackendLogin {
   bool extended_errors_ = false;
 };
 
-}  // namespace moxi
+}  // namespace moxi::backend

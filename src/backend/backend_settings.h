@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace moxi {
+namespace moxi::backend {
 
 struct BackendSettings {
   uint32_t downstream_conn_max = 1;       // pipelined connections per worker per backend server (0 = 16)
@@ -45,4 +45,4 @@ inline uint32_t item_size_for(const BackendSettings& settings, bool vbucket_buck
   return vbucket_bucket ? kCouchbaseItemSize : kMemcachedItemSize;
 }
 
-}  // namespace moxi
+}  // namespace moxi::backend

@@ -19,7 +19,7 @@
 #include "src/protocol/binary_format.h"
 #include "src/backend/backend_login.h"
 
-namespace moxi {
+namespace moxi::backend {
 
 namespace binary = protocol::binary;
 using conflate::SourceStatus;
@@ -368,4 +368,4 @@ void DataNodeConfigSource::report_connected(std::size_t index) {
   report(SourceStatus::Kind::connected, shown(index), "config from data node " + shown(index));
 }
 
-}  // namespace moxi
+}  // namespace moxi::backend

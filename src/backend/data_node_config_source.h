@@ -46,7 +46,7 @@
 #include "conflate/url.h"
 #include "vbucket/parse_options.h"
 
-namespace moxi {
+namespace moxi::backend {
 
 struct DataNodeSourceOptions {
   std::vector<conflate::DataNodeUrl> nodes;  // failover order; at least one
@@ -133,4 +133,4 @@ class DataNodeConfigSource final : public conflate::ConfigSource {
   std::vector<std::string> node_last_failure_;
 };
 
-}  // namespace moxi
+}  // namespace moxi::backend

@@ -18,6 +18,10 @@ namespace moxi {
 struct Exchange;   // the client request it belongs to (core/exchange.h)
 struct Histogram;  // stats/metrics.h
 
+}  // namespace moxi
+
+namespace moxi::backend {
+
 struct PendingOp {
   protocol::BackendOp op;
   Exchange* exchange = nullptr;  // the host's: the backend layer never looks into it
@@ -55,4 +59,4 @@ inline void fail_op(PendingOp& op, protocol::Status status, std::string_view mes
   for (uint32_t k : op.op.key_indexes) req.results[k].server_error(status, message);
 }
 
-}  // namespace moxi
+}  // namespace moxi::backend

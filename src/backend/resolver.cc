@@ -7,7 +7,7 @@
 #include <memory>
 #include <utility>
 
-namespace moxi {
+namespace moxi::backend {
 
 std::optional<std::string> parse_dns_servers(std::string_view list, std::vector<std::string>& out) {
   std::vector<std::string> servers;
@@ -179,4 +179,4 @@ std::string resolve_now(const BackendServer& server, const std::vector<std::stri
   return waiter.done ? waiter.error : "resolve failed: " + server.host + ": no answer";
 }
 
-}  // namespace moxi
+}  // namespace moxi::backend

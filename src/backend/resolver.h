@@ -40,7 +40,7 @@
 
 #include "src/routing/snapshot.h"
 
-namespace moxi {
+namespace moxi::backend {
 
 // The nameservers of "-Z dns_servers": "IP[:PORT]" items separated by '|'
 // (',' separates -Z items), IPv6 as "[IP]:PORT"; the port defaults to 53.
@@ -135,4 +135,4 @@ class BackendAddress {
 // literal), else the reason, as a worker would log it.
 std::string resolve_now(const BackendServer& server, const std::vector<std::string>& nameservers);
 
-}  // namespace moxi
+}  // namespace moxi::backend

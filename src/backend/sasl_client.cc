@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace moxi {
+namespace moxi::backend {
 
 namespace {
 
@@ -176,4 +176,4 @@ bool SaslClient::finish(std::string_view data, std::string& error) {
   return true;
 }
 
-}  // namespace moxi
+}  // namespace moxi::backend

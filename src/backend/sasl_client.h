@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-namespace moxi {
+namespace moxi::backend {
 
 // Initialises libsasl2's client side; false with the reason on failure.
 bool init_sasl_library(std::string& error);
@@ -57,4 +57,4 @@ class SaslClient {
   bool done_ = false;
 };
 
-}  // namespace moxi
+}  // namespace moxi::backend

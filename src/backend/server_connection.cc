@@ -21,7 +21,7 @@
 #define PACKAGE_VERSION "unknown"
 #endif
 
-namespace moxi {
+namespace moxi::backend {
 
 using protocol::Status;
 
@@ -466,4 +466,4 @@ void ServerConnection::fail_all(Status status, const std::string& message) {
   }
 }
 
-}  // namespace moxi
+}  // namespace moxi::backend

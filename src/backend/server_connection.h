@@ -33,10 +33,15 @@
 
 namespace moxi {
 
+class Metrics;
+
+}  // namespace moxi
+
+namespace moxi::backend {
+
 class ServerGroup;
 class BackendHost;
 struct BackendSettings;
-class Metrics;
 
 class ServerConnection final : public net::StreamConnection, private BackendAddress::Waiter {
  public:
@@ -110,4 +115,4 @@ class ServerConnection final : public net::StreamConnection, private BackendAddr
   bool extended_errors_ = false;  // the server granted HELLO XERROR on this connection
 };
 
-}  // namespace moxi
+}  // namespace moxi::backend

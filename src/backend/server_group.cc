@@ -8,7 +8,7 @@
 #include "src/backend/server_connection.h"
 #include "src/util/timer.h"
 
-namespace moxi {
+namespace moxi::backend {
 
 namespace {
 // Connections per worker per server when downstream_conn_max is 0 ("no limit").
@@ -183,4 +183,4 @@ void ServerGroup::set_retiring(bool retiring) {
     if (conn && conn->outstanding() == 0) conn->close_idle();
 }
 
-}  // namespace moxi
+}  // namespace moxi::backend

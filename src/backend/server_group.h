@@ -22,12 +22,17 @@
 
 namespace moxi {
 
-class ServerConnection;
-class BackendHost;
-struct BackendSettings;
 class Metrics;
 struct ServerMetrics;  // src/stats/metrics.h: counted in the host's Metrics
 struct Histogram;
+
+}  // namespace moxi
+
+namespace moxi::backend {
+
+class ServerConnection;
+class BackendHost;
+struct BackendSettings;
 
 class ServerGroup {
  public:
@@ -121,4 +126,4 @@ class ServerGroup {
   Histogram* latency_;  // -Z time_stats: this server's entry in the host's Metrics; else null
 };
 
-}  // namespace moxi
+}  // namespace moxi::backend

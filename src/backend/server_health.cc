@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace moxi {
+namespace moxi::backend {
 
 std::string_view health_name(Health h) {
   switch (h) {
@@ -110,4 +110,4 @@ bool ServerHealth::start_probe(uint64_t now_ms) {
   return true;
 }
 
-}  // namespace moxi
+}  // namespace moxi::backend

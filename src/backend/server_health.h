@@ -33,7 +33,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace moxi {
+namespace moxi::backend {
 
 // In order of severity (backend_health reports the number).
 enum class Health : uint8_t { Healthy, Suspect, Probing, Down };
@@ -100,4 +100,4 @@ class ServerHealth {
   bool probation_ = false;    // came back from Down and not Healthy yet
 };
 
-}  // namespace moxi
+}  // namespace moxi::backend

@@ -127,7 +127,7 @@ class Parser {
     }
     if (!failed() && !opts_.behaviors.dns_servers.empty()) {
       std::vector<std::string> servers;
-      if (auto err = parse_dns_servers(opts_.behaviors.dns_servers, servers)) fail("-Z dns_servers: " + *err);
+      if (auto err = backend::parse_dns_servers(opts_.behaviors.dns_servers, servers)) fail("-Z dns_servers: " + *err);
     }
     if (!failed()) load_client_passwords();
     if (failed()) return std::move(outcome_);

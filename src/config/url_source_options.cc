@@ -25,9 +25,9 @@ HttpStreamOptions http_options_from(const moxi::UrlSource& source, const moxi::B
   return options;
 }
 
-std::optional<moxi::DataNodeSourceOptions> data_node_options_from(const moxi::UrlSource& source,
+std::optional<moxi::backend::DataNodeSourceOptions> data_node_options_from(const moxi::UrlSource& source,
                                                                   const moxi::Behaviors& behaviors) {
-  moxi::DataNodeSourceOptions options;
+  moxi::backend::DataNodeSourceOptions options;
   std::string error;
   for (const auto& url : source.urls) {
     if (!is_data_node_url(url)) continue;
@@ -53,7 +53,7 @@ std::vector<std::unique_ptr<ConfigSource>> make_sources(const moxi::UrlSource& s
   if (!use_cache) http.cache_path.clear();
   if (!http.urls.empty()) sources.push_back(std::make_unique<HttpStreamSource>(std::move(http), on_update, on_status));
   if (auto nodes = data_node_options_from(source, behaviors))
-    sources.push_back(std::make_unique<moxi::DataNodeConfigSource>(std::move(*nodes), on_update, on_status));
+    sources.push_back(std::make_unique<moxi::backend::DataNodeConfigSource>(std::move(*nodes), on_update, on_status));
   return sources;
 }
 

@@ -33,7 +33,7 @@ HttpStreamOptions http_options_from(const moxi::UrlSource& source, const moxi::B
 // The couchbase:// URLs of the source as a data-node source: the bucket of
 // moxi::data_node_bucket, the login of -Z usr/pwd, the interval of -Z
 // node_config_interval; nullopt when the source has none.
-std::optional<moxi::DataNodeSourceOptions> data_node_options_from(const moxi::UrlSource& source,
+std::optional<moxi::backend::DataNodeSourceOptions> data_node_options_from(const moxi::UrlSource& source,
                                                                   const moxi::Behaviors& behaviors);
 
 // The running sources of one -z URL source: an HttpStreamSource for its

@@ -72,7 +72,7 @@ void describe_bucket(const Bucket& bucket, const std::vector<std::string>& names
       out << ": weight " << config.servers()[i].weight;
     }
     if (const auto& tls = config.servers()[i].tls_port) out << " (TLS port " << *tls << ")";
-    const std::string unresolved = resolve_now(server, nameservers);
+    const std::string unresolved = backend::resolve_now(server, nameservers);
     if (!unresolved.empty()) out << " [warning: " << unresolved << "]";
     out << "\n";
   }
@@ -147,7 +147,7 @@ int check_config(const ParseOutcome& parsed, std::ostream& out, std::ostream& er
   const Options& options = *parsed.options;
   for (const auto& w : options.warnings) err << w << "\n";
   std::vector<std::string> nameservers;  // the parser checked the list
-  if (!options.behaviors.dns_servers.empty()) parse_dns_servers(options.behaviors.dns_servers, nameservers);
+  if (!options.behaviors.dns_servers.empty()) backend::parse_dns_servers(options.behaviors.dns_servers, nameservers);
   bool ok = true;
   for (const ConfigSource& source : options.sources) {
     if (const auto* url = std::get_if<UrlSource>(&source)) {

@@ -83,7 +83,7 @@ void ClientConnection::process_input() {
   // arrives instead of buffering it (refuse_for_buffers answers it).
   auto limit_values = [&] {
     const std::shared_ptr<const Bucket>& bucket = current_bucket();
-    const uint32_t limit = refusing_ ? 0 : item_size_for(settings, bucket && bucket->vbucket_routing());
+    const uint32_t limit = refusing_ ? 0 : backend::item_size_for(settings, bucket && bucket->vbucket_routing());
     if (limit != value_limit_) codec_->set_max_value_length(limit);
     value_limit_ = limit;
   };

@@ -57,7 +57,7 @@ RequestRouter::BucketState& RequestRouter::state_for(const std::shared_ptr<const
       for (const auto& b : binding.buckets)
         if (b == bucket && settings_.down_policy.ejects(binding.port)) state.eject = true;
     if (state.eject)
-      for (ServerGroup* group : state.groups) group->set_ejectable();
+      for (backend::ServerGroup* group : state.groups) group->set_ejectable();
   }
   return buckets_.emplace(bucket.get(), std::move(state)).first->second;
 }
@@ -193,7 +193,7 @@ void RequestRouter::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketStat
     routing::plan_keys(
         router, groups.size(), req,
         [&](int server, uint32_t key) {
-          PendingOp* op = new_op(ex);
+          backend::PendingOp* op = new_op(ex);
           op->server_index = server;
           op->op.key_indexes.push_back(key);
           ex->outstanding = 1;
@@ -212,7 +212,7 @@ void RequestRouter::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketStat
   routing::plan_keys(
       router, groups.size(), req,
       [&](int server, uint32_t key) {
-        PendingOp*& op = scratch_ops_[static_cast<size_t>(server)];
+        backend::PendingOp*& op = scratch_ops_[static_cast<size_t>(server)];
         if (!op) {
           op = new_op(ex);
           op->server_index = server;
@@ -230,10 +230,10 @@ void RequestRouter::dispatch_keys(Exchange* ex, const Bucket& bucket, BucketStat
   }
   // A synchronous failure can finish this exchange and admit a waiter, which
   // routes through here again: submit from a list of our own.
-  std::vector<PendingOp*> ops;
+  std::vector<backend::PendingOp*> ops;
   ops.swap(scratch_ops_);
   for (size_t s = 0; s < ops.size(); ++s) {
-    if (PendingOp* op = ops[s]) {
+    if (backend::PendingOp* op = ops[s]) {
       op->sent_at_ms = host_.now_ms();
       groups[s]->submit(op);
     }
@@ -247,7 +247,7 @@ routing::KeyRouter RequestRouter::router_for(const Bucket& bucket, BucketState& 
     // exactly what libmemcached computes for them.
     state.eject_epoch = eject_epoch_;
     std::vector<bool> ejected;
-    for (const ServerGroup* group : state.groups) ejected.push_back(group->ejected());
+    for (const backend::ServerGroup* group : state.groups) ejected.push_back(group->ejected());
     state.live = routing::build_live_ring(*bucket.config, ejected);
     if (!state.live.error.empty())
       log::error("bucket " + bucket.name + ": ring without the ejected servers: " + state.live.error);
@@ -266,7 +266,7 @@ void RequestRouter::dispatch_broadcast(Exchange* ex, BucketState& state) {
   ex->broadcast_servers = static_cast<uint32_t>(groups.size());
   ex->request.results.resize(groups.size());
   for (size_t s = 0; s < groups.size(); ++s) {
-    PendingOp* op = new_op(ex);
+    backend::PendingOp* op = new_op(ex);
     op->op.slot = static_cast<uint32_t>(s);
     op->server_index = static_cast<int>(s);
     op->sent_at_ms = host_.now_ms();
@@ -274,7 +274,7 @@ void RequestRouter::dispatch_broadcast(Exchange* ex, BucketState& state) {
   }
 }
 
-bool RequestRouter::retry_not_my_vbucket(PendingOp* op) {
+bool RequestRouter::retry_not_my_vbucket(backend::PendingOp* op) {
   Exchange* ex = op->exchange;
   protocol::Request& req = ex->request;
   // A replica that does not hold the vBucket says nothing of its active
@@ -295,7 +295,7 @@ bool RequestRouter::retry_not_my_vbucket(PendingOp* op) {
   // Learn the move once per vBucket, then send each refused key where the
   // view now points; keys answered normally keep their results.
   scratch_ops_.assign(state.groups.size(), nullptr);
-  std::vector<PendingOp*> fresh;
+  std::vector<backend::PendingOp*> fresh;
   bool without_config = false;
   for (uint32_t k : op->op.key_indexes) {
     if (req.results[k].status != Status::NotMyVbucket) continue;
@@ -321,8 +321,8 @@ bool RequestRouter::retry_not_my_vbucket(PendingOp* op) {
   return send_resends(ex, state, fresh);
 }
 
-void RequestRouter::add_resend(Exchange* ex, uint32_t key, int server, bool replica, std::vector<PendingOp*>& fresh) {
-  PendingOp*& retry = scratch_ops_[static_cast<size_t>(server)];
+void RequestRouter::add_resend(Exchange* ex, uint32_t key, int server, bool replica, std::vector<backend::PendingOp*>& fresh) {
+  backend::PendingOp*& retry = scratch_ops_[static_cast<size_t>(server)];
   if (!retry) {
     retry = new_op(ex);
     retry->op.replica = replica;
@@ -333,15 +333,15 @@ void RequestRouter::add_resend(Exchange* ex, uint32_t key, int server, bool repl
   retry->op.key_indexes.push_back(key);
 }
 
-bool RequestRouter::send_resends(Exchange* ex, BucketState& state, const std::vector<PendingOp*>& fresh) {
+bool RequestRouter::send_resends(Exchange* ex, BucketState& state, const std::vector<backend::PendingOp*>& fresh) {
   if (fresh.empty()) return false;
   // Counted before any is sent: one that fails at once completes at once.
   ex->outstanding += static_cast<uint32_t>(fresh.size());
-  for (PendingOp* retry : fresh) state.groups[static_cast<size_t>(retry->server_index)]->submit(retry);
+  for (backend::PendingOp* retry : fresh) state.groups[static_cast<size_t>(retry->server_index)]->submit(retry);
   return true;
 }
 
-bool RequestRouter::read_from_replica(PendingOp* op) {
+bool RequestRouter::read_from_replica(backend::PendingOp* op) {
   Exchange* ex = op->exchange;
   protocol::Request& req = ex->request;
   if (!settings_.replica_reads || req.op != Op::Get) return false;
@@ -353,7 +353,7 @@ bool RequestRouter::read_from_replica(PendingOp* op) {
   BucketState* state = bucket ? find_state(bucket) : nullptr;
   if (!state || !state->view) return false;
   scratch_ops_.assign(state->groups.size(), nullptr);
-  std::vector<PendingOp*> fresh;
+  std::vector<backend::PendingOp*> fresh;
   for (uint32_t k : op->op.key_indexes) {
     if (!for_a_replica(req.results[k])) continue;
     const int next = routing::next_replica(*bucket->config, req.vbuckets[k], op->server_index, op->op.replica,
@@ -415,7 +415,7 @@ int RequestRouter::master_from_node_config(BucketState& state, int refused_by, i
 
 void RequestRouter::fetch_cluster_config(BucketState& state, int server) {
   const auto index = static_cast<size_t>(server);
-  ServerGroup& group = *state.groups[index];
+  backend::ServerGroup& group = *state.groups[index];
   if (state.config_fetch != 0 || group.protocol() != protocol::Protocol::Binary || group.down()) return;
   if (index < state.no_config_from.size() && state.no_config_from[index]) return;
   metrics_.inc(Metric::cluster_config_fetches_total);
@@ -429,7 +429,7 @@ void RequestRouter::fetch_cluster_config(BucketState& state, int server) {
   ex->request.op = Op::ClusterConfig;
   ex->request.prepare_results();
   ex->outstanding = 1;
-  PendingOp* op = new_op(ex);
+  backend::PendingOp* op = new_op(ex);
   op->server_index = server;
   op->sent_at_ms = host_.now_ms();
   // Noted before it is sent: a send that fails at once finishes it at once.
@@ -463,13 +463,13 @@ void RequestRouter::on_config_fetched(const Exchange& ex) {
   }
 }
 
-bool RequestRouter::retry_temporary_failure(PendingOp* op) {
+bool RequestRouter::retry_temporary_failure(backend::PendingOp* op) {
   Exchange* ex = op->exchange;
   protocol::Request& req = ex->request;
   if (ex->tmpfail_retries >= kTemporaryFailureRetries) return false;
   const auto* bucket = static_cast<const Bucket*>(ex->admitted_to);
   if (!bucket || !bucket->vbucket_routing()) return false;
-  PendingOp* retry = new_op(ex);
+  backend::PendingOp* retry = new_op(ex);
   retry->op.replica = op->op.replica;
   retry->server_index = op->server_index;
   for (uint32_t k : op->op.key_indexes) {
@@ -495,13 +495,13 @@ void RequestRouter::tmpfail_timer_cb(evutil_socket_t, short, void* arg) { static
 
 void RequestRouter::send_due_retries() {
   const uint64_t now = host_.now_ms();
-  std::vector<PendingOp*> due;
+  std::vector<backend::PendingOp*> due;
   while (!tmpfail_due_.empty() && tmpfail_due_.begin()->first <= now) {
     due.push_back(tmpfail_due_.begin()->second);
     tmpfail_due_.erase(tmpfail_due_.begin());
   }
   if (!tmpfail_due_.empty()) arm_timer_ms(tmpfail_timer_, tmpfail_due_.begin()->first - now);
-  for (PendingOp* retry : due) {
+  for (backend::PendingOp* retry : due) {
     // The exchange holds its bucket's slot, so the state is there.
     BucketState& state = *find_state(static_cast<const Bucket*>(retry->exchange->admitted_to));
     retry->sent_at_ms = now;
@@ -509,15 +509,15 @@ void RequestRouter::send_due_retries() {
   }
 }
 
-PendingOp* RequestRouter::new_op(Exchange* ex) {
-  PendingOp* op = ops_.get();
+backend::PendingOp* RequestRouter::new_op(Exchange* ex) {
+  backend::PendingOp* op = ops_.get();
   op->exchange = ex;
   op->client_id = ex->client_id;
   op->op.request = &ex->request;
   return op;
 }
 
-PendingOp* RequestRouter::new_probe(protocol::Protocol protocol) {
+backend::PendingOp* RequestRouter::new_probe(protocol::Protocol protocol) {
   // A request of nobody's: finish() recycles it (Exchange::internal).
   Exchange* ex = exchanges_.get();
   ex->probe = true;
@@ -528,7 +528,7 @@ PendingOp* RequestRouter::new_probe(protocol::Protocol protocol) {
   return new_op(ex);
 }
 
-void RequestRouter::on_op_done(PendingOp* op) {
+void RequestRouter::on_op_done(backend::PendingOp* op) {
   Exchange* ex = op->exchange;
   protocol::Request& req = ex->request;
   // Both may re-send keys of one op: failed ones to a replica, refused

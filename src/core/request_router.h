@@ -40,7 +40,9 @@
 
 namespace moxi {
 
+namespace backend {
 class ServerGroup;
+}  // namespace backend
 
 // What a RequestRouter needs of the worker that owns it.
 class RouterHost {
@@ -51,7 +53,7 @@ class RouterHost {
   // The snapshot the worker serves now.
   virtual const Snapshot& snapshot() const = 0;
   // The worker's group of connections to `server` in `protocol` as `auth`.
-  virtual ServerGroup& server_group(const BackendServer& server, protocol::Protocol protocol,
+  virtual backend::ServerGroup& server_group(const BackendServer& server, protocol::Protocol protocol,
                                     const BackendAuth& auth) = 0;
   // What the worker answers itself: "stats proxy" (summed over its peers)
   // and SASL (the client connection's login). It calls
@@ -77,12 +79,12 @@ class RequestRouter {
   // null bucket, `why` says what the client is told.
   void dispatch(Exchange* exchange, const std::shared_ptr<const Bucket>& bucket, NoBucket why = NoBucket::AwaitingMap);
   // A backend answered (or failed) `op`; finishes its exchange when it was the last.
-  void on_op_done(PendingOp* op);
+  void on_op_done(backend::PendingOp* op);
   // Completes `exchange`: frees its bucket's slot (admitting the next
   // waiter), counts it and hands it to its client (or recycles it).
   void finish(Exchange* exchange);
   // A health probe of `protocol`: an exchange of nobody's, recycled by finish().
-  PendingOp* new_probe(protocol::Protocol protocol);
+  backend::PendingOp* new_probe(protocol::Protocol protocol);
   // A server left its ketama ring or came back (down_policy=eject): the
   // ketama buckets rebuild their live rings before their next request.
   void on_ejection_changed() { ++eject_epoch_; }
@@ -98,7 +100,7 @@ class RequestRouter {
   struct BucketState {
     std::shared_ptr<const Bucket> bucket;  // kept alive while requests use it
     std::unique_ptr<vbucket::VBucketView> view;  // vBucket buckets: NOT_MY_VBUCKET lessons, until the next map
-    std::vector<ServerGroup*> groups;
+    std::vector<backend::ServerGroup*> groups;
     routing::Admission<Exchange*> admission;  // -Z downstream_max (routing/admission.h)
     bool admitting = false;  // finish() is admitting waiters further up the stack
     // down_policy=eject, ketama: the ring of the servers not ejected
@@ -138,13 +140,13 @@ class RequestRouter {
   void drop_if_retired(const Bucket* bucket);
   bool in_snapshot(const Bucket* bucket) const;
   // A backend op of `exchange` (its request; its client's connection affinity).
-  PendingOp* new_op(Exchange* exchange);
+  backend::PendingOp* new_op(Exchange* exchange);
   // Re-sends the keys of `op` that a server refused with NOT_MY_VBUCKET to
   // the server the last config a data node sent names (learn_config), else
   // to the one the vBucket view names next; false when the bound is spent.
   // A refusal without a config makes the router ask that server for it
   // (fetch_cluster_config); the refused keys do not wait for the answer.
-  bool retry_not_my_vbucket(PendingOp* op);
+  bool retry_not_my_vbucket(backend::PendingOp* op);
   // A config data node `from` of `state`'s bucket sent: `body`, the body of
   // a NOT_MY_VBUCKET reply or a GET_CLUSTER_CONFIG reply (`how` names which,
   // for the log and the offer), "$HOST" meaning that server's host. Parsed
@@ -169,20 +171,20 @@ class RequestRouter {
   // the same server again after a back-off of 10 ms, doubling, at most
   // kTemporaryFailureRetries times per request; then the failure stands
   // ("SERVER_ERROR temporary failure"). False when nothing was re-sent.
-  bool retry_temporary_failure(PendingOp* op);
+  bool retry_temporary_failure(backend::PendingOp* op);
   static constexpr uint32_t kTemporaryFailureRetries = 5;
   static constexpr uint64_t kTemporaryFailureFirstDelayMs = 10;
   // -Z replica_reads: re-sends the keys of a vBucket get that its server
   // failed (a proxy error: down, timeout, closed) or, on a replica, did not
   // hold (NOT_MY_VBUCKET) to the next replica in map order that is not
   // down, with GET_REPLICA; false when no key went anywhere.
-  bool read_from_replica(PendingOp* op);
+  bool read_from_replica(backend::PendingOp* op);
   // The re-sends of one exchange's keys, one op per server (scratch_ops_
   // indexes them; `fresh` lists them in creation order): add_resend puts key
   // `key` in the op for `server`, send_resends counts and submits them all
   // (false when there is none).
-  void add_resend(Exchange* ex, uint32_t key, int server, bool replica, std::vector<PendingOp*>& fresh);
-  bool send_resends(Exchange* ex, BucketState& state, const std::vector<PendingOp*>& fresh);
+  void add_resend(Exchange* ex, uint32_t key, int server, bool replica, std::vector<backend::PendingOp*>& fresh);
+  bool send_resends(Exchange* ex, BucketState& state, const std::vector<backend::PendingOp*>& fresh);
   // Sends an admitted exchange to its servers.
   void route(Exchange* exchange, const Bucket& bucket, BucketState& state);
   void dispatch_keys(Exchange* exchange, const Bucket& bucket, BucketState& state);
@@ -209,11 +211,11 @@ class RequestRouter {
   event* wait_timer_ = nullptr;
   // TMPFAIL retries waiting for their back-off, by the time they are due
   // (retry_temporary_failure); tmpfail_timer_ fires for the first.
-  std::multimap<uint64_t, PendingOp*> tmpfail_due_;
+  std::multimap<uint64_t, backend::PendingOp*> tmpfail_due_;
   event* tmpfail_timer_ = nullptr;
-  std::vector<PendingOp*> scratch_ops_;  // dispatch_keys: one slot per server
+  std::vector<backend::PendingOp*> scratch_ops_;  // dispatch_keys: one slot per server
   Pool<Exchange> exchanges_;
-  Pool<PendingOp> ops_;
+  Pool<backend::PendingOp> ops_;
 };
 
 }  // namespace moxi

@@ -16,7 +16,7 @@
 
 namespace moxi {
 
-struct ProxySettings : BackendSettings {
+struct ProxySettings : backend::BackendSettings {
   uint32_t downstream_max = 1024;         // requests at the backends per worker per bucket (0 = no limit)
   uint64_t wait_queue_timeout_ms = 200;   // a request's wait for a downstream_max slot (0 = none)
   // -Z down_policy: the ketama pools where a down server (and one on

@@ -19,7 +19,7 @@ Metrics Worker::metrics_copy() {
   for (const auto& [key, group] : groups_) {
     ServerMetrics& s = copy.server(std::get<0>(key));
     if (group->down()) s.in_backoff = 1;
-    const ServerHealth& h = group->health();
+    const backend::ServerHealth& h = group->health();
     const auto severity = static_cast<uint64_t>(h.state());  // backend_health: 0 healthy .. 3 down
     const uint64_t seconds = now > h.since_ms() ? (now - h.since_ms()) / 1000 : 0;
     s.downs += h.downs();

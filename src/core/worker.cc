@@ -22,7 +22,7 @@ Worker::Worker(int id, ProxySettings settings, SharedLimits& budget)
     : id_(id), settings_(std::move(settings)), budget_(budget), buffers_(budget.buffers), base_(event_base_new()), loop_(base_, buffers_) {
   if (!base_) throw std::runtime_error("event_base_new failed");
   notify_ = std::make_unique<net::NotifyQueue>(base_);
-  resolver_ = std::make_unique<Resolver>(base_, settings_.dns_servers);
+  resolver_ = std::make_unique<backend::Resolver>(base_, settings_.dns_servers);
   router_ = std::make_unique<RequestRouter>(*this, base_, settings_, metrics_);
   accept_retry_ = evtimer_new(base_, &Worker::accept_retry_cb, this);
   buffer_timer_ = evtimer_new(base_, &Worker::buffer_timer_cb, this);
@@ -312,11 +312,11 @@ void Worker::deliver(Exchange* ex) {
   }
 }
 
-ServerGroup& Worker::server_group(const BackendServer& server, protocol::Protocol protocol, const BackendAuth& auth) {
+backend::ServerGroup& Worker::server_group(const BackendServer& server, protocol::Protocol protocol, const BackendAuth& auth) {
   GroupKey key = group_key(server, protocol, auth);
   auto it = groups_.find(key);
   if (it == groups_.end()) {
-    it = groups_.emplace(std::move(key), std::make_unique<ServerGroup>(*this, server, protocol, auth)).first;
+    it = groups_.emplace(std::move(key), std::make_unique<backend::ServerGroup>(*this, server, protocol, auth)).first;
     if (down_at_peers_.count(server.address)) it->second->on_peer_down();
   }
   return *it->second;

@@ -39,7 +39,9 @@
 namespace moxi {
 
 class ClientConnection;
+namespace backend {
 class ServerGroup;
+}  // namespace backend
 
 // Shared by all workers: the -c limit is global, so it is one atomic touched
 // only on accept and close, never per request; and the byte budget of all
@@ -60,7 +62,7 @@ struct SharedLimits {
   std::atomic<uint64_t> stale_configs{0};
 };
 
-class Worker final : public MetricsOwner, public BackendHost, public RouterHost {
+class Worker final : public MetricsOwner, public backend::BackendHost, public RouterHost {
  public:
   Worker(int id, ProxySettings settings, SharedLimits& budget);
   ~Worker();
@@ -121,15 +123,15 @@ class Worker final : public MetricsOwner, public BackendHost, public RouterHost 
   RequestRouter& router() { return *router_; }
 
   // This worker's DNS resolver for backend names (backend/resolver.h).
-  Resolver& resolver() override { return *resolver_; }
+  backend::Resolver& resolver() override { return *resolver_; }
   // The rest of BackendHost (backend_host.h): what its server groups read.
-  const BackendSettings& backend_settings() const override { return settings_; }
+  const backend::BackendSettings& backend_settings() const override { return settings_; }
   std::shared_ptr<const tls::Context> backend_tls() const override { return snapshot_->backend_tls; }
   std::string name() const override { return "worker " + std::to_string(id_); }
-  PendingOp* new_probe(protocol::Protocol protocol) override { return router_->new_probe(protocol); }
+  backend::PendingOp* new_probe(protocol::Protocol protocol) override { return router_->new_probe(protocol); }
   // The group of connections to `server` in `protocol` authenticated as
   // `auth`: buckets of a gateway sharing a server each have their own.
-  ServerGroup& server_group(const BackendServer& server, protocol::Protocol protocol,
+  backend::ServerGroup& server_group(const BackendServer& server, protocol::Protocol protocol,
                             const BackendAuth& auth) override;
   // A server group of this worker took `address` down (down) or found it
   // answering again: every other worker is told through its notify queue,
@@ -156,7 +158,7 @@ class Worker final : public MetricsOwner, public BackendHost, public RouterHost 
   // servers close once idle.
   void install(std::shared_ptr<const Snapshot> snapshot);
   // A backend answered (or failed) `op`: the router takes it.
-  void on_op_done(PendingOp* op) override { router_->on_op_done(op); }
+  void on_op_done(backend::PendingOp* op) override { router_->on_op_done(op); }
   // The rest of RouterHost (request_router.h).
   void answer_by_worker(Exchange* exchange) override;
   void deliver(Exchange* exchange) override;
@@ -211,7 +213,7 @@ class Worker final : public MetricsOwner, public BackendHost, public RouterHost 
   event_base* base_;
   net::Loop loop_;  // on base_ and buffers_; before every connection
   std::unique_ptr<net::NotifyQueue> notify_;
-  std::unique_ptr<Resolver> resolver_;  // after base_, and gone before it (after the groups that use it)
+  std::unique_ptr<backend::Resolver> resolver_;  // after base_, and gone before it (after the groups that use it)
   // After base_ (its timers), and gone before it, after the connections
   // and groups that hold its exchanges and ops.
   std::unique_ptr<RequestRouter> router_;
@@ -234,7 +236,7 @@ class Worker final : public MetricsOwner, public BackendHost, public RouterHost 
   static GroupKey group_key(const BackendServer& server, protocol::Protocol protocol, const BackendAuth& auth) {
     return {server.address, protocol, auth.user, auth.password, auth.select_bucket, auth.tls};
   }
-  std::map<GroupKey, std::unique_ptr<ServerGroup>> groups_;
+  std::map<GroupKey, std::unique_ptr<backend::ServerGroup>> groups_;
   std::set<std::string> down_at_peers_;  // servers another worker reported down, until it reports them back
   Metrics metrics_;
   // Clients paused for the total budget, in the order they paused, with the

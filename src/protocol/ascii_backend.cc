@@ -55,13 +55,13 @@
 namespace moxi::protocol {
 namespace {
 
-using backend::kCasUnsupported;
-using backend::kNotForwarded;
-using backend::kUnsendableKey;
-using backend::all_digits;
-using backend::parse_error_line;
-using backend::set_result;
-using backend::starts_with;
+using backend_codec::kCasUnsupported;
+using backend_codec::kNotForwarded;
+using backend_codec::kUnsendableKey;
+using backend_codec::all_digits;
+using backend_codec::parse_error_line;
+using backend_codec::set_result;
+using backend_codec::starts_with;
 
 constexpr size_t kMaxGatLine = 2048;         // memcached's limit for lines other than get/gets
 constexpr size_t kMaxAsciiKey = 250;
@@ -101,7 +101,7 @@ class AsciiBackendCodec final : public BackendCodec {
   BackendDecode decode(BackendOp& op, evbuffer* in) override;
 
  private:
-  using Line = backend::Line;
+  using Line = backend_codec::Line;
   // Finds the next reply line (without CRLF); `consumed` counts its bytes
   // including the line end. The view is valid until `in` is modified.
   Line peek_line(evbuffer* in, std::string_view& line, size_t& consumed);
@@ -164,7 +164,7 @@ void AsciiBackendCodec::encode_get(BackendOp& op, evbuffer* out) {
     uint32_t end = start == 0 ? op.batch_end : batch_end(op, start, &has_key);
     if (has_key) {
       w.str(verb);
-      if (is_gat(req)) w.ch(' ').i64(backend::ascii_exptime(req.exptime));
+      if (is_gat(req)) w.ch(' ').i64(backend_codec::ascii_exptime(req.exptime));
       for (uint32_t pos = start; pos < end; ++pos) {
         std::string_view k = req.key(op.key_indexes[pos]);
         if (sendable(k)) w.ch(' ').str(k);
@@ -176,10 +176,10 @@ void AsciiBackendCodec::encode_get(BackendOp& op, evbuffer* out) {
 }
 
 void AsciiBackendCodec::encode(BackendOp& op, evbuffer* out) {
-  Request& req = backend::prepare(op);
-  if (backend::is_keyed(req.op) && op.key_indexes.empty()) return stand_in(op, backend::kNoKeys, out);
-  if (req.op == Op::Passthrough) return stand_in(op, backend::kNoAsciiForm, out);
-  if (backend::is_keyed(req.op) && req.op != Op::Get && req.op != Op::Gat) {
+  Request& req = backend_codec::prepare(op);
+  if (backend_codec::is_keyed(req.op) && op.key_indexes.empty()) return stand_in(op, backend_codec::kNoKeys, out);
+  if (req.op == Op::Passthrough) return stand_in(op, backend_codec::kNoAsciiForm, out);
+  if (backend_codec::is_keyed(req.op) && req.op != Op::Get && req.op != Op::Gat) {
     if (!sendable(req.key(op.key_indexes[0]))) return stand_in(op, kUnsendableKey, out);
   }
   wire::LineWriter w(out);
@@ -210,9 +210,9 @@ void AsciiBackendCodec::encode(BackendOp& op, evbuffer* out) {
         verb = "cas";
       }
       w.str(verb).ch(' ').str(req.key(op.key_indexes[0])).ch(' ').u64(req.flags).ch(' ');
-      w.i64(backend::ascii_exptime(req.exptime)).ch(' ').u64(req.value.size());
+      w.i64(backend_codec::ascii_exptime(req.exptime)).ch(' ').u64(req.value.size());
       if (req.cas != 0) w.ch(' ').u64(req.cas);
-      backend::end_storage_line(w, out, req);
+      backend_codec::end_storage_line(w, out, req);
       return;
     }
     case Op::Incr:
@@ -226,7 +226,7 @@ void AsciiBackendCodec::encode(BackendOp& op, evbuffer* out) {
       if (req.create) {
         char digits[24];
         size_t len = static_cast<size_t>(format_u64(req.initial, digits) - digits);
-        w.str("add ").str(key).str(" 0 ").i64(backend::ascii_exptime(req.exptime)).ch(' ').u64(len).crlf();
+        w.str("add ").str(key).str(" 0 ").i64(backend_codec::ascii_exptime(req.exptime)).ch(' ').u64(len).crlf();
         w.str(std::string_view(digits, len)).crlf();
       }
       return;
@@ -239,11 +239,11 @@ void AsciiBackendCodec::encode(BackendOp& op, evbuffer* out) {
       w.str("delete ").str(req.key(op.key_indexes[0])).crlf();
       return;
     case Op::Touch:
-      w.str("touch ").str(req.key(op.key_indexes[0])).ch(' ').i64(backend::ascii_exptime(req.exptime)).crlf();
+      w.str("touch ").str(req.key(op.key_indexes[0])).ch(' ').i64(backend_codec::ascii_exptime(req.exptime)).crlf();
       return;
     case Op::Flush:
       w.str("flush_all");
-      if (req.has_exptime) w.ch(' ').i64(backend::ascii_exptime(req.exptime));
+      if (req.has_exptime) w.ch(' ').i64(backend_codec::ascii_exptime(req.exptime));
       w.crlf();
       return;
     case Op::Stats:
@@ -270,7 +270,7 @@ void AsciiBackendCodec::encode(BackendOp& op, evbuffer* out) {
     case Op::Passthrough:
     case Op::ClusterConfig:  // sent to Couchbase data nodes only
       w.flush();
-      return stand_in(op, backend::kNoAsciiForm, out);
+      return stand_in(op, backend_codec::kNoAsciiForm, out);
   }
 }
 
@@ -278,14 +278,14 @@ void AsciiBackendCodec::encode(BackendOp& op, evbuffer* out) {
 // Decoding
 
 AsciiBackendCodec::Line AsciiBackendCodec::peek_line(evbuffer* in, std::string_view& line, size_t& consumed) {
-  return backend::peek_reply_line(in, line, consumed);
+  return backend_codec::peek_reply_line(in, line, consumed);
 }
 
 BackendDecode AsciiBackendCodec::decode(BackendOp& op, evbuffer* in) {
   Request& req = *op.request;
   if (req.op == Op::Get || req.op == Op::Gat) {
-    if (op.stand_in == backend::kNoStandIn) return decode_get(op, in);
-  } else if (req.op == Op::Stats && op.stand_in == backend::kNoStandIn) {
+    if (op.stand_in == backend_codec::kNoStandIn) return decode_get(op, in);
+  } else if (req.op == Op::Stats && op.stand_in == backend_codec::kNoStandIn) {
     return decode_stats(op, in);
   }
 
@@ -297,7 +297,7 @@ BackendDecode AsciiBackendCodec::decode(BackendOp& op, evbuffer* in) {
     if (l == Line::Desync) return BackendDecode::Desync;
 
     BackendDecode d;
-    if (op.stand_in != backend::kNoStandIn) {
+    if (op.stand_in != backend_codec::kNoStandIn) {
       if (!starts_with(line, "VERSION")) return BackendDecode::Desync;
       const uint8_t why = op.stand_in;
       std::string_view text = why == kUnsendableKey ? kUnsendableText : why == kCasUnsupported ? kCasText : kNotForwardedText;
@@ -305,14 +305,14 @@ BackendDecode AsciiBackendCodec::decode(BackendOp& op, evbuffer* in) {
                       : why == kCasUnsupported ? Status::NotSupported
                                                : Status::InternalError;
       ErrorClass cls = why == kUnsendableKey ? ErrorClass::ClientError : ErrorClass::ServerError;
-      if (why == backend::kNoKeys) {
+      if (why == backend_codec::kNoKeys) {
         // nothing was asked
-      } else if (why == backend::kNoAsciiForm) {
-        set_result(backend::result_for(op, 0), Status::UnknownCommand);  // what memcached says to an unknown opcode
+      } else if (why == backend_codec::kNoAsciiForm) {
+        set_result(backend_codec::result_for(op, 0), Status::UnknownCommand);  // what memcached says to an unknown opcode
       } else if (op.key_indexes.empty()) {
-        backend::note_shared_error(backend::keyless_result(op), status, cls, text);
+        backend_codec::note_shared_error(backend_codec::keyless_result(op), status, cls, text);
       } else {
-        for (size_t pos = 0; pos < op.key_indexes.size(); ++pos) set_result(backend::result_for(op, pos), status, cls, text);
+        for (size_t pos = 0; pos < op.key_indexes.size(); ++pos) set_result(backend_codec::result_for(op, pos), status, cls, text);
       }
       d = BackendDecode::Done;
     } else if (req.op == Op::Incr || req.op == Op::Decr) {
@@ -341,9 +341,9 @@ BackendDecode AsciiBackendCodec::decode_single(BackendOp& op, std::string_view l
       message = {};
     }
     if (keyed) {
-      set_result(backend::result_for(op, 0), status, cls, message);
+      set_result(backend_codec::result_for(op, 0), status, cls, message);
     } else {
-      backend::note_shared_error(backend::keyless_result(op), status, cls, message);
+      backend_codec::note_shared_error(backend_codec::keyless_result(op), status, cls, message);
     }
     return BackendDecode::Done;
   }
@@ -353,12 +353,12 @@ BackendDecode AsciiBackendCodec::decode_single(BackendOp& op, std::string_view l
     case Op::Replace:
     case Op::Append:
     case Op::Prepend: {
-      Result& r = backend::result_for(op, 0);
+      Result& r = backend_codec::result_for(op, 0);
       if (line == "STORED") {
         set_result(r, Status::Success);
       } else if (line == "NOT_STORED") {
         // What memcached's binary protocol says for the same outcome.
-        set_result(r, backend::not_stored_status(req.op));
+        set_result(r, backend_codec::not_stored_status(req.op));
       } else if (line == "EXISTS") {
         set_result(r, Status::KeyExists);
       } else if (line == "NOT_FOUND") {
@@ -370,7 +370,7 @@ BackendDecode AsciiBackendCodec::decode_single(BackendOp& op, std::string_view l
     }
     case Op::Delete:
     case Op::Touch: {
-      Result& r = backend::result_for(op, 0);
+      Result& r = backend_codec::result_for(op, 0);
       if (line == (req.op == Op::Delete ? "DELETED" : "TOUCHED")) {
         set_result(r, Status::Success);
       } else if (line == "NOT_FOUND") {
@@ -386,7 +386,7 @@ BackendDecode AsciiBackendCodec::decode_single(BackendOp& op, std::string_view l
     case Op::Version:
     case Op::Noop: {
       if (!starts_with(line, "VERSION")) return BackendDecode::Desync;
-      Result& r = backend::keyless_result(op);
+      Result& r = backend_codec::keyless_result(op);
       if (req.op == Op::Version && r.status == Status::Success && r.error_class == ErrorClass::None) {
         std::string_view v = line.substr(7);
         if (!v.empty() && v[0] == ' ') v.remove_prefix(1);
@@ -401,7 +401,7 @@ BackendDecode AsciiBackendCodec::decode_single(BackendOp& op, std::string_view l
 
 BackendDecode AsciiBackendCodec::decode_incr(BackendOp& op, std::string_view line) {
   Request& req = *op.request;
-  Result& r = backend::result_for(op, 0);
+  Result& r = backend_codec::result_for(op, 0);
   Status status;
   ErrorClass cls;
   std::string_view message;
@@ -446,7 +446,7 @@ BackendDecode AsciiBackendCodec::decode_get(BackendOp& op, evbuffer* in) {
   // error for keys that were never sent.
   auto close_positions = [&](uint32_t upto, bool error, Status st, ErrorClass cls, std::string_view msg) {
     for (; op.cursor < upto; ++op.cursor) {
-      Result& r = backend::result_for(op, op.cursor);
+      Result& r = backend_codec::result_for(op, op.cursor);
       if (!sendable(req.key(op.key_indexes[op.cursor]))) {
         set_result(r, Status::InvalidArguments, ErrorClass::ClientError, kUnsendableText);
       } else if (error) {
@@ -493,12 +493,12 @@ BackendDecode AsciiBackendCodec::decode_get(BackendOp& op, evbuffer* in) {
           (count == 4 && !(all_digits(f[3]) && parse_u64(f[3], cas)))) {
         return BackendDecode::Desync;
       }
-      if (!backend::reply_block_buffered(in, consumed, bytes, need_)) return BackendDecode::NeedMore;
+      if (!backend_codec::reply_block_buffered(in, consumed, bytes, need_)) return BackendDecode::NeedMore;
       uint32_t pos = op.cursor;
       while (pos < op.batch_end && req.key(op.key_indexes[pos]) != f[0]) ++pos;
       if (pos == op.batch_end) return BackendDecode::Desync;  // a value we did not ask for (now)
       close_positions(pos, false, Status::Success, ErrorClass::None, {});
-      Result& r = backend::result_for(op, pos);
+      Result& r = backend_codec::result_for(op, pos);
       r.reset();
       r.hit = true;
       r.flags = static_cast<uint32_t>(flags);
@@ -543,11 +543,11 @@ BackendDecode AsciiBackendCodec::decode_stats(BackendOp& op, evbuffer* in) {
       size_t sp = rest.find(' ');
       std::string_view name = rest.substr(0, sp);
       std::string_view value = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
-      backend::collect_stat(op, name, value);
+      backend_codec::collect_stat(op, name, value);
     } else if (line == "END" || line == "RESET" || line == "OK") {
       d = BackendDecode::Done;
     } else if (parse_error_line(line, status, cls, message)) {
-      backend::note_shared_error(backend::keyless_result(op), status, cls, message);
+      backend_codec::note_shared_error(backend_codec::keyless_result(op), status, cls, message);
       d = BackendDecode::Done;
     } else {
       return BackendDecode::Desync;

@@ -10,7 +10,7 @@
 #include "src/protocol/backend_codec.h"
 #include "src/protocol/wire_util.h"
 
-namespace moxi::protocol::backend {
+namespace moxi::protocol::backend_codec {
 
 // Why a stand-in request replaced an op (BackendOp::stand_in).
 enum StandIn : uint8_t {
@@ -231,4 +231,4 @@ inline uint32_t binary_exptime(int64_t exptime) {
   return static_cast<uint32_t>(exptime);
 }
 
-}  // namespace moxi::protocol::backend
+}  // namespace moxi::protocol::backend_codec

@@ -115,7 +115,7 @@ void BinaryBackendCodec::write_frame(evbuffer* out, uint8_t opcode, uint16_t vbu
 }
 
 void BinaryBackendCodec::encode(BackendOp& op, evbuffer* out) {
-  Request& req = backend::prepare(op);
+  Request& req = backend_codec::prepare(op);
   op.opaque_base = next_opaque_;
   const uint8_t opcode = op.replica && req.op == Op::Get ? static_cast<uint8_t>(Opcode::GetReplica) : opcode_for(req.op);
   auto vbucket_of = [&](size_t pos) -> uint16_t {
@@ -123,8 +123,8 @@ void BinaryBackendCodec::encode(BackendOp& op, evbuffer* out) {
     return i < req.vbuckets.size() ? req.vbuckets[i] : 0;
   };
   uint8_t extras[20];
-  if (backend::is_keyed(req.op) && op.key_indexes.empty()) {
-    op.stand_in = backend::kNoKeys;
+  if (backend_codec::is_keyed(req.op) && op.key_indexes.empty()) {
+    op.stand_in = backend_codec::kNoKeys;
     write_frame(out, static_cast<uint8_t>(Opcode::Noop), 0, 0, nullptr, 0, {}, nullptr);
     return;
   }
@@ -135,7 +135,7 @@ void BinaryBackendCodec::encode(BackendOp& op, evbuffer* out) {
       }
       return;
     case Op::Gat:
-      binary::put32(extras, backend::binary_exptime(req.exptime));
+      binary::put32(extras, backend_codec::binary_exptime(req.exptime));
       for (size_t pos = 0; pos < op.key_indexes.size(); ++pos) {
         write_frame(out, opcode, vbucket_of(pos), 0, extras, binary::kTouchExtras, req.key(op.key_indexes[pos]),
                     nullptr);
@@ -145,7 +145,7 @@ void BinaryBackendCodec::encode(BackendOp& op, evbuffer* out) {
     case Op::Add:
     case Op::Replace:
       binary::put32(extras, req.flags);
-      binary::put32(extras + 4, backend::binary_exptime(req.exptime));
+      binary::put32(extras + 4, backend_codec::binary_exptime(req.exptime));
       write_frame(out, opcode, vbucket_of(0), req.cas, extras, binary::kStorageExtras, req.key(op.key_indexes[0]),
                   req.value.get());
       return;
@@ -157,7 +157,7 @@ void BinaryBackendCodec::encode(BackendOp& op, evbuffer* out) {
     case Op::Decr:
       binary::put64(extras, req.delta);
       binary::put64(extras + 8, req.initial);
-      binary::put32(extras + 16, req.create ? backend::binary_exptime(req.exptime) : binary::kNoAutoCreate);
+      binary::put32(extras + 16, req.create ? backend_codec::binary_exptime(req.exptime) : binary::kNoAutoCreate);
       write_frame(out, opcode, vbucket_of(0), req.cas, extras, binary::kArithExtras, req.key(op.key_indexes[0]),
                   nullptr);
       return;
@@ -165,13 +165,13 @@ void BinaryBackendCodec::encode(BackendOp& op, evbuffer* out) {
       write_frame(out, opcode, vbucket_of(0), req.cas, nullptr, 0, req.key(op.key_indexes[0]), nullptr);
       return;
     case Op::Touch:
-      binary::put32(extras, backend::binary_exptime(req.exptime));
+      binary::put32(extras, backend_codec::binary_exptime(req.exptime));
       write_frame(out, opcode, vbucket_of(0), 0, extras, binary::kTouchExtras, req.key(op.key_indexes[0]), nullptr);
       return;
     case Op::Flush:
       if (req.has_exptime) {
         // memcached flushes at once for a delay <= 0.
-        binary::put32(extras, req.exptime > 0 ? backend::binary_exptime(req.exptime) : 0);
+        binary::put32(extras, req.exptime > 0 ? backend_codec::binary_exptime(req.exptime) : 0);
         write_frame(out, opcode, 0, 0, extras, binary::kFlushExtras, {}, nullptr);
       } else {
         write_frame(out, opcode, 0, 0, nullptr, 0, {}, nullptr);
@@ -198,7 +198,7 @@ void BinaryBackendCodec::encode(BackendOp& op, evbuffer* out) {
     case Op::Invalid:
       // Never forwarded (QUIT would close the shared connection): a NOOP
       // keeps the reply order and the result says why.
-      op.stand_in = backend::kNotForwarded;
+      op.stand_in = backend_codec::kNotForwarded;
       write_frame(out, opcode, 0, 0, nullptr, 0, {}, nullptr);
       return;
   }
@@ -216,7 +216,7 @@ void fill_error(Result& r, Status status, evbuffer* body, size_t length) {
 BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
   Request& req = *op.request;
   const bool multi = req.op == Op::Get || req.op == Op::Gat;
-  const uint8_t expected_opcode = op.stand_in != backend::kNoStandIn ? static_cast<uint8_t>(Opcode::Noop)
+  const uint8_t expected_opcode = op.stand_in != backend_codec::kNoStandIn ? static_cast<uint8_t>(Opcode::Noop)
                                   : req.op == Op::Passthrough     ? req.opcode
                                   : op.replica && req.op == Op::Get ? static_cast<uint8_t>(Opcode::GetReplica)
                                                                   : opcode_for(req.op);
@@ -249,10 +249,10 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
     const Status status = static_cast<Status>(wire_status);
     const size_t value_length = h.body_length - h.extras_length - h.key_length;
 
-    if (op.stand_in != backend::kNoStandIn) {
+    if (op.stand_in != backend_codec::kNoStandIn) {
       evbuffer_drain(in, frame);
-      if (op.stand_in == backend::kNotForwarded) {
-        backend::note_shared_error(backend::keyless_result(op), Status::InternalError, ErrorClass::ServerError,
+      if (op.stand_in == backend_codec::kNotForwarded) {
+        backend_codec::note_shared_error(backend_codec::keyless_result(op), Status::InternalError, ErrorClass::ServerError,
                                    "command is answered by the proxy");
       }
       return BackendDecode::Done;
@@ -261,7 +261,7 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
     if (req.op == Op::Passthrough) {
       // Relayed as it came (the client codec puts the client's opaque back);
       // the status is noted so NOT_MY_VBUCKET is retried like any keyed op.
-      Result& r = backend::result_for(op, 0);
+      Result& r = backend_codec::result_for(op, 0);
       r.reset();
       r.status = status;
       r.cas = h.cas;
@@ -292,7 +292,7 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
                                h.key_length);
 
     if (multi) {
-      Result& r = backend::result_for(op, op.cursor);
+      Result& r = backend_codec::result_for(op, op.cursor);
       std::string_view asked = req.key(op.key_indexes[op.cursor]);
       if (h.key_length > 0 && key != asked) return BackendDecode::Desync;
       if (status == Status::Success) {
@@ -321,13 +321,13 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
         std::string body(value_length, '\0');
         evbuffer_drain(in, h.extras_length + h.key_length);
         evbuffer_remove(in, body.data(), value_length);
-        backend::note_shared_error(backend::keyless_result(op), status, ErrorClass::None, body);
+        backend_codec::note_shared_error(backend_codec::keyless_result(op), status, ErrorClass::None, body);
         return BackendDecode::Done;
       }
       if (h.key_length == 0 && h.body_length == 0) return BackendDecode::Done;  // terminator
       evbuffer_drain(in, h.extras_length);
       const char* kv = reinterpret_cast<const char*>(evbuffer_pullup(in, h.key_length + value_length));
-      backend::collect_stat(op, std::string_view(kv, h.key_length), std::string_view(kv + h.key_length, value_length));
+      backend_codec::collect_stat(op, std::string_view(kv, h.key_length), std::string_view(kv + h.key_length, value_length));
       evbuffer_drain(in, h.key_length + value_length);
       continue;
     }
@@ -335,11 +335,11 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
     if (op.key_indexes.empty()) {
       // Keyless: flush, version, noop, verbosity, cluster config.
       evbuffer_drain(in, h.extras_length + h.key_length);
-      Result& r = backend::keyless_result(op);
+      Result& r = backend_codec::keyless_result(op);
       if (status != Status::Success) {
         std::string body(value_length, '\0');
         evbuffer_remove(in, body.data(), value_length);
-        backend::note_shared_error(r, status, ErrorClass::None, body);
+        backend_codec::note_shared_error(r, status, ErrorClass::None, body);
       } else if ((req.op == Op::Version || req.op == Op::ClusterConfig) && r.status == Status::Success &&
                  r.error_class == ErrorClass::None) {
         r.message.resize(value_length);
@@ -351,7 +351,7 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
     }
 
     // One keyed reply: storage, delete, incr/decr, touch.
-    Result& r = backend::result_for(op, 0);
+    Result& r = backend_codec::result_for(op, 0);
     evbuffer_drain(in, h.extras_length + h.key_length);
     if (status != Status::Success) {
       fill_error(r, status, in, value_length);

@@ -56,10 +56,10 @@
 namespace moxi::protocol {
 namespace {
 
-using backend::all_digits;
-using backend::Line;
-using backend::set_result;
-using backend::starts_with;
+using backend_codec::all_digits;
+using backend_codec::Line;
+using backend_codec::set_result;
+using backend_codec::starts_with;
 
 // Whether a key can go on a meta line as it is: memcached's meta parser
 // takes any byte above space except DEL.
@@ -96,7 +96,7 @@ class MetaBackendCodec final : public BackendCodec {
   // Ops the ascii codec handles (see the file comment).
   static bool for_ascii(const BackendOp& op) {
     const Request& req = *op.request;
-    return !backend::is_keyed(req.op) || req.op == Op::Passthrough || op.key_indexes.empty();
+    return !backend_codec::is_keyed(req.op) || req.op == Op::Passthrough || op.key_indexes.empty();
   }
   // Writes " <key>", or its base64 form and returns true: the caller adds
   // the b flag where flags go (for ms only after the data length).
@@ -133,7 +133,7 @@ bool MetaBackendCodec::key(wire::LineWriter& w, std::string_view k) {
 }
 
 void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
-  Request& req = backend::prepare(op);
+  Request& req = backend_codec::prepare(op);
   if (for_ascii(op)) return ascii_->encode(op, out);
   if (relayed(op)) return encode_relayed(req, out);
   const bool binary = req.protocol == Protocol::Binary;
@@ -154,7 +154,7 @@ void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
         w.str("mg");
         if (key(w, req.key(idx))) w.str(" b");
         w.str(cas ? " v f c" : " v f");
-        if (req.op == Op::Gat) w.str(" T").i64(backend::ascii_exptime(req.exptime));
+        if (req.op == Op::Gat) w.str(" T").i64(backend_codec::ascii_exptime(req.exptime));
         w.crlf();
       }
       return;
@@ -162,7 +162,7 @@ void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
     case Op::Touch:
       w.str("mg");
       if (key(w, req.key(op.key_indexes[0]))) w.str(" b");
-      w.str(" T").i64(backend::ascii_exptime(req.exptime));
+      w.str(" T").i64(backend_codec::ascii_exptime(req.exptime));
       if (binary) w.str(" f c");  // memcached's binary TOUCH answers the item's flags and cas
       w.crlf();
       return;
@@ -184,11 +184,11 @@ void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
       const bool b = key(w, req.key(op.key_indexes[0]));
       w.ch(' ').u64(req.value.size());
       if (b) w.str(" b");
-      w.str(" F").u64(req.flags).str(" T").i64(backend::ascii_exptime(req.exptime));
+      w.str(" F").u64(req.flags).str(" T").i64(backend_codec::ascii_exptime(req.exptime));
       w.str(" M").ch(mode);
       if (req.cas != 0) w.str(" C").u64(req.cas);
       if (binary) w.str(" c");
-      backend::end_storage_line(w, out, req);
+      backend_codec::end_storage_line(w, out, req);
       return;
     }
     case Op::Incr:
@@ -197,7 +197,7 @@ void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
       if (key(w, req.key(op.key_indexes[0]))) w.str(" b");
       if (req.op == Op::Decr) w.str(" MD");
       w.str(" D").u64(req.delta);
-      if (req.create) w.str(" N").i64(backend::ascii_exptime(req.exptime)).str(" J").u64(req.initial);
+      if (req.create) w.str(" N").i64(backend_codec::ascii_exptime(req.exptime)).str(" J").u64(req.initial);
       if (req.cas != 0) w.str(" C").u64(req.cas);
       w.str(binary ? " v c" : " v").crlf();
       return;
@@ -226,7 +226,7 @@ BackendDecode MetaBackendCodec::decode(BackendOp& op, evbuffer* in) {
 
 BackendDecode MetaBackendCodec::next_line(evbuffer* in, std::string_view& line, size_t& consumed) {
   if (need_ > 0 && evbuffer_get_length(in) < need_) return BackendDecode::NeedMore;
-  switch (backend::peek_reply_line(in, line, consumed)) {
+  switch (backend_codec::peek_reply_line(in, line, consumed)) {
     case Line::NeedMore: return BackendDecode::NeedMore;
     case Line::Desync: return BackendDecode::Desync;
     case Line::Ready: break;
@@ -239,7 +239,7 @@ BackendDecode MetaBackendCodec::decode_one(BackendOp& op, uint32_t pos, evbuffer
   std::string_view line;
   size_t consumed = 0;
   if (BackendDecode d = next_line(in, line, consumed); d != BackendDecode::Done) return d;
-  Result& r = backend::result_for(op, pos);
+  Result& r = backend_codec::result_for(op, pos);
   const std::string_view code = line.substr(0, 2);
   const bool word_end = line.size() == 2 || (line.size() > 2 && line[2] == ' ');
   const bool is_get = req.op == Op::Get || req.op == Op::Gat;
@@ -249,7 +249,7 @@ BackendDecode MetaBackendCodec::decode_one(BackendOp& op, uint32_t pos, evbuffer
   ErrorClass cls;
   std::string_view message;
   if (!word_end || code == "ER" || code == "CL" || code == "SE") {
-    if (!backend::parse_error_line(line, status, cls, message)) return BackendDecode::Desync;
+    if (!backend_codec::parse_error_line(line, status, cls, message)) return BackendDecode::Desync;
     set_result(r, status, cls, message);
     evbuffer_drain(in, consumed);
     return BackendDecode::Done;
@@ -280,7 +280,7 @@ BackendDecode MetaBackendCodec::decode_one(BackendOp& op, uint32_t pos, evbuffer
 
   if (is_va) {
     if (!is_get && !is_arith) return BackendDecode::Desync;
-    if (!backend::reply_block_buffered(in, consumed, length, need_)) return BackendDecode::NeedMore;
+    if (!backend_codec::reply_block_buffered(in, consumed, length, need_)) return BackendDecode::NeedMore;
     r.reset();
     r.cas = cas;
     evbuffer_drain(in, consumed);
@@ -316,7 +316,7 @@ BackendDecode MetaBackendCodec::decode_one(BackendOp& op, uint32_t pos, evbuffer
     set_result(r, Status::KeyNotFound);
   } else if (code == "NS") {
     if (is_get || req.op == Op::Touch || req.op == Op::Delete) return BackendDecode::Desync;
-    set_result(r, is_arith ? Status::NotStored : backend::not_stored_status(req.op));
+    set_result(r, is_arith ? Status::NotStored : backend_codec::not_stored_status(req.op));
   } else if (code == "EX") {
     if (is_get || req.op == Op::Touch) return BackendDecode::Desync;
     set_result(r, Status::KeyExists);
@@ -354,7 +354,7 @@ void MetaBackendCodec::encode_relayed(const Request& req, evbuffer* out) {
     w.str(req.meta.line);
   }
   if (req.meta.command == MetaCommand::Set) {
-    backend::end_storage_line(w, out, req);
+    backend_codec::end_storage_line(w, out, req);
   } else {
     w.crlf();
   }
@@ -387,7 +387,7 @@ BackendDecode MetaBackendCodec::decode_relayed(BackendOp& op, evbuffer* in) {
     evbuffer_drain(in, consumed);
     return BackendDecode::Done;
   }
-  Result& r = backend::result_for(op, 0);
+  Result& r = backend_codec::result_for(op, 0);
   r.reset();
   r.meta_reply = true;
   if (mn) {  // q elided the reply: the boring outcome
@@ -404,7 +404,7 @@ BackendDecode MetaBackendCodec::decode_relayed(BackendOp& op, evbuffer* in) {
     if (line.size() < 4 || line[2] != ' ' || !all_digits(digits) || !parse_u64(digits, length) ||
         length > max_value_length_)
       return BackendDecode::Desync;
-    if (!backend::reply_block_buffered(in, consumed, length, need_)) return BackendDecode::NeedMore;
+    if (!backend_codec::reply_block_buffered(in, consumed, length, need_)) return BackendDecode::NeedMore;
     r.message.assign(line);
     evbuffer_drain(in, consumed);
     r.value.take(in, static_cast<size_t>(length));
@@ -424,7 +424,7 @@ BackendDecode MetaBackendCodec::decode_relayed(BackendOp& op, evbuffer* in) {
       Status status;
       ErrorClass cls;
       std::string_view message;
-      if (!backend::parse_error_line(line, status, cls, message)) return BackendDecode::Desync;
+      if (!backend_codec::parse_error_line(line, status, cls, message)) return BackendDecode::Desync;
       r.status = status;
     }
     r.hit = code == "ME";

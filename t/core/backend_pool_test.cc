@@ -35,14 +35,14 @@ using protocol::Op;
 using protocol::Protocol;
 
 // A BackendHost that runs its own loop and records what the backend layer tells it.
-class RecordingHost final : public BackendHost {
+class RecordingHost final : public backend::BackendHost {
  public:
-  explicit RecordingHost(BackendSettings settings)
+  explicit RecordingHost(backend::BackendSettings settings)
       : settings_(std::move(settings)),
         base_(event_base_new()),
         account_(budget_),
         loop_(base_, account_),
-        resolver_(std::make_unique<Resolver>(base_, std::vector<std::string>{})) {
+        resolver_(std::make_unique<backend::Resolver>(base_, std::vector<std::string>{})) {
     // A turn waits for an event; this tick bounds the wait, so pump() can
     // look at its deadline (the events under test come from sockets and
     // the groups' own timers).
@@ -59,20 +59,20 @@ class RecordingHost final : public BackendHost {
 
   // ---- BackendHost ----
   net::Loop& loop() override { return loop_; }
-  const BackendSettings& backend_settings() const override { return settings_; }
+  const backend::BackendSettings& backend_settings() const override { return settings_; }
   uint64_t now_ms() const override { return monotonic_us() / 1000; }
-  Resolver& resolver() override { return *resolver_; }
+  backend::Resolver& resolver() override { return *resolver_; }
   Metrics& metrics() override { return metrics_; }
   std::shared_ptr<const tls::Context> backend_tls() const override { return nullptr; }
   std::string name() const override { return "test host"; }
-  void on_op_done(PendingOp* op) override {
+  void on_op_done(backend::PendingOp* op) override {
     if (op->internal) {
       ++probes_answered;
       return;
     }
     done.push_back(op);
   }
-  PendingOp* new_probe(Protocol protocol) override {
+  backend::PendingOp* new_probe(Protocol protocol) override {
     auto& p = probes_.emplace_back(std::make_unique<Call>());
     p->request.protocol = protocol;
     p->request.op = protocol == Protocol::Binary ? Op::Noop : Op::Version;
@@ -88,18 +88,18 @@ class RecordingHost final : public BackendHost {
   // ---- for the tests ----
   struct Call {
     protocol::Request request;
-    PendingOp op;
+    backend::PendingOp op;
   };
-  ServerGroup& group_for(int port, Protocol protocol) {
+  backend::ServerGroup& group_for(int port, Protocol protocol) {
     vbucket::Server server;
     server.authority = "127.0.0.1:" + std::to_string(port);
     server.host = "127.0.0.1";
     server.port = static_cast<uint16_t>(port);
-    groups.push_back(std::make_unique<ServerGroup>(*this, backend_server(server), protocol, BackendAuth{}));
+    groups.push_back(std::make_unique<backend::ServerGroup>(*this, backend_server(server), protocol, BackendAuth{}));
     return *groups.back();
   }
   // A request of one key for `client`, made and owned here.
-  PendingOp* call(Op op, const std::string& key, uint64_t client, Protocol protocol, const std::string& value = "") {
+  backend::PendingOp* call(Op op, const std::string& key, uint64_t client, Protocol protocol, const std::string& value = "") {
     auto& c = calls_.emplace_back(std::make_unique<Call>());
     c->request.protocol = protocol;
     c->request.op = op;
@@ -124,27 +124,27 @@ class RecordingHost final : public BackendHost {
     CPPUNIT_ASSERT_MESSAGE(what, pred());
   }
 
-  std::vector<PendingOp*> done;
+  std::vector<backend::PendingOp*> done;
   std::vector<std::string> health;
   size_t probes_answered = 0;
-  std::vector<std::unique_ptr<ServerGroup>> groups;
+  std::vector<std::unique_ptr<backend::ServerGroup>> groups;
   size_t probes_made() const { return probes_.size(); }
 
  private:
-  BackendSettings settings_;
+  backend::BackendSettings settings_;
   event_base* base_;
   net::BufferBudget budget_;
   net::BufferAccount account_;
   net::Loop loop_;
-  std::unique_ptr<Resolver> resolver_;
+  std::unique_ptr<backend::Resolver> resolver_;
   Metrics metrics_;
   event* tick_ = nullptr;
   std::deque<std::unique_ptr<Call>> calls_, probes_;
 };
 
-const protocol::Result& result_of(const PendingOp* op) { return op->op.request->results[0]; }
+const protocol::Result& result_of(const backend::PendingOp* op) { return op->op.request->results[0]; }
 
-std::string value_of(const PendingOp* op) {
+std::string value_of(const backend::PendingOp* op) {
   const protocol::Result& r = result_of(op);
   if (r.value.is_small()) return std::string(r.value.small());
   std::string out(evbuffer_get_length(r.value.chain()), '\0');
@@ -163,10 +163,10 @@ class BackendPoolTest : public CppUnit::TestFixture {
   void testEveryOpComesBackOnceInTheOrderSent() {
     Memcached memcached;
     for (Protocol protocol : {Protocol::Binary, Protocol::Ascii, Protocol::Meta}) {
-      RecordingHost host{BackendSettings{}};
-      ServerGroup& group = host.group_for(memcached.port(), protocol);
+      RecordingHost host{backend::BackendSettings{}};
+      backend::ServerGroup& group = host.group_for(memcached.port(), protocol);
       const std::string key = "k-" + std::to_string(static_cast<int>(protocol));
-      std::vector<PendingOp*> sent;
+      std::vector<backend::PendingOp*> sent;
       sent.push_back(host.call(Op::Set, key, 7, protocol, "v0"));
       // A pipeline of one client's sets and gets: answered in order, so
       // each get sees the set just before it.
@@ -175,7 +175,7 @@ class BackendPoolTest : public CppUnit::TestFixture {
         sent.push_back(host.call(Op::Set, key, 7, protocol, "v" + std::to_string(i)));
       }
       sent.push_back(host.call(Op::Get, key, 7, protocol));
-      for (PendingOp* op : sent) group.submit(op);
+      for (backend::PendingOp* op : sent) group.submit(op);
       host.pump_until_done(sent.size());
       CPPUNIT_ASSERT(host.done == sent);
       for (size_t i = 0; i < sent.size(); ++i) {
@@ -194,11 +194,11 @@ class BackendPoolTest : public CppUnit::TestFixture {
 
   void testAStoppedServerGoesDownFailsFastAndItsProbeFindsItAgain() {
     Memcached memcached;
-    BackendSettings settings;
+    backend::BackendSettings settings;
     settings.connect_max_errors = 2;
     settings.probe_interval_ms = 20;
     RecordingHost host{settings};
-    ServerGroup& group = host.group_for(memcached.port(), Protocol::Binary);
+    backend::ServerGroup& group = host.group_for(memcached.port(), Protocol::Binary);
     const std::string address = group.server().address;
     memcached.stop();
 
@@ -237,10 +237,10 @@ class BackendPoolTest : public CppUnit::TestFixture {
 
   void testASilentServerTimesOut() {
     Memcached memcached;
-    BackendSettings settings;
+    backend::BackendSettings settings;
     settings.downstream_timeout_ms = 100;
     RecordingHost host{settings};
-    ServerGroup& group = host.group_for(memcached.port(), Protocol::Binary);
+    backend::ServerGroup& group = host.group_for(memcached.port(), Protocol::Binary);
     group.submit(host.call(Op::Set, "k", 1, Protocol::Binary, "v"));
     host.pump_until_done(1);  // connected, and answering
     memcached.pause();

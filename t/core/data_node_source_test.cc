@@ -74,8 +74,8 @@ class Recorder {
   std::vector<conflate::SourceStatus> statuses_;
 };
 
-DataNodeSourceOptions options_for(const std::vector<int>& ports, std::string password = "app-pw") {
-  DataNodeSourceOptions o;
+backend::DataNodeSourceOptions options_for(const std::vector<int>& ports, std::string password = "app-pw") {
+  backend::DataNodeSourceOptions o;
   for (int port : ports) o.nodes.push_back({"127.0.0.1", static_cast<uint16_t>(port), "travel"});
   o.bucket = "travel";
   o.user = "app";
@@ -110,14 +110,14 @@ class DataNodeSourceTest : public CppUnit::TestFixture {
  public:
   void setUp() override {
     std::string error;
-    CPPUNIT_ASSERT_MESSAGE(error, init_sasl_library(error));
+    CPPUNIT_ASSERT_MESSAGE(error, backend::init_sasl_library(error));
   }
 
   void delivers_the_nodes_config_with_its_host() {
     VBucketServer node(data_node());
     node.set_cluster_config(terse_config(7, node.port()));
     Recorder seen;
-    DataNodeConfigSource source(options_for({node.port()}), seen.updates(), seen.statuses());
+    backend::DataNodeConfigSource source(options_for({node.port()}), seen.updates(), seen.statuses());
     source.start();
     CPPUNIT_ASSERT(seen.wait_updates(1));
     // Reported once the answer was handled.
@@ -145,7 +145,7 @@ class DataNodeSourceTest : public CppUnit::TestFixture {
     VBucketServer node(data_node());
     node.set_cluster_config(terse_config(1, node.port()));
     Recorder seen;
-    DataNodeConfigSource source(options_for({node.port()}), seen.updates(), seen.statuses());
+    backend::DataNodeConfigSource source(options_for({node.port()}), seen.updates(), seen.statuses());
     source.start();
     CPPUNIT_ASSERT(seen.wait_updates(1));
     // The same config again and again: asked, not delivered.
@@ -166,7 +166,7 @@ class DataNodeSourceTest : public CppUnit::TestFixture {
     VBucketServer node(data_node());
     node.set_cluster_config(terse_config(3, node.port()));
     Recorder seen;
-    DataNodeConfigSource source(options_for({down, node.port()}), seen.updates(), seen.statuses());
+    backend::DataNodeConfigSource source(options_for({down, node.port()}), seen.updates(), seen.statuses());
     source.start();
     CPPUNIT_ASSERT(seen.wait_updates(1));
     CPPUNIT_ASSERT(seen.wait_status(conflate::SourceStatus::Kind::disconnected));
@@ -186,7 +186,7 @@ class DataNodeSourceTest : public CppUnit::TestFixture {
     VBucketServer node(data_node());
     node.set_cluster_config(terse_config(1, node.port()));
     Recorder seen;
-    DataNodeConfigSource source(options_for({node.port()}, "wrong-secret"), seen.updates(), seen.statuses());
+    backend::DataNodeConfigSource source(options_for({node.port()}, "wrong-secret"), seen.updates(), seen.statuses());
     source.start();
     CPPUNIT_ASSERT(seen.wait_status(conflate::SourceStatus::Kind::auth_failure));
     // Retried (every attempt fails), reported once.
@@ -211,7 +211,7 @@ class DataNodeSourceTest : public CppUnit::TestFixture {
     VBucketServer empty(data_node()), node(data_node());
     node.set_cluster_config(terse_config(4, node.port()));
     Recorder seen;
-    DataNodeConfigSource source(options_for({empty.port(), node.port()}), seen.updates(), seen.statuses());
+    backend::DataNodeConfigSource source(options_for({empty.port(), node.port()}), seen.updates(), seen.statuses());
     source.start();
     CPPUNIT_ASSERT(seen.wait_updates(1));
     source.stop();

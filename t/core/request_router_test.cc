@@ -48,14 +48,14 @@ using protocol::Status;
 
 // The worker's part, played by the test: a loop of its own, the server
 // groups, the snapshot, and a record of the exchanges handed back.
-class RouterRig final : public BackendHost, public RouterHost {
+class RouterRig final : public backend::BackendHost, public RouterHost {
  public:
   explicit RouterRig(ProxySettings settings = {})
       : settings_(std::move(settings)),
         base_(event_base_new()),
         account_(budget_),
         loop_(base_, account_),
-        resolver_(std::make_unique<Resolver>(base_, std::vector<std::string>{})),
+        resolver_(std::make_unique<backend::Resolver>(base_, std::vector<std::string>{})),
         router_(std::make_unique<RequestRouter>(*this, base_, settings_, metrics_)) {
     // Bounds a turn's wait, so that pump() looks at its deadline.
     tick_ = event_new(base_, -1, EV_PERSIST, [](evutil_socket_t, short, void*) {}, nullptr);
@@ -73,22 +73,22 @@ class RouterRig final : public BackendHost, public RouterHost {
 
   // ---- BackendHost ----
   net::Loop& loop() override { return loop_; }
-  const BackendSettings& backend_settings() const override { return settings_; }
+  const backend::BackendSettings& backend_settings() const override { return settings_; }
   uint64_t now_ms() const override { return monotonic_us() / 1000; }
-  Resolver& resolver() override { return *resolver_; }
+  backend::Resolver& resolver() override { return *resolver_; }
   Metrics& metrics() override { return metrics_; }
   std::shared_ptr<const tls::Context> backend_tls() const override { return nullptr; }
   std::string name() const override { return "router test"; }
-  void on_op_done(PendingOp* op) override { router_->on_op_done(op); }
-  PendingOp* new_probe(Protocol protocol) override { return router_->new_probe(protocol); }
+  void on_op_done(backend::PendingOp* op) override { router_->on_op_done(op); }
+  backend::PendingOp* new_probe(Protocol protocol) override { return router_->new_probe(protocol); }
   void on_server_health(const std::string&, bool) override {}
   void on_ejection_changed() override { router_->on_ejection_changed(); }
 
   // ---- RouterHost ----
   const Snapshot& snapshot() const override { return *snapshot_; }
-  ServerGroup& server_group(const BackendServer& server, Protocol protocol, const BackendAuth& auth) override {
+  backend::ServerGroup& server_group(const BackendServer& server, Protocol protocol, const BackendAuth& auth) override {
     auto& group = groups_[{server.address, protocol}];
-    if (!group) group = std::make_unique<ServerGroup>(*this, server, protocol, auth);
+    if (!group) group = std::make_unique<backend::ServerGroup>(*this, server, protocol, auth);
     return *group;
   }
   void answer_by_worker(Exchange* ex) override {
@@ -138,11 +138,11 @@ class RouterRig final : public BackendHost, public RouterHost {
   net::BufferBudget budget_;
   net::BufferAccount account_;
   net::Loop loop_;
-  std::unique_ptr<Resolver> resolver_;
+  std::unique_ptr<backend::Resolver> resolver_;
   Metrics metrics_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::shared_ptr<const Bucket> bucket_;
-  std::map<std::tuple<std::string, Protocol>, std::unique_ptr<ServerGroup>> groups_;
+  std::map<std::tuple<std::string, Protocol>, std::unique_ptr<backend::ServerGroup>> groups_;
   std::unique_ptr<RequestRouter> router_;  // after what it uses; reset first
   event* tick_ = nullptr;
 };

@@ -23,9 +23,9 @@
 namespace moxi::test {
 namespace {
 
-using Lookup = BackendAddress::Lookup;
+using Lookup = backend::BackendAddress::Lookup;
 
-struct Waiter final : BackendAddress::Waiter {
+struct Waiter final : backend::BackendAddress::Waiter {
   int calls = 0;
   std::string error;
   void on_address(const std::string& e) override {
@@ -42,7 +42,7 @@ BackendServer named(const std::string& host, uint16_t port = 11211) {
   return s;
 }
 
-std::string ip_of(const BackendAddress& a) {
+std::string ip_of(const backend::BackendAddress& a) {
   if (a.address_len() == 0) return "none";
   const auto* sin = reinterpret_cast<const sockaddr_in*>(a.address());
   char text[INET_ADDRSTRLEN];
@@ -66,7 +66,7 @@ class ResolverTest : public CppUnit::TestFixture {
  public:
   void setUp() override {
     base_.reset(event_base_new());
-    resolver_ = std::make_unique<Resolver>(base_.get(), std::vector<std::string>{dns_.address()});
+    resolver_ = std::make_unique<backend::Resolver>(base_.get(), std::vector<std::string>{dns_.address()});
     dns_.set("a.moxi.test", "127.0.0.2");
   }
   void tearDown() override { resolver_.reset(); }
@@ -98,7 +98,7 @@ class ResolverTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(!backend_server(v6).is_name());
     CPPUNIT_ASSERT_EQUAL(AF_INET6, static_cast<int>(backend_server(v6).sockaddr.ss_family));
     CPPUNIT_ASSERT(backend_server(name).is_name());
-    BackendAddress a(backend_server(v4), *resolver_, 1000);
+    backend::BackendAddress a(backend_server(v4), *resolver_, 1000);
     Waiter w;
     std::string error;
     CPPUNIT_ASSERT(a.lookup(&w, 0, error) == Lookup::Ready);
@@ -107,7 +107,7 @@ class ResolverTest : public CppUnit::TestFixture {
   }
 
   void testAnswerIsKeptForTheTtl() {
-    BackendAddress a(named("A.Moxi.Test"), *resolver_, 1000);
+    backend::BackendAddress a(named("A.Moxi.Test"), *resolver_, 1000);
     Waiter w;
     std::string error;
     CPPUNIT_ASSERT(a.lookup(&w, 100, error) == Lookup::Pending);
@@ -125,7 +125,7 @@ class ResolverTest : public CppUnit::TestFixture {
   }
 
   void testAFailureAsksAgainAndFollowsAMove() {
-    BackendAddress a(named("a.moxi.test"), *resolver_, 60000);
+    backend::BackendAddress a(named("a.moxi.test"), *resolver_, 60000);
     Waiter w;
     std::string error;
     CPPUNIT_ASSERT(a.lookup(&w, 0, error) == Lookup::Pending);
@@ -142,7 +142,7 @@ class ResolverTest : public CppUnit::TestFixture {
   }
 
   void testANameThatStopsResolvingAndComesBack() {
-    BackendAddress a(named("a.moxi.test"), *resolver_, 60000);
+    backend::BackendAddress a(named("a.moxi.test"), *resolver_, 60000);
     Waiter w;
     std::string error;
     CPPUNIT_ASSERT(a.lookup(&w, 0, error) == Lookup::Pending);
@@ -162,7 +162,7 @@ class ResolverTest : public CppUnit::TestFixture {
   }
 
   void testTtlZeroAsksForEveryConnection() {
-    BackendAddress a(named("a.moxi.test"), *resolver_, 0);
+    backend::BackendAddress a(named("a.moxi.test"), *resolver_, 0);
     Waiter w;
     std::string error;
     for (uint64_t i = 1; i <= 3; ++i) {
@@ -173,7 +173,7 @@ class ResolverTest : public CppUnit::TestFixture {
   }
 
   void testWaitersShareOneLookup() {
-    BackendAddress a(named("a.moxi.test"), *resolver_, 1000);
+    backend::BackendAddress a(named("a.moxi.test"), *resolver_, 1000);
     Waiter w1, w2, gone;
     std::string error;
     dns_.hold("a.moxi.test");
@@ -193,7 +193,7 @@ class ResolverTest : public CppUnit::TestFixture {
     dns_.hold("a.moxi.test");
     Waiter w;
     {
-      BackendAddress a(named("a.moxi.test"), *resolver_, 1000);
+      backend::BackendAddress a(named("a.moxi.test"), *resolver_, 1000);
       std::string error;
       CPPUNIT_ASSERT(a.lookup(&w, 0, error) == Lookup::Pending);
       CPPUNIT_ASSERT(dns_.wait_queries("a.moxi.test", 1, std::chrono::seconds(5)));
@@ -206,31 +206,31 @@ class ResolverTest : public CppUnit::TestFixture {
 
   void testResolveNow() {
     const std::vector<std::string> servers{dns_.address()};
-    CPPUNIT_ASSERT_EQUAL(std::string(), resolve_now(named("a.moxi.test"), servers));
-    const std::string error = resolve_now(named("nowhere.moxi.test"), servers);
+    CPPUNIT_ASSERT_EQUAL(std::string(), backend::resolve_now(named("a.moxi.test"), servers));
+    const std::string error = backend::resolve_now(named("nowhere.moxi.test"), servers);
     CPPUNIT_ASSERT_MESSAGE(error, error.rfind("resolve failed: nowhere.moxi.test: ", 0) == 0);
     vbucket::Server literal;
     literal.host = "127.0.0.1";
     literal.port = 1;
-    CPPUNIT_ASSERT_EQUAL(std::string(), resolve_now(backend_server(literal), servers));
+    CPPUNIT_ASSERT_EQUAL(std::string(), backend::resolve_now(backend_server(literal), servers));
   }
 
   void testDnsServersSyntax() {
     std::vector<std::string> out;
-    CPPUNIT_ASSERT(!parse_dns_servers("127.0.0.1:5353| 10.0.0.1 |[::1]:53", out));
+    CPPUNIT_ASSERT(!backend::parse_dns_servers("127.0.0.1:5353| 10.0.0.1 |[::1]:53", out));
     CPPUNIT_ASSERT_EQUAL(size_t{3}, out.size());
     CPPUNIT_ASSERT_EQUAL(std::string("10.0.0.1"), out[1]);
-    auto err = parse_dns_servers("127.0.0.1|dns.example", out);
+    auto err = backend::parse_dns_servers("127.0.0.1|dns.example", out);
     CPPUNIT_ASSERT(err);
     CPPUNIT_ASSERT_MESSAGE(*err, err->find("\"dns.example\" is not a nameserver address") == 0);
     CPPUNIT_ASSERT_EQUAL(size_t{3}, out.size());  // unchanged on error
-    CPPUNIT_ASSERT(parse_dns_servers("127.0.0.1||127.0.0.2", out));
+    CPPUNIT_ASSERT(backend::parse_dns_servers("127.0.0.1||127.0.0.2", out));
   }
 
  private:
   FakeDns dns_;
   std::unique_ptr<event_base, void (*)(event_base*)> base_{nullptr, &event_base_free};
-  std::unique_ptr<Resolver> resolver_;
+  std::unique_ptr<backend::Resolver> resolver_;
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(ResolverTest);

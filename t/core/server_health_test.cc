@@ -10,12 +10,12 @@
 namespace moxi::test {
 namespace {
 
-using Failure = ServerHealth::Failure;
+using Failure = backend::ServerHealth::Failure;
 
-std::string name(const ServerHealth& h) { return std::string(health_name(h.state())); }
+std::string name(const backend::ServerHealth& h) { return std::string(backend::health_name(h.state())); }
 
-HealthPolicy policy(uint32_t max_errors = 3, uint64_t interval = 1000, uint64_t retry_max = 30000) {
-  HealthPolicy p;
+backend::HealthPolicy policy(uint32_t max_errors = 3, uint64_t interval = 1000, uint64_t retry_max = 30000) {
+  backend::HealthPolicy p;
   p.max_errors = max_errors;
   p.probe_interval_ms = interval;
   p.retry_max_ms = retry_max;
@@ -23,11 +23,11 @@ HealthPolicy policy(uint32_t max_errors = 3, uint64_t interval = 1000, uint64_t 
 }
 
 // Brings a down server back: its probe is answered, then it answers enough.
-void recover(ServerHealth& h, uint64_t& now) {
+void recover(backend::ServerHealth& h, uint64_t& now) {
   now = h.probe_at_ms();
   CPPUNIT_ASSERT(h.start_probe(now));
   CPPUNIT_ASSERT(h.on_reply(now));
-  while (h.state() != Health::Healthy) h.on_reply(now);
+  while (h.state() != backend::Health::Healthy) h.on_reply(now);
 }
 
 class ServerHealthTest : public CppUnit::TestFixture {
@@ -47,7 +47,7 @@ class ServerHealthTest : public CppUnit::TestFixture {
   // without counting an outage of this worker's; its recovery makes the
   // probe due at once. Neither changes a server already down or probing.
   void testAPeersFindingsAreFollowed() {
-    ServerHealth h(policy());
+    backend::ServerHealth h(policy());
     CPPUNIT_ASSERT(h.on_peer_down(100));
     CPPUNIT_ASSERT_EQUAL(std::string("down"), name(h));
     CPPUNIT_ASSERT(h.refuses());
@@ -64,14 +64,14 @@ class ServerHealthTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(h.on_reply(310));
     CPPUNIT_ASSERT(h.on_probation());
     CPPUNIT_ASSERT(!h.on_peer_recovery(311));  // not down: nothing to hurry
-    ServerHealth suspect(policy());
+    backend::ServerHealth suspect(policy());
     suspect.on_failure(Failure::Connect, 10);
     CPPUNIT_ASSERT(suspect.on_peer_down(20));
     CPPUNIT_ASSERT_EQUAL(std::string("down"), name(suspect));
   }
 
   void testOneBlipDoesNotTakeItDown() {
-    ServerHealth h(policy());
+    backend::ServerHealth h(policy());
     CPPUNIT_ASSERT(h.on_failure(Failure::Connect, 10));
     CPPUNIT_ASSERT_EQUAL(std::string("suspect"), name(h));
     CPPUNIT_ASSERT(!h.refuses());
@@ -90,7 +90,7 @@ class ServerHealthTest : public CppUnit::TestFixture {
   }
 
   void testFailuresInARowTakeItDownUntilAProbeAnswers() {
-    ServerHealth h(policy());
+    backend::ServerHealth h(policy());
     h.on_failure(Failure::Connect, 100);
     h.on_failure(Failure::Connect, 101);
     CPPUNIT_ASSERT(h.on_failure(Failure::Connect, 102));
@@ -112,7 +112,7 @@ class ServerHealthTest : public CppUnit::TestFixture {
   }
 
   void testATimeoutTakesItDownAtOnce() {
-    ServerHealth h(policy());
+    backend::ServerHealth h(policy());
     CPPUNIT_ASSERT(h.on_failure(Failure::Timeout, 5000));
     CPPUNIT_ASSERT_EQUAL(std::string("down"), name(h));
     CPPUNIT_ASSERT_EQUAL(uint64_t{6000}, h.probe_at_ms());
@@ -121,7 +121,7 @@ class ServerHealthTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(uint64_t{1}, h.downs());
     // A server that timed a request out while still sending is busy, not
     // stalled: a failure like any other.
-    ServerHealth busy(policy());
+    backend::ServerHealth busy(policy());
     CPPUNIT_ASSERT(busy.on_failure(Failure::Slow, 10));
     CPPUNIT_ASSERT_EQUAL(std::string("suspect"), name(busy));
     busy.on_reply(11);
@@ -130,7 +130,7 @@ class ServerHealthTest : public CppUnit::TestFixture {
   }
 
   void testALongOutageIsProbedAtTheBaseInterval() {
-    ServerHealth h(policy());
+    backend::ServerHealth h(policy());
     h.on_failure(Failure::Timeout, 0);
     uint64_t now = 0;
     for (int i = 0; i < 50; ++i) {  // 50 failed probes
@@ -146,7 +146,7 @@ class ServerHealthTest : public CppUnit::TestFixture {
   }
 
   void testFlappingIsDamped() {
-    ServerHealth h(policy(3, 1000, 5000));
+    backend::ServerHealth h(policy(3, 1000, 5000));
     uint64_t now = 0;
     h.on_failure(Failure::Timeout, now);
     CPPUNIT_ASSERT_EQUAL(uint64_t{1000}, h.probe_delay_ms());
@@ -168,7 +168,7 @@ class ServerHealthTest : public CppUnit::TestFixture {
   }
 
   void testLongHealthForgivesFlaps() {
-    ServerHealth h(policy());
+    backend::ServerHealth h(policy());
     uint64_t now = 0;
     h.on_failure(Failure::Timeout, now);
     recover(h, now);
@@ -176,13 +176,13 @@ class ServerHealthTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(uint64_t{2000}, h.probe_delay_ms());
     recover(h, now);
     // Healthy for longer than the flap window: a new outage starts afresh.
-    now += ServerHealth::kFlapWindow * 1000 + 1;
+    now += backend::ServerHealth::kFlapWindow * 1000 + 1;
     h.on_failure(Failure::Timeout, now);
     CPPUNIT_ASSERT_EQUAL(uint64_t{1000}, h.probe_delay_ms());
   }
 
   void testZeroMaxErrors() {
-    ServerHealth h(policy(0));
+    backend::ServerHealth h(policy(0));
     for (uint64_t t = 0; t < 100; ++t) h.on_failure(Failure::Connect, t);
     CPPUNIT_ASSERT(!h.refuses());
     CPPUNIT_ASSERT(h.on_reply(100));  // one answer is enough

@@ -178,7 +178,7 @@ class CheckConfigTest : public CppUnit::TestFixture {
   // refuses the login is an error with its reason.
   void data_node_map_is_fetched() {
     std::string error;
-    CPPUNIT_ASSERT_MESSAGE(error, init_sasl_library(error));
+    CPPUNIT_ASSERT_MESSAGE(error, backend::init_sasl_library(error));
     VBucketServer node(VBucketServer::data_node({"travel"}, {{"app", "app-pw", {"travel"}, ""}}));
     const std::string port = std::to_string(node.port());
     node.set_cluster_config(R"({"rev":12,"revEpoch":2,"name":"travel","nodeLocator":"vbucket",)"

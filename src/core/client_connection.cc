@@ -37,7 +37,7 @@ ClientConnection::~ClientConnection() {
 }
 
 void ClientConnection::on_readable() {
-  if (half_closed_) {
+  if (phase_ == Phase::HalfClosed) {
     // Waiting for the client to close after our FIN; nothing more is served.
     int n = read_some();
     if (n == -2) return;
@@ -67,7 +67,7 @@ inline const std::shared_ptr<const Bucket>& ClientConnection::current_bucket() {
 }
 
 void ClientConnection::process_input() {
-  if (closed_ || half_closed_) return;
+  if (phase_ == Phase::Closed || phase_ == Phase::HalfClosed) return;
   const ProxySettings& settings = worker_.settings();
   if (!codec_) {
     unsigned char first;
@@ -96,7 +96,7 @@ void ClientConnection::process_input() {
     const size_t allowed = inflight_allowed();
     size_t unread = in_.size();
     bool input_exhausted = unread == 0;  // every complete request buffered is decoded
-    while (!closing_ && !stop_after_ && inflight_.size() < allowed && unread > 0 &&
+    while (phase_ == Phase::Serving && inflight_.size() < allowed && unread > 0 &&
            (refusing_ || !worker_.buffers().full())) {
       Exchange* ex = worker_.router().exchanges().get();
       protocol::DecodeStatus status = codec_->decode(in_.get(), ex->request);
@@ -109,13 +109,13 @@ void ClientConnection::process_input() {
       }
       if (status == protocol::DecodeStatus::Close) {
         worker_.router().exchanges().put(ex);
-        closing_ = true;
+        phase_ = Phase::Closing;
         break;
       }
       unread = in_.size();
       // memcached stops reading at quit and at a request it closes after:
       // nothing pipelined behind it is executed.
-      if (ex->request.op == protocol::Op::Quit || ex->request.close_after) stop_after_ = true;
+      if (ex->request.op == protocol::Op::Quit || ex->request.close_after) phase_ = Phase::Closing;
       ex->client = this;
       ex->client_id = id_;
       if (decoded_at_us == 0) decoded_at_us = monotonic_us();
@@ -137,7 +137,7 @@ void ClientConnection::process_input() {
     account();
     // After end of input, a half-sent request can never complete: what is
     // left to do is answering what was decoded.
-    if (stop_after_ || (input_ended_ && input_exhausted)) closing_ = true;
+    if (phase_ == Phase::Serving && input_ended_ && input_exhausted) phase_ = Phase::Closing;
     in_process_ = false;
     const bool window_stopped = !input_exhausted && inflight_.size() >= allowed;
     // Nothing written: the window computed above still holds (it moves with
@@ -147,7 +147,7 @@ void ClientConnection::process_input() {
     // Requests answered at once (local answers, decode errors) were written
     // above and made room: decode what is still buffered now, as no socket
     // event will come for bytes already read.
-    if (closed_ || closing_ || stop_after_ || !window_stopped || in_.size() == 0 || inflight_.size() >= inflight_allowed())
+    if (phase_ != Phase::Serving || !window_stopped || in_.size() == 0 || inflight_.size() >= inflight_allowed())
       break;
   }
 }
@@ -303,7 +303,8 @@ void ClientConnection::on_exchange_complete(Exchange* ex) {
   // Decoding again is only needed when requests wait in the input (held back
   // by the window) or reading is paused (to resume it): a reply to the only
   // request in flight, the common case, needs neither.
-  if (!closed_ && (in_.size() > 0 || !reading() || input_ended_ || closing_)) process_input();
+  if (phase_ != Phase::Closed && (in_.size() > 0 || !reading() || input_ended_ || phase_ == Phase::Closing))
+    process_input();
 }
 
 bool ClientConnection::write_completed() {
@@ -312,7 +313,7 @@ bool ClientConnection::write_completed() {
     Exchange* ex = inflight_.front();
     inflight_.pop_front();
     held_bytes_ -= ex->held_bytes;
-    if (!closed_) {
+    if (phase_ != Phase::Closed) {
       const size_t before = output_size();
       codec_->encode(ex->request, out_.get());
       const size_t bytes = output_size() - before;
@@ -326,7 +327,6 @@ bool ClientConnection::write_completed() {
                                                    : std::max<size_t>((mean_reply_bytes_ * 7 + bytes) / 8, 1);
         worker_.note_reply_bytes(bytes);
       }
-      if (ex->request.op == protocol::Op::Quit || ex->request.close_after) closing_ = true;
       wrote = true;
     }
     worker_.router().exchanges().put(ex);
@@ -334,15 +334,16 @@ bool ClientConnection::write_completed() {
   // The output written is counted when it is flushed, at the end of this
   // loop turn (mark_dirty): counting it here too would cost every reply.
   if (wrote) mark_dirty();
-  if (closing_ && inflight_.empty() && output_size() == 0) close();
+  if (phase_ == Phase::Closing && inflight_.empty() && output_size() == 0) close();
   finish_if_idle();
   return wrote;
 }
 
 void ClientConnection::update_reading(size_t allowed) {
-  if (closed_ || half_closed_) return;
-  if (input_ended_ || stop_after_) {
-    set_reading(false);
+  if (phase_ != Phase::Serving || input_ended_) {
+    // Closing reads no further; a half-closed connection keeps reading
+    // (what it reads is discarded), as finish_if_idle set it.
+    if (phase_ != Phase::HalfClosed && phase_ != Phase::Closed) set_reading(false);
     return;
   }
   const ProxySettings& settings = worker_.settings();
@@ -351,27 +352,27 @@ void ClientConnection::update_reading(size_t allowed) {
   const bool total_full = !refusing_ && worker_.buffers().full();
   // Each pause is counted once, by its reason; a pause for the window that
   // then runs into the budget counts as a budget pause too.
-  if (!closing_ && output_full && !paused_for_output_) worker_.metrics().inc(Metric::limit_client_output_total);
-  if (!closing_ && !output_full && !total_full && inflight_full && reading())
+  if (output_full && !paused_for_output_) worker_.metrics().inc(Metric::limit_client_output_total);
+  if (!output_full && !total_full && inflight_full && reading())
     worker_.metrics().inc(Metric::limit_client_inflight_total);
   paused_for_output_ = output_full;
-  if (!closing_ && total_full && !waiting_for_buffers_) {
+  if (total_full && !waiting_for_buffers_) {
     waiting_for_buffers_ = true;
     buffer_wait_started_ms_ = worker_.now_ms();
     worker_.metrics().inc(Metric::limit_buffer_total);
     worker_.wait_for_buffers(this);
   }
-  set_reading(!closing_ && !inflight_full && !total_full);
+  set_reading(!inflight_full && !total_full);
 }
 
 void ClientConnection::on_drained() {
-  if (closed_) return;
-  if (closing_ && inflight_.empty()) {
+  if (phase_ == Phase::Closed) return;
+  if (phase_ == Phase::Closing && inflight_.empty()) {
     close();
     return;
   }
   // Output drained: decode what back-pressure held back, then resume reading.
-  if (!reading() && !closing_) process_input();
+  if (!reading() && phase_ != Phase::Closing) process_input();
   finish_if_idle();
 }
 
@@ -381,9 +382,9 @@ void ClientConnection::drain() {
 }
 
 void ClientConnection::finish_if_idle() {
-  if (!draining_ || half_closed_ || closed_ || in_finish_) return;
+  if (!draining_ || phase_ != Phase::Serving || in_finish_) return;
   in_finish_ = true;
-  while (!closed_ && !closing_ && inflight_.empty() && output_size() == 0) {
+  while (phase_ == Phase::Serving && inflight_.empty() && output_size() == 0) {
     // What the client sent before now is in the kernel's buffer: read it, so
     // that every request sent before the drain is answered.
     const int n = read_some();
@@ -397,7 +398,7 @@ void ClientConnection::finish_if_idle() {
     }
     if (in_.size() > 0) break;  // a request is half-sent: wait for the rest
     ::shutdown(fd(), SHUT_WR);
-    half_closed_ = true;
+    phase_ = Phase::HalfClosed;
     set_reading(true);
     break;
   }
@@ -419,8 +420,8 @@ void ClientConnection::begin_tls(std::shared_ptr<const tls::Context> context) {
 void ClientConnection::on_tls_established() { worker_.metrics().inc(Metric::tls_handshakes_total); }
 
 void ClientConnection::close() {
-  if (closed_) return;
-  closed_ = true;
+  if (phase_ == Phase::Closed) return;
+  phase_ = Phase::Closed;
   if (const tls::Session* session = tls_session(); session && session->handshaking()) {
     // A client that never finished its handshake: counted by why, and
     // logged at debug level only (a port scanner must not fill the log).

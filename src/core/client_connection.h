@@ -1,4 +1,4 @@
-// A client (upstream) connection: detects the protocol from the first byte
+// A client connection: detects the protocol from the first byte
 // (0x80 = binary), decodes pipelined requests, hands each to the worker for
 // routing, and writes the replies strictly in request order.
 //
@@ -139,14 +139,20 @@ class ClientConnection final : public net::StreamConnection {
   size_t awaiting_ = 0;             // exchanges of inflight_ not complete yet
   bool paused_for_output_ = false;  // the last update_reading found the budget full
   size_t mean_reply_bytes_ = 0;     // moving mean of the bytes a reply took in the output; 0 = none yet
-  bool closing_ = false;             // quit seen or fatal input: close once replies are written
-  bool closed_ = false;
+  // Where the connection is in its life. It only moves on: Serving, then
+  // Closing or (draining, idle) HalfClosed, then Closed.
+  enum class Phase : uint8_t {
+    Serving,     // reading, decoding and answering
+    Closing,     // quit (or a request memcached closes after), fatal input, or the
+                 // input's end decoded: nothing more is read; close once answered
+    HalfClosed,  // draining and idle: FIN sent; input is read and discarded until the client closes
+    Closed,
+  };
+  Phase phase_ = Phase::Serving;
   bool tls_ = false;                 // counted in tls_connections_current
-  bool stop_after_ = false;          // quit (or a request memcached closes after) decoded: read no further
   bool input_ended_ = false;         // the client shut down its write side: answer what it sent, then close
   bool in_process_ = false;          // process_input is on the stack: completions wait for it
   bool draining_ = false;            // drain() was called
-  bool half_closed_ = false;         // draining: FIN sent; input is read and discarded
   bool in_finish_ = false;           // finish_if_idle is on the stack
   bool waiting_for_buffers_ = false;  // paused for the total budget, queued at the worker
   uint64_t buffer_wait_started_ms_ = 0;

@@ -13,7 +13,7 @@ if HAVE_BENCHMARK
 noinst_PROGRAMS += bench/bench_swap
 bench_bench_swap_SOURCES = bench/bench_swap.cc
 bench_bench_swap_CPPFLAGS = $(src_libmoxi_a_CPPFLAGS) $(BENCHMARK_CFLAGS)
-bench_bench_swap_LDADD = src/libmoxi.a vbucket/libvbucket.a $(LIBEVENT_LIBS) $(LIBMEMCACHED_LIBS) $(BENCHMARK_LIBS) -lpthread $(SASL_LIBS) $(LIBSSL_LIBS)
+bench_bench_swap_LDADD = src/libmoxi.a vbucket/libvbucket.a $(LIBEVENT_LIBS) $(LIBMEMCACHED_LIBS) $(BENCHMARK_LIBS) -lpthread $(SASL_LIBS) $(LIBSSL_LIBS) $(LIBURING_LIBS)
 endif
 # loadgen: memcached ascii load generator used by bench/run-proxies; OpenSSL
 # (configure requires it for moxi already) for its --tls-ca client mode.

@@ -6,7 +6,7 @@ MOXI_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Debian packages needed to build and run moxi (configure also wants what
 # its tests are built with: CppUnit, zlib, OpenSSL's libcrypto).
 MOXI_BUILD_PACKAGES="g++ make autoconf automake pkg-config libevent-dev libcurl4-openssl-dev
-  rapidjson-dev libmemcached-dev libcppunit-dev zlib1g-dev libsasl2-dev libsasl2-modules memcached libssl-dev"
+  rapidjson-dev libmemcached-dev libcppunit-dev zlib1g-dev libsasl2-dev libsasl2-modules memcached libssl-dev liburing-dev"
 # Extra packages the tests use (real peers and tools; clang and its runtime
 # for the libFuzzer targets of t/fuzz/run; Ruby's Dalli and PHP's memcached
 # extension as real SASL clients, t/clients/; nc for the README's examples,

@@ -3,7 +3,7 @@ noinst_LIBRARIES += src/libmoxi.a
 # Each folder adds its files in its own fragment (included below), lowest
 # layer first.
 src_libmoxi_a_SOURCES =
-src_libmoxi_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBEVENT_CFLAGS) $(LIBMEMCACHED_CFLAGS) $(LIBCURL_CFLAGS) $(SASL_CFLAGS)
+src_libmoxi_a_CPPFLAGS = $(AM_CPPFLAGS) $(LIBEVENT_CFLAGS) $(LIBURING_CFLAGS) $(LIBMEMCACHED_CFLAGS) $(LIBCURL_CFLAGS) $(SASL_CFLAGS)
 
 # The git revision moxi is built from: looked up at every build, the header
 # rewritten only when it changes. A release tarball carries the revision it
@@ -37,4 +37,4 @@ include src/core/local.mk
 bin_PROGRAMS += src/moxi
 src_moxi_SOURCES = src/main.cc
 src_moxi_CPPFLAGS = $(src_libmoxi_a_CPPFLAGS)
-src_moxi_LDADD = src/libmoxi.a conflate/libconflate.a vbucket/libvbucket.a $(LIBEVENT_LIBS) $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) -lpthread $(SASL_LIBS) $(LIBSSL_LIBS)
+src_moxi_LDADD = src/libmoxi.a conflate/libconflate.a vbucket/libvbucket.a $(LIBEVENT_LIBS) $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) -lpthread $(SASL_LIBS) $(LIBSSL_LIBS) $(LIBURING_LIBS)

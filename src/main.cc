@@ -50,6 +50,7 @@ moxi::AppSettings app_settings(const moxi::Options& options) {
   s.proxy.auth_timeout_ms = static_cast<uint64_t>(b.auth_timeout.count());
   s.proxy.time_stats = b.time_stats;
   s.proxy.replica_reads = b.replica_reads;
+  s.proxy.io_engine = b.io_engine == "uring" ? moxi::net::Engine::Uring : moxi::net::Engine::Epoll;
   s.proxy.config_network = moxi::config_network(b);
   s.proxy.item_size_max = b.item_size_max;
   s.proxy.max_client_output = b.client_buffer_max;

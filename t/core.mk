@@ -17,4 +17,4 @@ t_core_tests_SOURCES = t/core/threads_test.cc t/core/event_log_test.cc t/core/re
 	t/core/key_router_test.cc t/core/admission_test.cc t/core/request_router_test.cc
 t_core_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(LIBEVENT_CFLAGS) $(LIBMEMCACHED_CFLAGS)
 t_core_tests_LDADD = t/libtestsupport.a src/libmoxi.a conflate/libconflate.a vbucket/libvbucket.a \
-	$(LIBEVENT_LIBS) $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) $(LIBCRYPTO_LIBS) $(ZLIB_LIBS) $(CPPUNIT_LIBS) -lpthread $(SASL_LIBS) $(LIBSSL_LIBS)
+	$(LIBEVENT_LIBS) $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) $(LIBCRYPTO_LIBS) $(ZLIB_LIBS) $(CPPUNIT_LIBS) -lpthread $(SASL_LIBS) $(LIBSSL_LIBS) $(LIBURING_LIBS)

@@ -12,7 +12,7 @@ t_options_tests_SOURCES = \
 	t/options/helpers.h
 t_options_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(LIBEVENT_CFLAGS)
 t_options_tests_LDADD = t/libtestsupport.a src/libmoxi.a conflate/libconflate.a vbucket/libvbucket.a $(LIBEVENT_LIBS) \
-	$(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) $(LIBCRYPTO_LIBS) $(ZLIB_LIBS) $(CPPUNIT_LIBS) -lpthread $(SASL_LIBS) $(LIBSSL_LIBS)
+	$(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) $(LIBCRYPTO_LIBS) $(ZLIB_LIBS) $(CPPUNIT_LIBS) -lpthread $(SASL_LIBS) $(LIBSSL_LIBS) $(LIBURING_LIBS)
 # The fixtures these tests read (t/fixtures is not distributed as a whole yet).
 EXTRA_DIST += \
 	t/fixtures/moxi-t/vbucket1.cfg \

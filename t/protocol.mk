@@ -18,4 +18,4 @@ t_protocol_tests_SOURCES = \
 	t/protocol/round_trip_test.cc \
 	t/protocol/memcached_live_test.cc
 t_protocol_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(LIBEVENT_CFLAGS)
-t_protocol_tests_LDADD = t/libtestsupport.a src/libmoxi.a $(LIBEVENT_LIBS) $(CPPUNIT_LIBS) $(SASL_LIBS) $(LIBSSL_LIBS)
+t_protocol_tests_LDADD = t/libtestsupport.a src/libmoxi.a $(LIBEVENT_LIBS) $(CPPUNIT_LIBS) $(SASL_LIBS) $(LIBSSL_LIBS) $(LIBURING_LIBS)

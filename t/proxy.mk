@@ -27,4 +27,4 @@ t_proxy_tests_SOURCES = \
 EXTRA_DIST += t/clients/dalli_sasl.rb t/clients/php_memcached_sasl.php t/clients/tls_client.py
 t_proxy_tests_CPPFLAGS = $(TEST_SUPPORT_CPPFLAGS) $(ZLIB_CFLAGS)
 # src/libmoxi.a: the stats tests compare moxi's output with its metrics table.
-t_proxy_tests_LDADD = t/libtestsupport.a src/libmoxi.a vbucket/libvbucket.a $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) $(ZLIB_LIBS) $(LIBCRYPTO_LIBS) $(CPPUNIT_LIBS) -lpthread $(SASL_LIBS) $(LIBSSL_LIBS)
+t_proxy_tests_LDADD = t/libtestsupport.a src/libmoxi.a vbucket/libvbucket.a $(LIBMEMCACHED_LIBS) $(LIBCURL_LIBS) $(ZLIB_LIBS) $(LIBCRYPTO_LIBS) $(CPPUNIT_LIBS) -lpthread $(SASL_LIBS) $(LIBSSL_LIBS) $(LIBURING_LIBS)

@@ -59,6 +59,7 @@ struct Behaviors {
   std::string bucket;                                            // SELECT_BUCKET after SASL on each backend conn
   std::optional<std::string> default_bucket_name;                // bucket new clients start on; unset = the first (bucket_access.h)
   std::string ready_when = "reachable";                          // /readyz: map, reachable or all
+  std::string io_engine = "epoll";                               // epoll or uring (net/loop.h)
   std::string client_passwords_file;                             // -Z client_passwords: BUCKET:PASSWORD lines
   std::map<std::string, std::string> client_passwords;           // ... as read at start (bucket -> password)
   uint16_t port_listen = 11211;                                  // listen port for URL configurations (and bare JSON)

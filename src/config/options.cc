@@ -119,6 +119,8 @@ class Parser {
     if (!failed() && opts_.behaviors.ready_when != "map" && opts_.behaviors.ready_when != "reachable" &&
         opts_.behaviors.ready_when != "all")
       fail("-Z ready_when: " + quote(opts_.behaviors.ready_when) + " is not map, reachable or all");
+    if (!failed() && opts_.behaviors.io_engine != "epoll" && opts_.behaviors.io_engine != "uring")
+      fail("-Z io_engine: " + quote(opts_.behaviors.io_engine) + " is not epoll or uring");
     if (!failed() && !vbucket::network_from_string(opts_.behaviors.network))
       fail("-Z network: " + quote(opts_.behaviors.network) + " is not default or external");
     if (!failed()) {

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "src/net/loop.h"
 #include "src/protocol/request.h"
 #include "src/routing/down_policy.h"
 #include "src/backend/backend_settings.h"
@@ -38,6 +39,9 @@ struct ProxySettings : backend::BackendSettings {
   // (NOT_MY_VBUCKET bodies), as for the streamed ones.
   vbucket::Network config_network = vbucket::Network::Default;
   uint64_t started_us = 0;                // monotonic_us() at process start: uptime
+  // -Z io_engine: how a worker's loop moves bytes (net/loop.h); a worker
+  // whose io_uring cannot be set up runs on epoll and says so at start.
+  net::Engine io_engine = net::Engine::Epoll;
   // -Z behaviors as `stats proxy behaviors` shows them (passwords masked).
   std::vector<std::pair<std::string, std::string>> behavior_stats;
 };

@@ -15,6 +15,7 @@ Metrics Worker::metrics_copy() {
   Metrics copy = metrics_;
   copy.set(Metric::buffer_bytes, static_cast<uint64_t>(std::max<int64_t>(buffers_.buffered(), 0)));
   copy.set(Metric::buffer_reserved_bytes, static_cast<uint64_t>(std::max<int64_t>(buffers_.reserved(), 0)));
+  copy.set(Metric::io_uring_workers, loop_.engine() == net::Engine::Uring ? 1 : 0);
   const uint64_t now = now_ms();
   for (const auto& [key, group] : groups_) {
     ServerMetrics& s = copy.server(std::get<0>(key));

@@ -19,8 +19,14 @@
 namespace moxi {
 
 Worker::Worker(int id, ProxySettings settings, SharedLimits& budget)
-    : id_(id), settings_(std::move(settings)), budget_(budget), buffers_(budget.buffers), base_(event_base_new()), loop_(base_, buffers_) {
+    : id_(id), settings_(std::move(settings)), budget_(budget), buffers_(budget.buffers), base_(event_base_new()),
+      loop_(base_, buffers_, settings_.io_engine) {
   if (!base_) throw std::runtime_error("event_base_new failed");
+  if (settings_.io_engine == net::Engine::Uring && loop_.engine() != net::Engine::Uring) {
+    // Keyed: the workers failing together write one line between them.
+    log::write_keyed(log::Level::Warning, "io_uring unavailable",
+                     "-Z io_engine=uring: " + loop_.engine_error() + "; the workers run on epoll");
+  }
   notify_ = std::make_unique<net::NotifyQueue>(base_);
   resolver_ = std::make_unique<backend::Resolver>(base_, settings_.dns_servers);
   router_ = std::make_unique<RequestRouter>(*this, base_, settings_, metrics_);

@@ -5,4 +5,5 @@ src_libmoxi_a_SOURCES += \
 	src/net/listener.cc src/net/listener.h \
 	src/net/loop.cc src/net/loop.h \
 	src/net/notify.cc src/net/notify.h \
-	src/net/stream.cc src/net/stream.h
+	src/net/stream.cc src/net/stream.h \
+	src/net/uring.cc src/net/uring.h

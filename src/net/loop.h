@@ -6,8 +6,10 @@
 // One turn (turn()) runs every ready callback, then writes what they
 // produced: replies made for many requests in one turn leave in one write
 // per connection (StreamConnection::flush), and EV_WRITE is only armed when
-// a kernel buffer is full. This is the seam an engine other than epoll
-// would replace; nothing above it knows how a turn is run.
+// a kernel buffer is full. This is the seam of the I/O engine: with
+// Engine::Uring the loop's plain connections receive and send through
+// io_uring (uring.h), their submissions of one turn in one system call at
+// its end; nothing above it knows which engine runs.
 //
 // Thread contract: a Loop and everything registered on it belong to one
 // thread (a worker's), which alone calls every method.
@@ -17,22 +19,37 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "src/net/buffer_budget.h"
+#include "src/net/uring.h"
 
 namespace moxi::net {
 
 class StreamConnection;
 
+enum class Engine : uint8_t { Epoll, Uring };
+
 class Loop {
  public:
-  // `base` and `buffers` are the owner's and outlive the Loop.
-  Loop(event_base* base, BufferAccount& buffers) : base_(base), buffers_(buffers) {}
+  // `base` and `buffers` are the owner's and outlive the Loop. With
+  // Engine::Uring and io_uring unusable here, the loop runs on epoll and
+  // engine_error() says why.
+  Loop(event_base* base, BufferAccount& buffers, Engine engine = Engine::Epoll);
+  ~Loop();
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
 
   event_base* base() const { return base_; }
+  Engine engine() const { return uring_ ? Engine::Uring : Engine::Epoll; }
+  const std::string& engine_error() const { return engine_error_; }
+  // The io_uring of the uring engine; null on epoll.
+  Uring* uring() { return uring_.get(); }
+  // A uring connection's receive to arm, or input to hand over, at the end
+  // of this turn (StreamConnection).
+  void add_arm(StreamConnection* conn) { to_arm_.push_back(conn); }
+  void add_delivery(StreamConnection* conn) { to_deliver_.push_back(conn); }
   BufferAccount& buffers() { return buffers_; }
 
   // A buffer for this loop's connections to read small messages into
@@ -60,7 +77,10 @@ class Loop {
   event_base* base_;
   BufferAccount& buffers_;
   std::vector<StreamConnection*> dirty_;
+  std::vector<StreamConnection*> to_arm_, to_deliver_;
   std::unique_ptr<char[]> read_scratch_;
+  std::unique_ptr<Uring> uring_;
+  std::string engine_error_;
 };
 
 }  // namespace moxi::net

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 
 #include <cerrno>
 
@@ -30,7 +31,7 @@ StreamConnection::~StreamConnection() {
 void StreamConnection::buffers_add(int64_t bytes, int64_t reserved) { loop_.buffers().add(bytes, reserved); }
 
 void StreamConnection::account() {
-  const size_t now = in_.size() + out_.size() + extra_buffered_bytes() +
+  const size_t now = in_.size() + out_.size() + sending_size() + extra_buffered_bytes() +
                      (tls_ && tls_->handshaking() ? kTlsHandshakeBytes : 0);
   const size_t reserved = reserved_bytes();
   if (now == accounted_ && reserved == accounted_reserved_) return;
@@ -43,7 +44,89 @@ void StreamConnection::account() {
 void StreamConnection::attach(int fd) {
   close_socket();
   fd_ = fd;
+  if (Uring* uring = loop_.uring()) {
+    uring_slot_ = uring->acquire(this);
+    reading_ = writing_ = false;
+    return;
+  }
   create_events();
+}
+
+size_t StreamConnection::sending_size() const {
+  return on_uring() ? loop_.uring()->sending(uring_slot_).size() : 0;
+}
+
+void StreamConnection::leave_uring() {
+  Uring& uring = *loop_.uring();
+  // The kernel lets go of the socket once what it holds for it is
+  // cancelled; the slot keeps the bytes of a send until it completed.
+  if (recv_armed_ || uring.send_in_flight(uring_slot_)) uring.cancel_all(uring_slot_, fd_);
+  uring.release(uring_slot_);
+  uring_slot_ = kNoSlot;
+  recv_armed_ = false;
+  uring_unreported_ = 0;
+  uring_ended_ = false;
+  uring_error_ = 0;
+}
+
+void StreamConnection::arm_uring_recv() {
+  arm_queued_ = false;
+  if (!on_uring() || !reading_ || recv_armed_ || uring_ended_ || uring_error_ != 0) return;
+  loop_.uring()->arm_recv(uring_slot_, fd_);
+  recv_armed_ = true;
+}
+
+void StreamConnection::deliver_uring_input() {
+  deliver_queued_ = false;
+  if (on_uring() && reading_ && (uring_unreported_ > 0 || uring_ended_ || uring_error_ != 0)) on_readable();
+}
+
+void StreamConnection::on_uring_recv(int res, const char* data) {
+  recv_armed_ = false;
+  if (res > 0 && data) {
+    evbuffer_add(in_.get(), data, static_cast<size_t>(res));
+    count_read(static_cast<size_t>(res));
+    uring_unreported_ += static_cast<size_t>(res);
+  } else if (res == 0) {
+    uring_ended_ = true;
+  } else if (res != -ECANCELED && res != -ENOBUFS && res != -EINTR && res != -EAGAIN) {
+    uring_error_ = -res;
+  }
+  // The next receive, armed at the end of the turn, while the connection
+  // reads (a receive that found the buffer ring dry tries again then too).
+  if (!recv_armed_ && reading_ && !uring_ended_ && uring_error_ == 0 && !arm_queued_) {
+    arm_queued_ = true;
+    loop_.add_arm(this);
+  }
+  if (reading_ && (uring_unreported_ > 0 || uring_ended_ || uring_error_ != 0)) on_readable();
+}
+
+bool StreamConnection::uring_flush() {
+  Uring& uring = *loop_.uring();
+  if (uring.send_in_flight(uring_slot_)) return true;  // its completion sends what came since
+  EvBuf& sending = uring.sending(uring_slot_);
+  if (out_.size() > 0) evbuffer_add_buffer(sending.get(), out_.get());  // chains move, bytes stay
+  if (sending.size() == 0) {
+    account();
+    on_drained();
+    return true;
+  }
+  uring.send(uring_slot_, fd_);
+  account();
+  return true;
+}
+
+void StreamConnection::on_uring_send(int res) {
+  if (res < 0 && res != -EINTR && res != -EAGAIN) {
+    on_io_error(-res);
+    return;
+  }
+  EvBuf& sending = loop_.uring()->sending(uring_slot_);
+  if (res > 0) {
+    if (sent_counter_) *sent_counter_ += static_cast<uint64_t>(res);
+    evbuffer_drain(sending.get(), static_cast<size_t>(res));
+  }
+  uring_flush();  // the rest, and what was added meanwhile; or drained
 }
 
 void StreamConnection::create_events() {
@@ -62,6 +145,7 @@ void StreamConnection::free_events() {
 
 void StreamConnection::close_socket() {
   free_events();
+  if (on_uring()) leave_uring();
   if (tls_timer_) {
     event_free(tls_timer_);
     tls_timer_ = nullptr;
@@ -74,6 +158,25 @@ void StreamConnection::close_socket() {
 }
 
 void StreamConnection::set_reading(bool on) {
+  if (on_uring()) {
+    if (on == reading_) return;
+    reading_ = on;
+    if (on) {
+      // Armed at the end of the turn; what arrived meanwhile (a receive
+      // still in the kernel when reading stopped) is handed over then too.
+      if (!recv_armed_ && !arm_queued_) {
+        arm_queued_ = true;
+        loop_.add_arm(this);
+      }
+      if ((uring_unreported_ > 0 || uring_ended_ || uring_error_ != 0) && !deliver_queued_) {
+        deliver_queued_ = true;
+        loop_.add_delivery(this);
+      }
+    }
+    // Stopping needs nothing: no receive is armed again until it reads;
+    // one still in the kernel takes at most one buffer.
+    return;
+  }
   if (!read_ev_ || on == reading_) return;
   if (on) {
     event_add(read_ev_, nullptr);
@@ -91,6 +194,19 @@ void StreamConnection::mark_dirty() {
 
 int StreamConnection::read_some() {
   if (tls_) return tls_read();
+  if (on_uring()) {
+    // The completions appended to in_ already (on_uring_recv).
+    if (uring_unreported_ > 0) {
+      const size_t n = std::exchange(uring_unreported_, 0);
+      return static_cast<int>(n);
+    }
+    if (uring_ended_) return 0;
+    if (uring_error_ != 0) {
+      errno = uring_error_;
+      return -1;
+    }
+    return -2;
+  }
   // With nothing buffered (the usual case: requests and replies arrive
   // whole), read into the loop's scratch buffer and append just the bytes
   // that came: reserving 64 KiB of evbuffer space per read, committing it
@@ -150,6 +266,7 @@ bool StreamConnection::flush() {
   if (fd_ < 0) return false;
   if (writing_) return true;  // EV_WRITE is armed; write_cb continues
   if (tls_) return tls_flush();
+  if (on_uring()) return uring_flush();
   // Only this loop takes from out_: count down instead of asking the evbuffer.
   size_t left = out_.size();
   while (left > 0) {
@@ -201,6 +318,15 @@ void StreamConnection::wait_writable() {
 }
 
 void StreamConnection::start_tls(std::unique_ptr<tls::Session> session, uint64_t timeout_ms) {
+  if (on_uring()) {
+    // TLS runs on libevent. The receive is armed only at the end of a turn,
+    // and TLS starts in the turn the socket was attached or connected in,
+    // so io_uring took none of the handshake's bytes.
+    const bool was_reading = reading_;
+    leave_uring();
+    create_events();
+    if (was_reading) set_reading(true);
+  }
   tls_ = std::move(session);
   if (timeout_ms > 0) {
     if (!tls_timer_) tls_timer_ = evtimer_new(loop_.base(), &StreamConnection::tls_timer_cb, this);

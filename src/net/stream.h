@@ -8,6 +8,12 @@
 // callbacks ran, so replies produced for many requests in one turn leave in
 // one write(), and EV_WRITE is only armed when the kernel buffer is full.
 //
+// With the uring engine (loop.h, uring.h) a plain connection receives and
+// sends through the loop's io_uring instead of recv and send: the same buffers, the same end-of-turn write, the same calls for
+// the subclass (read_some, set_reading, on_readable, on_drained); only a
+// send completes later, so output counts what is in flight until it did.
+// A TLS connection stays on libevent.
+//
 // TLS (start_tls): the same buffers and the same end-of-turn write; the
 // bytes go through OpenSSL on the socket (src/util/tls.h). The handshake
 // runs inside read_some() and flush(): output queued before it finished
@@ -25,6 +31,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "src/net/uring.h"
 #include "src/util/evbuf.h"
 #include "src/util/tls.h"
 
@@ -32,7 +39,7 @@ namespace moxi::net {
 
 class Loop;
 
-class StreamConnection {
+class StreamConnection : private UringClient {
  public:
   StreamConnection(const StreamConnection&) = delete;
   StreamConnection& operator=(const StreamConnection&) = delete;
@@ -44,7 +51,13 @@ class StreamConnection {
   bool dirty() const { return dirty_; }
   void clear_dirty() { dirty_ = false; }
   int fd() const { return fd_; }
-  size_t output_size() const { return out_.size(); }
+  // Output not yet written, with what a uring send has in flight.
+  size_t output_size() const { return out_.size() + sending_size(); }
+  // The loop's turn for this connection's receive (Loop::flush_dirty):
+  // a receive armed for a connection that reads, and input that arrived
+  // while it did not read handed over once it reads again.
+  void arm_uring_recv();
+  void deliver_uring_input();
 
  protected:
   StreamConnection(Loop& loop, int fd);
@@ -111,6 +124,14 @@ class StreamConnection {
 
  private:
   void buffers_add(int64_t bytes, int64_t reserved);
+  // ---- the uring engine ----
+  static constexpr uint32_t kNoSlot = ~uint32_t{0};
+  bool on_uring() const { return uring_slot_ != kNoSlot; }
+  size_t sending_size() const;
+  void on_uring_recv(int res, const char* data) override;
+  void on_uring_send(int res) override;
+  bool uring_flush();
+  void leave_uring();
   // One send of the front of out_ (up to 16 extents); the bytes sent, or -1
   // with errno set.
   ssize_t send_some();
@@ -136,6 +157,16 @@ class StreamConnection {
   size_t accounted_reserved_ = 0;  // ... and of it, reserved
   std::unique_ptr<tls::Session> tls_;
   event* tls_timer_ = nullptr;  // the handshake's deadline, while it runs
+  // The uring engine: the socket's slot in the loop's Uring (kNoSlot on
+  // libevent), whether a receive is in the kernel, and what completions
+  // brought that read_some has not reported yet.
+  uint32_t uring_slot_ = kNoSlot;
+  bool recv_armed_ = false;
+  bool arm_queued_ = false;     // on the loop's list for arm_uring_recv
+  bool deliver_queued_ = false; // on the loop's list for deliver_uring_input
+  size_t uring_unreported_ = 0;
+  bool uring_ended_ = false;
+  int uring_error_ = 0;
 };
 
 }  // namespace moxi::net

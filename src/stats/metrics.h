@@ -148,7 +148,8 @@ enum class MetricScope : uint8_t { Worker, Process };
     "unix time when the certificate tls_port presents expires (0 = no TLS port)")                                    \
   X(uptime_seconds, Gauge, Process, "seconds", "", "seconds since moxi started")                                      \
   X(build_info, Gauge, Process, "info", "", "always 1: its labels are the version and the git revision of this moxi") \
-  X(workers, Gauge, Process, "threads", "", "worker threads (-t)")
+  X(workers, Gauge, Process, "threads", "", "worker threads (-t)")                                                    \
+  X(io_uring_workers, Gauge, Worker, "workers", "", "workers whose loop runs on io_uring (-Z io_engine=uring)")
 
 enum class Metric : uint16_t {
 #define MOXI_METRIC_ENUM(name, type, scope, unit, label, help) name,

@@ -174,6 +174,12 @@ bool Moxi::available() { return ::access(default_binary().c_str(), X_OK) == 0; }
 Process Moxi::spawn(const TempDir& dir, const std::vector<std::string>& args, const Options& options) {
   std::vector<std::string> argv = {options.binary.empty() ? default_binary() : options.binary};
   argv.insert(argv.end(), args.begin(), args.end());
+  // MOXI_TEST_IO_ENGINE=uring runs every moxi of a suite on that engine:
+  // script/test runs the proxy tests once per engine.
+  if (const char* engine = std::getenv("MOXI_TEST_IO_ENGINE"); engine && *engine && options.binary.empty()) {
+    argv.emplace_back("-Z");
+    argv.emplace_back(std::string("io_engine=") + engine);
+  }
   Process::Options popts;
   popts.env = options.env;
   popts.env.emplace_back("MOXI_PORT_FILENAME", dir.file("ports"));

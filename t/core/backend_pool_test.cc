@@ -24,6 +24,7 @@
 #include "src/backend/resolver.h"
 #include "src/backend/server_group.h"
 #include "src/util/clock.h"
+#include "t/core/test_loop_host.h"
 #include "t/support/deadline.h"
 #include "t/support/servers.h"
 #include "vbucket/config.h"
@@ -35,36 +36,14 @@ using protocol::Op;
 using protocol::Protocol;
 
 // A BackendHost that runs its own loop and records what the backend layer tells it.
-class RecordingHost final : public backend::BackendHost {
+class RecordingHost final : public TestLoopHost {
  public:
   explicit RecordingHost(backend::BackendSettings settings)
-      : settings_(std::move(settings)),
-        base_(event_base_new()),
-        account_(budget_),
-        loop_(base_, account_),
-        resolver_(std::make_unique<backend::Resolver>(base_, std::vector<std::string>{})) {
-    // A turn waits for an event; this tick bounds the wait, so pump() can
-    // look at its deadline (the events under test come from sockets and
-    // the groups' own timers).
-    tick_ = event_new(base_, -1, EV_PERSIST, [](evutil_socket_t, short, void*) {}, nullptr);
-    timeval tv{0, 10 * 1000};
-    event_add(tick_, &tv);
-  }
-  ~RecordingHost() override {
-    groups.clear();  // before the loop and resolver they use
-    resolver_.reset();
-    event_free(tick_);
-    event_base_free(base_);
-  }
+      : TestLoopHost("test host"), settings_(std::move(settings)) {}
+  ~RecordingHost() override { groups.clear(); }  // before the loop and resolver they use
 
   // ---- BackendHost ----
-  net::Loop& loop() override { return loop_; }
   const backend::BackendSettings& backend_settings() const override { return settings_; }
-  uint64_t now_ms() const override { return monotonic_us() / 1000; }
-  backend::Resolver& resolver() override { return *resolver_; }
-  Metrics& metrics() override { return metrics_; }
-  std::shared_ptr<const tls::Context> backend_tls() const override { return nullptr; }
-  std::string name() const override { return "test host"; }
   void on_op_done(backend::PendingOp* op) override {
     if (op->internal) {
       ++probes_answered;
@@ -115,12 +94,12 @@ class RecordingHost final : public backend::BackendHost {
   }
   // Runs loop turns until `done_count` ops came back (or the deadline).
   void pump_until_done(size_t done_count, Deadline deadline = std::chrono::seconds(10)) {
-    while (done.size() < done_count && !deadline.expired()) loop_.turn();
+    while (done.size() < done_count && !deadline.expired()) loop().turn();
     CPPUNIT_ASSERT_EQUAL_MESSAGE("ops handed back", done_count, done.size());
   }
   template <class Pred>
   void pump_until(Pred pred, const char* what, Deadline deadline = std::chrono::seconds(10)) {
-    while (!pred() && !deadline.expired()) loop_.turn();
+    while (!pred() && !deadline.expired()) loop().turn();
     CPPUNIT_ASSERT_MESSAGE(what, pred());
   }
 
@@ -132,13 +111,6 @@ class RecordingHost final : public backend::BackendHost {
 
  private:
   backend::BackendSettings settings_;
-  event_base* base_;
-  net::BufferBudget budget_;
-  net::BufferAccount account_;
-  net::Loop loop_;
-  std::unique_ptr<backend::Resolver> resolver_;
-  Metrics metrics_;
-  event* tick_ = nullptr;
   std::deque<std::unique_ptr<Call>> calls_, probes_;
 };
 

@@ -30,6 +30,7 @@
 #include "src/routing/snapshot.h"
 #include "src/stats/metrics.h"
 #include "src/util/clock.h"
+#include "t/core/test_loop_host.h"
 #include "t/support/client.h"
 #include "t/support/deadline.h"
 #include "t/support/oracle.h"
@@ -48,37 +49,22 @@ using protocol::Status;
 
 // The worker's part, played by the test: a loop of its own, the server
 // groups, the snapshot, and a record of the exchanges handed back.
-class RouterRig final : public backend::BackendHost, public RouterHost {
+class RouterRig final : public TestLoopHost, public RouterHost {
  public:
   explicit RouterRig(ProxySettings settings = {})
-      : settings_(std::move(settings)),
-        base_(event_base_new()),
-        account_(budget_),
-        loop_(base_, account_),
-        resolver_(std::make_unique<backend::Resolver>(base_, std::vector<std::string>{})),
-        router_(std::make_unique<RequestRouter>(*this, base_, settings_, metrics_)) {
-    // Bounds a turn's wait, so that pump() looks at its deadline.
-    tick_ = event_new(base_, -1, EV_PERSIST, [](evutil_socket_t, short, void*) {}, nullptr);
-    timeval tv{0, 10 * 1000};
-    event_add(tick_, &tv);
+      : TestLoopHost("router test"),
+        settings_(std::move(settings)),
+        router_(std::make_unique<RequestRouter>(*this, base(), settings_, metrics_)) {
     serve(nullptr);
   }
   ~RouterRig() override {
     groups_.clear();  // before the router whose ops they hold, and the loop
     router_.reset();
-    resolver_.reset();
-    event_free(tick_);
-    event_base_free(base_);
   }
 
   // ---- BackendHost ----
-  net::Loop& loop() override { return loop_; }
   const backend::BackendSettings& backend_settings() const override { return settings_; }
-  uint64_t now_ms() const override { return monotonic_us() / 1000; }
-  backend::Resolver& resolver() override { return *resolver_; }
-  Metrics& metrics() override { return metrics_; }
-  std::shared_ptr<const tls::Context> backend_tls() const override { return nullptr; }
-  std::string name() const override { return "router test"; }
+  uint64_t now_ms() const override { return TestLoopHost::now_ms(); }  // RouterHost's too
   void on_op_done(backend::PendingOp* op) override { router_->on_op_done(op); }
   backend::PendingOp* new_probe(Protocol protocol) override { return router_->new_probe(protocol); }
   void on_server_health(const std::string&, bool) override {}
@@ -123,7 +109,7 @@ class RouterRig final : public backend::BackendHost, public RouterHost {
   }
   // Runs loop turns until `count` exchanges were handed back (or the deadline).
   void pump_until_delivered(size_t count, Deadline deadline = std::chrono::seconds(10)) {
-    while (delivered.size() < count && !deadline.expired()) loop_.turn();
+    while (delivered.size() < count && !deadline.expired()) loop().turn();
     CPPUNIT_ASSERT_EQUAL_MESSAGE("exchanges delivered", count, delivered.size());
   }
   uint64_t server_requests(const std::string& address) { return metrics_.server(address).requests; }
@@ -134,17 +120,10 @@ class RouterRig final : public backend::BackendHost, public RouterHost {
 
  private:
   ProxySettings settings_;
-  event_base* base_;
-  net::BufferBudget budget_;
-  net::BufferAccount account_;
-  net::Loop loop_;
-  std::unique_ptr<backend::Resolver> resolver_;
-  Metrics metrics_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::shared_ptr<const Bucket> bucket_;
   std::map<std::tuple<std::string, Protocol>, std::unique_ptr<backend::ServerGroup>> groups_;
   std::unique_ptr<RequestRouter> router_;  // after what it uses; reset first
-  event* tick_ = nullptr;
 };
 
 std::string value_of(const protocol::Result& r) {

@@ -30,7 +30,7 @@ std::string server_or_dash(const Config& config, int index) {
   return name.empty() ? std::string("-") : name;
 }
 
-struct Options {
+struct ToolArguments {
   LoadOptions load = [] {
     LoadOptions o;
     o.parse.origin_host = "localhost";  // a file: as libvbucket's vbucket_config_parse()
@@ -43,7 +43,7 @@ struct Options {
 
 // Options are recognised before the first operand only (like POSIX getopt),
 // so keys after CONFIG may start with '-'. Returns an error message, or "".
-std::string parse_args(const std::vector<std::string>& args, Options& options) {
+std::string parse_args(const std::vector<std::string>& args, ToolArguments& options) {
   size_t i = 0;
   auto value = [&](const std::string& name, std::string& out) -> std::string {
     if (i + 1 >= args.size()) return name + " needs a value";
@@ -112,7 +112,7 @@ std::string describe_key(const Config& config, std::string_view key) noexcept {
 int run_vbuckettool(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
                     std::ostream& err) noexcept {
   try {
-    Options options;
+    ToolArguments options;
     if (std::string e = parse_args(args, options); !e.empty()) {
       err << "vbuckettool: " << e << "\n" << kUsage;
       return 2;

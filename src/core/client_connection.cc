@@ -397,6 +397,11 @@ void ClientConnection::finish_if_idle() {
       continue;
     }
     if (in_.size() > 0) break;  // a request is half-sent: wait for the rest
+    // On io_uring, input may still be on its way: in the socket (its
+    // receive hands it over, and once it is answered this runs again), or
+    // taken by a receive whose completion runs now (look again).
+    if (input_in_socket()) break;
+    if (took_input_now()) continue;
     ::shutdown(fd(), SHUT_WR);
     phase_ = Phase::HalfClosed;
     set_reading(true);

@@ -52,6 +52,21 @@ void StreamConnection::attach(int fd) {
   create_events();
 }
 
+bool StreamConnection::input_in_socket() const {
+  if (!on_uring() || fd_ < 0) return false;
+  char byte;
+  return ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;  // data, or the end (0)
+}
+
+bool StreamConnection::took_input_now() {
+  if (!on_uring() || !recv_armed_) return false;
+  // A receive that took bytes before input_in_socket looked has its
+  // completion in the ring by now: the kernel posts it before returning
+  // from that system call.
+  loop_.uring()->reap();
+  return !recv_armed_;
+}
+
 size_t StreamConnection::sending_size() const {
   return on_uring() ? loop_.uring()->sending(uring_slot_).size() : 0;
 }

@@ -68,8 +68,20 @@ class StreamConnection : private UringClient {
   // Queues this connection for a write at the end of the loop turn.
   void mark_dirty();
   // Reads what the socket has into in_. Returns bytes read, 0 on EOF, -1 on
-  // a socket error, -2 when nothing was available (EAGAIN).
+  // a socket error, -2 when nothing was available (EAGAIN). On the uring
+  // engine it reports what completions brought: -2 may leave bytes in the
+  // kernel that a receive in flight has not taken yet (input_waiting).
   int read_some();
+  // For a connection about to decide it has read all there is (a drain's
+  // half-close), on the uring engine, where read_some() reports only what
+  // completions brought. input_in_socket: bytes (or the end of the stream)
+  // wait in the socket for its receive, which will hand them over.
+  // took_input_now: its receive had taken bytes already; the completion is
+  // run now (with any others in the ring), so they were handed over, and
+  // maybe answered, before it returns. Both always false on epoll, where
+  // read_some() takes everything there is.
+  bool input_in_socket() const;
+  bool took_input_now();
   // Closes the socket (events removed, TLS session ended); the object stays valid.
   void close_socket();
   // Speaks TLS on the attached socket from now on (before any byte moved).

@@ -206,6 +206,12 @@ class ResourcesTest : public CppUnit::TestFixture {
     // that check needs a descriptor (a pipe), so a first check while moxi is
     // out of them reports a false "invalid vptr".
     stats_proxy(a);
+    {  // and a client connection's close (its destructor)
+      TestClient closed(moxi.port());
+      CPPUNIT_ASSERT_EQUAL(std::string("VERSION 2.0.0"), closed.request("version"));
+    }
+    for (Deadline d(std::chrono::seconds(5)); stat(stats_proxy(a), "client_connections_current") > 1;)
+      CPPUNIT_ASSERT(!d.expired());
     rlimit original{};
     CPPUNIT_ASSERT_EQUAL(0, ::prlimit(moxi.pid(), RLIMIT_NOFILE, nullptr, &original));
     rlimit low = original;

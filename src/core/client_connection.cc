@@ -441,8 +441,11 @@ void ClientConnection::close() {
                  (session->error().empty() ? std::string("closed") : session->error()));
   }
   if (tls_) worker_.metrics().dec(Metric::tls_connections_current);
+  // Counted before the socket goes: on io_uring the reply bytes of a send
+  // in flight leave with it, and the memory trimmer must hear of them too.
+  const size_t held = buffered_bytes();
   close_socket();
-  worker_.retire(this);
+  worker_.retire(this, held);
 }
 
 }  // namespace moxi

@@ -231,11 +231,10 @@ void Worker::begin_drain(std::function<void()> done) {
   if (clients_.empty() && drain_done_) std::exchange(drain_done_, nullptr)();
 }
 
-void Worker::retire(ClientConnection* conn) {
+void Worker::retire(ClientConnection* conn, size_t held) {
   auto it = clients_.find(conn);
   if (it == clients_.end()) return;
-  if (const size_t held = conn->buffered_bytes(); held > 0)
-    budget_.released_bytes.fetch_add(held, std::memory_order_relaxed);
+  if (held > 0) budget_.released_bytes.fetch_add(held, std::memory_order_relaxed);
   graveyard_.push_back(std::move(it->second));
   clients_.erase(it);
   metrics_.dec(Metric::client_connections_current);

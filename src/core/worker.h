@@ -143,7 +143,8 @@ class Worker final : public MetricsOwner, public backend::BackendHost, public Ro
   // the ketama buckets rebuild their live rings before their next request.
   void on_ejection_changed() override { router_->on_ejection_changed(); }
   // A closed client connection is destroyed after the current loop turn.
-  void retire(ClientConnection* conn);
+  // `held`: the reply bytes it held when it closed (for the memory trimmer).
+  void retire(ClientConnection* conn, size_t held);
   // Graceful shutdown (posted by the main thread): takes the connections
   // already waiting in the accept queues, closes the listening sockets (new
   // connections are refused once every worker did), and lets each client

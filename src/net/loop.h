@@ -50,6 +50,10 @@ class Loop {
   // of this turn (StreamConnection).
   void add_arm(StreamConnection* conn) { to_arm_.push_back(conn); }
   void add_delivery(StreamConnection* conn) { to_deliver_.push_back(conn); }
+  // `conn` is being destroyed while on one of those lists or the dirty
+  // one: its entries are cleared (left null, so a walk in progress keeps
+  // its place).
+  void forget(StreamConnection* conn);
   BufferAccount& buffers() { return buffers_; }
 
   // A buffer for this loop's connections to read small messages into

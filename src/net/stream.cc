@@ -24,6 +24,9 @@ StreamConnection::StreamConnection(Loop& loop, int fd) : loop_(loop) {
 }
 
 StreamConnection::~StreamConnection() {
+  // Still queued for the end of the turn (a connection its owner destroys
+  // at once rather than after the turn): the loop must not reach it.
+  if (dirty_ || arm_queued_ || deliver_queued_) loop_.forget(this);
   close_socket();
   loop_.buffers().add(-static_cast<int64_t>(accounted_), -static_cast<int64_t>(accounted_reserved_));
 }

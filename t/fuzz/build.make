@@ -8,7 +8,7 @@ SAN = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-fsanitize-ignorelist=$(TOP)/t/fuzz/ubsan_ignore.txt
 CXXFLAGS = -std=c++20 -g -O1 -Wall -Wextra -Werror $(SAN)
 CPPFLAGS = -I$(TOP) $(shell pkg-config --cflags libevent libmemcached)
-LIBS = $(shell pkg-config --libs libevent libmemcached libcrypto) -lhashkit
+LIBS = $(shell pkg-config --libs libevent libmemcached libcrypto libssl liburing) -lhashkit
 
 PROTOCOL = src/protocol/ascii_numbers.cc src/protocol/status_text.cc src/protocol/extended_errors.cc src/protocol/stats_merge.cc \
 	src/protocol/ascii_client.cc src/protocol/meta_client.cc src/protocol/binary_client.cc \
@@ -25,8 +25,10 @@ fuzz_meta_backend_SRCS = t/fuzz/fuzz_meta_backend.cc $(PROTOCOL)
 fuzz_meta_client_SRCS = t/fuzz/fuzz_meta_client.cc $(PROTOCOL) t/protocol/test_util.cc
 fuzz_config_SRCS = t/fuzz/fuzz_config.cc $(VBUCKET)
 fuzz_stream_splitter_SRCS = t/fuzz/fuzz_stream_splitter.cc conflate/stream_splitter.cc
+fuzz_uring_stream_SRCS = t/fuzz/fuzz_uring_stream.cc src/net/loop.cc src/net/stream.cc src/net/uring.cc \
+	src/net/buffer_budget.cc src/util/tls.cc
 
-TARGETS = fuzz_ascii_client fuzz_binary_client fuzz_meta_client fuzz_ascii_backend fuzz_binary_backend fuzz_meta_backend fuzz_config fuzz_stream_splitter
+TARGETS = fuzz_ascii_client fuzz_binary_client fuzz_meta_client fuzz_ascii_backend fuzz_binary_backend fuzz_meta_backend fuzz_config fuzz_stream_splitter fuzz_uring_stream
 
 obj = $(patsubst %.cc,$(OUT)/obj/%.o,$(1))
 

@@ -132,7 +132,7 @@ class Worker final : public MetricsOwner, public backend::BackendHost, public Ro
   // The group of connections to `server` in `protocol` authenticated as
   // `auth`: buckets of a gateway sharing a server each have their own.
   backend::ServerGroup& server_group(const BackendServer& server, protocol::Protocol protocol,
-                            const BackendAuth& auth) override;
+                                     const BackendAuth& auth) override;
   // A server group of this worker took `address` down (down) or found it
   // answering again: every other worker is told through its notify queue,
   // and its groups for that server follow (ServerGroup::on_peer_down /

@@ -97,7 +97,7 @@ void StreamConnection::arm_uring_recv() {
 
 void StreamConnection::deliver_uring_input() {
   deliver_queued_ = false;
-  if (on_uring() && reading_ && (uring_unreported_ > 0 || uring_ended_ || uring_error_ != 0)) on_readable();
+  if (on_uring() && reading_ && uring_input_pending()) on_readable();
 }
 
 void StreamConnection::on_uring_recv(int res, const char* data) {
@@ -118,7 +118,7 @@ void StreamConnection::on_uring_recv(int res, const char* data) {
       evbuffer_add(in_.get(), data, n);
     }
     count_read(n);
-    uring_unreported_ += static_cast<size_t>(res);
+    uring_unreported_ += n;
   } else if (res == 0) {
     uring_ended_ = true;
   } else if (res != -ECANCELED && res != -ENOBUFS && res != -EINTR && res != -EAGAIN) {
@@ -130,7 +130,7 @@ void StreamConnection::on_uring_recv(int res, const char* data) {
     arm_queued_ = true;
     loop_.add_arm(this);
   }
-  if (reading_ && (uring_unreported_ > 0 || uring_ended_ || uring_error_ != 0)) on_readable();
+  if (reading_ && uring_input_pending()) on_readable();
 }
 
 bool StreamConnection::uring_flush() {
@@ -200,7 +200,7 @@ void StreamConnection::set_reading(bool on) {
         arm_queued_ = true;
         loop_.add_arm(this);
       }
-      if ((uring_unreported_ > 0 || uring_ended_ || uring_error_ != 0) && !deliver_queued_) {
+      if (uring_input_pending() && !deliver_queued_) {
         deliver_queued_ = true;
         loop_.add_delivery(this);
       }

@@ -139,6 +139,9 @@ class StreamConnection : private UringClient {
   // ---- the uring engine ----
   static constexpr uint32_t kNoSlot = ~uint32_t{0};
   bool on_uring() const { return uring_slot_ != kNoSlot; }
+  // Completions brought input read_some() has not reported: bytes, the
+  // end of the stream, or an error.
+  bool uring_input_pending() const { return uring_unreported_ > 0 || uring_ended_ || uring_error_ != 0; }
   size_t sending_size() const;
   void on_uring_recv(int res, const char* data) override;
   void on_uring_send(int res) override;

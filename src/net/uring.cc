@@ -158,7 +158,6 @@ void Uring::send(uint32_t slot, int fd) {
 void Uring::submit() {
   if (queued_ == 0) return;
   queued_ = 0;
-  ++submits_;
   io_uring_submit(&ring_);
 }
 
@@ -183,7 +182,6 @@ void Uring::reap() {
     const int res = cqe->res;
     const unsigned flags = cqe->flags;
     io_uring_cqe_seen(&ring_, cqe);
-    ++completions_;
     const auto kind = static_cast<Kind>(data >> 62);
     const auto slot = static_cast<uint32_t>(data);
     const auto generation = static_cast<uint32_t>(data >> 32) & 0x3fffffffu;

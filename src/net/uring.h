@@ -98,10 +98,6 @@ class Uring {
   // Completions waiting, run now (the loop's eventfd callback does this).
   void reap();
 
-  // The figures `stats proxy` shows (io_uring_*_total).
-  uint64_t submits() const { return submits_; }
-  uint64_t completions() const { return completions_; }
-
   // The provided buffers: kBuffers of kBufferSize bytes.
   static constexpr uint32_t kBuffers = 64;
   static constexpr uint32_t kBufferSize = 16 * 1024;
@@ -139,8 +135,6 @@ class Uring {
   std::deque<Slot> slots_;  // a deque: a slot never moves (the kernel reads its msghdr)
   std::vector<uint32_t> free_slots_;
   unsigned queued_ = 0;  // SQEs prepared since the last submit
-  uint64_t submits_ = 0;
-  uint64_t completions_ = 0;
 };
 
 }  // namespace moxi::net

@@ -75,7 +75,7 @@ constexpr BehaviorEntry kBehaviorEntries[] = {
     {{"nmv_max_retries", "", VK::Count, I, "0", "NOT_MY_VBUCKET retries per request; 0 = 2 x servers"},
      &B::nmv_max_retries},
     {{"io_engine", "", VK::String, I, "epoll",
-      "epoll, or uring: plain client and backend sockets through io_uring (epoll where it is unavailable)"},
+      "epoll, or uring: plain client and backend sockets and accepts through io_uring (epoll where it is unavailable)"},
      &B::io_engine},
     {{"ready_when", "", VK::String, I, "reachable",
       "/readyz: map (a map per port), reachable (and a server of each bucket up) or all (every server up)"},

@@ -1,7 +1,5 @@
 #include "src/core/worker.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,8 +43,13 @@ Worker::~Worker() {
   groups_.clear();
   router_.reset();
   resolver_.reset();
-  for (auto& slot : listeners_)
+  for (auto& slot : listeners_) {
     if (slot->ev) event_free(slot->ev);
+    if (net::Uring* uring = loop_.uring()) {
+      uring->stop_accept(slot->uring_slot);
+      uring->release(slot->uring_slot);
+    }
+  }
   listeners_.clear();  // the last worker holding a shared socket closes it
   notify_.reset();
   event_free(accept_retry_);
@@ -57,9 +60,14 @@ Worker::~Worker() {
 void Worker::start(std::shared_ptr<const Snapshot> snapshot, ListenFds listen_fds) {
   snapshot_ = std::move(snapshot);
   for (auto& [socket, port_index] : listen_fds) {
-    auto slot = std::make_unique<ListenerSlot>(ListenerSlot{this, port_index, std::move(socket), nullptr});
+    auto slot = std::make_unique<ListenerSlot>(this, port_index, std::move(socket));
     slot->ev = event_new(base_, slot->socket->fd(), EV_READ | EV_PERSIST, &Worker::accept_cb, slot.get());
-    if (!slot->ev || event_add(slot->ev, nullptr) != 0) throw std::runtime_error("cannot watch a listening socket");
+    if (!slot->ev) throw std::runtime_error("cannot watch a listening socket");
+    if (net::Uring* uring = loop_.uring()) {
+      slot->uring_slot = uring->acquire(slot.get());
+    } else {
+      watch(*slot);  // io_uring: armed by the worker's thread (run)
+    }
     listeners_.push_back(std::move(slot));
   }
   thread_ = std::thread([this] { run(); });
@@ -71,8 +79,56 @@ void Worker::stop() {
   post([this] {
     stopping_ = true;
     for (auto& slot : listeners_)
-      if (slot->ev) event_del(slot->ev);
+      if (slot->ev) unwatch(*slot);
   });
+}
+
+void Worker::watch(ListenerSlot& slot) {
+  if (net::Uring* uring = loop_.uring()) {
+    if (slot.uring_armed) return;
+    slot.uring_armed = true;
+    uring->arm_accept(slot.uring_slot, slot.socket->fd());
+  } else if (event_add(slot.ev, nullptr) != 0) {
+    throw std::runtime_error("cannot watch a listening socket");
+  }
+}
+
+void Worker::unwatch(ListenerSlot& slot) {
+  if (net::Uring* uring = loop_.uring()) {
+    if (!slot.uring_armed) return;
+    slot.uring_armed = false;
+    uring->stop_accept(slot.uring_slot);
+  } else {
+    event_del(slot.ev);
+  }
+}
+
+void Worker::accepted_by_uring(ListenerSlot& slot, int res, bool more) {
+  // -ECANCELED ends an accept unwatch() stopped (a later one may be armed
+  // already); any other end is the armed accept's own.
+  if (!more && res != -ECANCELED) slot.uring_armed = false;
+  if (res >= 0) {
+    take(slot, res);  // also one accepted just before a stop: drained if we drain
+  } else if (res != -ECANCELED) {
+    const int err = -res;
+    // As accept_some: a client that gave up is nothing wrong with us; any
+    // other error (out of descriptors) pauses this worker's accepting.
+    if (!(err == EAGAIN || err == EINTR || err == ECONNABORTED || err == EPROTO || err == EPERM)) {
+      pause_accepting(err);
+      return;
+    }
+  }
+  // Any error ends a multishot accept, and so can a full completion queue:
+  // it is armed again while this worker accepts.
+  if (!slot.uring_armed && res != -ECANCELED && slot.ev && !accept_paused_ && !stopping_ && !draining_) watch(slot);
+}
+
+void Worker::take(ListenerSlot& slot, int fd) {
+  if (slot.socket && slot.socket->shared() && peers_.size() > 1) {
+    hand_off(fd, slot.port_index, slot.socket->tls());
+  } else {
+    on_accept(fd, slot.port_index, slot.tls);
+  }
 }
 
 void Worker::join() {
@@ -86,6 +142,12 @@ uint64_t Worker::now_ms() const {
 }
 
 void Worker::run() {
+  // An io_uring request belongs to the thread that submitted it (its
+  // completions run as that thread's task work, and they are cancelled when
+  // it exits): the accepts are the worker's, not the starting thread's.
+  if (loop_.uring())
+    for (auto& slot : listeners_)
+      if (slot->ev && !accept_paused_ && !draining_) watch(*slot);
   while (!stopping_) {
     loop_.turn();
     graveyard_.clear();  // connections closed during the turn, now unreferenced
@@ -99,15 +161,10 @@ void Worker::accept_cb(evutil_socket_t, short, void* arg) {
 
 void Worker::accept_some(ListenerSlot& slot) {
   // Take what is queued, bounded so that one busy port cannot starve the loop.
-  const bool shared = slot.socket->shared() && peers_.size() > 1;
   for (int i = 0; i < 64; ++i) {
     const int fd = ::accept4(slot.socket->fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      if (shared) {
-        hand_off(fd, slot.port_index, slot.socket->tls());
-      } else {
-        on_accept(fd, slot.port_index, slot.socket->tls());
-      }
+      take(slot, fd);
       if (accept_paused_ || !slot.ev) return;  // on_accept may have drained or paused us
       continue;
     }
@@ -137,7 +194,7 @@ void Worker::pause_accepting(int err) {
   if (accept_paused_) return;
   accept_paused_ = true;
   for (auto& slot : listeners_)
-    if (slot->ev) event_del(slot->ev);
+    if (slot->ev) unwatch(*slot);
   metrics_.inc(Metric::client_accept_paused_total);
   // Keyed, so that the workers hitting it together write one line per
   // log_interval between them.
@@ -165,7 +222,7 @@ void Worker::resume_accepting() {
   // the next loop turn; if descriptors are still short, that accept pauses
   // us again (one failed accept per retry, not a busy loop).
   for (auto& slot : listeners_)
-    if (slot->ev) event_add(slot->ev, nullptr);
+    if (slot->ev) watch(*slot);
 }
 
 void Worker::accept_retry_cb(evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->resume_accepting(); }
@@ -182,12 +239,9 @@ void Worker::on_accept(int fd, size_t port_index, bool tls) {
     ::close(fd);
     return;
   }
-  // Non-blocking already (accept4). Keepalive, as the original set it: a
-  // client whose host vanished (no FIN, no RST) is found and closed, and
-  // its -c slot and descriptor freed, instead of being held for ever.
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  // Non-blocking already (accept4, or io_uring's accept with the same
+  // flags); TCP_NODELAY and SO_KEEPALIVE come from the listening socket
+  // (net::open_listeners).
   metrics_.inc(Metric::client_connections_total);
   metrics_.inc(Metric::client_connections_current);
   auto conn = std::make_unique<ClientConnection>(*this, fd, port_index, ++next_client_id_);
@@ -211,16 +265,20 @@ void Worker::begin_drain(std::function<void()> done) {
     // The kernel completed these handshakes: to the client they are
     // connected, so serve them rather than reset them with the socket.
     // (Of a shared socket, the other workers take their share the same way.)
+    unwatch(*slot);  // io_uring: its accept ends now, or it would hold the socket open
     const int lfd = slot->socket->fd();
     for (;;) {
       const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) break;
-      on_accept(fd, slot->port_index, slot->socket->tls());
+      on_accept(fd, slot->port_index, slot->tls);
     }
     event_free(slot->ev);
     slot->ev = nullptr;
     slot->socket.reset();  // the last worker to let go closes it: new connections are refused
   }
+  // io_uring: connections its accepts took before they ended are still
+  // completions to reap; they are served and drained like the others.
+  if (net::Uring* uring = loop_.uring()) uring->reap();
   // Set only now, so that a client closing while the queues are emptied
   // cannot report this worker drained before every listener is closed.
   drain_done_ = std::move(done);

@@ -200,12 +200,28 @@ class Worker final : public MetricsOwner, public backend::BackendHost, public Ro
   void resume_buffer_waiters();
   static void buffer_timer_cb(evutil_socket_t, short, void* arg);
 
-  struct ListenerSlot {
+  // A listening socket as this worker watches it: on epoll its readable
+  // event runs accept_some; on io_uring a multishot accept of the loop's
+  // ring takes the connections (one completion each, no accept4).
+  struct ListenerSlot final : net::UringAcceptor {
+    ListenerSlot(Worker* w, size_t index, std::shared_ptr<net::ListenSocket> s)
+        : worker(w), port_index(index), tls(s->tls()), socket(std::move(s)) {}
+    void on_uring_accept(int res, bool more) override { worker->accepted_by_uring(*this, res, more); }
     Worker* worker;
     size_t port_index;
+    bool tls;  // the socket's, kept for connections reaped once it is gone
     std::shared_ptr<net::ListenSocket> socket;  // null once drained
-    event* ev;                             // EV_READ|EV_PERSIST on socket's fd; null once drained
+    event* ev = nullptr;  // EV_READ|EV_PERSIST on socket's fd (added on epoll only); null once drained
+    uint32_t uring_slot = 0;  // io_uring: the accept's slot, held until the worker goes
+    bool uring_armed = false;  // io_uring: an accept is armed (watch) and has not ended
   };
+  // Start and stop taking connections from a listening socket, on either engine.
+  void watch(ListenerSlot& slot);
+  void unwatch(ListenerSlot& slot);
+  // A completion of `slot`'s multishot accept (net::UringAcceptor).
+  void accepted_by_uring(ListenerSlot& slot, int res, bool more);
+  // A connection taken from `slot`'s socket goes to its worker.
+  void take(ListenerSlot& slot, int fd);
 
   int id_;
   ProxySettings settings_;

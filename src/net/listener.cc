@@ -2,6 +2,7 @@
 
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -63,6 +64,13 @@ bool open_listeners(const std::string& address, int port, int workers, bool reus
       // it never lets two listeners share a port (SO_REUSEPORT does).
       if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
       if (ai->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+      // Every accepted connection inherits these from the listening socket
+      // (Linux copies the socket): no replies held back by Nagle, and
+      // keepalive, as the original set it, so that a client whose host
+      // vanished (no FIN, no RST) is found and its -c slot freed. Set here
+      // once instead of twice per connection.
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
       // With port 0 the first socket picks the port; the other copies join it.
       if (out.port != 0) {
         if (ai->ai_family == AF_INET6) {

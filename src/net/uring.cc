@@ -25,10 +25,11 @@ std::unique_ptr<Uring> Uring::create(event_base* base, std::string& error) {
   io_uring_probe* probe = io_uring_get_probe_ring(&u->ring_);
   const bool ops = probe && io_uring_opcode_supported(probe, IORING_OP_RECV) &&
                    io_uring_opcode_supported(probe, IORING_OP_SENDMSG) &&
-                   io_uring_opcode_supported(probe, IORING_OP_ASYNC_CANCEL);
+                   io_uring_opcode_supported(probe, IORING_OP_ASYNC_CANCEL) &&
+                   io_uring_opcode_supported(probe, IORING_OP_ACCEPT);
   if (probe) io_uring_free_probe(probe);
   if (!ops) {
-    error = "io_uring lacks recv, sendmsg or cancel";
+    error = "io_uring lacks recv, sendmsg, cancel or accept";
     return nullptr;
   }
   // The provided buffers: a ring the kernel takes receive buffers from.
@@ -93,15 +94,22 @@ uint32_t Uring::acquire(UringClient* client) {
   return slot;
 }
 
+uint32_t Uring::acquire(UringAcceptor* acceptor) {
+  const uint32_t slot = acquire(static_cast<UringClient*>(nullptr));
+  slots_[slot].acceptor = acceptor;
+  return slot;
+}
+
 void Uring::release(uint32_t slot) {
   Slot& s = slots_[slot];
   s.client = nullptr;
+  s.acceptor = nullptr;
   settle(slot);
 }
 
 void Uring::settle(uint32_t slot) {
   Slot& s = slots_[slot];
-  if (s.client || s.outstanding != 0 || s.free) return;
+  if (s.client || s.acceptor || s.outstanding != 0 || s.free) return;
   s.free = true;
   s.sending.clear();
   s.send_in_flight = false;
@@ -127,6 +135,36 @@ void Uring::arm_recv(uint32_t slot, int fd) {
   sqe->buf_group = kBufferGroup;
   io_uring_sqe_set_data64(sqe, token(Kind::Recv, slot, s.generation));
   ++s.outstanding;
+}
+
+void Uring::arm_accept(uint32_t slot, int fd) {
+  Slot& s = slots_[slot];
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_multishot_accept(sqe, fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(sqe, token(Kind::Accept, slot, s.generation));
+  ++s.outstanding;
+  submit();
+}
+
+void Uring::stop_accept(uint32_t slot) {
+  Slot& s = slots_[slot];
+  submit();  // an accept still queued is in the kernel's hands before it is cancelled
+  io_uring_sync_cancel_reg reg{};
+  reg.addr = token(Kind::Accept, slot, s.generation);
+  reg.flags = IORING_ASYNC_CANCEL_ALL;
+  reg.timeout.tv_sec = -1;  // no timeout: cancelling a waiting accept cannot block
+  reg.timeout.tv_nsec = -1;
+  const int rc = io_uring_register_sync_cancel(&ring_, &reg);
+  // -ENOENT: it had ended already, its last completion not yet reaped.
+  // An older kernel without synchronous cancels: an asynchronous one, at
+  // once (an accept that waits is cancelled within the submission).
+  if (rc == -EINVAL || rc == -EOPNOTSUPP) {
+    io_uring_sqe* sqe = next_sqe();
+    io_uring_prep_cancel64(sqe, reg.addr, IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(sqe, token(Kind::Cancel, slot, s.generation));
+    ++s.outstanding;
+    submit();
+  }
 }
 
 void Uring::cancel_all(uint32_t slot, int fd) {
@@ -190,7 +228,15 @@ void Uring::reap() {
     if (slot >= slots_.size()) continue;
     Slot& s = slots_[slot];
     const bool current = (s.generation & 0x3fffffffu) == generation;
-    if (kind == Kind::Recv) {
+    if (kind == Kind::Accept) {
+      const bool more = (flags & IORING_CQE_F_MORE) != 0;
+      if (current && !more) --s.outstanding;
+      if (current && s.acceptor) {
+        s.acceptor->on_uring_accept(res, more);
+      } else if (res >= 0) {
+        ::close(res);  // accepted for a listener that is gone
+      }
+    } else if (kind == Kind::Recv) {
       if (current) {
         --s.outstanding;
         if (s.client) s.client->on_uring_recv(res, has_buffer ? buffers_.get() + size_t{bid} * kBufferSize : nullptr);

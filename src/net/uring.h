@@ -5,8 +5,9 @@
 // every connection that reads) goes to the kernel in one io_uring_enter at
 // the end of the turn (Loop::flush_dirty). The ring's
 // completions raise an eventfd that the loop's libevent base watches, so
-// timers, listeners, the notify queue, connects and TLS connections stay on
-// libevent and nothing waits twice.
+// timers, the notify queue, connects and TLS connections stay on libevent
+// and nothing waits twice. Listening sockets accept with one multishot
+// accept each (arm_accept): a burst of connections costs no accept4 calls.
 //
 // Every submission names its connection by a slot and the slot's
 // generation, never by pointer: a connection may be gone when its
@@ -63,6 +64,19 @@ class UringClient {
   ~UringClient() = default;
 };
 
+// What a listening socket of the uring engine is told of its accept.
+class UringAcceptor {
+ public:
+  // A connection was accepted: `res` is its descriptor (non-blocking,
+  // close-on-exec), or -errno (-ECANCELED after stop_accept). `more`
+  // false: the accept ended (any error ends it) and takes no connection
+  // until arm_accept() again.
+  virtual void on_uring_accept(int res, bool more) = 0;
+
+ protected:
+  ~UringAcceptor() = default;  // as UringClient's
+};
+
 class Uring {
  public:
   // The engine on `base`, or null with `error` saying why io_uring cannot
@@ -75,6 +89,8 @@ class Uring {
   // A slot for `client`'s socket; its operations complete to it until
   // release().
   uint32_t acquire(UringClient* client);
+  // A slot for a listening socket's accept.
+  uint32_t acquire(UringAcceptor* acceptor);
   // The client is gone: completions still to come for the slot are
   // dropped (their buffers recycled, the bytes of a send in flight freed
   // with it), and the slot is reused after the last one.
@@ -92,6 +108,17 @@ class Uring {
   // once, so that the kernel lets go of it (a send to a client that does
   // not read would otherwise hold it open for ever).
   void cancel_all(uint32_t slot, int fd);
+  // A multishot accept on the listening socket `fd`: every connection the
+  // kernel completes is accepted and reported, with no system call of
+  // ours, until an error or stop_accept ends it. Submitted at once. The
+  // caller arms one at a time (each arm is one more accept). A connection
+  // accepted for a released slot is closed.
+  void arm_accept(uint32_t slot, int fd);
+  // Ends the slot's accepts before it returns (a synchronous cancel): from
+  // then on the socket's connections wait in its backlog, and closing it
+  // closes it (an armed accept holds the socket open). Connections accepted
+  // before still complete to the acceptor, then each accept's -ECANCELED.
+  void stop_accept(uint32_t slot);
   // Hands everything queued to the kernel (one io_uring_enter); the loop
   // calls it at the end of every turn.
   void submit();
@@ -105,9 +132,10 @@ class Uring {
 
  private:
   Uring() = default;
-  enum class Kind : uint8_t { Recv = 1, Send = 2, Cancel = 3 };
+  enum class Kind : uint8_t { Accept = 0, Recv = 1, Send = 2, Cancel = 3 };
   struct Slot {
-    UringClient* client = nullptr;  // null: released, or free
+    UringClient* client = nullptr;      // null: released, or free
+    UringAcceptor* acceptor = nullptr;  // or, for an accept's slot, this
     uint32_t generation = 0;
     uint32_t outstanding = 0;  // operations in the kernel (cancels included)
     bool free = false;         // on free_slots_ (once: settle() is called again and again)

@@ -4,6 +4,8 @@
 #include <cppunit/extensions/HelperMacros.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "src/net/buffer_budget.h"
 #include "src/net/loop.h"
@@ -137,6 +140,44 @@ struct Peer {
   }
 };
 
+// A listening socket on 127.0.0.1, on a port of the OS's choice.
+int listen_loopback(int* port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd, 64) != 0) return -1;
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  *port = ntohs(sa.sin_port);
+  return fd;
+}
+
+// A connected client of 127.0.0.1:port (the kernel completes the handshake
+// from the backlog, with or without an accept).
+int connect_loopback(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return -1;
+  return fd;
+}
+
+// Records what a multishot accept reports; owns the accepted descriptors.
+struct Acceptor final : net::UringAcceptor {
+  std::vector<int> accepted;
+  std::vector<int> ends;  // res of each completion without "more"
+  ~Acceptor() {
+    for (int fd : accepted) ::close(fd);
+  }
+  void on_uring_accept(int res, bool more) override {
+    if (res >= 0) accepted.push_back(res);
+    if (!more) ends.push_back(res);
+  }
+};
+
 std::string pattern(size_t n) {
   std::string s(n, '\0');
   for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 997) % 26);
@@ -155,6 +196,8 @@ class NetLoopTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testUringPeerCloseIsReported);
   CPPUNIT_TEST(testUringConnectionsClosedInTheirCallbacksLeaveTheirSlotsOnce);
   CPPUNIT_TEST(testUringInputTakenByTheKernelIsFoundBeforeTheLoopTurns);
+  CPPUNIT_TEST(testUringMultishotAcceptTakesEveryConnectionUntilStopped);
+  CPPUNIT_TEST(testUringAcceptOfAReleasedSlotClosesWhatItTook);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -375,6 +418,79 @@ class NetLoopTest : public CppUnit::TestFixture {
       CPPUNIT_ASSERT_EQUAL(std::string("hello"), conn->got);
     }
     turn_until(loop, [&] { return conn->got == "hello"; });
+  }
+
+  // One multishot accept takes connection after connection, non-blocking
+  // ones, with no re-arming; once stopped it takes none (they wait in the
+  // backlog for accept4) and its end is reported as cancelled.
+  void testUringMultishotAcceptTakesEveryConnectionUntilStopped() {
+    net::Loop& loop = uring_loop();
+    int port = 0;
+    const int lfd = listen_loopback(&port);
+    CPPUNIT_ASSERT(lfd >= 0);
+    Acceptor acceptor;
+    const uint32_t slot = loop.uring()->acquire(&acceptor);
+    loop.uring()->arm_accept(slot, lfd);
+    std::vector<int> clients;
+    for (int i = 0; i < 5; ++i) {
+      clients.push_back(connect_loopback(port));
+      CPPUNIT_ASSERT(clients.back() >= 0);
+    }
+    turn_until(loop, [&] { return acceptor.accepted.size() == 5; });
+    CPPUNIT_ASSERT(acceptor.ends.empty());
+    for (int fd : acceptor.accepted) CPPUNIT_ASSERT(::fcntl(fd, F_GETFL) & O_NONBLOCK);
+    // Each accepted socket is one of the clients: bytes sent on one arrive.
+    CPPUNIT_ASSERT_EQUAL(ssize_t{2}, ::send(clients[0], "hi", 2, 0));
+    int with_bytes = 0;
+    for (int fd : acceptor.accepted) {
+      pollfd p{fd, POLLIN, 0};
+      with_bytes += ::poll(&p, 1, 1000) > 0 ? 1 : 0;
+      if (with_bytes) break;
+    }
+    CPPUNIT_ASSERT_EQUAL(1, with_bytes);
+
+    loop.uring()->stop_accept(slot);
+    const int late = connect_loopback(port);
+    CPPUNIT_ASSERT(late >= 0);
+    turn_until(loop, [&] { return acceptor.ends.size() == 1; });
+    CPPUNIT_ASSERT_EQUAL(-ECANCELED, acceptor.ends[0]);
+    for (int i = 0; i < 5; ++i) loop.turn();
+    CPPUNIT_ASSERT_EQUAL(size_t{5}, acceptor.accepted.size());
+    const int waiting = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);  // the late one, in the backlog
+    CPPUNIT_ASSERT(waiting >= 0);
+    ::close(waiting);
+    loop.uring()->release(slot);
+    ::close(late);
+    for (int fd : clients) ::close(fd);
+    ::close(lfd);
+  }
+
+  // The listener went (its slot released) with a connection accepted and
+  // not yet reaped: the engine closes that connection, and the client
+  // sees its end rather than a socket nobody owns.
+  void testUringAcceptOfAReleasedSlotClosesWhatItTook() {
+    net::Loop& loop = uring_loop();
+    int port = 0;
+    const int lfd = listen_loopback(&port);
+    CPPUNIT_ASSERT(lfd >= 0);
+    Acceptor acceptor;
+    const uint32_t slot = loop.uring()->acquire(&acceptor);
+    loop.uring()->arm_accept(slot, lfd);
+    const int client = connect_loopback(port);
+    CPPUNIT_ASSERT(client >= 0);
+    // Wait (without reaping) until the kernel accepted it: its backlog is empty.
+    pollfd p{lfd, POLLIN, 0};
+    for (int i = 0; i < 200 && ::poll(&p, 1, 0) > 0; ++i) ::poll(nullptr, 0, 5);
+    loop.uring()->stop_accept(slot);
+    loop.uring()->release(slot);
+    for (int i = 0; i < 5; ++i) loop.turn();
+    CPPUNIT_ASSERT(acceptor.accepted.empty());
+    pollfd c{client, POLLIN, 0};
+    CPPUNIT_ASSERT_EQUAL(1, ::poll(&c, 1, 5000));
+    char b;
+    CPPUNIT_ASSERT(::recv(client, &b, 1, 0) <= 0);  // the end (0) or a reset
+    ::close(client);
+    ::close(lfd);
   }
 
  private:

@@ -85,9 +85,9 @@ uint32_t Uring::acquire(UringClient* client) {
     free_slots_.pop_back();
   } else {
     slot = static_cast<uint32_t>(slots_.size());
-    slots_.emplace_back();
+    slots_.push_back(std::make_unique<Slot>());
   }
-  Slot& s = slots_[slot];
+  Slot& s = *slots_[slot];
   s.client = client;
   s.free = false;
   ++s.generation;
@@ -96,19 +96,19 @@ uint32_t Uring::acquire(UringClient* client) {
 
 uint32_t Uring::acquire(UringAcceptor* acceptor) {
   const uint32_t slot = acquire(static_cast<UringClient*>(nullptr));
-  slots_[slot].acceptor = acceptor;
+  slots_[slot]->acceptor = acceptor;
   return slot;
 }
 
 void Uring::release(uint32_t slot) {
-  Slot& s = slots_[slot];
+  Slot& s = *slots_[slot];
   s.client = nullptr;
   s.acceptor = nullptr;
   settle(slot);
 }
 
 void Uring::settle(uint32_t slot) {
-  Slot& s = slots_[slot];
+  Slot& s = *slots_[slot];
   if (s.client || s.acceptor || s.outstanding != 0 || s.free) return;
   s.free = true;
   s.sending.clear();
@@ -128,7 +128,7 @@ io_uring_sqe* Uring::next_sqe() {
 }
 
 void Uring::arm_recv(uint32_t slot, int fd) {
-  Slot& s = slots_[slot];
+  Slot& s = *slots_[slot];
   io_uring_sqe* sqe = next_sqe();
   io_uring_prep_recv(sqe, fd, nullptr, kBufferSize, 0);
   sqe->flags |= IOSQE_BUFFER_SELECT;
@@ -138,7 +138,7 @@ void Uring::arm_recv(uint32_t slot, int fd) {
 }
 
 void Uring::arm_accept(uint32_t slot, int fd) {
-  Slot& s = slots_[slot];
+  Slot& s = *slots_[slot];
   io_uring_sqe* sqe = next_sqe();
   io_uring_prep_multishot_accept(sqe, fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   io_uring_sqe_set_data64(sqe, token(Kind::Accept, slot, s.generation));
@@ -147,7 +147,7 @@ void Uring::arm_accept(uint32_t slot, int fd) {
 }
 
 void Uring::stop_accept(uint32_t slot) {
-  Slot& s = slots_[slot];
+  Slot& s = *slots_[slot];
   submit();  // an accept still queued is in the kernel's hands before it is cancelled
   io_uring_sync_cancel_reg reg{};
   reg.addr = token(Kind::Accept, slot, s.generation);
@@ -168,7 +168,7 @@ void Uring::stop_accept(uint32_t slot) {
 }
 
 void Uring::cancel_all(uint32_t slot, int fd) {
-  Slot& s = slots_[slot];
+  Slot& s = *slots_[slot];
   io_uring_sqe* sqe = next_sqe();
   io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
   io_uring_sqe_set_data64(sqe, token(Kind::Cancel, slot, s.generation));
@@ -177,7 +177,7 @@ void Uring::cancel_all(uint32_t slot, int fd) {
 }
 
 void Uring::send(uint32_t slot, int fd) {
-  Slot& s = slots_[slot];
+  Slot& s = *slots_[slot];
   evbuffer_iovec vec[Slot::kMaxExtents];
   int n = evbuffer_peek(s.sending.get(), -1, nullptr, vec, Slot::kMaxExtents);
   if (n <= 0) return;
@@ -226,7 +226,7 @@ void Uring::reap() {
     const bool has_buffer = (flags & IORING_CQE_F_BUFFER) != 0;
     const auto bid = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
     if (slot >= slots_.size()) continue;
-    Slot& s = slots_[slot];
+    Slot& s = *slots_[slot];
     const bool current = (s.generation & 0x3fffffffu) == generation;
     if (kind == Kind::Accept) {
       const bool more = (flags & IORING_CQE_F_MORE) != 0;

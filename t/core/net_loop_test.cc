@@ -425,12 +425,9 @@ class NetLoopTest : public CppUnit::TestFixture {
   // backlog for accept4) and its end is reported as cancelled.
   void testUringMultishotAcceptTakesEveryConnectionUntilStopped() {
     net::Loop& loop = uring_loop();
-    int port = 0;
-    const int lfd = listen_loopback(&port);
-    CPPUNIT_ASSERT(lfd >= 0);
+    int port = 0, lfd = -1;
     Acceptor acceptor;
-    const uint32_t slot = loop.uring()->acquire(&acceptor);
-    loop.uring()->arm_accept(slot, lfd);
+    const uint32_t slot = accept_on_loopback(loop, acceptor, &lfd, &port);
     std::vector<int> clients;
     for (int i = 0; i < 5; ++i) {
       clients.push_back(connect_loopback(port));
@@ -470,12 +467,9 @@ class NetLoopTest : public CppUnit::TestFixture {
   // sees its end rather than a socket nobody owns.
   void testUringAcceptOfAReleasedSlotClosesWhatItTook() {
     net::Loop& loop = uring_loop();
-    int port = 0;
-    const int lfd = listen_loopback(&port);
-    CPPUNIT_ASSERT(lfd >= 0);
+    int port = 0, lfd = -1;
     Acceptor acceptor;
-    const uint32_t slot = loop.uring()->acquire(&acceptor);
-    loop.uring()->arm_accept(slot, lfd);
+    const uint32_t slot = accept_on_loopback(loop, acceptor, &lfd, &port);
     const int client = connect_loopback(port);
     CPPUNIT_ASSERT(client >= 0);
     // Wait (without reaping) until the kernel accepted it: its backlog is empty.
@@ -501,6 +495,15 @@ class NetLoopTest : public CppUnit::TestFixture {
     timeval tv{0, 5 * 1000};
     event_add(tick_, &tv);
     return *uring_loop_;
+  }
+  // A listening socket on 127.0.0.1 with a multishot accept of `loop`
+  // armed on it for `acceptor`; the accept's slot.
+  uint32_t accept_on_loopback(net::Loop& loop, Acceptor& acceptor, int* lfd, int* port) {
+    *lfd = listen_loopback(port);
+    CPPUNIT_ASSERT(*lfd >= 0);
+    const uint32_t slot = loop.uring()->acquire(&acceptor);
+    loop.uring()->arm_accept(slot, *lfd);
+    return slot;
   }
   template <class Pred>
   void turn_until(net::Loop& loop, Pred done) {

@@ -44,11 +44,11 @@ Worker::~Worker() {
   router_.reset();
   resolver_.reset();
   for (auto& slot : listeners_) {
-    if (slot->ev) event_free(slot->ev);
-    if (net::Uring* uring = loop_.uring()) {
-      uring->stop_accept(slot->uring_slot);
-      uring->release(slot->uring_slot);
+    if (slot->ev) {
+      unwatch(*slot);  // io_uring: an armed accept would hold the socket open
+      event_free(slot->ev);
     }
+    if (net::Uring* uring = loop_.uring()) uring->release(slot->uring_slot);
   }
   listeners_.clear();  // the last worker holding a shared socket closes it
   notify_.reset();
@@ -64,9 +64,9 @@ void Worker::start(std::shared_ptr<const Snapshot> snapshot, ListenFds listen_fd
     slot->ev = event_new(base_, slot->socket->fd(), EV_READ | EV_PERSIST, &Worker::accept_cb, slot.get());
     if (!slot->ev) throw std::runtime_error("cannot watch a listening socket");
     if (net::Uring* uring = loop_.uring()) {
-      slot->uring_slot = uring->acquire(slot.get());
-    } else {
-      watch(*slot);  // io_uring: armed by the worker's thread (run)
+      slot->uring_slot = uring->acquire(slot.get());  // armed by the worker's thread (run)
+    } else if (!watch(*slot)) {
+      throw std::runtime_error("cannot watch a listening socket");
     }
     listeners_.push_back(std::move(slot));
   }
@@ -83,14 +83,14 @@ void Worker::stop() {
   });
 }
 
-void Worker::watch(ListenerSlot& slot) {
-  if (net::Uring* uring = loop_.uring()) {
-    if (slot.uring_armed) return;
+bool Worker::watch(ListenerSlot& slot) {
+  net::Uring* uring = loop_.uring();
+  if (!uring) return event_add(slot.ev, nullptr) == 0;
+  if (!slot.uring_armed) {
     slot.uring_armed = true;
     uring->arm_accept(slot.uring_slot, slot.socket->fd());
-  } else if (event_add(slot.ev, nullptr) != 0) {
-    throw std::runtime_error("cannot watch a listening socket");
   }
+  return true;
 }
 
 void Worker::unwatch(ListenerSlot& slot) {
@@ -125,7 +125,7 @@ void Worker::accepted_by_uring(ListenerSlot& slot, int res, bool more) {
 
 void Worker::take(ListenerSlot& slot, int fd) {
   if (slot.socket && slot.socket->shared() && peers_.size() > 1) {
-    hand_off(fd, slot.port_index, slot.socket->tls());
+    hand_off(fd, slot.port_index, slot.tls);
   } else {
     on_accept(fd, slot.port_index, slot.tls);
   }
@@ -146,8 +146,7 @@ void Worker::run() {
   // completions run as that thread's task work, and they are cancelled when
   // it exits): the accepts are the worker's, not the starting thread's.
   if (loop_.uring())
-    for (auto& slot : listeners_)
-      if (slot->ev && !accept_paused_ && !draining_) watch(*slot);
+    for (auto& slot : listeners_) watch(*slot);
   while (!stopping_) {
     loop_.turn();
     graveyard_.clear();  // connections closed during the turn, now unreferenced

@@ -215,8 +215,11 @@ class Worker final : public MetricsOwner, public backend::BackendHost, public Ro
     uint32_t uring_slot = 0;  // io_uring: the accept's slot, held until the worker goes
     bool uring_armed = false;  // io_uring: an accept is armed (watch) and has not ended
   };
-  // Start and stop taking connections from a listening socket, on either engine.
-  void watch(ListenerSlot& slot);
+  // Start and stop taking connections from a listening socket, on either
+  // engine. watch is false when libevent could not add the event: an
+  // error at start (afterwards the event was added once, and adding it
+  // again does not fail).
+  bool watch(ListenerSlot& slot);
   void unwatch(ListenerSlot& slot);
   // A completion of `slot`'s multishot accept (net::UringAcceptor).
   void accepted_by_uring(ListenerSlot& slot, int res, bool more);

@@ -32,6 +32,16 @@ std::unique_ptr<Uring> Uring::create(event_base* base, std::string& error) {
     error = "io_uring lacks recv, sendmsg, cancel or accept";
     return nullptr;
   }
+  // stop_accept's synchronous cancel (kernel 6.0): with nothing to cancel,
+  // a kernel that has it says -ENOENT.
+  io_uring_sync_cancel_reg probe_cancel{};
+  probe_cancel.addr = ~uint64_t{0};  // no operation's token
+  probe_cancel.timeout.tv_sec = probe_cancel.timeout.tv_nsec = -1;
+  rc = io_uring_register_sync_cancel(&u->ring_, &probe_cancel);
+  if (rc != -ENOENT) {
+    error = std::string("io_uring has no synchronous cancel (kernel before 6.0?): ") + std::strerror(-rc);
+    return nullptr;
+  }
   // The provided buffers: a ring the kernel takes receive buffers from.
   u->buf_ring_bytes_ = kBuffers * sizeof(io_uring_buf);
   void* ring = ::mmap(nullptr, u->buf_ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
@@ -154,17 +164,9 @@ void Uring::stop_accept(uint32_t slot) {
   reg.flags = IORING_ASYNC_CANCEL_ALL;
   reg.timeout.tv_sec = -1;  // no timeout: cancelling a waiting accept cannot block
   reg.timeout.tv_nsec = -1;
-  const int rc = io_uring_register_sync_cancel(&ring_, &reg);
   // -ENOENT: it had ended already, its last completion not yet reaped.
-  // An older kernel without synchronous cancels: an asynchronous one, at
-  // once (an accept that waits is cancelled within the submission).
-  if (rc == -EINVAL || rc == -EOPNOTSUPP) {
-    io_uring_sqe* sqe = next_sqe();
-    io_uring_prep_cancel64(sqe, reg.addr, IORING_ASYNC_CANCEL_ALL);
-    io_uring_sqe_set_data64(sqe, token(Kind::Cancel, slot, s.generation));
-    ++s.outstanding;
-    submit();
-  }
+  // (create() made sure the kernel has synchronous cancels.)
+  io_uring_register_sync_cancel(&ring_, &reg);
 }
 
 void Uring::cancel_all(uint32_t slot, int fd) {

@@ -65,7 +65,7 @@ void ServerConnection::submit(PendingOp* op) {
   op->bytes_before = bytes_received_;
   // Until the connection is ready (connected, and authenticated where it
   // must be), requests wait in before_ready_: the handshake goes first.
-  codec_->encode(op->op, state_ == State::Connected ? out_.get() : before_ready_.get());
+  codec_->encode(op->op, state_ == State::Connected ? out_ : before_ready_);
   waiting_.push_back(op);
   if (state_ == State::Connected) mark_dirty();
   if (was_idle && settings_.downstream_timeout_ms > 0 && state_ == State::Connected)
@@ -194,7 +194,7 @@ void ServerConnection::become_ready() {
   login_.reset();
   codec_->set_extended_errors(extended_errors_);
   bytes_received_ = 0;
-  evbuffer_add_buffer(out_.get(), before_ready_.get());
+  out_.append_chain(before_ready_);
   if (!waiting_.empty()) {
     mark_dirty();
     if (settings_.downstream_timeout_ms > 0)
@@ -223,7 +223,7 @@ void ServerConnection::begin_auth() {
 
 void ServerConnection::send_login_frames(const std::string& frames) {
   if (frames.empty()) return;
-  evbuffer_add(out_.get(), frames.data(), frames.size());
+  out_.append(frames);
   mark_dirty();
   if (settings_.auth_timeout_ms > 0) arm_timer(settings_.auth_timeout_ms);
 }
@@ -240,16 +240,16 @@ bool ServerConnection::read_auth_replies() {
   namespace binary = protocol::binary;
   while (state_ == State::Authenticating && in_.size() >= binary::kHeaderSize) {
     uint8_t raw[binary::kHeaderSize];
-    evbuffer_copyout(in_.get(), raw, sizeof raw);
+    in_.copy_out(raw, sizeof raw);
     const binary::Header h = binary::decode_header(raw);
     if (h.magic != binary::kResponseMagic || h.body_length > (1u << 20)) {
       auth_failed("the server's reply to " + std::string(login_->step_name()) + " is not a binary memcached response");
       return false;
     }
     if (in_.size() < binary::kHeaderSize + h.body_length) return true;
-    evbuffer_drain(in_.get(), binary::kHeaderSize);
+    in_.drain(binary::kHeaderSize);
     std::string body(h.body_length, '\0');
-    evbuffer_remove(in_.get(), body.data(), body.size());
+    in_.remove(body.data(), body.size());
     const size_t skip = std::min<size_t>(body.size(), size_t{h.extras_length} + h.key_length);
     std::string frames;
     switch (login_->on_reply(h.vbucket_or_status, std::string_view(body).substr(skip), frames)) {
@@ -349,7 +349,7 @@ void ServerConnection::on_readable() {
   bool answered = false;
   while (!waiting_.empty()) {
     PendingOp* op = waiting_.front();
-    protocol::BackendDecode r = codec_->decode(op->op, in_.get());
+    protocol::BackendDecode r = codec_->decode(op->op, in_);
     if (r == protocol::BackendDecode::NeedMore) break;
     if (r == protocol::BackendDecode::Desync) {
       metrics_.inc(Metric::backend_desyncs_total);

@@ -110,7 +110,7 @@ class ServerConnection final : public net::StreamConnection, private BackendAddr
   event* timer_ev_ = nullptr;
   uint64_t connect_started_ms_ = 0;
   uint64_t bytes_received_ = 0;  // since the connection was ready; 0 means a reused socket may have died idle
-  EvBuf before_ready_;           // requests encoded before the connection was ready
+  ByteChain before_ready_;       // requests encoded before the connection was ready
   std::unique_ptr<BackendLogin> login_;  // during the handshake only
   bool extended_errors_ = false;  // the server granted HELLO XERROR on this connection
 };

@@ -1,6 +1,5 @@
 #include "src/core/client_connection.h"
 
-#include <event2/buffer.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -71,7 +70,7 @@ void ClientConnection::process_input() {
   const ProxySettings& settings = worker_.settings();
   if (!codec_) {
     unsigned char first;
-    if (evbuffer_copyout(in_.get(), &first, 1) != 1) {
+    if (in_.copy_out(&first, 1) != 1) {
       if (input_ended_) close();  // closed without a byte
       return;
     }
@@ -99,7 +98,7 @@ void ClientConnection::process_input() {
     while (phase_ == Phase::Serving && inflight_.size() < allowed && unread > 0 &&
            (refusing_ || !worker_.buffers().full())) {
       Exchange* ex = worker_.router().exchanges().get();
-      protocol::DecodeStatus status = codec_->decode(in_.get(), ex->request);
+      protocol::DecodeStatus status = codec_->decode(in_, ex->request);
       if (status == protocol::DecodeStatus::Ready && refusing_) refuse_for_buffers(ex->request);
       if (ex->request.limit != protocol::Limit::None) count_limit(ex->request.limit);
       if (status == protocol::DecodeStatus::NeedMore) {
@@ -205,7 +204,7 @@ void ClientConnection::answer_sasl(protocol::Request& req) {
     const size_t length = req.value.size();
     if (length <= kMaxPlainBytes) {
       data.resize(length);
-      evbuffer_copyout(req.value.get(), data.data(), length);
+      req.value.copy_out(data.data(), length);
     }
     if (const auto credentials = parse_plain(data)) {
       if (const std::shared_ptr<const Bucket>* bucket = authenticate_plain(port, credentials->user, credentials->password)) {
@@ -315,7 +314,7 @@ bool ClientConnection::write_completed() {
     held_bytes_ -= ex->held_bytes;
     if (phase_ != Phase::Closed) {
       const size_t before = output_size();
-      codec_->encode(ex->request, out_.get());
+      codec_->encode(ex->request, out_);
       const size_t bytes = output_size() - before;
       // A moving mean over about 8 replies: it follows a change of value
       // sizes within a few replies and is not thrown by one odd reply.

@@ -1,6 +1,5 @@
 #include "src/net/stream.h"
 
-#include <event2/buffer.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -17,7 +16,11 @@ namespace moxi::net {
 
 namespace {
 // One read takes at most this much; bounds the input buffer growth per event.
-constexpr int kReadChunk = static_cast<int>(Loop::kReadScratchSize);
+constexpr int kReadChunk = 64 * 1024;
+// A read goes into the input's last slab while that has this much room,
+// else into a new slab of a whole 64 KiB block.
+constexpr size_t kReadAtLeast = kReadChunk / 4;
+constexpr size_t kReadSlab = kReadChunk - ByteChain::kSlabOverhead;
 }  // namespace
 
 StreamConnection::StreamConnection(Loop& loop, int fd) : loop_(loop) {
@@ -104,19 +107,11 @@ void StreamConnection::on_uring_recv(int res, const char* data) {
   recv_armed_ = false;
   if (res > 0 && data) {
     const auto n = static_cast<size_t>(res);
-    evbuffer_iovec space{};
-    // A message that continues (a big value) goes into reserved space, as
-    // read_some's does on epoll: its chains are few and full, not one
-    // half-used chain per receive buffer. A whole small message is
-    // appended as it came.
-    const size_t want = std::max(n, static_cast<size_t>(kReadChunk));
-    if (in_.size() > 0 && evbuffer_reserve_space(in_.get(), static_cast<ssize_t>(want), &space, 1) == 1) {
-      std::memcpy(space.iov_base, data, n);
-      space.iov_len = n;
-      evbuffer_commit_space(in_.get(), &space, 1);
-    } else {
-      evbuffer_add(in_.get(), data, n);
-    }
+    // Copied out of the provided buffer, which goes back to the ring. An
+    // append fills the last slab's room before it takes a new one, so a
+    // big value's receives make few full slabs, not one half-used slab
+    // per receive buffer.
+    in_.append(data, n);
     count_read(n);
     uring_unreported_ += n;
   } else if (res == 0) {
@@ -136,8 +131,8 @@ void StreamConnection::on_uring_recv(int res, const char* data) {
 bool StreamConnection::uring_flush() {
   Uring& uring = *loop_.uring();
   if (uring.send_in_flight(uring_slot_)) return true;  // its completion sends what came since
-  EvBuf& sending = uring.sending(uring_slot_);
-  if (out_.size() > 0) evbuffer_add_buffer(sending.get(), out_.get());  // chains move, bytes stay
+  ByteChain& sending = uring.sending(uring_slot_);
+  sending.append_chain(out_);  // segments move, bytes stay
   if (sending.size() == 0) {
     account();
     on_drained();
@@ -153,10 +148,10 @@ void StreamConnection::on_uring_send(int res) {
     on_io_error(-res);
     return;
   }
-  EvBuf& sending = loop_.uring()->sending(uring_slot_);
+  ByteChain& sending = loop_.uring()->sending(uring_slot_);
   if (res > 0) {
     if (sent_counter_) *sent_counter_ += static_cast<uint64_t>(res);
-    evbuffer_drain(sending.get(), static_cast<size_t>(res));
+    sending.drain(static_cast<size_t>(res));
   }
   uring_flush();  // the rest, and what was added meanwhile; or drained
 }
@@ -239,57 +234,23 @@ int StreamConnection::read_some() {
     }
     return -2;
   }
-  // With nothing buffered (the usual case: requests and replies arrive
-  // whole), read into the loop's scratch buffer and append just the bytes
-  // that came: reserving 64 KiB of evbuffer space per read, committing it
-  // and freeing the chain once drained cost ~300 instructions per request
-  // (W1 profile), and an idle connection holds no reserved chain. Bytes that
-  // continue a message already buffered (a big value) are read straight into
-  // the evbuffer below, never copied.
-  if (in_.size() == 0) {
-    char* scratch = loop_.read_scratch();
-    const ssize_t n = ::recv(fd_, scratch, Loop::kReadScratchSize, 0);
-    if (n > 0) {
-      evbuffer_add(in_.get(), scratch, static_cast<size_t>(n));
-      count_read(static_cast<size_t>(n));
-      return static_cast<int>(n);
-    }
-    if (n == 0) return 0;
-    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -2 : -1;
-  }
-  // readv straight into reserved buffer space. evbuffer_read would first ask
-  // the kernel how much is waiting (ioctl FIONREAD): one more system call
-  // per read, and system calls are what a proxy's CPU goes to.
-  evbuffer_iovec space[2];
-  const int nvec = evbuffer_reserve_space(in_.get(), kReadChunk, space, 2);
-  if (nvec <= 0) return -1;
-  // recv for the usual single extent: the socket call path is shorter than
-  // the file one readv takes (no file-position lock, no vfs layer).
-  ssize_t n;
-  if (nvec == 1) {
-    n = ::recv(fd_, space[0].iov_base, space[0].iov_len, 0);
-  } else {
-    iovec iov[2];
-    for (int i = 0; i < nvec; ++i) iov[i] = iovec{space[i].iov_base, space[i].iov_len};
-    n = ::readv(fd_, iov, nvec);
-  }
+  // recv straight into the input's free room: a new slab of a whole block
+  // when it has none, so an empty buffer (an idle connection's) holds no
+  // slab, and a request read whole into one goes back with it once drained.
+  // Not evbuffer_read's way, which asks the kernel first how much is
+  // waiting (ioctl FIONREAD): one more system call per read, and system
+  // calls are what a proxy's CPU goes to. recv, not read: the socket call
+  // path is shorter (no file-position lock, no vfs layer).
+  const std::span<char> room = in_.reserve(kReadAtLeast, kReadSlab);
+  const ssize_t n = ::recv(fd_, room.data(), std::min(room.size(), static_cast<size_t>(kReadChunk)), 0);
   if (n <= 0) {
     const int err = errno;
-    evbuffer_commit_space(in_.get(), space, 0);
-    // Nothing arrived. The reservation stays with the partial message it
-    // would have continued, and goes when that message is drained (an idle
-    // connection's buffer is empty, so it never holds one: see above).
+    in_.commit(0);
     if (n == 0) return 0;
     errno = err;
     return (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) ? -2 : -1;
   }
-  size_t left = static_cast<size_t>(n);
-  int used = 0;
-  for (; used < nvec && left > 0; ++used) {
-    space[used].iov_len = std::min(space[used].iov_len, left);
-    left -= space[used].iov_len;
-  }
-  evbuffer_commit_space(in_.get(), space, used);
+  in_.commit(static_cast<size_t>(n));
   count_read(static_cast<size_t>(n));
   return static_cast<int>(n);
 }
@@ -299,13 +260,13 @@ bool StreamConnection::flush() {
   if (writing_) return true;  // EV_WRITE is armed; write_cb continues
   if (tls_) return tls_flush();
   if (on_uring()) return uring_flush();
-  // Only this loop takes from out_: count down instead of asking the evbuffer.
+  // Only this loop takes from out_: count down as it sends.
   size_t left = out_.size();
   while (left > 0) {
     const ssize_t n = send_some();
     if (n > 0) {
       if (sent_counter_) *sent_counter_ += static_cast<uint64_t>(n);
-      evbuffer_drain(out_.get(), static_cast<size_t>(n));
+      out_.drain(static_cast<size_t>(n));
       left -= std::min(left, static_cast<size_t>(n));
       continue;
     }
@@ -326,20 +287,17 @@ bool StreamConnection::flush() {
 }
 
 ssize_t StreamConnection::send_some() {
-  // send/sendmsg rather than evbuffer_write's writev: the socket call path is
+  // send/sendmsg rather than writev: the socket call path is
   // shorter (no file-position lock, no vfs layer), and MSG_NOSIGNAL makes a
   // closed peer an EPIPE error, whatever the process's SIGPIPE disposition.
-  constexpr int kMaxExtents = 16;
-  evbuffer_iovec vec[kMaxExtents];
-  int nvec = evbuffer_peek(out_.get(), -1, nullptr, vec, kMaxExtents);
-  if (nvec <= 0) return 0;
-  nvec = std::min(nvec, kMaxExtents);
-  if (nvec == 1) return ::send(fd_, vec[0].iov_base, vec[0].iov_len, MSG_NOSIGNAL);
+  constexpr size_t kMaxExtents = 16;
   iovec iov[kMaxExtents];
-  for (int i = 0; i < nvec; ++i) iov[i] = iovec{vec[i].iov_base, vec[i].iov_len};
+  const size_t nvec = out_.peek(iov, kMaxExtents);
+  if (nvec == 0) return 0;
+  if (nvec == 1) return ::send(fd_, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
   msghdr msg{};
   msg.msg_iov = iov;
-  msg.msg_iovlen = static_cast<size_t>(nvec);
+  msg.msg_iovlen = nvec;
   return ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
 }
 
@@ -403,8 +361,7 @@ int StreamConnection::tls_read() {
     const int r = advance_handshake();
     if (r != 1) return r;
   }
-  // Record by record into the scratch buffer, up to one chunk per event.
-  char* scratch = loop_.read_scratch();
+  // Record by record into the input's free room, up to one chunk per event.
   size_t total = 0;
   bool ended = false, failed = false;
   // With read-ahead, OpenSSL's buffer holds what the socket had: once it is
@@ -413,9 +370,10 @@ int StreamConnection::tls_read() {
   bool chunk_full = false;
   while (true) {
     size_t got = 0;
-    const tls::Session::Io io = tls_->read(scratch, Loop::kReadScratchSize, got);
+    const std::span<char> room = in_.reserve(kReadAtLeast, kReadSlab);
+    const tls::Session::Io io = tls_->read(room.data(), room.size(), got);
+    in_.commit(io == tls::Session::Io::Done ? got : 0);
     if (io == tls::Session::Io::Done) {
-      evbuffer_add(in_.get(), scratch, got);
       count_read(got);
       total += got;
       if (!tls_->buffered()) break;
@@ -453,13 +411,12 @@ bool StreamConnection::tls_flush() {
     }
   }
   while (out_.size() > 0) {
-    evbuffer_iovec first{};
-    evbuffer_peek(out_.get(), -1, nullptr, &first, 1);
+    const std::string_view first = out_.front();
     size_t put = 0;
-    switch (tls_->write(static_cast<const char*>(first.iov_base), first.iov_len, put)) {
+    switch (tls_->write(first.data(), first.size(), put)) {
       case tls::Session::Io::Done:
         if (sent_counter_) *sent_counter_ += put;
-        evbuffer_drain(out_.get(), put);
+        out_.drain(put);
         continue;
       case tls::Session::Io::WantWrite:
         wait_writable();

@@ -1,6 +1,6 @@
 // StreamConnection: the non-blocking socket plumbing shared by client and
-// backend connections — read into an input evbuffer, collect output in an
-// output evbuffer, and write it once per event-loop turn.
+// backend connections — read into an input ByteChain, collect output in an
+// output ByteChain, and write it once per event-loop turn.
 //
 // Why not bufferevent: a bufferevent writes from its own write callback,
 // which costs an epoll_ctl per reply. Here a connection that has output is
@@ -32,7 +32,7 @@
 #include <memory>
 
 #include "src/net/uring.h"
-#include "src/util/evbuf.h"
+#include "src/util/byte_chain.h"
 #include "src/util/tls.h"
 
 namespace moxi::net {
@@ -128,8 +128,8 @@ class StreamConnection : private UringClient {
   virtual void on_tls_established() {}
 
   Loop& loop_;
-  EvBuf in_;
-  EvBuf out_;
+  ByteChain in_;
+  ByteChain out_;
   // Where bytes sent are added, if anywhere (a backend connection's
   // server counter, owned by the worker's Metrics, which outlives it).
   uint64_t* sent_counter_ = nullptr;

@@ -1,6 +1,5 @@
 #include "src/net/uring.h"
 
-#include <event2/buffer.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -180,14 +179,11 @@ void Uring::cancel_all(uint32_t slot, int fd) {
 
 void Uring::send(uint32_t slot, int fd) {
   Slot& s = *slots_[slot];
-  evbuffer_iovec vec[Slot::kMaxExtents];
-  int n = evbuffer_peek(s.sending.get(), -1, nullptr, vec, Slot::kMaxExtents);
-  if (n <= 0) return;
-  if (n > Slot::kMaxExtents) n = Slot::kMaxExtents;
-  for (int i = 0; i < n; ++i) s.iov[i] = iovec{vec[i].iov_base, vec[i].iov_len};
+  const size_t n = s.sending.peek(s.iov, Slot::kMaxExtents);
+  if (n == 0) return;
   s.msg = msghdr{};
   s.msg.msg_iov = s.iov;
-  s.msg.msg_iovlen = static_cast<size_t>(n);
+  s.msg.msg_iovlen = n;
   io_uring_sqe* sqe = next_sqe();
   io_uring_prep_sendmsg(sqe, fd, &s.msg, MSG_NOSIGNAL);
   io_uring_sqe_set_data64(sqe, token(Kind::Send, slot, s.generation));

@@ -41,7 +41,7 @@
 #include <string>
 #include <vector>
 
-#include "src/util/evbuf.h"
+#include "src/util/byte_chain.h"
 
 namespace moxi::net {
 
@@ -95,8 +95,8 @@ class Uring {
   // with it), and the slot is reused after the last one.
   void release(uint32_t slot);
   // The bytes of the slot's send, untouched by anyone else while it is in
-  // flight: output moves here (evbuffer_add_buffer) and is sent from here.
-  EvBuf& sending(uint32_t slot) { return slots_[slot]->sending; }
+  // flight: output moves here (ByteChain::append_chain) and is sent from here.
+  ByteChain& sending(uint32_t slot) { return slots_[slot]->sending; }
   bool send_in_flight(uint32_t slot) const { return slots_[slot]->send_in_flight; }
 
   // Queued for the next submit(): a receive on `fd` into a provided
@@ -139,9 +139,9 @@ class Uring {
     uint32_t outstanding = 0;  // operations in the kernel (cancels included)
     bool free = false;         // on free_slots_ (once: settle() is called again and again)
     bool send_in_flight = false;
-    EvBuf sending;
+    ByteChain sending;
     msghdr msg{};
-    static constexpr int kMaxExtents = 16;
+    static constexpr size_t kMaxExtents = 16;
     iovec iov[kMaxExtents];
   };
   static uint64_t token(Kind kind, uint32_t slot, uint32_t generation) {

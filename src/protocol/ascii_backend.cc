@@ -9,8 +9,9 @@
 //    gat key lists are split into several lines of at most 2048 bytes;
 //  * storage: "<verb> <key> <flags> <exptime> <bytes>[ <cas>]\r\n<data>\r\n",
 //    "cas" whenever the request has a CAS (also a binary ADD/REPLACE with
-//    CAS, which memcached treats as a CAS store); the value is referenced,
-//    not copied; a negative exptime is passed through (memcached: expired);
+//    CAS, which memcached treats as a CAS store); the value is referenced
+//    (small pieces copied, see ByteChain::append_shared) and stays in the
+//    request; a negative exptime is passed through (memcached: expired);
 //  * incr/decr "<verb> <key> <delta>"; a binary client's incr with an
 //    initial value (auto-create) is sent as "incr" followed by
 //    "add <key> 0 <exptime> <len>\r\n<initial>": if the incr misses, the add
@@ -41,8 +42,6 @@
 // SERVER_ERROR line keeps its class and text (statuses UnknownCommand/
 // InvalidArguments/InternalError).
 // Anything else is a Desync.
-#include <event2/buffer.h>
-
 #include <algorithm>
 #include <cstring>
 #include <string_view>
@@ -97,19 +96,19 @@ bool sendable(std::string_view key) {
 class AsciiBackendCodec final : public BackendCodec {
  public:
   explicit AsciiBackendCodec(uint32_t max_value_length) : max_value_length_(max_value_length) {}
-  void encode(BackendOp& op, evbuffer* out) override;
-  BackendDecode decode(BackendOp& op, evbuffer* in) override;
+  void encode(BackendOp& op, ByteChain& out) override;
+  BackendDecode decode(BackendOp& op, ByteChain& in) override;
 
  private:
   using Line = backend_codec::Line;
   // Finds the next reply line (without CRLF); `consumed` counts its bytes
   // including the line end. The view is valid until `in` is modified.
-  Line peek_line(evbuffer* in, std::string_view& line, size_t& consumed);
+  Line peek_line(ByteChain& in, std::string_view& line, size_t& consumed);
 
-  void encode_get(BackendOp& op, evbuffer* out);
-  void stand_in(BackendOp& op, uint8_t why, evbuffer* out);
-  BackendDecode decode_get(BackendOp& op, evbuffer* in);
-  BackendDecode decode_stats(BackendOp& op, evbuffer* in);
+  void encode_get(BackendOp& op, ByteChain& out);
+  void stand_in(BackendOp& op, uint8_t why, ByteChain& out);
+  BackendDecode decode_get(BackendOp& op, ByteChain& in);
+  BackendDecode decode_stats(BackendOp& op, ByteChain& in);
   BackendDecode decode_incr(BackendOp& op, std::string_view line);
   BackendDecode decode_single(BackendOp& op, std::string_view line);
 
@@ -143,12 +142,12 @@ uint32_t batch_end(const BackendOp& op, uint32_t start, bool* has_key) {
   return end;
 }
 
-void AsciiBackendCodec::stand_in(BackendOp& op, uint8_t why, evbuffer* out) {
+void AsciiBackendCodec::stand_in(BackendOp& op, uint8_t why, ByteChain& out) {
   op.stand_in = why;
-  evbuffer_add(out, "version\r\n", 9);
+  out.append("version\r\n", 9);
 }
 
-void AsciiBackendCodec::encode_get(BackendOp& op, evbuffer* out) {
+void AsciiBackendCodec::encode_get(BackendOp& op, ByteChain& out) {
   const Request& req = *op.request;
   const bool cas = req.want_cas || req.protocol == Protocol::Binary;
   std::string_view verb = is_gat(req) ? (cas ? "gats" : "gat") : (cas ? "gets" : "get");
@@ -175,7 +174,7 @@ void AsciiBackendCodec::encode_get(BackendOp& op, evbuffer* out) {
   }
 }
 
-void AsciiBackendCodec::encode(BackendOp& op, evbuffer* out) {
+void AsciiBackendCodec::encode(BackendOp& op, ByteChain& out) {
   Request& req = backend_codec::prepare(op);
   if (backend_codec::is_keyed(req.op) && op.key_indexes.empty()) return stand_in(op, backend_codec::kNoKeys, out);
   if (req.op == Op::Passthrough) return stand_in(op, backend_codec::kNoAsciiForm, out);
@@ -277,11 +276,11 @@ void AsciiBackendCodec::encode(BackendOp& op, evbuffer* out) {
 // ---------------------------------------------------------------------------
 // Decoding
 
-AsciiBackendCodec::Line AsciiBackendCodec::peek_line(evbuffer* in, std::string_view& line, size_t& consumed) {
+AsciiBackendCodec::Line AsciiBackendCodec::peek_line(ByteChain& in, std::string_view& line, size_t& consumed) {
   return backend_codec::peek_reply_line(in, line, consumed);
 }
 
-BackendDecode AsciiBackendCodec::decode(BackendOp& op, evbuffer* in) {
+BackendDecode AsciiBackendCodec::decode(BackendOp& op, ByteChain& in) {
   Request& req = *op.request;
   if (req.op == Op::Get || req.op == Op::Gat) {
     if (op.stand_in == backend_codec::kNoStandIn) return decode_get(op, in);
@@ -321,7 +320,7 @@ BackendDecode AsciiBackendCodec::decode(BackendOp& op, evbuffer* in) {
       d = decode_single(op, line);
     }
     if (d == BackendDecode::Desync) return d;
-    evbuffer_drain(in, consumed);
+    in.drain(consumed);
     if (d == BackendDecode::Done) return d;
   }
 }
@@ -438,7 +437,7 @@ BackendDecode AsciiBackendCodec::decode_incr(BackendOp& op, std::string_view lin
   return BackendDecode::Done;
 }
 
-BackendDecode AsciiBackendCodec::decode_get(BackendOp& op, evbuffer* in) {
+BackendDecode AsciiBackendCodec::decode_get(BackendOp& op, ByteChain& in) {
   Request& req = *op.request;
   const uint32_t n = static_cast<uint32_t>(op.key_indexes.size());
 
@@ -468,7 +467,7 @@ BackendDecode AsciiBackendCodec::decode_get(BackendOp& op, evbuffer* in) {
   };
 
   for (;;) {
-    if (need_ > 0 && evbuffer_get_length(in) < need_) return BackendDecode::NeedMore;
+    if (need_ > 0 && in.size() < need_) return BackendDecode::NeedMore;
     std::string_view line;
     size_t consumed = 0;
     Line l = peek_line(in, line, consumed);
@@ -503,10 +502,10 @@ BackendDecode AsciiBackendCodec::decode_get(BackendOp& op, evbuffer* in) {
       r.hit = true;
       r.flags = static_cast<uint32_t>(flags);
       r.cas = cas;
-      evbuffer_drain(in, consumed);
+      in.drain(consumed);
       r.value.take(in, static_cast<size_t>(bytes));
       char crlf[2];
-      evbuffer_remove(in, crlf, 2);
+      in.remove(crlf, 2);
       if (crlf[0] != '\r' || crlf[1] != '\n') return BackendDecode::Desync;
       op.cursor = pos + 1;
       continue;
@@ -522,12 +521,12 @@ BackendDecode AsciiBackendCodec::decode_get(BackendOp& op, evbuffer* in) {
     } else {
       return BackendDecode::Desync;
     }
-    evbuffer_drain(in, consumed);
+    in.drain(consumed);
     if (next_batch()) return BackendDecode::Done;
   }
 }
 
-BackendDecode AsciiBackendCodec::decode_stats(BackendOp& op, evbuffer* in) {
+BackendDecode AsciiBackendCodec::decode_stats(BackendOp& op, ByteChain& in) {
   for (;;) {
     std::string_view line;
     size_t consumed = 0;
@@ -552,7 +551,7 @@ BackendDecode AsciiBackendCodec::decode_stats(BackendOp& op, evbuffer* in) {
     } else {
       return BackendDecode::Desync;
     }
-    evbuffer_drain(in, consumed);
+    in.drain(consumed);
     if (d == BackendDecode::Done) return d;
   }
 }

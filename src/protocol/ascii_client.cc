@@ -47,8 +47,6 @@
 // Other deliberate differences: "cas" with unique 0 (which memcached can never satisfy) is sent on
 // as the never-issued unique UINT64_MAX, so backends answer EXISTS/NOT_FOUND
 // as memcached would, rather than it becoming an unconditional set.
-#include <event2/buffer.h>
-
 #include <algorithm>
 #include <array>
 #include <climits>
@@ -234,8 +232,8 @@ class AsciiClientCodec final : public ClientCodec {
  public:
   explicit AsciiClientCodec(const Limits& limits) : limits_(limits) {}
 
-  DecodeStatus decode(evbuffer* in, Request& req) override;
-  void encode(const Request& req, evbuffer* out) override;
+  DecodeStatus decode(ByteChain& in, Request& req) override;
+  void encode(const Request& req, ByteChain& out) override;
   void set_max_value_length(uint32_t bytes) override {
     // A lower limit applies to the request being read too: parse it again.
     if (bytes < limits_.max_value_length) need_ = 0;
@@ -243,29 +241,29 @@ class AsciiClientCodec final : public ClientCodec {
   }
 
  private:
-  DecodeStatus decode_line(evbuffer* in, std::string_view line, size_t consumed, Request& req);
+  DecodeStatus decode_line(ByteChain& in, std::string_view line, size_t consumed, Request& req);
   DecodeStatus decode_get(std::string_view line, const Tokens& tok, Verb verb, Request& req);
   // Adds the space-separated keys of `text` to req; Invalid on a key too long.
   DecodeStatus add_get_keys(std::string_view text, Request& req);
   // A get line longer than Limits::get_part_bytes: decodes the next part
   // (the first one carries the command), cut after a space so no key is
   // split; the final part is the rest of the line up to its newline.
-  DecodeStatus decode_get_part(evbuffer* in, Request& req);
-  bool is_get_line(evbuffer* in);
-  DecodeStatus decode_storage(evbuffer* in, const Tokens& tok, Verb verb, size_t consumed, Request& req);
-  DecodeStatus decode_meta(evbuffer* in, std::string_view line, size_t consumed, Request& req);
+  DecodeStatus decode_get_part(ByteChain& in, Request& req);
+  bool is_get_line(ByteChain& in);
+  DecodeStatus decode_storage(ByteChain& in, const Tokens& tok, Verb verb, size_t consumed, Request& req);
+  DecodeStatus decode_meta(ByteChain& in, std::string_view line, size_t consumed, Request& req);
   // A storage command's data block of `length` bytes after its line
   // (`consumed` bytes, still buffered). refuse_too_large answers a block over
   // the item size limit (the line and the block are dropped; `unlink_key`, if
   // any, stays in `req` for the core to unlink); take_block moves the block
   // into req.value and drains the line, once has_block says it is buffered.
   bool too_large(size_t length) const { return length > limits_.max_value_length; }
-  void refuse_too_large(evbuffer* in, size_t consumed, size_t length, bool noreply, std::string_view unlink_key,
+  void refuse_too_large(ByteChain& in, size_t consumed, size_t length, bool noreply, std::string_view unlink_key,
                         Request& req);
-  bool has_block(evbuffer* in, size_t consumed, size_t length);
-  void drop_line_and_block(evbuffer* in, size_t consumed, size_t length);  // what is not buffered yet: swallow_
-  DecodeStatus take_block(evbuffer* in, size_t consumed, size_t length, bool noreply, Request& req);
-  bool line_too_long(evbuffer* in, size_t line_length);
+  bool has_block(ByteChain& in, size_t consumed, size_t length);
+  void drop_line_and_block(ByteChain& in, size_t consumed, size_t length);  // what is not buffered yet: swallow_
+  DecodeStatus take_block(ByteChain& in, size_t consumed, size_t length, bool noreply, Request& req);
+  bool line_too_long(ByteChain& in, size_t line_length);
   static DecodeStatus invalid(Request& req, ErrorClass cls, std::string_view text, bool noreply = false);
   // True (and the limit noted in `req`) when `key` is longer than max_key_length.
   bool key_too_long(std::string_view key, Request& req) const {
@@ -274,10 +272,10 @@ class AsciiClientCodec final : public ClientCodec {
     return true;
   }
 
-  void encode_get(const Request& req, evbuffer* out);
-  void encode_stats(const Request& req, evbuffer* out);
-  static void encode_locking(const Request& req, evbuffer* out);
-  static void write_result_line(Op op, bool cas_command, const Result& r, evbuffer* out);
+  void encode_get(const Request& req, ByteChain& out);
+  void encode_stats(const Request& req, ByteChain& out);
+  static void encode_locking(const Request& req, ByteChain& out);
+  static void write_result_line(Op op, bool cas_command, const Result& r, ByteChain& out);
 
   Limits limits_;
   Tokens tokens_;       // decode_line's scratch
@@ -300,15 +298,15 @@ DecodeStatus AsciiClientCodec::invalid(Request& req, ErrorClass cls, std::string
 
 // True when a line of `line_length` bytes (not yet necessarily complete) is
 // beyond what we accept: see the file comment.
-bool AsciiClientCodec::line_too_long(evbuffer* in, size_t line_length) {
+bool AsciiClientCodec::line_too_long(ByteChain& in, size_t line_length) {
   if (line_length <= limits_.max_line_length) return false;
   return !is_get_line(in);
 }
 
 // Only get-type lines may be long; memcached allows up to 100 leading spaces.
-bool AsciiClientCodec::is_get_line(evbuffer* in) {
-  size_t peek = std::min<size_t>(evbuffer_get_length(in), 110);
-  const char* p = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(peek)));
+bool AsciiClientCodec::is_get_line(ByteChain& in) {
+  size_t peek = std::min<size_t>(in.size(), 110);
+  const char* p = in.contiguous(peek);
   std::string_view head(p, peek);
   size_t spaces = 0;
   while (spaces < head.size() && head[spaces] == ' ') ++spaces;
@@ -318,12 +316,12 @@ bool AsciiClientCodec::is_get_line(evbuffer* in) {
          starts_with(head, "gats ");
 }
 
-DecodeStatus AsciiClientCodec::decode_get_part(evbuffer* in, Request& req) {
-  const size_t avail = evbuffer_get_length(in);
-  const ptrdiff_t nl = wire::find_newline(in, 0);
+DecodeStatus AsciiClientCodec::decode_get_part(ByteChain& in, Request& req) {
+  const size_t avail = in.size();
+  const ptrdiff_t nl = in.find('\n', 0);
   bool last = nl >= 0 && static_cast<size_t>(nl) <= limits_.get_part_bytes;
   size_t take = last ? static_cast<size_t>(nl) + 1 : std::min<size_t>(avail, limits_.get_part_bytes);
-  const char* p = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(take)));
+  const char* p = in.contiguous(take);
   size_t len = take;
   if (last) {
     len = static_cast<size_t>(nl);
@@ -368,7 +366,7 @@ DecodeStatus AsciiClientCodec::decode_get_part(evbuffer* in, Request& req) {
     req.exptime = get_exptime_;
     st = add_get_keys(text, req);
   }
-  evbuffer_drain(in, take);
+  in.drain(take);
   scanned_ = 0;
   if (req.op == Op::Invalid) {
     in_get_line_ = false;
@@ -382,24 +380,24 @@ DecodeStatus AsciiClientCodec::decode_get_part(evbuffer* in, Request& req) {
   return st;
 }
 
-DecodeStatus AsciiClientCodec::decode(evbuffer* in, Request& req) {
+DecodeStatus AsciiClientCodec::decode(ByteChain& in, Request& req) {
   if (swallow_ > 0) {
-    size_t n = std::min(swallow_, evbuffer_get_length(in));
-    evbuffer_drain(in, n);
+    size_t n = std::min(swallow_, in.size());
+    in.drain(n);
     swallow_ -= n;
     if (swallow_ > 0) return DecodeStatus::NeedMore;
   }
   if (discard_line_) {
-    const ptrdiff_t end = wire::find_newline(in, 0);
-    evbuffer_drain(in, end < 0 ? evbuffer_get_length(in) : static_cast<size_t>(end) + 1);
+    const ptrdiff_t end = in.find('\n', 0);
+    in.drain(end < 0 ? in.size() : static_cast<size_t>(end) + 1);
     if (end < 0) return DecodeStatus::NeedMore;
     discard_line_ = false;
   }
-  const size_t avail = evbuffer_get_length(in);
+  const size_t avail = in.size();
   if (avail == 0 || avail < need_) return DecodeStatus::NeedMore;
   if (scanned_ > avail) scanned_ = 0;  // the caller drained behind our back
 
-  ptrdiff_t nl = wire::find_newline(in, scanned_);
+  ptrdiff_t nl = in.find('\n', scanned_);
   if (in_get_line_) {
     // The rest of a get line decoded in parts: a part once there are enough
     // bytes for one, or the end of the line.
@@ -422,7 +420,7 @@ DecodeStatus AsciiClientCodec::decode(evbuffer* in, Request& req) {
   if (nl < 0 || line_too_long(in, static_cast<size_t>(nl))) {
     // The connection is closed after this reply, so whatever is buffered is
     // dropped with the line.
-    evbuffer_drain(in, avail);
+    in.drain(avail);
     scanned_ = need_ = 0;
     invalid(req, ErrorClass::ClientError, kLineTooLong);
     req.limit = Limit::LineLength;
@@ -431,7 +429,7 @@ DecodeStatus AsciiClientCodec::decode(evbuffer* in, Request& req) {
   }
 
   const size_t consumed = static_cast<size_t>(nl) + 1;
-  const char* p = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(consumed)));
+  const char* p = in.contiguous(consumed);
   size_t len = static_cast<size_t>(nl);
   if (len > 1 && p[len - 1] == '\r') --len;
   if (const void* nul = std::memchr(p, '\0', len)) len = static_cast<size_t>(static_cast<const char*>(nul) - p);
@@ -448,10 +446,10 @@ DecodeStatus AsciiClientCodec::decode(evbuffer* in, Request& req) {
   return st;
 }
 
-DecodeStatus AsciiClientCodec::decode_line(evbuffer* in, std::string_view line, size_t consumed, Request& req) {
+DecodeStatus AsciiClientCodec::decode_line(ByteChain& in, std::string_view line, size_t consumed, Request& req) {
   // Everything but a storage command consists of the line alone.
   auto done = [&](DecodeStatus st) {
-    evbuffer_drain(in, consumed);
+    in.drain(consumed);
     return st;
   };
   // The most common line by far, "get <key>" with one space and one key that
@@ -691,11 +689,11 @@ DecodeStatus AsciiClientCodec::add_get_keys(std::string_view text, Request& req)
   return DecodeStatus::Ready;
 }
 
-DecodeStatus AsciiClientCodec::decode_storage(evbuffer* in, const Tokens& tok, Verb verb, size_t consumed,
+DecodeStatus AsciiClientCodec::decode_storage(ByteChain& in, const Tokens& tok, Verb verb, size_t consumed,
                                               Request& req) {
   const bool noreply = tok.last() == "noreply";
   auto fail = [&](ErrorClass cls, std::string_view text) {
-    evbuffer_drain(in, consumed);
+    in.drain(consumed);
     return invalid(req, cls, text, noreply);
   };
   // The order of checks is memcached's process_update_command.
@@ -735,7 +733,7 @@ DecodeStatus AsciiClientCodec::decode_storage(evbuffer* in, const Tokens& tok, V
   return take_block(in, consumed, length, noreply, req);  // only now: the tokens point into the line
 }
 
-void AsciiClientCodec::refuse_too_large(evbuffer* in, size_t consumed, size_t length, bool noreply,
+void AsciiClientCodec::refuse_too_large(ByteChain& in, size_t consumed, size_t length, bool noreply,
                                         std::string_view unlink_key, Request& req) {
   // The key is copied before the drain below frees the line it points into.
   std::string key(unlink_key);
@@ -745,25 +743,25 @@ void AsciiClientCodec::refuse_too_large(evbuffer* in, size_t consumed, size_t le
   drop_line_and_block(in, consumed, length);
 }
 
-void AsciiClientCodec::drop_line_and_block(evbuffer* in, size_t consumed, size_t length) {
-  evbuffer_drain(in, consumed);
+void AsciiClientCodec::drop_line_and_block(ByteChain& in, size_t consumed, size_t length) {
+  in.drain(consumed);
   const size_t data = length + 2;
-  const size_t now = std::min(data, evbuffer_get_length(in));
-  evbuffer_drain(in, now);
+  const size_t now = std::min(data, in.size());
+  in.drain(now);
   swallow_ = data - now;
 }
 
-bool AsciiClientCodec::has_block(evbuffer* in, size_t consumed, size_t length) {
-  if (evbuffer_get_length(in) >= consumed + length + 2) return true;
+bool AsciiClientCodec::has_block(ByteChain& in, size_t consumed, size_t length) {
+  if (in.size() >= consumed + length + 2) return true;
   need_ = consumed + length + 2;
   return false;
 }
 
-DecodeStatus AsciiClientCodec::take_block(evbuffer* in, size_t consumed, size_t length, bool noreply, Request& req) {
-  evbuffer_drain(in, consumed);
-  evbuffer_remove_buffer(in, req.value.get(), length);
+DecodeStatus AsciiClientCodec::take_block(ByteChain& in, size_t consumed, size_t length, bool noreply, Request& req) {
+  in.drain(consumed);
+  in.move_front_to(req.value, length);
   char crlf[2];
-  evbuffer_remove(in, crlf, 2);
+  in.remove(crlf, 2);
   if (crlf[0] != '\r' || crlf[1] != '\n') {
     req.value.clear();
     return invalid(req, ErrorClass::ClientError, kBadChunk, noreply);
@@ -773,11 +771,11 @@ DecodeStatus AsciiClientCodec::take_block(evbuffer* in, size_t consumed, size_t 
 
 // mg, ms, md, ma, me (meta_client.cc decodes the line); ms's data block is
 // read here like any storage command's.
-DecodeStatus AsciiClientCodec::decode_meta(evbuffer* in, std::string_view line, size_t consumed, Request& req) {
+DecodeStatus AsciiClientCodec::decode_meta(ByteChain& in, std::string_view line, size_t consumed, Request& req) {
   const MetaLine meta = decode_meta_line(std::span(tokens_.t.data(), tokens_.n), tokens_.more, line, limits_, req);
   switch (meta.next) {
     case MetaLine::Next::Done:
-      evbuffer_drain(in, consumed);
+      in.drain(consumed);
       return DecodeStatus::Ready;
     case MetaLine::Next::SwallowData:
       drop_line_and_block(in, consumed, meta.data_length);
@@ -802,7 +800,7 @@ DecodeStatus AsciiClientCodec::decode_meta(evbuffer* in, std::string_view line, 
 // Encoding
 
 
-void write_error_class_line(ErrorClass cls, std::string_view message, evbuffer* out) {
+void write_error_class_line(ErrorClass cls, std::string_view message, ByteChain& out) {
   wire::LineWriter w(out);
   switch (cls) {
     case ErrorClass::Error: w.str("ERROR"); break;
@@ -815,7 +813,7 @@ void write_error_class_line(ErrorClass cls, std::string_view message, evbuffer* 
   w.crlf();
 }
 
-void AsciiClientCodec::write_result_line(Op op, bool cas_command, const Result& r, evbuffer* out) {
+void AsciiClientCodec::write_result_line(Op op, bool cas_command, const Result& r, ByteChain& out) {
   if (r.error_class != ErrorClass::None && (r.error_class == ErrorClass::Error || !r.message.empty())) {
     write_error_class_line(r.error_class, r.message, out);
     return;
@@ -839,7 +837,7 @@ bool get_key_failed(const Result& r) {
 // client would learn nothing from END, e.g. the only key's server is down),
 // the first key's error line is written instead of END, so the failure is
 // visible.
-void AsciiClientCodec::encode_get(const Request& req, evbuffer* out) {
+void AsciiClientCodec::encode_get(const Request& req, ByteChain& out) {
   const size_t n = req.key_count();
   // A part of a long line speaks for its keys only: failures read as misses.
   bool all_failed = n > 0 && !req.get_part;
@@ -849,7 +847,7 @@ void AsciiClientCodec::encode_get(const Request& req, evbuffer* out) {
     return;
   }
   // Small values are moved into the line buffer with their VALUE line (one
-  // evbuffer_add for many replies); bigger ones move their chains.
+  // append for many replies); bigger ones move their segments.
   wire::LineWriter w(out);
   for (size_t i = 0; i < n; ++i) {
     const Result& r = req_result(req, i);
@@ -862,7 +860,7 @@ void AsciiClientCodec::encode_get(const Request& req, evbuffer* out) {
       w.str(r.value.small());
     } else if (!w.take_from(r.value.chain(), bytes)) {
       w.flush();
-      r.value.move_to(out);  // moves the chains: no copy
+      r.value.move_to(out);  // moves the segments: no copy
     }
     w.crlf();
   }
@@ -872,12 +870,12 @@ void AsciiClientCodec::encode_get(const Request& req, evbuffer* out) {
 // getl/unl, from the server's binary response frame (Result::value), with
 // the original moxi's words: a locked or lock-less answer is LOCK_ERROR /
 // UNLOCK_ERROR.
-void AsciiClientCodec::encode_locking(const Request& req, evbuffer* out) {
+void AsciiClientCodec::encode_locking(const Request& req, ByteChain& out) {
   const Result& r = req_result(req, 0);
   const bool getl = req.opcode == kGetLockedOpcode;
   if (r.error_class != ErrorClass::None || r.value.size() < 24) {
     if (r.error_class == ErrorClass::None && r.status == Status::UnknownCommand) {
-      evbuffer_add(out, "ERROR\r\n", 7);  // a memcached pool: memcached has no getl/unl
+      out.append("ERROR\r\n", 7);  // a memcached pool: memcached has no getl/unl
       return;
     }
     write_result_line(req.op, false, r, out);
@@ -918,12 +916,12 @@ void AsciiClientCodec::encode_locking(const Request& req, evbuffer* out) {
   }
 }
 
-void AsciiClientCodec::encode_stats(const Request& req, evbuffer* out) {
+void AsciiClientCodec::encode_stats(const Request& req, ByteChain& out) {
   const Result& r = req_result(req, 0);
   if (r.status == Status::KeyNotFound && r.error_class == ErrorClass::None) {
     // A binary backend's answer to an unknown stats group; memcached's ascii
     // side says ERROR for it ("stats bogus", "stats noreply").
-    evbuffer_add(out, "ERROR\r\n", 7);
+    out.append("ERROR\r\n", 7);
     return;
   }
   if (r.status != Status::Success || r.error_class != ErrorClass::None) {
@@ -931,11 +929,11 @@ void AsciiClientCodec::encode_stats(const Request& req, evbuffer* out) {
     return;
   }
   if (req.stats_args == "reset") {
-    evbuffer_add(out, "RESET\r\n", 7);
+    out.append("RESET\r\n", 7);
     return;
   }
   if (req.stats_args == "proxy reset") {  // the original's reply: the reset is asynchronous
-    evbuffer_add(out, "OK\r\n", 4);
+    out.append("OK\r\n", 4);
     return;
   }
   wire::LineWriter w(out);
@@ -943,7 +941,7 @@ void AsciiClientCodec::encode_stats(const Request& req, evbuffer* out) {
   w.str("END\r\n");
 }
 
-void AsciiClientCodec::encode(const Request& req, evbuffer* out) {
+void AsciiClientCodec::encode(const Request& req, ByteChain& out) {
   if (req.noreply) return;
   if (req.meta.command != MetaCommand::None && req.op != Op::Invalid) {
     encode_meta_reply(req, out);

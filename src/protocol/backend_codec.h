@@ -3,8 +3,8 @@
 // BackendOps, encodes each one when it is queued and feeds reply bytes to
 // decode() for the oldest one until it returns Done.
 //
-//   Request --(router: keys per server)--> BackendOp --encode--> evbuffer -> memcached
-//   Request.results <--decode-- BackendOp (oldest outstanding) <-- evbuffer <- memcached
+//   Request --(router: keys per server)--> BackendOp --encode--> ByteChain -> memcached
+//   Request.results <--decode-- BackendOp (oldest outstanding) <-- ByteChain <- memcached
 //
 // Every op is sent in a form that gets a reply (never noreply/quiet), so
 // replies pair with requests strictly in order and a lost pairing shows up
@@ -13,13 +13,12 @@
 // Thread: a codec and its ops belong to the worker owning the connection.
 #pragma once
 
-#include <event2/buffer.h>
-
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "src/protocol/request.h"
+#include "src/util/byte_chain.h"
 
 namespace moxi::protocol {
 
@@ -71,7 +70,7 @@ class BackendCodec {
   // referenced, not copied, and stays in the request (a NOT_MY_VBUCKET
   // retry sends it again). Makes sure request->results has an entry per key
   // (or one for keyless ops) without disturbing existing ones.
-  virtual void encode(BackendOp& op, evbuffer* out) = 0;
+  virtual void encode(BackendOp& op, ByteChain& out) = 0;
 
   // Consumes reply bytes for the OLDEST outstanding op and fills
   // op.request->results[key index] (for Stats: merges into request->stats
@@ -81,7 +80,7 @@ class BackendCodec {
   // overwrites the outcome of the previous attempt. A keyless op fills
   // results[slot] (for Stats: appends to server_stats[slot]); a success
   // leaves the result untouched and the first error reported is kept.
-  virtual BackendDecode decode(BackendOp& op, evbuffer* in) = 0;
+  virtual BackendDecode decode(BackendOp& op, ByteChain& in) = 0;
 
   // The server granted HELLO XERROR: its extended statuses are folded back
   // into the ones a client without it expects (extended_errors.h). Binary only.

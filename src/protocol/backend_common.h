@@ -5,8 +5,6 @@
 #include <cstdint>
 #include <string_view>
 
-#include <event2/buffer.h>
-
 #include "src/protocol/backend_codec.h"
 #include "src/protocol/wire_util.h"
 
@@ -85,13 +83,13 @@ enum class Line { Ready, NeedMore, Desync };
 
 // Finds the next reply line (without CRLF); `consumed` counts its bytes
 // including the line end. The view is valid until `in` is modified.
-inline Line peek_reply_line(evbuffer* in, std::string_view& line, size_t& consumed) {
-  const size_t avail = evbuffer_get_length(in);
-  ptrdiff_t nl = wire::find_newline(in, 0);
+inline Line peek_reply_line(ByteChain& in, std::string_view& line, size_t& consumed) {
+  const size_t avail = in.size();
+  const ptrdiff_t nl = in.find('\n');
   if (nl < 0) return avail > kMaxReplyLine ? Line::Desync : Line::NeedMore;
   if (static_cast<size_t>(nl) > kMaxReplyLine) return Line::Desync;
   consumed = static_cast<size_t>(nl) + 1;
-  const char* p = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(consumed)));
+  const char* p = in.contiguous(consumed);
   size_t len = static_cast<size_t>(nl);
   if (len > 0 && p[len - 1] == '\r') --len;
   line = std::string_view(p, len);
@@ -186,9 +184,9 @@ inline void note_shared_error(Result& r, Status status, ErrorClass cls, std::str
 // bytes (and its CRLF) after it are all buffered. If not, `need` is set to
 // that total, so the codec is not run again before it arrived; once they
 // are, `need` is back to 0.
-inline bool reply_block_buffered(evbuffer* in, size_t consumed, uint64_t length, size_t& need) {
+inline bool reply_block_buffered(const ByteChain& in, size_t consumed, uint64_t length, size_t& need) {
   const size_t total = consumed + static_cast<size_t>(length) + 2;
-  if (evbuffer_get_length(in) < total) {
+  if (in.size() < total) {
     need = total;
     return false;
   }
@@ -198,11 +196,11 @@ inline bool reply_block_buffered(evbuffer* in, size_t consumed, uint64_t length,
 
 // Ends a storage command line and appends its data block: the value
 // referenced (kept in the request for a retry), then CRLF.
-inline void end_storage_line(wire::LineWriter& w, evbuffer* out, const Request& req) {
+inline void end_storage_line(wire::LineWriter& w, ByteChain& out, const Request& req) {
   w.crlf();
   w.flush();
-  wire::add_reference(out, req.value.get());
-  evbuffer_add(out, "\r\n", 2);
+  out.append_shared(req.value);
+  out.append("\r\n", 2);
 }
 
 // Clamps an exptime to what a 32-bit signed ascii field can carry. memcached

@@ -22,14 +22,12 @@
 // frame too.
 //
 // Responses: status 0 fills the result (a hit's value bytes go to
-// Result::value: copied when small, chains moved when big, see ValueBytes); any other status lands as is in
+// Result::value: copied when small, segments moved when big, see ValueBytes); any other status lands as is in
 // the key's Result with the response body as its message (e.g. 0x0007 ->
 // Status::NotMyVbucket, which the core retries). STAT responses are merged
 // until the empty terminator. A VERSION or GET_CLUSTER_CONFIG success puts
 // its value (the version text, the config JSON as the server sent it) in
 // the result's message.
-#include <event2/buffer.h>
-
 #include <algorithm>
 #include <cstring>
 #include <string_view>
@@ -70,13 +68,13 @@ uint8_t opcode_for(Op op) {
 class BinaryBackendCodec final : public BackendCodec {
  public:
   explicit BinaryBackendCodec(uint32_t max_value_length) : max_value_length_(max_value_length) {}
-  void encode(BackendOp& op, evbuffer* out) override;
-  BackendDecode decode(BackendOp& op, evbuffer* in) override;
+  void encode(BackendOp& op, ByteChain& out) override;
+  BackendDecode decode(BackendOp& op, ByteChain& in) override;
   void set_extended_errors(bool on) override { extended_errors_ = on; }
 
  private:
-  void write_frame(evbuffer* out, uint8_t opcode, uint16_t vbucket, uint64_t cas, const uint8_t* extras,
-                   uint8_t extras_length, std::string_view key, evbuffer* value, uint8_t datatype = 0);
+  void write_frame(ByteChain& out, uint8_t opcode, uint16_t vbucket, uint64_t cas, const uint8_t* extras,
+                   uint8_t extras_length, std::string_view key, const ByteChain* value, uint8_t datatype = 0);
 
   uint32_t next_opaque_ = 1;
   uint32_t max_value_length_;  // a longer response body is a Desync (kDefaultBackendValueMax)
@@ -84,10 +82,10 @@ class BinaryBackendCodec final : public BackendCodec {
   bool extended_errors_ = false;  // HELLO XERROR granted: statuses are folded back
 };
 
-void BinaryBackendCodec::write_frame(evbuffer* out, uint8_t opcode, uint16_t vbucket, uint64_t cas,
+void BinaryBackendCodec::write_frame(ByteChain& out, uint8_t opcode, uint16_t vbucket, uint64_t cas,
                                      const uint8_t* extras, uint8_t extras_length, std::string_view key,
-                                     evbuffer* value, uint8_t datatype) {
-  const size_t value_length = value ? evbuffer_get_length(value) : 0;
+                                     const ByteChain* value, uint8_t datatype) {
+  const size_t value_length = value ? value->size() : 0;
   binary::Header h;
   h.magic = binary::kRequestMagic;
   h.opcode = opcode;
@@ -98,7 +96,7 @@ void BinaryBackendCodec::write_frame(evbuffer* out, uint8_t opcode, uint16_t vbu
   h.body_length = static_cast<uint32_t>(extras_length + key.size() + value_length);
   h.opaque = next_opaque_++;
   h.cas = cas;
-  // Header, extras and key in one evbuffer_add (keys are at most 250 bytes
+  // Header, extras and key in one append (keys are at most 250 bytes
   // here; a longer stats argument goes apart).
   uint8_t raw[binary::kHeaderSize + 255 + 256];
   binary::encode_header(h, raw);
@@ -106,15 +104,15 @@ void BinaryBackendCodec::write_frame(evbuffer* out, uint8_t opcode, uint16_t vbu
   size_t used = binary::kHeaderSize + extras_length;
   if (key.size() <= sizeof(raw) - used) {
     if (!key.empty()) std::memcpy(raw + used, key.data(), key.size());
-    evbuffer_add(out, raw, used + key.size());
+    out.append(raw, used + key.size());
   } else {
-    evbuffer_add(out, raw, used);
-    evbuffer_add(out, key.data(), key.size());
+    out.append(raw, used);
+    out.append(key);
   }
-  if (value_length > 0) wire::add_reference(out, value);  // kept in the request for a retry
+  if (value_length > 0) out.append_shared(*value);  // kept in the request for a retry
 }
 
-void BinaryBackendCodec::encode(BackendOp& op, evbuffer* out) {
+void BinaryBackendCodec::encode(BackendOp& op, ByteChain& out) {
   Request& req = backend_codec::prepare(op);
   op.opaque_base = next_opaque_;
   const uint8_t opcode = op.replica && req.op == Op::Get ? static_cast<uint8_t>(Opcode::GetReplica) : opcode_for(req.op);
@@ -147,11 +145,11 @@ void BinaryBackendCodec::encode(BackendOp& op, evbuffer* out) {
       binary::put32(extras, req.flags);
       binary::put32(extras + 4, backend_codec::binary_exptime(req.exptime));
       write_frame(out, opcode, vbucket_of(0), req.cas, extras, binary::kStorageExtras, req.key(op.key_indexes[0]),
-                  req.value.get());
+                  &req.value);
       return;
     case Op::Append:
     case Op::Prepend:
-      write_frame(out, opcode, vbucket_of(0), req.cas, nullptr, 0, req.key(op.key_indexes[0]), req.value.get());
+      write_frame(out, opcode, vbucket_of(0), req.cas, nullptr, 0, req.key(op.key_indexes[0]), &req.value);
       return;
     case Op::Incr:
     case Op::Decr:
@@ -191,7 +189,7 @@ void BinaryBackendCodec::encode(BackendOp& op, evbuffer* out) {
       return;
     case Op::Passthrough:
       write_frame(out, req.opcode, vbucket_of(0), req.cas, reinterpret_cast<const uint8_t*>(req.extras.data()),
-                  static_cast<uint8_t>(req.extras.size()), req.key(op.key_indexes[0]), req.value.get(), req.datatype);
+                  static_cast<uint8_t>(req.extras.size()), req.key(op.key_indexes[0]), &req.value, req.datatype);
       return;
     case Op::Quit:
     case Op::Sasl:  // answered by the proxy
@@ -204,16 +202,16 @@ void BinaryBackendCodec::encode(BackendOp& op, evbuffer* out) {
   }
 }
 
-void fill_error(Result& r, Status status, evbuffer* body, size_t length) {
+void fill_error(Result& r, Status status, ByteChain& body, size_t length) {
   r.reset();
   r.status = status;
   if (length > 0) {
     r.message.resize(length);
-    evbuffer_remove(body, r.message.data(), length);
+    body.remove(r.message.data(), length);
   }
 }
 
-BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
+BackendDecode BinaryBackendCodec::decode(BackendOp& op, ByteChain& in) {
   Request& req = *op.request;
   const bool multi = req.op == Op::Get || req.op == Op::Gat;
   const uint8_t expected_opcode = op.stand_in != backend_codec::kNoStandIn ? static_cast<uint8_t>(Opcode::Noop)
@@ -221,16 +219,12 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
                                   : op.replica && req.op == Op::Get ? static_cast<uint8_t>(Opcode::GetReplica)
                                                                   : opcode_for(req.op);
   for (;;) {
-    const size_t avail = evbuffer_get_length(in);
+    const size_t avail = in.size();
     if (avail < binary::kHeaderSize || avail < need_) return BackendDecode::NeedMore;
-    // Read in place: usually the whole frame is in the first chain, and
-    // nothing is copied or pulled up (pullup only when the header straddles
-    // chains).
-    evbuffer_iovec first{};
-    evbuffer_peek(in, 1, nullptr, &first, 1);
-    const auto* raw = first.iov_len >= binary::kHeaderSize
-                          ? static_cast<const uint8_t*>(first.iov_base)
-                          : static_cast<const uint8_t*>(evbuffer_pullup(in, binary::kHeaderSize));
+    // Read in place: usually the whole frame is in the first segment, and
+    // nothing is copied (contiguous copies only when the header straddles
+    // segments).
+    const auto* raw = reinterpret_cast<const uint8_t*>(in.contiguous(binary::kHeaderSize));
     const binary::Header h = binary::decode_header(raw);
     const uint32_t expected_opaque = op.opaque_base + (multi ? op.cursor : 0);
     if (h.magic != binary::kResponseMagic || h.opcode != expected_opcode || h.opaque != expected_opaque ||
@@ -250,7 +244,7 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
     const size_t value_length = h.body_length - h.extras_length - h.key_length;
 
     if (op.stand_in != backend_codec::kNoStandIn) {
-      evbuffer_drain(in, frame);
+      in.drain(frame);
       if (op.stand_in == backend_codec::kNotForwarded) {
         backend_codec::note_shared_error(backend_codec::keyless_result(op), Status::InternalError, ErrorClass::ServerError,
                                    "command is answered by the proxy");
@@ -266,21 +260,28 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
       r.status = status;
       r.cas = h.cas;
       if (wire_status != h.vbucket_or_status) {
-        // The frame goes to the client as it is: its status too.
-        auto* header = evbuffer_pullup(in, binary::kHeaderSize);
+        // The frame goes to the client as it is: its status too. A chain's
+        // bytes never change once written (other chains may view them), so
+        // the header is rewritten in a copy, with the rest of the frame
+        // behind it.
+        uint8_t header[binary::kHeaderSize];
+        in.remove(header, sizeof(header));
         header[6] = static_cast<uint8_t>(wire_status >> 8);
         header[7] = static_cast<uint8_t>(wire_status & 0xff);
+        ByteChain patched;
+        patched.append(header, sizeof(header));
+        in.move_front_to(patched, frame - binary::kHeaderSize);
+        r.value.take(patched, frame);
+      } else {
+        r.value.take(in, frame);
       }
-      r.value.take(in, frame);
       return BackendDecode::Done;
     }
 
     // Header, extras and key, contiguous: read in place, then one drain.
     const size_t prefix = binary::kHeaderSize + h.extras_length + h.key_length;
-    const bool whole_frame_in_place = raw == first.iov_base && first.iov_len >= frame;
-    const auto* head = whole_frame_in_place
-                           ? raw
-                           : static_cast<const uint8_t*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(prefix)));
+    const bool whole_frame_in_place = in.front().size() >= frame;
+    const auto* head = reinterpret_cast<const uint8_t*>(in.contiguous(prefix));
     uint8_t extras[4] = {};
     const size_t extras_read = std::min<size_t>(h.extras_length, sizeof(extras));
     if (extras_read == sizeof(extras)) {
@@ -302,57 +303,57 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
         r.cas = h.cas;
         if (whole_frame_in_place && value_length <= ValueBytes::kInlineMax) {
           r.value.assign(reinterpret_cast<const char*>(head) + prefix, value_length);
-          evbuffer_drain(in, frame);
+          in.drain(frame);
         } else {
-          evbuffer_drain(in, prefix);
+          in.drain(prefix);
           r.value.take(in, value_length);
         }
       } else {
-        evbuffer_drain(in, prefix);
+        in.drain(prefix);
         fill_error(r, status, in, value_length);
       }
       if (++op.cursor < op.key_indexes.size()) continue;
       return BackendDecode::Done;
     }
 
-    evbuffer_drain(in, binary::kHeaderSize);  // the paths below read extras and key themselves
+    in.drain(binary::kHeaderSize);  // the paths below read extras and key themselves
     if (req.op == Op::Stats) {
       if (status != Status::Success) {
         std::string body(value_length, '\0');
-        evbuffer_drain(in, h.extras_length + h.key_length);
-        evbuffer_remove(in, body.data(), value_length);
+        in.drain(h.extras_length + h.key_length);
+        in.remove(body.data(), value_length);
         backend_codec::note_shared_error(backend_codec::keyless_result(op), status, ErrorClass::None, body);
         return BackendDecode::Done;
       }
       if (h.key_length == 0 && h.body_length == 0) return BackendDecode::Done;  // terminator
-      evbuffer_drain(in, h.extras_length);
-      const char* kv = reinterpret_cast<const char*>(evbuffer_pullup(in, h.key_length + value_length));
+      in.drain(h.extras_length);
+      const char* kv = in.contiguous(h.key_length + value_length);
       backend_codec::collect_stat(op, std::string_view(kv, h.key_length), std::string_view(kv + h.key_length, value_length));
-      evbuffer_drain(in, h.key_length + value_length);
+      in.drain(h.key_length + value_length);
       continue;
     }
 
     if (op.key_indexes.empty()) {
       // Keyless: flush, version, noop, verbosity, cluster config.
-      evbuffer_drain(in, h.extras_length + h.key_length);
+      in.drain(h.extras_length + h.key_length);
       Result& r = backend_codec::keyless_result(op);
       if (status != Status::Success) {
         std::string body(value_length, '\0');
-        evbuffer_remove(in, body.data(), value_length);
+        in.remove(body.data(), value_length);
         backend_codec::note_shared_error(r, status, ErrorClass::None, body);
       } else if ((req.op == Op::Version || req.op == Op::ClusterConfig) && r.status == Status::Success &&
                  r.error_class == ErrorClass::None) {
         r.message.resize(value_length);
-        evbuffer_remove(in, r.message.data(), value_length);
+        in.remove(r.message.data(), value_length);
       } else {
-        evbuffer_drain(in, value_length);
+        in.drain(value_length);
       }
       return BackendDecode::Done;
     }
 
     // One keyed reply: storage, delete, incr/decr, touch.
     Result& r = backend_codec::result_for(op, 0);
-    evbuffer_drain(in, h.extras_length + h.key_length);
+    in.drain(h.extras_length + h.key_length);
     if (status != Status::Success) {
       fill_error(r, status, in, value_length);
       return BackendDecode::Done;
@@ -362,12 +363,12 @@ BackendDecode BinaryBackendCodec::decode(BackendOp& op, evbuffer* in) {
     if (req.op == Op::Incr || req.op == Op::Decr) {
       if (value_length != 8) return BackendDecode::Desync;
       uint8_t number[8];
-      evbuffer_remove(in, number, sizeof(number));
+      in.remove(number, sizeof(number));
       r.number = binary::get64(number);
       return BackendDecode::Done;
     }
     if (req.op == Op::Touch && extras_read == 4) r.flags = binary::get32(extras);
-    evbuffer_drain(in, value_length);
+    in.drain(value_length);
     return BackendDecode::Done;
   }
 }

@@ -15,7 +15,7 @@
 //     body larger than max_value_length + key + extras -> TooLarge, the body
 //     is swallowed, the connection stays open (memcached's E2BIG).
 //  3. otherwise the whole frame is buffered, then decoded; the value is
-//     moved out of the input with evbuffer_remove_buffer.
+//     moved out of the input with ByteChain::move_front_to.
 //
 // Where memcached leaves surplus body bytes of STAT/TOUCH/GAT frames in the
 // stream (to be misread as the next header), we drop them with the frame.
@@ -26,8 +26,6 @@
 // success for the mutations, FLUSHQ, QUITQ) but always report errors. A GETK
 // or GATK miss returns the key and no text, a GET miss "Not found", like
 // memcached; a TOUCH hit returns the item's flags as 4 bytes of extras.
-#include <event2/buffer.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -149,8 +147,8 @@ class BinaryClientCodec final : public ClientCodec {
  public:
   explicit BinaryClientCodec(const Limits& limits) : limits_(limits) {}
 
-  DecodeStatus decode(evbuffer* in, Request& req) override;
-  void encode(const Request& req, evbuffer* out) override;
+  DecodeStatus decode(ByteChain& in, Request& req) override;
+  void encode(const Request& req, ByteChain& out) override;
   void set_max_value_length(uint32_t bytes) override {
     // A lower limit applies to the request being read too: parse it again.
     if (bytes < limits_.max_value_length) need_ = 0;
@@ -160,16 +158,16 @@ class BinaryClientCodec final : public ClientCodec {
  private:
   // Fills req as an Op::Invalid answered with `status`; drains the header,
   // extras and key (the bytes memcached had read when it decided).
-  DecodeStatus reject(evbuffer* in, const binary::Header& h, Request& req, Status status, bool close_after);
+  DecodeStatus reject(ByteChain& in, const binary::Header& h, Request& req, Status status, bool close_after);
 
   Limits limits_;
   size_t swallow_ = 0;  // body bytes of a rejected frame still to discard
   size_t need_ = 0;     // bytes the pending frame needs before it can be decoded
 };
 
-DecodeStatus BinaryClientCodec::reject(evbuffer* in, const binary::Header& h, Request& req, Status status,
+DecodeStatus BinaryClientCodec::reject(ByteChain& in, const binary::Header& h, Request& req, Status status,
                                        bool close_after) {
-  evbuffer_drain(in, binary::kHeaderSize + h.extras_length + h.key_length);
+  in.drain(binary::kHeaderSize + h.extras_length + h.key_length);
   req.protocol = Protocol::Binary;
   req.op = Op::Invalid;
   req.opcode = h.opcode;
@@ -179,18 +177,18 @@ DecodeStatus BinaryClientCodec::reject(evbuffer* in, const binary::Header& h, Re
   return DecodeStatus::Ready;
 }
 
-DecodeStatus BinaryClientCodec::decode(evbuffer* in, Request& req) {
+DecodeStatus BinaryClientCodec::decode(ByteChain& in, Request& req) {
   if (swallow_ > 0) {
-    size_t n = std::min(swallow_, evbuffer_get_length(in));
-    evbuffer_drain(in, n);
+    size_t n = std::min(swallow_, in.size());
+    in.drain(n);
     swallow_ -= n;
     if (swallow_ > 0) return DecodeStatus::NeedMore;
   }
-  const size_t avail = evbuffer_get_length(in);
+  const size_t avail = in.size();
   if (avail < binary::kHeaderSize || avail < need_) return DecodeStatus::NeedMore;
 
   uint8_t raw[binary::kHeaderSize];
-  evbuffer_copyout(in, raw, sizeof(raw));
+  in.copy_out(raw, sizeof(raw));
   const binary::Header h = binary::decode_header(raw);
   if (h.magic != binary::kRequestMagic) return DecodeStatus::Close;
 
@@ -216,7 +214,7 @@ DecodeStatus BinaryClientCodec::decode(evbuffer* in, Request& req) {
       need_ = frame;
       return DecodeStatus::NeedMore;
     }
-    evbuffer_drain(in, binary::kHeaderSize);
+    in.drain(binary::kHeaderSize);
     req.protocol = Protocol::Binary;
     req.op = Op::Passthrough;
     req.opcode = h.opcode;
@@ -224,17 +222,17 @@ DecodeStatus BinaryClientCodec::decode(evbuffer* in, Request& req) {
     req.cas = h.cas;
     req.datatype = h.data_type;
     req.extras.resize(h.extras_length);
-    evbuffer_remove(in, req.extras.data(), h.extras_length);
-    req.add_key(std::string_view(reinterpret_cast<const char*>(evbuffer_pullup(in, h.key_length)), h.key_length));
-    evbuffer_drain(in, h.key_length);
-    evbuffer_remove_buffer(in, req.value.get(), value_length);
+    in.remove(req.extras.data(), h.extras_length);
+    req.add_key(std::string_view(in.contiguous(h.key_length), h.key_length));
+    in.drain(h.key_length);
+    in.move_front_to(req.value, value_length);
     return DecodeStatus::Ready;
   }
   if (!info.known) {
     DecodeStatus st = reject(in, h, req, Status::UnknownCommand, false);
     swallow_ = value_length;
-    size_t now = std::min(swallow_, evbuffer_get_length(in));
-    evbuffer_drain(in, now);
+    size_t now = std::min(swallow_, in.size());
+    in.drain(now);
     swallow_ -= now;
     return st;
   }
@@ -243,15 +241,14 @@ DecodeStatus BinaryClientCodec::decode(evbuffer* in, Request& req) {
     // As for ascii: keep a rejected SET's key so the core may unlink the
     // stale item like memcached does.
     if (info.op == Op::Set) {
-      const char* p =
-          reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ev_ssize_t>(binary::kHeaderSize + ext_key)));
+      const char* p = in.contiguous(binary::kHeaderSize + ext_key);
       req.add_key(std::string_view(p + binary::kHeaderSize + h.extras_length, h.key_length));
     }
     DecodeStatus st = reject(in, h, req, Status::TooLarge, false);
     req.limit = Limit::ValueSize;
     swallow_ = value_length;
-    size_t now = std::min(swallow_, evbuffer_get_length(in));
-    evbuffer_drain(in, now);
+    size_t now = std::min(swallow_, in.size());
+    in.drain(now);
     swallow_ -= now;
     return st;
   }
@@ -262,9 +259,9 @@ DecodeStatus BinaryClientCodec::decode(evbuffer* in, Request& req) {
   }
 
   // The whole frame is here: fill the request.
-  evbuffer_drain(in, binary::kHeaderSize);
+  in.drain(binary::kHeaderSize);
   uint8_t extras[32] = {};
-  evbuffer_remove(in, extras, h.extras_length);  // validated: at most 20 bytes
+  in.remove(extras, h.extras_length);  // validated: at most 20 bytes
 
   req.protocol = Protocol::Binary;
   req.op = info.op;
@@ -275,14 +272,14 @@ DecodeStatus BinaryClientCodec::decode(evbuffer* in, Request& req) {
   req.cas = h.cas;
 
   if (h.key_length > 0) {
-    const char* key = reinterpret_cast<const char*>(evbuffer_pullup(in, h.key_length));
+    const char* key = in.contiguous(h.key_length);
     std::string_view k(key, h.key_length);
     if (info.op == Op::Stats) {
       req.stats_args.assign(k);  // STAT's key is the stats group, not a key to route
     } else {
       req.add_key(k);
     }
-    evbuffer_drain(in, h.key_length);
+    in.drain(h.key_length);
   }
 
   switch (info.op) {
@@ -320,9 +317,9 @@ DecodeStatus BinaryClientCodec::decode(evbuffer* in, Request& req) {
   }
 
   if (has_value(info.op)) {
-    evbuffer_remove_buffer(in, req.value.get(), value_length);
+    in.move_front_to(req.value, value_length);
   } else if (value_length > 0) {
-    evbuffer_drain(in, value_length);  // surplus body of STAT/TOUCH/GAT: see the file comment
+    in.drain(value_length);  // surplus body of STAT/TOUCH/GAT: see the file comment
   }
   return DecodeStatus::Ready;
 }
@@ -332,48 +329,48 @@ DecodeStatus BinaryClientCodec::decode(evbuffer* in, Request& req) {
 
 
 // Writes one response packet; `value` (optional) is moved, not copied.
-void write_response(evbuffer* out, const Request& req, Status status, uint64_t cas, const void* extras,
-                    uint8_t extras_length, std::string_view key, std::string_view body, evbuffer* value) {
+void write_response(ByteChain& out, const Request& req, Status status, uint64_t cas, const void* extras,
+                    uint8_t extras_length, std::string_view key, std::string_view body, ByteChain* value) {
   binary::Header h;
   h.magic = binary::kResponseMagic;
   h.opcode = req.opcode;
   h.key_length = static_cast<uint16_t>(key.size());
   h.extras_length = extras_length;
   h.vbucket_or_status = static_cast<uint16_t>(status);
-  const size_t value_length = value ? evbuffer_get_length(value) : 0;
+  const size_t value_length = value ? value->size() : 0;
   h.body_length = static_cast<uint32_t>(extras_length + key.size() + body.size() + value_length);
   h.opaque = req.opaque;
   h.cas = cas;
   uint8_t raw[binary::kHeaderSize];
   binary::encode_header(h, raw);
-  evbuffer_add(out, raw, sizeof(raw));
-  if (extras_length > 0) evbuffer_add(out, extras, extras_length);
-  if (!key.empty()) evbuffer_add(out, key.data(), key.size());
-  if (!body.empty()) evbuffer_add(out, body.data(), body.size());
-  if (value_length > 0) evbuffer_add_buffer(out, value);
+  out.append(raw, sizeof(raw));
+  if (extras_length > 0) out.append(extras, extras_length);
+  if (!key.empty()) out.append(key);
+  if (!body.empty()) out.append(body);
+  if (value_length > 0) out.append_chain(*value);
 }
 
 bool failed(const Result& r) { return r.status != Status::Success || r.error_class != ErrorClass::None; }
 
 // An error response: memcached's text for the status, or the message the
 // proxy / backend gave.
-void write_error(evbuffer* out, const Request& req, const Result& r) {
+void write_error(ByteChain& out, const Request& req, const Result& r) {
   Status status = r.status == Status::Success ? Status::InternalError : r.status;
   std::string_view body = r.message.empty() ? binary_status_text(status) : std::string_view(r.message);
   write_response(out, req, status, 0, nullptr, 0, {}, body, nullptr);
 }
 
-void encode_get(const Request& req, evbuffer* out) {
+void encode_get(const Request& req, ByteChain& out) {
   const Result& r = req_result(req, 0);
   std::string_view key = req.key_count() > 0 ? req.key(0) : std::string_view();
   if (r.hit) {
     uint8_t flags[4];
     binary::put32(flags, r.flags);
     // A small value travels as the body (copied with the header), a big one
-    // as chains.
+    // as segments.
     write_response(out, req, Status::Success, r.cas, flags, sizeof(flags), req.return_key ? key : std::string_view(),
                    r.value.is_small() ? r.value.small() : std::string_view(),
-                   r.value.is_small() ? nullptr : r.value.chain());
+                   r.value.is_small() ? nullptr : &r.value.chain());
     return;
   }
   const bool miss = r.error_class == ErrorClass::None && (r.status == Status::KeyNotFound || r.status == Status::Success);
@@ -389,7 +386,7 @@ void encode_get(const Request& req, evbuffer* out) {
   }
 }
 
-void encode_stats(const Request& req, evbuffer* out) {
+void encode_stats(const Request& req, ByteChain& out) {
   const Result& r = req_result(req, 0);
   if (failed(r)) {
     write_error(out, req, r);
@@ -401,7 +398,7 @@ void encode_stats(const Request& req, evbuffer* out) {
   write_response(out, req, Status::Success, 0, nullptr, 0, {}, {}, nullptr);  // terminator
 }
 
-void encode_response(const Request& req, evbuffer* out) {
+void encode_response(const Request& req, ByteChain& out) {
   switch (req.op) {
     case Op::Invalid: {
       std::string_view body =
@@ -430,12 +427,12 @@ void encode_response(const Request& req, evbuffer* out) {
       if (r.value.is_small()) {
         std::memcpy(head, r.value.small().data(), sizeof(head));
       } else {
-        evbuffer_remove(r.value.chain(), head, sizeof(head));
+        r.value.chain().remove(head, sizeof(head));
       }
       binary::put32(head + 12, req.opaque);
-      evbuffer_add(out, head, sizeof(head));
+      out.append(head, sizeof(head));
       if (r.value.is_small()) {
-        evbuffer_add(out, r.value.small().data() + sizeof(head), r.value.size() - sizeof(head));
+        out.append(r.value.small().data() + sizeof(head), r.value.size() - sizeof(head));
       } else {
         r.value.move_to(out);
       }
@@ -475,7 +472,7 @@ void encode_response(const Request& req, evbuffer* out) {
   }
 }
 
-void BinaryClientCodec::encode(const Request& req, evbuffer* out) { encode_response(req, out); }
+void BinaryClientCodec::encode(const Request& req, ByteChain& out) { encode_response(req, out); }
 
 }  // namespace
 

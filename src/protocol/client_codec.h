@@ -7,14 +7,12 @@
 // calls decode() once per request and encode() once per reply, so the
 // virtual dispatch happens per request, never per byte.
 //
-//   evbuffer (socket) --decode--> Request --core/route/backends--> Request.results
-//                                                                    |
-//   evbuffer (socket) <--encode-----------------------------------------+
+//   ByteChain (socket) --decode--> Request --core/route/backends--> Request.results
+//                                                                     |
+//   ByteChain (socket) <--encode-----------------------------------------+
 //
 // Thread: a codec belongs to the worker thread owning its connection.
 #pragma once
-
-#include <event2/buffer.h>
 
 #include <cstdint>
 #include <memory>
@@ -22,6 +20,7 @@
 #include <string_view>
 
 #include "src/protocol/request.h"
+#include "src/util/byte_chain.h"
 
 namespace moxi::protocol {
 
@@ -48,8 +47,9 @@ class ClientCodec {
   //  * A request with close_after set (quit, an over-long ascii line, a
   //    binary frame memcached would close on) is the last one: write its reply
   //    (after the earlier replies), then close; do not call decode again.
-  //  * Values are moved out of `in` (evbuffer_remove_buffer), not copied.
-  virtual DecodeStatus decode(evbuffer* in, Request& req) = 0;
+  //  * Values are moved out of `in` (ByteChain::move_front_to): big ones
+  //    as views, not copies.
+  virtual DecodeStatus decode(ByteChain& in, Request& req) = 0;
 
   // Appends the reply for a completed request (results/stats filled) to
   // `out`; writes nothing where noreply/quiet says so. Result values are
@@ -71,7 +71,7 @@ class ClientCodec {
   //  * Stats: request.stats holds the merged pairs, in output order.
   //  * A Result with error_class != None is a proxy/backend error with its
   //    own text (Result::message); otherwise the status picks the text.
-  virtual void encode(const Request& req, evbuffer* out) = 0;
+  virtual void encode(const Request& req, ByteChain& out) = 0;
 
   // The item size limit may differ per bucket (and change with the map):
   // the connection sets it before each batch of decodes. A lower limit

@@ -42,7 +42,6 @@
 // mismatch: KeyExists), NF (not found); ERROR / CLIENT_ERROR / SERVER_ERROR
 // lines map as in the ascii codec (parse_error_line). Anything else is a
 // Desync.
-#include <event2/buffer.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -89,8 +88,8 @@ class MetaBackendCodec final : public BackendCodec {
  public:
   explicit MetaBackendCodec(uint32_t max_value_length)
       : ascii_(make_ascii_backend_codec(max_value_length)), max_value_length_(max_value_length) {}
-  void encode(BackendOp& op, evbuffer* out) override;
-  BackendDecode decode(BackendOp& op, evbuffer* in) override;
+  void encode(BackendOp& op, ByteChain& out) override;
+  BackendDecode decode(BackendOp& op, ByteChain& in) override;
 
  private:
   // Ops the ascii codec handles (see the file comment).
@@ -102,16 +101,16 @@ class MetaBackendCodec final : public BackendCodec {
   // the b flag where flags go (for ms only after the data length).
   bool key(wire::LineWriter& w, std::string_view k);
   // One reply for the op's key at position `pos`.
-  BackendDecode decode_one(BackendOp& op, uint32_t pos, evbuffer* in);
+  BackendDecode decode_one(BackendOp& op, uint32_t pos, ByteChain& in);
   // Done when `line` holds the next reply line (and the data block an
   // earlier VA announced, need_, is in too).
-  BackendDecode next_line(evbuffer* in, std::string_view& line, size_t& consumed);
+  BackendDecode next_line(ByteChain& in, std::string_view& line, size_t& consumed);
   // A meta client's request, relayed (see the file comment).
   static bool relayed(const BackendOp& op) { return op.request->meta.command != MetaCommand::None; }
   // A quiet request the server itself elides the reply of (followed by mn).
   static bool server_elides(const Request& req);
-  void encode_relayed(const Request& req, evbuffer* out);
-  BackendDecode decode_relayed(BackendOp& op, evbuffer* in);
+  void encode_relayed(const Request& req, ByteChain& out);
+  BackendDecode decode_relayed(BackendOp& op, ByteChain& in);
 
   std::unique_ptr<BackendCodec> ascii_;  // keyless ops; same thread as this codec
   std::string b64_;                      // scratch for base64 keys
@@ -132,7 +131,7 @@ bool MetaBackendCodec::key(wire::LineWriter& w, std::string_view k) {
   return true;
 }
 
-void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
+void MetaBackendCodec::encode(BackendOp& op, ByteChain& out) {
   Request& req = backend_codec::prepare(op);
   if (for_ascii(op)) return ascii_->encode(op, out);
   if (relayed(op)) return encode_relayed(req, out);
@@ -212,7 +211,7 @@ void MetaBackendCodec::encode(BackendOp& op, evbuffer* out) {
   }
 }
 
-BackendDecode MetaBackendCodec::decode(BackendOp& op, evbuffer* in) {
+BackendDecode MetaBackendCodec::decode(BackendOp& op, ByteChain& in) {
   if (for_ascii(op)) return ascii_->decode(op, in);
   if (relayed(op)) return decode_relayed(op, in);
   const uint32_t n = static_cast<uint32_t>(op.key_indexes.size());
@@ -224,8 +223,8 @@ BackendDecode MetaBackendCodec::decode(BackendOp& op, evbuffer* in) {
   return BackendDecode::Done;
 }
 
-BackendDecode MetaBackendCodec::next_line(evbuffer* in, std::string_view& line, size_t& consumed) {
-  if (need_ > 0 && evbuffer_get_length(in) < need_) return BackendDecode::NeedMore;
+BackendDecode MetaBackendCodec::next_line(ByteChain& in, std::string_view& line, size_t& consumed) {
+  if (need_ > 0 && in.size() < need_) return BackendDecode::NeedMore;
   switch (backend_codec::peek_reply_line(in, line, consumed)) {
     case Line::NeedMore: return BackendDecode::NeedMore;
     case Line::Desync: return BackendDecode::Desync;
@@ -234,7 +233,7 @@ BackendDecode MetaBackendCodec::next_line(evbuffer* in, std::string_view& line, 
   return BackendDecode::Done;
 }
 
-BackendDecode MetaBackendCodec::decode_one(BackendOp& op, uint32_t pos, evbuffer* in) {
+BackendDecode MetaBackendCodec::decode_one(BackendOp& op, uint32_t pos, ByteChain& in) {
   Request& req = *op.request;
   std::string_view line;
   size_t consumed = 0;
@@ -251,7 +250,7 @@ BackendDecode MetaBackendCodec::decode_one(BackendOp& op, uint32_t pos, evbuffer
   if (!word_end || code == "ER" || code == "CL" || code == "SE") {
     if (!backend_codec::parse_error_line(line, status, cls, message)) return BackendDecode::Desync;
     set_result(r, status, cls, message);
-    evbuffer_drain(in, consumed);
+    in.drain(consumed);
     return BackendDecode::Done;
   }
 
@@ -283,7 +282,7 @@ BackendDecode MetaBackendCodec::decode_one(BackendOp& op, uint32_t pos, evbuffer
     if (!backend_codec::reply_block_buffered(in, consumed, length, need_)) return BackendDecode::NeedMore;
     r.reset();
     r.cas = cas;
-    evbuffer_drain(in, consumed);
+    in.drain(consumed);
     if (is_get) {
       r.hit = true;
       r.flags = static_cast<uint32_t>(flags);
@@ -291,14 +290,14 @@ BackendDecode MetaBackendCodec::decode_one(BackendOp& op, uint32_t pos, evbuffer
     } else {
       char digits[24];
       if (length == 0 || length > 20) return BackendDecode::Desync;
-      evbuffer_remove(in, digits, static_cast<size_t>(length));
+      in.remove(digits, static_cast<size_t>(length));
       uint64_t number = 0;
       std::string_view text(digits, static_cast<size_t>(length));
       if (!all_digits(text) || !parse_u64(text, number)) return BackendDecode::Desync;
       r.number = number;
     }
     char crlf[2];
-    evbuffer_remove(in, crlf, 2);
+    in.remove(crlf, 2);
     if (crlf[0] != '\r' || crlf[1] != '\n') return BackendDecode::Desync;
     return BackendDecode::Done;
   }
@@ -326,7 +325,7 @@ BackendDecode MetaBackendCodec::decode_one(BackendOp& op, uint32_t pos, evbuffer
   } else {
     return BackendDecode::Desync;
   }
-  evbuffer_drain(in, consumed);
+  in.drain(consumed);
   return BackendDecode::Done;
 }
 
@@ -334,7 +333,7 @@ bool MetaBackendCodec::server_elides(const Request& req) {
   return req.meta.quiet && req.meta.command == MetaCommand::Arithmetic;
 }
 
-void MetaBackendCodec::encode_relayed(const Request& req, evbuffer* out) {
+void MetaBackendCodec::encode_relayed(const Request& req, ByteChain& out) {
   wire::LineWriter w(out);
   if (req.meta.quiet && !server_elides(req)) {
     // The line without its q token (tokens are what memcached reads: the
@@ -376,7 +375,7 @@ bool elided_by_quiet(const Request& req, std::string_view line) {
 
 // op.phase: 0 = the reply (or, for a quiet ma, the MN standing for none)
 // is due; 1 = the MN after a quiet ma's reply.
-BackendDecode MetaBackendCodec::decode_relayed(BackendOp& op, evbuffer* in) {
+BackendDecode MetaBackendCodec::decode_relayed(BackendOp& op, ByteChain& in) {
   const Request& req = *op.request;
   std::string_view line;
   size_t consumed = 0;
@@ -384,7 +383,7 @@ BackendDecode MetaBackendCodec::decode_relayed(BackendOp& op, evbuffer* in) {
   const bool mn = line == "MN";
   if (op.phase == 1) {
     if (!mn) return BackendDecode::Desync;
-    evbuffer_drain(in, consumed);
+    in.drain(consumed);
     return BackendDecode::Done;
   }
   Result& r = backend_codec::result_for(op, 0);
@@ -393,7 +392,7 @@ BackendDecode MetaBackendCodec::decode_relayed(BackendOp& op, evbuffer* in) {
   if (mn) {  // q elided the reply: the boring outcome
     if (!server_elides(req)) return BackendDecode::Desync;
     r.status = req.meta.command == MetaCommand::Get ? Status::KeyNotFound : Status::Success;
-    evbuffer_drain(in, consumed);
+    in.drain(consumed);
     return BackendDecode::Done;
   }
   const std::string_view code = line.substr(0, 2);
@@ -406,10 +405,10 @@ BackendDecode MetaBackendCodec::decode_relayed(BackendOp& op, evbuffer* in) {
       return BackendDecode::Desync;
     if (!backend_codec::reply_block_buffered(in, consumed, length, need_)) return BackendDecode::NeedMore;
     r.message.assign(line);
-    evbuffer_drain(in, consumed);
+    in.drain(consumed);
     r.value.take(in, static_cast<size_t>(length));
     char crlf[2];
-    evbuffer_remove(in, crlf, 2);
+    in.remove(crlf, 2);
     if (crlf[0] != '\r' || crlf[1] != '\n') return BackendDecode::Desync;
     r.hit = req.meta.command == MetaCommand::Get;
   } else {
@@ -429,7 +428,7 @@ BackendDecode MetaBackendCodec::decode_relayed(BackendOp& op, evbuffer* in) {
     }
     r.hit = code == "ME";
     if (!(req.meta.quiet && elided_by_quiet(req, line))) r.message.assign(line);
-    evbuffer_drain(in, consumed);
+    in.drain(consumed);
   }
   if (!server_elides(req)) return BackendDecode::Done;
   op.phase = 1;

@@ -379,7 +379,7 @@ void write_return_flags(const Request& req, const Result* item, const uint64_t* 
   }
 }
 
-void write_error(const Request& req, const Result& r, evbuffer* out) {
+void write_error(const Request& req, const Result& r, ByteChain& out) {
   wire::LineWriter w(out);
   if (r.error_class == ErrorClass::Error) {
     w.str("ERROR\r\n");
@@ -393,20 +393,20 @@ void write_error(const Request& req, const Result& r, evbuffer* out) {
 }
 
 // A relayed meta backend reply: the line, and for VA its data block.
-void write_relayed(const Result& r, evbuffer* out) {
+void write_relayed(const Result& r, ByteChain& out) {
   if (r.message.empty()) return;  // elided by q
   wire::LineWriter w(out);
   w.str(r.message).crlf();
   if (r.message.starts_with("VA ")) {
     w.flush();
     r.value.move_to(out);
-    evbuffer_add(out, "\r\n", 2);
+    out.append("\r\n", 2);
   }
 }
 
 // "VA <length> <flags>" and the data, or "HD <flags>" without v: mg's hit
 // (the item's value) or ma's success (`number`, the counter's new value).
-void write_value_reply(const Request& req, const Result& r, const std::string_view* number, evbuffer* out) {
+void write_value_reply(const Request& req, const Result& r, const std::string_view* number, ByteChain& out) {
   const bool value = req.meta.has('v');
   wire::LineWriter w(out);
   if (value) {
@@ -429,7 +429,7 @@ void write_value_reply(const Request& req, const Result& r, const std::string_vi
 }
 
 // A reply without an item: the code and the O and k flags (and c: `cas`).
-void write_code(const Request& req, std::string_view code, const uint64_t* cas, evbuffer* out) {
+void write_code(const Request& req, std::string_view code, const uint64_t* cas, ByteChain& out) {
   wire::LineWriter w(out);
   w.str(code);
   write_return_flags(req, nullptr, cas, w);
@@ -438,7 +438,7 @@ void write_code(const Request& req, std::string_view code, const uint64_t* cas, 
 
 }  // namespace
 
-void encode_meta_reply(const Request& req, evbuffer* out) {
+void encode_meta_reply(const Request& req, ByteChain& out) {
   const Result& r = req_result(req, 0);
   if (r.meta_reply) {
     write_relayed(r, out);

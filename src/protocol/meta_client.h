@@ -7,8 +7,6 @@
 // Thread: pure functions; the Request belongs to the caller's worker.
 #pragma once
 
-#include <event2/buffer.h>
-
 #include <cstddef>
 #include <span>
 #include <string_view>
@@ -41,7 +39,7 @@ MetaLine decode_meta_line(std::span<const std::string_view> tokens, bool more, s
 // Appends the reply to a meta request (req.meta.command != None, op not
 // Invalid): a meta backend's reply verbatim, otherwise memcached's reply
 // built from the op's result, with the return flags in request order.
-void encode_meta_reply(const Request& req, evbuffer* out);
+void encode_meta_reply(const Request& req, ByteChain& out);
 
 // memcached's base64 decoding of a b key (not RFC 4648's strict form: bytes
 // outside the alphabet are skipped, decoding ends after the first padded

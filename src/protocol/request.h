@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "src/protocol/value_bytes.h"
-#include "src/util/evbuf.h"
 
 namespace moxi::protocol {
 
@@ -248,7 +247,7 @@ struct Result {
 };
 
 // The per-key results of a request. Result objects (with the capacity of
-// their strings and evbuffers) outlive Request::reset, so a pooled request
+// their strings and chains) outlive Request::reset, so a pooled request
 // reuses them instead of constructing and destroying one per key per request
 // (~150 instructions per request in the W1 profile). At most kKept stay
 // after a reset, which bounds what an idle pooled request holds. Objects past
@@ -316,7 +315,7 @@ struct Request {
   std::string stats_args;     // "stats ARGS" / binary STAT key
   std::string extras;         // Op::Passthrough: the request's extras, as sent
   uint8_t datatype = 0;       // Op::Passthrough: the request's datatype byte
-  EvBuf value;                // storage commands: the value bytes, without the trailing CRLF
+  ByteChain value;            // storage commands: the value bytes, without the trailing CRLF
   MetaRequest meta;           // mg/ms/md/ma/me/mn: the meta details (command None otherwise)
 
   // Op::Invalid: how to answer. Ascii uses error_class/error_text (e.g.

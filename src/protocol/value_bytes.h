@@ -4,23 +4,20 @@
 // Values of at most kInlineMax bytes are copied into `small_`, a string whose
 // capacity is kept from request to request (Request keeps its Results). For the
 // usual ~100-byte value one memcpy out of the read buffer and one into the
-// reply line cost a fraction of what moving evbuffer chains does (the W1
-// profile: about 500 instructions per get went to evbuffer_remove_buffer,
-// evbuffer_remove, chain allocation and drains). Larger values move as
-// evbuffer chains and are never copied.
+// reply line cost a fraction of what moving chain segments does. Larger
+// values move as ByteChain segments (views of the read slabs once they are
+// big enough, see byte_chain.h).
 //
-// The API is EvBuf's (size, empty, append, str, clear) plus take/move_to.
+// The API is ByteChain's (size, empty, append, str, clear) plus take/move_to.
 // Thread contract: like the Request holding it, owned by one worker thread.
 #pragma once
-
-#include <event2/buffer.h>
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
 
-#include "src/util/evbuf.h"
+#include "src/util/byte_chain.h"
 
 namespace moxi::protocol {
 
@@ -33,7 +30,7 @@ class ValueBytes {
   // True when the bytes are held inline (small()); false: in chain().
   bool is_small() const { return !chained_; }
   std::string_view small() const { return small_; }
-  evbuffer* chain() const { return chain_.get(); }
+  ByteChain& chain() const { return chain_; }
 
   void clear() {
     small_.clear();
@@ -51,15 +48,15 @@ class ValueBytes {
 
   // Replaces the content with the first `n` bytes of `in`, which has at least
   // `n`: copied when small, chains moved when not.
-  void take(evbuffer* in, size_t n) {
+  void take(ByteChain& in, size_t n) {
     clear();
     if (n <= kInlineMax) {
       small_.resize(n);
-      if (n > 0) evbuffer_remove(in, small_.data(), n);
+      if (n > 0) in.remove(small_.data(), n);
       return;
     }
     chained_ = true;
-    evbuffer_remove_buffer(in, chain_.get(), n);
+    in.move_front_to(chain_, n);
   }
 
   // Appends bytes (decoders' tests build values this way).
@@ -79,12 +76,12 @@ class ValueBytes {
 
   // Appends the bytes to `out`: small ones copied, chains moved (the value
   // is empty afterwards in that case; callers encode a reply once).
-  void move_to(evbuffer* out) const {
+  void move_to(ByteChain& out) const {
     if (!chained_) {
-      if (!small_.empty()) evbuffer_add(out, small_.data(), small_.size());
+      out.append(small_);
       return;
     }
-    evbuffer_add_buffer(out, chain_.get());
+    out.append_chain(chain_);
   }
 
   // A copy of the bytes; for tests and small control replies only.
@@ -92,7 +89,7 @@ class ValueBytes {
 
  private:
   std::string small_;
-  EvBuf chain_;
+  mutable ByteChain chain_;  // emptied by move_to (a reply is encoded once)
   bool chained_ = false;
 };
 

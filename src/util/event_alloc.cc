@@ -76,7 +76,7 @@ Cache::~Cache() {
   t_cache_gone = true;
 }
 
-void* raw_alloc(size_t size) {
+[[maybe_unused]] void* raw_alloc(size_t size) {
   const uint32_t cls = class_of(size);
   if (cls != kUncached && !t_cache_gone) {
     Cache& cache = t_cache;
@@ -132,7 +132,7 @@ void* raw_alloc(size_t size) {
   return fresh;
 }
 
-std::atomic<bool> g_installed{false};
+[[maybe_unused]] std::atomic<bool> g_installed{false};
 
 }  // namespace
 
@@ -149,5 +149,23 @@ bool install_event_allocator() {
 size_t release_event_allocator_cache() { return t_cache_gone ? 0 : t_cache.release(); }
 
 size_t event_allocator_cached_bytes() { return t_cache_gone ? 0 : t_cache.bytes; }
+
+void* alloc_block(size_t& size) {
+#ifdef MOXI_SANITIZED
+  return std::malloc(size == 0 ? 1 : size);
+#else
+  void* p = raw_alloc(size == 0 ? 1 : size);
+  if (p) size = static_cast<size_t>((static_cast<Header*>(p) - 1)->capacity);
+  return p;
+#endif
+}
+
+void free_block(void* block) {
+#ifdef MOXI_SANITIZED
+  std::free(block);
+#else
+  raw_free(block);
+#endif
+}
 
 }  // namespace moxi

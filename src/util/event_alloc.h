@@ -1,4 +1,5 @@
-// libevent's memory through per-thread free lists.
+// libevent's memory, and moxi's own buffers' (byte_chain.h), through
+// per-thread free lists.
 //
 // Why: every evbuffer chain is malloc'd when data arrives or is queued and
 // freed as soon as the buffer drains, several times per request (the read
@@ -32,5 +33,12 @@ size_t release_event_allocator_cache();
 
 // Bytes the calling thread keeps cached right now (tests, stats).
 size_t event_allocator_cached_bytes();
+
+// The same lists for moxi's own buffers (byte_chain.h): a block of at
+// least `size` bytes, `size` set to what it really holds (its size class),
+// null when memory ran out. free_block takes it back on any thread.
+// Sanitizer builds use plain malloc/free, so ASan sees every block.
+void* alloc_block(size_t& size);
+void free_block(void* block);
 
 }  // namespace moxi

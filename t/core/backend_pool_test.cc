@@ -84,7 +84,7 @@ class RecordingHost final : public TestLoopHost {
     c->request.op = op;
     c->request.add_key(key);
     c->request.vbuckets.assign(1, 0);
-    if (!value.empty()) evbuffer_add(c->request.value.get(), value.data(), value.size());
+    c->request.value.append(value);
     c->request.prepare_results();
     c->op.op.request = &c->request;
     c->op.op.key_indexes.push_back(0);
@@ -119,9 +119,7 @@ const protocol::Result& result_of(const backend::PendingOp* op) { return op->op.
 std::string value_of(const backend::PendingOp* op) {
   const protocol::Result& r = result_of(op);
   if (r.value.is_small()) return std::string(r.value.small());
-  std::string out(evbuffer_get_length(r.value.chain()), '\0');
-  evbuffer_copyout(r.value.chain(), out.data(), out.size());
-  return out;
+  return r.value.chain().str();
 }
 
 class BackendPoolTest : public CppUnit::TestFixture {

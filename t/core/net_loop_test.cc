@@ -2,7 +2,6 @@
 // connection over a socketpair, driven turn by turn.
 #include <cppunit/TestFixture.h>
 #include <cppunit/extensions/HelperMacros.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -44,14 +43,12 @@ class LineEcho final : public net::StreamConnection {
     if (r == 0) saw_end = true;
     buffered_after_read = in_.size();
     for (;;) {
-      size_t eol_len = 0;
-      evbuffer_ptr eol = evbuffer_search_eol(in_.get(), nullptr, &eol_len, EVBUFFER_EOL_LF);
-      if (eol.pos < 0) break;
-      std::string line(static_cast<size_t>(eol.pos), '\0');
-      evbuffer_remove(in_.get(), line.data(), line.size());
-      evbuffer_drain(in_.get(), eol_len);
-      const std::string reply = "got " + line + "\n";
-      evbuffer_add(out_.get(), reply.data(), reply.size());
+      const ptrdiff_t eol = in_.find('\n');
+      if (eol < 0) break;
+      std::string line(static_cast<size_t>(eol), '\0');
+      in_.remove(line.data(), line.size());
+      in_.drain(1);
+      out_.append("got " + line + "\n");
       mark_dirty();
       ++lines;
       pollfd p{peer, POLLIN, 0};
@@ -88,7 +85,7 @@ class Sink final : public net::StreamConnection {
   size_t drained = 0;
   void read(bool on) { set_reading(on); }
   void queue(const std::string& bytes) {
-    evbuffer_add(out_.get(), bytes.data(), bytes.size());
+    out_.append(bytes);
     account();
     mark_dirty();
   }
@@ -106,7 +103,7 @@ class Sink final : public net::StreamConnection {
     if (close_on_read) close_socket();
     const size_t n = in_.size();
     std::string chunk(n, '\0');
-    evbuffer_remove(in_.get(), chunk.data(), n);
+    in_.remove(chunk.data(), n);
     got += chunk;
     account();
   }

@@ -12,7 +12,6 @@
 // failures are retried until it serves.
 #include <cppunit/TestFixture.h>
 #include <cppunit/extensions/HelperMacros.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include <map>
@@ -100,7 +99,7 @@ class RouterRig final : public TestLoopHost, public RouterHost {
     ex->request.protocol = Protocol::Ascii;
     ex->request.op = op;
     for (const auto& k : keys) ex->request.add_key(k);
-    if (!value.empty()) evbuffer_add(ex->request.value.get(), value.data(), value.size());
+    ex->request.value.append(value);
     return ex;
   }
   Exchange* dispatch(Exchange* ex, NoBucket why = NoBucket::AwaitingMap) {
@@ -128,9 +127,7 @@ class RouterRig final : public TestLoopHost, public RouterHost {
 
 std::string value_of(const protocol::Result& r) {
   if (r.value.is_small()) return std::string(r.value.small());
-  std::string out(evbuffer_get_length(r.value.chain()), '\0');
-  evbuffer_copyout(r.value.chain(), out.data(), out.size());
-  return out;
+  return r.value.chain().str();
 }
 
 std::shared_ptr<const Bucket> ketama_bucket(const std::vector<std::string>& servers, Protocol protocol) {

@@ -12,7 +12,7 @@
 
 #include "src/protocol/backend_codec.h"
 #include "src/protocol/client_codec.h"
-#include "src/util/evbuf.h"
+#include "src/util/byte_chain.h"
 #include "t/fuzz/fuzz_util.h"
 
 namespace moxi::fuzz {
@@ -67,18 +67,18 @@ inline void fuzz_backend(Protocol backend, const uint8_t* data, size_t size) {
                                                                     : make_ascii_backend_codec();
   Request req;
   BackendOp op;
-  EvBuf in, sent, client_out;
+  ByteChain in, sent, client_out;
 
   std::vector<size_t> points = cuts(hash(reply), reply.size());
   points.push_back(reply.size());
   size_t at = 0, next = 0;
   for (int ops = 0; ops < 16; ++ops) {
     build_request(data[0], data[1], req, op);
-    codec->encode(op, sent.get());
+    codec->encode(op, sent);
     sent.clear();
     BackendDecode st = BackendDecode::NeedMore;
     for (;;) {
-      st = codec->decode(op, in.get());
+      st = codec->decode(op, in);
       if (st != BackendDecode::NeedMore || next == points.size()) break;
       in.append(reply.substr(at, points[next] - at));
       at = points[next++];
@@ -86,9 +86,9 @@ inline void fuzz_backend(Protocol backend, const uint8_t* data, size_t size) {
     if (st != BackendDecode::Done) return;
     // Hand the results to a client encoder, as the proxy would.
     if (req.protocol == Protocol::Ascii) {
-      make_ascii_client_codec(Limits())->encode(req, client_out.get());
+      make_ascii_client_codec(Limits())->encode(req, client_out);
     } else if (req.key_count() <= 1) {
-      make_binary_client_codec(Limits())->encode(req, client_out.get());
+      make_binary_client_codec(Limits())->encode(req, client_out);
     }
     client_out.clear();
     if (in.empty() && next == points.size()) return;

@@ -10,7 +10,8 @@ CXXFLAGS = -std=c++20 -g -O1 -Wall -Wextra -Werror $(SAN)
 CPPFLAGS = -I$(TOP) $(shell pkg-config --cflags libevent libmemcached)
 LIBS = $(shell pkg-config --libs libevent libmemcached libcrypto libssl liburing) -lhashkit
 
-PROTOCOL = src/protocol/ascii_numbers.cc src/protocol/status_text.cc src/protocol/extended_errors.cc src/protocol/stats_merge.cc \
+BUFFERS = src/util/byte_chain.cc src/util/event_alloc.cc
+PROTOCOL = $(BUFFERS) src/protocol/ascii_numbers.cc src/protocol/status_text.cc src/protocol/extended_errors.cc src/protocol/stats_merge.cc \
 	src/protocol/ascii_client.cc src/protocol/meta_client.cc src/protocol/binary_client.cc \
 	src/protocol/ascii_backend.cc src/protocol/binary_backend.cc src/protocol/meta_backend.cc
 VBUCKET = vbucket/key_hash.cc vbucket/ketama.cc vbucket/config.cc vbucket/host_port.cc \
@@ -26,7 +27,7 @@ fuzz_meta_client_SRCS = t/fuzz/fuzz_meta_client.cc $(PROTOCOL) t/protocol/test_u
 fuzz_config_SRCS = t/fuzz/fuzz_config.cc $(VBUCKET)
 fuzz_stream_splitter_SRCS = t/fuzz/fuzz_stream_splitter.cc conflate/stream_splitter.cc
 fuzz_uring_stream_SRCS = t/fuzz/fuzz_uring_stream.cc src/net/loop.cc src/net/stream.cc src/net/uring.cc \
-	src/net/buffer_budget.cc src/util/tls.cc
+	src/net/buffer_budget.cc src/util/tls.cc $(BUFFERS)
 
 TARGETS = fuzz_ascii_client fuzz_binary_client fuzz_meta_client fuzz_ascii_backend fuzz_binary_backend fuzz_meta_backend fuzz_config fuzz_stream_splitter fuzz_uring_stream
 

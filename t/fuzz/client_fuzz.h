@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "src/protocol/client_codec.h"
-#include "src/util/evbuf.h"
+#include "src/util/byte_chain.h"
 #include "t/fuzz/fuzz_util.h"
 #include "t/protocol/test_util.h"
 
@@ -76,18 +76,18 @@ inline void fuzz_client(bool binary, const uint8_t* data, size_t size) {
 
   // Like a connection: decode until NeedMore/Close, answer each request.
   auto codec = fresh();
-  EvBuf in, out;
+  ByteChain in, out;
   in.append(input);
   Request req;
   size_t stuck = 0;
   for (;;) {
     const size_t before = in.size();
     req.reset();
-    if (codec->decode(in.get(), req) != DecodeStatus::Ready) break;
+    if (codec->decode(in, req) != DecodeStatus::Ready) break;
     stuck = in.size() < before ? 0 : stuck + 1;
     if (stuck > 16) fail("decode keeps returning Ready without consuming input");
     fill_results(req, seed);
-    codec->encode(req, out.get());
+    codec->encode(req, out);
     out.clear();
     if (req.close_after) break;
   }

@@ -7,7 +7,6 @@
 // peer receives a prefix of what the connection queued; at the end, with
 // reading on, everything sent arrives. Closing with operations in flight
 // is part of the run (ASan sees any use of what was freed).
-#include <event2/buffer.h>
 #include <event2/event.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -36,7 +35,7 @@ class Sink final : public moxi::net::StreamConnection {
     set_reading(yes);
   }
   void queue(const std::string& bytes) {
-    evbuffer_add(out_.get(), bytes.data(), bytes.size());
+    out_.append(bytes);
     account();
     mark_dirty();
   }
@@ -48,7 +47,7 @@ class Sink final : public moxi::net::StreamConnection {
     if (r == 0) ended = true;
     const size_t n = in_.size();
     std::string chunk(n, '\0');
-    evbuffer_remove(in_.get(), chunk.data(), n);
+    in_.remove(chunk.data(), n);
     got += chunk;
     account();
   }

@@ -133,7 +133,7 @@ class AsciiBackendTest : public CppUnit::TestFixture {
     Request pp = make(Op::Prepend, {"k"});
     pp.value.append("head");
     ASSERT_BYTES("prepend k 0 0 4\r\nhead\r\n", encode(pp));
-    // a value made of many chains
+    // a value made of many segments
     Request big = make(Op::Set, {"k"});
     std::string v;
     for (int i = 0; i < 1000; ++i) {
@@ -473,17 +473,17 @@ class AsciiBackendTest : public CppUnit::TestFixture {
     og.request = &g;
     BackendOp os;
     os.request = &s;
-    EvBuf out;
-    codec->encode(og, out.get());
-    codec->encode(os, out.get());
+    ByteChain out;
+    codec->encode(og, out);
+    codec->encode(os, out);
     ASSERT_BYTES("get a\r\nset b 0 0 1\r\nv\r\n", out.str());
-    EvBuf in;
+    ByteChain in;
     in.append("VALUE a 0 2\r\nhi\r\nEND\r\nSTO");
-    CPPUNIT_ASSERT(codec->decode(og, in.get()) == BackendDecode::Done);
+    CPPUNIT_ASSERT(codec->decode(og, in) == BackendDecode::Done);
     CPPUNIT_ASSERT_EQUAL(size_t{3}, in.size());  // the next op's bytes are left alone
-    CPPUNIT_ASSERT(codec->decode(os, in.get()) == BackendDecode::NeedMore);
+    CPPUNIT_ASSERT(codec->decode(os, in) == BackendDecode::NeedMore);
     in.append("RED\r\n");
-    CPPUNIT_ASSERT(codec->decode(os, in.get()) == BackendDecode::Done);
+    CPPUNIT_ASSERT(codec->decode(os, in) == BackendDecode::Done);
     CPPUNIT_ASSERT_EQUAL(std::string("hi"), g.results[0].value.str());
     status_is(Status::Success, s.results[0]);
   }
@@ -503,9 +503,9 @@ class AsciiBackendTest : public CppUnit::TestFixture {
     op.request = &g;
     op.key_indexes = {0};
     ASSERT_BYTES("get a\r\n", encode(*codec, op));
-    EvBuf in;
+    ByteChain in;
     in.append("END\r\n");
-    CPPUNIT_ASSERT(codec->decode(op, in.get()) == BackendDecode::Done);
+    CPPUNIT_ASSERT(codec->decode(op, in) == BackendDecode::Done);
     status_is(Status::KeyNotFound, g.results[0]);
     CPPUNIT_ASSERT(g.results[1].hit);
   }

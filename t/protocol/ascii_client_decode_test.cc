@@ -19,21 +19,21 @@ namespace {
 std::string transcript(std::string_view input, const Limits& limits = Limits{}, bool* closed = nullptr,
                        size_t* left = nullptr) {
   auto codec = make_ascii_client_codec(limits);
-  EvBuf in;
-  EvBuf out;
+  ByteChain in;
+  ByteChain out;
   in.append(input);
   Request req;
   std::string t;
   for (;;) {
     req.reset();
-    DecodeStatus st = codec->decode(in.get(), req);
+    DecodeStatus st = codec->decode(in, req);
     if (st == DecodeStatus::NeedMore) break;
     if (st == DecodeStatus::Close) {
       t += "<close>";
       break;
     }
     if (req.op == Op::Invalid) {
-      codec->encode(req, out.get());
+      codec->encode(req, out);
       t += test::take(out);
     } else {
       std::string d = test::describe(req);
@@ -253,19 +253,19 @@ class AsciiClientDecodeTest : public CppUnit::TestFixture {
 
   void testStorageWaitsForValue() {
     auto codec = make_ascii_client_codec(Limits{});
-    EvBuf in;
+    ByteChain in;
     Request req;
     in.append("set k 0 0 5\r\nab");
-    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::NeedMore);
+    CPPUNIT_ASSERT(codec->decode(in, req) == DecodeStatus::NeedMore);
     CPPUNIT_ASSERT_EQUAL(size_t{15}, in.size());  // nothing consumed
     CPPUNIT_ASSERT(req.key_count() == 0 && req.op == Op::Invalid);  // req untouched
     in.append("cde\r");
-    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::NeedMore);
+    CPPUNIT_ASSERT(codec->decode(in, req) == DecodeStatus::NeedMore);
     in.append("\nget k\r\n");
-    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(codec->decode(in, req) == DecodeStatus::Ready);
     CPPUNIT_ASSERT_EQUAL(std::string("abcde"), req.value.str());
     req.reset();
-    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(codec->decode(in, req) == DecodeStatus::Ready);
     CPPUNIT_ASSERT(req.op == Op::Get);
     CPPUNIT_ASSERT_EQUAL(size_t{0}, in.size());
   }
@@ -331,27 +331,27 @@ class AsciiClientDecodeTest : public CppUnit::TestFixture {
   // swallowed from then on, not buffered to its end under the old limit.
   void testLoweredLimitAppliesToTheValueArriving() {
     auto codec = make_ascii_client_codec(Limits{});
-    EvBuf in;
+    ByteChain in;
     Request req;
     in.append("set a 0 0 100\r\n0123456789");
-    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::NeedMore);
+    CPPUNIT_ASSERT(codec->decode(in, req) == DecodeStatus::NeedMore);
     in.append("0123456789");
-    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::NeedMore);
+    CPPUNIT_ASSERT(codec->decode(in, req) == DecodeStatus::NeedMore);
     codec->set_max_value_length(0);
-    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(codec->decode(in, req) == DecodeStatus::Ready);
     CPPUNIT_ASSERT(req.op == Op::Invalid);
     CPPUNIT_ASSERT(req.limit == Limit::ValueSize);
     CPPUNIT_ASSERT_EQUAL(std::string("a"), keys_of(req));
     CPPUNIT_ASSERT_EQUAL(size_t{0}, in.size());
     in.append(std::string(80, 'x') + "\r\nversion\r\n");
     req.reset();
-    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(codec->decode(in, req) == DecodeStatus::Ready);
     CPPUNIT_ASSERT(req.op == Op::Version);
     // Raising it again changes nothing for what is decoded.
     codec->set_max_value_length(1 << 20);
     in.append("set b 0 0 1\r\nz\r\n");
     req.reset();
-    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(codec->decode(in, req) == DecodeStatus::Ready);
     CPPUNIT_ASSERT(req.op == Op::Set);
   }
 
@@ -359,22 +359,22 @@ class AsciiClientDecodeTest : public CppUnit::TestFixture {
     Limits small;
     small.max_value_length = 10;
     auto codec = make_ascii_client_codec(small);
-    EvBuf in;
+    ByteChain in;
     Request req;
     in.append("set a 0 0 100\r\n0123456789");
-    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(codec->decode(in, req) == DecodeStatus::Ready);
     CPPUNIT_ASSERT(req.op == Op::Invalid);
     CPPUNIT_ASSERT_EQUAL(size_t{0}, in.size());
     for (int i = 0; i < 9; ++i) {
       in.append("0123456789");
       req.reset();
-      CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::NeedMore);
+      CPPUNIT_ASSERT(codec->decode(in, req) == DecodeStatus::NeedMore);
       CPPUNIT_ASSERT_EQUAL(size_t{0}, in.size());  // swallowed as it arrives, never buffered
     }
     in.append("\r");
-    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::NeedMore);
+    CPPUNIT_ASSERT(codec->decode(in, req) == DecodeStatus::NeedMore);
     in.append("\nversion\r\n");
-    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(codec->decode(in, req) == DecodeStatus::Ready);
     CPPUNIT_ASSERT(req.op == Op::Version);
   }
 
@@ -608,7 +608,7 @@ class AsciiClientDecodeTest : public CppUnit::TestFixture {
     for (const auto& k : keys) line += " " + k;
     for (size_t chunk : {size_t{1}, size_t{7}, line.size() + 20}) {
       auto codec = make_ascii_client_codec(small);
-      EvBuf in;
+      ByteChain in;
       const std::string bytes = line + "\r\nversion\r\n";
       std::vector<std::string> got;
       int parts = 0;
@@ -617,7 +617,7 @@ class AsciiClientDecodeTest : public CppUnit::TestFixture {
         in.append(bytes.substr(off, chunk));
         for (;;) {
           Request r;
-          if (codec->decode(in.get(), r) != DecodeStatus::Ready) break;
+          if (codec->decode(in, r) != DecodeStatus::Ready) break;
           if (r.op == Op::Version) {
             saw_last = true;
             continue;
@@ -642,11 +642,11 @@ class AsciiClientDecodeTest : public CppUnit::TestFixture {
     part.add_key("a");
     part.prepare_results();
     part.results[0].server_error(Status::InternalError, "proxy downstream closed 127.0.0.1:1");
-    EvBuf out;
-    codec->encode(part, out.get());
+    ByteChain out;
+    codec->encode(part, out);
     CPPUNIT_ASSERT_EQUAL(std::string(), out.str());  // a failed key of a part reads as a miss
     part.get_continues = false;
-    codec->encode(part, out.get());
+    codec->encode(part, out);
     CPPUNIT_ASSERT_EQUAL(std::string("END\r\n"), out.str());
     // Only get lines are decoded in parts: a longer non-get line under the
     // line limit is one request however it arrives (found by the fuzzer).

@@ -20,8 +20,8 @@ Request make(Op op, std::initializer_list<std::string_view> keys = {}) {
 
 std::string reply(const Request& req) {
   auto codec = make_ascii_client_codec(Limits{});
-  EvBuf out;
-  codec->encode(req, out.get());
+  ByteChain out;
+  codec->encode(req, out);
   return out.str();
 }
 
@@ -133,7 +133,7 @@ class AsciiClientEncodeTest : public CppUnit::TestFixture {
     hit(r.results[0], "value");
     CPPUNIT_ASSERT(r.results[0].value.is_small());
     ASSERT_BYTES("VALUE a 0 5\r\nvalue\r\nEND\r\n", reply(r));
-    // A big one is held as evbuffer chains, which move into the output.
+    // A big one is held as a ByteChain, whose segments move into the output.
     Request big = make(Op::Get, {"b"});
     const std::string bytes(ValueBytes::kInlineMax * 4, 'x');
     hit(big.results[0], bytes);

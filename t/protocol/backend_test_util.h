@@ -18,7 +18,7 @@
 
 #include "src/protocol/backend_codec.h"
 #include "src/protocol/request.h"
-#include "src/util/evbuf.h"
+#include "src/util/byte_chain.h"
 
 namespace moxi::protocol::test {
 
@@ -27,8 +27,8 @@ using BackendCodecFactory = std::unique_ptr<BackendCodec> (*)(uint32_t max_value
 
 // What `codec` writes for `op`.
 inline std::string encode(BackendCodec& codec, BackendOp& op) {
-  EvBuf out;
-  codec.encode(op, out.get());
+  ByteChain out;
+  codec.encode(op, out);
   return out.str();
 }
 
@@ -42,20 +42,20 @@ inline BackendDecode roundtrip(BackendCodecFactory factory, Request& req, std::s
   op.request = &req;
   std::string s = encode(*codec, op);
   if (sent) *sent = s;
-  EvBuf in;
+  ByteChain in;
   in.append(reply);
-  BackendDecode d = codec->decode(op, in.get());
+  BackendDecode d = codec->decode(op, in);
   if (left) *left = in.size();
   return d;
 }
 
 // Feeds `reply` to `codec` one byte at a time, through `in`, decoding after
 // each byte: it must finish exactly at the last byte.
-inline BackendDecode decode_bytewise(BackendCodec& codec, BackendOp& op, EvBuf& in, std::string_view reply) {
+inline BackendDecode decode_bytewise(BackendCodec& codec, BackendOp& op, ByteChain& in, std::string_view reply) {
   BackendDecode d = BackendDecode::NeedMore;
   for (size_t i = 0; i < reply.size(); ++i) {
     in.append(reply.substr(i, 1));
-    d = codec.decode(op, in.get());
+    d = codec.decode(op, in);
     if (d != BackendDecode::NeedMore) {
       CPPUNIT_ASSERT_EQUAL_MESSAGE("finished early", reply.size(), i + 1);
       return d;
@@ -70,7 +70,7 @@ inline BackendDecode trickle(BackendCodecFactory factory, Request& req, std::str
   BackendOp op;
   op.request = &req;
   encode(*codec, op);
-  EvBuf in;
+  ByteChain in;
   return decode_bytewise(*codec, op, in, reply);
 }
 

@@ -35,8 +35,8 @@ std::vector<Frame> sent(Request& req, std::vector<uint32_t> indexes = {}) {
   BackendOp bop;
   bop.request = &req;
   bop.key_indexes = std::move(indexes);
-  EvBuf out;
-  codec->encode(bop, out.get());
+  ByteChain out;
+  codec->encode(bop, out);
   std::string rest;
   auto frames = test::parse_frames(out.str(), &rest);
   CPPUNIT_ASSERT_EQUAL(std::string(), rest);
@@ -62,18 +62,18 @@ struct Conversation {
   std::unique_ptr<BackendCodec> codec = make_binary_backend_codec();
   BackendOp bop;
   std::vector<Frame> frames;
-  EvBuf in;
+  ByteChain in;
 
   explicit Conversation(Request& req, std::vector<uint32_t> indexes = {}) {
     bop.request = &req;
     bop.key_indexes = std::move(indexes);
-    EvBuf out;
-    codec->encode(bop, out.get());
+    ByteChain out;
+    codec->encode(bop, out);
     frames = test::parse_frames(out.str());
   }
   BackendDecode feed(const std::string& bytes) {
     in.append(bytes);
-    return codec->decode(bop, in.get());
+    return codec->decode(bop, in);
   }
   BackendDecode trickle(const std::string& bytes) { return test::decode_bytewise(*codec, bop, in, bytes); }
 };
@@ -220,9 +220,9 @@ class BinaryBackendTest : public CppUnit::TestFixture {
     oa.request = &a;
     BackendOp ob;
     ob.request = &b;
-    EvBuf out;
-    codec->encode(oa, out.get());
-    codec->encode(ob, out.get());
+    ByteChain out;
+    codec->encode(oa, out);
+    codec->encode(ob, out);
     auto f = test::parse_frames(out.str());
     CPPUNIT_ASSERT_EQUAL(size_t{3}, f.size());
     CPPUNIT_ASSERT_EQUAL(f[0].opaque + 1, f[1].opaque);
@@ -259,8 +259,8 @@ class BinaryBackendTest : public CppUnit::TestFixture {
   }
 
   // Values up to ValueBytes::kInlineMax are copied inline (read in place
-  // when the frame is in one chain, copied out when it spans chains), larger
-  // ones move as chains; the bytes are the same either way.
+  // when the frame is in one segment, copied out when it spans segments),
+  // larger ones go to a chain; the bytes are the same either way.
   void testDecodeValueSizesAndLayouts() {
     for (size_t size : {size_t{0}, size_t{1}, size_t{100}, ValueBytes::kInlineMax, ValueBytes::kInlineMax + 1,
                         size_t{5000}}) {
@@ -271,16 +271,19 @@ class BinaryBackendTest : public CppUnit::TestFixture {
         for (size_t i = 0; i < size; ++i) value[i] = static_cast<char>('a' + i % 26);
         const std::string frame =
             encode_frame(response(op(Opcode::GetK), c.frames[0].opaque, Status::Success, be32(9), "key", value));
-        std::vector<std::string> pieces;  // referenced by c.in's chains: outlives the checks
         if (scattered) {
-          // Each 7-byte piece in a chain of its own (a reference chain).
-          for (size_t i = 0; i < frame.size(); i += 7) pieces.push_back(frame.substr(i, 7));
-          for (const std::string& p : pieces) evbuffer_add_reference(c.in.get(), p.data(), p.size(), nullptr, nullptr);
-          CPPUNIT_ASSERT(c.codec->decode(c.bop, c.in.get()) == BackendDecode::Done);
+          // Each 7-byte piece in a segment of its own (a slab of its own).
+          for (size_t i = 0; i < frame.size(); i += 7) {
+            ByteChain piece;
+            piece.append(std::string_view(frame).substr(i, 7));
+            c.in.append_chain(piece);
+          }
+          CPPUNIT_ASSERT_EQUAL((frame.size() + 6) / 7, c.in.segment_count());
+          CPPUNIT_ASSERT(c.codec->decode(c.bop, c.in) == BackendDecode::Done);
         } else {
           CPPUNIT_ASSERT(c.feed(frame) == BackendDecode::Done);
         }
-        const std::string where = "size " + std::to_string(size) + (scattered ? " scattered" : " in one chain");
+        const std::string where = "size " + std::to_string(size) + (scattered ? " scattered" : " in one segment");
         CPPUNIT_ASSERT_EQUAL_MESSAGE(where, size_t{0}, c.in.size());
         CPPUNIT_ASSERT_MESSAGE(where, r.results[0].hit);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(where, uint32_t{9}, r.results[0].flags);
@@ -325,16 +328,16 @@ class BinaryBackendTest : public CppUnit::TestFixture {
     BackendOp bop;
     bop.request = &r;
     bop.replica = true;
-    EvBuf out;
-    codec->encode(bop, out.get());
+    ByteChain out;
+    codec->encode(bop, out);
     auto frames = test::parse_frames(out.str());
     CPPUNIT_ASSERT_EQUAL(size_t{2}, frames.size());
     check_request(frames[0], 0x83, 3, "", "a", "");
     check_request(frames[1], 0x83, 4, "", "b", "");
-    EvBuf in;
+    ByteChain in;
     in.append(encode_frame(response(0x83, frames[0].opaque, Status::Success, be32(5), "", "va", 7)) +
               encode_frame(response(0x83, frames[1].opaque, Status::KeyNotFound, "", "", "Not found")));
-    CPPUNIT_ASSERT(codec->decode(bop, in.get()) == BackendDecode::Done);
+    CPPUNIT_ASSERT(codec->decode(bop, in) == BackendDecode::Done);
     CPPUNIT_ASSERT(r.results[0].hit);
     CPPUNIT_ASSERT_EQUAL(uint32_t{5}, r.results[0].flags);
     CPPUNIT_ASSERT_EQUAL(uint64_t{7}, r.results[0].cas);
@@ -346,10 +349,10 @@ class BinaryBackendTest : public CppUnit::TestFixture {
     replica_op.request = &again;
     replica_op.replica = true;
     auto codec2 = make_binary_backend_codec();
-    EvBuf out2, in2;
-    codec2->encode(replica_op, out2.get());
+    ByteChain out2, in2;
+    codec2->encode(replica_op, out2);
     in2.append(encode_frame(response(op(Opcode::GetK), test::parse_frames(out2.str())[0].opaque)));
-    CPPUNIT_ASSERT(codec2->decode(replica_op, in2.get()) == BackendDecode::Desync);
+    CPPUNIT_ASSERT(codec2->decode(replica_op, in2) == BackendDecode::Desync);
   }
 
   void testExtendedErrorsFoldedBack() {
@@ -533,19 +536,19 @@ class BinaryBackendTest : public CppUnit::TestFixture {
     og.request = &g;
     BackendOp os;
     os.request = &s;
-    EvBuf out;
-    codec->encode(og, out.get());
-    codec->encode(os, out.get());
+    ByteChain out;
+    codec->encode(og, out);
+    codec->encode(os, out);
     auto f = test::parse_frames(out.str());
     std::string set_reply = encode_frame(response(op(Opcode::Set), f[1].opaque));
-    EvBuf in;
+    ByteChain in;
     in.append(encode_frame(response(op(Opcode::GetK), f[0].opaque, Status::KeyNotFound, "", "a")) +
               set_reply.substr(0, 10));
-    CPPUNIT_ASSERT(codec->decode(og, in.get()) == BackendDecode::Done);
+    CPPUNIT_ASSERT(codec->decode(og, in) == BackendDecode::Done);
     CPPUNIT_ASSERT_EQUAL(size_t{10}, in.size());
-    CPPUNIT_ASSERT(codec->decode(os, in.get()) == BackendDecode::NeedMore);
+    CPPUNIT_ASSERT(codec->decode(os, in) == BackendDecode::NeedMore);
     in.append(set_reply.substr(10));
-    CPPUNIT_ASSERT(codec->decode(os, in.get()) == BackendDecode::Done);
+    CPPUNIT_ASSERT(codec->decode(os, in) == BackendDecode::Done);
     status_is(Status::KeyNotFound, g.results[0]);
     status_is(Status::Success, s.results[0]);
   }

@@ -41,8 +41,8 @@ Request decode1(const std::string& bytes, DecodeStatus expect = DecodeStatus::Re
 
 std::vector<Frame> reply(const Request& r) {
   auto codec = make_binary_client_codec(Limits{});
-  EvBuf out;
-  codec->encode(r, out.get());
+  ByteChain out;
+  codec->encode(r, out);
   std::string rest;
   auto frames = test::parse_frames(out.str(), &rest);
   CPPUNIT_ASSERT_EQUAL(std::string(), rest);
@@ -294,33 +294,33 @@ class BinaryClientTest : public CppUnit::TestFixture {
   void testLoweredLimitAppliesToTheFrameArriving() {
     const std::string frame = encode_frame(req(Opcode::Set, "k", be32(0) + be32(0), std::string(100, 'v'), 5));
     auto codec = make_binary_client_codec(Limits{});
-    EvBuf in;
+    ByteChain in;
     Request r;
     in.append(frame.substr(0, 60));
-    CPPUNIT_ASSERT(codec->decode(in.get(), r) == DecodeStatus::NeedMore);
+    CPPUNIT_ASSERT(codec->decode(in, r) == DecodeStatus::NeedMore);
     codec->set_max_value_length(0);
-    CPPUNIT_ASSERT(codec->decode(in.get(), r) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(codec->decode(in, r) == DecodeStatus::Ready);
     CPPUNIT_ASSERT(r.op == Op::Invalid);
     CPPUNIT_ASSERT(r.error_status == Status::TooLarge);
     CPPUNIT_ASSERT_EQUAL(size_t{0}, in.size());
     in.append(frame.substr(60) + encode_frame(req(Opcode::Noop, "", "", "", 6)));
     r.reset();
-    CPPUNIT_ASSERT(codec->decode(in.get(), r) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(codec->decode(in, r) == DecodeStatus::Ready);
     CPPUNIT_ASSERT(r.op == Op::Noop);
   }
 
   void testFrameSplitAcrossReads() {
     std::string frame = encode_frame(req(Opcode::Set, "key", be32(1) + be32(2), "value", 3, 4));
     auto codec = make_binary_client_codec(Limits{});
-    EvBuf in;
+    ByteChain in;
     Request r;
     for (size_t i = 0; i + 1 < frame.size(); ++i) {
       in.append(frame.substr(i, 1));
-      CPPUNIT_ASSERT(codec->decode(in.get(), r) == DecodeStatus::NeedMore);
+      CPPUNIT_ASSERT(codec->decode(in, r) == DecodeStatus::NeedMore);
       CPPUNIT_ASSERT_EQUAL(i + 1, in.size());  // nothing consumed before the frame is whole
     }
     in.append(frame.substr(frame.size() - 1));
-    CPPUNIT_ASSERT(codec->decode(in.get(), r) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(codec->decode(in, r) == DecodeStatus::Ready);
     CPPUNIT_ASSERT_EQUAL(std::string("value"), r.value.str());
     CPPUNIT_ASSERT_EQUAL(size_t{0}, in.size());
   }

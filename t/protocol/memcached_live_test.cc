@@ -85,13 +85,13 @@ std::string read_until(int fd, std::string_view until) {
 
 // Sends one op over `fd` with `codec` and reads until the op is decoded.
 void exchange(int fd, BackendCodec& codec, BackendOp& op) {
-  EvBuf out;
-  codec.encode(op, out.get());
+  ByteChain out;
+  codec.encode(op, out);
   send_all(fd, out.str());
-  EvBuf in;
+  ByteChain in;
   char buf[65536];
   for (;;) {
-    BackendDecode d = codec.decode(op, in.get());
+    BackendDecode d = codec.decode(op, in);
     CPPUNIT_ASSERT(d != BackendDecode::Desync);
     if (d == BackendDecode::Done) break;
     ssize_t n = recv(fd, buf, sizeof(buf), 0);
@@ -153,13 +153,13 @@ class MemcachedLiveTest : public CppUnit::TestFixture {
       send_all(fd, stream);
       const std::string theirs = read_until(fd, version_line);
 
-      EvBuf in;
-      EvBuf out;
+      ByteChain in;
+      ByteChain out;
       in.append(stream);
       Request req;
       for (;;) {
         req.reset();
-        DecodeStatus st = codec->decode(in.get(), req);
+        DecodeStatus st = codec->decode(in, req);
         if (st != DecodeStatus::Ready) break;
         if (req.op == Op::Version) {
           req.prepare_results();
@@ -167,7 +167,7 @@ class MemcachedLiveTest : public CppUnit::TestFixture {
         } else {
           CPPUNIT_ASSERT_MESSAGE("valid request in " + test::printable(input), req.op == Op::Invalid);
         }
-        codec->encode(req, out.get());
+        codec->encode(req, out);
       }
       CPPUNIT_ASSERT_EQUAL_MESSAGE(test::printable(input), test::printable(theirs), test::printable(out.str()));
     }

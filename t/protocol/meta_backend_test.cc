@@ -258,12 +258,12 @@ class MetaBackendTest : public CppUnit::TestFixture {
     BackendOp op;
     op.request = &g;
     CPPUNIT_ASSERT_EQUAL(std::string("mg a v f\r\nmg b v f\r\n"), encode(*codec, op));
-    EvBuf in;
+    ByteChain in;
     in.append("VA 1 f0\r\nx\r\nEN\r\n");
-    CPPUNIT_ASSERT(codec->decode(op, in.get()) == BackendDecode::Done);
+    CPPUNIT_ASSERT(codec->decode(op, in) == BackendDecode::Done);
     CPPUNIT_ASSERT_EQUAL(std::string("mg a v f\r\nmg b v f\r\n"), encode(*codec, op));
     in.append("EN\r\nVA 1 f2\r\ny\r\n");
-    CPPUNIT_ASSERT(codec->decode(op, in.get()) == BackendDecode::Done);
+    CPPUNIT_ASSERT(codec->decode(op, in) == BackendDecode::Done);
     CPPUNIT_ASSERT(!g.results[0].hit);  // reset by the second answer
     CPPUNIT_ASSERT_EQUAL(std::string("y"), g.results[1].value.str());
   }
@@ -333,7 +333,7 @@ class MetaBackendTest : public CppUnit::TestFixture {
     BackendOp op;
     op.request = &qb;
     test::encode(*codec, op);
-    EvBuf in;
+    ByteChain in;
     CPPUNIT_ASSERT(test::decode_bytewise(*codec, op, in, "VA 1\r\n6\r\nMN\r\n") == BackendDecode::Done);
     CPPUNIT_ASSERT_EQUAL(std::string("6"), qb.results[0].value.str());
     // A quiet ma without its MN, or an MN where none was asked for, is a desync.

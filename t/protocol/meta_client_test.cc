@@ -36,17 +36,17 @@ Decode decode(std::string_view input, const Limits& limits = Limits{}) {
 // decoded, answered as Op::Invalid only: errors and local replies).
 std::string errors_for(std::string_view input) {
   auto codec = make_ascii_client_codec(Limits{});
-  EvBuf in, out;
+  ByteChain in, out;
   in.append(input);
   Request req;
   for (;;) {
     req.reset();
-    if (codec->decode(in.get(), req) != DecodeStatus::Ready) break;
+    if (codec->decode(in, req) != DecodeStatus::Ready) break;
     req.prepare_results();
     if (req.op == Op::Invalid) {
-      codec->encode(req, out.get());
+      codec->encode(req, out);
     } else {
-      evbuffer_add(out.get(), "<request>\r\n", 11);
+      out.append("<request>\r\n", 11);
     }
   }
   return out.str();
@@ -63,8 +63,8 @@ std::string reply(std::string_view line, F&& fill) {
   CPPUNIT_ASSERT_MESSAGE(test::describe(req), req.op != Op::Invalid);
   req.prepare_results();
   fill(req.results[0], req);
-  EvBuf out;
-  codec->encode(req, out.get());
+  ByteChain out;
+  codec->encode(req, out);
   return out.str();
 }
 
@@ -300,10 +300,10 @@ class MetaClientTest : public CppUnit::TestFixture {
     Limits limits;
     limits.max_value_length = 10;
     auto codec = make_ascii_client_codec(limits);
-    EvBuf in;
+    ByteChain in;
     in.append("ms big 11 MA q\r\n01234567890\r\nmn\r\n");
     Request req;
-    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(codec->decode(in, req) == DecodeStatus::Ready);
     CPPUNIT_ASSERT(req.op == Op::Invalid && req.limit == Limit::ValueSize);
     CPPUNIT_ASSERT_EQUAL(std::string("object too large for cache"), req.error_text);
     // The key stays for the core's unlink, whatever the mode (memcached unlinks then too).
@@ -311,7 +311,7 @@ class MetaClientTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("big"), std::string(req.key(0)));
     CPPUNIT_ASSERT(req.meta.command == MetaCommand::None);  // answered as the plain error it is
     req.reset();
-    CPPUNIT_ASSERT(codec->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(codec->decode(in, req) == DecodeStatus::Ready);
     CPPUNIT_ASSERT_EQUAL(std::string("MN"), req.error_text);
   }
 

@@ -117,8 +117,8 @@ class MultigetReassemblyTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT((parts[2].op.key_indexes == std::vector<uint32_t>{4, 6}));
 
     for (size_t s = 0; s < parts.size(); ++s) {
-      EvBuf out;
-      parts[s].codec->encode(parts[s].op, out.get());
+      ByteChain out;
+      parts[s].codec->encode(parts[s].op, out);
       const std::string sent = out.str();
       parts[s].reply = s == 2 ? ascii_server(sent, stores[s]) : binary_server(sent, stores[s]);
     }
@@ -127,25 +127,25 @@ class MultigetReassemblyTest : public CppUnit::TestFixture {
     // Completion order: the ascii server first, then server 0 a byte at a
     // time, then server 1.
     {
-      EvBuf in;
+      ByteChain in;
       in.append(parts[2].reply);
-      CPPUNIT_ASSERT(parts[2].codec->decode(parts[2].op, in.get()) == BackendDecode::Done);
+      CPPUNIT_ASSERT(parts[2].codec->decode(parts[2].op, in) == BackendDecode::Done);
       CPPUNIT_ASSERT_EQUAL(size_t{0}, in.size());
     }
     {
-      EvBuf in;
+      ByteChain in;
       BackendDecode d = BackendDecode::NeedMore;
       for (size_t i = 0; i < parts[0].reply.size(); ++i) {
         CPPUNIT_ASSERT(d == BackendDecode::NeedMore);
         in.append(parts[0].reply.substr(i, 1));
-        d = parts[0].codec->decode(parts[0].op, in.get());
+        d = parts[0].codec->decode(parts[0].op, in);
       }
       CPPUNIT_ASSERT(d == BackendDecode::Done);
     }
     {
-      EvBuf in;
+      ByteChain in;
       in.append(parts[1].reply);
-      CPPUNIT_ASSERT(parts[1].codec->decode(parts[1].op, in.get()) == BackendDecode::Done);
+      CPPUNIT_ASSERT(parts[1].codec->decode(parts[1].op, in) == BackendDecode::Done);
     }
 
     // Each slot, by key index.
@@ -161,8 +161,8 @@ class MultigetReassemblyTest : public CppUnit::TestFixture {
     }
 
     // What the client reads: its order, duplicates at each place, no misses.
-    EvBuf out;
-    client->encode(req, out.get());
+    ByteChain out;
+    client->encode(req, out);
     ASSERT_BYTES(
         "VALUE a 7 2\r\nA1\r\nVALUE b 0 1\r\nB\r\nVALUE a 7 2\r\nA1\r\nVALUE c 3 2\r\nCC\r\n"
         "VALUE c 3 2\r\nCC\r\nEND\r\n",

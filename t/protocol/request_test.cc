@@ -1,5 +1,5 @@
 // Request reuse: a pooled Request keeps its Result objects (and their string
-// and evbuffer capacity) across reset(), and none of their content leaks
+// and chain capacity) across reset(), and none of their content leaks
 // into the next request; the meta details reset too, and which meta flags
 // need a meta backend is decided in one place.
 #include <cppunit/extensions/HelperMacros.h>
@@ -60,7 +60,7 @@ class RequestReuseTest : public CppUnit::TestFixture {
     req.prepare_results();
     CPPUNIT_ASSERT_EQUAL(size_t{2}, req.results.size());
     fill(req.results[0], "small");
-    fill(req.results[1], std::string(ValueBytes::kInlineMax * 3, 'x'));  // held as chains
+    fill(req.results[1], std::string(ValueBytes::kInlineMax * 3, 'x'));  // held in a chain
     CPPUNIT_ASSERT(!req.results[1].value.is_small());
     req.reset();
     CPPUNIT_ASSERT_EQUAL(size_t{0}, req.results.size());

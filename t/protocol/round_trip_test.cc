@@ -30,27 +30,27 @@ namespace {
 // backend decode and client encode. Returns what the client receives.
 std::string through(ClientCodec& client, BackendCodec& backend, const std::string& client_bytes,
                     const std::function<std::string(const std::string&)>& server, std::string* sent = nullptr) {
-  EvBuf in;
+  ByteChain in;
   in.append(client_bytes);
   Request req;
-  CPPUNIT_ASSERT(client.decode(in.get(), req) == DecodeStatus::Ready);
+  CPPUNIT_ASSERT(client.decode(in, req) == DecodeStatus::Ready);
   CPPUNIT_ASSERT_EQUAL(size_t{0}, in.size());
   CPPUNIT_ASSERT(req.op != Op::Invalid);
   req.prepare_results();
   BackendOp bop;
   bop.request = &req;
-  EvBuf wire;
-  backend.encode(bop, wire.get());
+  ByteChain wire;
+  backend.encode(bop, wire);
   std::string request_bytes = wire.str();
   if (sent) *sent = request_bytes;
-  EvBuf replies;
+  ByteChain replies;
   replies.append(server(request_bytes));
-  CPPUNIT_ASSERT(backend.decode(bop, replies.get()) == BackendDecode::Done);
+  CPPUNIT_ASSERT(backend.decode(bop, replies) == BackendDecode::Done);
   CPPUNIT_ASSERT_EQUAL(size_t{0}, replies.size());
   // What the core does with a broadcast's answers (here from one server).
   if (req.op == Op::Stats || req.op == Op::Flush) combine_broadcast(req, 1);
-  EvBuf out;
-  client.encode(req, out.get());
+  ByteChain out;
+  client.encode(req, out);
   return out.str();
 }
 
@@ -110,17 +110,17 @@ class RoundTripTest : public CppUnit::TestFixture {
     getl.extras = be32(15);
     getl.opaque = 0xfeedbeef;
     getl.data_type = 1;
-    EvBuf in;
+    ByteChain in;
     in.append(encode_frame(getl));
     Request req;
-    CPPUNIT_ASSERT(binary_client_->decode(in.get(), req) == DecodeStatus::Ready);
+    CPPUNIT_ASSERT(binary_client_->decode(in, req) == DecodeStatus::Ready);
     CPPUNIT_ASSERT(req.op == Op::Passthrough);
     req.prepare_results();
     req.vbuckets = {517};
     BackendOp bop;
     bop.request = &req;
-    EvBuf wire;
-    binary_backend_->encode(bop, wire.get());
+    ByteChain wire;
+    binary_backend_->encode(bop, wire);
     auto sent = test::parse_frames(wire.str());
     CPPUNIT_ASSERT_EQUAL(size_t{1}, sent.size());
     CPPUNIT_ASSERT_EQUAL(0x94, int{sent[0].opcode});
@@ -128,11 +128,11 @@ class RoundTripTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(1, int{sent[0].data_type});
     ASSERT_BYTES(be32(15), sent[0].extras);
     ASSERT_BYTES("locked", sent[0].key);
-    EvBuf replies;
+    ByteChain replies;
     replies.append(encode_frame(response_to(sent[0], Status::Success, be32(7), "", "value", 0x1234)));
-    CPPUNIT_ASSERT(binary_backend_->decode(bop, replies.get()) == BackendDecode::Done);
-    EvBuf out;
-    binary_client_->encode(req, out.get());
+    CPPUNIT_ASSERT(binary_backend_->decode(bop, replies) == BackendDecode::Done);
+    ByteChain out;
+    binary_client_->encode(req, out);
     auto got = test::parse_frames(out.str());
     CPPUNIT_ASSERT_EQUAL(size_t{1}, got.size());
     CPPUNIT_ASSERT_EQUAL(0x81, int{got[0].magic});
@@ -195,14 +195,14 @@ class RoundTripTest : public CppUnit::TestFixture {
       Frame f;
       f.opcode = opcode;
       f.key = opcode == 0x94 ? "" : "name";
-      EvBuf in;
+      ByteChain in;
       in.append(encode_frame(f) + encode_frame(client_req(Opcode::Noop)));
       Request req;
-      CPPUNIT_ASSERT(binary_client_->decode(in.get(), req) == DecodeStatus::Ready);
+      CPPUNIT_ASSERT(binary_client_->decode(in, req) == DecodeStatus::Ready);
       CPPUNIT_ASSERT_MESSAGE(std::to_string(opcode), req.op == Op::Invalid);
       CPPUNIT_ASSERT_EQUAL(static_cast<int>(Status::UnknownCommand), static_cast<int>(req.error_status));
       Request next;
-      CPPUNIT_ASSERT(binary_client_->decode(in.get(), next) == DecodeStatus::Ready);
+      CPPUNIT_ASSERT(binary_client_->decode(in, next) == DecodeStatus::Ready);
       CPPUNIT_ASSERT(next.op == Op::Noop);  // the frame was skipped whole
     }
   }

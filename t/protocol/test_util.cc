@@ -6,9 +6,9 @@
 
 namespace moxi::protocol::test {
 
-std::string take(evbuffer* buf) {
-  std::string out(evbuffer_get_length(buf), '\0');
-  evbuffer_remove(buf, out.data(), out.size());
+std::string take(ByteChain& buf) {
+  std::string out = buf.str();
+  buf.clear();
   return out;
 }
 
@@ -117,7 +117,7 @@ std::string describe(const Request& req) {
 
 Decoded decode_stream(ClientCodec& codec, std::string_view input, const std::vector<size_t>& cuts) {
   Decoded d;
-  EvBuf in;
+  ByteChain in;
   Request req;
   size_t at = 0;
   std::vector<size_t> points = cuts;
@@ -128,7 +128,7 @@ Decoded decode_stream(ClientCodec& codec, std::string_view input, const std::vec
     at = cut;
     for (;;) {
       req.reset();
-      DecodeStatus st = codec.decode(in.get(), req);
+      DecodeStatus st = codec.decode(in, req);
       if (st == DecodeStatus::NeedMore) break;
       // After a close the rest of the input is never decoded; count it as
       // left over whatever had arrived, so the result does not depend on
@@ -150,10 +150,10 @@ Decoded decode_stream(ClientCodec& codec, std::string_view input, const std::vec
 }
 
 DecodeStatus decode_one(ClientCodec& codec, std::string_view input, Request& req, size_t* left) {
-  EvBuf in;
+  ByteChain in;
   in.append(input);
   req.reset();
-  DecodeStatus st = codec.decode(in.get(), req);
+  DecodeStatus st = codec.decode(in, req);
   if (left) *left = in.size();
   return st;
 }

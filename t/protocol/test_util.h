@@ -1,9 +1,7 @@
-// Helpers shared by the protocol tests: evbuffer <-> string, binary frame
+// Helpers shared by the protocol tests: ByteChain <-> string, binary frame
 // builders/parsers, and a canonical text form of a Request so decoded
 // requests can be compared (and printed) as strings.
 #pragma once
-
-#include <event2/buffer.h>
 
 #include <cstdint>
 #include <string>
@@ -13,15 +11,14 @@
 #include "src/protocol/binary_format.h"
 #include "src/protocol/client_codec.h"
 #include "src/protocol/request.h"
-#include "src/util/evbuf.h"
+#include "src/util/byte_chain.h"
 
 namespace moxi::protocol::test {
 
 using namespace std::string_literals;
 
-// Whole content of an evbuffer, drained.
-std::string take(evbuffer* buf);
-inline std::string take(EvBuf& buf) { return take(buf.get()); }
+// Whole content of a chain, drained.
+std::string take(ByteChain& buf);
 
 // A binary request frame (magic 0x80) or response frame (magic 0x81).
 struct Frame {

@@ -1,6 +1,6 @@
 // net::Loop: what one event loop lends the connections it runs — the
-// libevent base their events live on, the byte account their buffers are
-// counted in, and the list of connections with output to write at the end
+// libevent base their events live on, a read scratch buffer, the byte
+// account their buffers are counted in, and the list of connections with output to write at the end
 // of the loop turn.
 //
 // One turn (turn()) runs every ready callback, then writes what they
@@ -56,6 +56,15 @@ class Loop {
   void forget(StreamConnection* conn);
   BufferAccount& buffers() { return buffers_; }
 
+  // A buffer for this loop's connections to read into while their input
+  // is empty, before the bytes that came are appended to it (see
+  // StreamConnection::read_some). Used and overwritten within one callback.
+  static constexpr size_t kReadScratchSize = 64 * 1024;
+  char* read_scratch() {
+    if (!read_scratch_) read_scratch_ = std::make_unique<char[]>(kReadScratchSize);
+    return read_scratch_.get();
+  }
+
   // `conn` has output: it is written at the end of this turn. (Called by
   // StreamConnection::mark_dirty, once per connection and turn.)
   void add_dirty(StreamConnection* conn) { dirty_.push_back(conn); }
@@ -73,6 +82,7 @@ class Loop {
   BufferAccount& buffers_;
   std::vector<StreamConnection*> dirty_;
   std::vector<StreamConnection*> to_arm_, to_deliver_;
+  std::unique_ptr<char[]> read_scratch_;
   std::unique_ptr<Uring> uring_;
   std::string engine_error_;
 };

@@ -16,7 +16,7 @@ namespace moxi::net {
 
 namespace {
 // One read takes at most this much; bounds the input buffer growth per event.
-constexpr int kReadChunk = 64 * 1024;
+constexpr int kReadChunk = static_cast<int>(Loop::kReadScratchSize);
 // A read goes into the input's last slab while that has this much room,
 // else into a new slab of a whole 64 KiB block.
 constexpr size_t kReadAtLeast = kReadChunk / 4;
@@ -234,10 +234,24 @@ int StreamConnection::read_some() {
     }
     return -2;
   }
-  // recv straight into the input's free room: a new slab of a whole block
-  // when it has none, so an empty buffer (an idle connection's) holds no
-  // slab, and a request read whole into one goes back with it once drained.
-  // Not evbuffer_read's way, which asks the kernel first how much is
+  // With nothing buffered (the usual case: requests and replies arrive
+  // whole, or start), read into the loop's scratch buffer and append just
+  // the bytes that came, to a slab fitted to them (4 KiB for a small
+  // message): a message that stalls half sent then pins a small slab, not
+  // a 64 KiB one the byte budget would count as a few bytes. Bytes that continue a buffered message (a big
+  // value) are read straight into the input's free room below.
+  if (in_.empty()) {
+    char* scratch = loop_.read_scratch();
+    const ssize_t n = ::recv(fd_, scratch, Loop::kReadScratchSize, 0);
+    if (n > 0) {
+      in_.append(scratch, static_cast<size_t>(n));
+      count_read(static_cast<size_t>(n));
+      return static_cast<int>(n);
+    }
+    if (n == 0) return 0;
+    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -2 : -1;
+  }
+  // Continuing: recv into the free room. Not evbuffer_read's way, which asks the kernel first how much is
   // waiting (ioctl FIONREAD): one more system call per read, and system
   // calls are what a proxy's CPU goes to. recv, not read: the socket call
   // path is shorter (no file-position lock, no vfs layer).
@@ -361,7 +375,9 @@ int StreamConnection::tls_read() {
     const int r = advance_handshake();
     if (r != 1) return r;
   }
-  // Record by record into the input's free room, up to one chunk per event.
+  // Record by record into the scratch buffer, up to one chunk per event
+  // (appended as read_some's are: a stalled record pins no big slab).
+  char* scratch = loop_.read_scratch();
   size_t total = 0;
   bool ended = false, failed = false;
   // With read-ahead, OpenSSL's buffer holds what the socket had: once it is
@@ -370,10 +386,9 @@ int StreamConnection::tls_read() {
   bool chunk_full = false;
   while (true) {
     size_t got = 0;
-    const std::span<char> room = in_.reserve(kReadAtLeast, kReadSlab);
-    const tls::Session::Io io = tls_->read(room.data(), room.size(), got);
-    in_.commit(io == tls::Session::Io::Done ? got : 0);
+    const tls::Session::Io io = tls_->read(scratch, Loop::kReadScratchSize, got);
     if (io == tls::Session::Io::Done) {
+      in_.append(scratch, got);
       count_read(got);
       total += got;
       if (!tls_->buffered()) break;

@@ -441,7 +441,8 @@ std::vector<KnownDivergence> make_list() {
                 "(Non-numeric, or a number left there by an earlier item) depends on what that memory held; moxi's "
                 "backend and the reference memcached hold different leftovers (reproduced on memcached alone: set "
                 "k '12345678901234', delete k, add k '\\r\\n', incr k 1000 answers 5678902234)",
-      .command = [](const Stream& s, std::size_t i) { return stores_only_white_space(s, i); }});
+      .command = [](const Stream& s, std::size_t i) { return stores_only_white_space(s, i); },
+      .memcached_alone_varies = true});
   list.push_back({
       .id = "KN6",
       .reason = "memcached quirk: flush_all with a delay after an immediate flush_all: memcached 1.6.18 keeps one "
@@ -449,7 +450,8 @@ std::vector<KnownDivergence> make_list() {
                 "flushed items come back (memcached alone: set k, flush_all, flush_all 3600, get k returns k); "
                 "which ones were unlinked depends on the server's background LRU crawler and on earlier reads, "
                 "so moxi's backend and the reference memcached differ now and then",
-      .command = [](const Stream& s, std::size_t i) { return delayed_flush(s, i); }});
+      .command = [](const Stream& s, std::size_t i) { return delayed_flush(s, i); },
+      .memcached_alone_varies = true});
   list.push_back({
       .id = "KN7",
       .reason = "documented difference: a binary frame with a wrong magic byte after other requests in the same read: memcached "
@@ -465,7 +467,8 @@ std::vector<KnownDivergence> make_list() {
                 "into the slab memory after it, so a '-' byte there before the next zero byte answers Non-numeric "
                 "now and then (memcached alone, binary: INCR k with initial 2^64-1 creates k, INCRQ k delta 0 "
                 "answers Non-numeric in about 1 of 100 runs, with keys of varying length)",
-      .command = [](const Stream& s, std::size_t i) { return may_store_huge_number(s, i); }});
+      .command = [](const Stream& s, std::size_t i) { return may_store_huge_number(s, i); },
+      .memcached_alone_varies = true});
   return list;
 }
 

@@ -343,8 +343,11 @@ void ServerConnection::on_readable() {
   bytes_received_ += static_cast<uint64_t>(n);
   group_.stats().bytes_received += static_cast<uint64_t>(n);
   if (state_ == State::Authenticating) {
-    if (!read_auth_replies()) return;
-    if (state_ != State::Connected) return;
+    if (!read_auth_replies()) return;  // the connection failed: in_ is gone
+    if (state_ != State::Connected) {
+      release_read_slab();  // a reply half read
+      return;
+    }
   }
   bool answered = false;
   while (!waiting_.empty()) {
@@ -362,6 +365,7 @@ void ServerConnection::on_readable() {
     answered = true;
   }
   if (answered) group_.on_replies();
+  release_read_slab();
   // The replies left in_; their clients count them when they flush, at the
   // end of this loop turn, so nothing is counted twice.
   account();

@@ -59,6 +59,7 @@ void ClientConnection::on_readable() {
     set_reading(false);
   }
   process_input();
+  release_read_slab();  // the connection is retired, not destroyed, if process_input closed it
 }
 
 inline const std::shared_ptr<const Bucket>& ClientConnection::current_bucket() {
@@ -393,6 +394,7 @@ void ClientConnection::finish_if_idle() {
     }
     if (n > 0) {
       process_input();
+      release_read_slab();
       continue;
     }
     if (in_.size() > 0) break;  // a request is half-sent: wait for the rest

@@ -24,6 +24,7 @@
 
 #include "src/net/buffer_budget.h"
 #include "src/net/uring.h"
+#include "src/util/byte_chain.h"
 
 namespace moxi::net {
 
@@ -64,6 +65,11 @@ class Loop {
     if (!read_scratch_) read_scratch_ = std::make_unique<char[]>(kReadScratchSize);
     return read_scratch_.get();
   }
+  // The slab plain reads into an empty input land in (its block is
+  // kReadScratchSize): the bytes that came become the input as a view,
+  // without a copy, and the slab is read into again once nothing views it
+  // (StreamConnection::read_some, release_read_slab).
+  ByteChain::ReadSlab& read_slab() { return read_slab_; }
 
   // `conn` has output: it is written at the end of this turn. (Called by
   // StreamConnection::mark_dirty, once per connection and turn.)
@@ -83,6 +89,7 @@ class Loop {
   std::vector<StreamConnection*> dirty_;
   std::vector<StreamConnection*> to_arm_, to_deliver_;
   std::unique_ptr<char[]> read_scratch_;
+  ByteChain::ReadSlab read_slab_{kReadScratchSize - ByteChain::kSlabOverhead};
   std::unique_ptr<Uring> uring_;
   std::string engine_error_;
 };

@@ -235,16 +235,20 @@ int StreamConnection::read_some() {
     return -2;
   }
   // With nothing buffered (the usual case: requests and replies arrive
-  // whole, or start), read into the loop's scratch buffer and append just
-  // the bytes that came, to a slab fitted to them (4 KiB for a small
-  // message): a message that stalls half sent then pins a small slab, not
-  // a 64 KiB one the byte budget would count as a few bytes. Bytes that continue a buffered message (a big
-  // value) are read straight into the input's free room below.
+  // whole, or start), read into the loop's read slab: the bytes that came
+  // become the input as a view, and once the owner has decoded them the
+  // slab is free for the next connection's read. What the owner leaves (a
+  // message half sent) it copies to a slab fitted to it
+  // (release_read_slab): a stalled message then pins a small slab, not a
+  // 64 KiB one the byte budget would count as a few bytes. Bytes that
+  // continue a buffered message (a big value) are read straight into the
+  // input's free room below.
   if (in_.empty()) {
-    char* scratch = loop_.read_scratch();
-    const ssize_t n = ::recv(fd_, scratch, Loop::kReadScratchSize, 0);
+    ByteChain::ReadSlab& slab = loop_.read_slab();
+    const std::span<char> room = slab.room();
+    const ssize_t n = ::recv(fd_, room.data(), room.size(), 0);
     if (n > 0) {
-      in_.append(scratch, static_cast<size_t>(n));
+      slab.hand(in_, static_cast<size_t>(n));
       count_read(static_cast<size_t>(n));
       return static_cast<int>(n);
     }
@@ -268,6 +272,8 @@ int StreamConnection::read_some() {
   count_read(static_cast<size_t>(n));
   return static_cast<int>(n);
 }
+
+void StreamConnection::release_read_slab() { in_.detach(loop_.read_slab()); }
 
 bool StreamConnection::flush() {
   if (fd_ < 0) return false;

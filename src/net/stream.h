@@ -72,6 +72,11 @@ class StreamConnection : private UringClient {
   // engine it reports what completions brought: -2 may leave bytes in the
   // kernel that a receive in flight has not taken yet (input_waiting).
   int read_some();
+  // To call once the input read_some() brought has been taken as far as it
+  // can be (decoded, or left for later): what is left of it that still
+  // views the loop's read slab is copied, so the slab serves the next read
+  // and a half-sent message holds only a slab fitted to it.
+  void release_read_slab();
   // For a connection about to decide it has read all there is (a drain's
   // half-close), on the uring engine, where read_some() reports only what
   // completions brought. input_in_socket: bytes (or the end of the stream)

@@ -197,6 +197,39 @@ void ByteChain::clear() {
   }
 }
 
+ByteChain::ReadSlab::~ReadSlab() {
+  if (slab_) unref(slab_);
+}
+
+std::span<char> ByteChain::ReadSlab::room() {
+  if (slab_ && slab_->refs == 1) {
+    slab_->used = 0;  // no chain views a byte of it: written again from the start
+  } else {
+    if (slab_) unref(slab_);  // viewed still: it goes with its last view
+    slab_ = make_slab(capacity_);
+  }
+  return {bytes_of(slab_), slab_->capacity};
+}
+
+void ByteChain::ReadSlab::hand(ByteChain& to, size_t n) {
+  if (n == 0) return;
+  slab_->used = static_cast<uint32_t>(n);
+  ++slab_->refs;
+  to.push_segment(Segment{slab_, 0, static_cast<uint32_t>(n)});
+}
+
+void ByteChain::detach(const ReadSlab& read_slab) {
+  Slab* const slab = read_slab.slab_;
+  if (!slab || slab->refs == 1) return;  // no chain views it
+  bool views = false;
+  for (size_t i = head_; i < segs_.size() && !views; ++i) views = segs_[i].slab == slab;
+  if (!views) return;
+  ByteChain owned;
+  for (size_t i = head_; i < segs_.size(); ++i) owned.append(data_of(segs_[i]), segs_[i].len);
+  clear();
+  swap(owned);
+}
+
 size_t ByteChain::copy_out(void* dst, size_t n, size_t from) const {
   char* out = static_cast<char*>(dst);
   size_t done = 0;

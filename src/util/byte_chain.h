@@ -47,6 +47,8 @@
 namespace moxi {
 
 class ByteChain {
+  struct Slab;  // defined in byte_chain.cc
+
  public:
   // Pieces at least this long move between chains as views
   // (move_front_to); shorter ones are copied.
@@ -120,8 +122,36 @@ class ByteChain {
   // A copy of every byte; for tests and small control replies.
   std::string str() const;
 
+  // A slab a loop reads into again and again: a read lands in room(), and
+  // hand() gives the bytes that came to a chain as a view, without a copy.
+  // Once no chain views it any more, room() is the same slab from its
+  // start; while one does, room() is a fresh slab (the old one goes with
+  // its last view). A reader detaches its chain (ByteChain::detach) when
+  // it has taken what it could, so that the few bytes of a half-sent
+  // message do not pin the whole slab behind the byte budget's back.
+  // Owned by one thread, as chains are.
+  class ReadSlab {
+   public:
+    explicit ReadSlab(size_t capacity) : capacity_(capacity) {}
+    ~ReadSlab();
+    ReadSlab(const ReadSlab&) = delete;
+    ReadSlab& operator=(const ReadSlab&) = delete;
+    // Writable space of `capacity` bytes for one read.
+    std::span<char> room();
+    // The first `n` bytes written to the last room() go to the end of the
+    // empty chain `to` as a view.
+    void hand(ByteChain& to, size_t n);
+
+   private:
+    friend class ByteChain;
+    Slab* slab_ = nullptr;
+    size_t capacity_;
+  };
+  // Replaces whatever of this chain views `read_slab` with copies in slabs
+  // of its own (fitted to the bytes); cheap when it views none of it.
+  void detach(const ReadSlab& read_slab);
+
  private:
-  struct Slab;
   struct Segment {
     Slab* slab;
     uint32_t off;

@@ -34,6 +34,8 @@ class ByteChainTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(contiguous_joins_segments);
   CPPUNIT_TEST(reserve_uses_room_then_a_new_slab);
   CPPUNIT_TEST(peek_gives_the_segments_in_order);
+  CPPUNIT_TEST(read_slab_is_reused_only_when_nothing_views_it);
+  CPPUNIT_TEST(detach_copies_what_views_the_read_slab);
   CPPUNIT_TEST(random_operations_match_strings);
   CPPUNIT_TEST_SUITE_END();
 
@@ -151,6 +153,62 @@ class ByteChainTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(fresh.data() != more.data() + 6);
     c.commit(0);
     CPPUNIT_ASSERT_EQUAL(std::string("hello world"), c.str());
+  }
+
+  // A read lands in the slab and becomes the input without a copy; the
+  // next read reuses the slab only when no chain views a byte of it, so
+  // bytes a chain holds never change under it.
+  void read_slab_is_reused_only_when_nothing_views_it() {
+    ByteChain::ReadSlab slab(1000);
+    std::span<char> room = slab.room();
+    CPPUNIT_ASSERT(room.size() >= 1000);
+    std::memcpy(room.data(), "get a\r\n", 7);
+    ByteChain in;
+    slab.hand(in, 7);
+    CPPUNIT_ASSERT_EQUAL(static_cast<const void*>(room.data()), static_cast<const void*>(in.front().data()));
+    CPPUNIT_ASSERT_EQUAL(std::string("get a\r\n"), in.str());
+    std::span<char> busy = slab.room();  // in views it: a fresh slab
+    CPPUNIT_ASSERT(busy.data() != room.data());
+    std::memcpy(busy.data(), "xxxxxxx", 7);
+    CPPUNIT_ASSERT_EQUAL(std::string("get a\r\n"), in.str());
+    in.drain(7);  // decoded: nothing views the fresh slab either
+    std::span<char> again = slab.room();
+    CPPUNIT_ASSERT_EQUAL(static_cast<void*>(busy.data()), static_cast<void*>(again.data()));
+    // A piece that left as a view (a big value) keeps its bytes too.
+    const std::string big = pattern(ByteChain::kShareMin, 'v');
+    ByteChain::ReadSlab large(2 * ByteChain::kShareMin);
+    std::span<char> r = large.room();
+    std::memcpy(r.data(), big.data(), big.size());
+    large.hand(in, big.size());
+    ByteChain value;
+    in.move_front_to(value, big.size());
+    CPPUNIT_ASSERT(in.empty());
+    CPPUNIT_ASSERT_EQUAL(static_cast<const void*>(r.data()), static_cast<const void*>(value.front().data()));
+    CPPUNIT_ASSERT(large.room().data() != r.data());
+    CPPUNIT_ASSERT_EQUAL(big, value.str());
+  }
+
+  // What a reader leaves (a half-sent message) moves to a slab of its own,
+  // and the read slab is free again.
+  void detach_copies_what_views_the_read_slab() {
+    ByteChain::ReadSlab slab(1000);
+    std::span<char> room = slab.room();
+    std::memcpy(room.data(), "get a\r\nget b", 12);
+    ByteChain in, other;
+    slab.hand(in, 12);
+    in.drain(7);  // "get a" decoded, "get b" half sent
+    other.append("unrelated");
+    other.detach(slab);  // views none of it: unchanged
+    CPPUNIT_ASSERT_EQUAL(std::string("unrelated"), other.str());
+    in.detach(slab);
+    CPPUNIT_ASSERT_EQUAL(std::string("get b"), in.str());
+    CPPUNIT_ASSERT(in.front().data() < room.data() || in.front().data() >= room.data() + room.size());
+    CPPUNIT_ASSERT_EQUAL(static_cast<void*>(room.data()), static_cast<void*>(slab.room().data()));  // free again
+    std::memcpy(room.data(), "zzzzzzzzzzzz", 12);
+    CPPUNIT_ASSERT_EQUAL(std::string("get b"), in.str());
+    ByteChain empty;
+    empty.detach(slab);
+    CPPUNIT_ASSERT(empty.empty());
   }
 
   void peek_gives_the_segments_in_order() {

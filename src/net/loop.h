@@ -57,9 +57,9 @@ class Loop {
   void forget(StreamConnection* conn);
   BufferAccount& buffers() { return buffers_; }
 
-  // A buffer for this loop's connections to read into while their input
-  // is empty, before the bytes that came are appended to it (see
-  // StreamConnection::read_some). Used and overwritten within one callback.
+  // A buffer for this loop's TLS connections to read records into before
+  // they are decrypted (StreamConnection::tls_read). Used and overwritten
+  // within one callback.
   static constexpr size_t kReadScratchSize = 64 * 1024;
   char* read_scratch() {
     if (!read_scratch_) read_scratch_ = std::make_unique<char[]>(kReadScratchSize);

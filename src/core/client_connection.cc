@@ -403,7 +403,7 @@ void ClientConnection::finish_if_idle() {
     // taken by a receive whose completion runs now (look again).
     if (input_in_socket()) break;
     if (took_input_now()) continue;
-    ::shutdown(fd(), SHUT_WR);
+    shutdown_output();
     phase_ = Phase::HalfClosed;
     set_reading(true);
     break;

@@ -170,6 +170,12 @@ void StreamConnection::free_events() {
   reading_ = writing_ = false;
 }
 
+void StreamConnection::shutdown_output() {
+  if (fd_ < 0) return;
+  if (tls_) tls_->notify_close();
+  ::shutdown(fd_, SHUT_WR);
+}
+
 void StreamConnection::close_socket() {
   free_events();
   if (on_uring()) leave_uring();
@@ -177,6 +183,7 @@ void StreamConnection::close_socket() {
     event_free(tls_timer_);
     tls_timer_ = nullptr;
   }
+  if (tls_ && fd_ >= 0) tls_->notify_close();
   tls_.reset();  // before the descriptor it uses
   if (fd_ >= 0) {
     ::close(fd_);

@@ -87,6 +87,9 @@ class StreamConnection : private UringClient {
   // read_some() takes everything there is.
   bool input_in_socket() const;
   bool took_input_now();
+  // Ends what this side sends and keeps reading (shutdown(SHUT_WR)); a TLS
+  // connection sends its close_notify alert first.
+  void shutdown_output();
   // Closes the socket (events removed, TLS session ended); the object stays valid.
   void close_socket();
   // Speaks TLS on the attached socket from now on (before any byte moved).

@@ -161,6 +161,14 @@ Session::~Session() {
   if (ssl_) SSL_free(ssl_);
 }
 
+void Session::notify_close() {
+  if (!ssl_ || !established_ || broken_ || notified_) return;
+  notified_ = true;
+  ERR_clear_error();
+  SSL_shutdown(ssl_);  // writes the alert; 0 (the peer's not read) is all we want
+  ERR_clear_error();
+}
+
 Session::Io Session::judge(int rc, const char* what) {
   const int code = SSL_get_error(ssl_, rc);
   switch (code) {
@@ -173,6 +181,7 @@ Session::Io Session::judge(int rc, const char* what) {
       }
       return Io::Closed;
     case SSL_ERROR_SYSCALL:
+      broken_ = true;
       if (ERR_peek_error() == 0) {
         // EOF or a socket error without an alert.
         if (!established_) {
@@ -184,6 +193,7 @@ Session::Io Session::judge(int rc, const char* what) {
       }
       [[fallthrough]];
     default: {
+      broken_ = true;
       const unsigned long first = ERR_peek_error();
       const int reason = ERR_GET_REASON(first);
       std::string text = openssl_errors();

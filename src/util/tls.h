@@ -99,6 +99,14 @@ class Session {
   // will not say readable for them.
   bool buffered() const;
 
+  // Before the socket closes: sends a close_notify alert (as memcached -Z
+  // does), so that the peer reads a clean end of the stream rather than a
+  // truncation. Only on an established session that no error broke
+  // (OpenSSL forbids a shutdown after one); the peer's alert is not
+  // waited for, and a socket that cannot take it now (full, or gone) just
+  // goes without it. Once per session.
+  void notify_close();
+
   Failure failure() const { return failure_; }
   // One line: OpenSSL's reason ("certificate verify failed: hostname mismatch").
   const std::string& error() const { return error_; }
@@ -112,6 +120,8 @@ class Session {
   std::shared_ptr<const Context> context_;
   ssl_st* ssl_ = nullptr;
   bool established_ = false;
+  bool broken_ = false;  // a fatal error or a socket error: no shutdown may follow
+  bool notified_ = false;  // close_notify sent
   Failure failure_ = Failure::None;
   std::string error_;
 };

@@ -91,6 +91,17 @@ class BlockingTlsClient {
     out.erase(0, std::min(out.find_first_not_of('0'), out.size() - 1));
     return out;
   }
+  // Sends `request` and reads until the server closes: SSL_get_error's
+  // code for how it closed (SSL_ERROR_ZERO_RETURN: with a close_notify
+  // alert; SSL_ERROR_SSL: an unexpected EOF, without one).
+  int close_after(const std::string& request) {
+    if (!request.empty()) CPPUNIT_ASSERT(SSL_write(ssl_, request.data(), static_cast<int>(request.size())) > 0);
+    char buf[4096];
+    int n;
+    while ((n = SSL_read(ssl_, buf, sizeof buf)) > 0) {
+    }
+    return SSL_get_error(ssl_, n);
+  }
   // Sends `request`, reads until the reply ends with `end`.
   std::string call(const std::string& request, const std::string& end) {
     CPPUNIT_ASSERT(SSL_write(ssl_, request.data(), static_cast<int>(request.size())) > 0);
@@ -142,6 +153,7 @@ class TlsClientsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testPlaintextAndStalledClientsAreClosedAndCounted);
   CPPUNIT_TEST(testClientCertificatesAreRequiredAndVerified);
   CPPUNIT_TEST(testSighupReloadsTheCertificateForNewHandshakesOnly);
+  CPPUNIT_TEST(testClosingSendsCloseNotifyAsMemcachedDoes);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -168,6 +180,35 @@ class TlsClientsTest : public CppUnit::TestFixture {
     const auto now = static_cast<uint64_t>(std::time(nullptr));
     const uint64_t expiry = stat(s, "tls_certificate_expiry_seconds");
     CPPUNIT_ASSERT_MESSAGE(std::to_string(expiry), expiry > now + 86400 && expiry <= now + 2 * 86400 + 60);
+  }
+
+  // A TLS connection that moxi ends (quit, and a SIGTERM drain) ends with
+  // a close_notify alert, as memcached -Z's do: a client then reads a
+  // clean end of the stream, not a truncation (OpenSSL 3: "unexpected eof
+  // while reading").
+  void testClosingSendsCloseNotifyAsMemcachedDoes() {
+    TlsFiles files;
+    auto reference = tls_memcached(files.server());
+    {
+      BlockingTlsClient client(reference->port(), files.ca());
+      CPPUNIT_ASSERT_EQUAL_MESSAGE("memcached -Z after quit", int{SSL_ERROR_ZERO_RETURN}, client.close_after("quit\r\n"));
+    }
+    Memcached mc;
+    Moxi moxi({"-l", "127.0.0.1", "-t", "1", "-Z", tls_front(files), "-z", "0=" + mc.address()});
+    {
+      BlockingTlsClient client(moxi.tls_port(), files.ca());
+      CPPUNIT_ASSERT_EQUAL(std::string("STORED\r\n"), client.call("set k 0 0 1\r\nv\r\n", "\r\n"));
+      CPPUNIT_ASSERT_EQUAL_MESSAGE("moxi after quit", int{SSL_ERROR_ZERO_RETURN}, client.close_after("quit\r\n"));
+    }
+    {
+      // A drain ends an idle client's connection with close_notify and a
+      // FIN, then waits for the client to close (this block's end).
+      BlockingTlsClient draining(moxi.tls_port(), files.ca());
+      CPPUNIT_ASSERT_EQUAL(std::string("VALUE k 0 1\r\nv\r\nEND\r\n"), draining.call("get k\r\n", "END\r\n"));
+      moxi.process().kill(SIGTERM);
+      CPPUNIT_ASSERT_EQUAL_MESSAGE("moxi draining", int{SSL_ERROR_ZERO_RETURN}, draining.close_after(""));
+    }
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(moxi.log(), 0, moxi.process().wait_exit(5s).value_or(-1));
   }
 
   void testMinimumVersion() {

@@ -57,18 +57,11 @@ class Loop {
   void forget(StreamConnection* conn);
   BufferAccount& buffers() { return buffers_; }
 
-  // A buffer for this loop's TLS connections to read records into before
-  // they are decrypted (StreamConnection::tls_read). Used and overwritten
-  // within one callback.
-  static constexpr size_t kReadScratchSize = 64 * 1024;
-  char* read_scratch() {
-    if (!read_scratch_) read_scratch_ = std::make_unique<char[]>(kReadScratchSize);
-    return read_scratch_.get();
-  }
-  // The slab plain reads into an empty input land in (its block is
-  // kReadScratchSize): the bytes that came become the input as a view,
+  static constexpr size_t kReadSlabBlock = 64 * 1024;
+  // The slab reads into an empty input land in (its block is
+  // kReadSlabBlock): the bytes that came become the input as a view,
   // without a copy, and the slab is read into again once nothing views it
-  // (StreamConnection::read_some, release_read_slab).
+  // (StreamConnection::input_room, release_read_slab).
   ByteChain::ReadSlab& read_slab() { return read_slab_; }
 
   // `conn` has output: it is written at the end of this turn. (Called by
@@ -88,8 +81,7 @@ class Loop {
   BufferAccount& buffers_;
   std::vector<StreamConnection*> dirty_;
   std::vector<StreamConnection*> to_arm_, to_deliver_;
-  std::unique_ptr<char[]> read_scratch_;
-  ByteChain::ReadSlab read_slab_{kReadScratchSize - ByteChain::kSlabOverhead};
+  ByteChain::ReadSlab read_slab_{kReadSlabBlock - ByteChain::kSlabOverhead};
   std::unique_ptr<Uring> uring_;
   std::string engine_error_;
 };

@@ -16,7 +16,7 @@ namespace moxi::net {
 
 namespace {
 // One read takes at most this much; bounds the input buffer growth per event.
-constexpr int kReadChunk = static_cast<int>(Loop::kReadScratchSize);
+constexpr int kReadChunk = static_cast<int>(Loop::kReadSlabBlock);
 // A read goes into the input's last slab while that has this much room,
 // else into a new slab of a whole 64 KiB block.
 constexpr size_t kReadAtLeast = kReadChunk / 4;
@@ -241,43 +241,43 @@ int StreamConnection::read_some() {
     }
     return -2;
   }
-  // With nothing buffered (the usual case: requests and replies arrive
-  // whole, or start), read into the loop's read slab: the bytes that came
-  // become the input as a view, and once the owner has decoded them the
-  // slab is free for the next connection's read. What the owner leaves (a
-  // message half sent) it copies to a slab fitted to it
-  // (release_read_slab): a stalled message then pins a small slab, not a
-  // 64 KiB one the byte budget would count as a few bytes. Bytes that
-  // continue a buffered message (a big value) are read straight into the
-  // input's free room below.
+  // recv, not read: the socket call path is shorter (no file-position
+  // lock, no vfs layer). Not evbuffer_read's way either, which asks the
+  // kernel first how much is waiting (ioctl FIONREAD): one more system call
+  // per read, and system calls are what a proxy's CPU goes to.
+  const std::span<char> room = input_room();
+  const ssize_t n = ::recv(fd_, room.data(), room.size(), 0);
+  const int err = errno;
+  input_took(n > 0 ? static_cast<size_t>(n) : 0);
+  if (n > 0) {
+    count_read(static_cast<size_t>(n));
+    return static_cast<int>(n);
+  }
+  if (n == 0) return 0;
+  errno = err;
+  return (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) ? -2 : -1;
+}
+
+// With nothing buffered (the usual case: requests and replies arrive
+// whole, or start), a read lands in the loop's read slab: the bytes that
+// came become the input as a view, and once the owner has decoded them the
+// slab is free for the next connection's read. What the owner leaves (a
+// message half sent) it copies to a slab fitted to it (release_read_slab):
+// a stalled message then pins a small slab, not a 64 KiB one the byte
+// budget would count as a few bytes. Bytes that continue a buffered
+// message (a big value) land in the input's free room. Nothing may touch
+// in_ between input_room and input_took.
+std::span<char> StreamConnection::input_room() {
+  const std::span<char> room = in_.empty() ? loop_.read_slab().room() : in_.reserve(kReadAtLeast, kReadSlab);
+  return room.first(std::min(room.size(), static_cast<size_t>(kReadChunk)));
+}
+
+void StreamConnection::input_took(size_t n) {
   if (in_.empty()) {
-    ByteChain::ReadSlab& slab = loop_.read_slab();
-    const std::span<char> room = slab.room();
-    const ssize_t n = ::recv(fd_, room.data(), room.size(), 0);
-    if (n > 0) {
-      slab.hand(in_, static_cast<size_t>(n));
-      count_read(static_cast<size_t>(n));
-      return static_cast<int>(n);
-    }
-    if (n == 0) return 0;
-    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -2 : -1;
+    loop_.read_slab().hand(in_, n);
+  } else {
+    in_.commit(n);
   }
-  // Continuing: recv into the free room. Not evbuffer_read's way, which asks the kernel first how much is
-  // waiting (ioctl FIONREAD): one more system call per read, and system
-  // calls are what a proxy's CPU goes to. recv, not read: the socket call
-  // path is shorter (no file-position lock, no vfs layer).
-  const std::span<char> room = in_.reserve(kReadAtLeast, kReadSlab);
-  const ssize_t n = ::recv(fd_, room.data(), std::min(room.size(), static_cast<size_t>(kReadChunk)), 0);
-  if (n <= 0) {
-    const int err = errno;
-    in_.commit(0);
-    if (n == 0) return 0;
-    errno = err;
-    return (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) ? -2 : -1;
-  }
-  in_.commit(static_cast<size_t>(n));
-  count_read(static_cast<size_t>(n));
-  return static_cast<int>(n);
 }
 
 void StreamConnection::release_read_slab() { in_.detach(loop_.read_slab()); }
@@ -388,9 +388,8 @@ int StreamConnection::tls_read() {
     const int r = advance_handshake();
     if (r != 1) return r;
   }
-  // Record by record into the scratch buffer, up to one chunk per event
-  // (appended as read_some's are: a stalled record pins no big slab).
-  char* scratch = loop_.read_scratch();
+  // Record by record into the input, as read_some's recv (input_room), up
+  // to one chunk per event.
   size_t total = 0;
   bool ended = false, failed = false;
   // With read-ahead, OpenSSL's buffer holds what the socket had: once it is
@@ -399,9 +398,10 @@ int StreamConnection::tls_read() {
   bool chunk_full = false;
   while (true) {
     size_t got = 0;
-    const tls::Session::Io io = tls_->read(scratch, Loop::kReadScratchSize, got);
+    const std::span<char> room = input_room();
+    const tls::Session::Io io = tls_->read(room.data(), room.size(), got);
+    input_took(io == tls::Session::Io::Done ? got : 0);
     if (io == tls::Session::Io::Done) {
-      in_.append(scratch, got);
       count_read(got);
       total += got;
       if (!tls_->buffered()) break;

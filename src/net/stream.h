@@ -165,6 +165,10 @@ class StreamConnection : private UringClient {
   // peer closed, -1 (errno EPROTO) when it failed.
   int advance_handshake();
   int tls_read();
+  // Where a plain or TLS read into in_ lands, then what came (0: nothing);
+  // see stream.cc.
+  std::span<char> input_room();
+  void input_took(size_t n);
   bool tls_flush();
   void wait_writable();
   void create_events();
